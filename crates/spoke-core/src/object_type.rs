@@ -1,0 +1,86 @@
+//! The object types spoke serves, with HubSpot's ids, names and scopes (hubspot-behavior.md §4).
+
+use std::fmt;
+
+/// HubSpot's object type id, e.g. `0-1` for contacts. Stored as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ObjectTypeId(pub &'static str);
+
+impl fmt::Display for ObjectTypeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+/// One built-in object type.
+#[derive(Debug)]
+pub struct ObjectType {
+    pub id: ObjectTypeId,
+    /// Plural API name (`contacts`), as used in paths and scope names.
+    pub name: &'static str,
+    /// Singular name (`contact`): accepted in paths, used lowercase in association messages.
+    pub singular: &'static str,
+    /// The word HubSpot uses in "Could not get some CONTACT objects" (hubspot-behavior.md §1.2).
+    pub upper: &'static str,
+    /// Any one of these scopes grants reading (hubspot-behavior.md §4.2).
+    pub read_scopes: &'static [&'static str],
+    /// Any one of these scopes grants writing.
+    pub write_scopes: &'static [&'static str],
+    /// The create-date property this type exposes (`createdate` or `hs_createdate`).
+    pub createdate_property: &'static str,
+    /// The last-modified property (`lastmodifieddate` on contacts, else `hs_lastmodifieddate`).
+    pub modified_property: &'static str,
+    /// Returned when a read names no `properties` (hubspot-behavior.md §1.4).
+    pub default_properties: &'static [&'static str],
+    /// Whether the public API may create, upsert and archive records of this type.
+    /// Partner types are created by HubSpot itself (their specs have no create/archive).
+    pub public_create: bool,
+    /// Properties a create must set (HubSpot's "understanding the CRM" guide).
+    pub required_on_create: &'static [&'static str],
+    /// The property name part of `crm.schemas.{x}.read` for the properties API.
+    pub schema_scope_name: &'static str,
+}
+
+impl ObjectType {
+    /// Resolves a path segment: plural name, singular name or type id, case-insensitively.
+    pub fn resolve(segment: &str) -> Option<&'static ObjectType> {
+        let s = segment.trim();
+        crate::catalog::OBJECT_TYPES.iter().find(|t| {
+            t.id.0 == s || t.name.eq_ignore_ascii_case(s) || t.singular.eq_ignore_ascii_case(s)
+        })
+    }
+
+    /// Looks a type up by its stored id.
+    pub fn by_id(id: &str) -> Option<&'static ObjectType> {
+        crate::catalog::OBJECT_TYPES.iter().find(|t| t.id.0 == id)
+    }
+
+    pub fn all() -> &'static [ObjectType] {
+        crate::catalog::OBJECT_TYPES
+    }
+
+    /// Whether `name` is a property this type computes from the record itself
+    /// (id, create and modified dates) rather than stores.
+    pub fn is_record_property(&self, name: &str) -> bool {
+        name == "hs_object_id"
+            || name == self.createdate_property
+            || name == self.modified_property
+            || name == "hs_createdate"
+            || name == "hs_lastmodifieddate"
+            || name == "createdate"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolves_plural_singular_and_id() {
+        assert_eq!(ObjectType::resolve("contacts").map(|t| t.id.0), Some("0-1"));
+        assert_eq!(ObjectType::resolve("contact").map(|t| t.id.0), Some("0-1"));
+        assert_eq!(ObjectType::resolve("0-420").map(|t| t.name), Some("listings"));
+        assert_eq!(ObjectType::resolve("CONTACTS").map(|t| t.id.0), Some("0-1"));
+        assert!(ObjectType::resolve("credentialing_2_0").is_none());
+    }
+}

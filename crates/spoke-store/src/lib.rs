@@ -1,0 +1,252 @@
+//! spoke's storage traits, split by capability, and the conformance suite every backend
+//! must pass ([`conformance`]).
+//!
+//! Batch methods take whole batches so each backend runs one transaction per call and
+//! reports per-item outcomes (HubSpot's 207 responses); callers never loop over
+//! single-item calls. Values reaching storage are already validated and normalized by
+//! the core: storage never interprets a property value, except to keep unique values unique.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use spoke_core::time::Millis;
+use spoke_core::{ObjectId, ObjectRecord, PortalId, PropertyDefinition};
+
+pub mod conformance;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database cannot be reached right now; the request may be retried.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else that went wrong inside the backend. Logged, never shown to clients.
+    #[error("storage failure: {0}")]
+    Internal(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Who made a write, recorded in property history (`sourceType`, `sourceId`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteSource {
+    pub source_type: String,
+    pub source_id: Option<String>,
+}
+
+/// What every object write needs to know besides its items.
+#[derive(Debug, Clone)]
+pub struct WriteContext {
+    pub portal: PortalId,
+    pub object_type: String,
+    pub now: Millis,
+    pub source: WriteSource,
+    /// Properties of this type whose values must be unique (contact `email`,
+    /// `hasUniqueValue` properties). Storage keeps an index of them.
+    pub unique_properties: Vec<String>,
+    /// If true, the first conflict rolls the whole batch back; otherwise each item
+    /// stands alone (HubSpot's `objectWriteTraceId` mode).
+    pub atomic: bool,
+}
+
+/// How a write item names its record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Id(ObjectId),
+    /// A value of a unique property (`idProperty`).
+    Unique { property: String, value: String },
+}
+
+/// Why one item of a batch write did not apply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ItemFailure {
+    NotFound,
+    /// Another live record already holds this unique value.
+    Conflict {
+        property: String,
+        value: String,
+        existing_id: ObjectId,
+    },
+}
+
+pub type ItemResult<T> = Result<T, ItemFailure>;
+
+/// A record to create: its normalized, non-empty property values.
+#[derive(Debug, Clone, Default)]
+pub struct NewObject {
+    pub properties: BTreeMap<String, String>,
+}
+
+/// Changes to one record. An empty string clears a property.
+#[derive(Debug, Clone)]
+pub struct ObjectPatch {
+    pub target: Target,
+    pub properties: BTreeMap<String, String>,
+}
+
+/// One upsert: find the record whose `id_property` equals `value`, update it, or create it.
+#[derive(Debug, Clone)]
+pub struct UpsertItem {
+    pub value: String,
+    pub properties: BTreeMap<String, String>,
+}
+
+/// The result of one upsert item.
+#[derive(Debug, Clone)]
+pub struct Upserted {
+    pub record: ObjectRecord,
+    pub created: bool,
+}
+
+/// How a read names its records.
+#[derive(Debug, Clone)]
+pub enum ReadKeys {
+    Ids(Vec<ObjectId>),
+    Unique { property: String, values: Vec<String> },
+}
+
+/// What a read returns besides current values.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadOptions<'a> {
+    /// `false`: live records only; `true`: archived records only (HubSpot's `archived=true`).
+    pub archived: bool,
+    /// Properties whose history to load.
+    pub history: &'a [String],
+}
+
+#[async_trait]
+pub trait ObjectStore: Send + Sync {
+    async fn create_objects(
+        &self,
+        ctx: &WriteContext,
+        items: Vec<NewObject>,
+    ) -> StoreResult<Vec<ItemResult<ObjectRecord>>>;
+
+    async fn update_objects(
+        &self,
+        ctx: &WriteContext,
+        items: Vec<ObjectPatch>,
+    ) -> StoreResult<Vec<ItemResult<ObjectRecord>>>;
+
+    async fn upsert_objects(
+        &self,
+        ctx: &WriteContext,
+        id_property: &str,
+        items: Vec<UpsertItem>,
+    ) -> StoreResult<Vec<ItemResult<Upserted>>>;
+
+    /// Archives live records; unknown or already archived ids are ignored.
+    async fn archive_objects(
+        &self,
+        portal: PortalId,
+        object_type: &str,
+        ids: Vec<ObjectId>,
+        now: Millis,
+    ) -> StoreResult<()>;
+
+    /// One entry per key, in key order: `None` where no record matches.
+    async fn read_objects(
+        &self,
+        portal: PortalId,
+        object_type: &str,
+        keys: ReadKeys,
+        options: ReadOptions<'_>,
+    ) -> StoreResult<Vec<Option<ObjectRecord>>>;
+
+    /// Records by ascending id, starting after `after`.
+    async fn list_objects(
+        &self,
+        portal: PortalId,
+        object_type: &str,
+        after: Option<ObjectId>,
+        limit: usize,
+        options: ReadOptions<'_>,
+    ) -> StoreResult<Vec<ObjectRecord>>;
+}
+
+/// A property group (`/crm/v3/properties/{type}/groups`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PropertyGroup {
+    pub name: String,
+    pub label: String,
+    pub display_order: i32,
+    pub archived: bool,
+}
+
+/// Custom property definitions. Built-in ones live in `spoke_core::catalog`.
+#[async_trait]
+pub trait PropertyStore: Send + Sync {
+    /// Every custom property of a type, archived ones included.
+    async fn list_properties(
+        &self,
+        portal: PortalId,
+        object_type: &str,
+    ) -> StoreResult<Vec<PropertyDefinition>>;
+
+    /// Inserts definitions in one transaction. Returns, per item, whether it was new;
+    /// if any name is taken by a live property nothing is written. An archived property of
+    /// the same name is replaced.
+    async fn insert_properties(
+        &self,
+        portal: PortalId,
+        object_type: &str,
+        defs: Vec<PropertyDefinition>,
+    ) -> StoreResult<Vec<bool>>;
+
+    /// Replaces a stored definition. Returns false if it does not exist.
+    async fn update_property(
+        &self,
+        portal: PortalId,
+        object_type: &str,
+        def: PropertyDefinition,
+    ) -> StoreResult<bool>;
+
+    async fn list_groups(&self, portal: PortalId, object_type: &str)
+        -> StoreResult<Vec<PropertyGroup>>;
+
+    /// Inserts or replaces a group. Returns false if `only_new` and it exists (live).
+    async fn put_group(
+        &self,
+        portal: PortalId,
+        object_type: &str,
+        group: PropertyGroup,
+        only_new: bool,
+    ) -> StoreResult<bool>;
+}
+
+/// An API token: belongs to one portal, carries HubSpot scope names. Stored hashed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    pub id: i64,
+    pub portal: PortalId,
+    /// The first characters of the token, to tell tokens apart in listings.
+    pub prefix: String,
+    pub scopes: Vec<String>,
+    pub created_at: Millis,
+    pub revoked_at: Option<Millis>,
+}
+
+#[async_trait]
+pub trait TokenStore: Send + Sync {
+    /// Creates the portal if it does not exist yet.
+    async fn ensure_portal(&self, portal: PortalId, now: Millis) -> StoreResult<()>;
+    async fn list_portals(&self) -> StoreResult<Vec<PortalId>>;
+    async fn create_token(
+        &self,
+        portal: PortalId,
+        hash: &str,
+        prefix: &str,
+        scopes: &[String],
+        now: Millis,
+    ) -> StoreResult<TokenRecord>;
+    /// A live (not revoked) token by the hash of its secret.
+    async fn find_token(&self, hash: &str) -> StoreResult<Option<TokenRecord>>;
+    async fn list_tokens(&self) -> StoreResult<Vec<TokenRecord>>;
+    /// Revokes by id. Returns false if no live token has that id.
+    async fn revoke_token(&self, id: i64, now: Millis) -> StoreResult<bool>;
+}
+
+/// Everything a spoke server needs from its database.
+pub trait Store: ObjectStore + PropertyStore + TokenStore {
+    /// The backend's name for logs (`sqlite`, `postgres`).
+    fn backend(&self) -> &'static str;
+}
