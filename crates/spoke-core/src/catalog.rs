@@ -22,7 +22,14 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         write_scopes: &["crm.objects.contacts.write"],
         createdate_property: "createdate",
         modified_property: "lastmodifieddate",
-        default_properties: &["createdate", "email", "firstname", "hs_object_id", "lastmodifieddate", "lastname"],
+        default_properties: &[
+            "createdate",
+            "email",
+            "firstname",
+            "hs_object_id",
+            "lastmodifieddate",
+            "lastname",
+        ],
         public_create: true,
         required_on_create: &[],
         schema_scope_name: "contacts",
@@ -36,7 +43,13 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         write_scopes: &["crm.objects.companies.write"],
         createdate_property: "createdate",
         modified_property: "hs_lastmodifieddate",
-        default_properties: &["createdate", "domain", "hs_lastmodifieddate", "hs_object_id", "name"],
+        default_properties: &[
+            "createdate",
+            "domain",
+            "hs_lastmodifieddate",
+            "hs_object_id",
+            "name",
+        ],
         public_create: true,
         required_on_create: &[],
         schema_scope_name: "companies",
@@ -50,7 +63,16 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         write_scopes: &["crm.objects.deals.write"],
         createdate_property: "createdate",
         modified_property: "hs_lastmodifieddate",
-        default_properties: &["amount", "closedate", "createdate", "dealname", "dealstage", "hs_lastmodifieddate", "hs_object_id", "pipeline"],
+        default_properties: &[
+            "amount",
+            "closedate",
+            "createdate",
+            "dealname",
+            "dealstage",
+            "hs_lastmodifieddate",
+            "hs_object_id",
+            "pipeline",
+        ],
         public_create: true,
         required_on_create: &[],
         schema_scope_name: "deals",
@@ -64,7 +86,17 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         write_scopes: &["tickets"],
         createdate_property: "createdate",
         modified_property: "hs_lastmodifieddate",
-        default_properties: &["content", "createdate", "hs_lastmodifieddate", "hs_object_id", "hs_pipeline", "hs_pipeline_stage", "hs_ticket_category", "hs_ticket_priority", "subject"],
+        default_properties: &[
+            "content",
+            "createdate",
+            "hs_lastmodifieddate",
+            "hs_object_id",
+            "hs_pipeline",
+            "hs_pipeline_stage",
+            "hs_ticket_category",
+            "hs_ticket_priority",
+            "subject",
+        ],
         public_create: true,
         required_on_create: &[],
         schema_scope_name: "tickets",
@@ -78,7 +110,14 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         write_scopes: &["crm.objects.products.write", "e-commerce"],
         createdate_property: "createdate",
         modified_property: "hs_lastmodifieddate",
-        default_properties: &["createdate", "description", "hs_lastmodifieddate", "hs_object_id", "name", "price"],
+        default_properties: &[
+            "createdate",
+            "description",
+            "hs_lastmodifieddate",
+            "hs_object_id",
+            "name",
+            "price",
+        ],
         public_create: true,
         required_on_create: &[],
         schema_scope_name: "products",
@@ -92,7 +131,14 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         write_scopes: &["crm.objects.line_items.write", "e-commerce"],
         createdate_property: "createdate",
         modified_property: "hs_lastmodifieddate",
-        default_properties: &["amount", "createdate", "hs_lastmodifieddate", "hs_object_id", "price", "quantity"],
+        default_properties: &[
+            "amount",
+            "createdate",
+            "hs_lastmodifieddate",
+            "hs_object_id",
+            "price",
+            "quantity",
+        ],
         public_create: true,
         required_on_create: &[],
         schema_scope_name: "line_items",
@@ -142,141 +188,567 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
 ];
 
 /// Compact description of one built-in property: name, label, type, field type, group.
-struct P(&'static str, &'static str, PropertyType, &'static str, &'static str);
+struct P(
+    &'static str,
+    &'static str,
+    PropertyType,
+    &'static str,
+    &'static str,
+);
 
 use PropertyType::{Bool, Date, Datetime, Enumeration as Enum, Number, String as Str};
 
 /// Properties every type has, computed from the record (read-only).
 const SYSTEM: &[P] = &[
     P("hs_object_id", "Record ID", Number, "number", "{info}"),
-    P("hs_createdate", "Object create date/time", Datetime, "date", "{info}"),
-    P("hs_lastmodifieddate", "Object last modified date/time", Datetime, "date", "{info}"),
+    P(
+        "hs_createdate",
+        "Object create date/time",
+        Datetime,
+        "date",
+        "{info}",
+    ),
+    P(
+        "hs_lastmodifieddate",
+        "Object last modified date/time",
+        Datetime,
+        "date",
+        "{info}",
+    ),
 ];
 
 const CONTACTS: &[P] = &[
-    P("createdate", "Create Date", Datetime, "date", "contactinformation"),
-    P("lastmodifieddate", "Last Modified Date", Datetime, "date", "contactinformation"),
+    P(
+        "createdate",
+        "Create Date",
+        Datetime,
+        "date",
+        "contactinformation",
+    ),
+    P(
+        "lastmodifieddate",
+        "Last Modified Date",
+        Datetime,
+        "date",
+        "contactinformation",
+    ),
     P("email", "Email", Str, "text", "contactinformation"),
     P("firstname", "First Name", Str, "text", "contactinformation"),
     P("lastname", "Last Name", Str, "text", "contactinformation"),
-    P("phone", "Phone Number", Str, "phonenumber", "contactinformation"),
-    P("mobilephone", "Mobile Phone Number", Str, "phonenumber", "contactinformation"),
+    P(
+        "phone",
+        "Phone Number",
+        Str,
+        "phonenumber",
+        "contactinformation",
+    ),
+    P(
+        "mobilephone",
+        "Mobile Phone Number",
+        Str,
+        "phonenumber",
+        "contactinformation",
+    ),
     P("company", "Company Name", Str, "text", "contactinformation"),
     P("website", "Website URL", Str, "text", "contactinformation"),
     P("jobtitle", "Job Title", Str, "text", "contactinformation"),
-    P("address", "Street Address", Str, "text", "contactinformation"),
+    P(
+        "address",
+        "Street Address",
+        Str,
+        "text",
+        "contactinformation",
+    ),
     P("city", "City", Str, "text", "contactinformation"),
     P("state", "State/Region", Str, "text", "contactinformation"),
     P("zip", "Postal Code", Str, "text", "contactinformation"),
-    P("country", "Country/Region", Str, "text", "contactinformation"),
-    P("lifecyclestage", "Lifecycle Stage", Enum, "radio", "contactinformation"),
-    P("hs_lead_status", "Lead Status", Enum, "radio", "sales_properties"),
-    P("hubspot_owner_id", "Contact owner", Enum, "select", "contactinformation"),
+    P(
+        "country",
+        "Country/Region",
+        Str,
+        "text",
+        "contactinformation",
+    ),
+    P(
+        "lifecyclestage",
+        "Lifecycle Stage",
+        Enum,
+        "radio",
+        "contactinformation",
+    ),
+    P(
+        "hs_lead_status",
+        "Lead Status",
+        Enum,
+        "radio",
+        "sales_properties",
+    ),
+    P(
+        "hubspot_owner_id",
+        "Contact owner",
+        Enum,
+        "select",
+        "contactinformation",
+    ),
     P("message", "Message", Str, "textarea", "contactinformation"),
-    P("date_of_birth", "Date of birth", Str, "text", "contactinformation"),
-    P("hs_email_domain", "Email Domain", Str, "text", "contactinformation"),
+    P(
+        "date_of_birth",
+        "Date of birth",
+        Str,
+        "text",
+        "contactinformation",
+    ),
+    P(
+        "hs_email_domain",
+        "Email Domain",
+        Str,
+        "text",
+        "contactinformation",
+    ),
 ];
 
 const COMPANIES: &[P] = &[
-    P("createdate", "Create Date", Datetime, "date", "companyinformation"),
+    P(
+        "createdate",
+        "Create Date",
+        Datetime,
+        "date",
+        "companyinformation",
+    ),
     P("name", "Company name", Str, "text", "companyinformation"),
-    P("domain", "Company Domain Name", Str, "text", "companyinformation"),
+    P(
+        "domain",
+        "Company Domain Name",
+        Str,
+        "text",
+        "companyinformation",
+    ),
     P("website", "Website URL", Str, "text", "companyinformation"),
-    P("phone", "Phone Number", Str, "phonenumber", "companyinformation"),
-    P("address", "Street Address", Str, "text", "companyinformation"),
+    P(
+        "phone",
+        "Phone Number",
+        Str,
+        "phonenumber",
+        "companyinformation",
+    ),
+    P(
+        "address",
+        "Street Address",
+        Str,
+        "text",
+        "companyinformation",
+    ),
     P("city", "City", Str, "text", "companyinformation"),
     P("state", "State/Region", Str, "text", "companyinformation"),
     P("zip", "Postal Code", Str, "text", "companyinformation"),
-    P("country", "Country/Region", Str, "text", "companyinformation"),
+    P(
+        "country",
+        "Country/Region",
+        Str,
+        "text",
+        "companyinformation",
+    ),
     P("industry", "Industry", Str, "text", "companyinformation"),
-    P("description", "Description", Str, "textarea", "companyinformation"),
-    P("numberofemployees", "Number of Employees", Number, "number", "companyinformation"),
-    P("annualrevenue", "Annual Revenue", Number, "number", "companyinformation"),
-    P("lifecyclestage", "Lifecycle Stage", Enum, "radio", "companyinformation"),
-    P("hubspot_owner_id", "Company owner", Enum, "select", "companyinformation"),
+    P(
+        "description",
+        "Description",
+        Str,
+        "textarea",
+        "companyinformation",
+    ),
+    P(
+        "numberofemployees",
+        "Number of Employees",
+        Number,
+        "number",
+        "companyinformation",
+    ),
+    P(
+        "annualrevenue",
+        "Annual Revenue",
+        Number,
+        "number",
+        "companyinformation",
+    ),
+    P(
+        "lifecyclestage",
+        "Lifecycle Stage",
+        Enum,
+        "radio",
+        "companyinformation",
+    ),
+    P(
+        "hubspot_owner_id",
+        "Company owner",
+        Enum,
+        "select",
+        "companyinformation",
+    ),
 ];
 
 const DEALS: &[P] = &[
-    P("createdate", "Create Date", Datetime, "date", "dealinformation"),
+    P(
+        "createdate",
+        "Create Date",
+        Datetime,
+        "date",
+        "dealinformation",
+    ),
     P("dealname", "Deal Name", Str, "text", "dealinformation"),
     P("amount", "Amount", Number, "number", "dealinformation"),
     P("dealstage", "Deal Stage", Enum, "radio", "dealinformation"),
     P("pipeline", "Pipeline", Enum, "select", "dealinformation"),
-    P("closedate", "Close Date", Datetime, "date", "dealinformation"),
+    P(
+        "closedate",
+        "Close Date",
+        Datetime,
+        "date",
+        "dealinformation",
+    ),
     P("dealtype", "Deal Type", Enum, "radio", "dealinformation"),
-    P("description", "Deal Description", Str, "textarea", "dealinformation"),
+    P(
+        "description",
+        "Deal Description",
+        Str,
+        "textarea",
+        "dealinformation",
+    ),
     P("hs_priority", "Priority", Enum, "select", "dealinformation"),
-    P("hubspot_owner_id", "Deal owner", Enum, "select", "dealinformation"),
+    P(
+        "hubspot_owner_id",
+        "Deal owner",
+        Enum,
+        "select",
+        "dealinformation",
+    ),
 ];
 
 const TICKETS: &[P] = &[
-    P("createdate", "Create date", Datetime, "date", "ticketinformation"),
+    P(
+        "createdate",
+        "Create date",
+        Datetime,
+        "date",
+        "ticketinformation",
+    ),
     P("subject", "Ticket name", Str, "text", "ticketinformation"),
-    P("content", "Ticket description", Str, "textarea", "ticketinformation"),
-    P("hs_pipeline", "Pipeline", Enum, "select", "ticketinformation"),
-    P("hs_pipeline_stage", "Ticket status", Enum, "select", "ticketinformation"),
-    P("hs_ticket_category", "Category", Enum, "checkbox", "ticketinformation"),
-    P("hs_ticket_priority", "Priority", Enum, "select", "ticketinformation"),
+    P(
+        "content",
+        "Ticket description",
+        Str,
+        "textarea",
+        "ticketinformation",
+    ),
+    P(
+        "hs_pipeline",
+        "Pipeline",
+        Enum,
+        "select",
+        "ticketinformation",
+    ),
+    P(
+        "hs_pipeline_stage",
+        "Ticket status",
+        Enum,
+        "select",
+        "ticketinformation",
+    ),
+    P(
+        "hs_ticket_category",
+        "Category",
+        Enum,
+        "checkbox",
+        "ticketinformation",
+    ),
+    P(
+        "hs_ticket_priority",
+        "Priority",
+        Enum,
+        "select",
+        "ticketinformation",
+    ),
     P("source_type", "Source", Enum, "select", "ticketinformation"),
-    P("hubspot_owner_id", "Ticket owner", Enum, "select", "ticketinformation"),
+    P(
+        "hubspot_owner_id",
+        "Ticket owner",
+        Enum,
+        "select",
+        "ticketinformation",
+    ),
 ];
 
 const PRODUCTS: &[P] = &[
-    P("createdate", "Create Date", Datetime, "date", "productinformation"),
+    P(
+        "createdate",
+        "Create Date",
+        Datetime,
+        "date",
+        "productinformation",
+    ),
     P("name", "Name", Str, "text", "productinformation"),
-    P("description", "Description", Str, "textarea", "productinformation"),
-    P("price", "Unit price", Number, "number", "productinformation"),
+    P(
+        "description",
+        "Description",
+        Str,
+        "textarea",
+        "productinformation",
+    ),
+    P(
+        "price",
+        "Unit price",
+        Number,
+        "number",
+        "productinformation",
+    ),
     P("hs_sku", "SKU", Str, "text", "productinformation"),
-    P("hs_cost_of_goods_sold", "Unit cost", Number, "number", "productinformation"),
-    P("hs_recurring_billing_period", "Term", Str, "text", "productinformation"),
+    P(
+        "hs_cost_of_goods_sold",
+        "Unit cost",
+        Number,
+        "number",
+        "productinformation",
+    ),
+    P(
+        "hs_recurring_billing_period",
+        "Term",
+        Str,
+        "text",
+        "productinformation",
+    ),
 ];
 
 const LINE_ITEMS: &[P] = &[
-    P("createdate", "Create Date", Datetime, "date", "lineiteminformation"),
+    P(
+        "createdate",
+        "Create Date",
+        Datetime,
+        "date",
+        "lineiteminformation",
+    ),
     P("name", "Name", Str, "text", "lineiteminformation"),
-    P("description", "Description", Str, "textarea", "lineiteminformation"),
-    P("price", "Unit price", Number, "number", "lineiteminformation"),
-    P("quantity", "Quantity", Number, "number", "lineiteminformation"),
-    P("amount", "Net price", Number, "number", "lineiteminformation"),
-    P("hs_product_id", "Product ID", Number, "number", "lineiteminformation"),
+    P(
+        "description",
+        "Description",
+        Str,
+        "textarea",
+        "lineiteminformation",
+    ),
+    P(
+        "price",
+        "Unit price",
+        Number,
+        "number",
+        "lineiteminformation",
+    ),
+    P(
+        "quantity",
+        "Quantity",
+        Number,
+        "number",
+        "lineiteminformation",
+    ),
+    P(
+        "amount",
+        "Net price",
+        Number,
+        "number",
+        "lineiteminformation",
+    ),
+    P(
+        "hs_product_id",
+        "Product ID",
+        Number,
+        "number",
+        "lineiteminformation",
+    ),
     P("hs_sku", "SKU", Str, "text", "lineiteminformation"),
-    P("discount", "Unit discount", Number, "number", "lineiteminformation"),
-    P("hs_recurring_billing_end_date", "Term end date", Date, "date", "lineiteminformation"),
+    P(
+        "discount",
+        "Unit discount",
+        Number,
+        "number",
+        "lineiteminformation",
+    ),
+    P(
+        "hs_recurring_billing_end_date",
+        "Term end date",
+        Date,
+        "date",
+        "lineiteminformation",
+    ),
 ];
 
 const LISTINGS: &[P] = &[
-    P("hs_name", "Listing name", Str, "text", "listing_information"),
-    P("hs_price", "Listing price", Number, "number", "listing_information"),
-    P("hs_address_1", "Address 1", Str, "text", "listing_information"),
-    P("hs_address_2", "Address 2", Str, "text", "listing_information"),
+    P(
+        "hs_name",
+        "Listing name",
+        Str,
+        "text",
+        "listing_information",
+    ),
+    P(
+        "hs_price",
+        "Listing price",
+        Number,
+        "number",
+        "listing_information",
+    ),
+    P(
+        "hs_address_1",
+        "Address 1",
+        Str,
+        "text",
+        "listing_information",
+    ),
+    P(
+        "hs_address_2",
+        "Address 2",
+        Str,
+        "text",
+        "listing_information",
+    ),
     P("hs_city", "City", Str, "text", "listing_information"),
-    P("hs_state_province", "State/Province", Str, "text", "listing_information"),
+    P(
+        "hs_state_province",
+        "State/Province",
+        Str,
+        "text",
+        "listing_information",
+    ),
     P("hs_zip", "Zip", Str, "text", "listing_information"),
-    P("hs_bedrooms", "Bedrooms", Number, "number", "listing_information"),
-    P("hs_bathrooms", "Bathrooms", Number, "number", "listing_information"),
-    P("hs_square_footage", "Square footage", Number, "number", "listing_information"),
-    P("hs_lot_size", "Lot size", Number, "number", "listing_information"),
-    P("hs_year_built", "Year built", Number, "number", "listing_information"),
-    P("hs_listing_type", "Listing type", Enum, "select", "listing_information"),
-    P("hs_neighborhood", "Neighborhood", Str, "text", "listing_information"),
-    P("hubspot_owner_id", "Listing owner", Enum, "select", "listing_information"),
+    P(
+        "hs_bedrooms",
+        "Bedrooms",
+        Number,
+        "number",
+        "listing_information",
+    ),
+    P(
+        "hs_bathrooms",
+        "Bathrooms",
+        Number,
+        "number",
+        "listing_information",
+    ),
+    P(
+        "hs_square_footage",
+        "Square footage",
+        Number,
+        "number",
+        "listing_information",
+    ),
+    P(
+        "hs_lot_size",
+        "Lot size",
+        Number,
+        "number",
+        "listing_information",
+    ),
+    P(
+        "hs_year_built",
+        "Year built",
+        Number,
+        "number",
+        "listing_information",
+    ),
+    P(
+        "hs_listing_type",
+        "Listing type",
+        Enum,
+        "select",
+        "listing_information",
+    ),
+    P(
+        "hs_neighborhood",
+        "Neighborhood",
+        Str,
+        "text",
+        "listing_information",
+    ),
+    P(
+        "hubspot_owner_id",
+        "Listing owner",
+        Enum,
+        "select",
+        "listing_information",
+    ),
 ];
 
 const PARTNER_CLIENTS: &[P] = &[
     P("hs_name", "Name", Str, "text", "partner_client_information"),
-    P("hs_domain", "Domain", Str, "text", "partner_client_information"),
-    P("hs_client_portal_id", "Client account ID", Number, "number", "partner_client_information"),
-    P("hs_relationship_status", "Relationship status", Str, "text", "partner_client_information"),
-    P("hs_notes", "Notes", Str, "textarea", "partner_client_information"),
+    P(
+        "hs_domain",
+        "Domain",
+        Str,
+        "text",
+        "partner_client_information",
+    ),
+    P(
+        "hs_client_portal_id",
+        "Client account ID",
+        Number,
+        "number",
+        "partner_client_information",
+    ),
+    P(
+        "hs_relationship_status",
+        "Relationship status",
+        Str,
+        "text",
+        "partner_client_information",
+    ),
+    P(
+        "hs_notes",
+        "Notes",
+        Str,
+        "textarea",
+        "partner_client_information",
+    ),
 ];
 
 const PARTNER_SERVICES: &[P] = &[
-    P("hs_name", "Name", Str, "text", "partner_service_information"),
-    P("hs_description", "Description", Str, "textarea", "partner_service_information"),
-    P("hs_service_type", "Service type", Str, "text", "partner_service_information"),
-    P("hs_status", "Status", Str, "text", "partner_service_information"),
-    P("hs_start_date", "Start date", Date, "date", "partner_service_information"),
-    P("hs_notes", "Notes", Str, "textarea", "partner_service_information"),
+    P(
+        "hs_name",
+        "Name",
+        Str,
+        "text",
+        "partner_service_information",
+    ),
+    P(
+        "hs_description",
+        "Description",
+        Str,
+        "textarea",
+        "partner_service_information",
+    ),
+    P(
+        "hs_service_type",
+        "Service type",
+        Str,
+        "text",
+        "partner_service_information",
+    ),
+    P(
+        "hs_status",
+        "Status",
+        Str,
+        "text",
+        "partner_service_information",
+    ),
+    P(
+        "hs_start_date",
+        "Start date",
+        Date,
+        "date",
+        "partner_service_information",
+    ),
+    P(
+        "hs_notes",
+        "Notes",
+        Str,
+        "textarea",
+        "partner_service_information",
+    ),
 ];
 
 /// Options of the built-in enumerations that HubSpot ships with fixed values.
@@ -384,7 +856,11 @@ fn build(ty: &ObjectType) -> Vec<PropertyDefinition> {
             continue;
         }
         let computed = ty.is_record_property(p.0);
-        let group = if p.4 == "{info}" { info_group(ty) } else { p.4.to_owned() };
+        let group = if p.4 == "{info}" {
+            info_group(ty)
+        } else {
+            p.4.to_owned()
+        };
         let options = if p.2 == Bool {
             vec![opt("true", "Yes", 0), opt("false", "No", 1)]
         } else {
@@ -441,7 +917,10 @@ pub fn builtin_properties(ty: &ObjectType) -> &'static [PropertyDefinition] {
 
 /// The built-in property groups of a type: (name, label).
 pub fn builtin_groups(ty: &ObjectType) -> Vec<(String, String)> {
-    let mut names: Vec<String> = builtin_properties(ty).iter().map(|p| p.group_name.clone()).collect();
+    let mut names: Vec<String> = builtin_properties(ty)
+        .iter()
+        .map(|p| p.group_name.clone())
+        .collect();
     names.sort();
     names.dedup();
     names
@@ -466,7 +945,11 @@ mod tests {
                 assert!(p.is_some_and(|p| p.read_only_value), "{} {name}", ty.name);
             }
             for name in ty.default_properties {
-                assert!(props.iter().any(|p| p.name == *name), "{} default {name}", ty.name);
+                assert!(
+                    props.iter().any(|p| p.name == *name),
+                    "{} default {name}",
+                    ty.name
+                );
             }
         }
     }

@@ -79,7 +79,10 @@ mod tests {
     fn resolves_plural_singular_and_id() {
         assert_eq!(ObjectType::resolve("contacts").map(|t| t.id.0), Some("0-1"));
         assert_eq!(ObjectType::resolve("contact").map(|t| t.id.0), Some("0-1"));
-        assert_eq!(ObjectType::resolve("0-420").map(|t| t.name), Some("listings"));
+        assert_eq!(
+            ObjectType::resolve("0-420").map(|t| t.name),
+            Some("listings")
+        );
         assert_eq!(ObjectType::resolve("CONTACTS").map(|t| t.id.0), Some("0-1"));
         assert!(ObjectType::resolve("credentialing_2_0").is_none());
     }

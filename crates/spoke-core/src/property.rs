@@ -179,7 +179,8 @@ impl PropertyDefinition {
         if raw.is_empty() {
             return Ok(String::new());
         }
-        let err = |code: &'static str, message: String| PropertyError::new(&self.name, code, message);
+        let err =
+            |code: &'static str, message: String| PropertyError::new(&self.name, code, message);
         let is_text = matches!(self.kind, PropertyType::String | PropertyType::PhoneNumber);
         if !is_text && raw.trim() != raw {
             return Err(err(
@@ -246,7 +247,9 @@ impl PropertyDefinition {
                 .ok_or_else(|| {
                     err(
                         "INVALID_DATETIME",
-                        format!("{raw} is not a valid datetime. Use epoch milliseconds or ISO-8601."),
+                        format!(
+                            "{raw} is not a valid datetime. Use epoch milliseconds or ISO-8601."
+                        ),
                     )
                 }),
             PropertyType::Enumeration => self.normalize_option(raw),
@@ -343,7 +346,10 @@ mod tests {
         assert_eq!(d.normalize("2019-10-31").as_deref(), Ok("1572480000000"));
         let e = d.normalize("1606768561954").unwrap_err();
         assert_eq!(e.code, "INVALID_DATE");
-        assert_eq!(e.message, "1606768561954 is at 20:36:1.954 UTC, not midnight!");
+        assert_eq!(
+            e.message,
+            "1606768561954 is at 20:36:1.954 UTC, not midnight!"
+        );
     }
 
     #[test]
@@ -352,7 +358,10 @@ mod tests {
         assert!(n.normalize("17").is_ok());
         assert!(n.normalize("12.5").is_ok());
         assert_eq!(n.normalize("abc").unwrap_err().code, "INVALID_INTEGER");
-        assert_eq!(n.normalize(" 1").unwrap_err().code, "LEADING_TRAILING_WHITESPACE");
+        assert_eq!(
+            n.normalize(" 1").unwrap_err().code,
+            "LEADING_TRAILING_WHITESPACE"
+        );
         let b = def(PropertyType::Bool, "booleancheckbox");
         assert_eq!(b.normalize("TRUE").as_deref(), Ok("true"));
         assert!(b.normalize("yes").is_err());
@@ -367,7 +376,10 @@ mod tests {
     #[test]
     fn datetimes_come_back_iso() {
         let d = def(PropertyType::Datetime, "date");
-        assert_eq!(d.normalize("1572480000123").as_deref(), Ok("2019-10-31T00:00:00.123Z"));
+        assert_eq!(
+            d.normalize("1572480000123").as_deref(),
+            Ok("2019-10-31T00:00:00.123Z")
+        );
         assert_eq!(
             d.normalize("2019-10-31T00:00:00.123Z").as_deref(),
             Ok("2019-10-31T00:00:00.123Z")

@@ -50,8 +50,10 @@ impl ObjectRecord {
     pub fn record_property(&self, ty: &ObjectType, name: &str) -> Option<String> {
         if name == "hs_object_id" {
             Some(self.id.to_string())
-        } else if name == ty.createdate_property || name == "hs_createdate" || name == "createdate" {
-            ty.is_record_property(name).then(|| format_iso(self.created_at))
+        } else if name == ty.createdate_property || name == "hs_createdate" || name == "createdate"
+        {
+            ty.is_record_property(name)
+                .then(|| format_iso(self.created_at))
         } else if name == ty.modified_property || name == "hs_lastmodifieddate" {
             Some(format_iso(self.updated_at))
         } else {

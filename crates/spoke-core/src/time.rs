@@ -86,8 +86,14 @@ mod tests {
 
     #[test]
     fn parses_iso_and_dates() {
-        assert_eq!(parse_iso("2019-10-31T00:00:00.123Z"), Some(1_572_480_000_123));
-        assert_eq!(parse_iso("2019-10-31T02:00:00+02:00"), Some(1_572_480_000_000));
+        assert_eq!(
+            parse_iso("2019-10-31T00:00:00.123Z"),
+            Some(1_572_480_000_123)
+        );
+        assert_eq!(
+            parse_iso("2019-10-31T02:00:00+02:00"),
+            Some(1_572_480_000_000)
+        );
         assert_eq!(parse_ymd("2019-10-31"), Some(1_572_480_000_000));
         assert_eq!(parse_ymd("2019-13-31"), None);
     }

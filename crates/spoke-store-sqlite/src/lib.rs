@@ -111,9 +111,8 @@ fn parse_url(url: &str) -> StoreResult<PathBuf> {
 }
 
 fn open_connection(path: &PathBuf) -> StoreResult<Connection> {
-    let conn = Connection::open(path).map_err(|e| {
-        StoreError::Unavailable(format!("cannot open {}: {e}", path.display()))
-    })?;
+    let conn = Connection::open(path)
+        .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", path.display())))?;
     // WAL lets readers run beside the writer; FULL makes every commit durable on return.
     // A larger autocheckpoint keeps checkpoints (and their stalls) rarer under write load.
     conn.execute_batch(

@@ -64,7 +64,9 @@ fn holder_of(
         "SELECT object_id FROM unique_values
          WHERE portal_id = ?1 AND object_type = ?2 AND property = ?3 AND value = ?4",
     )?
-    .query_row(params![portal.0, object_type, property, value], |r| r.get(0))
+    .query_row(params![portal.0, object_type, property, value], |r| {
+        r.get(0)
+    })
     .optional()
 }
 
@@ -154,7 +156,12 @@ fn insert_object(
         "INSERT INTO objects (portal_id, object_type, properties, version, created_at, updated_at)
          VALUES (?1, ?2, ?3, 1, ?4, ?4)",
     )?
-    .execute(params![ctx.portal.0, ctx.object_type, to_json(&properties)?, ctx.now])?;
+    .execute(params![
+        ctx.portal.0,
+        ctx.object_type,
+        to_json(&properties)?,
+        ctx.now
+    ])?;
     let id = tx.last_insert_rowid();
     index_unique(tx, ctx, id, &properties)?;
     write_history(tx, ctx, id, 1, &properties)?;
@@ -174,14 +181,21 @@ fn apply_patch(
     row: Row,
     changes: BTreeMap<String, String>,
 ) -> rusqlite::Result<ItemResult<ObjectRecord>> {
-    let Row { mut record, version } = row;
+    let Row {
+        mut record,
+        version,
+    } = row;
     if let Some(conflict) = find_conflict(tx, ctx, &changes, Some(record.id))? {
         return Ok(Err(conflict));
     }
     // History keeps only real changes; a repeated value is not a new version of it.
     let mut changed = BTreeMap::new();
     for (name, value) in changes {
-        let old = record.properties.get(&name).map(String::as_str).unwrap_or("");
+        let old = record
+            .properties
+            .get(&name)
+            .map(String::as_str)
+            .unwrap_or("");
         if old == value {
             continue;
         }
@@ -197,13 +211,22 @@ fn apply_patch(
     tx.prepare_cached(
         "UPDATE objects SET properties = ?1, version = ?2, updated_at = ?3 WHERE id = ?4",
     )?
-    .execute(params![to_json(&record.properties)?, version, ctx.now, record.id])?;
+    .execute(params![
+        to_json(&record.properties)?,
+        version,
+        ctx.now,
+        record.id
+    ])?;
     index_unique(tx, ctx, record.id, &changed)?;
     write_history(tx, ctx, record.id, version, &changed)?;
     Ok(Ok(record))
 }
 
-fn resolve_target(tx: &Connection, ctx: &WriteContext, target: &Target) -> rusqlite::Result<Option<Row>> {
+fn resolve_target(
+    tx: &Connection,
+    ctx: &WriteContext,
+    target: &Target,
+) -> rusqlite::Result<Option<Row>> {
     let id = match target {
         Target::Id(id) => *id,
         Target::Unique { property, value } => {
@@ -239,7 +262,11 @@ fn run_batch<I, T>(
     Ok(out)
 }
 
-fn load_history(conn: &Connection, record: &mut ObjectRecord, names: &[String]) -> rusqlite::Result<()> {
+fn load_history(
+    conn: &Connection,
+    record: &mut ObjectRecord,
+    names: &[String],
+) -> rusqlite::Result<()> {
     let mut stmt = conn.prepare_cached(
         "SELECT value, timestamp, source_type, source_id FROM property_history
          WHERE object_id = ?1 AND name = ?2 ORDER BY version DESC",
@@ -277,7 +304,9 @@ impl ObjectStore for SqliteStore {
     ) -> StoreResult<Vec<ItemResult<ObjectRecord>>> {
         let ctx = ctx.clone();
         self.write(move |conn| {
-            run_batch(conn, &ctx, items, |tx, item| insert_object(tx, &ctx, item.properties))
+            run_batch(conn, &ctx, items, |tx, item| {
+                insert_object(tx, &ctx, item.properties)
+            })
         })
         .await
     }
@@ -387,10 +416,12 @@ impl ObjectStore for SqliteStore {
                 }
                 ReadKeys::Unique { property, values } if !archived => {
                     for value in values {
-                        out.push(match holder_of(conn, portal, &object_type, &property, &value)? {
-                            Some(id) => fetch(id)?,
-                            None => None,
-                        });
+                        out.push(
+                            match holder_of(conn, portal, &object_type, &property, &value)? {
+                                Some(id) => fetch(id)?,
+                                None => None,
+                            },
+                        );
                     }
                 }
                 ReadKeys::Unique { property, values } => {
@@ -404,7 +435,10 @@ impl ObjectStore for SqliteStore {
                     for value in values {
                         out.push(
                             conn.prepare_cached(&sql)?
-                                .query_row(params![portal.0, object_type, path, value], row_to_record)
+                                .query_row(
+                                    params![portal.0, object_type, path, value],
+                                    row_to_record,
+                                )
                                 .optional()?
                                 .map(|r| r.record),
                         );

@@ -85,13 +85,23 @@ impl PropertyStore for SqliteStore {
                     "UPDATE properties SET definition = ?1, archived = ?2
                      WHERE portal_id = ?3 AND object_type = ?4 AND name = ?5",
                 )?
-                .execute(params![def_to_json(&def)?, def.archived, portal.0, object_type, def.name])?;
+                .execute(params![
+                    def_to_json(&def)?,
+                    def.archived,
+                    portal.0,
+                    object_type,
+                    def.name
+                ])?;
             Ok(n > 0)
         })
         .await
     }
 
-    async fn list_groups(&self, portal: PortalId, object_type: &str) -> StoreResult<Vec<PropertyGroup>> {
+    async fn list_groups(
+        &self,
+        portal: PortalId,
+        object_type: &str,
+    ) -> StoreResult<Vec<PropertyGroup>> {
         let object_type = object_type.to_owned();
         self.read(move |conn| {
             conn.prepare_cached(
@@ -138,7 +148,14 @@ impl PropertyStore for SqliteStore {
                 "INSERT OR REPLACE INTO property_groups
                  (portal_id, object_type, name, label, display_order, archived)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![portal.0, object_type, group.name, group.label, group.display_order, group.archived],
+                params![
+                    portal.0,
+                    object_type,
+                    group.name,
+                    group.label,
+                    group.display_order,
+                    group.archived
+                ],
             )?;
             tx.commit()?;
             Ok(true)
@@ -153,7 +170,11 @@ fn token_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRecord> {
         id: r.get(0)?,
         portal: PortalId(r.get(1)?),
         prefix: r.get(2)?,
-        scopes: scopes.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+        scopes: scopes
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
         created_at: r.get(4)?,
         revoked_at: r.get(5)?,
     })

@@ -53,7 +53,10 @@ pub struct WriteContext {
 pub enum Target {
     Id(ObjectId),
     /// A value of a unique property (`idProperty`).
-    Unique { property: String, value: String },
+    Unique {
+        property: String,
+        value: String,
+    },
 }
 
 /// Why one item of a batch write did not apply.
@@ -101,7 +104,10 @@ pub struct Upserted {
 #[derive(Debug, Clone)]
 pub enum ReadKeys {
     Ids(Vec<ObjectId>),
-    Unique { property: String, values: Vec<String> },
+    Unique {
+        property: String,
+        values: Vec<String>,
+    },
 }
 
 /// What a read returns besides current values.
@@ -200,8 +206,11 @@ pub trait PropertyStore: Send + Sync {
         def: PropertyDefinition,
     ) -> StoreResult<bool>;
 
-    async fn list_groups(&self, portal: PortalId, object_type: &str)
-        -> StoreResult<Vec<PropertyGroup>>;
+    async fn list_groups(
+        &self,
+        portal: PortalId,
+        object_type: &str,
+    ) -> StoreResult<Vec<PropertyGroup>>;
 
     /// Inserts or replaces a group. Returns false if `only_new` and it exists (live).
     async fn put_group(

@@ -1,1 +1,295 @@
-fn main(){}
+//! The `spoke` command: `serve`, `token`, `import`, `migrate`. Thin: every behavior
+//! lives in the library crates; this file parses arguments and wires them together.
+
+mod import;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+use spoke_core::time::{format_iso, now_millis};
+use spoke_core::PortalId;
+use spoke_server::auth::{hash_token, new_token_secret, token_prefix};
+use spoke_server::AppState;
+use spoke_store::Store;
+
+const DEFAULT_DATABASE: &str = "sqlite://spoke.db";
+
+#[derive(Parser)]
+#[command(
+    name = "spoke",
+    version,
+    about = "A HubSpot-compatible CRM API server you run yourself"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+struct DatabaseArg {
+    /// Database URL: `sqlite://PATH` (embedded, the default).
+    #[arg(long, env = "SPOKE_DATABASE_URL", default_value = DEFAULT_DATABASE)]
+    database: String,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve HubSpot's CRM API. On first start with an empty database, creates a portal and
+    /// prints an all-scopes token.
+    Serve {
+        /// Address to listen on (port 0 picks a free port; the address is logged).
+        #[arg(long, env = "SPOKE_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        #[command(flatten)]
+        db: DatabaseArg,
+    },
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Load records from a CSV (header row = property names) or JSON Lines
+    /// (`{"properties":{...}}` per line) file, validated as the API validates them.
+    Import {
+        #[command(flatten)]
+        db: DatabaseArg,
+        /// Portal (account) id to import into; created if needed.
+        #[arg(long)]
+        portal: i64,
+        /// Object type: name (`contacts`, `partner_services`) or id (`0-420`).
+        #[arg(long = "object-type")]
+        object_type: String,
+        /// Records per transaction.
+        #[arg(long, default_value_t = 100)]
+        batch_size: usize,
+        /// The file to load (`.csv`, or `.jsonl`/`.ndjson`/`.json` for JSON Lines).
+        file: PathBuf,
+    },
+    /// Bring the database schema up to date and exit (`serve` also does this at start).
+    Migrate {
+        #[command(flatten)]
+        db: DatabaseArg,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a token; prints only the token on stdout.
+    Create {
+        #[command(flatten)]
+        db: DatabaseArg,
+        /// Portal (account) id the token belongs to; created if needed.
+        #[arg(long)]
+        portal: i64,
+        /// Comma-separated HubSpot scope names, or `all`.
+        #[arg(long, value_delimiter = ',', default_value = "all")]
+        scopes: Vec<String>,
+    },
+    /// List tokens (never their secrets).
+    List {
+        #[command(flatten)]
+        db: DatabaseArg,
+    },
+    /// Revoke a token by id (from `spoke token list`). Takes effect at once.
+    Revoke {
+        #[command(flatten)]
+        db: DatabaseArg,
+        id: i64,
+    },
+}
+
+/// Opens the backend a URL names. The one place that knows every backend.
+fn open_store(url: &str) -> Result<Arc<dyn Store>, String> {
+    if url.starts_with("sqlite:") {
+        return spoke_store_sqlite::SqliteStore::open(url)
+            .map(|s| Arc::new(s) as Arc<dyn Store>)
+            .map_err(|e| e.to_string());
+    }
+    Err(format!(
+        "unsupported database URL {url:?}: use sqlite://PATH"
+    ))
+}
+
+fn expand_scopes(scopes: Vec<String>) -> Vec<String> {
+    if scopes.iter().any(|s| s == "all") {
+        return spoke_core::scope::all_scopes();
+    }
+    scopes
+        .into_iter()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+async fn create_token(
+    store: &dyn Store,
+    portal: PortalId,
+    scopes: &[String],
+) -> Result<String, String> {
+    let now = now_millis();
+    store
+        .ensure_portal(portal, now)
+        .await
+        .map_err(|e| e.to_string())?;
+    let secret = new_token_secret();
+    store
+        .create_token(
+            portal,
+            &hash_token(&secret),
+            &token_prefix(&secret),
+            scopes,
+            now,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(secret)
+}
+
+/// A fresh database gets one portal and an all-scopes token, printed once, so a newcomer
+/// can call the API right after the first `spoke serve`.
+async fn first_start(store: &dyn Store) -> Result<(), String> {
+    if !store
+        .list_portals()
+        .await
+        .map_err(|e| e.to_string())?
+        .is_empty()
+    {
+        return Ok(());
+    }
+    // HubSpot portal ids are 8-9 digit numbers; make a plausible one.
+    let portal = PortalId(10_000_000 + (uuid::Uuid::new_v4().as_u128() % 90_000_000) as i64);
+    let token = create_token(store, portal, &spoke_core::scope::all_scopes()).await?;
+    println!(
+        "spoke: new database; created portal {} with an all-scopes token:",
+        portal.0
+    );
+    println!();
+    println!("    {token}");
+    println!();
+    println!("Use it as `Authorization: Bearer <token>`. Make more with `spoke token create`.");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Serve { listen, db } => {
+            let store = open_store(&db.database)?;
+            first_start(store.as_ref()).await?;
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+            let addr = listener.local_addr().map_err(|e| e.to_string())?;
+            tracing::info!(backend = store.backend(), database = %db.database, "spoke listening on http://{addr}");
+            spoke_server::serve(listener, AppState::new(store), shutdown_signal())
+                .await
+                .map_err(|e| e.to_string())
+        }
+        Command::Token(TokenCommand::Create { db, portal, scopes }) => {
+            let store = open_store(&db.database)?;
+            let token =
+                create_token(store.as_ref(), PortalId(portal), &expand_scopes(scopes)).await?;
+            println!("{token}");
+            Ok(())
+        }
+        Command::Token(TokenCommand::List { db }) => {
+            let store = open_store(&db.database)?;
+            let tokens = store.list_tokens().await.map_err(|e| e.to_string())?;
+            println!(
+                "{:<6} {:<12} {:<18} {:<26} {:<9} scopes",
+                "id", "portal", "prefix", "created", "status"
+            );
+            for t in tokens {
+                let status = if t.revoked_at.is_some() {
+                    "revoked"
+                } else {
+                    "active"
+                };
+                println!(
+                    "{:<6} {:<12} {:<18} {:<26} {:<9} {}",
+                    t.id,
+                    t.portal.0,
+                    format!("{}…", t.prefix),
+                    format_iso(t.created_at),
+                    status,
+                    t.scopes.join(",")
+                );
+            }
+            Ok(())
+        }
+        Command::Token(TokenCommand::Revoke { db, id }) => {
+            let store = open_store(&db.database)?;
+            if store
+                .revoke_token(id, now_millis())
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                eprintln!("token {id} revoked");
+                Ok(())
+            } else {
+                Err(format!("no active token with id {id}"))
+            }
+        }
+        Command::Import {
+            db,
+            portal,
+            object_type,
+            batch_size,
+            file,
+        } => {
+            let store = open_store(&db.database)?;
+            import::run(store, PortalId(portal), &object_type, batch_size, &file).await
+        }
+        Command::Migrate { db } => {
+            open_store(&db.database)?;
+            eprintln!("{}: schema up to date", db.database);
+            Ok(())
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SPOKE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("spoke: cannot start runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("spoke: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,222 @@
+//! The one error type that reaches the wire. Every rejection (bad JSON, unknown route,
+//! missing token, invalid property value, storage failure) becomes an [`ApiError`], and
+//! only [`crate::wire`] turns it into HubSpot's JSON, adding the correlation id.
+
+use std::collections::BTreeMap;
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use spoke_core::PropertyError;
+use spoke_store::StoreError;
+use spoke_types::error::{ErrorContext, ErrorDetail};
+
+/// HubSpot's error categories with their HTTP status (hubspot-behavior.md §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Category {
+    ValidationError,
+    ObjectNotFound,
+    Conflict,
+    InvalidAuthentication,
+    MissingScopes,
+}
+
+impl Category {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ValidationError => "VALIDATION_ERROR",
+            Self::ObjectNotFound => "OBJECT_NOT_FOUND",
+            Self::Conflict => "CONFLICT",
+            Self::InvalidAuthentication => "INVALID_AUTHENTICATION",
+            Self::MissingScopes => "MISSING_SCOPES",
+        }
+    }
+}
+
+/// An error answer: status plus the parts of HubSpot's `Error` body except the
+/// correlation id, which the wire middleware adds.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub message: String,
+    /// `None` for HubSpot's minimal bodies (404 "resource not found", unknown object type).
+    pub category: Option<Category>,
+    pub sub_category: Option<String>,
+    pub context: ErrorContext,
+    pub errors: Vec<ErrorDetail>,
+    pub links: BTreeMap<String, String>,
+    /// Internal cause, logged with the correlation id, never sent.
+    pub cause: Option<String>,
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+pub fn ctx(pairs: &[(&str, Vec<String>)]) -> ErrorContext {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect()
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, category: Option<Category>, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            message: message.into(),
+            category,
+            sub_category: None,
+            context: ErrorContext::new(),
+            errors: Vec::new(),
+            links: BTreeMap::new(),
+            cause: None,
+        }
+    }
+
+    pub fn with_context(mut self, context: ErrorContext) -> Self {
+        self.context = context;
+        self
+    }
+
+    pub fn validation(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            Some(Category::ValidationError),
+            message,
+        )
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, Some(Category::Conflict), message)
+    }
+
+    /// HubSpot's bare 404 for a numeric id that does not exist.
+    pub fn resource_not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, None, "resource not found")
+    }
+
+    /// A non-numeric record id (hubspot-behavior.md §2.3; two spaces as captured).
+    pub fn object_id_not_numeric(id: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            Some(Category::ObjectNotFound),
+            "Object not found.  objectId are usually numeric.",
+        )
+        .with_context(ctx(&[("id", vec![id.to_owned()])]))
+    }
+
+    pub fn unknown_object_type(segment: &str) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            None,
+            format!("Unable to infer object type from: {segment}"),
+        )
+    }
+
+    pub fn unknown_route() -> Self {
+        Self::new(StatusCode::NOT_FOUND, None, "resource not found")
+    }
+
+    pub fn method_not_allowed() -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            None,
+            "HTTP method not allowed for this resource",
+        )
+    }
+
+    pub fn unauthenticated() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            Some(Category::InvalidAuthentication),
+            "Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview",
+        )
+    }
+
+    /// 403 as HubSpot sends it: `requiredGranularScopes` lists alternatives, any one suffices.
+    pub fn missing_scopes(required: &[String]) -> Self {
+        let mut e = Self::new(
+            StatusCode::FORBIDDEN,
+            Some(Category::MissingScopes),
+            "This app hasn't been granted all required scopes to make this call. Read more about required scopes here: https://developers.hubspot.com/scopes.",
+        );
+        e.errors.push(ErrorDetail {
+            message: "One or more of the following scopes are required.".into(),
+            code: None,
+            context: ctx(&[("requiredGranularScopes", required.to_vec())]),
+            sub_category: None,
+        });
+        e.links.insert(
+            "scopes".into(),
+            "https://developers.hubspot.com/scopes".into(),
+        );
+        e
+    }
+
+    /// `Property values were not valid: [...]` with one entry per failing value (§2.2).
+    pub fn property_values(errors: &[PropertyError]) -> Self {
+        #[derive(Serialize)]
+        struct Item<'a> {
+            #[serde(rename = "isValid")]
+            is_valid: bool,
+            message: &'a str,
+            error: &'a str,
+            name: &'a str,
+        }
+        let items: Vec<Item<'_>> = errors
+            .iter()
+            .map(|e| Item {
+                is_valid: false,
+                message: &e.message,
+                error: e.code,
+                name: &e.name,
+            })
+            .collect();
+        let list = serde_json::to_string(&items).unwrap_or_else(|_| "[]".into());
+        let mut out = Self::validation(format!("Property values were not valid: {list}"));
+        out.errors = errors
+            .iter()
+            .map(|e| ErrorDetail {
+                message: e.message.clone(),
+                code: Some(e.code.to_owned()),
+                context: ctx(&[("propertyName", vec![e.name.clone()])]),
+                sub_category: None,
+            })
+            .collect();
+        out
+    }
+
+    pub fn internal(cause: impl Into<String>) -> Self {
+        let mut e = Self::new(StatusCode::INTERNAL_SERVER_ERROR, None, "internal error");
+        e.cause = Some(cause.into());
+        e
+    }
+
+    pub fn unavailable(cause: impl Into<String>) -> Self {
+        let mut e = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            None,
+            "The service is temporarily unavailable. Please retry.",
+        );
+        e.cause = Some(cause.into());
+        e
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(cause) => Self::unavailable(cause),
+            StoreError::Internal(cause) => Self::internal(cause),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    /// The body is written by [`crate::wire::middleware`], which knows the correlation id.
+    fn into_response(self) -> Response {
+        let status = self.status;
+        let mut res = status.into_response();
+        res.extensions_mut().insert(self);
+        res
+    }
+}

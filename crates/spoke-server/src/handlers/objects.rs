@@ -1,0 +1,838 @@
+//! Objects v3: `/crm/v3/objects/{objectType}` and the date-versioned
+//! `/crm/objects/2026-03/{objectType}` (hubspot-behavior.md §1).
+
+use std::collections::{BTreeMap, HashSet};
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use bytes::Bytes;
+use serde_json::Value;
+use spoke_core::record::Projection;
+use spoke_core::scope;
+use spoke_core::time::{format_iso, now_millis, Millis};
+use spoke_core::{ObjectId, ObjectRecord, ObjectType, PropertyError};
+use spoke_store::{
+    ItemFailure, NewObject, ObjectPatch, ReadKeys, ReadOptions, Target, UpsertItem, WriteContext,
+    WriteSource,
+};
+use spoke_types::error::StandardError;
+use spoke_types::objects::{
+    BatchInput, BatchReadInput, BatchResponse, CollectionResponse, NextPage, Paging,
+    SimplePublicObject, SimplePublicObjectBatchInput, SimplePublicObjectId,
+    SimplePublicObjectInput, SimplePublicObjectInputForCreate,
+};
+
+use crate::auth::Principal;
+use crate::error::{ctx, ApiError, ApiResult};
+use crate::schema::{object_type, TypeSchema};
+use crate::wire::{parse_body, Json, QueryParams};
+use crate::AppState;
+
+/// HubSpot's batch limits (§1.1).
+pub const MAX_BATCH: usize = 100;
+pub const MAX_BATCH_WITH_HISTORY: usize = 50;
+const LIST_DEFAULT: usize = 10;
+const LIST_MAX: usize = 100;
+
+pub fn routes() -> Router<AppState> {
+    let objects = Router::new()
+        .route("/{object_type}", get(list).post(create_one))
+        .route(
+            "/{object_type}/{object_id}",
+            get(read_one).patch(update_one).delete(archive_one),
+        )
+        .route("/{object_type}/batch/read", post(batch_read))
+        .route("/{object_type}/batch/create", post(batch_create))
+        .route("/{object_type}/batch/update", post(batch_update))
+        .route("/{object_type}/batch/upsert", post(batch_upsert))
+        .route("/{object_type}/batch/archive", post(batch_archive));
+    Router::new()
+        .nest("/crm/v3/objects", objects.clone())
+        .nest("/crm/objects/2026-03", objects)
+}
+
+/// Resolves the type, checks the scope, loads the schema: in that order, so an unknown
+/// type is a 400 and a missing scope a 403 before any body is looked at.
+async fn begin(
+    state: &AppState,
+    principal: &Principal,
+    segment: &str,
+    write: bool,
+) -> ApiResult<TypeSchema> {
+    let ty = object_type(segment)?;
+    principal.require(&if write {
+        scope::object_write(ty)
+    } else {
+        scope::object_read(ty)
+    })?;
+    TypeSchema::load(state, principal.portal, ty).await
+}
+
+/// Partner types are created and archived by HubSpot only: their specs have no create,
+/// upsert or archive operations (hubspot-behavior.md §4.1).
+fn require_public_create(ty: &ObjectType, operation: &str) -> ApiResult<()> {
+    if ty.public_create {
+        return Ok(());
+    }
+    Err(ApiError::validation(format!(
+        "The {operation} operation is not supported for {} objects: HubSpot creates and removes them. Use `spoke import` to load them.",
+        ty.name
+    )))
+}
+
+fn check_batch_size(len: usize, with_history: bool) -> ApiResult<()> {
+    if with_history && len > MAX_BATCH_WITH_HISTORY {
+        return Err(ApiError::validation(format!(
+            "The maximum number of inputs supported in a batch request for property histories is {MAX_BATCH_WITH_HISTORY}. Please reduce the number of items and try again"
+        )));
+    }
+    if len > MAX_BATCH {
+        return Err(ApiError::validation(format!(
+            "The maximum number of inputs supported in a batch is {MAX_BATCH}. Please reduce the number of items and try again"
+        )));
+    }
+    Ok(())
+}
+
+/// An input id as the client sent it: a JSON string, or a number some clients send.
+fn id_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn write_context(schema: &TypeSchema, source: WriteSource, atomic: bool) -> WriteContext {
+    WriteContext {
+        portal: schema.portal,
+        object_type: schema.ty.id.0.to_owned(),
+        now: now_millis(),
+        source,
+        unique_properties: schema.unique_properties(),
+        atomic,
+    }
+}
+
+fn api_source() -> WriteSource {
+    WriteSource {
+        source_type: "API".into(),
+        source_id: None,
+    }
+}
+
+fn projection(properties: &Option<Vec<String>>) -> Projection<'_> {
+    match properties {
+        Some(names) if !names.is_empty() => Projection::Requested(names),
+        _ => Projection::Defaults,
+    }
+}
+
+/// `idProperty` must name a unique-value property (§1.7). `None` means record ids.
+fn id_property(
+    schema: &TypeSchema,
+    requested: Option<&str>,
+    for_write: bool,
+) -> ApiResult<Option<String>> {
+    match requested.map(str::trim).filter(|p| !p.is_empty()) {
+        None => Ok(None),
+        Some("hs_object_id") if !for_write => Ok(None),
+        Some(p) if schema.is_unique(p) => Ok(Some(p.to_owned())),
+        Some(p) if schema.get(p).is_none() && !for_write => {
+            Err(ApiError::property_values(&[PropertyError::doesnt_exist(p)]))
+        }
+        Some(p) => Err(ApiError::validation(format!(
+            "Unable to perform update/upsert by non-unique {} property {p}",
+            schema.ty.id
+        ))),
+    }
+}
+
+fn not_found_error(ty: &ObjectType, ids: Vec<String>, traces: Vec<String>) -> StandardError {
+    let mut context = ctx(&[("ids", ids)]);
+    if !traces.is_empty() {
+        context.insert("objectWriteTraceId".into(), traces);
+    }
+    StandardError {
+        status: "error",
+        category: "OBJECT_NOT_FOUND".into(),
+        sub_category: None,
+        message: format!(
+            "Could not get some {} objects, they may be deleted or not exist. Check that ids are valid.",
+            ty.upper
+        ),
+        context,
+    }
+}
+
+fn conflict_message(ty: &ObjectType, property: &str, value: &str, existing_id: ObjectId) -> String {
+    if ty.id.0 == "0-1" && property == "email" {
+        format!("Contact already exists. Existing ID: {existing_id}")
+    } else {
+        format!(
+            "A {} with {property} \"{value}\" already exists; {property} has unique values. Existing ID: {existing_id}",
+            ty.singular
+        )
+    }
+}
+
+fn conflict_item(ty: &ObjectType, failure: &ItemFailure, trace: Option<&str>) -> StandardError {
+    let (message, mut context) = match failure {
+        ItemFailure::Conflict {
+            property,
+            value,
+            existing_id,
+        } => (
+            conflict_message(ty, property, value, *existing_id),
+            ctx(&[("existingId", vec![existing_id.to_string()])]),
+        ),
+        ItemFailure::NotFound => (String::from("not found"), Default::default()),
+    };
+    if let Some(t) = trace {
+        context.insert("objectWriteTraceId".into(), vec![t.to_owned()]);
+    }
+    StandardError {
+        status: "error",
+        category: "CONFLICT".into(),
+        sub_category: None,
+        message,
+        context,
+    }
+}
+
+fn conflict_error(ty: &ObjectType, failure: &ItemFailure) -> ApiError {
+    match failure {
+        ItemFailure::Conflict {
+            property,
+            value,
+            existing_id,
+        } => ApiError::conflict(conflict_message(ty, property, value, *existing_id)),
+        ItemFailure::NotFound => ApiError::resource_not_found(),
+    }
+}
+
+fn validation_item(errors: &[PropertyError], trace: Option<&str>) -> StandardError {
+    let whole = ApiError::property_values(errors);
+    let mut context = ctx(&[(
+        "propertyName",
+        errors.iter().map(|e| e.name.clone()).collect(),
+    )]);
+    if let Some(t) = trace {
+        context.insert("objectWriteTraceId".into(), vec![t.to_owned()]);
+    }
+    StandardError {
+        status: "error",
+        category: "VALIDATION_ERROR".into(),
+        sub_category: None,
+        message: whole.message,
+        context,
+    }
+}
+
+/// Builds a batch answer: `ok` status without errors, 207 with them.
+fn batch_response<T: serde::Serialize>(
+    ok: StatusCode,
+    started: Millis,
+    results: Vec<T>,
+    errors: Vec<StandardError>,
+) -> Response {
+    let status = if errors.is_empty() {
+        ok
+    } else {
+        StatusCode::MULTI_STATUS
+    };
+    let body = BatchResponse {
+        status: "COMPLETE",
+        results,
+        num_errors: (!errors.is_empty()).then_some(errors.len()),
+        errors,
+        started_at: format_iso(started),
+        completed_at: format_iso(now_millis()),
+    };
+    Json(status, body).into_response()
+}
+
+/// Validates every input; in atomic mode any failure rejects the whole batch with one
+/// aggregated 400, otherwise failures become per-item errors.
+fn validate_all(
+    schema: &TypeSchema,
+    inputs: &[(&BTreeMap<String, Value>, Option<&str>)],
+    atomic: bool,
+) -> ApiResult<(Vec<Option<BTreeMap<String, String>>>, Vec<StandardError>)> {
+    let mut valid = Vec::with_capacity(inputs.len());
+    let mut all_errors = Vec::new();
+    let mut item_errors = Vec::new();
+    for (props, trace) in inputs {
+        match schema.validate(props) {
+            Ok(v) => valid.push(Some(v)),
+            Err(errs) => {
+                item_errors.push(validation_item(&errs, *trace));
+                all_errors.extend(errs);
+                valid.push(None);
+            }
+        }
+    }
+    if atomic && !all_errors.is_empty() {
+        return Err(ApiError::property_values(&all_errors));
+    }
+    Ok((valid, item_errors))
+}
+
+async fn batch_read(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(segment): Path<String>,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let started = now_millis();
+    let schema = begin(&state, &principal, &segment, false).await?;
+    let q = QueryParams::parse(query.as_deref());
+    let archived = q.bool("archived")?;
+    let input: BatchReadInput = parse_body(&body)?;
+    let history = input.properties_with_history.clone().unwrap_or_default();
+    check_batch_size(input.inputs.len(), !history.is_empty())?;
+    let id_prop = id_property(&schema, input.id_property.as_deref(), false)?;
+
+    // Each record once, however often it was asked for.
+    let mut seen = HashSet::new();
+    let wanted: Vec<String> = input
+        .inputs
+        .iter()
+        .map(|i| id_text(&i.id))
+        .filter(|id| seen.insert(id.clone()))
+        .collect();
+    let mut missing = Vec::new();
+    let mut asked = Vec::new();
+    let keys = match &id_prop {
+        None => {
+            let mut ids = Vec::new();
+            for raw in &wanted {
+                match raw.trim().parse::<ObjectId>() {
+                    Ok(id) => {
+                        ids.push(id);
+                        asked.push(raw.clone());
+                    }
+                    Err(_) => missing.push(raw.clone()),
+                }
+            }
+            ReadKeys::Ids(ids)
+        }
+        Some(p) => {
+            asked = wanted.clone();
+            ReadKeys::Unique {
+                property: p.clone(),
+                values: wanted.iter().map(|v| schema.normalize_key(p, v)).collect(),
+            }
+        }
+    };
+    let found = state
+        .store
+        .read_objects(
+            principal.portal,
+            schema.ty.id.0,
+            keys,
+            ReadOptions {
+                archived,
+                history: &history,
+            },
+        )
+        .await?;
+    let mut results = Vec::new();
+    let mut returned = HashSet::new();
+    for (raw, record) in asked.into_iter().zip(found) {
+        match record {
+            Some(r) if returned.insert(r.id) => {
+                results.push(schema.to_wire(&r, projection(&input.properties), &history))
+            }
+            Some(_) => {}
+            None => missing.push(raw),
+        }
+    }
+    let errors = if missing.is_empty() {
+        Vec::new()
+    } else {
+        vec![not_found_error(schema.ty, missing, Vec::new())]
+    };
+    Ok(batch_response(StatusCode::OK, started, results, errors))
+}
+
+fn with_trace(mut o: SimplePublicObject, trace: Option<&str>) -> SimplePublicObject {
+    o.object_write_trace_id = trace.map(str::to_owned);
+    o
+}
+
+async fn batch_create(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(segment): Path<String>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let started = now_millis();
+    let schema = begin(&state, &principal, &segment, true).await?;
+    require_public_create(schema.ty, "create")?;
+    let input: BatchInput<SimplePublicObjectInputForCreate> = parse_body(&body)?;
+    check_batch_size(input.inputs.len(), false)?;
+    reject_associations(input.inputs.iter().map(|i| i.associations.len()))?;
+    let atomic = input
+        .inputs
+        .iter()
+        .all(|i| i.object_write_trace_id.is_none());
+    let pairs: Vec<_> = input
+        .inputs
+        .iter()
+        .map(|i| (&i.properties, i.object_write_trace_id.as_deref()))
+        .collect();
+    let (valid, mut errors) = validate_all(&schema, &pairs, atomic)?;
+
+    let mut traces = Vec::new();
+    let mut items = Vec::new();
+    for (props, input) in valid.into_iter().zip(&input.inputs) {
+        if let Some(mut properties) = props {
+            properties.retain(|_, v| !v.is_empty());
+            traces.push(input.object_write_trace_id.as_deref());
+            items.push(NewObject { properties });
+        }
+    }
+    let ctx = write_context(&schema, api_source(), atomic);
+    let outcomes = state.store.create_objects(&ctx, items).await?;
+    let mut results = Vec::new();
+    for (outcome, trace) in outcomes.iter().zip(traces) {
+        match outcome {
+            Ok(record) => results.push(with_trace(
+                schema.to_wire(record, Projection::AllNonEmpty, &[]),
+                trace,
+            )),
+            Err(failure) if atomic => return Err(conflict_error(schema.ty, failure)),
+            Err(failure) => errors.push(conflict_item(schema.ty, failure, trace)),
+        }
+    }
+    Ok(batch_response(
+        StatusCode::CREATED,
+        started,
+        results,
+        errors,
+    ))
+}
+
+/// Inline associations on create are served by the associations module once it lands;
+/// until then they are refused rather than silently dropped.
+fn reject_associations(mut counts: impl Iterator<Item = usize>) -> ApiResult<()> {
+    if counts.any(|n| n > 0) {
+        return Err(ApiError::validation("One or more associations are invalid"));
+    }
+    Ok(())
+}
+
+/// Where one update or upsert input points.
+struct Keyed {
+    raw: String,
+    target: Option<Target>,
+}
+
+fn key_input(
+    schema: &TypeSchema,
+    input: &SimplePublicObjectBatchInput,
+    upsert: bool,
+) -> ApiResult<Keyed> {
+    let raw = id_text(&input.id);
+    let requested = input
+        .id_property
+        .as_deref()
+        .or(upsert.then_some("hs_object_id"));
+    let target = match id_property(schema, requested, true)? {
+        Some(p) => Some(Target::Unique {
+            value: schema.normalize_key(&p, &raw),
+            property: p,
+        }),
+        None => raw.trim().parse::<ObjectId>().ok().map(Target::Id),
+    };
+    Ok(Keyed { raw, target })
+}
+
+fn reject_duplicates(keys: &[Keyed]) -> ApiResult<()> {
+    let mut seen = HashSet::new();
+    let mut dups: Vec<String> = Vec::new();
+    for k in keys {
+        if !seen.insert(&k.raw) && !dups.contains(&k.raw) {
+            dups.push(k.raw.clone());
+        }
+    }
+    if dups.is_empty() {
+        return Ok(());
+    }
+    Err(ApiError::validation(format!(
+        "Duplicate IDs found in batch input: [{}]. IDs must be unique",
+        dups.join(", ")
+    ))
+    .with_context(ctx(&[("ids", dups)])))
+}
+
+async fn batch_update(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(segment): Path<String>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let started = now_millis();
+    let schema = begin(&state, &principal, &segment, true).await?;
+    let input: BatchInput<SimplePublicObjectBatchInput> = parse_body(&body)?;
+    check_batch_size(input.inputs.len(), false)?;
+    let keys = input
+        .inputs
+        .iter()
+        .map(|i| key_input(&schema, i, false))
+        .collect::<ApiResult<Vec<_>>>()?;
+    reject_duplicates(&keys)?;
+    let atomic = input
+        .inputs
+        .iter()
+        .all(|i| i.object_write_trace_id.is_none());
+    let pairs: Vec<_> = input
+        .inputs
+        .iter()
+        .map(|i| (&i.properties, i.object_write_trace_id.as_deref()))
+        .collect();
+    let (valid, mut errors) = validate_all(&schema, &pairs, atomic)?;
+
+    let mut missing = Vec::new();
+    let mut missing_traces = Vec::new();
+    let mut patches = Vec::new();
+    let mut meta = Vec::new();
+    for ((props, key), input) in valid.into_iter().zip(keys).zip(&input.inputs) {
+        let trace = input.object_write_trace_id.as_deref();
+        let Some(properties) = props else { continue };
+        match key.target {
+            Some(target) => {
+                patches.push(ObjectPatch { target, properties });
+                meta.push((key.raw, trace));
+            }
+            None => {
+                missing.push(key.raw);
+                missing_traces.extend(trace.map(str::to_owned));
+            }
+        }
+    }
+    let ctx = write_context(&schema, api_source(), atomic);
+    let outcomes = state.store.update_objects(&ctx, patches).await?;
+    let mut results = Vec::new();
+    for (outcome, (raw, trace)) in outcomes.iter().zip(meta) {
+        match outcome {
+            Ok(record) => results.push(with_trace(
+                schema.to_wire(record, Projection::AllNonEmpty, &[]),
+                trace,
+            )),
+            Err(ItemFailure::NotFound) => {
+                missing.push(raw);
+                missing_traces.extend(trace.map(str::to_owned));
+            }
+            Err(failure) if atomic => return Err(conflict_error(schema.ty, failure)),
+            Err(failure) => errors.push(conflict_item(schema.ty, failure, trace)),
+        }
+    }
+    if !missing.is_empty() {
+        errors.insert(0, not_found_error(schema.ty, missing, missing_traces));
+    }
+    Ok(batch_response(StatusCode::OK, started, results, errors))
+}
+
+async fn batch_upsert(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(segment): Path<String>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let started = now_millis();
+    let schema = begin(&state, &principal, &segment, true).await?;
+    require_public_create(schema.ty, "upsert")?;
+    let input: BatchInput<SimplePublicObjectBatchInput> = parse_body(&body)?;
+    check_batch_size(input.inputs.len(), false)?;
+    let keys = input
+        .inputs
+        .iter()
+        .map(|i| key_input(&schema, i, true))
+        .collect::<ApiResult<Vec<_>>>()?;
+    reject_duplicates(&keys)?;
+    let atomic = input
+        .inputs
+        .iter()
+        .all(|i| i.object_write_trace_id.is_none());
+    let pairs: Vec<_> = input
+        .inputs
+        .iter()
+        .map(|i| (&i.properties, i.object_write_trace_id.as_deref()))
+        .collect();
+    let (valid, mut errors) = validate_all(&schema, &pairs, atomic)?;
+
+    // Every upsert input has a unique property of the same name (HubSpot upserts one
+    // key per call in practice); group by it so each group is one store call.
+    let mut groups: BTreeMap<String, Vec<(UpsertItem, Option<&str>)>> = BTreeMap::new();
+    for ((props, key), input) in valid.into_iter().zip(keys).zip(&input.inputs) {
+        let (Some(properties), Some(Target::Unique { property, value })) = (props, key.target)
+        else {
+            continue;
+        };
+        groups.entry(property).or_default().push((
+            UpsertItem { value, properties },
+            input.object_write_trace_id.as_deref(),
+        ));
+    }
+    let mut results = Vec::new();
+    let ctx = write_context(&schema, api_source(), atomic);
+    for (property, items) in groups {
+        let (items, traces): (Vec<_>, Vec<_>) = items.into_iter().unzip();
+        let outcomes = state.store.upsert_objects(&ctx, &property, items).await?;
+        for (outcome, trace) in outcomes.iter().zip(traces) {
+            match outcome {
+                Ok(u) => {
+                    let mut o = with_trace(
+                        schema.to_wire(&u.record, Projection::AllNonEmpty, &[]),
+                        trace,
+                    );
+                    o.new = Some(u.created);
+                    results.push(o);
+                }
+                Err(failure) if atomic => return Err(conflict_error(schema.ty, failure)),
+                Err(failure) => errors.push(conflict_item(schema.ty, failure, trace)),
+            }
+        }
+    }
+    Ok(batch_response(StatusCode::OK, started, results, errors))
+}
+
+async fn batch_archive(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(segment): Path<String>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let schema = begin(&state, &principal, &segment, true).await?;
+    require_public_create(schema.ty, "archive")?;
+    let input: BatchInput<SimplePublicObjectId> = parse_body(&body)?;
+    check_batch_size(input.inputs.len(), false)?;
+    // Unknown, malformed and already archived ids are ignored, as on HubSpot (§1.9).
+    let ids: Vec<ObjectId> = input
+        .inputs
+        .iter()
+        .filter_map(|i| id_text(&i.id).trim().parse().ok())
+        .collect();
+    state
+        .store
+        .archive_objects(principal.portal, schema.ty.id.0, ids, now_millis())
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Finds one record by path id (or `idProperty` value) for the single-record endpoints.
+async fn find_one(
+    state: &AppState,
+    schema: &TypeSchema,
+    raw_id: &str,
+    id_prop: Option<&str>,
+    archived: bool,
+    history: &[String],
+) -> ApiResult<ObjectRecord> {
+    let keys = match id_property(schema, id_prop, false)? {
+        Some(p) => ReadKeys::Unique {
+            values: vec![schema.normalize_key(&p, raw_id)],
+            property: p,
+        },
+        None => ReadKeys::Ids(vec![raw_id
+            .trim()
+            .parse()
+            .map_err(|_| ApiError::object_id_not_numeric(raw_id))?]),
+    };
+    state
+        .store
+        .read_objects(
+            schema.portal,
+            schema.ty.id.0,
+            keys,
+            ReadOptions { archived, history },
+        )
+        .await?
+        .into_iter()
+        .next()
+        .flatten()
+        .ok_or_else(ApiError::resource_not_found)
+}
+
+async fn read_one(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((segment, raw_id)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Response> {
+    let schema = begin(&state, &principal, &segment, false).await?;
+    let q = QueryParams::parse(query.as_deref());
+    let properties = q.list("properties");
+    let history = q.list("propertiesWithHistory").unwrap_or_default();
+    let record = find_one(
+        &state,
+        &schema,
+        &raw_id,
+        q.one("idProperty"),
+        q.bool("archived")?,
+        &history,
+    )
+    .await?;
+    Ok(Json(
+        StatusCode::OK,
+        schema.to_wire(&record, projection(&properties), &history),
+    )
+    .into_response())
+}
+
+async fn create_one(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(segment): Path<String>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let schema = begin(&state, &principal, &segment, true).await?;
+    require_public_create(schema.ty, "create")?;
+    let input: SimplePublicObjectInputForCreate = parse_body(&body)?;
+    reject_associations(std::iter::once(input.associations.len()))?;
+    let mut properties = schema
+        .validate(&input.properties)
+        .map_err(|e| ApiError::property_values(&e))?;
+    properties.retain(|_, v| !v.is_empty());
+    let ctx = write_context(&schema, api_source(), true);
+    let outcome = state
+        .store
+        .create_objects(&ctx, vec![NewObject { properties }])
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::internal("create returned no outcome"))?;
+    let record = outcome.map_err(|f| conflict_error(schema.ty, &f))?;
+    Ok(Json(
+        StatusCode::CREATED,
+        schema.to_wire(&record, Projection::AllNonEmpty, &[]),
+    )
+    .into_response())
+}
+
+async fn update_one(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((segment, raw_id)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let schema = begin(&state, &principal, &segment, true).await?;
+    let q = QueryParams::parse(query.as_deref());
+    let input: SimplePublicObjectInput = parse_body(&body)?;
+    let target = match id_property(&schema, q.one("idProperty"), true)? {
+        Some(p) => Target::Unique {
+            value: schema.normalize_key(&p, &raw_id),
+            property: p,
+        },
+        None => Target::Id(
+            raw_id
+                .trim()
+                .parse()
+                .map_err(|_| ApiError::object_id_not_numeric(&raw_id))?,
+        ),
+    };
+    let properties = schema
+        .validate(&input.properties)
+        .map_err(|e| ApiError::property_values(&e))?;
+    let ctx = write_context(&schema, api_source(), true);
+    let outcome = state
+        .store
+        .update_objects(&ctx, vec![ObjectPatch { target, properties }])
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::internal("update returned no outcome"))?;
+    let record = outcome.map_err(|f| conflict_error(schema.ty, &f))?;
+    Ok(Json(
+        StatusCode::OK,
+        schema.to_wire(&record, Projection::AllNonEmpty, &[]),
+    )
+    .into_response())
+}
+
+async fn archive_one(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((segment, raw_id)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let schema = begin(&state, &principal, &segment, true).await?;
+    require_public_create(schema.ty, "archive")?;
+    // DELETE of an unknown record answers 204 on HubSpot too (§1.9).
+    if let Ok(id) = raw_id.trim().parse::<ObjectId>() {
+        state
+            .store
+            .archive_objects(principal.portal, schema.ty.id.0, vec![id], now_millis())
+            .await?;
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(segment): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let schema = begin(&state, &principal, &segment, false).await?;
+    let q = QueryParams::parse(query.as_deref());
+    let properties = q.list("properties");
+    let history = q.list("propertiesWithHistory").unwrap_or_default();
+    let max = if history.is_empty() {
+        LIST_MAX
+    } else {
+        MAX_BATCH_WITH_HISTORY
+    };
+    let limit = q.usize("limit")?.unwrap_or(LIST_DEFAULT).clamp(1, max);
+    // `after` is the id of the next record to return (HubSpot's cursors look the same).
+    let after = match q.one("after").filter(|a| !a.is_empty()) {
+        None => None,
+        Some(a) => Some(
+            a.parse::<ObjectId>().map_err(|_| {
+                ApiError::validation(format!("Invalid value for query parameter after: {a}"))
+            })? - 1,
+        ),
+    };
+    let mut records = state
+        .store
+        .list_objects(
+            principal.portal,
+            schema.ty.id.0,
+            after,
+            limit + 1,
+            ReadOptions {
+                archived: q.bool("archived")?,
+                history: &history,
+            },
+        )
+        .await?;
+    let paging = if records.len() > limit {
+        records.truncate(limit);
+        records.last().map(|last| {
+            let next = (last.id + 1).to_string();
+            let host = headers
+                .get(axum::http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("localhost");
+            Paging {
+                next: NextPage {
+                    link: format!("http://{host}/crm/v3/objects/{segment}?after={next}"),
+                    after: next,
+                },
+            }
+        })
+    } else {
+        None
+    };
+    let results = records
+        .iter()
+        .map(|r| schema.to_wire(r, projection(&properties), &history))
+        .collect();
+    Ok(Json(StatusCode::OK, CollectionResponse { results, paging }).into_response())
+}

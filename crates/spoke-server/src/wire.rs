@@ -1,0 +1,200 @@
+//! Wire details shared by every route (hubspot-behavior.md §0, §8.1): the correlation id
+//! header, `application/json;charset=utf-8`, compact JSON, error bodies, request body and
+//! query parsing that reject in HubSpot's shape.
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::header::{HeaderValue, CONTENT_TYPE};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::error::{ApiError, ApiResult};
+
+pub const JSON_CONTENT_TYPE: &str = "application/json;charset=utf-8";
+pub const CORRELATION_HEADER: &str = "x-hubspot-correlation-id";
+
+/// The request's correlation id, in request extensions for handlers that log.
+#[derive(Debug, Clone)]
+pub struct CorrelationId(pub String);
+
+/// Gives every response a correlation id and renders [`ApiError`]s as HubSpot's JSON.
+pub async fn middleware(mut req: Request, next: Next) -> Response {
+    let id = uuid::Uuid::now_v7().to_string();
+    req.extensions_mut().insert(CorrelationId(id.clone()));
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let mut res = next.run(req).await;
+
+    let error = match res.extensions_mut().remove::<ApiError>() {
+        Some(e) => Some(e),
+        // axum's own rejections for a known path with the wrong method carry no body.
+        None if res.status() == StatusCode::METHOD_NOT_ALLOWED => {
+            Some(ApiError::method_not_allowed())
+        }
+        None => None,
+    };
+    if let Some(e) = error {
+        if let Some(cause) = &e.cause {
+            tracing::error!(correlation_id = %id, %method, %path, status = e.status.as_u16(), %cause, "request failed");
+        }
+        let status = e.status;
+        let auth_failure = status == StatusCode::UNAUTHORIZED;
+        let body = spoke_types::error::Error {
+            status: "error",
+            message: e.message,
+            correlation_id: id.clone(),
+            errors: e.errors,
+            context: e.context,
+            links: e.links,
+            category: e.category.map(|c| c.as_str().to_owned()),
+            sub_category: e.sub_category,
+        };
+        res = json_response(status, &body);
+        if auth_failure {
+            res.headers_mut()
+                .insert("x-hubspot-auth-failure", HeaderValue::from_static("true"));
+        }
+    }
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert(CORRELATION_HEADER, v);
+    }
+    res
+}
+
+/// Serializes `body` compactly with HubSpot's exact content type.
+pub fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Response {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => {
+            let mut res = Response::new(Body::from(bytes));
+            *res.status_mut() = status;
+            res.headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static(JSON_CONTENT_TYPE));
+            res
+        }
+        Err(e) => ApiError::internal(format!("serializing response: {e}")).into_response(),
+    }
+}
+
+/// A JSON answer with a status code.
+pub struct Json<T>(pub StatusCode, pub T);
+
+impl<T: Serialize> IntoResponse for Json<T> {
+    fn into_response(self) -> Response {
+        json_response(self.0, &self.1)
+    }
+}
+
+/// Parses a request body, rejecting as HubSpot's Jackson-based API does (§2.3).
+/// Handlers call it after authorization, so a 403 comes before any body validation.
+pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::validation(
+            "Invalid JSON input: a request body was expected, but none found",
+        ));
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        let what = e.to_string();
+        // serde_json appends " at line L column C"; HubSpot leads with the position.
+        let detail = what
+            .rsplit_once(" at line ")
+            .map(|(d, _)| d.to_owned())
+            .unwrap_or(what);
+        ApiError::validation(format!(
+            "Invalid input JSON on line {}, column {}: {detail}",
+            e.line(),
+            e.column()
+        ))
+    })
+}
+
+/// Query parameters as HubSpot's clients send them: arrays repeated
+/// (`?properties=a&properties=b`) or comma-separated (`?properties=a,b`), booleans in any case.
+#[derive(Debug, Default)]
+pub struct QueryParams(Vec<(String, String)>);
+
+impl QueryParams {
+    pub fn parse(raw: Option<&str>) -> Self {
+        Self(
+            raw.map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+                .unwrap_or_default(),
+        )
+    }
+
+    pub fn one(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// All values of an array parameter; `None` when the key is absent.
+    pub fn list(&self, key: &str) -> Option<Vec<String>> {
+        let mut found = false;
+        let mut out = Vec::new();
+        for (_, v) in self.0.iter().filter(|(k, _)| k == key) {
+            found = true;
+            out.extend(
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned),
+            );
+        }
+        found.then_some(out)
+    }
+
+    pub fn bool(&self, key: &str) -> ApiResult<bool> {
+        match self.one(key) {
+            None => Ok(false),
+            Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
+            Some(v) if v.eq_ignore_ascii_case("false") || v.is_empty() => Ok(false),
+            Some(v) => Err(ApiError::validation(format!(
+                "Invalid value for query parameter {key}: {v} is not a boolean"
+            ))),
+        }
+    }
+
+    pub fn usize(&self, key: &str) -> ApiResult<Option<usize>> {
+        match self.one(key) {
+            None | Some("") => Ok(None),
+            Some(v) => v.parse().map(Some).map_err(|_| {
+                ApiError::validation(format!(
+                    "Invalid value for query parameter {key}: {v} is not a valid integer"
+                ))
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arrays_repeated_or_comma_separated() {
+        let q = QueryParams::parse(Some("properties=a,b&properties=c&archived=False"));
+        assert_eq!(
+            q.list("properties"),
+            Some(vec!["a".into(), "b".into(), "c".into()])
+        );
+        assert_eq!(q.list("missing"), None);
+        assert_eq!(q.bool("archived").ok(), Some(false));
+        assert!(QueryParams::parse(Some("archived=TRUE"))
+            .bool("archived")
+            .is_ok_and(|b| b));
+        assert!(QueryParams::parse(Some("archived=maybe"))
+            .bool("archived")
+            .is_err());
+    }
+
+    #[test]
+    fn bad_json_names_its_position() {
+        let e = parse_body::<serde_json::Value>(b"{\"a\": }").err();
+        assert!(e.is_some_and(|e| e
+            .message
+            .starts_with("Invalid input JSON on line 1, column 7")));
+    }
+}

@@ -1,0 +1,152 @@
+//! Objects v3: records, batch inputs and batch responses.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::StandardError;
+
+/// One past value of a property (spec `ValueWithTimestamp`).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ValueWithTimestamp {
+    pub value: String,
+    pub timestamp: String,
+    #[serde(rename = "sourceType")]
+    pub source_type: String,
+    #[serde(rename = "sourceId", skip_serializing_if = "Option::is_none")]
+    pub source_id: Option<String>,
+}
+
+/// A record (spec `SimplePublicObject`, `SimplePublicObjectWithAssociations`,
+/// `SimplePublicUpsertObject` when `new` is set).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SimplePublicObject {
+    pub id: String,
+    pub properties: BTreeMap<String, Option<String>>,
+    #[serde(
+        rename = "propertiesWithHistory",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub properties_with_history: Option<BTreeMap<String, Vec<ValueWithTimestamp>>>,
+    #[serde(rename = "createdAt")]
+    pub created_at: String,
+    #[serde(rename = "updatedAt")]
+    pub updated_at: String,
+    pub archived: bool,
+    #[serde(rename = "archivedAt", skip_serializing_if = "Option::is_none")]
+    pub archived_at: Option<String>,
+    #[serde(rename = "new", skip_serializing_if = "Option::is_none")]
+    pub new: Option<bool>,
+    #[serde(rename = "objectWriteTraceId", skip_serializing_if = "Option::is_none")]
+    pub object_write_trace_id: Option<String>,
+}
+
+/// Batch response envelope (spec `BatchResponseSimplePublicObject` and its `WithErrors`
+/// variant): status, results, numErrors, errors, startedAt, completedAt.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct BatchResponse<T> {
+    pub status: &'static str,
+    pub results: Vec<T>,
+    #[serde(rename = "numErrors", skip_serializing_if = "Option::is_none")]
+    pub num_errors: Option<usize>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<StandardError>,
+    #[serde(rename = "startedAt")]
+    pub started_at: String,
+    #[serde(rename = "completedAt")]
+    pub completed_at: String,
+}
+
+/// `paging.next` of a list response.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct NextPage {
+    pub after: String,
+    pub link: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Paging {
+    pub next: NextPage,
+}
+
+/// A list page (spec `CollectionResponseSimplePublicObjectWithAssociationsForwardPaging`).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CollectionResponse<T> {
+    pub results: Vec<T>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paging: Option<Paging>,
+}
+
+/// `{"id": "..."}` (spec `SimplePublicObjectId`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct SimplePublicObjectId {
+    pub id: Value,
+}
+
+/// Spec `BatchReadInputSimplePublicObjectId`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchReadInput {
+    pub inputs: Vec<SimplePublicObjectId>,
+    #[serde(default)]
+    pub properties: Option<Vec<String>>,
+    #[serde(default)]
+    pub properties_with_history: Option<Vec<String>>,
+    #[serde(default)]
+    pub id_property: Option<String>,
+}
+
+/// An association given on create (spec `PublicAssociationsForObject`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AssociationSpec {
+    pub association_category: String,
+    pub association_type_id: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct PublicAssociationsForObject {
+    pub to: SimplePublicObjectId,
+    #[serde(default)]
+    pub types: Vec<AssociationSpec>,
+}
+
+/// Spec `SimplePublicObjectInputForCreate`. Values stay raw JSON: HubSpot coerces numbers
+/// and booleans to strings, and rejects other shapes per property.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SimplePublicObjectInputForCreate {
+    #[serde(default)]
+    pub properties: BTreeMap<String, Value>,
+    #[serde(default)]
+    pub associations: Vec<PublicAssociationsForObject>,
+    #[serde(default)]
+    pub object_write_trace_id: Option<String>,
+}
+
+/// Spec `SimplePublicObjectBatchInput` (update) and `SimplePublicObjectBatchInputUpsert`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SimplePublicObjectBatchInput {
+    pub id: Value,
+    #[serde(default)]
+    pub id_property: Option<String>,
+    #[serde(default)]
+    pub properties: BTreeMap<String, Value>,
+    #[serde(default)]
+    pub object_write_trace_id: Option<String>,
+}
+
+/// Spec `SimplePublicObjectInput` (single PATCH).
+#[derive(Debug, Clone, Deserialize)]
+pub struct SimplePublicObjectInput {
+    #[serde(default)]
+    pub properties: BTreeMap<String, Value>,
+}
+
+/// `{"inputs": [...]}` for every batch endpoint.
+#[derive(Debug, Clone, Deserialize)]
+pub struct BatchInput<T> {
+    pub inputs: Vec<T>,
+}
