@@ -13,14 +13,21 @@ pub fn object_write(ty: &ObjectType) -> Vec<String> {
     ty.write_scopes.iter().map(|s| (*s).to_owned()).collect()
 }
 
-/// Scopes to read property definitions of a type.
+/// Scopes to read property definitions of a type. HubSpot's properties spec also lets the
+/// type's object-read scope read its definitions.
 pub fn schema_read(ty: &ObjectType) -> Vec<String> {
-    vec![format!("crm.schemas.{}.read", ty.schema_scope_name)]
+    let mut out = vec![format!("crm.schemas.{}.read", ty.schema_scope_name)];
+    out.extend(object_read(ty));
+    out
 }
 
-/// Scopes to write property definitions of a type.
+/// Scopes to write property definitions of a type (`tickets` covers ticket schemas).
 pub fn schema_write(ty: &ObjectType) -> Vec<String> {
-    vec![format!("crm.schemas.{}.write", ty.schema_scope_name)]
+    let mut out = vec![format!("crm.schemas.{}.write", ty.schema_scope_name)];
+    if ty.name == "tickets" {
+        out.push("tickets".into());
+    }
+    out
 }
 
 /// Every scope spoke knows: what `spoke serve` grants the token it prints on first start.
