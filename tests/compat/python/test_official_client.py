@@ -169,7 +169,7 @@ def property_definitions(group: str) -> list[P.PropertyCreate]:
 @pytest.fixture(scope="module")
 def custom_properties(client):
     """Creates the example properties on every type used, in an existing group of that type
-    (as HubSpot's docs do). Returns {object_type: {(definition, answer)}}."""
+    (as HubSpot's docs do). Returns {object_type: {name: (PropertyCreate, answer)}}."""
     created = {}
     for object_type in PROPERTY_TYPES:
         groups = client.crm.properties.groups_api.get_all(object_type=object_type)
@@ -224,6 +224,27 @@ def test_create_property_group(client):
     assert prop.group_name == name
 
 
+def test_property_update_and_archive(client):
+    name = f"temp_{tag()}"
+    created = client.crm.properties.core_api.create(
+        object_type="contacts",
+        property_create=P.PropertyCreate(name=name, label="Temp", type="enumeration", field_type="select",
+                                         group_name="contactinformation", options=[option("One", "one", 0)]),
+    )
+    assert isinstance(created, P.ModelProperty), describe(created)
+    updated = client.crm.properties.core_api.update(
+        object_type="contacts", property_name=name,
+        property_update=P.PropertyUpdate(label="Temp 2", options=[option("One", "one", 0), option("Two", "two", 1)]),
+    )
+    assert isinstance(updated, P.ModelProperty), describe(updated)  # HTTP 200
+    assert updated.name == name and updated.label == "Temp 2"
+    assert [o.value for o in updated.options] == ["one", "two"]
+    assert client.crm.properties.core_api.archive(object_type="contacts", property_name=name) is None  # HTTP 204
+    with pytest.raises(P.ApiException) as e:
+        client.crm.properties.core_api.get_by_name(object_type="contacts", property_name=name)
+    assert e.value.status == 404
+
+
 def test_create_duplicate_property_is_conflict(client, custom_properties):
     with pytest.raises(P.ApiException) as e:
         client.crm.properties.core_api.create(object_type="contacts", property_create=property_definitions("contactinformation")[-1])
@@ -276,8 +297,7 @@ def test_contacts_batch_read(client, custom_properties):
         assert got["firstname"] == rec.properties["firstname"]
         assert got["property_number"] == rec.properties["property_number"]
         assert got.get("hs_object_id") == rec.id
-        assert "property_string" not in got or rec.properties.get("property_string") is None, \
-            "properties not asked for are not returned"
+        assert "property_string" not in got, "properties not asked for are not returned"
 
     # idProperty=email: the ids are emails, the results carry the real record id.
     by_email = read_contacts(client, [recs[0].properties["email"]], id_property="email", properties=["email"])
@@ -404,6 +424,12 @@ def test_contacts_batch_archive(client):
     assert archived.archived is True
     assert isinstance(archived.archived_at, dt.datetime), archived
 
+    archived_page = client.crm.contacts.basic_api.get_page(limit=100, archived=True, properties=["email"])
+    assert isinstance(archived_page, C.CollectionResponseSimplePublicObjectWithAssociationsForwardPaging), describe(archived_page)
+    assert all(r.archived is True for r in archived_page.results), archived_page.results
+    live = client.crm.contacts.get_all(properties=["email"])
+    assert not set(ids) & {r.id for r in live}, "archived records are not listed"
+
 
 def test_contacts_basic_crud(client, custom_properties):
     email = new_email("crud")
@@ -427,6 +453,13 @@ def test_contacts_basic_crud(client, custom_properties):
     assert_record(by_email, C.SimplePublicObjectWithAssociations)
     assert by_email.id == created.id
 
+    patched = client.crm.contacts.basic_api.update(
+        contact_id=email, id_property="email",
+        simple_public_object_input=C.SimplePublicObjectInput(properties={"lastname": "ByEmail"}),
+    )
+    assert_record(patched, C.SimplePublicObject)
+    assert patched.id == created.id and patched.properties["lastname"] == "ByEmail"
+
     updated = client.crm.contacts.basic_api.update(
         contact_id=created.id,
         simple_public_object_input=C.SimplePublicObjectInput(properties={"property_string": "two", "firstname": ""}),
@@ -435,6 +468,14 @@ def test_contacts_basic_crud(client, custom_properties):
     assert updated.id == created.id
     assert updated.properties["property_string"] == "two"
     assert not updated.properties.get("firstname"), "an empty string clears a property (§1.7)"
+
+    with_history = client.crm.contacts.basic_api.get_by_id(
+        contact_id=created.id, properties=["property_string"], properties_with_history=["property_string"]
+    )
+    assert_record(with_history, C.SimplePublicObjectWithAssociations)
+    history = with_history.properties_with_history["property_string"]
+    assert all(isinstance(h, C.ValueWithTimestamp) for h in history), history
+    assert [h.value for h in history][:2] == ["two", "one"], history
 
     # Same call through the generic objects API.
     generic = client.crm.objects.basic_api.get_by_id(object_type="contacts", object_id=created.id, properties=["property_string"])
@@ -556,6 +597,26 @@ def test_listings_batch_create_then_update_by_unique_property(client, custom_pro
     assert_batch_ok(read, O.BatchResponseSimplePublicObject, 1, O.SimplePublicObject)
     assert read.results[0].id == recs[0].id
     assert read.results[0].properties["property_number"] == "18"
+
+
+def test_listings_batch_upsert_by_unique_property(client, custom_properties):
+    t = tag()
+    (existing,) = create_listings(client, [{"hs_name": f"Up {t}", UNIQUE: f"up-old-{t}", "property_number": "1"}])
+    resp = client.crm.objects.batch_api.upsert(
+        object_type=LISTINGS,
+        batch_input_simple_public_object_batch_input_upsert=O.BatchInputSimplePublicObjectBatchInputUpsert(inputs=[
+            O.SimplePublicObjectBatchInputUpsert(id=f"up-old-{t}", id_property=UNIQUE, properties={"property_number": "2"}),
+            O.SimplePublicObjectBatchInputUpsert(id=f"up-new-{t}", id_property=UNIQUE,
+                                                 properties={"hs_name": f"New {t}", "property_number": "3"}),
+        ]),
+    )
+    assert_batch_ok(resp, O.BatchResponseSimplePublicUpsertObject, 2, O.SimplePublicUpsertObject)
+    by_unique = {r.properties.get(UNIQUE): r for r in resp.results}
+    assert set(by_unique) == {f"up-old-{t}", f"up-new-{t}"}, resp.results
+    assert by_unique[f"up-old-{t}"].id == existing.id and by_unique[f"up-old-{t}"].new is False
+    assert by_unique[f"up-old-{t}"].properties["property_number"] == "2"
+    assert by_unique[f"up-new-{t}"].new is True and by_unique[f"up-new-{t}"].id != existing.id
+    assert by_unique[f"up-new-{t}"].properties["property_number"] == "3"
 
 
 def test_listings_update_by_unknown_unique_value(client, custom_properties):
@@ -810,6 +871,46 @@ def test_validation_error_bad_number(client, custom_properties):
     assert header(e.value, "x-hubspot-correlation-id") == body["correlationId"]
 
 
+@pytest.mark.parametrize("name,value,code", [
+    ("property_date", "1606768561954", "INVALID_DATE"),  # not midnight UTC (§2.2)
+    ("property_dropdown", "choice_z", "INVALID_OPTION"),
+    ("property_multiple_checkboxes", "chocolate;mint", "INVALID_OPTION"),
+    ("property_radio", "Option_1", "INVALID_OPTION"),  # option values are case-sensitive (§5)
+])
+def test_validation_error_codes(client, custom_properties, name, value, code):
+    with pytest.raises(C.ApiException) as e:
+        client.crm.contacts.basic_api.create(
+            simple_public_object_input_for_create=C.SimplePublicObjectInputForCreate(
+                properties={"email": new_email("badvalue"), name: value}
+            )
+        )
+    body = assert_error_envelope(e.value, 400, "VALIDATION_ERROR")
+    assert body["errors"][0]["code"] == code, body
+    assert body["errors"][0]["context"]["propertyName"] == [name], body
+
+
+def test_batch_over_limit_is_400(client):
+    with pytest.raises(C.ApiException) as e:
+        read_contacts(client, [str(i) for i in range(1, 102)])
+    body = assert_error_envelope(e.value, 400, "VALIDATION_ERROR")
+    assert "100" in body["message"], body
+
+
+def test_batch_update_duplicate_ids_is_400(client):
+    (rec,) = create_contacts(client, [{"email": new_email("dupids"), "firstname": "D"}])
+    with pytest.raises(C.ApiException) as e:
+        client.crm.contacts.batch_api.update(
+            batch_input_simple_public_object_batch_input=C.BatchInputSimplePublicObjectBatchInput(inputs=[
+                C.SimplePublicObjectBatchInput(id=rec.id, properties={"firstname": "D1"}),
+                C.SimplePublicObjectBatchInput(id=rec.id, properties={"firstname": "D2"}),
+            ])
+        )
+    body = assert_error_envelope(e.value, 400, "VALIDATION_ERROR")
+    assert body.get("context", {}).get("ids") == [rec.id], body
+    got = client.crm.contacts.basic_api.get_by_id(contact_id=rec.id, properties=["firstname"])
+    assert got.properties["firstname"] == "D", "nothing is written when the batch is rejected"
+
+
 def test_validation_error_unknown_property(client):
     with pytest.raises(C.ApiException) as e:
         client.crm.contacts.basic_api.create(
@@ -872,3 +973,47 @@ def test_invalid_token_is_401(spoke):
     with pytest.raises(C.ApiException) as e:
         anonymous.crm.contacts.basic_api.get_page(limit=1)
     assert_error_envelope(e.value, 401, "INVALID_AUTHENTICATION")
+
+
+# ---------------------------------------------------------------------------------------------
+# the other typed clients
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("api,props", [
+    ("companies", {"name": "Acme", "domain": "acme.example"}),
+    ("deals", {"dealname": "Big deal", "amount": "1000"}),
+    ("tickets", {"subject": "Broken", "content": "It is broken"}),
+])
+def test_typed_clients_roundtrip(client, api, props):
+    import importlib
+
+    models = importlib.import_module(f"hubspot.crm.{api}")
+    discovery = getattr(client.crm, api)
+    created = discovery.batch_api.create(
+        batch_input_simple_public_object_batch_input_for_create=models.BatchInputSimplePublicObjectBatchInputForCreate(
+            inputs=[models.SimplePublicObjectBatchInputForCreate(properties=props)]
+        )
+    )
+    assert_batch_ok(created, models.BatchResponseSimplePublicObject, 1, models.SimplePublicObject)
+    rec = created.results[0]
+    for k, v in props.items():
+        assert rec.properties.get(k) == v, rec.properties
+
+    id_arg = {"companies": "company_id", "deals": "deal_id", "tickets": "ticket_id"}[api]
+    got = discovery.basic_api.get_by_id(**{id_arg: rec.id}, properties=list(props))
+    assert_record(got, models.SimplePublicObjectWithAssociations)
+    assert got.id == rec.id
+
+    single = discovery.basic_api.create(
+        simple_public_object_input_for_create=models.SimplePublicObjectInputForCreate(properties=props)
+    )
+    assert_record(single, models.SimplePublicObject)
+
+    page = discovery.basic_api.get_page(limit=1)
+    assert isinstance(page, models.CollectionResponseSimplePublicObjectWithAssociationsForwardPaging), describe(page)
+    assert len(page.results) == 1 and page.paging is not None and page.paging.next.after
+    everything = discovery.get_all()
+    assert {rec.id, single.id} <= {r.id for r in everything}
+
+    assert discovery.basic_api.archive(**{id_arg: single.id}) is None

@@ -1,0 +1,143 @@
+//! Starts spoke on 127.0.0.1:0 over a fresh SQLite file and talks to it over HTTP.
+
+use std::sync::Arc;
+
+use reqwest::header::HeaderMap;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use spoke_core::PortalId;
+use spoke_server::auth::{hash_token, new_token_secret, token_prefix};
+use spoke_server::AppState;
+use spoke_store::Store;
+use spoke_store_sqlite::SqliteStore;
+use tokio::sync::oneshot;
+
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub store: Arc<dyn Store>,
+    pub db_url: String,
+    _dir: tempfile::TempDir,
+    _stop: oneshot::Sender<()>,
+}
+
+/// One answer: status, headers and the parsed body (`Value::Null` when empty).
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db_url = format!("sqlite://{}", dir.path().join("spoke.db").display());
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db_url).expect("open sqlite"));
+        Self::serve(store, db_url, dir).await
+    }
+
+    /// Serves an already opened store (used to restart over the same file).
+    pub async fn serve(store: Arc<dyn Store>, db_url: String, dir: tempfile::TempDir) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (tx, rx) = oneshot::channel::<()>();
+        let state = AppState::new(store.clone());
+        tokio::spawn(async move {
+            let _ = spoke_server::serve(listener, state, async {
+                let _ = rx.await;
+            })
+            .await;
+        });
+        Self {
+            base: format!("http://{addr}"),
+            http: reqwest::Client::new(),
+            store,
+            db_url,
+            _dir: dir,
+            _stop: tx,
+        }
+    }
+
+    /// Stops this server and serves the same database file from a freshly opened store.
+    pub async fn restart(self) -> Self {
+        let TestApp { db_url, _dir, _stop, store, .. } = self;
+        drop(_stop);
+        drop(store);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db_url).expect("reopen sqlite"));
+        Self::serve(store, db_url, _dir).await
+    }
+
+    /// A token for `portal` with the given scopes (`&["all"]` for every scope).
+    pub async fn token(&self, portal: i64, scopes: &[&str]) -> String {
+        let scopes: Vec<String> = if scopes == ["all"] {
+            spoke_core::scope::all_scopes()
+        } else {
+            scopes.iter().map(|s| (*s).to_owned()).collect()
+        };
+        let now = spoke_core::time::now_millis();
+        self.store.ensure_portal(PortalId(portal), now).await.expect("portal");
+        let secret = new_token_secret();
+        self.store
+            .create_token(PortalId(portal), &hash_token(&secret), &token_prefix(&secret), &scopes, now)
+            .await
+            .expect("token");
+        secret
+    }
+
+    pub async fn call(&self, method: Method, token: Option<&str>, path: &str, body: Option<Value>) -> Answer {
+        let mut req = self.http.request(method, format!("{}{}", self.base, path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let text = res.text().await.expect("body");
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::Null)
+        };
+        Answer { status, headers, body, text }
+    }
+
+    pub async fn get(&self, token: &str, path: &str) -> Answer {
+        self.call(Method::GET, Some(token), path, None).await
+    }
+
+    pub async fn post(&self, token: &str, path: &str, body: Value) -> Answer {
+        self.call(Method::POST, Some(token), path, Some(body)).await
+    }
+
+    pub async fn patch(&self, token: &str, path: &str, body: Value) -> Answer {
+        self.call(Method::PATCH, Some(token), path, Some(body)).await
+    }
+
+    pub async fn delete(&self, token: &str, path: &str) -> Answer {
+        self.call(Method::DELETE, Some(token), path, None).await
+    }
+
+    /// Sends raw bytes (for malformed JSON tests).
+    pub async fn post_raw(&self, token: &str, path: &str, body: &'static str) -> Answer {
+        let res = self
+            .http
+            .post(format!("{}{}", self.base, path))
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("request");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let text = res.text().await.expect("body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Answer { status, headers, body, text }
+    }
+}
