@@ -7,6 +7,7 @@
 //! - [`time`]: HubSpot's timestamp formats.
 //! - [`scope`]: scope names and the checks each operation needs.
 
+pub mod association;
 pub mod catalog;
 pub mod object_type;
 pub mod property;

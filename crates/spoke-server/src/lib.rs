@@ -40,6 +40,7 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .merge(handlers::objects::routes())
         .merge(handlers::properties::routes())
+        .merge(handlers::associations::routes())
         .fallback(|| async { ApiError::unknown_route() })
         .layer(axum::middleware::from_fn(wire::middleware))
         .with_state(state)

@@ -7,6 +7,7 @@
 //!
 //! Durability: `synchronous=FULL`, so a write is on disk before spoke acknowledges it.
 
+mod associations;
 mod objects;
 mod schema;
 mod tokens_props;

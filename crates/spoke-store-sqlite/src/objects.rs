@@ -7,8 +7,8 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use spoke_core::time::Millis;
 use spoke_core::{HistoryEntry, ObjectId, ObjectRecord, PortalId};
 use spoke_store::{
-    ItemFailure, ItemResult, NewObject, ObjectPatch, ObjectStore, ReadKeys, ReadOptions,
-    StoreResult, Target, UpsertItem, Upserted, WriteContext,
+    ItemFailure, ItemResult, NewAssociation, NewObject, ObjectPatch, ObjectStore, ReadKeys,
+    ReadOptions, StoreResult, Target, UpsertItem, Upserted, WriteContext,
 };
 
 use crate::SqliteStore;
@@ -148,9 +148,18 @@ fn insert_object(
     tx: &Transaction<'_>,
     ctx: &WriteContext,
     properties: BTreeMap<String, String>,
+    associations: &[NewAssociation],
 ) -> rusqlite::Result<ItemResult<ObjectRecord>> {
     if let Some(conflict) = find_conflict(tx, ctx, &properties, None)? {
         return Ok(Err(conflict));
+    }
+    for a in associations {
+        if !crate::associations::is_live(tx, ctx.portal, &a.to_type, a.to_id)? {
+            return Ok(Err(ItemFailure::AssociationTarget {
+                object_type: a.to_type.clone(),
+                id: a.to_id,
+            }));
+        }
     }
     tx.prepare_cached(
         "INSERT INTO objects (portal_id, object_type, properties, version, created_at, updated_at)
@@ -165,6 +174,17 @@ fn insert_object(
     let id = tx.last_insert_rowid();
     index_unique(tx, ctx, id, &properties)?;
     write_history(tx, ctx, id, 1, &properties)?;
+    for a in associations {
+        for t in &a.types {
+            crate::associations::write_link(
+                tx,
+                ctx.portal,
+                (&ctx.object_type, id),
+                (&a.to_type, a.to_id),
+                t,
+            )?;
+        }
+    }
     Ok(Ok(ObjectRecord {
         id,
         properties,
@@ -251,7 +271,10 @@ fn run_batch<I, T>(
     let mut out = Vec::with_capacity(items.len());
     for item in items {
         let result = each(&tx, item)?;
-        let conflict = matches!(result, Err(ItemFailure::Conflict { .. }));
+        let conflict = matches!(
+            result,
+            Err(ItemFailure::Conflict { .. } | ItemFailure::AssociationTarget { .. })
+        );
         out.push(result);
         if conflict && ctx.atomic {
             tx.rollback()?;
@@ -305,7 +328,7 @@ impl ObjectStore for SqliteStore {
         let ctx = ctx.clone();
         self.write(move |conn| {
             run_batch(conn, &ctx, items, |tx, item| {
-                insert_object(tx, &ctx, item.properties)
+                insert_object(tx, &ctx, item.properties, &item.associations)
             })
         })
         .await
@@ -348,7 +371,7 @@ impl ObjectStore for SqliteStore {
                         let mut props = item.properties;
                         props.retain(|_, v| !v.is_empty());
                         props.insert(id_property.clone(), item.value);
-                        (insert_object(tx, &ctx, props)?, true)
+                        (insert_object(tx, &ctx, props, &[])?, true)
                     }
                 };
                 Ok(result.map(|record| Upserted { record, created }))

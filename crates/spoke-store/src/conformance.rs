@@ -120,6 +120,7 @@ const ARCHIVED: ReadOptions<'static> = ReadOptions {
 fn new(pairs: &[(&str, &str)]) -> NewObject {
     NewObject {
         properties: props(pairs),
+        associations: Vec::new(),
     }
 }
 

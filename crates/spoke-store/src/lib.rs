@@ -69,14 +69,90 @@ pub enum ItemFailure {
         value: String,
         existing_id: ObjectId,
     },
+    /// An association on create points at a record that does not exist (or is archived).
+    AssociationTarget {
+        object_type: String,
+        id: ObjectId,
+    },
 }
 
 pub type ItemResult<T> = Result<T, ItemFailure>;
 
-/// A record to create: its normalized, non-empty property values.
+/// A record to create: its normalized, non-empty property values, and the associations
+/// to write with it in the same transaction.
 #[derive(Debug, Clone, Default)]
 pub struct NewObject {
     pub properties: BTreeMap<String, String>,
+    pub associations: Vec<NewAssociation>,
+}
+
+/// An association from a record being created.
+#[derive(Debug, Clone)]
+pub struct NewAssociation {
+    pub to_type: String,
+    pub to_id: ObjectId,
+    pub types: Vec<LinkType>,
+}
+
+/// One directed association type to write, with what storage needs to keep the other
+/// direction and "at most one" (primary) rules true.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkType {
+    pub category: String,
+    pub type_id: i64,
+    pub inverse_type_id: i64,
+    /// At most one target of this type per source record: writing it replaces the others.
+    pub exclusive: bool,
+    /// The same rule for the inverse direction.
+    pub inverse_exclusive: bool,
+}
+
+/// Associate `from` with `to` with these types (both directions are written).
+#[derive(Debug, Clone)]
+pub struct AssociationWrite {
+    pub from_type: String,
+    pub from_id: ObjectId,
+    pub to_type: String,
+    pub to_id: ObjectId,
+    pub types: Vec<LinkType>,
+}
+
+/// Remove types between a pair (both directions); `None` removes every type.
+#[derive(Debug, Clone)]
+pub struct AssociationRemoval {
+    pub from_type: String,
+    pub from_id: ObjectId,
+    pub to_type: String,
+    pub to_id: ObjectId,
+    /// (category, type id, inverse type id)
+    pub types: Option<Vec<(String, i64, i64)>>,
+}
+
+/// One associated record and every type linking to it, sorted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssociatedTarget {
+    pub to_id: ObjectId,
+    /// (category, type id)
+    pub types: Vec<(String, i64)>,
+}
+
+/// One page of a record's associations to one type, by ascending target id.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AssociationPage {
+    pub targets: Vec<AssociatedTarget>,
+    /// Whether targets remain after the last one of this page.
+    pub more: bool,
+}
+
+/// A USER_DEFINED association label, one direction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelRecord {
+    pub from_type: String,
+    pub to_type: String,
+    pub type_id: i64,
+    pub label: String,
+    pub name: String,
+    pub inverse_type_id: i64,
 }
 
 /// Changes to one record. An empty string clears a property.
@@ -254,8 +330,79 @@ pub trait TokenStore: Send + Sync {
     async fn revoke_token(&self, id: i64, now: Millis) -> StoreResult<bool>;
 }
 
+/// The association graph. Both directions of a link are always written and removed
+/// together; archived records keep their links but every read hides them.
+#[async_trait]
+pub trait AssociationStore: Send + Sync {
+    /// Writes each item (idempotently). An item whose `from` or `to` record is not a live
+    /// record of the portal fails with `AssociationTarget` naming it; the others are written.
+    async fn put_associations(
+        &self,
+        portal: PortalId,
+        items: Vec<AssociationWrite>,
+    ) -> StoreResult<Vec<ItemResult<()>>>;
+
+    async fn remove_associations(
+        &self,
+        portal: PortalId,
+        items: Vec<AssociationRemoval>,
+    ) -> StoreResult<()>;
+
+    /// For each `(from id, after)`, the next page of at most `limit` live targets with
+    /// target id greater than `after`. A missing or archived `from` gets an empty page.
+    async fn page_associations(
+        &self,
+        portal: PortalId,
+        from_type: &str,
+        to_type: &str,
+        requests: Vec<(ObjectId, Option<ObjectId>)>,
+        limit: usize,
+    ) -> StoreResult<Vec<AssociationPage>>;
+
+    /// Both directions' labels are listed under their own (from, to) pair.
+    async fn list_labels(
+        &self,
+        portal: PortalId,
+        from_type: &str,
+        to_type: &str,
+    ) -> StoreResult<Vec<LabelRecord>>;
+
+    /// Creates a label (and its inverse, under the reversed pair), allocating type ids.
+    /// Returns `None` if the pair already has `max` labels or one with this name.
+    async fn create_label(
+        &self,
+        portal: PortalId,
+        from_type: &str,
+        to_type: &str,
+        name: &str,
+        label: &str,
+        inverse_label: Option<&str>,
+        max: usize,
+    ) -> StoreResult<Option<Vec<LabelRecord>>>;
+
+    /// Renames a label (and its inverse when `inverse_label` is given). False if unknown.
+    async fn update_label(
+        &self,
+        portal: PortalId,
+        from_type: &str,
+        to_type: &str,
+        type_id: i64,
+        label: &str,
+        inverse_label: Option<&str>,
+    ) -> StoreResult<bool>;
+
+    /// Deletes a label, its inverse, and every association of either type. False if unknown.
+    async fn delete_label(
+        &self,
+        portal: PortalId,
+        from_type: &str,
+        to_type: &str,
+        type_id: i64,
+    ) -> StoreResult<bool>;
+}
+
 /// Everything a spoke server needs from its database.
-pub trait Store: ObjectStore + PropertyStore + TokenStore {
+pub trait Store: ObjectStore + PropertyStore + TokenStore + AssociationStore {
     /// The backend's name for logs (`sqlite`, `postgres`).
     fn backend(&self) -> &'static str;
 }

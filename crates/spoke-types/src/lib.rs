@@ -6,6 +6,7 @@
 //!
 //! Layout: [`objects`] (objects v3), [`properties`] (properties v3), [`error`] (error bodies).
 
+pub mod associations;
 pub mod error;
 pub mod objects;
 pub mod properties;

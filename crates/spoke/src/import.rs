@@ -156,6 +156,7 @@ pub async fn run(
             .iter()
             .map(|(_, p)| NewObject {
                 properties: p.clone(),
+                associations: Vec::new(),
             })
             .collect();
         let outcomes = store

@@ -1,2 +1,3 @@
+pub mod associations;
 pub mod objects;
 pub mod properties;

@@ -15,10 +15,12 @@ use spoke_core::scope;
 use spoke_core::time::{format_iso, now_millis, Millis};
 use spoke_core::{ObjectId, ObjectRecord, ObjectType, PropertyError};
 use spoke_store::{
-    ItemFailure, NewObject, ObjectPatch, ReadKeys, ReadOptions, Target, UpsertItem, WriteContext,
-    WriteSource,
+    ItemFailure, NewAssociation, NewObject, ObjectPatch, ReadKeys, ReadOptions, Target, UpsertItem,
+    WriteContext, WriteSource,
 };
+use spoke_types::associations::AssociationSpec;
 use spoke_types::error::StandardError;
+use spoke_types::objects::PublicAssociationsForObject;
 use spoke_types::objects::{
     BatchInput, BatchReadInput, BatchResponse, CollectionResponse, NextPage, Paging,
     SimplePublicObject, SimplePublicObjectBatchInput, SimplePublicObjectId,
@@ -27,6 +29,7 @@ use spoke_types::objects::{
 
 use crate::auth::Principal;
 use crate::error::{ctx, ApiError, ApiResult};
+use crate::handlers::associations;
 use crate::schema::{object_type, TypeSchema};
 use crate::wire::{parse_body, Json, QueryParams};
 use crate::AppState;
@@ -178,38 +181,36 @@ fn conflict_message(ty: &ObjectType, property: &str, value: &str, existing_id: O
     }
 }
 
-fn conflict_item(ty: &ObjectType, failure: &ItemFailure, trace: Option<&str>) -> StandardError {
-    let (message, mut context) = match failure {
-        ItemFailure::Conflict {
-            property,
-            value,
-            existing_id,
-        } => (
-            conflict_message(ty, property, value, *existing_id),
-            ctx(&[("existingId", vec![existing_id.to_string()])]),
-        ),
-        ItemFailure::NotFound => (String::from("not found"), Default::default()),
-    };
-    if let Some(t) = trace {
-        context.insert("objectWriteTraceId".into(), vec![t.to_owned()]);
-    }
-    StandardError {
-        status: "error",
-        category: "CONFLICT".into(),
-        sub_category: None,
-        message,
-        context,
-    }
-}
-
+/// A write failure as the top-level error of an all-or-nothing call.
 fn conflict_error(ty: &ObjectType, failure: &ItemFailure) -> ApiError {
     match failure {
         ItemFailure::Conflict {
             property,
             value,
             existing_id,
-        } => ApiError::conflict(conflict_message(ty, property, value, *existing_id)),
+        } => ApiError::conflict(conflict_message(ty, property, value, *existing_id))
+            .with_context(ctx(&[("existingId", vec![existing_id.to_string()])])),
         ItemFailure::NotFound => ApiError::resource_not_found(),
+        ItemFailure::AssociationTarget { .. } => associations::failure_error(failure),
+    }
+}
+
+/// The same failure as one error of a 207 batch answer, carrying the input's trace id.
+fn conflict_item(ty: &ObjectType, failure: &ItemFailure, trace: Option<&str>) -> StandardError {
+    let e = conflict_error(ty, failure);
+    let mut context = e.context;
+    if let Some(t) = trace {
+        context.insert("objectWriteTraceId".into(), vec![t.to_owned()]);
+    }
+    StandardError {
+        status: "error",
+        category: e
+            .category
+            .map_or("VALIDATION_ERROR", |c| c.as_str())
+            .to_owned(),
+        sub_category: None,
+        message: e.message,
+        context,
     }
 }
 
@@ -375,7 +376,16 @@ async fn batch_create(
     require_public_create(schema.ty, "create")?;
     let input: BatchInput<SimplePublicObjectInputForCreate> = parse_body(&body)?;
     check_batch_size(input.inputs.len(), false)?;
-    reject_associations(input.inputs.iter().map(|i| i.associations.len()))?;
+    let links = inline_associations(
+        &state,
+        &schema,
+        &input
+            .inputs
+            .iter()
+            .map(|i| i.associations.as_slice())
+            .collect::<Vec<_>>(),
+    )
+    .await?;
     let atomic = input
         .inputs
         .iter()
@@ -389,11 +399,14 @@ async fn batch_create(
 
     let mut traces = Vec::new();
     let mut items = Vec::new();
-    for (props, input) in valid.into_iter().zip(&input.inputs) {
+    for ((props, input), associations) in valid.into_iter().zip(&input.inputs).zip(links) {
         if let Some(mut properties) = props {
             properties.retain(|_, v| !v.is_empty());
             traces.push(input.object_write_trace_id.as_deref());
-            items.push(NewObject { properties });
+            items.push(NewObject {
+                properties,
+                associations,
+            });
         }
     }
     let ctx = write_context(&schema, api_source(), atomic);
@@ -417,13 +430,58 @@ async fn batch_create(
     ))
 }
 
-/// Inline associations on create are served by the associations module once it lands;
-/// until then they are refused rather than silently dropped.
-fn reject_associations(mut counts: impl Iterator<Item = usize>) -> ApiResult<()> {
-    if counts.any(|n| n > 0) {
-        return Err(ApiError::validation("One or more associations are invalid"));
+/// Resolves `associations` given on create (§3.7). The target type is implied by the
+/// association type id, so every type pair from this type is consulted; an undefined type
+/// rejects the call, a missing target is found by storage inside the create transaction.
+async fn inline_associations(
+    state: &AppState,
+    schema: &TypeSchema,
+    inputs: &[&[PublicAssociationsForObject]],
+) -> ApiResult<Vec<Vec<NewAssociation>>> {
+    if inputs.iter().all(|a| a.is_empty()) {
+        return Ok(inputs.iter().map(|_| Vec::new()).collect());
     }
-    Ok(())
+    let mut pairs = Vec::new();
+    for to in ObjectType::all() {
+        pairs.push((
+            to,
+            associations::Definitions::load(state, schema.portal, schema.ty, to).await?,
+        ));
+    }
+    let mut out = Vec::with_capacity(inputs.len());
+    for list in inputs {
+        let mut resolved = Vec::new();
+        for assoc in list.iter() {
+            let mut target: Option<&ObjectType> = None;
+            let mut types = Vec::new();
+            for spec in &assoc.types {
+                let spec = AssociationSpec {
+                    association_category: spec.association_category.clone(),
+                    association_type_id: spec.association_type_id,
+                };
+                let (to, defs) = pairs
+                    .iter()
+                    .find(|(to, defs)| {
+                        target.is_none_or(|t| t.id == to.id) && defs.link(&spec).is_ok()
+                    })
+                    .ok_or_else(|| associations::invalid_type(&spec))?;
+                target = Some(to);
+                types.extend(defs.link(&spec)?);
+            }
+            let Some(to) = target else { continue };
+            let to_id = id_text(&assoc.to.id)
+                .trim()
+                .parse::<ObjectId>()
+                .map_err(|_| associations::invalid_object(to.id.0, 0))?;
+            resolved.push(NewAssociation {
+                to_type: to.id.0.to_owned(),
+                to_id,
+                types,
+            });
+        }
+        out.push(resolved);
+    }
+    Ok(out)
 }
 
 /// Where one update or upsert input points.
@@ -694,7 +752,10 @@ async fn create_one(
     let schema = begin(&state, &principal, &segment, true).await?;
     require_public_create(schema.ty, "create")?;
     let input: SimplePublicObjectInputForCreate = parse_body(&body)?;
-    reject_associations(std::iter::once(input.associations.len()))?;
+    let associations = inline_associations(&state, &schema, &[input.associations.as_slice()])
+        .await?
+        .pop()
+        .unwrap_or_default();
     let mut properties = schema
         .validate(&input.properties)
         .map_err(|e| ApiError::property_values(&e))?;
@@ -702,7 +763,13 @@ async fn create_one(
     let ctx = write_context(&schema, api_source(), true);
     let outcome = state
         .store
-        .create_objects(&ctx, vec![NewObject { properties }])
+        .create_objects(
+            &ctx,
+            vec![NewObject {
+                properties,
+                associations,
+            }],
+        )
         .await?
         .into_iter()
         .next()

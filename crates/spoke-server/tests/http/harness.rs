@@ -40,7 +40,9 @@ impl TestApp {
 
     /// Serves an already opened store (used to restart over the same file).
     pub async fn serve(store: Arc<dyn Store>, db_url: String, dir: tempfile::TempDir) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (tx, rx) = oneshot::channel::<()>();
         let state = AppState::new(store.clone());
@@ -62,7 +64,13 @@ impl TestApp {
 
     /// Stops this server and serves the same database file from a freshly opened store.
     pub async fn restart(self) -> Self {
-        let TestApp { db_url, _dir, _stop, store, .. } = self;
+        let TestApp {
+            db_url,
+            _dir,
+            _stop,
+            store,
+            ..
+        } = self;
         drop(_stop);
         drop(store);
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
@@ -78,16 +86,31 @@ impl TestApp {
             scopes.iter().map(|s| (*s).to_owned()).collect()
         };
         let now = spoke_core::time::now_millis();
-        self.store.ensure_portal(PortalId(portal), now).await.expect("portal");
+        self.store
+            .ensure_portal(PortalId(portal), now)
+            .await
+            .expect("portal");
         let secret = new_token_secret();
         self.store
-            .create_token(PortalId(portal), &hash_token(&secret), &token_prefix(&secret), &scopes, now)
+            .create_token(
+                PortalId(portal),
+                &hash_token(&secret),
+                &token_prefix(&secret),
+                &scopes,
+                now,
+            )
             .await
             .expect("token");
         secret
     }
 
-    pub async fn call(&self, method: Method, token: Option<&str>, path: &str, body: Option<Value>) -> Answer {
+    pub async fn call(
+        &self,
+        method: Method,
+        token: Option<&str>,
+        path: &str,
+        body: Option<Value>,
+    ) -> Answer {
         let mut req = self.http.request(method, format!("{}{}", self.base, path));
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -104,7 +127,12 @@ impl TestApp {
         } else {
             serde_json::from_str(&text).unwrap_or(Value::Null)
         };
-        Answer { status, headers, body, text }
+        Answer {
+            status,
+            headers,
+            body,
+            text,
+        }
     }
 
     pub async fn get(&self, token: &str, path: &str) -> Answer {
@@ -116,7 +144,8 @@ impl TestApp {
     }
 
     pub async fn patch(&self, token: &str, path: &str, body: Value) -> Answer {
-        self.call(Method::PATCH, Some(token), path, Some(body)).await
+        self.call(Method::PATCH, Some(token), path, Some(body))
+            .await
     }
 
     pub async fn delete(&self, token: &str, path: &str) -> Answer {
@@ -138,6 +167,11 @@ impl TestApp {
         let headers = res.headers().clone();
         let text = res.text().await.expect("body");
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Answer { status, headers, body, text }
+        Answer {
+            status,
+            headers,
+            body,
+            text,
+        }
     }
 }

@@ -1,0 +1,922 @@
+//! Associations v4 (hubspot-behavior.md §3): the batch endpoints under
+//! `/crm/v4/associations/{from}/{to}/batch/*`, the per-record endpoints under
+//! `/crm/v4/objects/{type}/{id}/associations/*`, and labels (associations schema v4).
+
+use std::collections::HashSet;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::Router;
+use base64::Engine;
+use bytes::Bytes;
+use serde_json::Value;
+use spoke_core::association::{
+    default_type, hubspot_defined, AssociationType, HUBSPOT_DEFINED, MAX_LABELS_PER_PAIR,
+    USER_DEFINED,
+};
+use spoke_core::time::{format_iso, now_millis};
+use spoke_core::{scope, ObjectId, ObjectType, PortalId};
+use spoke_store::{AssociatedTarget, AssociationRemoval, AssociationWrite, ItemFailure, LinkType};
+use spoke_types::associations::{
+    AssociationMultiArchive, AssociationMultiPost, AssociationSpec, AssociationSpecWithLabel,
+    AssociationsPage, DefaultAssociationPost, FetchRequest, LabelCreate, LabelUpdate,
+    LabelsBetweenObjectPair, MultiAssociatedObjectWithLabel, NextPage, Paging,
+    PublicAssociationMultiWithLabel, PublicDefaultAssociation, PublicObjectId,
+};
+use spoke_types::error::StandardError;
+use spoke_types::objects::{BatchInput, BatchResponse};
+use spoke_types::properties::Results;
+
+use crate::auth::Principal;
+use crate::error::{ctx, ApiError, ApiResult};
+use crate::schema::object_type;
+use crate::wire::{parse_body, Json, QueryParams};
+use crate::AppState;
+
+/// HubSpot's batch/read limit (changelog 2025-02, §3.2).
+pub const MAX_READ_INPUTS: usize = 1000;
+const MAX_WRITE_INPUTS: usize = 100;
+/// Targets per from-object page; also the GET default and maximum (`limit`, §3.2).
+pub const PAGE_SIZE: usize = 500;
+
+pub fn routes() -> Router<AppState> {
+    let labels = Router::new()
+        .route(
+            "/{from}/{to}/labels",
+            get(list_labels).post(create_label).put(update_label),
+        )
+        .route(
+            "/{from}/{to}/labels/{type_id}",
+            axum::routing::delete(delete_label),
+        );
+    Router::new()
+        .route(
+            "/crm/v4/associations/{from}/{to}/batch/read",
+            post(batch_read),
+        )
+        .route(
+            "/crm/v4/associations/{from}/{to}/batch/create",
+            post(batch_create),
+        )
+        .route(
+            "/crm/v4/associations/{from}/{to}/batch/associate/default",
+            post(batch_default),
+        )
+        .route(
+            "/crm/v4/associations/{from}/{to}/batch/archive",
+            post(batch_archive),
+        )
+        .route(
+            "/crm/v4/associations/{from}/{to}/batch/labels/archive",
+            post(batch_labels_archive),
+        )
+        .route(
+            "/crm/v4/objects/{from}/{from_id}/associations/{to}",
+            get(list_for_record),
+        )
+        .route(
+            "/crm/v4/objects/{from}/{from_id}/associations/{to}/{to_id}",
+            put(put_labelled).delete(delete_pair),
+        )
+        .route(
+            "/crm/v4/objects/{from}/{from_id}/associations/default/{to}/{to_id}",
+            put(put_default),
+        )
+        .nest("/crm/associations/v4", labels.clone())
+        .nest("/crm/v4/associations", labels)
+}
+
+/// Both types of a pair, with the scopes for both: reading needs read access to both,
+/// writing write access to both (§4.2).
+fn pair(
+    principal: &Principal,
+    from: &str,
+    to: &str,
+    write: bool,
+) -> ApiResult<(&'static ObjectType, &'static ObjectType)> {
+    let (a, b) = (object_type(from)?, object_type(to)?);
+    for t in [a, b] {
+        principal.require(&if write {
+            scope::object_write(t)
+        } else {
+            scope::object_read(t)
+        })?;
+    }
+    Ok((a, b))
+}
+
+/// Every association type defined from `from` to `to` in this portal: HubSpot's and the
+/// portal's labels, plus the reverse direction's, so inverses can be looked up.
+pub struct Definitions {
+    pub forward: Vec<AssociationType>,
+    reverse: Vec<AssociationType>,
+}
+
+impl Definitions {
+    pub async fn load(
+        state: &AppState,
+        portal: PortalId,
+        from: &ObjectType,
+        to: &ObjectType,
+    ) -> ApiResult<Self> {
+        let load = |a: &ObjectType, b: &ObjectType| {
+            let (a, b) = (a.id.0, b.id.0);
+            async move {
+                let mut out = hubspot_defined(a, b);
+                for l in state.store.list_labels(portal, a, b).await? {
+                    out.push(AssociationType {
+                        from_type: l.from_type,
+                        to_type: l.to_type,
+                        category: USER_DEFINED.into(),
+                        type_id: l.type_id,
+                        label: Some(l.label),
+                        inverse_type_id: l.inverse_type_id,
+                        exclusive: false,
+                    });
+                }
+                Ok::<_, ApiError>(out)
+            }
+        };
+        Ok(Self {
+            forward: load(from, to).await?,
+            reverse: load(to, from).await?,
+        })
+    }
+
+    fn find(&self, category: &str, type_id: i64) -> Option<&AssociationType> {
+        self.forward
+            .iter()
+            .find(|t| t.category == category && t.type_id == type_id)
+    }
+
+    pub fn label(&self, category: &str, type_id: i64) -> Option<String> {
+        self.find(category, type_id).and_then(|t| t.label.clone())
+    }
+
+    /// What storage needs to write one requested type. Writing a labelled HUBSPOT_DEFINED
+    /// type (Primary) also writes the unlabeled default, as HubSpot shows both (§3.2).
+    pub fn link(&self, spec: &AssociationSpec) -> ApiResult<Vec<LinkType>> {
+        let t = self
+            .find(&spec.association_category, spec.association_type_id)
+            .ok_or_else(|| invalid_type(spec))?;
+        let inverse_exclusive = self
+            .reverse
+            .iter()
+            .any(|r| r.category == t.category && r.type_id == t.inverse_type_id && r.exclusive);
+        let mut out = vec![LinkType {
+            category: t.category.clone(),
+            type_id: t.type_id,
+            inverse_type_id: t.inverse_type_id,
+            exclusive: t.exclusive,
+            inverse_exclusive,
+        }];
+        if t.category == HUBSPOT_DEFINED && t.label.is_some() {
+            if let Some(d) = self
+                .forward
+                .iter()
+                .find(|d| d.category == HUBSPOT_DEFINED && d.label.is_none())
+            {
+                out.push(LinkType {
+                    category: d.category.clone(),
+                    type_id: d.type_id,
+                    inverse_type_id: d.inverse_type_id,
+                    exclusive: false,
+                    inverse_exclusive: false,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    fn default_link(&self, from: &ObjectType, to: &ObjectType) -> ApiResult<LinkType> {
+        let d = default_type(from.id.0, to.id.0).ok_or_else(|| no_default(from, to))?;
+        Ok(LinkType {
+            category: d.category,
+            type_id: d.type_id,
+            inverse_type_id: d.inverse_type_id,
+            exclusive: false,
+            inverse_exclusive: false,
+        })
+    }
+}
+
+fn no_default(from: &ObjectType, to: &ObjectType) -> ApiError {
+    ApiError::validation(format!(
+        "There is no default association type between {} and {}",
+        from.name, to.name
+    ))
+}
+
+/// §3.6: an association type id that is not defined for the pair.
+pub fn invalid_type(spec: &AssociationSpec) -> ApiError {
+    let key = format!("{}={}", spec.association_category, spec.association_type_id);
+    ApiError::validation("One or more associations are invalid").with_context(ctx(&[
+        ("associationSpec", vec![key.clone()]),
+        (
+            "INVALID_ASSOCIATION_TYPE_ID",
+            vec![format!("{key} is not a valid association definition id")],
+        ),
+    ]))
+}
+
+/// §3.8: an association pointing at a record that does not exist.
+pub fn invalid_object(object_type: &str, id: ObjectId) -> ApiError {
+    let upper = ObjectType::by_id(object_type).map_or("OBJECT", |t| t.upper);
+    ApiError::validation("One or more associations are invalid").with_context(ctx(&[
+        (
+            "INVALID_OBJECT_IDS",
+            vec![format!("{upper}={id} is not valid")],
+        ),
+        ("objectId", vec![id.to_string()]),
+        ("objectType", vec![upper.to_owned()]),
+    ]))
+}
+
+fn as_item(e: ApiError) -> StandardError {
+    StandardError {
+        status: "error",
+        category: e
+            .category
+            .map_or("VALIDATION_ERROR", |c| c.as_str())
+            .to_owned(),
+        sub_category: e.sub_category,
+        message: e.message,
+        context: e.context,
+    }
+}
+
+fn id_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn parse_id(v: &Value) -> Option<ObjectId> {
+    id_text(v).trim().parse().ok()
+}
+
+/// `after` tokens look like HubSpot's: URL-encoded base64 of `<toTypeId>-<lastToObjectId>`
+/// (`MC0yLTc1MDI%3D` is `0-2-7502`, §3.2). Clients treat them as opaque.
+pub fn encode_after(to: &ObjectType, last: ObjectId) -> String {
+    let raw = format!("{}-{last}", to.id);
+    base64::engine::general_purpose::STANDARD
+        .encode(raw)
+        .replace('=', "%3D")
+        .replace('+', "%2B")
+        .replace('/', "%2F")
+}
+
+pub fn decode_after(token: &str) -> ApiResult<ObjectId> {
+    let b64 = token
+        .replace("%3D", "=")
+        .replace("%3d", "=")
+        .replace("%2B", "+")
+        .replace("%2F", "/");
+    base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|s| s.rsplit('-').next().and_then(|n| n.parse().ok()))
+        .ok_or_else(|| ApiError::validation(format!("Invalid after token: {token}")))
+}
+
+fn wire_targets(
+    defs: &Definitions,
+    targets: &[AssociatedTarget],
+) -> Vec<MultiAssociatedObjectWithLabel> {
+    targets
+        .iter()
+        .map(|t| MultiAssociatedObjectWithLabel {
+            to_object_id: t.to_id,
+            association_types: t
+                .types
+                .iter()
+                .map(|(category, type_id)| AssociationSpecWithLabel {
+                    category: category.clone(),
+                    type_id: *type_id,
+                    label: defs.label(category, *type_id),
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+fn batch_answer<T: serde::Serialize>(
+    ok: StatusCode,
+    partial: StatusCode,
+    started: i64,
+    results: Vec<T>,
+    errors: Vec<StandardError>,
+) -> Response {
+    let status = if errors.is_empty() { ok } else { partial };
+    Json(
+        status,
+        BatchResponse {
+            status: "COMPLETE",
+            results,
+            num_errors: (!errors.is_empty()).then_some(errors.len()),
+            errors,
+            started_at: format_iso(started),
+            completed_at: format_iso(now_millis()),
+        },
+    )
+    .into_response()
+}
+
+fn check_size(len: usize, max: usize) -> ApiResult<()> {
+    if len > max {
+        return Err(ApiError::validation(format!(
+            "The maximum number of inputs supported in a batch is {max}. Please reduce the number of items and try again"
+        )));
+    }
+    Ok(())
+}
+
+async fn batch_read(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((from, to)): Path<(String, String)>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let started = now_millis();
+    let (a, b) = pair(&principal, &from, &to, false)?;
+    let input: BatchInput<FetchRequest> = parse_body(&body)?;
+    check_size(input.inputs.len(), MAX_READ_INPUTS)?;
+    let defs = Definitions::load(&state, principal.portal, a, b).await?;
+
+    let mut errors = Vec::new();
+    let mut requests = Vec::new();
+    let mut seen = HashSet::new();
+    for i in &input.inputs {
+        let raw = id_text(&i.id);
+        let Some(id) = parse_id(&i.id) else {
+            errors.push(StandardError {
+                status: "error",
+                category: "VALIDATION_ERROR".into(),
+                sub_category: Some("crm.associations.INVALID_IDENTIFIER".into()),
+                message: format!("{raw} is not a valid object identifier."),
+                context: ctx(&[("fromObjectId", vec![raw])]),
+            });
+            continue;
+        };
+        let after = match i.after.as_deref().filter(|s| !s.is_empty()) {
+            Some(t) => Some(decode_after(t)?),
+            None => None,
+        };
+        if seen.insert((id, after)) {
+            requests.push((id, after));
+        }
+    }
+    let pages = state
+        .store
+        .page_associations(
+            principal.portal,
+            a.id.0,
+            b.id.0,
+            requests.clone(),
+            PAGE_SIZE,
+        )
+        .await?;
+    let mut results = Vec::new();
+    for ((id, _), page) in requests.into_iter().zip(pages) {
+        if page.targets.is_empty() {
+            errors.push(StandardError {
+                status: "error",
+                category: "OBJECT_NOT_FOUND".into(),
+                sub_category: Some("crm.associations.NO_ASSOCIATIONS_FOUND".into()),
+                message: format!("No {} is associated with {} {id}.", b.singular, a.singular),
+                context: ctx(&[
+                    ("fromObjectId", vec![id.to_string()]),
+                    ("fromObjectType", vec![a.singular.to_owned()]),
+                    ("toObjectType", vec![b.singular.to_owned()]),
+                ]),
+            });
+            continue;
+        }
+        let paging = page.more.then(|| Paging {
+            next: NextPage {
+                after: encode_after(b, page.targets.last().map_or(0, |t| t.to_id)),
+                link: None,
+            },
+        });
+        results.push(PublicAssociationMultiWithLabel {
+            from: PublicObjectId { id: id.to_string() },
+            to: wire_targets(&defs, &page.targets),
+            paging,
+        });
+    }
+    Ok(batch_answer(
+        StatusCode::OK,
+        StatusCode::MULTI_STATUS,
+        started,
+        results,
+        errors,
+    ))
+}
+
+fn labels_pair(
+    a: &ObjectType,
+    from_id: ObjectId,
+    b: &ObjectType,
+    to_id: ObjectId,
+    labels: Vec<String>,
+) -> LabelsBetweenObjectPair {
+    LabelsBetweenObjectPair {
+        from_object_type_id: a.id.0.to_owned(),
+        from_object_id: from_id,
+        to_object_type_id: b.id.0.to_owned(),
+        to_object_id: to_id,
+        labels,
+    }
+}
+
+fn missing_pair_ids(from: &Value, to: &Value) -> ApiError {
+    ApiError::validation("One or more associations are invalid").with_context(ctx(&[(
+        "INVALID_OBJECT_IDS",
+        vec![format!(
+            "{} and {} must be numeric object ids",
+            id_text(from),
+            id_text(to)
+        )],
+    )]))
+}
+
+async fn batch_create(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((from, to)): Path<(String, String)>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let started = now_millis();
+    let (a, b) = pair(&principal, &from, &to, true)?;
+    let input: BatchInput<AssociationMultiPost> = parse_body(&body)?;
+    check_size(input.inputs.len(), MAX_WRITE_INPUTS)?;
+    let defs = Definitions::load(&state, principal.portal, a, b).await?;
+    // An undefined type rejects the whole batch, as on HubSpot (§3.6).
+    let mut writes = Vec::new();
+    let mut errors = Vec::new();
+    let mut labels = Vec::new();
+    for i in &input.inputs {
+        let mut types = Vec::new();
+        for spec in &i.types {
+            types.extend(defs.link(spec)?);
+        }
+        let (Some(f), Some(t)) = (parse_id(&i.from.id), parse_id(&i.to.id)) else {
+            errors.push(as_item(missing_pair_ids(&i.from.id, &i.to.id)));
+            continue;
+        };
+        labels.push(
+            i.types
+                .iter()
+                .filter_map(|s| defs.label(&s.association_category, s.association_type_id))
+                .collect::<Vec<_>>(),
+        );
+        writes.push(AssociationWrite {
+            from_type: a.id.0.to_owned(),
+            from_id: f,
+            to_type: b.id.0.to_owned(),
+            to_id: t,
+            types,
+        });
+    }
+    let keys: Vec<(ObjectId, ObjectId)> = writes.iter().map(|w| (w.from_id, w.to_id)).collect();
+    let outcomes = state
+        .store
+        .put_associations(principal.portal, writes)
+        .await?;
+    let mut results = Vec::new();
+    for ((outcome, (f, t)), labels) in outcomes.into_iter().zip(keys).zip(labels) {
+        match outcome {
+            Ok(()) => results.push(labels_pair(a, f, b, t, labels)),
+            Err(failure) => errors.push(as_item(failure_error(&failure))),
+        }
+    }
+    Ok(batch_answer(
+        StatusCode::CREATED,
+        StatusCode::MULTI_STATUS,
+        started,
+        results,
+        errors,
+    ))
+}
+
+pub fn failure_error(f: &ItemFailure) -> ApiError {
+    match f {
+        ItemFailure::AssociationTarget { object_type, id } => invalid_object(object_type, *id),
+        _ => ApiError::validation("One or more associations are invalid"),
+    }
+}
+
+fn default_results(
+    a: &ObjectType,
+    f: ObjectId,
+    b: &ObjectType,
+    t: ObjectId,
+    link: &LinkType,
+) -> [PublicDefaultAssociation; 2] {
+    let _ = (a, b);
+    [
+        PublicDefaultAssociation {
+            from: PublicObjectId { id: f.to_string() },
+            to: PublicObjectId { id: t.to_string() },
+            association_spec: AssociationSpec {
+                association_category: link.category.clone(),
+                association_type_id: link.type_id,
+            },
+        },
+        PublicDefaultAssociation {
+            from: PublicObjectId { id: t.to_string() },
+            to: PublicObjectId { id: f.to_string() },
+            association_spec: AssociationSpec {
+                association_category: link.category.clone(),
+                association_type_id: link.inverse_type_id,
+            },
+        },
+    ]
+}
+
+async fn batch_default(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((from, to)): Path<(String, String)>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let started = now_millis();
+    let (a, b) = pair(&principal, &from, &to, true)?;
+    let input: BatchInput<DefaultAssociationPost> = parse_body(&body)?;
+    check_size(input.inputs.len(), MAX_WRITE_INPUTS)?;
+    let defs = Definitions::load(&state, principal.portal, a, b).await?;
+    let link = defs.default_link(a, b)?;
+    let mut errors = Vec::new();
+    let mut writes = Vec::new();
+    for i in &input.inputs {
+        match (parse_id(&i.from.id), parse_id(&i.to.id)) {
+            (Some(f), Some(t)) => writes.push(AssociationWrite {
+                from_type: a.id.0.to_owned(),
+                from_id: f,
+                to_type: b.id.0.to_owned(),
+                to_id: t,
+                types: vec![link.clone()],
+            }),
+            _ => errors.push(as_item(missing_pair_ids(&i.from.id, &i.to.id))),
+        }
+    }
+    let keys: Vec<(ObjectId, ObjectId)> = writes.iter().map(|w| (w.from_id, w.to_id)).collect();
+    let outcomes = state
+        .store
+        .put_associations(principal.portal, writes)
+        .await?;
+    let mut results = Vec::new();
+    for (outcome, (f, t)) in outcomes.into_iter().zip(keys) {
+        match outcome {
+            Ok(()) => results.extend(default_results(a, f, b, t, &link)),
+            Err(failure) => errors.push(as_item(failure_error(&failure))),
+        }
+    }
+    // The spec defines only 200 for this endpoint; failures ride along in `errors`.
+    Ok(batch_answer(
+        StatusCode::OK,
+        StatusCode::OK,
+        started,
+        results,
+        errors,
+    ))
+}
+
+async fn batch_archive(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((from, to)): Path<(String, String)>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let (a, b) = pair(&principal, &from, &to, true)?;
+    let input: BatchInput<AssociationMultiArchive> = parse_body(&body)?;
+    check_size(input.inputs.len(), MAX_WRITE_INPUTS)?;
+    let mut removals = Vec::new();
+    for i in &input.inputs {
+        let Some(f) = parse_id(&i.from.id) else {
+            continue;
+        };
+        for t in i.to.iter().filter_map(|t| parse_id(&t.id)) {
+            removals.push(AssociationRemoval {
+                from_type: a.id.0.to_owned(),
+                from_id: f,
+                to_type: b.id.0.to_owned(),
+                to_id: t,
+                types: None,
+            });
+        }
+    }
+    state
+        .store
+        .remove_associations(principal.portal, removals)
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn batch_labels_archive(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((from, to)): Path<(String, String)>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let (a, b) = pair(&principal, &from, &to, true)?;
+    let input: BatchInput<AssociationMultiPost> = parse_body(&body)?;
+    check_size(input.inputs.len(), MAX_WRITE_INPUTS)?;
+    let defs = Definitions::load(&state, principal.portal, a, b).await?;
+    let mut removals = Vec::new();
+    for i in &input.inputs {
+        let mut types = Vec::new();
+        for spec in &i.types {
+            let t = defs
+                .find(&spec.association_category, spec.association_type_id)
+                .ok_or_else(|| invalid_type(spec))?;
+            types.push((t.category.clone(), t.type_id, t.inverse_type_id));
+        }
+        if let (Some(f), Some(t)) = (parse_id(&i.from.id), parse_id(&i.to.id)) {
+            removals.push(AssociationRemoval {
+                from_type: a.id.0.to_owned(),
+                from_id: f,
+                to_type: b.id.0.to_owned(),
+                to_id: t,
+                types: Some(types),
+            });
+        }
+    }
+    state
+        .store
+        .remove_associations(principal.portal, removals)
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+fn path_id(raw: &str) -> ApiResult<ObjectId> {
+    raw.trim()
+        .parse()
+        .map_err(|_| ApiError::object_id_not_numeric(raw))
+}
+
+async fn list_for_record(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((from, from_id, to)): Path<(String, String, String)>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Response> {
+    let (a, b) = pair(&principal, &from, &to, false)?;
+    let id = path_id(&from_id)?;
+    let q = QueryParams::parse(query.as_deref());
+    let limit = q.usize("limit")?.unwrap_or(PAGE_SIZE).clamp(1, PAGE_SIZE);
+    let after = match q.one("after").filter(|s| !s.is_empty()) {
+        Some(t) => Some(decode_after(t)?),
+        None => None,
+    };
+    let defs = Definitions::load(&state, principal.portal, a, b).await?;
+    let page = state
+        .store
+        .page_associations(principal.portal, a.id.0, b.id.0, vec![(id, after)], limit)
+        .await?
+        .into_iter()
+        .next()
+        .unwrap_or_default();
+    let paging = page.more.then(|| Paging {
+        next: NextPage {
+            after: encode_after(b, page.targets.last().map_or(0, |t| t.to_id)),
+            link: None,
+        },
+    });
+    Ok(Json(
+        StatusCode::OK,
+        AssociationsPage {
+            results: wire_targets(&defs, &page.targets),
+            paging,
+        },
+    )
+    .into_response())
+}
+
+async fn put_labelled(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((from, from_id, to, to_id)): Path<(String, String, String, String)>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let (a, b) = pair(&principal, &from, &to, true)?;
+    let (f, t) = (path_id(&from_id)?, path_id(&to_id)?);
+    let specs: Vec<AssociationSpec> = parse_body(&body)?;
+    let defs = Definitions::load(&state, principal.portal, a, b).await?;
+    let mut types = Vec::new();
+    for spec in &specs {
+        types.extend(defs.link(spec)?);
+    }
+    let outcome = state
+        .store
+        .put_associations(
+            principal.portal,
+            vec![AssociationWrite {
+                from_type: a.id.0.to_owned(),
+                from_id: f,
+                to_type: b.id.0.to_owned(),
+                to_id: t,
+                types,
+            }],
+        )
+        .await?;
+    if let Some(Err(failure)) = outcome.first() {
+        return Err(failure_error(failure));
+    }
+    let labels = specs
+        .iter()
+        .filter_map(|s| defs.label(&s.association_category, s.association_type_id))
+        .collect();
+    Ok(Json(StatusCode::CREATED, labels_pair(a, f, b, t, labels)).into_response())
+}
+
+async fn put_default(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((from, from_id, to, to_id)): Path<(String, String, String, String)>,
+) -> ApiResult<Response> {
+    let started = now_millis();
+    let (a, b) = pair(&principal, &from, &to, true)?;
+    let (f, t) = (path_id(&from_id)?, path_id(&to_id)?);
+    let defs = Definitions::load(&state, principal.portal, a, b).await?;
+    let link = defs.default_link(a, b)?;
+    let outcome = state
+        .store
+        .put_associations(
+            principal.portal,
+            vec![AssociationWrite {
+                from_type: a.id.0.to_owned(),
+                from_id: f,
+                to_type: b.id.0.to_owned(),
+                to_id: t,
+                types: vec![link.clone()],
+            }],
+        )
+        .await?;
+    if let Some(Err(failure)) = outcome.first() {
+        return Err(failure_error(failure));
+    }
+    let results: Vec<PublicDefaultAssociation> = default_results(a, f, b, t, &link).into();
+    Ok(batch_answer(
+        StatusCode::OK,
+        StatusCode::OK,
+        started,
+        results,
+        Vec::new(),
+    ))
+}
+
+async fn delete_pair(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((from, from_id, to, to_id)): Path<(String, String, String, String)>,
+) -> ApiResult<Response> {
+    let (a, b) = pair(&principal, &from, &to, true)?;
+    let (f, t) = (path_id(&from_id)?, path_id(&to_id)?);
+    state
+        .store
+        .remove_associations(
+            principal.portal,
+            vec![AssociationRemoval {
+                from_type: a.id.0.to_owned(),
+                from_id: f,
+                to_type: b.id.0.to_owned(),
+                to_id: t,
+                types: None,
+            }],
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+fn spec_with_label(t: &AssociationType) -> AssociationSpecWithLabel {
+    AssociationSpecWithLabel {
+        category: t.category.clone(),
+        type_id: t.type_id,
+        label: t.label.clone(),
+    }
+}
+
+async fn list_labels(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((from, to)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let (a, b) = pair(&principal, &from, &to, false)?;
+    let defs = Definitions::load(&state, principal.portal, a, b).await?;
+    let results = defs.forward.iter().map(spec_with_label).collect();
+    Ok(Json(
+        StatusCode::OK,
+        Results::<AssociationSpecWithLabel> { results },
+    )
+    .into_response())
+}
+
+async fn create_label(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((from, to)): Path<(String, String)>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let (a, b) = pair(&principal, &from, &to, true)?;
+    let input: LabelCreate = parse_body(&body)?;
+    let (Some(label), Some(name)) = (
+        input.label.filter(|l| !l.trim().is_empty()),
+        input.name.filter(|n| !n.trim().is_empty()),
+    ) else {
+        return Err(ApiError::validation(
+            "Missing required field(s): label, name",
+        ));
+    };
+    let made = state
+        .store
+        .create_label(
+            principal.portal,
+            a.id.0,
+            b.id.0,
+            &name,
+            &label,
+            input.inverse_label.as_deref(),
+            MAX_LABELS_PER_PAIR,
+        )
+        .await?
+        .ok_or_else(|| {
+            ApiError::validation(format!(
+                "Cannot create label {name}: the name is taken or the pair already has {MAX_LABELS_PER_PAIR} labels"
+            ))
+        })?;
+    let results = made
+        .iter()
+        .map(|l| AssociationSpecWithLabel {
+            category: USER_DEFINED.into(),
+            type_id: l.type_id,
+            label: Some(l.label.clone()),
+        })
+        .collect();
+    Ok(Json(
+        StatusCode::OK,
+        Results::<AssociationSpecWithLabel> { results },
+    )
+    .into_response())
+}
+
+fn unknown_label(type_id: i64) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        Some(crate::error::Category::ObjectNotFound),
+        format!("USER_DEFINED={type_id} is not a valid association definition id"),
+    )
+}
+
+async fn update_label(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((from, to)): Path<(String, String)>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let (a, b) = pair(&principal, &from, &to, true)?;
+    let input: LabelUpdate = parse_body(&body)?;
+    let (Some(type_id), Some(label)) = (input.association_type_id, input.label) else {
+        return Err(ApiError::validation(
+            "Missing required field(s): associationTypeId, label",
+        ));
+    };
+    let found = state
+        .store
+        .update_label(
+            principal.portal,
+            a.id.0,
+            b.id.0,
+            type_id,
+            &label,
+            input.inverse_label.as_deref(),
+        )
+        .await?;
+    if !found {
+        return Err(unknown_label(type_id));
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn delete_label(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((from, to, type_id)): Path<(String, String, String)>,
+) -> ApiResult<Response> {
+    let (a, b) = pair(&principal, &from, &to, true)?;
+    let type_id: i64 = type_id.parse().map_err(|_| {
+        ApiError::validation(format!("{type_id} is not a valid association type id"))
+    })?;
+    if !state
+        .store
+        .delete_label(principal.portal, a.id.0, b.id.0, type_id)
+        .await?
+    {
+        return Err(unknown_label(type_id));
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

@@ -1,0 +1,142 @@
+//! Associations v4 (associations-v4.json, associations-schema-v4.json). Object ids that the
+//! specs type as strings are JSON numbers in real responses where noted (§0, §3.5).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// `{"id": "..."}` in requests; ids may come as strings or numbers.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PublicObjectIdIn {
+    pub id: Value,
+}
+
+/// `{"id": "..."}` in responses: always a string.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PublicObjectId {
+    pub id: String,
+}
+
+/// Spec `PublicFetchAssociationsBatchRequest`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct FetchRequest {
+    pub id: Value,
+    #[serde(default)]
+    pub after: Option<String>,
+}
+
+/// Spec `AssociationSpec` (request and default-association response).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AssociationSpec {
+    pub association_category: String,
+    pub association_type_id: i64,
+}
+
+/// Spec `AssociationSpecWithLabel` / `MultiAssociatedObjectWithLabel.associationTypes[]`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AssociationSpecWithLabel {
+    pub category: String,
+    pub type_id: i64,
+    pub label: Option<String>,
+}
+
+/// Spec `MultiAssociatedObjectWithLabel`: `toObjectId` is a number on the wire (§0).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct MultiAssociatedObjectWithLabel {
+    pub to_object_id: i64,
+    pub association_types: Vec<AssociationSpecWithLabel>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct NextPage {
+    pub after: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Paging {
+    pub next: NextPage,
+}
+
+/// Spec `PublicAssociationMultiWithLabel`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PublicAssociationMultiWithLabel {
+    pub from: PublicObjectId,
+    pub to: Vec<MultiAssociatedObjectWithLabel>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paging: Option<Paging>,
+}
+
+/// Spec `CollectionResponseMultiAssociatedObjectWithLabelForwardPaging`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AssociationsPage {
+    pub results: Vec<MultiAssociatedObjectWithLabel>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paging: Option<Paging>,
+}
+
+/// Spec `PublicAssociationMultiPost` (batch create, labels archive).
+#[derive(Debug, Clone, Deserialize)]
+pub struct AssociationMultiPost {
+    pub from: PublicObjectIdIn,
+    pub to: PublicObjectIdIn,
+    #[serde(default)]
+    pub types: Vec<AssociationSpec>,
+}
+
+/// Spec `PublicDefaultAssociationMultiPost`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DefaultAssociationPost {
+    pub from: PublicObjectIdIn,
+    pub to: PublicObjectIdIn,
+}
+
+/// Spec `PublicAssociationMultiArchive`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AssociationMultiArchive {
+    pub from: PublicObjectIdIn,
+    pub to: Vec<PublicObjectIdIn>,
+}
+
+/// Spec `LabelsBetweenObjectPair`: object ids are numbers, type ids strings (§3.5).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct LabelsBetweenObjectPair {
+    pub from_object_type_id: String,
+    pub from_object_id: i64,
+    pub to_object_type_id: String,
+    pub to_object_id: i64,
+    pub labels: Vec<String>,
+}
+
+/// Spec `PublicDefaultAssociation`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PublicDefaultAssociation {
+    pub from: PublicObjectId,
+    pub to: PublicObjectId,
+    pub association_spec: AssociationSpec,
+}
+
+/// Spec `PublicAssociationDefinitionCreateRequest`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LabelCreate {
+    pub label: Option<String>,
+    pub name: Option<String>,
+    #[serde(default)]
+    pub inverse_label: Option<String>,
+}
+
+/// Spec `PublicAssociationDefinitionUpdateRequest`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LabelUpdate {
+    pub association_type_id: Option<i64>,
+    pub label: Option<String>,
+    #[serde(default)]
+    pub inverse_label: Option<String>,
+}
