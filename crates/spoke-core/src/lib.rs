@@ -13,6 +13,7 @@ pub mod object_type;
 pub mod property;
 pub mod record;
 pub mod scope;
+pub mod search;
 pub mod time;
 
 pub use object_type::{ObjectType, ObjectTypeId};

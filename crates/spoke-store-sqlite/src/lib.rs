@@ -10,6 +10,7 @@
 mod associations;
 mod objects;
 mod schema;
+mod search;
 mod tokens_props;
 
 use std::path::PathBuf;
@@ -126,6 +127,7 @@ fn open_connection(path: &PathBuf) -> StoreResult<Connection> {
     )
     .map_err(internal)?;
     conn.set_prepared_statement_cache_capacity(64);
+    search::register_functions(&conn).map_err(internal)?;
     Ok(conn)
 }
 

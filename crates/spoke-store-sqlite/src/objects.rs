@@ -4,11 +4,12 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use spoke_core::search::SearchQuery;
 use spoke_core::time::Millis;
 use spoke_core::{HistoryEntry, ObjectId, ObjectRecord, PortalId};
 use spoke_store::{
     ItemFailure, ItemResult, NewAssociation, NewObject, ObjectPatch, ObjectStore, ReadKeys,
-    ReadOptions, StoreResult, Target, UpsertItem, Upserted, WriteContext,
+    ReadOptions, SearchPage, StoreResult, Target, UpsertItem, Upserted, WriteContext,
 };
 
 use crate::SqliteStore;
@@ -474,6 +475,49 @@ impl ObjectStore for SqliteStore {
                 }
             }
             Ok(out)
+        })
+        .await
+    }
+
+    async fn search_objects(
+        &self,
+        portal: PortalId,
+        object_type: &str,
+        query: &SearchQuery,
+    ) -> StoreResult<SearchPage> {
+        let object_type = object_type.to_owned();
+        let query = query.clone();
+        self.read(move |conn| {
+            let filter = crate::search::where_clause(portal, &object_type, &query);
+            let total: i64 = conn
+                .prepare(&format!(
+                    "SELECT COUNT(*) FROM objects o WHERE {}",
+                    filter.text
+                ))?
+                .query_row(rusqlite::params_from_iter(filter.params.iter()), |r| {
+                    r.get(0)
+                })?;
+            let mut page = filter;
+            let order = crate::search::order_clause(&query);
+            page.params
+                .push(rusqlite::types::Value::Integer(query.limit as i64));
+            page.params
+                .push(rusqlite::types::Value::Integer(query.offset as i64));
+            let sql = format!(
+                "SELECT o.id, o.properties, o.created_at, o.updated_at, o.archived_at, o.version
+                 FROM objects o WHERE {} ORDER BY {order} LIMIT ? OFFSET ?",
+                page.text
+            );
+            let records = conn
+                .prepare(&sql)?
+                .query_map(rusqlite::params_from_iter(page.params.iter()), |r| {
+                    row_to_record(r).map(|r| r.record)
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(SearchPage {
+                total: total as usize,
+                records,
+            })
         })
         .await
     }

@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
+use spoke_core::search::SearchQuery;
 use spoke_core::time::Millis;
 use spoke_core::{ObjectId, ObjectRecord, PortalId, PropertyDefinition};
 
@@ -234,6 +235,14 @@ pub trait ObjectStore: Send + Sync {
         options: ReadOptions<'_>,
     ) -> StoreResult<Vec<Option<ObjectRecord>>>;
 
+    /// Live records matching a search, with the total number of matches.
+    async fn search_objects(
+        &self,
+        portal: PortalId,
+        object_type: &str,
+        query: &SearchQuery,
+    ) -> StoreResult<SearchPage>;
+
     /// Records by ascending id, starting after `after`.
     async fn list_objects(
         &self,
@@ -243,6 +252,14 @@ pub trait ObjectStore: Send + Sync {
         limit: usize,
         options: ReadOptions<'_>,
     ) -> StoreResult<Vec<ObjectRecord>>;
+}
+
+/// One page of search results.
+#[derive(Debug, Clone, Default)]
+pub struct SearchPage {
+    /// All matches, not only this page's.
+    pub total: usize,
+    pub records: Vec<ObjectRecord>,
 }
 
 /// A property group (`/crm/v3/properties/{type}/groups`).

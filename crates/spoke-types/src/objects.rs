@@ -150,3 +150,79 @@ pub struct SimplePublicObjectInput {
 pub struct BatchInput<T> {
     pub inputs: Vec<T>,
 }
+
+/// One filter of a search (spec `Filter`). Everything optional so a missing part gets a
+/// HubSpot-shaped error naming it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Filter {
+    pub property_name: Option<String>,
+    pub operator: Option<String>,
+    #[serde(default)]
+    pub value: Option<Value>,
+    #[serde(default)]
+    pub high_value: Option<Value>,
+    #[serde(default)]
+    pub values: Option<Vec<Value>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct FilterGroup {
+    #[serde(default)]
+    pub filters: Vec<Filter>,
+}
+
+/// A sort: `{"propertyName": "...", "direction": "ASCENDING|DESCENDING"}`, or the string
+/// form some clients send (`"createdate"`, `"-createdate"`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum SortSpec {
+    Object {
+        #[serde(rename = "propertyName")]
+        property_name: String,
+        #[serde(default)]
+        direction: Option<String>,
+    },
+    Name(String),
+}
+
+/// Spec `PublicObjectSearchRequest`. `filters` outside any group is accepted, as HubSpot
+/// does, and ANDed.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PublicObjectSearchRequest {
+    #[serde(default)]
+    pub filter_groups: Vec<FilterGroup>,
+    #[serde(default)]
+    pub filters: Vec<Filter>,
+    #[serde(default)]
+    pub sorts: Vec<SortSpec>,
+    #[serde(default)]
+    pub query: Option<String>,
+    #[serde(default)]
+    pub properties: Option<Vec<String>>,
+    #[serde(default)]
+    pub limit: Option<Value>,
+    #[serde(default)]
+    pub after: Option<Value>,
+}
+
+/// `paging.next` of a search page: the stringified offset, no link (§7.1).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SearchNext {
+    pub after: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SearchPaging {
+    pub next: SearchNext,
+}
+
+/// Spec `CollectionResponseWithTotalSimplePublicObjectForwardPaging`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SearchResponse<T> {
+    pub total: usize,
+    pub results: Vec<T>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paging: Option<SearchPaging>,
+}

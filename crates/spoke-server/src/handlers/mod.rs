@@ -1,3 +1,4 @@
 pub mod associations;
 pub mod objects;
 pub mod properties;
+pub mod search;

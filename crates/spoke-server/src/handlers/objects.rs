@@ -51,7 +51,11 @@ pub fn routes() -> Router<AppState> {
         .route("/{object_type}/batch/create", post(batch_create))
         .route("/{object_type}/batch/update", post(batch_update))
         .route("/{object_type}/batch/upsert", post(batch_upsert))
-        .route("/{object_type}/batch/archive", post(batch_archive));
+        .route("/{object_type}/batch/archive", post(batch_archive))
+        .route(
+            "/{object_type}/search",
+            post(crate::handlers::search::search),
+        );
     Router::new()
         .nest("/crm/v3/objects", objects.clone())
         .nest("/crm/objects/2026-03", objects)
@@ -59,7 +63,7 @@ pub fn routes() -> Router<AppState> {
 
 /// Resolves the type, checks the scope, loads the schema: in that order, so an unknown
 /// type is a 400 and a missing scope a 403 before any body is looked at.
-async fn begin(
+pub(crate) async fn begin(
     state: &AppState,
     principal: &Principal,
     segment: &str,
@@ -126,7 +130,7 @@ fn api_source() -> WriteSource {
     }
 }
 
-fn projection(properties: &Option<Vec<String>>) -> Projection<'_> {
+pub(crate) fn projection(properties: &Option<Vec<String>>) -> Projection<'_> {
     match properties {
         Some(names) if !names.is_empty() => Projection::Requested(names),
         _ => Projection::Defaults,

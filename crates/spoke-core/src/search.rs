@@ -1,0 +1,173 @@
+//! The search AST (hubspot-behavior.md §7.1): what `POST .../search` asks, already
+//! validated and typed, so every backend compiles the same meaning to its own SQL.
+
+use crate::time::Millis;
+
+/// HubSpot's limits on a search request.
+pub const MAX_GROUPS: usize = 5;
+pub const MAX_FILTERS_PER_GROUP: usize = 6;
+pub const MAX_FILTERS: usize = 18;
+pub const MAX_QUERY_CHARS: usize = 3000;
+pub const DEFAULT_LIMIT: usize = 10;
+pub const MAX_LIMIT: usize = 200;
+/// No result past this offset can be reached (`after` ≥ 10,000 is refused).
+pub const MAX_RESULTS: usize = 10_000;
+
+/// What a filter looks at.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Field {
+    /// `hs_object_id`: the record id column.
+    Id,
+    /// The create-date properties (`createdate`, `hs_createdate`): a column.
+    CreatedAt,
+    /// The last-modified properties: a column.
+    UpdatedAt,
+    /// A stored property value.
+    Property {
+        name: String,
+        kind: Kind,
+        /// Contact `email`: stored lowercased in the unique index, which can serve EQ/IN.
+        unique_index: bool,
+    },
+    /// `associations.{type}`: records associated with the given record of that type.
+    Association { to_type: String },
+}
+
+/// How a property's stored string compares (by the property's type).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Numbers compare as numbers.
+    Number,
+    /// Strings compare case-insensitively.
+    Text,
+    /// Single-choice enumerations and booleans compare exactly.
+    Exact,
+    /// Multi-select (`;`-joined): EQ/IN match when any chosen option matches.
+    Multi,
+    /// Datetimes are stored as ISO-8601 and compare as instants.
+    Datetime,
+    /// Dates are stored as midnight epoch milliseconds.
+    Date,
+}
+
+/// A typed comparison value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Operand {
+    Number(f64),
+    Text(String),
+    Millis(Millis),
+    Id(i64),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Condition {
+    Eq(Operand),
+    /// Also matches records where the property is unset (as on HubSpot).
+    Neq(Operand),
+    Lt(Operand),
+    Lte(Operand),
+    Gt(Operand),
+    Gte(Operand),
+    Between(Operand, Operand),
+    In(Vec<Operand>),
+    /// Also matches records where the property is unset.
+    NotIn(Vec<Operand>),
+    HasProperty,
+    NotHasProperty,
+    /// A lowercase token; `*` is a wildcard.
+    ContainsToken(String),
+    NotContainsToken(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Filter {
+    pub field: Field,
+    pub condition: Condition,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sort {
+    pub field: Field,
+    pub descending: bool,
+}
+
+/// A whole search: groups are ORed, filters inside a group ANDed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchQuery {
+    pub groups: Vec<Vec<Filter>>,
+    /// Free text, lowercased, matched as a substring of any of `text_properties`.
+    pub text: Option<String>,
+    pub text_properties: Vec<String>,
+    /// `None`: ascending id (oldest first, as HubSpot).
+    pub sort: Option<Sort>,
+    pub offset: usize,
+    pub limit: usize,
+}
+
+/// The properties `query` searches for each type (HubSpot's default searchable ones).
+pub fn default_text_properties(type_id: &str) -> &'static [&'static str] {
+    match type_id {
+        "0-1" => &[
+            "firstname",
+            "lastname",
+            "email",
+            "phone",
+            "company",
+            "mobilephone",
+        ],
+        "0-2" => &["name", "domain", "website", "phone"],
+        "0-3" => &["dealname", "description"],
+        "0-5" => &["subject", "content"],
+        "0-7" => &["name", "description", "hs_sku"],
+        "0-8" => &["name", "description", "hs_sku"],
+        "0-420" => &["hs_name", "hs_address_1", "hs_city"],
+        _ => &["hs_name"],
+    }
+}
+
+/// Whether `token` (lowercase, `*` wildcard) matches a word of `text`, or, with a
+/// wildcard, the whole value: the reference semantics backends reproduce in SQL.
+pub fn token_matches(text: &str, token: &str) -> bool {
+    let text = text.to_lowercase();
+    if token.contains('*') {
+        return wildcard(&text, token);
+    }
+    text == token
+        || text
+            .split(|c: char| !c.is_alphanumeric())
+            .any(|w| w == token)
+}
+
+fn wildcard(text: &str, pattern: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    let mut rest = text;
+    for (i, part) in parts.iter().enumerate() {
+        if i == 0 {
+            let Some(r) = rest.strip_prefix(part) else {
+                return false;
+            };
+            rest = r;
+        } else if i == parts.len() - 1 {
+            return rest.ends_with(part);
+        } else if let Some(pos) = rest.find(part) {
+            rest = &rest[pos + part.len()..];
+        } else {
+            return false;
+        }
+    }
+    rest.is_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_and_wildcards() {
+        assert!(token_matches("Ada Lovelace", "ada"));
+        assert!(!token_matches("Adam", "ada"));
+        assert!(token_matches("ada@hubspot.com", "*@hubspot.com"));
+        assert!(!token_matches("ada@hubspot.co", "*@hubspot.com"));
+        assert!(token_matches("ada@hubspot.com", "ada*"));
+    }
+}
