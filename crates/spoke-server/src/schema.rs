@@ -139,6 +139,7 @@ impl TypeSchema {
             updated_at: format_iso(record.updated_at),
             archived: record.archived_at.is_some(),
             archived_at: record.archived_at.map(format_iso),
+            associations: None,
             new: None,
             object_write_trace_id: None,
         }

@@ -36,10 +36,29 @@ pub struct SimplePublicObject {
     pub archived: bool,
     #[serde(rename = "archivedAt", skip_serializing_if = "Option::is_none")]
     pub archived_at: Option<String>,
+    /// v3 association listing, when a read asks for `associations=...`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub associations: Option<BTreeMap<String, CollectionResponseAssociatedId>>,
     #[serde(rename = "new", skip_serializing_if = "Option::is_none")]
     pub new: Option<bool>,
     #[serde(rename = "objectWriteTraceId", skip_serializing_if = "Option::is_none")]
     pub object_write_trace_id: Option<String>,
+}
+
+/// One associated record in v3 shape (spec `AssociatedId`).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AssociatedId {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+/// Spec `CollectionResponseAssociatedId`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CollectionResponseAssociatedId {
+    pub results: Vec<AssociatedId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paging: Option<Paging>,
 }
 
 /// Batch response envelope (spec `BatchResponseSimplePublicObject` and its `WithErrors`
@@ -62,7 +81,8 @@ pub struct BatchResponse<T> {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct NextPage {
     pub after: String,
-    pub link: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]

@@ -740,11 +740,14 @@ async fn read_one(
         &history,
     )
     .await?;
-    Ok(Json(
-        StatusCode::OK,
-        schema.to_wire(&record, projection(&properties), &history),
-    )
-    .into_response())
+    let mut out = schema.to_wire(&record, projection(&properties), &history);
+    if let Some(names) = q.list("associations").filter(|n| !n.is_empty()) {
+        let mut blocks =
+            associations::v3_associations(&state, &principal, schema.ty, &[record.id], &names)
+                .await?;
+        out.associations = blocks.pop().filter(|b| !b.is_empty());
+    }
+    Ok(Json(StatusCode::OK, out).into_response())
 }
 
 async fn create_one(
@@ -893,7 +896,9 @@ async fn list(
                 .unwrap_or("localhost");
             Paging {
                 next: NextPage {
-                    link: format!("http://{host}/crm/v3/objects/{segment}?after={next}"),
+                    link: Some(format!(
+                        "http://{host}/crm/v3/objects/{segment}?after={next}"
+                    )),
                     after: next,
                 },
             }
@@ -901,9 +906,17 @@ async fn list(
     } else {
         None
     };
-    let results = records
+    let mut results: Vec<SimplePublicObject> = records
         .iter()
         .map(|r| schema.to_wire(r, projection(&properties), &history))
         .collect();
+    if let Some(names) = q.list("associations").filter(|n| !n.is_empty()) {
+        let ids: Vec<ObjectId> = records.iter().map(|r| r.id).collect();
+        let blocks =
+            associations::v3_associations(&state, &principal, schema.ty, &ids, &names).await?;
+        for (o, block) in results.iter_mut().zip(blocks) {
+            o.associations = (!block.is_empty()).then_some(block);
+        }
+    }
     Ok(Json(StatusCode::OK, CollectionResponse { results, paging }).into_response())
 }
