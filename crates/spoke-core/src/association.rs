@@ -5,6 +5,10 @@
 pub const HUBSPOT_DEFINED: &str = "HUBSPOT_DEFINED";
 pub const USER_DEFINED: &str = "USER_DEFINED";
 
+/// USER_DEFINED type ids start here, above every HUBSPOT_DEFINED id, so a type id names
+/// one definition of a pair whatever its category (labels are addressed by id alone).
+pub const FIRST_USER_TYPE_ID: i64 = 1001;
+
 /// How many custom labels one object pair may carry. HubSpot's documented numbers have
 /// changed over time (10 in older docs); spoke allows 50 (docs/compatibility.md).
 pub const MAX_LABELS_PER_PAIR: usize = 50;

@@ -879,7 +879,9 @@ fn build(ty: &ObjectType) -> Vec<PropertyDefinition> {
             group_name: group,
             options,
             display_order: if computed { -1 } else { i as i32 },
-            calculated: false,
+            // spoke computes these from the record itself; HubSpot calls them calculated in
+            // its READ_ONLY_VALUE message (hubspot-behavior.md §5).
+            calculated: computed,
             external_options: p.0 == "hubspot_owner_id",
             has_unique_value: false,
             hidden: false,

@@ -307,8 +307,8 @@ impl AssociationStore for SqliteStore {
                 return Ok(None);
             }
             let next: i64 = tx.query_row(
-                "SELECT COALESCE(MAX(type_id), 0) + 1 FROM association_labels WHERE portal_id = ?1",
-                params![portal.0],
+                "SELECT COALESCE(MAX(type_id), ?2) + 1 FROM association_labels WHERE portal_id = ?1",
+                params![portal.0, spoke_core::association::FIRST_USER_TYPE_ID - 1],
                 |r| r.get(0),
             )?;
             // Same-type pairs without an inverse label use one type id both ways.

@@ -384,8 +384,10 @@ pub trait AssociationStore: Send + Sync {
         to_type: &str,
     ) -> StoreResult<Vec<LabelRecord>>;
 
-    /// Creates a label (and its inverse, under the reversed pair), allocating type ids.
+    /// Creates a label (and its inverse, under the reversed pair), allocating type ids from
+    /// `spoke_core::association::FIRST_USER_TYPE_ID` up, per portal.
     /// Returns `None` if the pair already has `max` labels or one with this name.
+    #[allow(clippy::too_many_arguments)]
     async fn create_label(
         &self,
         portal: PortalId,

@@ -17,6 +17,9 @@ import uuid
 
 import pytest
 
+import hubspot.crm.associations.v4 as A4
+import hubspot.crm.associations.v4.schema as A4S
+import hubspot.crm.companies as CO
 import hubspot.crm.contacts as C
 import hubspot.crm.objects as O
 import hubspot.crm.properties as P
@@ -1017,3 +1020,559 @@ def test_typed_clients_roundtrip(client, api, props):
     assert {rec.id, single.id} <= {r.id for r in everything}
 
     assert discovery.basic_api.archive(**{id_arg: single.id}) is None
+
+
+# ---------------------------------------------------------------------------------------------
+# associations v4 (§3): client.crm.associations.v4.{basic_api, batch_api, schema.definitions_api}
+# The client types toObjectId/fromObjectId as str and converts the JSON numbers spoke sends
+# (§0) with str(); ids are compared as strings.
+# ---------------------------------------------------------------------------------------------
+
+HS = "HUBSPOT_DEFINED"
+USER = "USER_DEFINED"
+INVALID_ASSOCIATIONS = "One or more associations are invalid"
+
+
+def a4_spec(category: str, type_id: int) -> A4.AssociationSpec:
+    return A4.AssociationSpec(association_category=category, association_type_id=type_id)
+
+
+def a4_id(i: str) -> A4.PublicObjectId:
+    return A4.PublicObjectId(id=i)
+
+
+def create_companies(client, n: int) -> list[str]:
+    ids = []
+    for start in range(0, n, 100):
+        count = min(100, n - start)
+        resp = client.crm.companies.batch_api.create(
+            batch_input_simple_public_object_batch_input_for_create=CO.BatchInputSimplePublicObjectBatchInputForCreate(
+                inputs=[CO.SimplePublicObjectBatchInputForCreate(properties={"name": f"assoc-{tag()}"}) for _ in range(count)]
+            )
+        )
+        assert_batch_ok(resp, CO.BatchResponseSimplePublicObject, count, CO.SimplePublicObject)
+        ids += [r.id for r in resp.results]
+    return ids
+
+
+def one_contact(client) -> str:
+    (rec,) = create_contacts(client, [{"email": new_email("assoc")}])
+    return rec.id
+
+
+def assoc_types(item) -> set:
+    assert isinstance(item, A4.MultiAssociatedObjectWithLabel), describe(item)
+    for t in item.association_types:
+        assert isinstance(t, A4.AssociationSpecWithLabel), describe(t)
+        assert isinstance(t.type_id, int), t
+    return {(t.category, t.type_id, t.label) for t in item.association_types}
+
+
+def targets(items) -> dict:
+    """{toObjectId (str): set of (category, typeId, label)}"""
+    return {str(i.to_object_id): assoc_types(i) for i in items}
+
+
+def list_targets(client, object_type: str, object_id: str, to_object_type: str, limit: int = 500) -> dict:
+    """Every target of a record through basic_api.get_page, following paging."""
+    out, after = {}, None
+    while True:
+        kwargs = {"limit": limit}
+        if after:
+            kwargs["after"] = after
+        page = client.crm.associations.v4.basic_api.get_page(object_type, object_id, to_object_type, **kwargs)
+        assert isinstance(page, A4.CollectionResponseMultiAssociatedObjectWithLabelForwardPaging), describe(page)
+        got = targets(page.results)
+        assert not set(got) & set(out), f"a target was listed twice: {set(got) & set(out)}"
+        out.update(got)
+        if page.paging is None or page.paging.next is None:
+            return out
+        assert isinstance(page.paging, A4.ForwardPaging), describe(page.paging)
+        after = page.paging.next.after
+
+
+def batch_read(client, from_type: str, to_type: str, inputs: list[tuple[str, str | None]]):
+    return client.crm.associations.v4.batch_api.get_page(
+        from_type,
+        to_type,
+        A4.BatchInputPublicFetchAssociationsBatchRequest(
+            inputs=[A4.PublicFetchAssociationsBatchRequest(id=i, after=a) for i, a in inputs]
+        ),
+    )
+
+
+def test_associations_v4_basic_api(client):
+    basic = client.crm.associations.v4.basic_api
+    c = one_contact(client)
+    co1, co2 = create_companies(client, 2)
+
+    default = basic.create_default(from_object_type="contacts", from_object_id=c, to_object_type="companies", to_object_id=co1)
+    assert isinstance(default, A4.BatchResponsePublicDefaultAssociation), describe(default)
+    assert default.status == "COMPLETE"
+    assert isinstance(default.started_at, dt.datetime) and isinstance(default.completed_at, dt.datetime)
+    assert all(isinstance(r, A4.PublicDefaultAssociation) for r in default.results), default
+    assert {(r._from.id, r.to.id, r.association_spec.association_category, r.association_spec.association_type_id)
+            for r in default.results} == {(c, co1, HS, 279), (co1, c, HS, 280)}, default
+
+    labelled = basic.create(object_type="contacts", object_id=c, to_object_type="companies", to_object_id=co2,
+                            association_spec=[a4_spec(HS, 1)])
+    assert isinstance(labelled, A4.LabelsBetweenObjectPair), describe(labelled)
+    assert labelled.from_object_type_id == "0-1" and labelled.to_object_type_id == "0-2", labelled
+    assert str(labelled.from_object_id) == c and str(labelled.to_object_id) == co2, labelled
+    assert labelled.labels == ["Primary"], labelled
+
+    page = basic.get_page("contacts", c, "companies")
+    assert isinstance(page, A4.CollectionResponseMultiAssociatedObjectWithLabelForwardPaging), describe(page)
+    assert page.paging is None, page
+    assert targets(page.results) == {co1: {(HS, 279, None)}, co2: {(HS, 1, "Primary"), (HS, 279, None)}}, page
+    # The other side sees the inverse types.
+    assert list_targets(client, "companies", co2, "contacts") == {c: {(HS, 2, "Primary"), (HS, 280, None)}}
+    assert list_targets(client, "companies", co1, "contacts") == {c: {(HS, 280, None)}}
+
+    # limit=1: two pages, the SDK passes the token back.
+    first = basic.get_page("contacts", c, "companies", limit=1)
+    assert isinstance(first, A4.CollectionResponseMultiAssociatedObjectWithLabelForwardPaging), describe(first)
+    assert len(first.results) == 1 and first.paging is not None and first.paging.next.after, first
+    second = basic.get_page("contacts", c, "companies", limit=1, after=first.paging.next.after)
+    assert isinstance(second, A4.CollectionResponseMultiAssociatedObjectWithLabelForwardPaging), describe(second)
+    assert len(second.results) == 1 and second.paging is None, second
+    assert {str(first.results[0].to_object_id), str(second.results[0].to_object_id)} == {co1, co2}
+
+    # Idempotent.
+    again = basic.create_default(from_object_type="contacts", from_object_id=c, to_object_type="companies", to_object_id=co1)
+    assert isinstance(again, A4.BatchResponsePublicDefaultAssociation), describe(again)
+    assert list_targets(client, "contacts", c, "companies")[co1] == {(HS, 279, None)}
+
+    assert basic.archive(object_type="contacts", object_id=c, to_object_type="companies", to_object_id=co2) is None  # 204
+    assert list_targets(client, "contacts", c, "companies") == {co1: {(HS, 279, None)}}
+    assert list_targets(client, "companies", co2, "contacts") == {}
+
+    with pytest.raises(A4.ApiException) as e:
+        basic.create(object_type="contacts", object_id=c, to_object_type="companies", to_object_id=co2,
+                     association_spec=[a4_spec(USER, 999999)])
+    body = assert_error_envelope(e.value, 400, "VALIDATION_ERROR")
+    assert body["message"] == INVALID_ASSOCIATIONS, body
+    assert body["context"]["associationSpec"] == ["USER_DEFINED=999999"], body
+    assert body["context"]["INVALID_ASSOCIATION_TYPE_ID"] == ["USER_DEFINED=999999 is not a valid association definition id"], body
+
+    with pytest.raises(A4.ApiException) as e:
+        basic.create_default(from_object_type="contacts", from_object_id=c, to_object_type="companies", to_object_id=MISSING_ID)
+    body = assert_error_envelope(e.value, 400, "VALIDATION_ERROR")
+    assert body["message"] == INVALID_ASSOCIATIONS, body
+    assert body["context"]["INVALID_OBJECT_IDS"] == [f"COMPANY={MISSING_ID} is not valid"], body
+
+
+def test_associations_v4_batch_api(client):
+    batch = client.crm.associations.v4.batch_api
+    c1, c2, lonely = (one_contact(client) for _ in range(3))
+    co = create_companies(client, 3)
+
+    created = batch.create("contacts", "companies", A4.BatchInputPublicAssociationMultiPost(inputs=[
+        A4.PublicAssociationMultiPost(_from=a4_id(c1), to=a4_id(co[0]), types=[a4_spec(HS, 279)]),
+        A4.PublicAssociationMultiPost(_from=a4_id(c1), to=a4_id(co[1]), types=[a4_spec(HS, 1)]),
+    ]))
+    assert isinstance(created, A4.BatchResponseLabelsBetweenObjectPair), describe(created)
+    assert created.status == "COMPLETE" and len(created.results) == 2, created
+    assert all(isinstance(r, A4.LabelsBetweenObjectPair) for r in created.results), created
+    assert {(str(r.from_object_id), str(r.to_object_id), tuple(r.labels)) for r in created.results} == {
+        (c1, co[0], ()), (c1, co[1], ("Primary",))}, created
+
+    default = batch.create_default("contacts", "companies", A4.BatchInputPublicDefaultAssociationMultiPost(inputs=[
+        A4.PublicDefaultAssociationMultiPost(_from=a4_id(c2), to=a4_id(co[2])),
+    ]))
+    assert isinstance(default, A4.BatchResponsePublicDefaultAssociation), describe(default)
+    assert {(r._from.id, r.to.id, r.association_spec.association_type_id) for r in default.results} == {
+        (c2, co[2], 279), (co[2], c2, 280)}, default
+
+    read = batch_read(client, "contacts", "companies", [(c1, None), (c2, None)])
+    assert isinstance(read, A4.BatchResponsePublicAssociationMultiWithLabel), describe(read)
+    assert read.status == "COMPLETE" and isinstance(read.started_at, dt.datetime), read
+    by_from = {}
+    for r in read.results:
+        assert isinstance(r, A4.PublicAssociationMultiWithLabel), describe(r)
+        assert isinstance(r._from, A4.PublicObjectId) and r.paging is None, r
+        by_from[r._from.id] = targets(r.to)
+    assert by_from == {
+        c1: {co[0]: {(HS, 279, None)}, co[1]: {(HS, 1, "Primary"), (HS, 279, None)}},
+        c2: {co[2]: {(HS, 279, None)}},
+    }, read
+
+    partial = batch_read(client, "contacts", "companies", [(c1, None), (lonely, None)])
+    assert isinstance(partial, A4.BatchResponsePublicAssociationMultiWithLabelWithErrors), describe(partial)
+    assert [r._from.id for r in partial.results] == [c1], partial
+    assert partial.num_errors == 1 and len(partial.errors) == 1, partial
+    err = partial.errors[0]
+    assert isinstance(err, A4.StandardError), describe(err)
+    assert err.status == "error" and err.category == "OBJECT_NOT_FOUND", err
+    assert err.sub_category == "crm.associations.NO_ASSOCIATIONS_FOUND", err
+    assert err.message == f"No company is associated with contact {lonely}.", err
+    assert err.context == {"fromObjectId": [lonely], "fromObjectType": ["contact"], "toObjectType": ["company"]}, err
+
+    # labels/archive removes only the given type; archive removes the rest.
+    assert batch.archive_labels("contacts", "companies", A4.BatchInputPublicAssociationMultiPost(inputs=[
+        A4.PublicAssociationMultiPost(_from=a4_id(c1), to=a4_id(co[1]), types=[a4_spec(HS, 1)]),
+    ])) is None  # 204
+    assert list_targets(client, "contacts", c1, "companies") == {co[0]: {(HS, 279, None)}, co[1]: {(HS, 279, None)}}
+    assert list_targets(client, "companies", co[1], "contacts") == {c1: {(HS, 280, None)}}
+
+    assert batch.archive("contacts", "companies", A4.BatchInputPublicAssociationMultiArchive(inputs=[
+        A4.PublicAssociationMultiArchive(_from=a4_id(c1), to=[a4_id(co[0]), a4_id(co[1])]),
+    ])) is None  # 204
+    gone = batch_read(client, "contacts", "companies", [(c1, None)])
+    assert isinstance(gone, A4.BatchResponsePublicAssociationMultiWithLabelWithErrors), describe(gone)
+    assert gone.results == [] and gone.errors[0].sub_category == "crm.associations.NO_ASSOCIATIONS_FOUND", gone
+    assert list_targets(client, "companies", co[0], "contacts") == {}
+
+    with pytest.raises(A4.ApiException) as e:
+        batch.create("contacts", "companies", A4.BatchInputPublicAssociationMultiPost(inputs=[
+            A4.PublicAssociationMultiPost(_from=a4_id(c2), to=a4_id(co[0]), types=[a4_spec(HS, 280)]),
+        ]))
+    body = assert_error_envelope(e.value, 400, "VALIDATION_ERROR")
+    assert body["message"] == INVALID_ASSOCIATIONS and body["context"]["associationSpec"] == ["HUBSPOT_DEFINED=280"], body
+
+
+def test_associations_v4_batch_read_pages_at_500(client):
+    batch = client.crm.associations.v4.batch_api
+    c = one_contact(client)
+    co = create_companies(client, 501)
+    for start in range(0, len(co), 100):
+        linked = batch.create_default("contacts", "companies", A4.BatchInputPublicDefaultAssociationMultiPost(
+            inputs=[A4.PublicDefaultAssociationMultiPost(_from=a4_id(c), to=a4_id(i)) for i in co[start:start + 100]]
+        ))
+        assert isinstance(linked, A4.BatchResponsePublicDefaultAssociation), describe(linked)
+
+    first = batch_read(client, "contacts", "companies", [(c, None)])
+    assert isinstance(first, A4.BatchResponsePublicAssociationMultiWithLabel), describe(first)
+    (r1,) = first.results
+    assert len(r1.to) == 500, len(r1.to)
+    assert isinstance(r1.paging, A4.Paging) and isinstance(r1.paging.next, A4.NextPage) and r1.paging.next.after, r1.paging
+    second = batch_read(client, "contacts", "companies", [(c, r1.paging.next.after)])
+    assert isinstance(second, A4.BatchResponsePublicAssociationMultiWithLabel), describe(second)
+    (r2,) = second.results
+    assert len(r2.to) == 1 and r2.paging is None, r2
+    seen = [str(t.to_object_id) for t in r1.to + r2.to]
+    assert len(seen) == len(set(seen)) and set(seen) == set(co)
+
+    # basic_api.get_page: default limit 500, then the rest.
+    assert set(list_targets(client, "contacts", c, "companies")) == set(co)
+    page = client.crm.associations.v4.basic_api.get_page("contacts", c, "companies")
+    assert len(page.results) == 500 and page.paging.next.after, page.paging
+
+
+def test_associations_v4_labels(client):
+    defs = client.crm.associations.v4.schema.definitions_api
+    t = tag()
+    created = defs.create("contacts", "companies", A4S.PublicAssociationDefinitionCreateRequest(
+        label=f"Referrer {t}", name=f"referrer_{t}", inverse_label=f"Referred {t}"))
+    assert isinstance(created, A4S.CollectionResponseAssociationSpecWithLabelNoPaging), describe(created)
+    assert len(created.results) == 2, created
+    assert all(isinstance(r, A4S.AssociationSpecWithLabel) and r.category == USER for r in created.results), created
+    fwd = next(r.type_id for r in created.results if r.label == f"Referrer {t}")
+    inv = next(r.type_id for r in created.results if r.label == f"Referred {t}")
+    assert fwd != inv
+
+    listed = defs.get_all("contacts", "companies")
+    assert isinstance(listed, A4S.CollectionResponseAssociationSpecWithLabelNoPaging), describe(listed)
+    got = {(r.category, r.type_id, r.label) for r in listed.results}
+    assert {(HS, 279, None), (HS, 1, "Primary"), (USER, fwd, f"Referrer {t}")} <= got, got
+    back = {(r.category, r.type_id, r.label) for r in defs.get_all("companies", "contacts").results}
+    assert (USER, inv, f"Referred {t}") in back, back
+
+    c = one_contact(client)
+    (co,) = create_companies(client, 1)
+    used = client.crm.associations.v4.basic_api.create("contacts", c, "companies", co, [a4_spec(USER, fwd)])
+    assert isinstance(used, A4.LabelsBetweenObjectPair), describe(used)
+    assert used.labels == [f"Referrer {t}"], used
+    assert (USER, fwd, f"Referrer {t}") in list_targets(client, "contacts", c, "companies")[co]
+    assert (USER, inv, f"Referred {t}") in list_targets(client, "companies", co, "contacts")[c]
+
+    assert defs.update("contacts", "companies", A4S.PublicAssociationDefinitionUpdateRequest(
+        association_type_id=fwd, label=f"Referrer2 {t}", inverse_label=f"Referred2 {t}")) is None  # 204
+    assert (USER, fwd, f"Referrer2 {t}") in list_targets(client, "contacts", c, "companies")[co]
+    assert (USER, inv, f"Referred2 {t}") in list_targets(client, "companies", co, "contacts")[c]
+
+    assert defs.remove("contacts", "companies", fwd) is None  # 204
+    remaining = {(r.category, r.type_id) for r in defs.get_all("contacts", "companies").results}
+    assert (USER, fwd) not in remaining and (HS, 279) in remaining, remaining
+    assert (USER, inv) not in {(r.category, r.type_id) for r in defs.get_all("companies", "contacts").results}
+    assert list_targets(client, "contacts", c, "companies") == {}, "the label's associations went with it"
+
+
+def test_objects_create_with_inline_associations(client):
+    (co,) = create_companies(client, 1)
+    email = new_email("inline")
+    created = client.crm.contacts.basic_api.create(
+        simple_public_object_input_for_create=C.SimplePublicObjectInputForCreate(
+            properties={"email": email},
+            associations=[C.PublicAssociationsForObject(
+                to=C.PublicObjectId(id=co),
+                types=[C.AssociationSpec(association_category=HS, association_type_id=1)],
+            )],
+        )
+    )
+    assert_record(created, C.SimplePublicObject)
+    assert list_targets(client, "contacts", created.id, "companies") == {co: {(HS, 1, "Primary"), (HS, 279, None)}}
+    assert list_targets(client, "companies", co, "contacts")[created.id] == {(HS, 2, "Primary"), (HS, 280, None)}
+
+    bad_email = new_email("inline-bad")
+    with pytest.raises(C.ApiException) as e:
+        client.crm.contacts.basic_api.create(
+            simple_public_object_input_for_create=C.SimplePublicObjectInputForCreate(
+                properties={"email": bad_email},
+                associations=[
+                    C.PublicAssociationsForObject(to=C.PublicObjectId(id=co),
+                                                  types=[C.AssociationSpec(association_category=HS, association_type_id=279)]),
+                    C.PublicAssociationsForObject(to=C.PublicObjectId(id=MISSING_ID),
+                                                  types=[C.AssociationSpec(association_category=HS, association_type_id=279)]),
+                ],
+            )
+        )
+    body = assert_error_envelope(e.value, 400, "VALIDATION_ERROR")
+    assert body["message"] == INVALID_ASSOCIATIONS, body
+    assert body["context"]["INVALID_OBJECT_IDS"] == [f"COMPANY={MISSING_ID} is not valid"], body
+    check = read_contacts(client, [bad_email], id_property="email")
+    assert isinstance(check, C.BatchResponseSimplePublicObjectWithErrors), describe(check)
+    assert check.results == [], "nothing is created when an association is invalid"
+    assert set(list_targets(client, "companies", co, "contacts")) == {created.id}
+
+
+def test_associations_v4_missing_scopes(spoke, client):
+    limited = spoke.client(spoke.create_token(["crm.objects.contacts.read", "crm.objects.contacts.write"]))
+    c = one_contact(client)
+    (co,) = create_companies(client, 1)
+    with pytest.raises(A4.ApiException) as e:
+        batch_read(limited, "contacts", "companies", [(c, None)])
+    body = assert_error_envelope(e.value, 403, "MISSING_SCOPES")
+    assert body["errors"][0]["context"]["requiredGranularScopes"] == ["crm.objects.companies.read"], body
+    with pytest.raises(A4.ApiException) as e:
+        limited.crm.associations.v4.basic_api.create_default("contacts", c, "companies", co)
+    body = assert_error_envelope(e.value, 403, "MISSING_SCOPES")
+    assert body["errors"][0]["context"]["requiredGranularScopes"] == ["crm.objects.companies.write"], body
+    with pytest.raises(A4S.ApiException) as e:
+        limited.crm.associations.v4.schema.definitions_api.get_all("contacts", "companies")
+    assert_error_envelope(e.value, 403, "MISSING_SCOPES")
+    assert list_targets(client, "contacts", c, "companies") == {}
+
+
+# ---------------------------------------------------------------------------------------------
+# search (§7.1)
+# ---------------------------------------------------------------------------------------------
+
+
+def contact_search(client, **kwargs):
+    """POST /crm/v3/objects/contacts/search through the contacts client."""
+    return client.crm.contacts.search_api.do_search(public_object_search_request=C.PublicObjectSearchRequest(**kwargs))
+
+
+def assert_search_page(resp, module, total: int | None = None):
+    """HTTP 200 -> CollectionResponseWithTotalSimplePublicObjectForwardPaging of SimplePublicObject."""
+    assert isinstance(resp, module.CollectionResponseWithTotalSimplePublicObjectForwardPaging), describe(resp)
+    assert isinstance(resp.total, int), resp
+    assert isinstance(resp.results, list), resp
+    for rec in resp.results:
+        assert_record(rec, module.SimplePublicObject)
+    if total is not None:
+        assert resp.total == total, f"expected total {total}, got {resp.total}: {[r.id for r in resp.results]}"
+    if resp.paging is not None:
+        assert isinstance(resp.paging, module.ForwardPaging), resp.paging
+        assert isinstance(resp.paging.next, module.NextPage), resp.paging
+        assert isinstance(resp.paging.next.after, str) and resp.paging.next.after.isdigit(), resp.paging
+
+
+def flt(module, name: str, operator: str, value=None, values=None, high_value=None):
+    return module.Filter(property_name=name, operator=operator, value=value, values=values, high_value=high_value)
+
+
+@pytest.fixture(scope="module")
+def search_contacts(client, custom_properties):
+    """Four contacts sharing a unique last name (the search marker), created in order."""
+    marker = f"Searchling{tag()}"
+    domain = f"s{tag()}.example"
+    rows = [
+        {"email": f"ada@{domain}", "firstname": "Ada", "lastname": marker, "property_number": "17",
+         "property_dropdown": "choice_a", "property_multiple_checkboxes": "chocolate;strawberry",
+         "property_date": "2024-01-01", "property_string": "Hello World", "property_checkbox": "true"},
+        {"email": f"grace@{domain}", "firstname": "Grace", "lastname": marker, "property_number": "5",
+         "property_dropdown": "choice_b", "property_multiple_checkboxes": "vanilla",
+         "property_date": "2001-09-08", "property_string": "hello there", "property_checkbox": "false"},
+        {"email": f"alan@{domain}", "firstname": "Alan", "lastname": marker, "property_number": "100.5",
+         "property_dropdown": "choice_b", "property_date": "2024-02-01"},
+        {"email": f"edsger@{domain}", "firstname": "Edsger", "lastname": marker},
+    ]
+    recs = [create_contacts(client, [row])[0] for row in rows]
+    return {"marker": marker, "domain": domain, "ids": [r.id for r in recs]}
+
+
+def test_contacts_search_filters_sorts_and_properties(client, search_contacts):
+    marker, ids = search_contacts["marker"], search_contacts["ids"]
+    mine = flt(C, "lastname", "EQ", marker)
+    resp = contact_search(
+        client,
+        filter_groups=[C.FilterGroup(filters=[mine, flt(C, "property_number", "GT", "9")])],
+        sorts=[{"propertyName": "property_number", "direction": "DESCENDING"}],
+        properties=["email", "property_number", "property_dropdown"],
+        limit=10,
+    )
+    assert_search_page(resp, C, total=2)
+    # Numbers compare and sort as numbers: 100.5 > 17 (> 9 > 5).
+    assert [r.id for r in resp.results] == [ids[2], ids[0]]
+    assert resp.paging is None, "a single page carries no paging (§7.1)"
+    first = resp.results[0].properties
+    assert first["property_number"] == "100.5"
+    assert first["property_dropdown"] == "choice_b"
+    assert first["email"] == f"alan@{search_contacts['domain']}"
+    assert first.get("hs_object_id") == ids[2]
+    assert "firstname" not in first, "properties not asked for are not returned"
+
+    def ids_for(*groups, **extra):
+        r = contact_search(client, filter_groups=[C.FilterGroup(filters=[mine, *g]) for g in groups], limit=100, **extra)
+        assert_search_page(r, C)
+        assert r.total == len(r.results)
+        return [x.id for x in r.results]
+
+    # Every operator, through the client's Filter model.
+    assert ids_for([flt(C, "property_number", "EQ", "17")]) == [ids[0]]
+    assert ids_for([flt(C, "property_number", "NEQ", "17")]) == [ids[1], ids[2], ids[3]], "NEQ matches unset values"
+    assert ids_for([flt(C, "property_number", "LT", "17")]) == [ids[1]]
+    assert ids_for([flt(C, "property_number", "LTE", "17")]) == [ids[0], ids[1]]
+    assert ids_for([flt(C, "property_number", "GTE", "17")]) == [ids[0], ids[2]]
+    assert ids_for([flt(C, "property_number", "BETWEEN", "5", high_value="17")]) == [ids[0], ids[1]]
+    assert ids_for([flt(C, "property_dropdown", "IN", values=["choice_a"])]) == [ids[0]]
+    assert ids_for([flt(C, "property_dropdown", "NOT_IN", values=["choice_b"])]) == [ids[0], ids[3]]
+    assert ids_for([flt(C, "property_multiple_checkboxes", "EQ", "strawberry")]) == [ids[0]]
+    assert ids_for([flt(C, "property_number", "HAS_PROPERTY")]) == ids[:3]
+    assert ids_for([flt(C, "property_number", "NOT_HAS_PROPERTY")]) == [ids[3]]
+    assert ids_for([flt(C, "property_string", "CONTAINS_TOKEN", "HELLO")]) == [ids[0], ids[1]]
+    assert ids_for([flt(C, "property_string", "NOT_CONTAINS_TOKEN", "world"),
+                    flt(C, "property_string", "HAS_PROPERTY")]) == [ids[1]]
+    assert ids_for([flt(C, "property_string", "EQ", "HELLO WORLD")]) == [ids[0]], "strings are case-insensitive"
+    assert ids_for([flt(C, "property_date", "LT", "2024-01-01")]) == [ids[1]], "dates compare as instants"
+    assert ids_for([flt(C, "property_checkbox", "EQ", "true")]) == [ids[0]]
+    assert ids_for([flt(C, "email", "CONTAINS_TOKEN", f"*@{search_contacts['domain']}")]) == ids
+    # OR of ANDed groups.
+    assert ids_for([flt(C, "property_dropdown", "EQ", "choice_a")],
+                   [flt(C, "property_number", "NOT_HAS_PROPERTY")]) == [ids[0], ids[3]]
+    # Sorting by a string, ascending and descending.
+    assert ids_for([], sorts=[{"propertyName": "firstname", "direction": "ASCENDING"}]) == [ids[0], ids[2], ids[3], ids[1]]
+    assert ids_for([], sorts=[{"propertyName": "createdate", "direction": "DESCENDING"}]) == ids[::-1]
+    # `query` over the default searchable properties.
+    q = contact_search(client, query=marker, limit=100)
+    assert_search_page(q, C, total=4)
+    assert [r.id for r in q.results] == ids
+    assert set(q.results[0].properties) >= {"email", "firstname", "lastname", "hs_object_id"}, "default properties"
+
+
+def test_contacts_search_sees_updates_at_once(client, search_contacts):
+    marker, ids = search_contacts["marker"], search_contacts["ids"]
+    value = f"fresh-{tag()}"
+    client.crm.contacts.basic_api.update(
+        contact_id=ids[3], simple_public_object_input=C.SimplePublicObjectInput(properties={"jobtitle": value})
+    )
+    resp = contact_search(
+        client, filter_groups=[C.FilterGroup(filters=[flt(C, "jobtitle", "EQ", value)])], properties=["jobtitle"]
+    )
+    assert_search_page(resp, C, total=1)
+    assert resp.results[0].id == ids[3] and resp.results[0].properties["jobtitle"] == value
+
+
+def test_objects_search_generic_api(client, search_contacts):
+    marker, ids = search_contacts["marker"], search_contacts["ids"]
+    for object_type in ["contacts", "0-1"]:
+        resp = client.crm.objects.search_api.do_search(
+            object_type=object_type,
+            public_object_search_request=O.PublicObjectSearchRequest(
+                filter_groups=[O.FilterGroup(filters=[
+                    flt(O, "lastname", "EQ", marker),
+                    flt(O, "property_number", "IN", values=["5", "100.5"]),
+                ])],
+                sorts=[{"propertyName": "property_number", "direction": "ASCENDING"}],
+                properties=["property_number"],
+                limit=10,
+            ),
+        )
+        assert_search_page(resp, O, total=2)
+        assert [r.id for r in resp.results] == [ids[1], ids[2]], object_type
+        assert [r.properties["property_number"] for r in resp.results] == ["5", "100.5"]
+        assert resp.paging is None
+
+    # A type addressed by objectTypeId, with a custom property.
+    t = tag()
+    recs = create_listings(client, [
+        {"hs_name": f"Search A {t}", UNIQUE: f"search-a-{t}", "property_number": "3"},
+        {"hs_name": f"Search B {t}", UNIQUE: f"search-b-{t}", "property_number": "30"},
+    ])
+    resp = client.crm.objects.search_api.do_search(
+        object_type=LISTINGS,
+        public_object_search_request=O.PublicObjectSearchRequest(
+            filter_groups=[O.FilterGroup(filters=[
+                flt(O, UNIQUE, "IN", values=[f"search-a-{t}", f"search-b-{t}"]),
+                flt(O, "property_number", "GT", "10"),
+            ])],
+            properties=["hs_name", "property_number"],
+        ),
+    )
+    assert_search_page(resp, O, total=1)
+    assert resp.results[0].id == recs[1].id
+    assert resp.results[0].properties["hs_name"] == f"Search B {t}"
+
+
+def test_search_paging_with_after(client):
+    marker = f"Pager{tag()}"
+    created = create_contacts(client, [{"email": new_email(f"sp{i}"), "lastname": marker} for i in range(7)])
+    expected = sorted((r.id for r in created), key=int)
+    request = dict(filter_groups=[C.FilterGroup(filters=[flt(C, "lastname", "EQ", marker)])], limit=3)
+
+    first = contact_search(client, **request)
+    assert_search_page(first, C, total=7)
+    assert [r.id for r in first.results] == expected[:3], "oldest first without sorts"
+    assert first.paging is not None and first.paging.next.after == "3", first.paging
+
+    seen, afters, page = [r.id for r in first.results], [], first
+    while page.paging is not None:
+        afters.append(page.paging.next.after)
+        page = contact_search(client, after=page.paging.next.after, **request)
+        assert_search_page(page, C, total=7)
+        seen.extend(r.id for r in page.results)
+        assert len(afters) < 10, "paging does not end"
+    assert afters == ["3", "6"]
+    assert len(page.results) == 1 and page.paging is None, "the last page carries no paging"
+    assert seen == expected
+
+    # The same through the generic objects API, newest first.
+    seen, after = [], None
+    while True:
+        page = client.crm.objects.search_api.do_search(
+            object_type="contacts",
+            public_object_search_request=O.PublicObjectSearchRequest(
+                filter_groups=[O.FilterGroup(filters=[flt(O, "lastname", "EQ", marker)])],
+                sorts=[{"propertyName": "hs_object_id", "direction": "DESCENDING"}],
+                limit=4, after=after,
+            ),
+        )
+        assert_search_page(page, O, total=7)
+        seen.extend(r.id for r in page.results)
+        if page.paging is None:
+            break
+        after = page.paging.next.after
+    assert seen == expected[::-1]
+
+    # Archived records leave the results at once.
+    client.crm.contacts.basic_api.archive(contact_id=expected[0])
+    after_archive = contact_search(client, **{**request, "limit": 100})
+    assert_search_page(after_archive, C, total=6)
+    assert [r.id for r in after_archive.results] == expected[1:]
+
+
+@pytest.mark.parametrize("request_kwargs,needle", [
+    (dict(filter_groups=[C.FilterGroup(filters=[flt(C, "email", "HAS_PROPERTY")]) for _ in range(6)]), "filter groups"),
+    (dict(filter_groups=[C.FilterGroup(filters=[flt(C, "email", "HAS_PROPERTY") for _ in range(7)])]), "filter group"),
+    (dict(query="x" * 3001), "3000"),
+    (dict(after="10000"), "10000"),
+    (dict(filter_groups=[C.FilterGroup(filters=[flt(C, "no_such_property_xyz", "EQ", "1")])]), "no_such_property_xyz"),
+    (dict(filter_groups=[C.FilterGroup(filters=[flt(C, "createdate", "GT", "not-a-date")])]), "not-a-date"),
+])
+def test_search_validation_errors(client, request_kwargs, needle):
+    with pytest.raises(C.ApiException) as e:
+        contact_search(client, **request_kwargs)
+    body = assert_error_envelope(e.value, 400, "VALIDATION_ERROR")
+    assert needle in body["message"], body

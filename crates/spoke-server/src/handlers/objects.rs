@@ -259,13 +259,16 @@ fn batch_response<T: serde::Serialize>(
     Json(status, body).into_response()
 }
 
+/// Each input's validated values (`None` where invalid) and the per-input errors.
+type Validated = (Vec<Option<BTreeMap<String, String>>>, Vec<StandardError>);
+
 /// Validates every input; in atomic mode any failure rejects the whole batch with one
 /// aggregated 400, otherwise failures become per-item errors.
 fn validate_all(
     schema: &TypeSchema,
     inputs: &[(&BTreeMap<String, Value>, Option<&str>)],
     atomic: bool,
-) -> ApiResult<(Vec<Option<BTreeMap<String, String>>>, Vec<StandardError>)> {
+) -> ApiResult<Validated> {
     let mut valid = Vec::with_capacity(inputs.len());
     let mut all_errors = Vec::new();
     let mut item_errors = Vec::new();

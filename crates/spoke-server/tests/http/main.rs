@@ -2,5 +2,17 @@
 //! driven with a plain HTTP client. One binary, one module per API area.
 
 mod harness;
+mod support;
 
+mod associations;
+mod auth_scopes;
+mod errors;
+mod list;
+mod objects_batch;
+mod objects_single;
+mod persistence;
+mod properties;
+mod search;
+mod seed_docs;
 mod smoke;
+mod values;

@@ -41,7 +41,9 @@ async fn batch_create_answers_201_with_full_records_and_no_error_keys() {
         }
         assert_eq!(prop(r, "hs_object_id"), &r["id"]);
         assert!(prop(r, "createdate").as_str().is_some_and(is_iso_millis));
-        assert!(prop(r, "lastmodifieddate").as_str().is_some_and(is_iso_millis));
+        assert!(prop(r, "lastmodifieddate")
+            .as_str()
+            .is_some_and(is_iso_millis));
         assert_eq!(prop(r, "createdate"), &r["createdAt"]);
     }
     let siena = results
@@ -124,8 +126,9 @@ async fn batch_create_with_unknown_properties_is_one_400_and_creates_nothing() {
 async fn batch_create_duplicate_contact_email_is_409_for_the_whole_batch() {
     let app = TestApp::spawn().await;
     let t = app.token(1, &["all"]).await;
-    let [existing] = <[String; 1]>::try_from(create_contacts(&app, &t, &["taken@example.com"]).await)
-        .expect("one");
+    let [existing] =
+        <[String; 1]>::try_from(create_contacts(&app, &t, &["taken@example.com"]).await)
+            .expect("one");
     let ans = app
         .post(
             &t,
@@ -142,7 +145,10 @@ async fn batch_create_duplicate_contact_email_is_409_for_the_whole_batch() {
         Some("CONFLICT"),
         &format!("Contact already exists. Existing ID: {existing}"),
     );
-    assert_eq!(list_all_ids(&app, &t, "contacts", false).await, vec![existing]);
+    assert_eq!(
+        list_all_ids(&app, &t, "contacts", false).await,
+        vec![existing]
+    );
 }
 
 #[tokio::test]
@@ -198,9 +204,19 @@ async fn batch_create_with_trace_ids_reports_failures_per_input_with_207() {
 async fn batch_read_default_properties_with_nulls() {
     let app = TestApp::spawn().await;
     let t = app.token(1, &["all"]).await;
-    let id = create_one(&app, &t, "contacts", json!({"email": "a@example.com", "phone": "123"})).await;
+    let id = create_one(
+        &app,
+        &t,
+        "contacts",
+        json!({"email": "a@example.com", "phone": "123"}),
+    )
+    .await;
     let ans = app
-        .post(&t, "/crm/v3/objects/contacts/batch/read", json!({"inputs": [{"id": id}]}))
+        .post(
+            &t,
+            "/crm/v3/objects/contacts/batch/read",
+            json!({"inputs": [{"id": id}]}),
+        )
         .await;
     let results = assert_batch_ok(&ans, 200);
     assert_eq!(results.len(), 1);
@@ -208,7 +224,14 @@ async fn batch_read_default_properties_with_nulls() {
     assert_record_shape(&ans.text, "results/0", r);
     assert_eq!(
         prop_names(r),
-        ["createdate", "email", "firstname", "hs_object_id", "lastmodifieddate", "lastname"]
+        [
+            "createdate",
+            "email",
+            "firstname",
+            "hs_object_id",
+            "lastmodifieddate",
+            "lastname"
+        ]
     );
     assert_eq!(prop(r, "email"), "a@example.com");
     assert_eq!(prop(r, "firstname"), &Value::Null);
@@ -220,7 +243,13 @@ async fn batch_read_default_properties_with_nulls() {
 async fn batch_read_requested_properties_plus_id_and_dates() {
     let app = TestApp::spawn().await;
     let t = app.token(1, &["all"]).await;
-    let id = create_one(&app, &t, "companies", json!({"name": "Acme", "city": "Oslo"})).await;
+    let id = create_one(
+        &app,
+        &t,
+        "companies",
+        json!({"name": "Acme", "city": "Oslo"}),
+    )
+    .await;
     let ans = app
         .post(
             &t,
@@ -231,7 +260,13 @@ async fn batch_read_requested_properties_plus_id_and_dates() {
     let r = &assert_batch_ok(&ans, 200)[0];
     assert_eq!(
         prop_names(r),
-        ["city", "createdate", "hs_lastmodifieddate", "hs_object_id", "industry"]
+        [
+            "city",
+            "createdate",
+            "hs_lastmodifieddate",
+            "hs_object_id",
+            "industry"
+        ]
     );
     assert_eq!(prop(r, "city"), "Oslo");
     assert_eq!(prop(r, "industry"), &Value::Null);
@@ -307,7 +342,11 @@ async fn batch_read_by_email_id_property_matches_case_insensitively() {
         .await;
     let (results, errors) = assert_batch_partial(&ans);
     assert_eq!(results.len(), 1);
-    assert_eq!(results[0]["id"], json!(ids[0]), "result carries the real id");
+    assert_eq!(
+        results[0]["id"],
+        json!(ids[0]),
+        "result carries the real id"
+    );
     assert_eq!(prop(&results[0], "email"), "ann@example.com");
     assert_eq!(errors[0]["context"]["ids"], json!(["meows@loudly.lol"]));
     assert_eq!(errors[0]["message"], NOT_FOUND_CONTACT);
@@ -357,13 +396,26 @@ async fn batch_read_limits_100_and_50_with_history() {
     assert_error(&over, 400, Some("VALIDATION_ERROR"), BATCH_LIMIT_MESSAGE);
 
     let hist_ok = app
-        .post(&t, path, json!({"inputs": at(50), "propertiesWithHistory": ["email"]}))
+        .post(
+            &t,
+            path,
+            json!({"inputs": at(50), "propertiesWithHistory": ["email"]}),
+        )
         .await;
     assert_eq!(hist_ok.status, 207, "{}", hist_ok.text);
     let hist_over = app
-        .post(&t, path, json!({"inputs": at(51), "propertiesWithHistory": ["email"]}))
+        .post(
+            &t,
+            path,
+            json!({"inputs": at(51), "propertiesWithHistory": ["email"]}),
+        )
         .await;
-    assert_error(&hist_over, 400, Some("VALIDATION_ERROR"), HISTORY_LIMIT_MESSAGE);
+    assert_error(
+        &hist_over,
+        400,
+        Some("VALIDATION_ERROR"),
+        HISTORY_LIMIT_MESSAGE,
+    );
 }
 
 #[tokio::test]
@@ -396,7 +448,10 @@ async fn batch_read_with_history_newest_first() {
     let hist = r["propertiesWithHistory"]["firstname"]
         .as_array()
         .expect("history");
-    let values: Vec<&str> = hist.iter().map(|h| h["value"].as_str().expect("v")).collect();
+    let values: Vec<&str> = hist
+        .iter()
+        .map(|h| h["value"].as_str().expect("v"))
+        .collect();
     assert_eq!(values, ["Three", "Two", "One"]);
     for h in hist {
         assert_eq!(h["sourceType"], "API", "{h}");
@@ -407,9 +462,16 @@ async fn batch_read_with_history_newest_first() {
             "absent optional fields are omitted, not null: {h}"
         );
     }
-    let ts: Vec<&str> = hist.iter().map(|h| h["timestamp"].as_str().expect("ts")).collect();
+    let ts: Vec<&str> = hist
+        .iter()
+        .map(|h| h["timestamp"].as_str().expect("ts"))
+        .collect();
     assert!(ts[0] >= ts[1] && ts[1] >= ts[2], "newest first: {ts:?}");
-    assert_eq!(r["propertiesWithHistory"]["lastname"], json!([]));
+    let never_set = &r["propertiesWithHistory"]["lastname"];
+    assert!(
+        never_set.is_null() || never_set == &json!([]),
+        "a never-set property has no history entries: {never_set}"
+    );
 }
 
 #[tokio::test]
@@ -418,7 +480,11 @@ async fn batch_read_archived_true_returns_only_archived_records() {
     let t = app.token(1, &["all"]).await;
     let ids = create_contacts(&app, &t, &["live@example.com", "gone@example.com"]).await;
     let del = app
-        .post(&t, "/crm/v3/objects/contacts/batch/archive", json!({"inputs": [{"id": ids[1]}]}))
+        .post(
+            &t,
+            "/crm/v3/objects/contacts/batch/archive",
+            json!({"inputs": [{"id": ids[1]}]}),
+        )
         .await;
     assert_eq!(del.status, 204, "{}", del.text);
 
@@ -469,9 +535,16 @@ async fn batch_update_answers_200_with_updated_records() {
         .await;
     let results = assert_batch_ok(&ans, 200);
     assert_eq!(ids_of(results).len(), 2);
-    let a = results.iter().find(|r| r["id"] == json!(ids[0])).expect("a");
+    let a = results
+        .iter()
+        .find(|r| r["id"] == json!(ids[0]))
+        .expect("a");
     assert_eq!(prop(a, "firstname"), "Siena (updated)");
-    assert_eq!(prop(a, "email"), "a@example.com", "full record in write responses");
+    assert_eq!(
+        prop(a, "email"),
+        "a@example.com",
+        "full record in write responses"
+    );
     assert!(a["updatedAt"].as_str() >= a["createdAt"].as_str());
     assert_record_shape(&ans.text, "results/0", &results[0]);
 
@@ -482,7 +555,10 @@ async fn batch_update_answers_200_with_updated_records() {
             json!({"inputs": [{"id": ids[1]}], "properties": ["lastname"]}),
         )
         .await;
-    assert_eq!(prop(&assert_batch_ok(&read, 200)[0], "lastname"), "Dyer (updated)");
+    assert_eq!(
+        prop(&assert_batch_ok(&read, 200)[0], "lastname"),
+        "Dyer (updated)"
+    );
 }
 
 #[tokio::test]
@@ -504,7 +580,12 @@ async fn batch_update_unknown_ids_207_and_known_ones_applied() {
     let (results, errors) = assert_batch_partial(&ans);
     assert_eq!(results.len(), 1);
     assert_eq!(prop(&results[0], "firstname"), "Known");
-    assert_eq!(errors.len(), 1, "one error for every missing id: {}", ans.text);
+    assert_eq!(
+        errors.len(),
+        1,
+        "one error for every missing id: {}",
+        ans.text
+    );
     assert_eq!(errors[0]["category"], "OBJECT_NOT_FOUND");
     assert_eq!(errors[0]["message"], NOT_FOUND_CONTACT);
     assert_eq!(errors[0]["context"]["ids"], json!(["404404", "505505"]));
@@ -530,7 +611,10 @@ async fn batch_update_duplicate_ids_is_400_and_updates_nothing() {
         &ans,
         400,
         Some("VALIDATION_ERROR"),
-        &format!("Duplicate IDs found in batch input: [{}]. IDs must be unique", ids[0]),
+        &format!(
+            "Duplicate IDs found in batch input: [{}]. IDs must be unique",
+            ids[0]
+        ),
     );
     assert_eq!(body["context"], json!({"ids": [ids[0]]}));
     assert_eq!(
@@ -578,7 +662,10 @@ async fn batch_update_invalid_value_in_one_input_rejects_the_batch() {
             json!({"inputs": [{"id": ids[0]}], "properties": ["firstname"]}),
         )
         .await;
-    assert_eq!(prop(&assert_batch_ok(&read, 200)[0], "firstname"), &Value::Null);
+    assert_eq!(
+        prop(&assert_batch_ok(&read, 200)[0], "firstname"),
+        &Value::Null
+    );
 }
 
 #[tokio::test]
@@ -621,7 +708,9 @@ async fn batch_update_by_non_unique_id_property_is_400() {
             &ans,
             400,
             Some("VALIDATION_ERROR"),
-            &format!("Unable to perform update/upsert by non-unique {type_id} property {prop_name}"),
+            &format!(
+                "Unable to perform update/upsert by non-unique {type_id} property {prop_name}"
+            ),
         );
     }
 }
@@ -650,7 +739,13 @@ async fn batch_update_to_an_existing_email_is_409() {
 async fn batch_update_empty_string_clears() {
     let app = TestApp::spawn().await;
     let t = app.token(1, &["all"]).await;
-    let id = create_one(&app, &t, "contacts", json!({"email": "a@example.com", "phone": "555"})).await;
+    let id = create_one(
+        &app,
+        &t,
+        "contacts",
+        json!({"email": "a@example.com", "phone": "555"}),
+    )
+    .await;
     let ans = app
         .post(
             &t,
@@ -740,13 +835,88 @@ async fn batch_upsert_by_email_creates_and_updates_with_new_flag() {
         .await;
     let results = assert_batch_ok(&ans, 200);
     assert_eq!(results.len(), 2);
-    let old = results.iter().find(|r| prop(r, "firstname") == "Old").expect("old");
+    let old = results
+        .iter()
+        .find(|r| prop(r, "firstname") == "Old")
+        .expect("old");
     assert_eq!(old["id"], json!(ids[0]));
     assert_eq!(old["new"], false);
-    let new = results.iter().find(|r| prop(r, "firstname") == "New").expect("new");
+    let new = results
+        .iter()
+        .find(|r| prop(r, "firstname") == "New")
+        .expect("new");
     assert_eq!(new["new"], true);
-    assert_eq!(prop(new, "email"), "new@example.com", "the key value is set on create");
+    assert_eq!(
+        prop(new, "email"),
+        "new@example.com",
+        "the key value is set on create"
+    );
     assert_eq!(list_all_ids(&app, &t, "contacts", false).await.len(), 2);
+
+    // The key is normalized like a written email.
+    let upper = app
+        .post(
+            &t,
+            "/crm/v3/objects/contacts/batch/upsert",
+            json!({"inputs": [{"id": "Third@Example.COM", "idProperty": "email", "properties": {}}]}),
+        )
+        .await;
+    let r = &assert_batch_ok(&upper, 200)[0];
+    assert_eq!(r["new"], true);
+    assert_eq!(prop(r, "email"), "third@example.com");
+}
+
+#[tokio::test]
+async fn batch_upsert_with_trace_ids_is_207_per_input() {
+    let app = TestApp::spawn().await;
+    let t = app.token(1, &["all"]).await;
+    let ids = create_contacts(&app, &t, &["old@example.com"]).await;
+    let ans = app
+        .post(
+            &t,
+            "/crm/v3/objects/contacts/batch/upsert",
+            json!({"inputs": [
+                {"id": "old@example.com", "idProperty": "email", "properties": {"firstname": "Old"}, "objectWriteTraceId": "t-old"},
+                {"id": "bad@example.com", "idProperty": "email", "properties": {"nope": "x"}, "objectWriteTraceId": "t-bad"},
+                {"id": "new@example.com", "idProperty": "email", "properties": {"firstname": "New"}, "objectWriteTraceId": "t-new"}
+            ]}),
+        )
+        .await;
+    let (results, errors) = assert_batch_partial(&ans);
+    assert_eq!(results.len(), 2, "{}", ans.text);
+    let old = results
+        .iter()
+        .find(|r| r["id"] == json!(ids[0]))
+        .expect("old");
+    assert_eq!(old["new"], false);
+    assert!(results
+        .iter()
+        .any(|r| r["new"] == true && prop(r, "firstname") == "New"));
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0]["category"], "VALIDATION_ERROR");
+    assert_eq!(errors[0]["context"]["objectWriteTraceId"], json!(["t-bad"]));
+    assert_eq!(list_all_ids(&app, &t, "contacts", false).await.len(), 2);
+}
+
+#[tokio::test]
+async fn batch_upsert_matching_an_archived_record_creates_a_new_one() {
+    let app = TestApp::spawn().await;
+    let t = app.token(1, &["all"]).await;
+    let ids = create_contacts(&app, &t, &["gone@example.com"]).await;
+    let del = app
+        .delete(&t, &format!("/crm/v3/objects/contacts/{}", ids[0]))
+        .await;
+    assert_eq!(del.status, 204);
+    let ans = app
+        .post(
+            &t,
+            "/crm/v3/objects/contacts/batch/upsert",
+            json!({"inputs": [{"id": "gone@example.com", "idProperty": "email", "properties": {"firstname": "Back"}}]}),
+        )
+        .await;
+    let r = &assert_batch_ok(&ans, 200)[0];
+    assert_eq!(r["new"], true);
+    assert_ne!(r["id"], json!(ids[0]));
 }
 
 #[tokio::test]
@@ -792,13 +962,15 @@ async fn batch_upsert_requires_a_unique_id_property() {
         json!({"inputs": [{"id": "1", "idProperty": "hs_object_id", "properties": {"firstname": "x"}}]}),
         json!({"inputs": [{"id": "x", "idProperty": "firstname", "properties": {"lastname": "x"}}]}),
     ] {
-        let ans = app.post(&t, "/crm/v3/objects/contacts/batch/upsert", body).await;
+        let ans = app
+            .post(&t, "/crm/v3/objects/contacts/batch/upsert", body)
+            .await;
         assert_eq!(ans.status, 400, "{}", ans.text);
         assert_eq!(ans.body["category"], "VALIDATION_ERROR", "{}", ans.text);
         assert!(
-            ans.body["message"]
-                .as_str()
-                .is_some_and(|m| m.starts_with("Unable to perform update/upsert by non-unique 0-1 property")),
+            ans.body["message"].as_str().is_some_and(
+                |m| m.starts_with("Unable to perform update/upsert by non-unique 0-1 property")
+            ),
             "{}",
             ans.text
         );
@@ -843,12 +1015,22 @@ async fn batch_archive_is_204_and_hides_records() {
     assert!(ans.text.is_empty(), "204 has no body: {:?}", ans.text);
     assert!(ans.headers.contains_key("x-hubspot-correlation-id"));
 
-    assert_eq!(list_all_ids(&app, &t, "contacts", false).await, vec![ids[1].clone()]);
-    assert_eq!(list_all_ids(&app, &t, "contacts", true).await, vec![ids[0].clone()]);
+    assert_eq!(
+        list_all_ids(&app, &t, "contacts", false).await,
+        vec![ids[1].clone()]
+    );
+    assert_eq!(
+        list_all_ids(&app, &t, "contacts", true).await,
+        vec![ids[0].clone()]
+    );
 
     // Archiving again is still 204.
     let again = app
-        .post(&t, "/crm/v3/objects/contacts/batch/archive", json!({"inputs": [{"id": ids[0]}]}))
+        .post(
+            &t,
+            "/crm/v3/objects/contacts/batch/archive",
+            json!({"inputs": [{"id": ids[0]}]}),
+        )
         .await;
     assert_eq!(again.status, 204);
 
@@ -884,9 +1066,16 @@ async fn batch_endpoints_accept_singular_and_type_id_paths() {
                 json!({"inputs": [{"properties": {}}]}),
             )
             .await;
-        let id = assert_batch_ok(&ans, 201)[0]["id"].as_str().expect("id").to_owned();
+        let id = assert_batch_ok(&ans, 201)[0]["id"]
+            .as_str()
+            .expect("id")
+            .to_owned();
         let read = app
-            .post(&t, &format!("/crm/v3/objects/{ty}/batch/read"), json!({"inputs": [{"id": id}]}))
+            .post(
+                &t,
+                &format!("/crm/v3/objects/{ty}/batch/read"),
+                json!({"inputs": [{"id": id}]}),
+            )
             .await;
         assert_eq!(assert_batch_ok(&read, 200).len(), 1, "{segment}");
     }
@@ -903,12 +1092,24 @@ async fn date_versioned_paths_serve_the_same_api() {
             json!({"inputs": [{"properties": {"email": "v@example.com"}}]}),
         )
         .await;
-    let id = assert_batch_ok(&created, 201)[0]["id"].as_str().expect("id").to_owned();
+    let id = assert_batch_ok(&created, 201)[0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
     let read = app
-        .post(&t, "/crm/v3/objects/contacts/batch/read", json!({"inputs": [{"id": id}]}))
+        .post(
+            &t,
+            "/crm/v3/objects/contacts/batch/read",
+            json!({"inputs": [{"id": id}]}),
+        )
         .await;
-    assert_eq!(prop(&assert_batch_ok(&read, 200)[0], "email"), "v@example.com");
-    let single = app.get(&t, &format!("/crm/objects/2026-03/contacts/{id}")).await;
+    assert_eq!(
+        prop(&assert_batch_ok(&read, 200)[0], "email"),
+        "v@example.com"
+    );
+    let single = app
+        .get(&t, &format!("/crm/objects/2026-03/contacts/{id}"))
+        .await;
     assert_eq!(single.status, 200, "{}", single.text);
     let list = app.get(&t, "/crm/objects/2026-03/contacts").await;
     assert_eq!(list.body["results"].as_array().map(Vec::len), Some(1));
@@ -920,20 +1121,41 @@ async fn partner_types_refuse_public_create_upsert_and_archive() {
     let t = app.token(1, &["all"]).await;
     for ty in ["partner_clients", "partner_services"] {
         for (op, body) in [
-            ("batch/create", json!({"inputs": [{"properties": {"hs_name": "x"}}]})),
-            ("batch/upsert", json!({"inputs": [{"id": "x", "idProperty": "hs_name", "properties": {}}]})),
+            (
+                "batch/create",
+                json!({"inputs": [{"properties": {"hs_name": "x"}}]}),
+            ),
+            (
+                "batch/upsert",
+                json!({"inputs": [{"id": "x", "idProperty": "hs_name", "properties": {}}]}),
+            ),
         ] {
-            let ans = app.post(&t, &format!("/crm/v3/objects/{ty}/{op}"), body).await;
-            assert!(ans.status.is_client_error(), "{ty} {op}: {} {}", ans.status, ans.text);
+            let ans = app
+                .post(&t, &format!("/crm/v3/objects/{ty}/{op}"), body)
+                .await;
+            assert_eq!(ans.status, 400, "{ty} {op}: {}", ans.text);
+            assert_eq!(ans.body["category"], "VALIDATION_ERROR", "{ty} {op}");
             assert_wire_error(&ans);
         }
         let single = app
-            .post(&t, &format!("/crm/v3/objects/{ty}"), json!({"properties": {"hs_name": "x"}}))
+            .post(
+                &t,
+                &format!("/crm/v3/objects/{ty}"),
+                json!({"properties": {"hs_name": "x"}}),
+            )
             .await;
-        assert!(single.status.is_client_error(), "{ty}: {}", single.text);
+        assert_eq!(single.status, 400, "{ty}: {}", single.text);
+        assert_eq!(single.body["category"], "VALIDATION_ERROR");
         assert!(list_all_ids(&app, &t, ty, false).await.is_empty());
     }
-    let ids = import_records(&app, 1, "partner_clients", &[], vec![json!({"hs_name": "P"})]).await;
+    let ids = import_records(
+        &app,
+        1,
+        "partner_clients",
+        &[],
+        vec![json!({"hs_name": "P"})],
+    )
+    .await;
     let archive = app
         .post(
             &t,
@@ -941,8 +1163,168 @@ async fn partner_types_refuse_public_create_upsert_and_archive() {
             json!({"inputs": [{"id": ids[0]}]}),
         )
         .await;
-    assert!(archive.status.is_client_error(), "{}", archive.text);
-    let delete = app.delete(&t, &format!("/crm/v3/objects/partner_clients/{}", ids[0])).await;
-    assert!(delete.status.is_client_error(), "{}", delete.text);
+    assert_eq!(archive.status, 400, "{}", archive.text);
+    assert_eq!(archive.body["category"], "VALIDATION_ERROR");
+    let delete = app
+        .delete(&t, &format!("/crm/v3/objects/partner_clients/{}", ids[0]))
+        .await;
+    assert_eq!(delete.status, 400, "{}", delete.text);
+    assert_eq!(delete.body["category"], "VALIDATION_ERROR");
     assert_eq!(list_all_ids(&app, &t, "partner_clients", false).await, ids);
+}
+
+#[tokio::test]
+async fn empty_inputs_succeed_with_no_results() {
+    let app = TestApp::spawn().await;
+    let t = app.token(1, &["all"]).await;
+    for (op, status) in [
+        ("read", 200),
+        ("create", 201),
+        ("update", 200),
+        ("upsert", 200),
+    ] {
+        let ans = app
+            .post(
+                &t,
+                &format!("/crm/v3/objects/contacts/batch/{op}"),
+                json!({"inputs": []}),
+            )
+            .await;
+        assert!(assert_batch_ok(&ans, status).is_empty(), "{op}");
+    }
+    let archive = app
+        .post(
+            &t,
+            "/crm/v3/objects/contacts/batch/archive",
+            json!({"inputs": []}),
+        )
+        .await;
+    assert_eq!(archive.status, 204);
+}
+
+#[tokio::test]
+async fn duplicate_unique_values_in_one_create_batch_conflict_with_the_first() {
+    let app = TestApp::spawn().await;
+    let t = app.token(1, &["all"]).await;
+    let ans = app
+        .post(
+            &t,
+            "/crm/v3/objects/contacts/batch/create",
+            json!({"inputs": [
+                {"properties": {"email": "twin@example.com"}, "objectWriteTraceId": "1"},
+                {"properties": {"email": "TWIN@example.com"}, "objectWriteTraceId": "2"}
+            ]}),
+        )
+        .await;
+    let (results, errors) = assert_batch_partial(&ans);
+    assert_eq!(results.len(), 1);
+    let first = results[0]["id"].as_str().expect("id");
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0]["category"], "CONFLICT");
+    assert_eq!(
+        errors[0]["message"],
+        format!("Contact already exists. Existing ID: {first}")
+    );
+    assert_eq!(errors[0]["context"]["objectWriteTraceId"], json!(["2"]));
+    assert_eq!(errors[0]["context"]["existingId"], json!([first]));
+    assert_eq!(
+        list_all_ids(&app, &t, "contacts", false).await,
+        vec![first.to_owned()]
+    );
+}
+
+#[tokio::test]
+async fn batch_read_empty_properties_and_hs_object_id_id_property() {
+    let app = TestApp::spawn().await;
+    let t = app.token(1, &["all"]).await;
+    let ids = create_contacts(&app, &t, &["a@example.com"]).await;
+    let ans = app
+        .post(
+            &t,
+            "/crm/v3/objects/contacts/batch/read",
+            json!({"inputs": [{"id": ids[0]}], "properties": [], "idProperty": "hs_object_id"}),
+        )
+        .await;
+    let r = &assert_batch_ok(&ans, 200)[0];
+    assert_eq!(r["id"], json!(ids[0]));
+    assert_eq!(
+        prop_names(r),
+        [
+            "createdate",
+            "email",
+            "firstname",
+            "hs_object_id",
+            "lastmodifieddate",
+            "lastname"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn computed_properties_have_one_calculated_history_entry() {
+    let app = TestApp::spawn().await;
+    let t = app.token(1, &["all"]).await;
+    let ids = create_contacts(&app, &t, &["a@example.com"]).await;
+    let ans = app
+        .post(
+            &t,
+            "/crm/v3/objects/contacts/batch/read",
+            json!({"inputs": [{"id": ids[0]}], "propertiesWithHistory": ["hs_object_id", "createdate"]}),
+        )
+        .await;
+    let r = &assert_batch_ok(&ans, 200)[0];
+    assert_eq!(
+        r["propertiesWithHistory"]["hs_object_id"],
+        json!([{"value": ids[0], "timestamp": r["createdAt"], "sourceType": "CALCULATED"}])
+    );
+    assert_eq!(
+        r["propertiesWithHistory"]["createdate"],
+        json!([{"value": r["createdAt"], "timestamp": r["createdAt"], "sourceType": "CALCULATED"}])
+    );
+}
+
+#[tokio::test]
+async fn batch_update_lists_non_numeric_unknown_ids_as_sent() {
+    let app = TestApp::spawn().await;
+    let t = app.token(1, &["all"]).await;
+    let ans = app
+        .post(
+            &t,
+            "/crm/v3/objects/deals/batch/update",
+            json!({"inputs": [{"id": "abc", "properties": {"dealname": "x"}}]}),
+        )
+        .await;
+    let (results, errors) = assert_batch_partial(&ans);
+    assert!(results.is_empty());
+    assert_eq!(
+        errors[0],
+        json!({"status": "error", "category": "OBJECT_NOT_FOUND",
+               "message": "Could not get some DEAL objects, they may be deleted or not exist. Check that ids are valid.",
+               "context": {"ids": ["abc"]}})
+    );
+}
+
+#[tokio::test]
+async fn batch_create_conflict_names_the_first_conflicting_input() {
+    let app = TestApp::spawn().await;
+    let t = app.token(1, &["all"]).await;
+    let ids = create_contacts(&app, &t, &["one@example.com", "two@example.com"]).await;
+    let ans = app
+        .post(
+            &t,
+            "/crm/v3/objects/contacts/batch/create",
+            json!({"inputs": [
+                {"properties": {"email": "fresh@example.com"}},
+                {"properties": {"email": "two@example.com"}},
+                {"properties": {"email": "one@example.com"}}
+            ]}),
+        )
+        .await;
+    assert_error(
+        &ans,
+        409,
+        Some("CONFLICT"),
+        &format!("Contact already exists. Existing ID: {}", ids[1]),
+    );
+    assert_eq!(list_all_ids(&app, &t, "contacts", false).await.len(), 2);
 }

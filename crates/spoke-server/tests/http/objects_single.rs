@@ -26,7 +26,11 @@ async fn create_one_answers_201_with_the_record() {
     assert_eq!(prop(r, "email"), "ann@example.com");
     assert_eq!(prop(r, "firstname"), "Ann");
     assert_eq!(prop(r, "hs_object_id"), &r["id"]);
-    assert!(r["properties"].as_object().expect("props").values().all(Value::is_string));
+    assert!(r["properties"]
+        .as_object()
+        .expect("props")
+        .values()
+        .all(Value::is_string));
     let id: i64 = r["id"].as_str().expect("id").parse().expect("numeric id");
     assert!(id > 0);
 }
@@ -37,7 +41,11 @@ async fn create_one_duplicate_email_is_409() {
     let t = app.token(1, &["all"]).await;
     let id = create_one(&app, &t, "contacts", json!({"email": "a@example.com"})).await;
     let ans = app
-        .post(&t, "/crm/v3/objects/contacts", json!({"properties": {"email": "a@EXAMPLE.com"}}))
+        .post(
+            &t,
+            "/crm/v3/objects/contacts",
+            json!({"properties": {"email": "a@EXAMPLE.com"}}),
+        )
         .await;
     assert_error(
         &ans,
@@ -52,7 +60,11 @@ async fn create_one_invalid_property_is_400() {
     let app = TestApp::spawn().await;
     let t = app.token(1, &["all"]).await;
     let ans = app
-        .post(&t, "/crm/v3/objects/contacts", json!({"properties": {"testproperty": "x"}}))
+        .post(
+            &t,
+            "/crm/v3/objects/contacts",
+            json!({"properties": {"testproperty": "x"}}),
+        )
         .await;
     let body = assert_error(
         &ans,
@@ -96,14 +108,26 @@ async fn read_one_default_and_requested_properties() {
     assert_eq!(prop(&ans.body, "closedate"), &Value::Null);
 
     let some = app
-        .get(&t, &format!("/crm/v3/objects/deals/{id}?properties=description&properties=dealname"))
+        .get(
+            &t,
+            &format!("/crm/v3/objects/deals/{id}?properties=description&properties=dealname"),
+        )
         .await;
     assert_eq!(
         prop_names(&some.body),
-        ["createdate", "dealname", "description", "hs_lastmodifieddate", "hs_object_id"]
+        [
+            "createdate",
+            "dealname",
+            "description",
+            "hs_lastmodifieddate",
+            "hs_object_id"
+        ]
     );
     let comma = app
-        .get(&t, &format!("/crm/v3/objects/deals/{id}?properties=description,dealname"))
+        .get(
+            &t,
+            &format!("/crm/v3/objects/deals/{id}?properties=description,dealname"),
+        )
         .await;
     assert_eq!(comma.body["properties"], some.body["properties"]);
 }
@@ -113,7 +137,16 @@ async fn read_one_per_type_defaults() {
     let app = TestApp::spawn().await;
     let t = app.token(1, &["all"]).await;
     let cases: [(&str, &[&str]); 6] = [
-        ("companies", &["createdate", "domain", "hs_lastmodifieddate", "hs_object_id", "name"]),
+        (
+            "companies",
+            &[
+                "createdate",
+                "domain",
+                "hs_lastmodifieddate",
+                "hs_object_id",
+                "name",
+            ],
+        ),
         (
             "tickets",
             &[
@@ -130,14 +163,34 @@ async fn read_one_per_type_defaults() {
         ),
         (
             "products",
-            &["createdate", "description", "hs_lastmodifieddate", "hs_object_id", "name", "price"],
+            &[
+                "createdate",
+                "description",
+                "hs_lastmodifieddate",
+                "hs_object_id",
+                "name",
+                "price",
+            ],
         ),
         (
             "line_items",
-            &["amount", "createdate", "hs_lastmodifieddate", "hs_object_id", "price", "quantity"],
+            &[
+                "amount",
+                "createdate",
+                "hs_lastmodifieddate",
+                "hs_object_id",
+                "price",
+                "quantity",
+            ],
         ),
-        ("listings", &["hs_createdate", "hs_lastmodifieddate", "hs_object_id"]),
-        ("0-420", &["hs_createdate", "hs_lastmodifieddate", "hs_object_id"]),
+        (
+            "listings",
+            &["hs_createdate", "hs_lastmodifieddate", "hs_object_id"],
+        ),
+        (
+            "0-420",
+            &["hs_createdate", "hs_lastmodifieddate", "hs_object_id"],
+        ),
     ];
     for (ty, defaults) in cases {
         let id = create_one(&app, &t, ty, json!({})).await;
@@ -152,9 +205,19 @@ async fn read_one_per_type_defaults() {
 async fn read_one_with_history_and_id_property() {
     let app = TestApp::spawn().await;
     let t = app.token(1, &["all"]).await;
-    let id = create_one(&app, &t, "contacts", json!({"email": "h@example.com", "firstname": "A"})).await;
+    let id = create_one(
+        &app,
+        &t,
+        "contacts",
+        json!({"email": "h@example.com", "firstname": "A"}),
+    )
+    .await;
     let upd = app
-        .patch(&t, &format!("/crm/v3/objects/contacts/{id}"), json!({"properties": {"firstname": "B"}}))
+        .patch(
+            &t,
+            &format!("/crm/v3/objects/contacts/{id}"),
+            json!({"properties": {"firstname": "B"}}),
+        )
         .await;
     assert_eq!(upd.status, 200, "{}", upd.text);
     let ans = app
@@ -173,7 +236,10 @@ async fn read_one_with_history_and_id_property() {
         .map(|h| h["value"].as_str().expect("value"))
         .collect();
     assert_eq!(hist, ["B", "A"]);
-    assert_eq!(ans.body["propertiesWithHistory"]["firstname"][0]["sourceType"], "API");
+    assert_eq!(
+        ans.body["propertiesWithHistory"]["firstname"][0]["sourceType"],
+        "API"
+    );
 }
 
 #[tokio::test]
@@ -182,7 +248,10 @@ async fn read_one_missing_numeric_id_is_bare_404() {
     let t = app.token(1, &["all"]).await;
     let ans = app.get(&t, "/crm/v3/objects/contacts/171596044869").await;
     assert_error(&ans, 404, None, "resource not found");
-    assert_eq!(keys_at(&ans.text, ""), ["status", "message", "correlationId"]);
+    assert_eq!(
+        keys_at(&ans.text, ""),
+        ["status", "message", "correlationId"]
+    );
 }
 
 #[tokio::test]
@@ -203,7 +272,13 @@ async fn read_one_non_numeric_id_is_object_not_found() {
 async fn patch_one_updates_and_returns_the_record() {
     let app = TestApp::spawn().await;
     let t = app.token(1, &["all"]).await;
-    let id = create_one(&app, &t, "tickets", json!({"subject": "Broken", "hs_ticket_priority": "LOW"})).await;
+    let id = create_one(
+        &app,
+        &t,
+        "tickets",
+        json!({"subject": "Broken", "hs_ticket_priority": "LOW"}),
+    )
+    .await;
     let ans = app
         .patch(
             &t,
@@ -226,7 +301,11 @@ async fn patch_one_missing_is_404_and_invalid_is_400() {
     let app = TestApp::spawn().await;
     let t = app.token(1, &["all"]).await;
     let missing = app
-        .patch(&t, "/crm/v3/objects/contacts/424242", json!({"properties": {"firstname": "x"}}))
+        .patch(
+            &t,
+            "/crm/v3/objects/contacts/424242",
+            json!({"properties": {"firstname": "x"}}),
+        )
         .await;
     assert_error(&missing, 404, None, "resource not found");
 
@@ -249,28 +328,59 @@ async fn delete_one_archives() {
     let app = TestApp::spawn().await;
     let t = app.token(1, &["all"]).await;
     let id = create_one(&app, &t, "companies", json!({"name": "Gone"})).await;
-    let del = app.delete(&t, &format!("/crm/v3/objects/companies/{id}")).await;
+    let del = app
+        .delete(&t, &format!("/crm/v3/objects/companies/{id}"))
+        .await;
     assert_eq!(del.status, 204, "{}", del.text);
     assert!(del.text.is_empty());
     assert!(del.headers.contains_key("x-hubspot-correlation-id"));
 
-    let read = app.get(&t, &format!("/crm/v3/objects/companies/{id}")).await;
+    let read = app
+        .get(&t, &format!("/crm/v3/objects/companies/{id}"))
+        .await;
     assert_error(&read, 404, None, "resource not found");
 
-    let archived = app.get(&t, &format!("/crm/v3/objects/companies/{id}?archived=true")).await;
+    let archived = app
+        .get(&t, &format!("/crm/v3/objects/companies/{id}?archived=true"))
+        .await;
     assert_eq!(archived.status, 200, "{}", archived.text);
     assert_eq!(archived.body["archived"], true);
-    assert!(archived.body["archivedAt"].as_str().is_some_and(is_iso_millis));
+    assert!(archived.body["archivedAt"]
+        .as_str()
+        .is_some_and(is_iso_millis));
     assert_record_shape(&archived.text, "", &archived.body);
     assert_eq!(
         keys_at(&archived.text, ""),
-        ["id", "properties", "createdAt", "updatedAt", "archived", "archivedAt"]
+        [
+            "id",
+            "properties",
+            "createdAt",
+            "updatedAt",
+            "archived",
+            "archivedAt"
+        ]
     );
 
-    let patch = app
-        .patch(&t, &format!("/crm/v3/objects/companies/{id}"), json!({"properties": {"name": "x"}}))
+    let live_only = app
+        .get(
+            &t,
+            &format!("/crm/v3/objects/companies/{id}?archived=false"),
+        )
         .await;
-    assert_eq!(patch.status, 404, "archived records cannot be patched: {}", patch.text);
+    assert_eq!(live_only.status, 404);
+
+    let patch = app
+        .patch(
+            &t,
+            &format!("/crm/v3/objects/companies/{id}"),
+            json!({"properties": {"name": "x"}}),
+        )
+        .await;
+    assert_eq!(
+        patch.status, 404,
+        "archived records cannot be patched: {}",
+        patch.text
+    );
 
     // Unknown and already archived ids: still 204.
     for path in [
@@ -288,7 +398,10 @@ async fn single_endpoints_accept_singular_names_and_type_ids() {
     let id = create_one(&app, &t, "0-420", json!({"hs_name": "Villa"})).await;
     for segment in ["listings", "listing", "0-420", "LISTINGS"] {
         let ans = app
-            .get(&t, &format!("/crm/v3/objects/{segment}/{id}?properties=hs_name"))
+            .get(
+                &t,
+                &format!("/crm/v3/objects/{segment}/{id}?properties=hs_name"),
+            )
             .await;
         assert_eq!(ans.status, 200, "{segment}: {}", ans.text);
         assert_eq!(prop(&ans.body, "hs_name"), "Villa");
@@ -299,13 +412,28 @@ async fn single_endpoints_accept_singular_names_and_type_ids() {
 async fn partner_records_can_be_read_and_patched() {
     let app = TestApp::spawn().await;
     let t = app.token(1, &["all"]).await;
-    let ids = import_records(&app, 1, "partner_services", &[], vec![json!({"hs_name": "Svc"})]).await;
+    let ids = import_records(
+        &app,
+        1,
+        "partner_services",
+        &[],
+        vec![json!({"hs_name": "Svc"})],
+    )
+    .await;
     let read = app
-        .get(&t, &format!("/crm/v3/objects/partner_services/{}?properties=hs_name", ids[0]))
+        .get(
+            &t,
+            &format!(
+                "/crm/v3/objects/partner_services/{}?properties=hs_name",
+                ids[0]
+            ),
+        )
         .await;
     assert_eq!(read.status, 200, "{}", read.text);
     assert_eq!(prop(&read.body, "hs_name"), "Svc");
-    let default = app.get(&t, &format!("/crm/v3/objects/partner_service/{}", ids[0])).await;
+    let default = app
+        .get(&t, &format!("/crm/v3/objects/partner_service/{}", ids[0]))
+        .await;
     assert_eq!(
         prop_names(&default.body),
         ["hs_createdate", "hs_lastmodifieddate", "hs_object_id"]
@@ -320,4 +448,59 @@ async fn partner_records_can_be_read_and_patched() {
     assert_eq!(patch.status, 200, "{}", patch.text);
     assert_eq!(prop(&patch.body, "hs_status"), "active");
     assert_eq!(prop(&patch.body, "hs_name"), "Svc");
+}
+
+#[tokio::test]
+async fn archived_true_does_not_return_live_records() {
+    let app = TestApp::spawn().await;
+    let t = app.token(1, &["all"]).await;
+    let id = create_one(&app, &t, "contacts", json!({"firstname": "Live"})).await;
+    let ans = app
+        .get(&t, &format!("/crm/v3/objects/contacts/{id}?archived=true"))
+        .await;
+    assert_error(&ans, 404, None, "resource not found");
+    let del = app
+        .delete(&t, &format!("/crm/objects/2026-03/contacts/{id}"))
+        .await;
+    assert_eq!(del.status, 204, "{}", del.text);
+    let gone = app.get(&t, &format!("/crm/v3/objects/contacts/{id}")).await;
+    assert_eq!(gone.status, 404);
+}
+
+#[tokio::test]
+async fn patch_one_by_id_property() {
+    let app = TestApp::spawn().await;
+    let t = app.token(1, &["all"]).await;
+    let id = create_one(&app, &t, "contacts", json!({"email": "by@example.com"})).await;
+    let ans = app
+        .patch(
+            &t,
+            "/crm/v3/objects/contacts/BY@example.com?idProperty=email",
+            json!({"properties": {"firstname": "By"}}),
+        )
+        .await;
+    assert_eq!(ans.status, 200, "{}", ans.text);
+    assert_eq!(ans.body["id"], json!(id));
+    assert_eq!(prop(&ans.body, "firstname"), "By");
+    let missing = app
+        .patch(
+            &t,
+            "/crm/v3/objects/contacts/nobody@example.com?idProperty=email",
+            json!({"properties": {"firstname": "x"}}),
+        )
+        .await;
+    assert_error(&missing, 404, None, "resource not found");
+    let non_unique = app
+        .patch(
+            &t,
+            "/crm/v3/objects/contacts/By?idProperty=firstname",
+            json!({"properties": {"lastname": "x"}}),
+        )
+        .await;
+    assert_error(
+        &non_unique,
+        400,
+        Some("VALIDATION_ERROR"),
+        "Unable to perform update/upsert by non-unique 0-1 property firstname",
+    );
 }

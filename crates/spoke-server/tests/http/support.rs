@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{json, Value};
 use spoke_core::{ObjectType, PortalId};
@@ -85,7 +85,9 @@ impl Ordered {
                     .unwrap_or_else(|| panic!("no key {part} in path {path}")),
                 Ordered::Array(items) => {
                     let i: usize = part.parse().expect("array index");
-                    items.get(i).unwrap_or_else(|| panic!("no index {i} in {path}"))
+                    items
+                        .get(i)
+                        .unwrap_or_else(|| panic!("no index {i} in {path}"))
                 }
                 Ordered::Scalar => panic!("scalar at {part} in {path}"),
             };
@@ -114,7 +116,8 @@ pub fn is_sorted(keys: &[String]) -> bool {
 /// `2025-11-03T23:36:13.632Z` or `2025-02-18T09:12:17Z` (hubspot-behavior.md §0).
 pub fn is_iso_millis(s: &str) -> bool {
     let b = s.as_bytes();
-    let digits = |r: std::ops::Range<usize>| r.clone().all(|i| b.get(i).is_some_and(u8::is_ascii_digit));
+    let digits =
+        |r: std::ops::Range<usize>| r.clone().all(|i| b.get(i).is_some_and(u8::is_ascii_digit));
     let base = b.len() >= 20
         && digits(0..4)
         && b[4] == b'-'
@@ -179,7 +182,10 @@ pub fn assert_wire_error(ans: &Answer) {
         .and_then(|v| v.to_str().ok())
         .unwrap_or_else(|| panic!("no correlation header on {}", ans.text));
     assert_eq!(ans.body["correlationId"], header, "{}", ans.text);
-    assert!(is_uuid(header), "correlation id {header} is not a lowercase UUID");
+    assert!(
+        is_uuid(header),
+        "correlation id {header} is not a lowercase UUID"
+    );
 }
 
 pub fn assert_json_content_type(ans: &Answer) {
@@ -202,7 +208,11 @@ pub fn assert_batch_ok(ans: &Answer, status: u16) -> &Vec<Value> {
     let body = ans.body.as_object().expect("batch body is an object");
     assert_eq!(body["status"], "COMPLETE", "{}", ans.text);
     for absent in ["errors", "numErrors", "requestedAt", "links"] {
-        assert!(!body.contains_key(absent), "unexpected {absent}: {}", ans.text);
+        assert!(
+            !body.contains_key(absent),
+            "unexpected {absent}: {}",
+            ans.text
+        );
     }
     for ts in ["startedAt", "completedAt"] {
         assert!(
@@ -233,21 +243,40 @@ pub fn assert_batch_partial(ans: &Answer) -> (&Vec<Value>, &Vec<Value>) {
     );
     assert_eq!(
         keys_at(&ans.text, ""),
-        ["status", "results", "numErrors", "errors", "startedAt", "completedAt"],
+        [
+            "status",
+            "results",
+            "numErrors",
+            "errors",
+            "startedAt",
+            "completedAt"
+        ],
         "207 envelope key order"
     );
-    (ans.body["results"].as_array().expect("results array"), errors)
+    (
+        ans.body["results"].as_array().expect("results array"),
+        errors,
+    )
 }
 
 /// The record shape shared by every objects response.
 pub fn assert_record_shape(text: &str, path: &str, record: &Value) {
     assert!(record["id"].is_string(), "id is a string: {record}");
-    assert!(record["createdAt"].as_str().is_some_and(is_iso_millis), "{record}");
-    assert!(record["updatedAt"].as_str().is_some_and(is_iso_millis), "{record}");
+    assert!(
+        record["createdAt"].as_str().is_some_and(is_iso_millis),
+        "{record}"
+    );
+    assert!(
+        record["updatedAt"].as_str().is_some_and(is_iso_millis),
+        "{record}"
+    );
     assert!(record["archived"].is_boolean(), "{record}");
     let props = record["properties"].as_object().expect("properties object");
     for (k, v) in props {
-        assert!(v.is_string() || v.is_null(), "property {k} is not a string: {v}");
+        assert!(
+            v.is_string() || v.is_null(),
+            "property {k} is not a string: {v}"
+        );
     }
     let keys = keys_at(text, &format!("{path}/properties"));
     assert!(is_sorted(&keys), "properties keys sorted: {keys:?}");
@@ -264,7 +293,10 @@ pub fn assert_record_shape(text: &str, path: &str, record: &Value) {
     .into_iter()
     .filter(|k| order.iter().any(|o| o == k))
     .collect();
-    let known: Vec<&String> = order.iter().filter(|k| expected.contains(&k.as_str())).collect();
+    let known: Vec<&String> = order
+        .iter()
+        .filter(|k| expected.contains(&k.as_str()))
+        .collect();
     assert_eq!(known, expected, "record key order in {order:?}");
 }
 
@@ -298,7 +330,11 @@ pub async fn create_contacts(app: &TestApp, token: &str, emails: &[&str]) -> Vec
         .map(|e| json!({"properties": {"email": e}}))
         .collect();
     let ans = app
-        .post(token, "/crm/v3/objects/contacts/batch/create", json!({ "inputs": inputs }))
+        .post(
+            token,
+            "/crm/v3/objects/contacts/batch/create",
+            json!({ "inputs": inputs }),
+        )
         .await;
     assert_eq!(ans.status, StatusCode::CREATED, "{}", ans.text);
     let by_email: BTreeMap<String, String> = ans.body["results"]
@@ -321,7 +357,11 @@ pub async fn create_contacts(app: &TestApp, token: &str, emails: &[&str]) -> Vec
 /// Creates one record through the single-create endpoint and returns its id.
 pub async fn create_one(app: &TestApp, token: &str, ty: &str, properties: Value) -> String {
     let ans = app
-        .post(token, &format!("/crm/v3/objects/{ty}"), json!({ "properties": properties }))
+        .post(
+            token,
+            &format!("/crm/v3/objects/{ty}"),
+            json!({ "properties": properties }),
+        )
         .await;
     assert_eq!(ans.status, StatusCode::CREATED, "{}", ans.text);
     ans.body["id"].as_str().expect("id").to_owned()
@@ -362,7 +402,10 @@ pub async fn create_group(app: &TestApp, token: &str, ty: &str, name: &str) {
 /// Creates a custom property on `ty` in group `spoke_tests` (created on first use).
 pub async fn create_property(app: &TestApp, token: &str, ty: &str, mut def: Value) -> Answer {
     let groups = app
-        .get(token, &format!("/crm/v3/properties/{ty}/groups/spoke_tests"))
+        .get(
+            token,
+            &format!("/crm/v3/properties/{ty}/groups/spoke_tests"),
+        )
         .await;
     if groups.status == StatusCode::NOT_FOUND {
         create_group(app, token, ty, "spoke_tests").await;
@@ -373,7 +416,8 @@ pub async fn create_property(app: &TestApp, token: &str, ty: &str, mut def: Valu
     if def.get("label").is_none() {
         def["label"] = def["name"].clone();
     }
-    app.post(token, &format!("/crm/v3/properties/{ty}"), def).await
+    app.post(token, &format!("/crm/v3/properties/{ty}"), def)
+        .await
 }
 
 pub async fn must_create_property(app: &TestApp, token: &str, ty: &str, def: Value) {
@@ -473,32 +517,4 @@ pub async fn import_records(
         .into_iter()
         .map(|o| o.expect("created").id.to_string())
         .collect()
-}
-
-/// Sends a request with arbitrary headers and a raw body.
-pub async fn send(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: Option<&'static str>,
-) -> Answer {
-    let mut req = app.http.request(method, format!("{}{}", app.base, path));
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    if let Some(b) = body {
-        req = req.body(b);
-    }
-    let res = req.send().await.expect("request");
-    let status = res.status();
-    let headers = res.headers().clone();
-    let text = res.text().await.expect("body");
-    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-    Answer {
-        status,
-        headers,
-        body,
-        text,
-    }
 }
