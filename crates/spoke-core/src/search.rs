@@ -40,8 +40,10 @@ pub enum Kind {
     Number,
     /// Strings compare case-insensitively.
     Text,
-    /// Single-choice enumerations and booleans compare exactly.
+    /// Single-choice enumerations compare exactly.
     Exact,
+    /// Booleans compare exactly, on their lowercase form.
+    Bool,
     /// Multi-select (`;`-joined): EQ/IN match when any chosen option matches.
     Multi,
     /// Datetimes are stored as ISO-8601 and compare as instants.
@@ -125,17 +127,21 @@ pub fn default_text_properties(type_id: &str) -> &'static [&'static str] {
     }
 }
 
-/// Whether `token` (lowercase, `*` wildcard) matches a word of `text`, or, with a
-/// wildcard, the whole value: the reference semantics backends reproduce in SQL.
+/// Whether `token` (lowercase, `*` wildcard) matches a word of `text` or the whole value:
+/// the reference semantics every backend reproduces in SQL.
 pub fn token_matches(text: &str, token: &str) -> bool {
-    let text = text.to_lowercase();
-    if token.contains('*') {
-        return wildcard(&text, token);
+    if token.is_empty() {
+        return false;
     }
-    text == token
-        || text
-            .split(|c: char| !c.is_alphanumeric())
-            .any(|w| w == token)
+    let text = text.to_lowercase();
+    let mut words = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty());
+    if token.contains('*') {
+        // A wildcard matches the whole value (`*@hubspot.com`) or any one word (`wor*`).
+        return wildcard(&text, token) || words.any(|w| wildcard(w, token));
+    }
+    text == token || words.any(|w| w == token)
 }
 
 fn wildcard(text: &str, pattern: &str) -> bool {
@@ -169,5 +175,7 @@ mod tests {
         assert!(token_matches("ada@hubspot.com", "*@hubspot.com"));
         assert!(!token_matches("ada@hubspot.co", "*@hubspot.com"));
         assert!(token_matches("ada@hubspot.com", "ada*"));
+        assert!(token_matches("Hello World", "wor*"));
+        assert!(!token_matches("Hello World", "orl*"));
     }
 }

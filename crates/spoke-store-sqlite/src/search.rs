@@ -66,7 +66,7 @@ fn expressions(name: &str, kind: Kind) -> (String, String) {
     let cmp = match kind {
         Kind::Number => format!("CAST({raw} AS REAL)"),
         Kind::Text => format!("lower({raw})"),
-        Kind::Exact | Kind::Multi => raw.clone(),
+        Kind::Exact | Kind::Bool | Kind::Multi => raw.clone(),
         Kind::Datetime => format!("spoke_instant({raw})"),
         Kind::Date => format!("CAST({raw} AS INTEGER)"),
     };

@@ -168,6 +168,8 @@ fn compile(schema: &TypeSchema, input: &PublicObjectSearchRequest) -> ApiResult<
         }
     };
 
+    // No page reaches past HubSpot's 10,000-result window.
+    let limit = limit.min(MAX_RESULTS - offset);
     Ok(SearchQuery {
         groups,
         text: text.map(str::to_lowercase),
@@ -207,7 +209,7 @@ fn field(schema: &TypeSchema, name: &str) -> ApiResult<Field> {
     let kind = match def.kind {
         PropertyType::Number => Kind::Number,
         PropertyType::String | PropertyType::PhoneNumber => Kind::Text,
-        PropertyType::Bool => Kind::Exact,
+        PropertyType::Bool => Kind::Bool,
         PropertyType::Enumeration if def.field_type == "checkbox" => Kind::Multi,
         PropertyType::Enumeration => Kind::Exact,
         PropertyType::Datetime => Kind::Datetime,
@@ -249,14 +251,8 @@ fn operand(field: &Field, name: &str, v: &Value) -> ApiResult<Operand> {
                 .map(Operand::Number)
                 .ok_or_else(|| bad(format!("{text} is not a valid number for {name}"))),
             Kind::Datetime | Kind::Date => instant(&text),
-            Kind::Text => Ok(Operand::Text(text.to_lowercase())),
-            Kind::Exact | Kind::Multi => Ok(Operand::Text(
-                if text.eq_ignore_ascii_case("true") || text.eq_ignore_ascii_case("false") {
-                    text.to_lowercase()
-                } else {
-                    text
-                },
-            )),
+            Kind::Text | Kind::Bool => Ok(Operand::Text(text.to_lowercase())),
+            Kind::Exact | Kind::Multi => Ok(Operand::Text(text)),
         },
     }
 }

@@ -1,0 +1,332 @@
+//! Portals, tokens, custom property definitions and property groups.
+//!
+//! Mirrors `spoke-store-sqlite/src/tokens_props.rs`. Definition writes that check before
+//! they write run SERIALIZABLE (see the crate docs), so two processes creating the same
+//! property at once get the same answers SQLite's single writer would give.
+
+use async_trait::async_trait;
+use deadpool_postgres::Transaction;
+use spoke_core::time::Millis;
+use spoke_core::{PortalId, PropertyDefinition};
+use spoke_store::{PropertyGroup, PropertyStore, StoreResult, TokenRecord, TokenStore};
+
+use crate::{db, into_store, Error, Finish, PostgresStore, TxMode};
+
+fn def_from_json(s: &str) -> Result<PropertyDefinition, Error> {
+    serde_json::from_str(s).map_err(|e| Error::Data(format!("property definition: {e}")))
+}
+
+fn def_to_json(d: &PropertyDefinition) -> Result<String, Error> {
+    serde_json::to_string(d).map_err(|e| Error::Data(e.to_string()))
+}
+
+async fn insert_properties_tx(
+    tx: &Transaction<'_>,
+    portal: PortalId,
+    object_type: &str,
+    defs: &[PropertyDefinition],
+) -> Result<Finish<Vec<bool>>, Error> {
+    let mut fresh = Vec::with_capacity(defs.len());
+    for d in defs {
+        let taken = db::query_opt(
+            tx,
+            "SELECT 1 FROM properties WHERE portal_id = $1 AND object_type = $2
+             AND name = $3 AND NOT archived",
+            &[&portal.0, &object_type, &d.name],
+        )
+        .await?;
+        fresh.push(taken.is_none());
+    }
+    if fresh.iter().any(|f| !f) {
+        return Ok(Finish::Rollback(fresh));
+    }
+    for d in defs {
+        db::execute(
+            tx,
+            "INSERT INTO properties (portal_id, object_type, name, definition, archived)
+             VALUES ($1, $2, $3, $4, FALSE)
+             ON CONFLICT (portal_id, object_type, name)
+             DO UPDATE SET definition = EXCLUDED.definition, archived = EXCLUDED.archived",
+            &[&portal.0, &object_type, &d.name, &def_to_json(d)?],
+        )
+        .await?;
+    }
+    Ok(Finish::Commit(fresh))
+}
+
+async fn put_group_tx(
+    tx: &Transaction<'_>,
+    portal: PortalId,
+    object_type: &str,
+    group: &PropertyGroup,
+    only_new: bool,
+) -> Result<Finish<bool>, Error> {
+    if only_new {
+        let taken = db::query_opt(
+            tx,
+            "SELECT 1 FROM property_groups WHERE portal_id = $1 AND object_type = $2
+             AND name = $3 AND NOT archived",
+            &[&portal.0, &object_type, &group.name],
+        )
+        .await?;
+        if taken.is_some() {
+            return Ok(Finish::Rollback(false));
+        }
+    }
+    db::execute(
+        tx,
+        "INSERT INTO property_groups (portal_id, object_type, name, label, display_order, archived)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (portal_id, object_type, name) DO UPDATE SET label = EXCLUDED.label,
+         display_order = EXCLUDED.display_order, archived = EXCLUDED.archived",
+        &[
+            &portal.0,
+            &object_type,
+            &group.name,
+            &group.label,
+            &group.display_order,
+            &group.archived,
+        ],
+    )
+    .await?;
+    Ok(Finish::Commit(true))
+}
+
+#[async_trait]
+impl PropertyStore for PostgresStore {
+    async fn list_properties(
+        &self,
+        portal: PortalId,
+        object_type: &str,
+    ) -> StoreResult<Vec<PropertyDefinition>> {
+        async {
+            let client = self.client().await?;
+            db::query(
+                &client,
+                "SELECT definition FROM properties WHERE portal_id = $1 AND object_type = $2
+                 ORDER BY name",
+                &[&portal.0, &object_type],
+            )
+            .await?
+            .iter()
+            .map(|r| def_from_json(r.try_get(0)?))
+            .collect::<Result<Vec<_>, Error>>()
+        }
+        .await
+        .map_err(into_store)
+    }
+
+    async fn insert_properties(
+        &self,
+        portal: PortalId,
+        object_type: &str,
+        defs: Vec<PropertyDefinition>,
+    ) -> StoreResult<Vec<bool>> {
+        self.write(
+            TxMode::DEFINITIONS,
+            (object_type, defs),
+            move |tx, (object_type, defs)| {
+                Box::pin(insert_properties_tx(tx, portal, object_type, defs))
+            },
+        )
+        .await
+    }
+
+    async fn update_property(
+        &self,
+        portal: PortalId,
+        object_type: &str,
+        def: PropertyDefinition,
+    ) -> StoreResult<bool> {
+        async {
+            let client = self.client().await?;
+            let n = db::execute(
+                &client,
+                "UPDATE properties SET definition = $1, archived = $2
+                 WHERE portal_id = $3 AND object_type = $4 AND name = $5",
+                &[
+                    &def_to_json(&def)?,
+                    &def.archived,
+                    &portal.0,
+                    &object_type,
+                    &def.name,
+                ],
+            )
+            .await?;
+            Ok(n > 0)
+        }
+        .await
+        .map_err(into_store)
+    }
+
+    async fn list_groups(
+        &self,
+        portal: PortalId,
+        object_type: &str,
+    ) -> StoreResult<Vec<PropertyGroup>> {
+        async {
+            let client = self.client().await?;
+            db::query(
+                &client,
+                "SELECT name, label, display_order, archived FROM property_groups
+                 WHERE portal_id = $1 AND object_type = $2 ORDER BY name",
+                &[&portal.0, &object_type],
+            )
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(PropertyGroup {
+                    name: r.try_get(0)?,
+                    label: r.try_get(1)?,
+                    display_order: r.try_get(2)?,
+                    archived: r.try_get(3)?,
+                })
+            })
+            .collect::<Result<Vec<_>, Error>>()
+        }
+        .await
+        .map_err(into_store)
+    }
+
+    async fn put_group(
+        &self,
+        portal: PortalId,
+        object_type: &str,
+        group: PropertyGroup,
+        only_new: bool,
+    ) -> StoreResult<bool> {
+        self.write(
+            TxMode::DEFINITIONS,
+            (object_type, group),
+            move |tx, (object_type, group)| {
+                Box::pin(put_group_tx(tx, portal, object_type, group, only_new))
+            },
+        )
+        .await
+    }
+}
+
+fn token_row(r: &tokio_postgres::Row) -> Result<TokenRecord, Error> {
+    let scopes: &str = r.try_get(3)?;
+    Ok(TokenRecord {
+        id: r.try_get(0)?,
+        portal: PortalId(r.try_get(1)?),
+        prefix: r.try_get(2)?,
+        scopes: scopes
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        created_at: r.try_get(4)?,
+        revoked_at: r.try_get(5)?,
+    })
+}
+
+const TOKEN_COLUMNS: &str = "id, portal_id, prefix, scopes, created_at, revoked_at";
+
+#[async_trait]
+impl TokenStore for PostgresStore {
+    async fn ensure_portal(&self, portal: PortalId, now: Millis) -> StoreResult<()> {
+        async {
+            let client = self.client().await?;
+            db::execute(
+                &client,
+                "INSERT INTO portals (id, created_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
+                &[&portal.0, &now],
+            )
+            .await?;
+            Ok(())
+        }
+        .await
+        .map_err(into_store)
+    }
+
+    async fn list_portals(&self) -> StoreResult<Vec<PortalId>> {
+        async {
+            let client = self.client().await?;
+            db::query(&client, "SELECT id FROM portals ORDER BY id", &[])
+                .await?
+                .iter()
+                .map(|r| Ok(PortalId(r.try_get(0)?)))
+                .collect::<Result<Vec<_>, Error>>()
+        }
+        .await
+        .map_err(into_store)
+    }
+
+    async fn create_token(
+        &self,
+        portal: PortalId,
+        hash: &str,
+        prefix: &str,
+        scopes: &[String],
+        now: Millis,
+    ) -> StoreResult<TokenRecord> {
+        let scopes = scopes.join(" ");
+        async {
+            let client = self.client().await?;
+            let row = db::query_one(
+                &client,
+                &format!(
+                    "INSERT INTO tokens (portal_id, token_hash, prefix, scopes, created_at)
+                     VALUES ($1, $2, $3, $4, $5) RETURNING {TOKEN_COLUMNS}"
+                ),
+                &[&portal.0, &hash, &prefix, &scopes, &now],
+            )
+            .await?;
+            token_row(&row)
+        }
+        .await
+        .map_err(into_store)
+    }
+
+    async fn find_token(&self, hash: &str) -> StoreResult<Option<TokenRecord>> {
+        async {
+            let client = self.client().await?;
+            db::query_opt(
+                &client,
+                &format!(
+                    "SELECT {TOKEN_COLUMNS} FROM tokens WHERE token_hash = $1 AND revoked_at IS NULL"
+                ),
+                &[&hash],
+            )
+            .await?
+            .map(|r| token_row(&r))
+            .transpose()
+        }
+        .await
+        .map_err(into_store)
+    }
+
+    async fn list_tokens(&self) -> StoreResult<Vec<TokenRecord>> {
+        async {
+            let client = self.client().await?;
+            db::query(
+                &client,
+                &format!("SELECT {TOKEN_COLUMNS} FROM tokens ORDER BY id"),
+                &[],
+            )
+            .await?
+            .iter()
+            .map(token_row)
+            .collect::<Result<Vec<_>, Error>>()
+        }
+        .await
+        .map_err(into_store)
+    }
+
+    async fn revoke_token(&self, id: i64, now: Millis) -> StoreResult<bool> {
+        async {
+            let client = self.client().await?;
+            let n = db::execute(
+                &client,
+                "UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+                &[&now, &id],
+            )
+            .await?;
+            Ok(n > 0)
+        }
+        .await
+        .map_err(into_store)
+    }
+}

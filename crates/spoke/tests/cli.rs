@@ -1,0 +1,337 @@
+//! The `spoke` binary as users run it: first start, tokens, import, and durability across
+//! a hard kill. Each test uses its own database file and port.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+const BIN: &str = env!("CARGO_BIN_EXE_spoke");
+
+fn spoke(args: &[&str]) -> std::process::Output {
+    Command::new(BIN).args(args).output().expect("run spoke")
+}
+
+fn db_url(dir: &Path) -> String {
+    format!("sqlite://{}", dir.join("spoke.db").display())
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    /// Starts `spoke serve` and waits for /healthz; returns what it printed on stdout.
+    async fn start(url: &str) -> (Self, String) {
+        let port = free_port();
+        let mut child = Command::new(BIN)
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--database",
+                url,
+            ])
+            .env("SPOKE_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn serve");
+        let base = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(r) = reqwest::get(format!("{base}/healthz")).await {
+                if r.status() == 200 {
+                    break;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "spoke serve did not become ready"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        // The banner is printed before the listener binds, so once /healthz answers it has
+        // been written; a reader thread collects it without blocking on a quiet pipe.
+        let printed = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        if let Some(out) = child.stdout.take() {
+            let sink = printed.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(out).lines().map_while(Result::ok) {
+                    if let Ok(mut s) = sink.lock() {
+                        s.push_str(&line);
+                        s.push('\n');
+                    }
+                }
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let printed = printed.lock().map(|s| s.clone()).unwrap_or_default();
+        (Self { child, base }, printed)
+    }
+
+    fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+async fn post(base: &str, token: &str, path: &str, body: Value) -> (u16, Value) {
+    let r = reqwest::Client::new()
+        .post(format!("{base}{path}"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .expect("request");
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn first_start_prints_an_all_scopes_token_that_works() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (server, printed) = Server::start(&db_url(dir.path())).await;
+    let token = printed
+        .split_whitespace()
+        .find(|w| w.starts_with("pat-"))
+        .expect("a token in the banner")
+        .to_owned();
+    let (status, _) = post(
+        &server.base,
+        &token,
+        "/crm/v3/objects/contacts/batch/create",
+        json!({"inputs":[{"properties":{"email":"first@example.com"}}]}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    server.kill();
+    // A second start on the same database prints no new token.
+    let (server, printed) = Server::start(&db_url(dir.path())).await;
+    assert!(
+        !printed.contains("pat-"),
+        "second start printed a token: {printed}"
+    );
+    server.kill();
+}
+
+#[tokio::test]
+async fn token_create_prints_only_the_token_and_works_while_serving() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = db_url(dir.path());
+    let (server, _) = Server::start(&url).await;
+    let out = spoke(&[
+        "token",
+        "create",
+        "--database",
+        &url,
+        "--portal",
+        "777",
+        "--scopes",
+        "crm.objects.contacts.read",
+    ]);
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.lines().count(), 1, "stdout: {stdout}");
+    let token = stdout.trim();
+    // Read scope only: reading works, writing is 403.
+    let (status, body) = post(
+        &server.base,
+        token,
+        "/crm/v3/objects/contacts/batch/read",
+        json!({"inputs":[]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = post(
+        &server.base,
+        token,
+        "/crm/v3/objects/contacts/batch/create",
+        json!({"inputs":[{"properties":{"email":"x@example.com"}}]}),
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert_eq!(body["category"], "MISSING_SCOPES");
+
+    // Revoking takes effect at once.
+    let list = spoke(&["token", "list", "--database", &url]);
+    let listing = String::from_utf8_lossy(&list.stdout);
+    let id = listing
+        .lines()
+        .find(|l| l.contains(" 777 "))
+        .and_then(|l| l.split_whitespace().next())
+        .expect("token 777 listed")
+        .to_owned();
+    assert!(!listing.contains(token), "list must not show secrets");
+    assert!(spoke(&["token", "revoke", "--database", &url, &id])
+        .status
+        .success());
+    let (status, body) = post(
+        &server.base,
+        token,
+        "/crm/v3/objects/contacts/batch/read",
+        json!({"inputs":[]}),
+    )
+    .await;
+    assert_eq!(status, 401, "{body}");
+    server.kill();
+}
+
+#[tokio::test]
+async fn acknowledged_writes_survive_a_hard_kill() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = db_url(dir.path());
+    let out = spoke(&[
+        "token",
+        "create",
+        "--database",
+        &url,
+        "--portal",
+        "5",
+        "--scopes",
+        "all",
+    ]);
+    let token = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let (server, _) = Server::start(&url).await;
+    let inputs: Vec<Value> = (0..100)
+        .map(|i| json!({"properties":{"email": format!("k{i}@example.com")}}))
+        .collect();
+    let (status, body) = post(
+        &server.base,
+        &token,
+        "/crm/v3/objects/contacts/batch/create",
+        json!({"inputs": inputs}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let ids: Vec<Value> = body["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| json!({"id": r["id"]}))
+        .collect();
+    // SIGKILL: no shutdown hook runs; only what was committed to disk remains.
+    server.kill();
+    let (server, _) = Server::start(&url).await;
+    let (status, body) = post(
+        &server.base,
+        &token,
+        "/crm/v3/objects/contacts/batch/read",
+        json!({"inputs": ids}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["results"].as_array().map(Vec::len), Some(100));
+    server.kill();
+}
+
+#[tokio::test]
+async fn import_validates_every_row_and_writes_nothing_on_a_bad_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = db_url(dir.path());
+    let bad = dir.path().join("services.jsonl");
+    std::fs::write(
+        &bad,
+        "{\"properties\":{\"hs_name\":\"A\"}}\n{\"properties\":{\"hs_name\":\"B\",\"hs_start_date\":\"1606768561954\"}}\n{\"properties\":{\"nope\":\"x\"}}\n",
+    )
+    .expect("write");
+    let out = spoke(&[
+        "import",
+        "--database",
+        &url,
+        "--portal",
+        "9",
+        "--object-type",
+        "partner_services",
+        bad.to_str().expect("path"),
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("services.jsonl:2:") && err.contains("INVALID_DATE"),
+        "{err}"
+    );
+    assert!(
+        err.contains("services.jsonl:3:") && err.contains("PROPERTY_DOESNT_EXIST"),
+        "{err}"
+    );
+
+    let good = dir.path().join("clients.csv");
+    std::fs::write(&good, "hs_name,hs_domain\nAcme,acme.io\nBeta,\n").expect("write");
+    let out = spoke(&[
+        "import",
+        "--database",
+        &url,
+        "--portal",
+        "9",
+        "--object-type",
+        "partner_clients",
+        good.to_str().expect("path"),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let out = spoke(&[
+        "token",
+        "create",
+        "--database",
+        &url,
+        "--portal",
+        "9",
+        "--scopes",
+        "all",
+    ]);
+    let token = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let (server, _) = Server::start(&url).await;
+    let r = reqwest::Client::new()
+        .get(format!("{}/crm/v3/objects/partner_services", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("list");
+    let body: Value = r.json().await.expect("json");
+    assert_eq!(
+        body["results"].as_array().map(Vec::len),
+        Some(0),
+        "bad file wrote records"
+    );
+    let r = reqwest::Client::new()
+        .get(format!("{}/crm/v3/objects/partner_clients?properties=hs_name,hs_domain&propertiesWithHistory=hs_name", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("list");
+    let body: Value = r.json().await.expect("json");
+    let results = body["results"].as_array().expect("results");
+    assert_eq!(results.len(), 2);
+    assert_eq!(results[0]["properties"]["hs_domain"], "acme.io");
+    assert_eq!(results[1]["properties"]["hs_domain"], Value::Null);
+    assert_eq!(
+        results[0]["propertiesWithHistory"]["hs_name"][0]["sourceType"],
+        "IMPORT"
+    );
+    assert_eq!(
+        results[0]["propertiesWithHistory"]["hs_name"][0]["sourceId"],
+        "clients.csv"
+    );
+    server.kill();
+}
