@@ -30,9 +30,29 @@ struct Cli {
 
 #[derive(Args, Clone)]
 struct DatabaseArg {
-    /// Database URL: `sqlite://PATH` (embedded, the default).
+    /// Database URL: `sqlite://PATH` (embedded, the default) or `postgres://USER@HOST/DB`.
     #[arg(long, env = "SPOKE_DATABASE_URL", default_value = DEFAULT_DATABASE)]
     database: String,
+    #[command(flatten)]
+    pg: PgArgs,
+}
+
+/// PostgreSQL tuning; ignored for SQLite.
+#[derive(Args, Clone)]
+struct PgArgs {
+    /// Connections in the pool (per spoke process).
+    #[arg(long, env = "SPOKE_PG_POOL_SIZE", default_value_t = 16)]
+    pg_pool_size: usize,
+    /// Statement timeout in milliseconds (0 disables it).
+    #[arg(long, env = "SPOKE_PG_STATEMENT_TIMEOUT_MS", default_value_t = 30_000)]
+    pg_statement_timeout_ms: u64,
+    /// How often a transaction that lost a race (serialization failure, deadlock,
+    /// concurrent unique insert) is retried before the request fails.
+    #[arg(long, env = "SPOKE_PG_MAX_RETRIES", default_value_t = 5)]
+    pg_max_retries: u32,
+    /// Schema for spoke's tables (created if missing); default: the connection's search_path.
+    #[arg(long, env = "SPOKE_PG_SCHEMA")]
+    pg_schema: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -100,14 +120,28 @@ enum TokenCommand {
 }
 
 /// Opens the backend a URL names. The one place that knows every backend.
-fn open_store(url: &str) -> Result<Arc<dyn Store>, String> {
+async fn open_store(db: &DatabaseArg) -> Result<Arc<dyn Store>, String> {
+    let url = db.database.as_str();
     if url.starts_with("sqlite:") {
         return spoke_store_sqlite::SqliteStore::open(url)
             .map(|s| Arc::new(s) as Arc<dyn Store>)
             .map_err(|e| e.to_string());
     }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let options = spoke_store_postgres::PgOptions {
+            pool_size: db.pg.pg_pool_size.max(1),
+            statement_timeout: std::time::Duration::from_millis(db.pg.pg_statement_timeout_ms),
+            max_retries: db.pg.pg_max_retries,
+            schema: db.pg.pg_schema.clone(),
+            ..Default::default()
+        };
+        return spoke_store_postgres::PostgresStore::open(url, options)
+            .await
+            .map(|s| Arc::new(s) as Arc<dyn Store>)
+            .map_err(|e| e.to_string());
+    }
     Err(format!(
-        "unsupported database URL {url:?}: use sqlite://PATH"
+        "unsupported database URL {url:?}: use sqlite://PATH or postgres://USER@HOST/DB"
     ))
 }
 
@@ -192,7 +226,7 @@ async fn shutdown_signal() {
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Serve { listen, db } => {
-            let store = open_store(&db.database)?;
+            let store = open_store(&db).await?;
             first_start(store.as_ref()).await?;
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
@@ -204,14 +238,14 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .map_err(|e| e.to_string())
         }
         Command::Token(TokenCommand::Create { db, portal, scopes }) => {
-            let store = open_store(&db.database)?;
+            let store = open_store(&db).await?;
             let token =
                 create_token(store.as_ref(), PortalId(portal), &expand_scopes(scopes)).await?;
             println!("{token}");
             Ok(())
         }
         Command::Token(TokenCommand::List { db }) => {
-            let store = open_store(&db.database)?;
+            let store = open_store(&db).await?;
             let tokens = store.list_tokens().await.map_err(|e| e.to_string())?;
             println!(
                 "{:<6} {:<12} {:<18} {:<26} {:<9} scopes",
@@ -236,7 +270,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Token(TokenCommand::Revoke { db, id }) => {
-            let store = open_store(&db.database)?;
+            let store = open_store(&db).await?;
             if store
                 .revoke_token(id, now_millis())
                 .await
@@ -255,11 +289,11 @@ async fn run(cli: Cli) -> Result<(), String> {
             batch_size,
             file,
         } => {
-            let store = open_store(&db.database)?;
+            let store = open_store(&db).await?;
             import::run(store, PortalId(portal), &object_type, batch_size, &file).await
         }
         Command::Migrate { db } => {
-            open_store(&db.database)?;
+            open_store(&db).await?;
             eprintln!("{}: schema up to date", db.database);
             Ok(())
         }

@@ -10,6 +10,7 @@ the client is changed.
 Environment:
   SPOKE_BIN               spoke binary (default: <repo>/target/debug/spoke)
   SPOKE_STARTUP_TIMEOUT   seconds to wait for GET /healthz (default: 20)
+  SPOKE_COMPAT_DATABASE   database URL to run on (default: a fresh SQLite file)
 """
 
 from __future__ import annotations
@@ -82,7 +83,9 @@ class Spoke:
         self.port = port
         self.portal = PORTAL_ID
         self.db_path = workdir / "spoke.db"
-        self.database = f"sqlite://{self.db_path}"  # absolute path -> sqlite:///tmp/...
+        # SPOKE_COMPAT_DATABASE runs the suite on another backend (e.g. a Postgres URL, with
+        # SPOKE_PG_SCHEMA naming a fresh schema); the default is a fresh SQLite file.
+        self.database = os.environ.get("SPOKE_COMPAT_DATABASE") or f"sqlite://{self.db_path}"
         self.base_url = f"http://127.0.0.1:{port}"
         self.log_path = workdir / "server.log"
         self.process: subprocess.Popen | None = None

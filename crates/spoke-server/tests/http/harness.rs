@@ -19,6 +19,7 @@ pub struct TestApp {
     pub db_url: String,
     _dir: tempfile::TempDir,
     _stop: oneshot::Sender<()>,
+    _schema: Arc<SchemaGuard>,
 }
 
 /// One answer: status, headers and the parsed body (`Value::Null` when empty).
@@ -30,12 +31,85 @@ pub struct Answer {
     pub text: String,
 }
 
+/// Which database the suite runs on: SQLite by default; PostgreSQL when
+/// `SPOKE_TEST_BACKEND=postgres` and `SPOKE_TEST_POSTGRES_URL` are set (each test then
+/// gets a fresh schema, dropped when the test ends).
+fn postgres_url() -> Option<String> {
+    let wanted = std::env::var("SPOKE_TEST_BACKEND").is_ok_and(|b| b == "postgres");
+    let url = std::env::var("SPOKE_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty());
+    if wanted && url.is_none() {
+        panic!("SPOKE_TEST_BACKEND=postgres needs SPOKE_TEST_POSTGRES_URL");
+    }
+    url.filter(|_| wanted)
+}
+
+async fn open(db_url: &str) -> Arc<dyn Store> {
+    match db_url.split_once('#') {
+        // `postgres://...#schema`: the harness's own notation for a schema-isolated store.
+        Some((url, schema)) => {
+            let options = spoke_store_postgres::PgOptions {
+                schema: Some(schema.to_owned()),
+                pool_size: 4,
+                ..Default::default()
+            };
+            Arc::new(
+                spoke_store_postgres::PostgresStore::open(url, options)
+                    .await
+                    .expect("open postgres"),
+            )
+        }
+        None => Arc::new(SqliteStore::open(db_url).expect("open sqlite")),
+    }
+}
+
+/// Drops a test's Postgres schema from a thread of its own (Drop cannot await).
+struct SchemaGuard(Option<(String, String)>);
+
+impl Drop for SchemaGuard {
+    fn drop(&mut self) {
+        let Some((url, schema)) = self.0.take() else {
+            return;
+        };
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            if let Ok(rt) = rt {
+                rt.block_on(async {
+                    if let Ok((client, conn)) =
+                        tokio_postgres::connect(&url, tokio_postgres::NoTls).await
+                    {
+                        tokio::spawn(conn);
+                        let _ = client
+                            .batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
+                            .await;
+                    }
+                });
+            }
+        })
+        .join();
+    }
+}
+
 impl TestApp {
     pub async fn spawn() -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let db_url = format!("sqlite://{}", dir.path().join("spoke.db").display());
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db_url).expect("open sqlite"));
-        Self::serve(store, db_url, dir).await
+        let (db_url, guard) = match postgres_url() {
+            Some(url) => {
+                let schema = format!("spoke_http_{}", uuid::Uuid::new_v4().simple());
+                (format!("{url}#{schema}"), SchemaGuard(Some((url, schema))))
+            }
+            None => (
+                format!("sqlite://{}", dir.path().join("spoke.db").display()),
+                SchemaGuard(None),
+            ),
+        };
+        let store = open(&db_url).await;
+        let mut app = Self::serve(store, db_url, dir).await;
+        app._schema = Arc::new(guard);
+        app
     }
 
     /// Serves an already opened store (used to restart over the same file).
@@ -59,6 +133,7 @@ impl TestApp {
             db_url,
             _dir: dir,
             _stop: tx,
+            _schema: Arc::new(SchemaGuard(None)),
         }
     }
 
@@ -69,13 +144,16 @@ impl TestApp {
             _dir,
             _stop,
             store,
+            _schema,
             ..
         } = self;
         drop(_stop);
         drop(store);
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db_url).expect("reopen sqlite"));
-        Self::serve(store, db_url, _dir).await
+        let store = open(&db_url).await;
+        let mut app = Self::serve(store, db_url, _dir).await;
+        app._schema = _schema;
+        app
     }
 
     /// A token for `portal` with the given scopes (`&["all"]` for every scope).
