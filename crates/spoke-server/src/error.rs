@@ -47,6 +47,8 @@ pub struct ApiError {
     pub links: BTreeMap<String, String>,
     /// Internal cause, logged with the correlation id, never sent.
     pub cause: Option<String>,
+    /// Set on 429s only: HubSpot's `policyName` (`TEN_SECONDLY_ROLLING`, `SECONDLY`).
+    pub policy_name: Option<&'static str>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -69,7 +71,19 @@ impl ApiError {
             errors: Vec::new(),
             links: BTreeMap::new(),
             cause: None,
+            policy_name: None,
         }
+    }
+
+    /// HubSpot's 429 (§6.3): `errorType: RATE_LIMIT` and the policy, no category.
+    pub fn rate_limited(policy: &'static str) -> Self {
+        let message = match policy {
+            "SECONDLY" => "You have reached your secondly limit.",
+            _ => "You have reached your ten_secondly_rolling limit.",
+        };
+        let mut e = Self::new(StatusCode::TOO_MANY_REQUESTS, None, message);
+        e.policy_name = Some(policy);
+        e
     }
 
     pub fn with_context(mut self, context: ErrorContext) -> Self {

@@ -11,6 +11,7 @@
 pub mod auth;
 pub mod error;
 mod handlers;
+pub mod ratelimit;
 pub mod schema;
 pub mod wire;
 
@@ -26,22 +27,42 @@ pub use error::ApiError;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    /// HubSpot-style rate limiting; `None` (the default) serves without limits.
+    pub rate_limits: Option<ratelimit::RateLimits>,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store }
+        Self {
+            store,
+            rate_limits: None,
+        }
+    }
+
+    pub fn with_rate_limits(mut self, limits: ratelimit::RateLimits) -> Self {
+        self.rate_limits = Some(limits);
+        self
     }
 }
 
 /// The whole application. Tests and the binary both serve exactly this.
 pub fn app(state: AppState) -> Router {
-    Router::new()
+    let router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .merge(handlers::objects::routes())
         .merge(handlers::properties::routes())
         .merge(handlers::associations::routes())
-        .fallback(|| async { ApiError::unknown_route() })
+        .fallback(|| async { ApiError::unknown_route() });
+    // Layers run outermost-last: the wire middleware wraps everything, so rate-limit
+    // rejections get their correlation id and JSON like any other error.
+    let router = match state.rate_limits {
+        Some(limits) => router.layer(axum::middleware::from_fn_with_state(
+            ratelimit::RateLimiter::new(limits),
+            ratelimit::middleware,
+        )),
+        None => router,
+    };
+    router
         .layer(axum::middleware::from_fn(wire::middleware))
         .with_state(state)
 }

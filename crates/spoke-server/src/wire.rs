@@ -45,7 +45,9 @@ pub async fn middleware(mut req: Request, next: Next) -> Response {
         let body = spoke_types::error::Error {
             status: "error",
             message: e.message,
+            error_type: e.policy_name.map(|_| "RATE_LIMIT".to_owned()),
             correlation_id: id.clone(),
+            policy_name: e.policy_name.map(str::to_owned),
             errors: e.errors,
             context: e.context,
             links: e.links,

@@ -20,13 +20,18 @@ pub struct ErrorDetail {
 }
 
 /// The top-level error body (spec `Error`), in HubSpot's key order:
-/// status, message, correlationId, errors, context, links, category.
+/// status, message, correlationId, errors, context, links, category. Rate-limit (429)
+/// bodies carry `errorType` and `policyName` instead of a category (§6.3).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Error {
     pub status: &'static str,
     pub message: String,
+    #[serde(rename = "errorType", skip_serializing_if = "Option::is_none")]
+    pub error_type: Option<String>,
     #[serde(rename = "correlationId")]
     pub correlation_id: String,
+    #[serde(rename = "policyName", skip_serializing_if = "Option::is_none")]
+    pub policy_name: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<ErrorDetail>,
     #[serde(skip_serializing_if = "ErrorContext::is_empty")]

@@ -65,6 +65,14 @@ enum Command {
         listen: SocketAddr,
         #[command(flatten)]
         db: DatabaseArg,
+        /// Enforce HubSpot-style rate limits: at most N requests per rolling 10 seconds per
+        /// token, with HubSpot's X-HubSpot-RateLimit-* headers and 429 bodies (HubSpot
+        /// allows 100 to 190). Off by default.
+        #[arg(long, env = "SPOKE_RATE_LIMIT")]
+        rate_limit: Option<u32>,
+        /// With --rate-limit: search requests per second per token (HubSpot: 5).
+        #[arg(long, env = "SPOKE_SEARCH_RATE_LIMIT", default_value_t = 5)]
+        search_rate_limit: u32,
     },
     /// Manage API tokens.
     #[command(subcommand)]
@@ -225,7 +233,12 @@ async fn shutdown_signal() {
 
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
-        Command::Serve { listen, db } => {
+        Command::Serve {
+            listen,
+            db,
+            rate_limit,
+            search_rate_limit,
+        } => {
             let store = open_store(&db).await?;
             first_start(store.as_ref()).await?;
             let listener = tokio::net::TcpListener::bind(listen)
@@ -233,7 +246,14 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
             let addr = listener.local_addr().map_err(|e| e.to_string())?;
             tracing::info!(backend = store.backend(), database = %db.database, "spoke listening on http://{addr}");
-            spoke_server::serve(listener, AppState::new(store), shutdown_signal())
+            let mut state = AppState::new(store);
+            if let Some(n) = rate_limit {
+                state = state.with_rate_limits(spoke_server::ratelimit::RateLimits {
+                    per_ten_seconds: n.max(1),
+                    search_per_second: search_rate_limit.max(1),
+                });
+            }
+            spoke_server::serve(listener, state, shutdown_signal())
                 .await
                 .map_err(|e| e.to_string())
         }

@@ -112,14 +112,31 @@ impl TestApp {
         app
     }
 
+    /// A server that enforces HubSpot-style rate limits.
+    pub async fn spawn_rate_limited(limits: spoke_server::ratelimit::RateLimits) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db_url = format!("sqlite://{}", dir.path().join("spoke.db").display());
+        let store = open(&db_url).await;
+        let state = AppState::new(store.clone()).with_rate_limits(limits);
+        Self::serve_state(state, store, db_url, dir).await
+    }
+
     /// Serves an already opened store (used to restart over the same file).
     pub async fn serve(store: Arc<dyn Store>, db_url: String, dir: tempfile::TempDir) -> Self {
+        Self::serve_state(AppState::new(store.clone()), store, db_url, dir).await
+    }
+
+    async fn serve_state(
+        state: AppState,
+        store: Arc<dyn Store>,
+        db_url: String,
+        dir: tempfile::TempDir,
+    ) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (tx, rx) = oneshot::channel::<()>();
-        let state = AppState::new(store.clone());
         tokio::spawn(async move {
             let _ = spoke_server::serve(listener, state, async {
                 let _ = rx.await;

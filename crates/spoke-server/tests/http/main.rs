@@ -12,6 +12,7 @@ mod objects_batch;
 mod objects_single;
 mod persistence;
 mod properties;
+mod ratelimit;
 mod search;
 mod seed_docs;
 mod smoke;
