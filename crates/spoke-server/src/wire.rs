@@ -80,6 +80,27 @@ pub fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Response {
     }
 }
 
+/// A batch answer in HubSpot's envelope (§1.2): `ok` when there are no errors, `partial`
+/// (207 on most endpoints) with them.
+pub fn batch_response<T: Serialize>(
+    ok: StatusCode,
+    partial: StatusCode,
+    started: spoke_core::time::Millis,
+    results: Vec<T>,
+    errors: Vec<spoke_types::error::StandardError>,
+) -> Response {
+    let status = if errors.is_empty() { ok } else { partial };
+    let body = spoke_types::objects::BatchResponse {
+        status: "COMPLETE",
+        results,
+        num_errors: (!errors.is_empty()).then_some(errors.len()),
+        errors,
+        started_at: spoke_core::time::format_iso(started),
+        completed_at: spoke_core::time::format_iso(spoke_core::time::now_millis()),
+    };
+    json_response(status, &body)
+}
+
 /// A JSON answer with a status code.
 pub struct Json<T>(pub StatusCode, pub T);
 

@@ -16,7 +16,7 @@ use spoke_core::association::{
     default_type, hubspot_defined, AssociationType, HUBSPOT_DEFINED, MAX_LABELS_PER_PAIR,
     USER_DEFINED,
 };
-use spoke_core::time::{format_iso, now_millis};
+use spoke_core::time::now_millis;
 use spoke_core::{scope, ObjectId, ObjectType, PortalId};
 use spoke_store::{AssociatedTarget, AssociationRemoval, AssociationWrite, ItemFailure, LinkType};
 use spoke_types::associations::{
@@ -26,13 +26,13 @@ use spoke_types::associations::{
     PublicAssociationMultiWithLabel, PublicDefaultAssociation, PublicObjectId,
 };
 use spoke_types::error::StandardError;
-use spoke_types::objects::{BatchInput, BatchResponse};
+use spoke_types::objects::BatchInput;
 use spoke_types::properties::Results;
 
 use crate::auth::Principal;
 use crate::error::{ctx, ApiError, ApiResult};
 use crate::schema::object_type;
-use crate::wire::{parse_body, Json, QueryParams};
+use crate::wire::{batch_response, parse_body, Json, QueryParams};
 use crate::AppState;
 
 /// HubSpot's batch/read limit (changelog 2025-02, §3.2).
@@ -304,28 +304,6 @@ fn wire_targets(
         .collect()
 }
 
-fn batch_answer<T: serde::Serialize>(
-    ok: StatusCode,
-    partial: StatusCode,
-    started: i64,
-    results: Vec<T>,
-    errors: Vec<StandardError>,
-) -> Response {
-    let status = if errors.is_empty() { ok } else { partial };
-    Json(
-        status,
-        BatchResponse {
-            status: "COMPLETE",
-            results,
-            num_errors: (!errors.is_empty()).then_some(errors.len()),
-            errors,
-            started_at: format_iso(started),
-            completed_at: format_iso(now_millis()),
-        },
-    )
-    .into_response()
-}
-
 fn check_size(len: usize, max: usize) -> ApiResult<()> {
     if len > max {
         return Err(ApiError::validation(format!(
@@ -408,7 +386,7 @@ async fn batch_read(
             paging,
         });
     }
-    Ok(batch_answer(
+    Ok(batch_response(
         StatusCode::OK,
         StatusCode::MULTI_STATUS,
         started,
@@ -494,7 +472,7 @@ async fn batch_create(
             Err(failure) => errors.push(as_item(failure_error(&failure))),
         }
     }
-    Ok(batch_answer(
+    Ok(batch_response(
         StatusCode::CREATED,
         StatusCode::MULTI_STATUS,
         started,
@@ -577,7 +555,7 @@ async fn batch_default(
         }
     }
     // The spec defines only 200 for this endpoint; failures ride along in `errors`.
-    Ok(batch_answer(
+    Ok(batch_response(
         StatusCode::OK,
         StatusCode::OK,
         started,
@@ -761,7 +739,7 @@ async fn put_default(
         return Err(failure_error(failure));
     }
     let results: Vec<PublicDefaultAssociation> = default_results(a, f, b, t, &link).into();
-    Ok(batch_answer(
+    Ok(batch_response(
         StatusCode::OK,
         StatusCode::OK,
         started,

@@ -12,7 +12,7 @@ use bytes::Bytes;
 use serde_json::Value;
 use spoke_core::record::Projection;
 use spoke_core::scope;
-use spoke_core::time::{format_iso, now_millis, Millis};
+use spoke_core::time::now_millis;
 use spoke_core::{ObjectId, ObjectRecord, ObjectType, PropertyError};
 use spoke_store::{
     ItemFailure, NewAssociation, NewObject, ObjectPatch, ReadKeys, ReadOptions, Target, UpsertItem,
@@ -22,16 +22,16 @@ use spoke_types::associations::AssociationSpec;
 use spoke_types::error::StandardError;
 use spoke_types::objects::PublicAssociationsForObject;
 use spoke_types::objects::{
-    BatchInput, BatchReadInput, BatchResponse, CollectionResponse, NextPage, Paging,
-    SimplePublicObject, SimplePublicObjectBatchInput, SimplePublicObjectId,
-    SimplePublicObjectInput, SimplePublicObjectInputForCreate,
+    BatchInput, BatchReadInput, CollectionResponse, NextPage, Paging, SimplePublicObject,
+    SimplePublicObjectBatchInput, SimplePublicObjectId, SimplePublicObjectInput,
+    SimplePublicObjectInputForCreate,
 };
 
 use crate::auth::Principal;
 use crate::error::{ctx, ApiError, ApiResult};
 use crate::handlers::associations;
 use crate::schema::{object_type, TypeSchema};
-use crate::wire::{parse_body, Json, QueryParams};
+use crate::wire::{batch_response, parse_body, Json, QueryParams};
 use crate::AppState;
 
 /// HubSpot's batch limits (§1.1).
@@ -236,31 +236,18 @@ fn validation_item(errors: &[PropertyError], trace: Option<&str>) -> StandardErr
     }
 }
 
-/// Builds a batch answer: `ok` status without errors, 207 with them.
-fn batch_response<T: serde::Serialize>(
-    ok: StatusCode,
-    started: Millis,
-    results: Vec<T>,
-    errors: Vec<StandardError>,
-) -> Response {
-    let status = if errors.is_empty() {
-        ok
-    } else {
-        StatusCode::MULTI_STATUS
-    };
-    let body = BatchResponse {
-        status: "COMPLETE",
-        results,
-        num_errors: (!errors.is_empty()).then_some(errors.len()),
-        errors,
-        started_at: format_iso(started),
-        completed_at: format_iso(now_millis()),
-    };
-    Json(status, body).into_response()
-}
-
 /// Each input's validated values (`None` where invalid) and the per-input errors.
 type Validated = (Vec<Option<BTreeMap<String, String>>>, Vec<StandardError>);
+
+/// Validates a write batch. Inputs without `objectWriteTraceId` make it all-or-nothing
+/// (HubSpot's default); returns that mode with the validated inputs.
+fn validate_batch(
+    schema: &TypeSchema,
+    inputs: &[(&BTreeMap<String, Value>, Option<&str>)],
+) -> ApiResult<(bool, Validated)> {
+    let atomic = inputs.iter().all(|(_, trace)| trace.is_none());
+    Ok((atomic, validate_all(schema, inputs, atomic)?))
+}
 
 /// Validates every input; in atomic mode any failure rejects the whole batch with one
 /// aggregated 400, otherwise failures become per-item errors.
@@ -364,7 +351,13 @@ async fn batch_read(
     } else {
         vec![not_found_error(schema.ty, missing, Vec::new())]
     };
-    Ok(batch_response(StatusCode::OK, started, results, errors))
+    Ok(batch_response(
+        StatusCode::OK,
+        StatusCode::MULTI_STATUS,
+        started,
+        results,
+        errors,
+    ))
 }
 
 fn with_trace(mut o: SimplePublicObject, trace: Option<&str>) -> SimplePublicObject {
@@ -393,16 +386,12 @@ async fn batch_create(
             .collect::<Vec<_>>(),
     )
     .await?;
-    let atomic = input
-        .inputs
-        .iter()
-        .all(|i| i.object_write_trace_id.is_none());
     let pairs: Vec<_> = input
         .inputs
         .iter()
         .map(|i| (&i.properties, i.object_write_trace_id.as_deref()))
         .collect();
-    let (valid, mut errors) = validate_all(&schema, &pairs, atomic)?;
+    let (atomic, (valid, mut errors)) = validate_batch(&schema, &pairs)?;
 
     let mut traces = Vec::new();
     let mut items = Vec::new();
@@ -431,6 +420,7 @@ async fn batch_create(
     }
     Ok(batch_response(
         StatusCode::CREATED,
+        StatusCode::MULTI_STATUS,
         started,
         results,
         errors,
@@ -517,6 +507,20 @@ fn key_input(
     Ok(Keyed { raw, target })
 }
 
+/// Where each input of an update or upsert points; the same id twice rejects the batch.
+fn key_inputs(
+    schema: &TypeSchema,
+    inputs: &[SimplePublicObjectBatchInput],
+    upsert: bool,
+) -> ApiResult<Vec<Keyed>> {
+    let keys = inputs
+        .iter()
+        .map(|i| key_input(schema, i, upsert))
+        .collect::<ApiResult<Vec<_>>>()?;
+    reject_duplicates(&keys)?;
+    Ok(keys)
+}
+
 fn reject_duplicates(keys: &[Keyed]) -> ApiResult<()> {
     let mut seen = HashSet::new();
     let mut dups: Vec<String> = Vec::new();
@@ -545,22 +549,13 @@ async fn batch_update(
     let schema = begin(&state, &principal, &segment, true).await?;
     let input: BatchInput<SimplePublicObjectBatchInput> = parse_body(&body)?;
     check_batch_size(input.inputs.len(), false)?;
-    let keys = input
-        .inputs
-        .iter()
-        .map(|i| key_input(&schema, i, false))
-        .collect::<ApiResult<Vec<_>>>()?;
-    reject_duplicates(&keys)?;
-    let atomic = input
-        .inputs
-        .iter()
-        .all(|i| i.object_write_trace_id.is_none());
+    let keys = key_inputs(&schema, &input.inputs, false)?;
     let pairs: Vec<_> = input
         .inputs
         .iter()
         .map(|i| (&i.properties, i.object_write_trace_id.as_deref()))
         .collect();
-    let (valid, mut errors) = validate_all(&schema, &pairs, atomic)?;
+    let (atomic, (valid, mut errors)) = validate_batch(&schema, &pairs)?;
 
     let mut missing = Vec::new();
     let mut missing_traces = Vec::new();
@@ -600,7 +595,13 @@ async fn batch_update(
     if !missing.is_empty() {
         errors.insert(0, not_found_error(schema.ty, missing, missing_traces));
     }
-    Ok(batch_response(StatusCode::OK, started, results, errors))
+    Ok(batch_response(
+        StatusCode::OK,
+        StatusCode::MULTI_STATUS,
+        started,
+        results,
+        errors,
+    ))
 }
 
 async fn batch_upsert(
@@ -614,22 +615,13 @@ async fn batch_upsert(
     require_public_create(schema.ty, "upsert")?;
     let input: BatchInput<SimplePublicObjectBatchInput> = parse_body(&body)?;
     check_batch_size(input.inputs.len(), false)?;
-    let keys = input
-        .inputs
-        .iter()
-        .map(|i| key_input(&schema, i, true))
-        .collect::<ApiResult<Vec<_>>>()?;
-    reject_duplicates(&keys)?;
-    let atomic = input
-        .inputs
-        .iter()
-        .all(|i| i.object_write_trace_id.is_none());
+    let keys = key_inputs(&schema, &input.inputs, true)?;
     let pairs: Vec<_> = input
         .inputs
         .iter()
         .map(|i| (&i.properties, i.object_write_trace_id.as_deref()))
         .collect();
-    let (valid, mut errors) = validate_all(&schema, &pairs, atomic)?;
+    let (atomic, (valid, mut errors)) = validate_batch(&schema, &pairs)?;
 
     // Every upsert input has a unique property of the same name (HubSpot upserts one
     // key per call in practice); group by it so each group is one store call.
@@ -664,7 +656,13 @@ async fn batch_upsert(
             }
         }
     }
-    Ok(batch_response(StatusCode::OK, started, results, errors))
+    Ok(batch_response(
+        StatusCode::OK,
+        StatusCode::MULTI_STATUS,
+        started,
+        results,
+        errors,
+    ))
 }
 
 async fn batch_archive(

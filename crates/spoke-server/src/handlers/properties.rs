@@ -18,7 +18,6 @@ use spoke_core::{ObjectType, PropertyDefinition};
 use spoke_store::PropertyGroup as StoredGroup;
 use spoke_types::error::StandardError;
 use spoke_types::objects::BatchInput;
-use spoke_types::objects::BatchResponse;
 use spoke_types::properties::{
     BatchReadPropertyNames, OptionInput, Property, PropertyCreate, PropertyGroup,
     PropertyGroupCreate, PropertyGroupUpdate, PropertyModificationMetadata, PropertyName,
@@ -28,7 +27,7 @@ use spoke_types::properties::{
 use crate::auth::Principal;
 use crate::error::{ctx, ApiError, ApiResult, Category};
 use crate::schema::object_type;
-use crate::wire::{parse_body, Json, QueryParams};
+use crate::wire::{batch_response, parse_body, Json, QueryParams};
 use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -469,31 +468,6 @@ fn item_error(e: &ApiError, name: Option<&str>) -> StandardError {
     }
 }
 
-fn batch_answer<T: serde::Serialize>(
-    ok: StatusCode,
-    started: i64,
-    results: Vec<T>,
-    errors: Vec<StandardError>,
-) -> Response {
-    let status = if errors.is_empty() {
-        ok
-    } else {
-        StatusCode::MULTI_STATUS
-    };
-    Json(
-        status,
-        BatchResponse {
-            status: "COMPLETE",
-            results,
-            num_errors: (!errors.is_empty()).then_some(errors.len()),
-            errors,
-            started_at: format_iso(started),
-            completed_at: format_iso(now_millis()),
-        },
-    )
-    .into_response()
-}
-
 async fn batch_create(
     State(state): State<AppState>,
     principal: Principal,
@@ -530,7 +504,13 @@ async fn batch_create(
         }
     }
     let results: Vec<Property> = defs.iter().map(to_wire).collect();
-    Ok(batch_answer(StatusCode::CREATED, started, results, errors))
+    Ok(batch_response(
+        StatusCode::CREATED,
+        StatusCode::MULTI_STATUS,
+        started,
+        results,
+        errors,
+    ))
 }
 
 async fn batch_read(
@@ -571,7 +551,13 @@ async fn batch_read(
             context: ctx(&[("names", missing)]),
         }]
     };
-    Ok(batch_answer(StatusCode::OK, started, results, errors))
+    Ok(batch_response(
+        StatusCode::OK,
+        StatusCode::MULTI_STATUS,
+        started,
+        results,
+        errors,
+    ))
 }
 
 async fn batch_archive(
