@@ -31,6 +31,7 @@ use spoke_types::properties::Results;
 
 use crate::auth::Principal;
 use crate::error::{ctx, ApiError, ApiResult};
+use crate::handlers::{check_batch_limit, id_text};
 use crate::schema::object_type;
 use crate::wire::{batch_response, parse_body, Json, QueryParams};
 use crate::AppState;
@@ -247,13 +248,6 @@ fn as_item(e: ApiError) -> StandardError {
     }
 }
 
-fn id_text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
 fn parse_id(v: &Value) -> Option<ObjectId> {
     id_text(v).trim().parse().ok()
 }
@@ -304,15 +298,6 @@ fn wire_targets(
         .collect()
 }
 
-fn check_size(len: usize, max: usize) -> ApiResult<()> {
-    if len > max {
-        return Err(ApiError::validation(format!(
-            "The maximum number of inputs supported in a batch is {max}. Please reduce the number of items and try again"
-        )));
-    }
-    Ok(())
-}
-
 async fn batch_read(
     State(state): State<AppState>,
     principal: Principal,
@@ -322,7 +307,7 @@ async fn batch_read(
     let started = now_millis();
     let (a, b) = pair(&principal, &from, &to, false)?;
     let input: BatchInput<FetchRequest> = parse_body(&body)?;
-    check_size(input.inputs.len(), MAX_READ_INPUTS)?;
+    check_batch_limit(input.inputs.len(), MAX_READ_INPUTS)?;
     let defs = Definitions::load(&state, principal.portal, a, b).await?;
 
     let mut errors = Vec::new();
@@ -431,7 +416,7 @@ async fn batch_create(
     let started = now_millis();
     let (a, b) = pair(&principal, &from, &to, true)?;
     let input: BatchInput<AssociationMultiPost> = parse_body(&body)?;
-    check_size(input.inputs.len(), MAX_WRITE_INPUTS)?;
+    check_batch_limit(input.inputs.len(), MAX_WRITE_INPUTS)?;
     let defs = Definitions::load(&state, principal.portal, a, b).await?;
     // An undefined type rejects the whole batch, as on HubSpot (§3.6).
     let mut writes = Vec::new();
@@ -525,7 +510,7 @@ async fn batch_default(
     let started = now_millis();
     let (a, b) = pair(&principal, &from, &to, true)?;
     let input: BatchInput<DefaultAssociationPost> = parse_body(&body)?;
-    check_size(input.inputs.len(), MAX_WRITE_INPUTS)?;
+    check_batch_limit(input.inputs.len(), MAX_WRITE_INPUTS)?;
     let defs = Definitions::load(&state, principal.portal, a, b).await?;
     let link = defs.default_link(a, b)?;
     let mut errors = Vec::new();
@@ -572,7 +557,7 @@ async fn batch_archive(
 ) -> ApiResult<Response> {
     let (a, b) = pair(&principal, &from, &to, true)?;
     let input: BatchInput<AssociationMultiArchive> = parse_body(&body)?;
-    check_size(input.inputs.len(), MAX_WRITE_INPUTS)?;
+    check_batch_limit(input.inputs.len(), MAX_WRITE_INPUTS)?;
     let mut removals = Vec::new();
     for i in &input.inputs {
         let Some(f) = parse_id(&i.from.id) else {
@@ -603,7 +588,7 @@ async fn batch_labels_archive(
 ) -> ApiResult<Response> {
     let (a, b) = pair(&principal, &from, &to, true)?;
     let input: BatchInput<AssociationMultiPost> = parse_body(&body)?;
-    check_size(input.inputs.len(), MAX_WRITE_INPUTS)?;
+    check_batch_limit(input.inputs.len(), MAX_WRITE_INPUTS)?;
     let defs = Definitions::load(&state, principal.portal, a, b).await?;
     let mut removals = Vec::new();
     for i in &input.inputs {

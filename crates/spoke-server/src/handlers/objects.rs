@@ -29,7 +29,7 @@ use spoke_types::objects::{
 
 use crate::auth::Principal;
 use crate::error::{ctx, ApiError, ApiResult};
-use crate::handlers::associations;
+use crate::handlers::{associations, check_batch_limit, id_text};
 use crate::schema::{object_type, TypeSchema};
 use crate::wire::{batch_response, parse_body, Json, QueryParams};
 use crate::AppState;
@@ -96,20 +96,7 @@ fn check_batch_size(len: usize, with_history: bool) -> ApiResult<()> {
             "The maximum number of inputs supported in a batch request for property histories is {MAX_BATCH_WITH_HISTORY}. Please reduce the number of items and try again"
         )));
     }
-    if len > MAX_BATCH {
-        return Err(ApiError::validation(format!(
-            "The maximum number of inputs supported in a batch is {MAX_BATCH}. Please reduce the number of items and try again"
-        )));
-    }
-    Ok(())
-}
-
-/// An input id as the client sent it: a JSON string, or a number some clients send.
-fn id_text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
+    check_batch_limit(len, MAX_BATCH)
 }
 
 fn write_context(schema: &TypeSchema, source: WriteSource, atomic: bool) -> WriteContext {
