@@ -52,6 +52,7 @@ mod objects;
 mod schema;
 mod search;
 mod tokens_props;
+mod transfer;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -48,3 +48,46 @@ async fn postgres_passes_again_on_a_reused_and_reopened_database() {
     })
     .await;
 }
+
+fn sqlite(dir: &tempfile::TempDir, name: &str) -> spoke_store_sqlite::SqliteStore {
+    spoke_store_sqlite::SqliteStore::open(&format!("sqlite://{}", dir.path().join(name).display()))
+        .expect("open the SQLite store")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres_copies_every_row_to_another_postgres_schema() {
+    common::with_db(|source| async move {
+        common::with_db(|dest| async move {
+            let source = source.open().await;
+            spoke_store::conformance::run_all(&source).await;
+            let dest = dest.open().await;
+            spoke_store::conformance::check_transfer(&source, &dest).await;
+        })
+        .await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sqlite_copies_every_row_to_postgres() {
+    common::with_db(|db| async move {
+        let dir = tempfile::tempdir().expect("create a temporary directory");
+        let source = sqlite(&dir, "source.db");
+        spoke_store::conformance::run_all(&source).await;
+        let dest = db.open().await;
+        spoke_store::conformance::check_transfer(&source, &dest).await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres_copies_every_row_to_sqlite() {
+    common::with_db(|db| async move {
+        let dir = tempfile::tempdir().expect("create a temporary directory");
+        let source = db.open().await;
+        spoke_store::conformance::run_all(&source).await;
+        let dest = sqlite(&dir, "dest.db");
+        spoke_store::conformance::check_transfer(&source, &dest).await;
+    })
+    .await;
+}

@@ -12,6 +12,7 @@ mod objects;
 mod schema;
 mod search;
 mod tokens_props;
+mod transfer;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};

@@ -32,3 +32,13 @@ async fn sqlite_passes_again_on_a_reused_and_reopened_database() {
     );
     spoke_store::conformance::run_all(&store).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sqlite_copies_every_row_to_another_sqlite_database() {
+    let dir = tempfile::tempdir().expect("create a temporary directory");
+    let source = open(&dir.path().join("source.db"));
+    // The source holds other data too: everything is copied.
+    spoke_store::conformance::run_all(&source).await;
+    let dest = open(&dir.path().join("dest.db"));
+    spoke_store::conformance::check_transfer(&source, &dest).await;
+}

@@ -14,6 +14,9 @@ use spoke_core::time::Millis;
 use spoke_core::{ObjectId, ObjectRecord, PortalId, PropertyDefinition};
 
 pub mod conformance;
+pub mod transfer;
+
+pub use transfer::{RowKey, Rows, Table};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -420,8 +423,37 @@ pub trait AssociationStore: Send + Sync {
     ) -> StoreResult<bool>;
 }
 
+/// Moving a whole database between backends (`spoke copy`): every table's rows, typed
+/// ([`transfer`]), in key order and in chunks, so memory stays flat whatever the size.
+/// Ids, versions, timestamps, archived state, history and token hashes travel unchanged.
+#[async_trait]
+pub trait TransferStore: Send + Sync {
+    /// Up to `limit` rows of `table` in primary key order, starting after `after` (the
+    /// [`Rows::last_key`] of the previous chunk; `None` for the first). Fewer than `limit`
+    /// rows means the table is done.
+    async fn export_rows(
+        &self,
+        table: Table,
+        after: Option<&RowKey>,
+        limit: usize,
+    ) -> StoreResult<Rows>;
+
+    /// Writes rows in one transaction, inserting new keys and overwriting rows with the same
+    /// key whose values differ; identical rows are left alone. Returns how many rows were
+    /// inserted or changed, so importing the same rows again returns 0.
+    async fn import_rows(&self, rows: Rows) -> StoreResult<u64>;
+
+    async fn count_rows(&self, table: Table) -> StoreResult<u64>;
+
+    /// After an import: moves the id generators of records and tokens past the largest id
+    /// present (never back), so new records and tokens never reuse a copied id.
+    async fn finish_import(&self) -> StoreResult<()>;
+}
+
 /// Everything a spoke server needs from its database.
-pub trait Store: ObjectStore + PropertyStore + TokenStore + AssociationStore {
+pub trait Store:
+    ObjectStore + PropertyStore + TokenStore + AssociationStore + TransferStore
+{
     /// The backend's name for logs (`sqlite`, `postgres`).
     fn backend(&self) -> &'static str;
 }

@@ -1,6 +1,7 @@
-//! The `spoke` command: `serve`, `token`, `import`, `migrate`. Thin: every behavior
-//! lives in the library crates; this file parses arguments and wires them together.
+//! The `spoke` command: `serve`, `token`, `import`, `migrate`, `copy`. Thin: every
+//! behavior lives in the library crates; this file parses arguments and wires them together.
 
+mod copy;
 mod import;
 
 use std::net::SocketAddr;
@@ -99,6 +100,29 @@ enum Command {
         #[command(flatten)]
         db: DatabaseArg,
     },
+    /// Copy every row of one database into another, any backend to any backend (e.g.
+    /// SQLite to PostgreSQL): portals, tokens, properties, groups, records with their ids
+    /// and history, unique values, associations and labels. Verifies the row counts of
+    /// every table at the end (exit status 1 if they differ). Safe to run again: unchanged
+    /// rows are left alone. Stop the servers writing to the source first.
+    Copy {
+        /// The database to copy from: `sqlite://PATH` or `postgres://USER@HOST/DB`.
+        #[arg(long)]
+        from: String,
+        /// The database to copy into (created and migrated if needed); should be empty or
+        /// an earlier copy of the same source.
+        #[arg(long)]
+        to: String,
+        /// Schema of a PostgreSQL source, when it differs from --pg-schema (which then
+        /// names the destination's).
+        #[arg(long)]
+        from_pg_schema: Option<String>,
+        /// Rows per chunk; each chunk is written in one transaction.
+        #[arg(long, default_value_t = 1000)]
+        chunk_size: usize,
+        #[command(flatten)]
+        pg: PgArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -128,8 +152,7 @@ enum TokenCommand {
 }
 
 /// Opens the backend a URL names. The one place that knows every backend.
-async fn open_store(db: &DatabaseArg) -> Result<Arc<dyn Store>, String> {
-    let url = db.database.as_str();
+async fn open_store(url: &str, pg: &PgArgs) -> Result<Arc<dyn Store>, String> {
     if url.starts_with("sqlite:") {
         return spoke_store_sqlite::SqliteStore::open(url)
             .map(|s| Arc::new(s) as Arc<dyn Store>)
@@ -137,10 +160,10 @@ async fn open_store(db: &DatabaseArg) -> Result<Arc<dyn Store>, String> {
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         let options = spoke_store_postgres::PgOptions {
-            pool_size: db.pg.pg_pool_size.max(1),
-            statement_timeout: std::time::Duration::from_millis(db.pg.pg_statement_timeout_ms),
-            max_retries: db.pg.pg_max_retries,
-            schema: db.pg.pg_schema.clone(),
+            pool_size: pg.pg_pool_size.max(1),
+            statement_timeout: std::time::Duration::from_millis(pg.pg_statement_timeout_ms),
+            max_retries: pg.pg_max_retries,
+            schema: pg.pg_schema.clone(),
             ..Default::default()
         };
         return spoke_store_postgres::PostgresStore::open(url, options)
@@ -151,6 +174,56 @@ async fn open_store(db: &DatabaseArg) -> Result<Arc<dyn Store>, String> {
     Err(format!(
         "unsupported database URL {url:?}: use sqlite://PATH or postgres://USER@HOST/DB"
     ))
+}
+
+/// Whether two URLs (with their schemas) name one database: then a copy would only
+/// rewrite every row onto itself.
+fn same_database(a: (&str, &PgArgs), b: (&str, &PgArgs)) -> bool {
+    let sqlite_path = |url: &str| {
+        url.strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| PathBuf::from(p)))
+    };
+    match (sqlite_path(a.0), sqlite_path(b.0)) {
+        (Some(x), Some(y)) => x == y,
+        (None, None) => a.0 == b.0 && a.1.pg_schema == b.1.pg_schema,
+        _ => false,
+    }
+}
+
+/// A database URL for display: without a password, with the schema if one is set.
+fn redact(url: &str, pg: &PgArgs) -> String {
+    let mut shown = match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme + 3],
+                    &creds[..colon],
+                    &url[at..]
+                ),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    };
+    if let Some((base, query)) = shown.split_once('?') {
+        let query: Vec<String> = query
+            .split('&')
+            .map(|kv| match kv.split_once('=') {
+                Some(("password", _)) => "password=***".to_owned(),
+                _ => kv.to_owned(),
+            })
+            .collect();
+        shown = format!("{base}?{}", query.join("&"));
+    }
+    if !url.starts_with("sqlite:") {
+        if let Some(schema) = &pg.pg_schema {
+            shown.push_str(&format!(" (schema {schema})"));
+        }
+    }
+    shown
 }
 
 fn expand_scopes(scopes: Vec<String>) -> Vec<String> {
@@ -239,7 +312,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             rate_limit,
             search_rate_limit,
         } => {
-            let store = open_store(&db).await?;
+            let store = open_store(&db.database, &db.pg).await?;
             first_start(store.as_ref()).await?;
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
@@ -258,14 +331,14 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .map_err(|e| e.to_string())
         }
         Command::Token(TokenCommand::Create { db, portal, scopes }) => {
-            let store = open_store(&db).await?;
+            let store = open_store(&db.database, &db.pg).await?;
             let token =
                 create_token(store.as_ref(), PortalId(portal), &expand_scopes(scopes)).await?;
             println!("{token}");
             Ok(())
         }
         Command::Token(TokenCommand::List { db }) => {
-            let store = open_store(&db).await?;
+            let store = open_store(&db.database, &db.pg).await?;
             let tokens = store.list_tokens().await.map_err(|e| e.to_string())?;
             println!(
                 "{:<6} {:<12} {:<18} {:<26} {:<9} scopes",
@@ -290,7 +363,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Token(TokenCommand::Revoke { db, id }) => {
-            let store = open_store(&db).await?;
+            let store = open_store(&db.database, &db.pg).await?;
             if store
                 .revoke_token(id, now_millis())
                 .await
@@ -309,13 +382,39 @@ async fn run(cli: Cli) -> Result<(), String> {
             batch_size,
             file,
         } => {
-            let store = open_store(&db).await?;
+            let store = open_store(&db.database, &db.pg).await?;
             import::run(store, PortalId(portal), &object_type, batch_size, &file).await
         }
         Command::Migrate { db } => {
-            open_store(&db).await?;
+            open_store(&db.database, &db.pg).await?;
             eprintln!("{}: schema up to date", db.database);
             Ok(())
+        }
+        Command::Copy {
+            from,
+            to,
+            from_pg_schema,
+            chunk_size,
+            pg,
+        } => {
+            let from_pg = PgArgs {
+                pg_schema: from_pg_schema.or_else(|| pg.pg_schema.clone()),
+                ..pg.clone()
+            };
+            if same_database((&from, &from_pg), (&to, &pg)) {
+                return Err(format!(
+                    "--from and --to name the same database ({from}); nothing to copy"
+                ));
+            }
+            let source = open_store(&from, &from_pg).await?;
+            let dest = open_store(&to, &pg).await?;
+            copy::run(
+                source,
+                dest,
+                chunk_size,
+                (&redact(&from, &from_pg), &redact(&to, &pg)),
+            )
+            .await
         }
     }
 }
@@ -345,5 +444,47 @@ fn main() -> ExitCode {
             eprintln!("spoke: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pg(schema: Option<&str>) -> PgArgs {
+        PgArgs {
+            pg_pool_size: 1,
+            pg_statement_timeout_ms: 0,
+            pg_max_retries: 0,
+            pg_schema: schema.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn redact_hides_passwords_and_shows_the_schema() {
+        assert_eq!(
+            redact("postgres://u:secret@h:5432/db", &pg(Some("s"))),
+            "postgres://u:***@h:5432/db (schema s)"
+        );
+        assert_eq!(
+            redact(
+                "postgres://u@h/db?password=secret&application_name=x",
+                &pg(None)
+            ),
+            "postgres://u@h/db?password=***&application_name=x"
+        );
+        assert_eq!(redact("sqlite://a.db", &pg(Some("s"))), "sqlite://a.db");
+    }
+
+    #[test]
+    fn same_database_compares_sqlite_paths_and_postgres_schemas() {
+        let dir = std::env::temp_dir();
+        let a = format!("sqlite://{}/x.db", dir.display());
+        let b = format!("sqlite:{}/./x.db", dir.display());
+        assert!(same_database((&a, &pg(None)), (&b, &pg(None))));
+        let url = "postgres://u@h/db";
+        assert!(same_database((url, &pg(Some("s"))), (url, &pg(Some("s")))));
+        assert!(!same_database((url, &pg(Some("s"))), (url, &pg(Some("t")))));
+        assert!(!same_database((&a, &pg(None)), (url, &pg(None))));
     }
 }
