@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, Category};
 
 pub const JSON_CONTENT_TYPE: &str = "application/json;charset=utf-8";
 pub const CORRELATION_HEADER: &str = "x-hubspot-correlation-id";
@@ -33,6 +33,21 @@ pub async fn middleware(mut req: Request, next: Next) -> Response {
         // axum's own rejections for a known path with the wrong method carry no body.
         None if res.status() == StatusCode::METHOD_NOT_ALLOWED => {
             Some(ApiError::method_not_allowed())
+        }
+        // Any other error the framework produced itself (body too large, a path segment
+        // that is not valid UTF-8...) still leaves in HubSpot's envelope.
+        None if (res.status().is_client_error() || res.status().is_server_error())
+            && !is_json(&res) =>
+        {
+            let status = res.status();
+            let message = match status {
+                StatusCode::PAYLOAD_TOO_LARGE => "The request body is too large".to_owned(),
+                s => s.canonical_reason().unwrap_or("error").to_owned(),
+            };
+            let category = status
+                .is_client_error()
+                .then_some(Category::ValidationError);
+            Some(ApiError::new(status, category, message))
         }
         None => None,
     };
@@ -64,6 +79,13 @@ pub async fn middleware(mut req: Request, next: Next) -> Response {
         res.headers_mut().insert(CORRELATION_HEADER, v);
     }
     res
+}
+
+fn is_json(res: &Response) -> bool {
+    res.headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"))
 }
 
 /// Serializes `body` compactly with HubSpot's exact content type.

@@ -355,3 +355,37 @@ async fn query_booleans_in_any_case() {
         assert_eq!(read.status, 207, "{q}: {}", read.text);
     }
 }
+
+#[tokio::test]
+async fn framework_rejections_keep_hubspots_envelope() {
+    let app = crate::harness::TestApp::spawn().await;
+    let t = app.token(1, &["all"]).await;
+    // Larger than the body limit: axum rejects it before any handler runs.
+    let big = format!(
+        "{{\"inputs\":[{{\"id\":\"{}\"}}]}}",
+        "9".repeat(3 * 1024 * 1024)
+    );
+    let res = app
+        .http
+        .post(format!("{}/crm/v3/objects/contacts/batch/read", app.base))
+        .bearer_auth(&t)
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(res.status(), 413);
+    assert_eq!(
+        res.headers()["content-type"],
+        "application/json;charset=utf-8"
+    );
+    let corr = res.headers()["x-hubspot-correlation-id"]
+        .to_str()
+        .unwrap_or("")
+        .to_owned();
+    let body: serde_json::Value = res.json().await.expect("json body");
+    assert_eq!(body["status"], "error");
+    assert_eq!(body["message"], "The request body is too large");
+    assert_eq!(body["correlationId"], corr);
+    assert_eq!(body["category"], "VALIDATION_ERROR");
+}
