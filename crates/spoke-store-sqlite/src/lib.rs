@@ -1,9 +1,13 @@
 //! spoke's embedded storage: one SQLite file in WAL mode.
 //!
 //! Layout: [`SqliteStore`] owns one writer connection (SQLite has one writer at a time, so
-//! writes queue on a mutex instead of spinning on `SQLITE_BUSY`) and a pool of reader
+//! writes queue for it instead of spinning on `SQLITE_BUSY`) and a bounded pool of reader
 //! connections that run concurrently with it under WAL. rusqlite is synchronous, so every
 //! call runs on tokio's blocking pool. Each batch is one transaction.
+//!
+//! Memory: callers wait for a connection *before* taking a blocking thread (async
+//! semaphores), so a burst of 64 concurrent requests holds at most `readers + 1`
+//! connections and their page caches, not 64. Server RSS stays flat whatever the load.
 //!
 //! Durability: `synchronous=FULL`, so a write is on disk before spoke acknowledges it.
 
@@ -17,11 +21,23 @@ mod transfer;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use tokio::sync::Semaphore;
+
 use rusqlite::Connection;
 use spoke_store::{StoreError, StoreResult};
 
-/// How many idle reader connections to keep.
-const MAX_IDLE_READERS: usize = 16;
+/// Page cache per connection, in KiB. Hot index pages of a multi-million-record store fit;
+/// the OS page cache holds the rest without counting against the process.
+const WRITER_CACHE_KIB: i64 = 16 * 1024;
+const READER_CACHE_KIB: i64 = 8 * 1024;
+
+/// Reader connections: reads are CPU-bound, so a couple per core keeps every core busy
+/// without piling up connections (and their caches) under a burst.
+fn reader_count() -> usize {
+    std::thread::available_parallelism()
+        .map_or(4, |n| n.get() * 2)
+        .clamp(4, 16)
+}
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -31,7 +47,9 @@ pub struct SqliteStore {
 struct Inner {
     path: PathBuf,
     writer: Mutex<Connection>,
+    write_slot: Semaphore,
     readers: Mutex<Vec<Connection>>,
+    read_slots: Semaphore,
 }
 
 impl SqliteStore {
@@ -39,13 +57,15 @@ impl SqliteStore {
     /// and brings its schema up to date.
     pub fn open(url: &str) -> StoreResult<Self> {
         let path = parse_url(url)?;
-        let mut writer = open_connection(&path)?;
+        let mut writer = open_connection(&path, WRITER_CACHE_KIB)?;
         schema::migrate(&mut writer).map_err(internal)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 path,
                 writer: Mutex::new(writer),
+                write_slot: Semaphore::new(1),
                 readers: Mutex::new(Vec::new()),
+                read_slots: Semaphore::new(reader_count()),
             }),
         })
     }
@@ -56,6 +76,12 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
     {
+        let _slot = self
+            .inner
+            .write_slot
+            .acquire()
+            .await
+            .map_err(|e| StoreError::Internal(e.to_string()))?;
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
             let mut conn = inner
@@ -74,18 +100,23 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     {
+        let _slot = self
+            .inner
+            .read_slots
+            .acquire()
+            .await
+            .map_err(|e| StoreError::Internal(e.to_string()))?;
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
             let pooled = inner.readers.lock().ok().and_then(|mut r| r.pop());
             let conn = match pooled {
                 Some(c) => c,
-                None => open_connection(&inner.path)?,
+                None => open_connection(&inner.path, READER_CACHE_KIB)?,
             };
             let out = f(&conn).map_err(map_err);
+            // The slot bounds how many exist, so every connection goes back to the pool.
             if let Ok(mut r) = inner.readers.lock() {
-                if r.len() < MAX_IDLE_READERS {
-                    r.push(conn);
-                }
+                r.push(conn);
             }
             out
         })
@@ -113,7 +144,7 @@ fn parse_url(url: &str) -> StoreResult<PathBuf> {
     Ok(PathBuf::from(rest))
 }
 
-fn open_connection(path: &PathBuf) -> StoreResult<Connection> {
+fn open_connection(path: &PathBuf, cache_kib: i64) -> StoreResult<Connection> {
     let conn = Connection::open(path)
         .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", path.display())))?;
     // WAL lets readers run beside the writer; FULL makes every commit durable on return.
@@ -123,10 +154,11 @@ fn open_connection(path: &PathBuf) -> StoreResult<Connection> {
          PRAGMA synchronous = FULL;
          PRAGMA foreign_keys = ON;
          PRAGMA busy_timeout = 10000;
-         PRAGMA wal_autocheckpoint = 4000;
-         PRAGMA cache_size = -32000;",
+         PRAGMA wal_autocheckpoint = 4000;",
     )
     .map_err(internal)?;
+    conn.pragma_update(None, "cache_size", -cache_kib)
+        .map_err(internal)?;
     conn.set_prepared_statement_cache_capacity(64);
     search::register_functions(&conn).map_err(internal)?;
     Ok(conn)
