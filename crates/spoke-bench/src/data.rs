@@ -1,0 +1,94 @@
+//! The data set: what a benchmark contact and company look like, and the values later
+//! writes put on them. The same values go over HTTP and to the raw store.
+
+/// The ten properties every benchmark contact is created with.
+pub const CONTACT_PROPERTIES: [&str; 10] = [
+    "email",
+    "firstname",
+    "lastname",
+    "phone",
+    "company",
+    "website",
+    "jobtitle",
+    "city",
+    "state",
+    "country",
+];
+
+const FIRST: [&str; 8] = [
+    "Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Margaret", "Ken",
+];
+const LAST: [&str; 8] = [
+    "Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Hamilton", "Thompson",
+];
+const CITY: [(&str, &str, &str); 6] = [
+    ("Boston", "MA", "United States"),
+    ("Dublin", "Leinster", "Ireland"),
+    ("Berlin", "Berlin", "Germany"),
+    ("Paris", "Ile-de-France", "France"),
+    ("Austin", "TX", "United States"),
+    ("Sydney", "NSW", "Australia"),
+];
+
+pub fn email(n: u64) -> String {
+    format!("bench-{n}@example.com")
+}
+
+/// Contact number `n` (its email is unique by `n`).
+pub fn contact(n: u64) -> Vec<(&'static str, String)> {
+    let i = n as usize;
+    let (city, state, country) = CITY[i % CITY.len()];
+    let company = n / 10;
+    vec![
+        ("email", email(n)),
+        ("firstname", FIRST[i % FIRST.len()].to_owned()),
+        ("lastname", LAST[(i / 8) % LAST.len()].to_owned()),
+        ("phone", format!("+1 617 555 {:04}", n % 10_000)),
+        ("company", format!("Company {company}")),
+        ("website", format!("https://company{company}.example.com")),
+        ("jobtitle", "Engineer".to_owned()),
+        ("city", city.to_owned()),
+        ("state", state.to_owned()),
+        ("country", country.to_owned()),
+    ]
+}
+
+/// Company number `n`.
+pub fn company(n: u64) -> Vec<(&'static str, String)> {
+    vec![
+        ("name", format!("Company {n}")),
+        ("domain", format!("company{n}.example.com")),
+    ]
+}
+
+/// A batch update's three changed properties; `seq` makes every write a real change, so
+/// every update adds history.
+pub fn update(seq: u64) -> Vec<(&'static str, String)> {
+    vec![
+        ("jobtitle", format!("Role {seq}")),
+        ("city", format!("City {seq}")),
+        ("state", format!("State {seq}")),
+    ]
+}
+
+/// An upsert's three properties (besides the email that names the record).
+pub fn upsert(seq: u64) -> Vec<(&'static str, String)> {
+    vec![
+        ("firstname", format!("Name {seq}")),
+        ("lastname", format!("Surname {seq}")),
+        ("jobtitle", format!("Upserted {seq}")),
+    ]
+}
+
+pub fn to_json(props: Vec<(&'static str, String)>) -> serde_json::Value {
+    serde_json::Value::Object(
+        props
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), serde_json::Value::String(v)))
+            .collect(),
+    )
+}
+
+pub fn to_map(props: Vec<(&'static str, String)>) -> std::collections::BTreeMap<String, String> {
+    props.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+}

@@ -1,0 +1,536 @@
+//! The HTTP side: loading the data set through spoke's API, and the timed scenarios.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::data;
+use crate::driver::{BoxFuture, Op, Worker};
+
+/// Records per batch call, HubSpot's batch limit.
+pub const BATCH: usize = 100;
+
+/// A client of one spoke server with one token.
+pub struct Api {
+    client: reqwest::Client,
+    base: String,
+    auth: String,
+}
+
+fn snippet(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    text.chars().take(300).collect()
+}
+
+impl Api {
+    pub fn new(base: &str, token: &str) -> Result<Self, String> {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(300))
+            .tcp_nodelay(true)
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        Ok(Self {
+            client,
+            base: base.to_owned(),
+            auth: format!("Bearer {token}"),
+        })
+    }
+
+    async fn finish(
+        &self,
+        what: &str,
+        req: reqwest::RequestBuilder,
+        expect: u16,
+    ) -> Result<Vec<u8>, String> {
+        let resp = req
+            .header("authorization", &self.auth)
+            .send()
+            .await
+            .map_err(|e| format!("{what}: {e}"))?;
+        let status = resp.status().as_u16();
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| format!("{what}: reading the body: {e}"))?;
+        if status != expect {
+            return Err(format!(
+                "{what}: status {status} (expected {expect}): {}",
+                snippet(&body)
+            ));
+        }
+        Ok(body.to_vec())
+    }
+
+    pub async fn post(&self, path: &str, body: &Value, expect: u16) -> Result<Vec<u8>, String> {
+        let bytes = serde_json::to_vec(body).map_err(|e| e.to_string())?;
+        let req = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/json")
+            .body(bytes);
+        self.finish(&format!("POST {path}"), req, expect).await
+    }
+
+    pub async fn get(&self, path: &str, expect: u16) -> Result<Vec<u8>, String> {
+        let req = self.client.get(format!("{}{path}", self.base));
+        self.finish(&format!("GET {path}"), req, expect).await
+    }
+}
+
+fn parse(body: &[u8]) -> Result<Value, String> {
+    serde_json::from_slice(body)
+        .map_err(|e| format!("response is not JSON ({e}): {}", snippet(body)))
+}
+
+/// `results[].id` of a batch answer.
+fn result_ids(body: &[u8]) -> Result<Vec<i64>, String> {
+    let v = parse(body)?;
+    let results = v["results"]
+        .as_array()
+        .ok_or_else(|| format!("no results in {}", snippet(body)))?;
+    results
+        .iter()
+        .map(|r| {
+            r["id"]
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .ok_or_else(|| format!("result without an id: {r}"))
+        })
+        .collect()
+}
+
+fn no_item_errors(v: &Value) -> Result<(), String> {
+    match v.get("numErrors").and_then(Value::as_u64) {
+        None | Some(0) => Ok(()),
+        Some(n) => Err(format!(
+            "{n} item errors, first: {}",
+            v["errors"].get(0).unwrap_or(&Value::Null)
+        )),
+    }
+}
+
+fn results_len(v: &Value) -> u64 {
+    v["results"].as_array().map_or(0, |a| a.len() as u64)
+}
+
+/// Creates records of one type through `batch/create`, 100 per call; batch `ticket`
+/// holds numbers `ticket*100 ..`. Collects the new ids.
+pub struct Loader {
+    pub api: Arc<Api>,
+    /// `contacts` or `companies`.
+    pub object_type: &'static str,
+    /// Number of the first record.
+    pub first: u64,
+    pub count: u64,
+    pub ids: Mutex<Vec<i64>>,
+}
+
+impl Loader {
+    pub fn batches(&self) -> u64 {
+        self.count.div_ceil(BATCH as u64)
+    }
+
+    async fn load(&self, ticket: u64) -> Result<u64, String> {
+        let start = ticket * BATCH as u64;
+        let end = (start + BATCH as u64).min(self.count);
+        let inputs: Vec<Value> = (start..end)
+            .map(|i| {
+                let n = self.first + i;
+                let props = if self.object_type == "contacts" {
+                    data::contact(n)
+                } else {
+                    data::company(n)
+                };
+                json!({ "properties": data::to_json(props) })
+            })
+            .collect();
+        let path = format!("/crm/v3/objects/{}/batch/create", self.object_type);
+        let body = self
+            .api
+            .post(&path, &json!({ "inputs": inputs }), 201)
+            .await?;
+        let ids = result_ids(&body)?;
+        if ids.len() as u64 != end - start {
+            return Err(format!(
+                "{path}: {} results for {} inputs",
+                ids.len(),
+                end - start
+            ));
+        }
+        let n = ids.len() as u64;
+        if let Ok(mut all) = self.ids.lock() {
+            all.extend(ids);
+        }
+        Ok(n)
+    }
+}
+
+impl Op for Loader {
+    fn call<'a>(&'a self, _w: &'a mut Worker, ticket: u64) -> BoxFuture<'a, Result<u64, String>> {
+        Box::pin(self.load(ticket))
+    }
+}
+
+/// Associates (contact, company) pairs with the default type, 100 pairs per call.
+pub struct Linker {
+    pub api: Arc<Api>,
+    pub pairs: Vec<(i64, i64)>,
+}
+
+impl Linker {
+    pub fn batches(&self) -> u64 {
+        self.pairs.len().div_ceil(BATCH) as u64
+    }
+
+    async fn link(&self, ticket: u64) -> Result<u64, String> {
+        let start = ticket as usize * BATCH;
+        let chunk = &self.pairs[start..(start + BATCH).min(self.pairs.len())];
+        let inputs: Vec<Value> = chunk
+            .iter()
+            .map(|(c, co)| json!({ "from": { "id": c.to_string() }, "to": { "id": co.to_string() } }))
+            .collect();
+        let body = self
+            .api
+            .post(
+                "/crm/v4/associations/contacts/companies/batch/associate/default",
+                &json!({ "inputs": inputs }),
+                200,
+            )
+            .await?;
+        no_item_errors(&parse(&body)?)?;
+        Ok(chunk.len() as u64)
+    }
+}
+
+impl Op for Linker {
+    fn call<'a>(&'a self, _w: &'a mut Worker, ticket: u64) -> BoxFuture<'a, Result<u64, String>> {
+        Box::pin(self.link(ticket))
+    }
+}
+
+/// What the timed scenarios work on, known once the data set is loaded.
+pub struct DataSet {
+    /// The loaded contacts (numbers `0..records`), in no particular order.
+    pub contacts: Vec<i64>,
+    pub records: u64,
+    /// Companies with exactly 10 contacts each.
+    pub companies: Vec<i64>,
+    /// A contact with `hub_links` companies, and one with 10.
+    pub hub: i64,
+    pub hub_links: usize,
+    pub ten: i64,
+    /// A `lastmodifieddate` in the middle of the load (epoch ms): about half the
+    /// contacts were modified after it.
+    pub modified_cutoff: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scenario {
+    BatchCreate,
+    BatchRead,
+    BatchUpdate,
+    BatchUpsert,
+    AssocBatchRead,
+    ListPage,
+    SearchEmail,
+    SearchModified,
+    AssocPageTen,
+    AssocPageHub,
+    AssocPageHubSmall,
+}
+
+impl Scenario {
+    /// In the order they run: reads first, so they see exactly the loaded data set; then
+    /// the writes (the batch create scenario adds records for as long as it runs).
+    pub const ALL: [Scenario; 11] = [
+        Scenario::BatchRead,
+        Scenario::AssocBatchRead,
+        Scenario::ListPage,
+        Scenario::SearchEmail,
+        Scenario::SearchModified,
+        Scenario::AssocPageTen,
+        Scenario::AssocPageHub,
+        Scenario::AssocPageHubSmall,
+        Scenario::BatchUpdate,
+        Scenario::BatchUpsert,
+        Scenario::BatchCreate,
+    ];
+
+    /// The name `--scenarios` takes.
+    pub fn key(self) -> &'static str {
+        match self {
+            Scenario::BatchCreate => "create",
+            Scenario::BatchRead => "read",
+            Scenario::BatchUpdate => "update",
+            Scenario::BatchUpsert => "upsert",
+            Scenario::AssocBatchRead => "assoc-read",
+            Scenario::ListPage => "list",
+            Scenario::SearchEmail => "search-email",
+            Scenario::SearchModified => "search-modified",
+            Scenario::AssocPageTen => "page-10",
+            Scenario::AssocPageHub => "page-10k",
+            Scenario::AssocPageHubSmall => "page-10k-limit-10",
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::BatchCreate => "batch create",
+            Scenario::BatchRead => "batch read",
+            Scenario::BatchUpdate => "batch update",
+            Scenario::BatchUpsert => "batch upsert (email)",
+            Scenario::AssocBatchRead => "v4 assoc batch read",
+            Scenario::ListPage => "list page",
+            Scenario::SearchEmail => "search email EQ",
+            Scenario::SearchModified => "search modified GT",
+            Scenario::AssocPageTen => "v4 assoc page (10)",
+            Scenario::AssocPageHub => "v4 assoc page (10k)",
+            Scenario::AssocPageHubSmall => "v4 assoc page (10k, limit 10)",
+        }
+    }
+}
+
+/// One timed scenario against the server.
+pub struct HttpOp {
+    pub api: Arc<Api>,
+    pub data: Arc<DataSet>,
+    pub scenario: Scenario,
+    /// Next unused contact number (new emails).
+    pub next_number: Arc<AtomicU64>,
+    /// Makes every written value new, so every update adds history.
+    pub seq: Arc<AtomicU64>,
+}
+
+const LIST_PROPERTIES: &str =
+    "email,firstname,lastname,phone,company,website,jobtitle,city,state,country";
+
+impl HttpOp {
+    fn random_ids(&self, w: &mut Worker) -> Vec<String> {
+        w.rng
+            .distinct(self.data.contacts.len(), BATCH)
+            .into_iter()
+            .map(|i| self.data.contacts[i].to_string())
+            .collect()
+    }
+
+    async fn run(&self, w: &mut Worker) -> Result<u64, String> {
+        let api = &self.api;
+        match self.scenario {
+            Scenario::BatchCreate => {
+                let first = self.next_number.fetch_add(BATCH as u64, Ordering::Relaxed);
+                let inputs: Vec<Value> = (first..first + BATCH as u64)
+                    .map(|n| json!({ "properties": data::to_json(data::contact(n)) }))
+                    .collect();
+                api.post(
+                    "/crm/v3/objects/contacts/batch/create",
+                    &json!({ "inputs": inputs }),
+                    201,
+                )
+                .await?;
+                Ok(BATCH as u64)
+            }
+            Scenario::BatchRead => {
+                let inputs: Vec<Value> = self
+                    .random_ids(w)
+                    .into_iter()
+                    .map(|id| json!({ "id": id }))
+                    .collect();
+                let n = inputs.len() as u64;
+                api.post(
+                    "/crm/v3/objects/contacts/batch/read",
+                    &json!({ "inputs": inputs, "properties": data::CONTACT_PROPERTIES }),
+                    200,
+                )
+                .await?;
+                Ok(n)
+            }
+            Scenario::BatchUpdate => {
+                let inputs: Vec<Value> = self
+                    .random_ids(w)
+                    .into_iter()
+                    .map(|id| {
+                        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
+                        json!({ "id": id, "properties": data::to_json(data::update(seq)) })
+                    })
+                    .collect();
+                let n = inputs.len() as u64;
+                api.post(
+                    "/crm/v3/objects/contacts/batch/update",
+                    &json!({ "inputs": inputs }),
+                    200,
+                )
+                .await?;
+                Ok(n)
+            }
+            Scenario::BatchUpsert => {
+                // 90 existing contacts by email, 10 new ones: a sync pushing mostly changes.
+                let existing = w.rng.distinct(self.data.records as usize, BATCH - 10);
+                let new_first = self.next_number.fetch_add(10, Ordering::Relaxed);
+                let emails = existing
+                    .into_iter()
+                    .map(|n| n as u64)
+                    .chain(new_first..new_first + 10)
+                    .map(data::email);
+                let inputs: Vec<Value> = emails
+                    .map(|email| {
+                        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
+                        json!({ "id": email, "idProperty": "email",
+                                "properties": data::to_json(data::upsert(seq)) })
+                    })
+                    .collect();
+                let n = inputs.len() as u64;
+                api.post(
+                    "/crm/v3/objects/contacts/batch/upsert",
+                    &json!({ "inputs": inputs }),
+                    200,
+                )
+                .await?;
+                Ok(n)
+            }
+            Scenario::AssocBatchRead => {
+                let inputs: Vec<Value> = w
+                    .rng
+                    .distinct(self.data.companies.len(), BATCH)
+                    .into_iter()
+                    .map(|i| json!({ "id": self.data.companies[i].to_string() }))
+                    .collect();
+                let n = inputs.len() as u64;
+                api.post(
+                    "/crm/v4/associations/companies/contacts/batch/read",
+                    &json!({ "inputs": inputs }),
+                    200,
+                )
+                .await?;
+                Ok(n)
+            }
+            Scenario::ListPage => {
+                // Each worker walks pages from a random starting point, as a sync would.
+                let after = match w.cursor.take() {
+                    Some(a) => a,
+                    None => {
+                        let i = w.rng.below(self.data.contacts.len());
+                        self.data.contacts[i].to_string()
+                    }
+                };
+                let body = api
+                    .get(
+                        &format!(
+                            "/crm/v3/objects/contacts?limit=100&properties={LIST_PROPERTIES}&after={after}"
+                        ),
+                        200,
+                    )
+                    .await?;
+                let v = parse(&body)?;
+                w.cursor = v["paging"]["next"]["after"].as_str().map(str::to_owned);
+                Ok(results_len(&v))
+            }
+            Scenario::SearchEmail => {
+                let n = w.rng.below(self.data.records as usize) as u64;
+                let body = api
+                    .post(
+                        "/crm/v3/objects/contacts/search",
+                        &json!({ "filterGroups": [{ "filters": [
+                            { "propertyName": "email", "operator": "EQ", "value": data::email(n) }
+                        ]}]}),
+                        200,
+                    )
+                    .await?;
+                let v = parse(&body)?;
+                if v["total"].as_u64() != Some(1) {
+                    return Err(format!(
+                        "search by email {} found {} records",
+                        data::email(n),
+                        v["total"]
+                    ));
+                }
+                Ok(1)
+            }
+            Scenario::SearchModified => {
+                let body = api
+                    .post(
+                        "/crm/v3/objects/contacts/search",
+                        &json!({
+                            "filterGroups": [{ "filters": [{
+                                "propertyName": "lastmodifieddate", "operator": "GT",
+                                "value": self.data.modified_cutoff.to_string()
+                            }]}],
+                            "sorts": [{ "propertyName": "lastmodifieddate", "direction": "ASCENDING" }],
+                            "limit": 100
+                        }),
+                        200,
+                    )
+                    .await?;
+                let v = parse(&body)?;
+                let n = results_len(&v);
+                if n == 0 {
+                    return Err("search modified GT found nothing".into());
+                }
+                Ok(n)
+            }
+            Scenario::AssocPageTen | Scenario::AssocPageHub | Scenario::AssocPageHubSmall => {
+                let (id, limit) = match self.scenario {
+                    Scenario::AssocPageTen => (self.data.ten, 100),
+                    Scenario::AssocPageHub => (self.data.hub, 100),
+                    _ => (self.data.hub, 10),
+                };
+                let want = if id == self.data.ten {
+                    10
+                } else {
+                    self.data.hub_links.min(limit) as u64
+                };
+                let body = api
+                    .get(
+                        &format!(
+                            "/crm/v4/objects/contacts/{id}/associations/companies?limit={limit}"
+                        ),
+                        200,
+                    )
+                    .await?;
+                let n = results_len(&parse(&body)?);
+                if n != want {
+                    return Err(format!(
+                        "association page of {id}: {n} results, expected {want}"
+                    ));
+                }
+                Ok(n)
+            }
+        }
+    }
+}
+
+impl Op for HttpOp {
+    fn call<'a>(&'a self, w: &'a mut Worker, _ticket: u64) -> BoxFuture<'a, Result<u64, String>> {
+        Box::pin(self.run(w))
+    }
+}
+
+/// Creates the hub contact and the ten-link contact; returns their ids.
+pub async fn create_special_contacts(api: &Api) -> Result<(i64, i64), String> {
+    let inputs = json!({ "inputs": [
+        { "properties": { "email": "bench-hub@example.com", "firstname": "Hub" } },
+        { "properties": { "email": "bench-ten@example.com", "firstname": "Ten" } }
+    ]});
+    let body = api
+        .post("/crm/v3/objects/contacts/batch/create", &inputs, 201)
+        .await?;
+    let v = parse(&body)?;
+    let mut hub = None;
+    let mut ten = None;
+    for r in v["results"].as_array().into_iter().flatten() {
+        let id = r["id"].as_str().and_then(|s| s.parse::<i64>().ok());
+        match r["properties"]["email"].as_str() {
+            Some("bench-hub@example.com") => hub = id,
+            Some("bench-ten@example.com") => ten = id,
+            _ => {}
+        }
+    }
+    match (hub, ten) {
+        (Some(h), Some(t)) => Ok((h, t)),
+        _ => Err(format!(
+            "creating the hub contacts answered {}",
+            snippet(&body)
+        )),
+    }
+}

@@ -1,0 +1,773 @@
+//! `spoke-bench`: spoke's benchmark.
+//!
+//! It starts its own `spoke serve` over a fresh database, loads a data set through the
+//! HTTP API (contacts with history, companies, associations), then drives the server at
+//! fixed concurrencies with HubSpot-shaped requests, and prints a Markdown table of
+//! requests/s, objects/s and latency percentiles, with the server's peak RSS, bytes on disk
+//! per object and startup time. In the same run it does the same writes and reads straight
+//! on the storage layer (no HTTP) and prints the ratio. It never asserts timing; it exits
+//! non-zero only if a request failed, so a short smoke run in CI catches breakage.
+
+mod data;
+mod driver;
+mod http;
+mod pg;
+mod raw;
+mod report;
+mod server;
+mod stats;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use clap::{Parser, ValueEnum};
+
+use crate::driver::{drive, Limit, Measured, Op};
+use crate::http::{Api, DataSet, HttpOp, Linker, Loader, Scenario};
+use crate::report::{BackendReport, Row};
+use crate::server::{RssSampler, Server, TokenOutcome};
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Preset {
+    /// 2,000 contacts, concurrency 1 and 4, 0.5 s per scenario: CI's check that it works.
+    Smoke,
+    #[value(name = "10k")]
+    TenK,
+    #[value(name = "1m")]
+    OneM,
+    #[value(name = "10m")]
+    TenM,
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "spoke-bench",
+    version,
+    about = "spoke's benchmark: load a data set into a real spoke server, drive it over HTTP, compare with raw storage"
+)]
+struct Cli {
+    /// Number of contacts to load (overrides the preset's).
+    #[arg(long)]
+    records: Option<u64>,
+    /// A named size: smoke, 10k, 1m or 10m contacts (default 10k).
+    #[arg(long, value_enum)]
+    preset: Option<Preset>,
+    /// Concurrencies to run each scenario at, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    concurrency: Option<Vec<usize>>,
+    /// Seconds per scenario and concurrency.
+    #[arg(long)]
+    duration_secs: Option<f64>,
+    /// Also stop each scenario after this many requests.
+    #[arg(long)]
+    requests: Option<u64>,
+    /// Workers used to load the data set (the load is the batch create at this concurrency).
+    #[arg(long, default_value_t = 16)]
+    load_concurrency: usize,
+    /// Backend: `sqlite`, or a `postgres://` URL of a server where the benchmark may create
+    /// (and drop) a database. Repeat to run several.
+    #[arg(long, default_values_t = vec!["sqlite".to_owned()])]
+    database: Vec<String>,
+    /// The spoke binary (default: `spoke` next to this program).
+    #[arg(long)]
+    spoke: Option<PathBuf>,
+    /// Keep the databases (and server logs) in this directory instead of a temporary one.
+    #[arg(long)]
+    keep: Option<PathBuf>,
+    /// Also write the results as JSON to this file.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Skip the raw storage figures.
+    #[arg(long)]
+    no_raw: bool,
+    /// PostgreSQL: run `ANALYZE` after the load, before the scenarios, instead of timing
+    /// them on whatever statistics autovacuum has gathered by then.
+    #[arg(long)]
+    analyze: bool,
+    /// Run only these scenarios (comma-separated): read, assoc-read, list, search-email,
+    /// search-modified, page-10, page-10k, page-10k-limit-10, update, upsert, create.
+    /// The load always runs.
+    #[arg(long, value_delimiter = ',')]
+    scenarios: Option<Vec<String>>,
+}
+
+pub struct Config {
+    preset: String,
+    records: u64,
+    concurrency: Vec<usize>,
+    duration: Duration,
+    budget: Option<u64>,
+    load_concurrency: usize,
+    spoke: PathBuf,
+    keep: Option<PathBuf>,
+    raw: bool,
+    analyze: bool,
+    scenarios: Vec<Scenario>,
+}
+
+const PORTAL: i64 = raw::PORTAL.0;
+/// The hub contact's company count (capped at the number of records).
+const HUB_LINKS: u64 = 10_000;
+
+fn config(cli: &Cli) -> Result<Config, String> {
+    let preset = cli.preset.unwrap_or(Preset::TenK);
+    let (name, records, conc, secs) = match preset {
+        Preset::Smoke => ("smoke", 2_000, vec![1, 4], 0.5),
+        Preset::TenK => ("10k", 10_000, vec![1, 16, 64], 5.0),
+        Preset::OneM => ("1m", 1_000_000, vec![1, 16, 64], 10.0),
+        Preset::TenM => ("10m", 10_000_000, vec![1, 16, 64], 10.0),
+    };
+    let records = cli.records.unwrap_or(records);
+    if records < 10 {
+        return Err("--records must be at least 10".into());
+    }
+    let concurrency = cli.concurrency.clone().unwrap_or(conc);
+    if concurrency.is_empty() || concurrency.contains(&0) {
+        return Err("--concurrency needs positive numbers".into());
+    }
+    let secs = cli.duration_secs.unwrap_or(secs);
+    if !(secs.is_finite() && secs > 0.0) {
+        return Err("--duration-secs must be positive".into());
+    }
+    let spoke = match &cli.spoke {
+        Some(p) => p.clone(),
+        None => {
+            let me = std::env::current_exe().map_err(|e| format!("cannot find myself: {e}"))?;
+            me.with_file_name(format!("spoke{}", std::env::consts::EXE_SUFFIX))
+        }
+    };
+    if !spoke.is_file() {
+        return Err(format!(
+            "no spoke binary at {} (build it: cargo build --release -p spoke, or pass --spoke)",
+            spoke.display()
+        ));
+    }
+    let scenarios = match &cli.scenarios {
+        None => Scenario::ALL.to_vec(),
+        Some(keys) => {
+            let mut out = Vec::new();
+            for key in keys {
+                let s = Scenario::ALL
+                    .into_iter()
+                    .find(|s| s.key() == key.trim())
+                    .ok_or_else(|| {
+                        format!(
+                            "unknown scenario {key:?}; one of: {}",
+                            Scenario::ALL.map(Scenario::key).join(", ")
+                        )
+                    })?;
+                out.push(s);
+            }
+            // Keep the canonical order (reads before writes).
+            Scenario::ALL
+                .into_iter()
+                .filter(|s| out.contains(s))
+                .collect()
+        }
+    };
+    Ok(Config {
+        analyze: cli.analyze,
+        scenarios,
+        preset: if cli.records.is_some() {
+            format!("{name} with --records {records}")
+        } else {
+            name.to_owned()
+        },
+        records,
+        concurrency,
+        duration: Duration::from_secs_f64(secs),
+        budget: cli.requests,
+        load_concurrency: cli.load_concurrency.max(1),
+        spoke,
+        keep: cli.keep.clone(),
+        raw: !cli.no_raw,
+    })
+}
+
+fn progress(backend: &str, msg: &str) {
+    eprintln!("[{backend}] {msg}");
+}
+
+fn progress_row(backend: &str, name: &str, c: usize, m: &Measured) {
+    progress(
+        backend,
+        &format!(
+            "{name} c={c}: {:.0} req/s, {:.0} objects/s, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms, longest gap {:.1} ms{}",
+            m.requests_per_sec(),
+            m.objects_per_sec(),
+            stats::ms(m.latency.p50),
+            stats::ms(m.latency.p99),
+            stats::ms(m.latency.max),
+            stats::ms(m.longest_gap),
+            if m.errors > 0 {
+                format!(", {} ERRORS: {}", m.errors, m.error_samples.join(" | "))
+            } else {
+                String::new()
+            }
+        ),
+    );
+}
+
+/// Size of a SQLite database on disk: the main file and its WAL.
+fn sqlite_size(db: &Path) -> u64 {
+    let wal = PathBuf::from(format!("{}-wal", db.display()));
+    [db.to_path_buf(), wal]
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum()
+}
+
+fn remove_sqlite(db: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+}
+
+enum Backend {
+    Sqlite { db: PathBuf },
+    Postgres { fresh: pg::FreshDatabase },
+}
+
+impl Backend {
+    fn url(&self) -> String {
+        match self {
+            Backend::Sqlite { db } => format!("sqlite://{}", db.display()),
+            Backend::Postgres { fresh } => fresh.url.clone(),
+        }
+    }
+
+    async fn size(&self) -> Result<u64, String> {
+        match self {
+            Backend::Sqlite { db } => Ok(sqlite_size(db)),
+            Backend::Postgres { fresh } => fresh.size_bytes().await,
+        }
+    }
+}
+
+/// The raw figures: the same load and writes/reads on the storage layer at `url`, keyed by
+/// (scenario, concurrency); the load under the name "load".
+async fn raw_phase(
+    cfg: &Config,
+    url: &str,
+    name: &str,
+) -> Result<BTreeMap<(String, usize), Measured>, String> {
+    let store = raw::open(url).await?;
+    raw::prepare(store.as_ref()).await?;
+    let mut out = BTreeMap::new();
+    progress(name, &format!("raw: loading {} contacts", cfg.records));
+    let loader = Arc::new(raw::RawLoader {
+        store: store.clone(),
+        count: cfg.records,
+        ids: Mutex::new(Vec::new()),
+    });
+    let m = drive(
+        loader.clone(),
+        cfg.load_concurrency,
+        Limit {
+            duration: None,
+            budget: Some(loader.batches()),
+        },
+        1,
+    )
+    .await;
+    progress_row(name, "raw load", cfg.load_concurrency, &m);
+    if cfg.analyze && !url.starts_with("sqlite:") {
+        pg::analyze(url).await?;
+    }
+    let failed = m.errors > 0;
+    out.insert(("load".to_owned(), cfg.load_concurrency), m);
+    if failed {
+        return Ok(out);
+    }
+    let contacts = Arc::new(
+        loader
+            .ids
+            .lock()
+            .map_err(|_| "raw loader lock poisoned")?
+            .clone(),
+    );
+    let next_number = Arc::new(AtomicU64::new(cfg.records));
+    let seq = Arc::new(AtomicU64::new(0));
+    for scenario in cfg.scenarios.iter().copied().filter(|s| raw::has_raw(*s)) {
+        for &c in &cfg.concurrency {
+            let op: Arc<dyn Op> = Arc::new(raw::RawOp {
+                store: store.clone(),
+                contacts: contacts.clone(),
+                records: cfg.records,
+                scenario,
+                next_number: next_number.clone(),
+                seq: seq.clone(),
+            });
+            let m = drive(op, c, limit(cfg), seed(scenario, c)).await;
+            progress_row(name, &format!("raw {}", scenario.name()), c, &m);
+            out.insert((scenario.name().to_owned(), c), m);
+        }
+    }
+    Ok(out)
+}
+
+/// The raw figures on a store of the same kind as the server's, in a database of its own
+/// (removed afterwards unless `--keep`).
+async fn raw_figures(
+    cfg: &Config,
+    backend: &Backend,
+    dir: &Path,
+    name: &str,
+) -> Result<BTreeMap<(String, usize), Measured>, String> {
+    match backend {
+        Backend::Sqlite { .. } => {
+            let db = dir.join("raw.db");
+            remove_sqlite(&db);
+            let result = raw_phase(cfg, &format!("sqlite://{}", db.display()), name).await;
+            if cfg.keep.is_none() {
+                remove_sqlite(&db);
+            }
+            result
+        }
+        Backend::Postgres { fresh } => {
+            let raw_db = fresh.sibling("_raw").await?;
+            let result = raw_phase(cfg, &raw_db.url, name).await;
+            if cfg.keep.is_none() {
+                if let Err(e) = raw_db.drop_database().await {
+                    progress(name, &e);
+                }
+            }
+            result
+        }
+    }
+}
+
+fn limit(cfg: &Config) -> Limit {
+    Limit {
+        duration: Some(cfg.duration),
+        budget: cfg.budget,
+    }
+}
+
+fn seed(s: Scenario, c: usize) -> u64 {
+    (s as u64 + 1) * 1000 + c as u64
+}
+
+async fn load_phase(
+    cfg: &Config,
+    api: &Arc<Api>,
+    name: &str,
+    rows: &mut Vec<Row>,
+    raw: &BTreeMap<(String, usize), Measured>,
+    probe: &RssSampler,
+) -> Result<DataSet, String> {
+    let lc = cfg.load_concurrency;
+    let records = cfg.records;
+    let regular_companies = records.div_ceil(10);
+    let hub_links = HUB_LINKS.min(records);
+
+    progress(
+        name,
+        &format!("loading {records} contacts over HTTP (c={lc})"),
+    );
+    let contacts = Arc::new(Loader {
+        api: api.clone(),
+        object_type: "contacts",
+        first: 0,
+        count: records,
+        ids: Mutex::new(Vec::new()),
+    });
+    let before = spoke_core::time::now_millis();
+    let stretch = probe.begin();
+    let m = drive(
+        contacts.clone(),
+        lc,
+        Limit {
+            duration: None,
+            budget: Some(contacts.batches()),
+        },
+        2,
+    )
+    .await;
+    let after = spoke_core::time::now_millis();
+    progress_row(name, "load contacts", lc, &m);
+    let failed = m.errors > 0;
+    rows.push(Row::new(
+        "load: contacts, batch create into an empty store",
+        lc,
+        m,
+        raw.get(&("load".to_owned(), lc)).cloned(),
+        probe.end(stretch),
+    ));
+    if failed {
+        return Err("loading contacts failed".into());
+    }
+
+    let company_count = regular_companies + hub_links;
+    progress(name, &format!("loading {company_count} companies"));
+    let companies = Arc::new(Loader {
+        api: api.clone(),
+        object_type: "companies",
+        first: 0,
+        count: company_count,
+        ids: Mutex::new(Vec::new()),
+    });
+    let stretch = probe.begin();
+    let m = drive(
+        companies.clone(),
+        lc,
+        Limit {
+            duration: None,
+            budget: Some(companies.batches()),
+        },
+        3,
+    )
+    .await;
+    progress_row(name, "load companies", lc, &m);
+    let failed = m.errors > 0;
+    rows.push(Row::new(
+        "load: companies, batch create",
+        lc,
+        m,
+        None,
+        probe.end(stretch),
+    ));
+    if failed {
+        return Err("loading companies failed".into());
+    }
+
+    let contact_ids = contacts
+        .ids
+        .lock()
+        .map_err(|_| "loader lock poisoned")?
+        .clone();
+    let company_ids = companies
+        .ids
+        .lock()
+        .map_err(|_| "loader lock poisoned")?
+        .clone();
+    let (regular, hub_companies) = company_ids.split_at(regular_companies as usize);
+    let (hub, ten) = http::create_special_contacts(api).await?;
+    // Contact j -> company j/10: every regular company gets exactly 10 contacts.
+    let mut pairs: Vec<(i64, i64)> = contact_ids
+        .iter()
+        .enumerate()
+        .map(|(j, c)| (*c, regular[j / 10]))
+        .collect();
+    pairs.extend(hub_companies.iter().map(|co| (hub, *co)));
+    pairs.extend(hub_companies.iter().take(10).map(|co| (ten, *co)));
+    progress(name, &format!("associating {} pairs", pairs.len()));
+    let linker = Arc::new(Linker {
+        api: api.clone(),
+        pairs,
+    });
+    let stretch = probe.begin();
+    let m = drive(
+        linker.clone(),
+        lc,
+        Limit {
+            duration: None,
+            budget: Some(linker.batches()),
+        },
+        4,
+    )
+    .await;
+    progress_row(name, "load associations", lc, &m);
+    let failed = m.errors > 0;
+    rows.push(Row::new(
+        "load: associations, v4 batch associate default",
+        lc,
+        m,
+        None,
+        probe.end(stretch),
+    ));
+    if failed {
+        return Err("loading associations failed".into());
+    }
+    Ok(DataSet {
+        contacts: contact_ids,
+        records,
+        companies: regular.to_vec(),
+        hub,
+        hub_links: hub_links as usize,
+        ten,
+        modified_cutoff: before + (after - before) / 2,
+    })
+}
+
+async fn run_backend(cfg: &Config, spec: &str, dir: &Path) -> Result<BackendReport, String> {
+    let name = if spec == "sqlite" {
+        "sqlite"
+    } else {
+        "postgres"
+    };
+    let mut report = BackendReport::new(name, spec);
+    let backend = if spec == "sqlite" {
+        let db = dir.join("spoke.db");
+        remove_sqlite(&db);
+        Backend::Sqlite { db }
+    } else if spec.starts_with("postgres://") || spec.starts_with("postgresql://") {
+        Backend::Postgres {
+            fresh: pg::FreshDatabase::create(spec, "").await?,
+        }
+    } else {
+        return Err(format!(
+            "--database {spec}: use `sqlite` or a postgres:// URL"
+        ));
+    };
+    let result = run_on(cfg, &backend, name, dir, &mut report).await;
+    if let Backend::Postgres { fresh } = &backend {
+        if cfg.keep.is_none() {
+            if let Err(e) = fresh.drop_database().await {
+                progress(name, &e);
+            }
+        } else {
+            progress(name, &format!("kept database {}", fresh.url));
+        }
+    }
+    result.map(|()| report)
+}
+
+async fn run_on(
+    cfg: &Config,
+    backend: &Backend,
+    name: &str,
+    dir: &Path,
+    report: &mut BackendReport,
+) -> Result<(), String> {
+    let url = backend.url();
+    let token = match server::create_token(&cfg.spoke, &url, PORTAL)? {
+        TokenOutcome::Token(t) => t,
+        TokenOutcome::Unsupported(why) => {
+            progress(name, &format!("not available in this build: {why}"));
+            report.unavailable = Some(format!("{name}: not available in this build"));
+            return Ok(());
+        }
+    };
+
+    // Raw storage figures first, so the server is not running beside them.
+    let raw = if cfg.raw {
+        raw_figures(cfg, backend, dir, name).await?
+    } else {
+        BTreeMap::new()
+    };
+    report.raw_errors = raw.values().map(|m| m.errors).sum();
+
+    let log = dir.join(format!("spoke-{name}.log"));
+    let server = Server::start(&cfg.spoke, &url, &log).await?;
+    report.startup_empty = Some(server.startup);
+    progress(
+        name,
+        &format!(
+            "spoke serve (pid {}) ready in {:.0} ms at {}",
+            server.pid,
+            stats::ms(server.startup),
+            server.base
+        ),
+    );
+    let rss = RssSampler::start(server.pid);
+    let api = Arc::new(Api::new(&server.base, &token)?);
+
+    let load_started = Instant::now();
+    let data = match load_phase(cfg, &api, name, &mut report.rows, &raw, &rss).await {
+        Ok(d) => Arc::new(d),
+        Err(e) => {
+            return Err(format!(
+                "{e}; server log:\n{}",
+                server::log_tail(server.log())
+            ));
+        }
+    };
+    report.load_time = load_started.elapsed();
+    if let (true, Backend::Postgres { fresh }) = (cfg.analyze, backend) {
+        fresh.analyze().await?;
+        report.analyzed = true;
+    }
+    report.records = cfg.records;
+    let company_count = data.companies.len() as u64 + data.hub_links as u64;
+    report.objects_after_load = cfg.records + 2 + company_count;
+    report.bytes_after_load = backend.size().await?;
+    report.rss_after_load = server::rss_bytes(server.pid).unwrap_or(0);
+
+    let next_number = Arc::new(AtomicU64::new(cfg.records));
+    let seq = Arc::new(AtomicU64::new(1_000_000_000));
+    for &scenario in &cfg.scenarios {
+        for &c in &cfg.concurrency {
+            let op: Arc<dyn Op> = Arc::new(HttpOp {
+                api: api.clone(),
+                data: data.clone(),
+                scenario,
+                next_number: next_number.clone(),
+                seq: seq.clone(),
+            });
+            let stretch = rss.begin();
+            let m = drive(op, c, limit(cfg), seed(scenario, c)).await;
+            let resources = rss.end(stretch);
+            progress_row(name, scenario.name(), c, &m);
+            progress(
+                name,
+                &format!(
+                    "    server {:.2} cores, load generator {:.2} cores, other processes {:.2} cores, server RSS peak {:.0} MiB",
+                    resources.server_cores,
+                    resources.client_cores,
+                    resources.other_cores,
+                    resources.rss_peak as f64 / 1024.0 / 1024.0
+                ),
+            );
+            let raw_m = raw.get(&(scenario.name().to_owned(), c)).cloned();
+            report
+                .rows
+                .push(Row::new(scenario.name(), c, m, raw_m, resources));
+        }
+    }
+    report.bytes_at_end = backend.size().await?;
+    report.objects_at_end =
+        next_number.load(std::sync::atomic::Ordering::Relaxed) + 2 + company_count;
+    report.rss_end = server::rss_bytes(server.pid).unwrap_or(0);
+    report.rss_max = rss.finish().await;
+    server.stop().await?;
+
+    // Start again on the loaded database: how long until it serves?
+    let again = Server::start(&cfg.spoke, &url, &log).await?;
+    report.startup_loaded = Some(again.startup);
+    progress(
+        name,
+        &format!(
+            "restart on the loaded database: ready in {:.0} ms",
+            stats::ms(again.startup)
+        ),
+    );
+    again.stop().await?;
+    Ok(())
+}
+
+fn machine() -> String {
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split(':').nth(1))
+        .map_or("unknown CPU".to_owned(), |m| m.trim().to_owned());
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let mem_gib = meminfo
+        .lines()
+        .find(|l| l.starts_with("MemTotal:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or("?".to_owned(), |kb| format!("{:.0}", kb / 1024.0 / 1024.0));
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    format!(
+        "{cpus} CPUs ({model}), {mem_gib} GiB RAM, Linux {}",
+        kernel.trim()
+    )
+}
+
+fn spoke_version(spoke: &Path) -> String {
+    std::process::Command::new(spoke)
+        .arg("--version")
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "spoke (unknown version)".to_owned())
+}
+
+async fn run(cli: Cli) -> Result<bool, String> {
+    let cfg = config(&cli)?;
+    let temp;
+    let dir: PathBuf = match &cfg.keep {
+        Some(d) => {
+            std::fs::create_dir_all(d)
+                .map_err(|e| format!("cannot create {}: {e}", d.display()))?;
+            d.clone()
+        }
+        None => {
+            temp = tempfile::Builder::new()
+                .prefix("spoke-bench-")
+                .tempdir()
+                .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
+            temp.path().to_owned()
+        }
+    };
+    let command = std::env::args()
+        .map(|a| if a.contains(' ') { format!("'{a}'") } else { a })
+        .collect::<Vec<_>>()
+        .join(" ");
+    let header = report::Header {
+        command,
+        machine: machine(),
+        spoke: spoke_version(&cfg.spoke),
+        preset: cfg.preset.clone(),
+        records: cfg.records,
+        concurrency: cfg.concurrency.clone(),
+        duration: cfg.duration,
+        load_concurrency: cfg.load_concurrency,
+    };
+    let started = Instant::now();
+    let mut reports = Vec::new();
+    let mut failure = None;
+    for spec in &cli.database {
+        match run_backend(&cfg, spec, &dir).await {
+            Ok(r) => reports.push(r),
+            Err(e) => {
+                eprintln!("spoke-bench: {spec}: {e}");
+                failure = Some(e);
+                break;
+            }
+        }
+    }
+    let total = started.elapsed();
+    print!("{}", report::markdown(&header, &reports, total));
+    if let Some(path) = &cli.json {
+        let json = report::json(&header, &reports, total);
+        let text = serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?;
+        std::fs::write(path, text + "\n")
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    let errors: u64 = reports.iter().map(BackendReport::errors).sum();
+    if errors > 0 {
+        eprintln!("spoke-bench: {errors} requests failed (see the error column and the log above)");
+    }
+    Ok(errors == 0)
+}
+
+/// Resolves on Ctrl-C or SIGTERM. Dropping the run then drops the server, which kills the
+/// `spoke serve` child, and the temporary directory.
+async fn interrupted() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = tokio::select! {
+        r = run(cli) => r,
+        _ = interrupted() => Err("interrupted; the server was stopped".to_owned()),
+    };
+    match outcome {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("spoke-bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,230 @@
+//! The raw storage figure: the same writes and reads straight on the store (`SqliteStore`
+//! or `PostgresStore`, opened with spoke's default settings), in this process, without HTTP,
+//! JSON or validation. The ratio HTTP/raw is what the server costs.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use spoke_core::time::now_millis;
+use spoke_core::PortalId;
+use spoke_store::{
+    NewObject, ObjectPatch, ReadKeys, ReadOptions, Store, Target, UpsertItem, WriteContext,
+    WriteSource,
+};
+
+use crate::data;
+use crate::driver::{BoxFuture, Op, Worker};
+use crate::http::{Scenario, BATCH};
+
+pub const PORTAL: PortalId = PortalId(42_000_001);
+const CONTACTS: &str = "0-1";
+
+/// Opens a store as `spoke serve` would, with its default settings.
+pub async fn open(url: &str) -> Result<Arc<dyn Store>, String> {
+    let store: Arc<dyn Store> = if url.starts_with("sqlite:") {
+        Arc::new(spoke_store_sqlite::SqliteStore::open(url).map_err(|e| e.to_string())?)
+    } else {
+        Arc::new(
+            spoke_store_postgres::PostgresStore::open(url, Default::default())
+                .await
+                .map_err(|e| e.to_string())?,
+        )
+    };
+    Ok(store)
+}
+
+pub async fn prepare(store: &dyn Store) -> Result<(), String> {
+    store
+        .ensure_portal(PORTAL, now_millis())
+        .await
+        .map_err(|e| e.to_string())
+}
+
+fn context() -> WriteContext {
+    WriteContext {
+        portal: PORTAL,
+        object_type: CONTACTS.to_owned(),
+        now: now_millis(),
+        source: WriteSource {
+            source_type: "API".into(),
+            source_id: None,
+        },
+        unique_properties: vec!["email".to_owned()],
+        atomic: true,
+    }
+}
+
+fn contacts(numbers: impl Iterator<Item = u64>) -> Vec<NewObject> {
+    numbers
+        .map(|n| NewObject {
+            properties: data::to_map(data::contact(n)),
+            associations: Vec::new(),
+        })
+        .collect()
+}
+
+async fn create(store: &dyn Store, items: Vec<NewObject>) -> Result<Vec<i64>, String> {
+    let results = store
+        .create_objects(&context(), items)
+        .await
+        .map_err(|e| e.to_string())?;
+    results
+        .into_iter()
+        .map(|r| {
+            r.map(|rec| rec.id)
+                .map_err(|f| format!("create failed: {f:?}"))
+        })
+        .collect()
+}
+
+/// Loads contacts `0..count`, 100 per call (batch `ticket`), like the HTTP load.
+pub struct RawLoader {
+    pub store: Arc<dyn Store>,
+    pub count: u64,
+    pub ids: Mutex<Vec<i64>>,
+}
+
+impl RawLoader {
+    pub fn batches(&self) -> u64 {
+        self.count.div_ceil(BATCH as u64)
+    }
+
+    async fn load(&self, ticket: u64) -> Result<u64, String> {
+        let start = ticket * BATCH as u64;
+        let end = (start + BATCH as u64).min(self.count);
+        let ids = create(self.store.as_ref(), contacts(start..end)).await?;
+        let n = ids.len() as u64;
+        if let Ok(mut all) = self.ids.lock() {
+            all.extend(ids);
+        }
+        Ok(n)
+    }
+}
+
+impl Op for RawLoader {
+    fn call<'a>(&'a self, _w: &'a mut Worker, ticket: u64) -> BoxFuture<'a, Result<u64, String>> {
+        Box::pin(self.load(ticket))
+    }
+}
+
+/// The scenarios that have a raw counterpart.
+pub fn has_raw(s: Scenario) -> bool {
+    matches!(
+        s,
+        Scenario::BatchCreate | Scenario::BatchRead | Scenario::BatchUpdate | Scenario::BatchUpsert
+    )
+}
+
+pub struct RawOp {
+    pub store: Arc<dyn Store>,
+    pub contacts: Arc<Vec<i64>>,
+    pub records: u64,
+    pub scenario: Scenario,
+    pub next_number: Arc<AtomicU64>,
+    pub seq: Arc<AtomicU64>,
+}
+
+impl RawOp {
+    fn random_ids(&self, w: &mut Worker) -> Vec<i64> {
+        w.rng
+            .distinct(self.contacts.len(), BATCH)
+            .into_iter()
+            .map(|i| self.contacts[i])
+            .collect()
+    }
+
+    async fn run(&self, w: &mut Worker) -> Result<u64, String> {
+        let check = |outcomes: Vec<Result<(), String>>| -> Result<u64, String> {
+            let n = outcomes.len() as u64;
+            outcomes.into_iter().collect::<Result<Vec<()>, String>>()?;
+            Ok(n)
+        };
+        match self.scenario {
+            Scenario::BatchCreate => {
+                let first = self.next_number.fetch_add(BATCH as u64, Ordering::Relaxed);
+                let ids =
+                    create(self.store.as_ref(), contacts(first..first + BATCH as u64)).await?;
+                Ok(ids.len() as u64)
+            }
+            Scenario::BatchRead => {
+                let ids = self.random_ids(w);
+                let found = self
+                    .store
+                    .read_objects(
+                        PORTAL,
+                        CONTACTS,
+                        ReadKeys::Ids(ids),
+                        ReadOptions {
+                            archived: false,
+                            history: &[],
+                        },
+                    )
+                    .await
+                    .map_err(|e| e.to_string())?;
+                check(
+                    found
+                        .into_iter()
+                        .map(|r| {
+                            r.map(|_| ())
+                                .ok_or_else(|| "read: missing record".to_owned())
+                        })
+                        .collect(),
+                )
+            }
+            Scenario::BatchUpdate => {
+                let patches = self
+                    .random_ids(w)
+                    .into_iter()
+                    .map(|id| ObjectPatch {
+                        target: Target::Id(id),
+                        properties: data::to_map(data::update(
+                            self.seq.fetch_add(1, Ordering::Relaxed),
+                        )),
+                    })
+                    .collect();
+                let out = self
+                    .store
+                    .update_objects(&context(), patches)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                check(
+                    out.into_iter()
+                        .map(|r| r.map(|_| ()).map_err(|f| format!("update: {f:?}")))
+                        .collect(),
+                )
+            }
+            Scenario::BatchUpsert => {
+                let existing = w.rng.distinct(self.records as usize, BATCH - 10);
+                let new_first = self.next_number.fetch_add(10, Ordering::Relaxed);
+                let items = existing
+                    .into_iter()
+                    .map(|n| n as u64)
+                    .chain(new_first..new_first + 10)
+                    .map(|n| UpsertItem {
+                        value: data::email(n),
+                        properties: data::to_map(data::upsert(
+                            self.seq.fetch_add(1, Ordering::Relaxed),
+                        )),
+                    })
+                    .collect();
+                let out = self
+                    .store
+                    .upsert_objects(&context(), "email", items)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                check(
+                    out.into_iter()
+                        .map(|r| r.map(|_| ()).map_err(|f| format!("upsert: {f:?}")))
+                        .collect(),
+                )
+            }
+            other => Err(format!("{} has no raw counterpart", other.name())),
+        }
+    }
+}
+
+impl Op for RawOp {
+    fn call<'a>(&'a self, w: &'a mut Worker, _ticket: u64) -> BoxFuture<'a, Result<u64, String>> {
+        Box::pin(self.run(w))
+    }
+}
