@@ -1,5 +1,6 @@
 //! A stored record and HubSpot's rules for which of its properties a response shows.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use crate::object_type::ObjectType;
@@ -61,44 +62,52 @@ impl ObjectRecord {
         }
     }
 
-    fn value(&self, ty: &ObjectType, name: &str) -> Option<String> {
-        self.record_property(ty, name)
-            .or_else(|| self.properties.get(name).filter(|v| !v.is_empty()).cloned())
-    }
-
-    /// Applies a projection. `known` says whether a property name exists for the type;
-    /// requested names that do not are silently left out, as HubSpot does.
-    pub fn project(
-        &self,
+    /// Applies a projection: the (name, value) pairs a response shows, in name order, each
+    /// name once, borrowing stored values (only computed ones are built). `known` says
+    /// whether a property name exists for the type; requested names that do not are
+    /// silently left out, as HubSpot does.
+    pub fn project<'a>(
+        &'a self,
         ty: &ObjectType,
-        projection: Projection<'_>,
+        projection: Projection<'a>,
         known: impl Fn(&str) -> bool,
-    ) -> BTreeMap<String, Option<String>> {
-        let mut out = BTreeMap::new();
-        let always = ["hs_object_id", ty.createdate_property, ty.modified_property];
-        match projection {
-            Projection::Defaults => {
-                for name in ty.default_properties {
-                    out.insert((*name).to_owned(), self.value(ty, name));
-                }
-            }
-            Projection::Requested(names) => {
-                for name in names.iter().filter(|n| known(n)) {
-                    out.insert(name.clone(), self.value(ty, name));
-                }
-                for name in always {
-                    out.insert(name.to_owned(), self.value(ty, name));
-                }
-            }
-            Projection::AllNonEmpty => {
-                for (k, v) in self.properties.iter().filter(|(_, v)| !v.is_empty()) {
-                    out.insert(k.clone(), Some(v.clone()));
-                }
-                for name in always {
-                    out.insert(name.to_owned(), self.value(ty, name));
-                }
-            }
-        }
-        out
+    ) -> Vec<(&'a str, Option<Cow<'a, str>>)> {
+        let always = [
+            "hs_object_id",
+            ty.createdate_property,
+            ty.modified_property,
+        ];
+        let mut names: Vec<&'a str> = match projection {
+            Projection::Defaults => ty.default_properties.to_vec(),
+            Projection::Requested(names) => names
+                .iter()
+                .map(String::as_str)
+                .filter(|n| known(n))
+                .chain(always)
+                .collect(),
+            Projection::AllNonEmpty => self
+                .properties
+                .iter()
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(k, _)| k.as_str())
+                .chain(always)
+                .collect(),
+        };
+        names.sort_unstable();
+        names.dedup();
+        names
+            .into_iter()
+            .map(|name| {
+                let value = match self.record_property(ty, name) {
+                    Some(computed) => Some(Cow::Owned(computed)),
+                    None => self
+                        .properties
+                        .get(name)
+                        .filter(|v| !v.is_empty())
+                        .map(|v| Cow::Borrowed(v.as_str())),
+                };
+                (name, value)
+            })
+            .collect()
     }
 }

@@ -2,6 +2,7 @@
 //! (HubSpot-defined ones from the catalogue plus the portal's custom ones), with the
 //! conversions between wire values and validated domain values.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
@@ -9,7 +10,7 @@ use spoke_core::catalog::builtin_properties;
 use spoke_core::record::Projection;
 use spoke_core::time::format_iso;
 use spoke_core::{ObjectRecord, ObjectType, PortalId, PropertyDefinition, PropertyError};
-use spoke_types::objects::{SimplePublicObject, ValueWithTimestamp};
+use spoke_types::objects::{PropertyValues, SimplePublicObject, ValueWithTimestamp};
 
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
@@ -116,14 +117,41 @@ impl TypeSchema {
         }
     }
 
-    /// A record in HubSpot's output shape.
+    /// A record in HubSpot's output shape, owning its values (write responses, which the
+    /// handlers amend).
     pub fn to_wire(
         &self,
         record: &ObjectRecord,
         projection: Projection<'_>,
         history: &[String],
     ) -> SimplePublicObject {
-        let properties = record.project(self.ty, projection, |n| self.props.contains_key(n));
+        let view = self.view(record, projection, history);
+        SimplePublicObject {
+            id: view.id,
+            properties: view
+                .properties
+                .0
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.map(Cow::into_owned)))
+                .collect(),
+            properties_with_history: view.properties_with_history,
+            created_at: view.created_at,
+            updated_at: view.updated_at,
+            archived: view.archived,
+            archived_at: view.archived_at,
+            associations: view.associations,
+            new: view.new,
+            object_write_trace_id: view.object_write_trace_id,
+        }
+    }
+
+    /// A record in HubSpot's output shape, borrowing its stored values (reads).
+    pub fn view<'a>(
+        &self,
+        record: &'a ObjectRecord,
+        projection: Projection<'a>,
+        history: &[String],
+    ) -> SimplePublicObject<PropertyValues<'a>> {
         let properties_with_history = (!history.is_empty()).then(|| {
             history
                 .iter()
@@ -133,7 +161,9 @@ impl TypeSchema {
         });
         SimplePublicObject {
             id: record.id.to_string(),
-            properties,
+            properties: PropertyValues(
+                record.project(self.ty, projection, |n| self.props.contains_key(n)),
+            ),
             properties_with_history,
             created_at: format_iso(record.created_at),
             updated_at: format_iso(record.updated_at),

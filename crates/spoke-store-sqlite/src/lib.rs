@@ -113,7 +113,7 @@ impl SqliteStore {
                 Some(c) => c,
                 None => open_connection(&inner.path, READER_CACHE_KIB)?,
             };
-            let out = f(&conn).map_err(map_err);
+            let out = in_read_transaction(&conn, f).map_err(map_err);
             // The slot bounds how many exist, so every connection goes back to the pool.
             if let Ok(mut r) = inner.readers.lock() {
                 r.push(conn);
@@ -172,6 +172,23 @@ fn open_connection(path: &PathBuf, cache_kib: i64) -> StoreResult<Connection> {
     conn.set_prepared_statement_cache_capacity(64);
     search::register_functions(&conn).map_err(internal)?;
     Ok(conn)
+}
+
+/// Runs a read in one explicit transaction: every statement sees the same snapshot (a
+/// search's total and its page agree), and the WAL read lock is taken once per call instead
+/// of once per statement (profiled: 15% of a 100-id batch read went to beginning and ending
+/// implicit per-statement transactions).
+fn in_read_transaction<T>(
+    conn: &Connection,
+    f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    conn.prepare_cached("BEGIN DEFERRED")?.execute([])?;
+    let out = f(conn);
+    // A read-only transaction has nothing to keep: ending it either way releases the lock.
+    let end = conn.prepare_cached("ROLLBACK")?.execute([]);
+    let out = out?;
+    end?;
+    Ok(out)
 }
 
 fn internal(e: impl std::fmt::Display) -> StoreError {

@@ -1,8 +1,9 @@
 //! Objects v3: records, batch inputs and batch responses.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
 
 use crate::error::StandardError;
@@ -19,11 +20,12 @@ pub struct ValueWithTimestamp {
 }
 
 /// A record (spec `SimplePublicObject`, `SimplePublicObjectWithAssociations`,
-/// `SimplePublicUpsertObject` when `new` is set).
+/// `SimplePublicUpsertObject` when `new` is set). `P` is how the properties are held: an
+/// owned map, or [`PropertyValues`] borrowed from the stored record for reads.
 #[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct SimplePublicObject {
+pub struct SimplePublicObject<P = BTreeMap<String, Option<String>>> {
     pub id: String,
-    pub properties: BTreeMap<String, Option<String>>,
+    pub properties: P,
     #[serde(
         rename = "propertiesWithHistory",
         skip_serializing_if = "Option::is_none"
@@ -43,6 +45,18 @@ pub struct SimplePublicObject {
     pub new: Option<bool>,
     #[serde(rename = "objectWriteTraceId", skip_serializing_if = "Option::is_none")]
     pub object_write_trace_id: Option<String>,
+}
+
+/// A record's property values in name order, borrowed from the stored record where they can
+/// be. Serializes exactly as the owned map does; reads return up to 100 records of dozens of
+/// properties, and copying every value into a fresh map was a fifth of a batch read's CPU.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PropertyValues<'a>(pub Vec<(&'a str, Option<Cow<'a, str>>)>);
+
+impl Serialize for PropertyValues<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.iter().map(|(k, v)| (k, v.as_deref())))
+    }
 }
 
 /// One associated record in v3 shape (spec `AssociatedId`).
@@ -245,4 +259,29 @@ pub struct SearchResponse<T> {
     pub results: Vec<T>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub paging: Option<SearchPaging>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The borrowed form must be indistinguishable on the wire from the owned map.
+    #[test]
+    fn property_values_serialize_like_the_owned_map() {
+        let stored = String::from("a \"quoted\" value");
+        let borrowed = PropertyValues(vec![
+            ("email", Some(Cow::Borrowed(stored.as_str()))),
+            ("firstname", None),
+            ("hs_object_id", Some(Cow::Owned("17".to_owned()))),
+        ]);
+        let owned: BTreeMap<String, Option<String>> = borrowed
+            .0
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.as_ref().map(|v| v.to_string())))
+            .collect();
+        assert_eq!(
+            serde_json::to_string(&borrowed).unwrap(),
+            serde_json::to_string(&owned).unwrap()
+        );
+    }
 }

@@ -324,10 +324,10 @@ async fn batch_read(
         .await?;
     let mut results = Vec::new();
     let mut returned = HashSet::new();
-    for (raw, record) in asked.into_iter().zip(found) {
+    for (raw, record) in asked.into_iter().zip(&found) {
         match record {
             Some(r) if returned.insert(r.id) => {
-                results.push(schema.to_wire(&r, projection(&input.properties), &history))
+                results.push(schema.view(r, projection(&input.properties), &history))
             }
             Some(_) => {}
             None => missing.push(raw),
@@ -894,9 +894,9 @@ async fn list(
     } else {
         None
     };
-    let mut results: Vec<SimplePublicObject> = records
+    let mut results: Vec<_> = records
         .iter()
-        .map(|r| schema.to_wire(r, projection(&properties), &history))
+        .map(|r| schema.view(r, projection(&properties), &history))
         .collect();
     if let Some(names) = q.list("associations").filter(|n| !n.is_empty()) {
         let ids: Vec<ObjectId> = records.iter().map(|r| r.id).collect();

@@ -50,7 +50,7 @@ pub async fn search(
     let results = page
         .records
         .iter()
-        .map(|r| schema.to_wire(r, projection(&input.properties), &[]))
+        .map(|r| schema.view(r, projection(&input.properties), &[]))
         .collect();
     Ok(Json(
         StatusCode::OK,
