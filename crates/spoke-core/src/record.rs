@@ -72,11 +72,7 @@ impl ObjectRecord {
         projection: Projection<'a>,
         known: impl Fn(&str) -> bool,
     ) -> Vec<(&'a str, Option<Cow<'a, str>>)> {
-        let always = [
-            "hs_object_id",
-            ty.createdate_property,
-            ty.modified_property,
-        ];
+        let always = ["hs_object_id", ty.createdate_property, ty.modified_property];
         let mut names: Vec<&'a str> = match projection {
             Projection::Defaults => ty.default_properties.to_vec(),
             Projection::Requested(names) => names

@@ -18,7 +18,8 @@ pub(crate) fn is_live(
     id: ObjectId,
 ) -> rusqlite::Result<bool> {
     conn.prepare_cached(
-        "SELECT 1 FROM objects WHERE id = ?1 AND portal_id = ?2 AND object_type = ?3 AND archived_at IS NULL",
+        "SELECT 1 FROM objects INDEXED BY objects_live
+         WHERE id = ?1 AND portal_id = ?2 AND object_type = ?3 AND archived_at IS NULL",
     )?
     .query_row(params![id, portal.0, object_type], |_| Ok(()))
     .optional()
@@ -238,7 +239,8 @@ impl AssociationStore for SqliteStore {
                 // the (limit+1)-th target, which only says that more remain.
                 let mut stmt = conn.prepare_cached(
                     "SELECT a.to_id, a.category, a.type_id FROM associations a
-                     JOIN objects o ON o.id = a.to_id AND o.archived_at IS NULL
+                     JOIN objects o INDEXED BY objects_live
+                         ON o.id = a.to_id AND o.archived_at IS NULL
                      WHERE a.portal_id = ?1 AND a.from_type = ?2 AND a.from_id = ?3
                      AND a.to_type = ?4 AND a.to_id > ?5
                      ORDER BY a.to_id, a.category, a.type_id",

@@ -140,10 +140,8 @@ impl Definitions {
                 Ok::<_, ApiError>(out)
             }
         };
-        Ok(Self {
-            forward: load(from, to).await?,
-            reverse: load(to, from).await?,
-        })
+        let (forward, reverse) = tokio::try_join!(load(from, to), load(to, from))?;
+        Ok(Self { forward, reverse })
     }
 
     fn find(&self, category: &str, type_id: i64) -> Option<&AssociationType> {

@@ -347,7 +347,7 @@ async fn batch_read(
     ))
 }
 
-fn with_trace(mut o: SimplePublicObject, trace: Option<&str>) -> SimplePublicObject {
+fn with_trace<P>(mut o: SimplePublicObject<P>, trace: Option<&str>) -> SimplePublicObject<P> {
     o.object_write_trace_id = trace.map(str::to_owned);
     o
 }
@@ -398,7 +398,7 @@ async fn batch_create(
     for (outcome, trace) in outcomes.iter().zip(traces) {
         match outcome {
             Ok(record) => results.push(with_trace(
-                schema.to_wire(record, Projection::AllNonEmpty, &[]),
+                schema.view(record, Projection::AllNonEmpty, &[]),
                 trace,
             )),
             Err(failure) if atomic => return Err(conflict_error(schema.ty, failure)),
@@ -568,7 +568,7 @@ async fn batch_update(
     for (outcome, (raw, trace)) in outcomes.iter().zip(meta) {
         match outcome {
             Ok(record) => results.push(with_trace(
-                schema.to_wire(record, Projection::AllNonEmpty, &[]),
+                schema.view(record, Projection::AllNonEmpty, &[]),
                 trace,
             )),
             Err(ItemFailure::NotFound) => {
