@@ -231,18 +231,20 @@ impl AssociationStore for SqliteStore {
             let mut pages = Vec::with_capacity(requests.len());
             for (from_id, after) in requests {
                 let mut page = AssociationPage::default();
-                if !is_live(conn, portal, &from_type, from_id)? {
-                    pages.push(page);
-                    continue;
-                }
                 // Rows come in (to_id, category, type_id) order; stop at the first row of
-                // the (limit+1)-th target, which only says that more remain.
+                // the (limit+1)-th target, which only says that more remain. A `from` that
+                // is missing or archived joins nothing: an empty page. One statement per
+                // from-id (not a liveness check and then the page) halves a v4 batch
+                // read's statements.
                 let mut stmt = conn.prepare_cached(
-                    "SELECT a.to_id, a.category, a.type_id FROM associations a
+                    "SELECT a.to_id, a.category, a.type_id
+                     FROM objects f INDEXED BY objects_live
+                     JOIN associations a ON a.portal_id = ?1 AND a.from_type = ?2
+                         AND a.from_id = f.id AND a.to_type = ?4 AND a.to_id > ?5
                      JOIN objects o INDEXED BY objects_live
                          ON o.id = a.to_id AND o.archived_at IS NULL
-                     WHERE a.portal_id = ?1 AND a.from_type = ?2 AND a.from_id = ?3
-                     AND a.to_type = ?4 AND a.to_id > ?5
+                     WHERE f.id = ?3 AND f.portal_id = ?1 AND f.object_type = ?2
+                         AND f.archived_at IS NULL
                      ORDER BY a.to_id, a.category, a.type_id",
                 )?;
                 let mut rows = stmt.query(params![
