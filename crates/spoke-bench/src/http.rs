@@ -65,6 +65,15 @@ impl Api {
 
     pub async fn post(&self, path: &str, body: &Value, expect: u16) -> Result<Vec<u8>, String> {
         let bytes = serde_json::to_vec(body).map_err(|e| e.to_string())?;
+        self.post_bytes(path, bytes, expect).await
+    }
+
+    pub async fn post_bytes(
+        &self,
+        path: &str,
+        bytes: Vec<u8>,
+        expect: u16,
+    ) -> Result<Vec<u8>, String> {
         let req = self
             .client
             .post(format!("{}{path}", self.base))
@@ -84,19 +93,24 @@ fn parse(body: &[u8]) -> Result<Value, String> {
         .map_err(|e| format!("response is not JSON ({e}): {}", snippet(body)))
 }
 
-/// `results[].id` of a batch answer.
+/// `results[].id` of a batch answer, read without building a tree of the whole answer.
 fn result_ids(body: &[u8]) -> Result<Vec<i64>, String> {
-    let v = parse(body)?;
-    let results = v["results"]
-        .as_array()
-        .ok_or_else(|| format!("no results in {}", snippet(body)))?;
-    results
-        .iter()
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        results: Vec<Item>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Item {
+        id: String,
+    }
+    let answer: Answer = serde_json::from_slice(body)
+        .map_err(|e| format!("not a batch answer ({e}): {}", snippet(body)))?;
+    answer
+        .results
+        .into_iter()
         .map(|r| {
-            r["id"]
-                .as_str()
-                .and_then(|s| s.parse().ok())
-                .ok_or_else(|| format!("result without an id: {r}"))
+            r.id.parse()
+                .map_err(|_| format!("result id {:?} is not a number", r.id))
         })
         .collect()
 }
@@ -135,22 +149,16 @@ impl Loader {
     async fn load(&self, ticket: u64) -> Result<u64, String> {
         let start = ticket * BATCH as u64;
         let end = (start + BATCH as u64).min(self.count);
-        let inputs: Vec<Value> = (start..end)
-            .map(|i| {
-                let n = self.first + i;
-                let props = if self.object_type == "contacts" {
-                    data::contact(n)
-                } else {
-                    data::company(n)
-                };
-                json!({ "properties": data::to_json(props) })
-            })
-            .collect();
+        let body = data::create_body((start..end).map(|i| {
+            let n = self.first + i;
+            if self.object_type == "contacts" {
+                data::contact(n)
+            } else {
+                data::company(n)
+            }
+        }));
         let path = format!("/crm/v3/objects/{}/batch/create", self.object_type);
-        let body = self
-            .api
-            .post(&path, &json!({ "inputs": inputs }), 201)
-            .await?;
+        let body = self.api.post_bytes(&path, body, 201).await?;
         let ids = result_ids(&body)?;
         if ids.len() as u64 != end - start {
             return Err(format!(
@@ -320,15 +328,9 @@ impl HttpOp {
         match self.scenario {
             Scenario::BatchCreate => {
                 let first = self.next_number.fetch_add(BATCH as u64, Ordering::Relaxed);
-                let inputs: Vec<Value> = (first..first + BATCH as u64)
-                    .map(|n| json!({ "properties": data::to_json(data::contact(n)) }))
-                    .collect();
-                api.post(
-                    "/crm/v3/objects/contacts/batch/create",
-                    &json!({ "inputs": inputs }),
-                    201,
-                )
-                .await?;
+                let body = data::create_body((first..first + BATCH as u64).map(data::contact));
+                api.post_bytes("/crm/v3/objects/contacts/batch/create", body, 201)
+                    .await?;
                 Ok(BATCH as u64)
             }
             Scenario::BatchRead => {
