@@ -119,29 +119,29 @@ fn index_unique(
     Ok(())
 }
 
+/// One history row per changed property, from the changes as a JSON object: one statement
+/// per record instead of one per property (profiled: a 100-record create ran 1,000 history
+/// statements, and each statement's own start and end cost more than its row).
 fn write_history(
     tx: &Connection,
     ctx: &WriteContext,
     id: ObjectId,
     version: i64,
-    changes: &BTreeMap<String, String>,
+    changes_json: &str,
 ) -> rusqlite::Result<()> {
-    let mut stmt = tx.prepare_cached(
+    tx.prepare_cached(
         "INSERT OR REPLACE INTO property_history
          (object_id, name, version, value, timestamp, source_type, source_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?;
-    for (name, value) in changes {
-        stmt.execute(params![
-            id,
-            name,
-            version,
-            value,
-            ctx.now,
-            ctx.source.source_type,
-            ctx.source.source_id
-        ])?;
-    }
+         SELECT ?1, key, ?3, value, ?4, ?5, ?6 FROM json_each(?2)",
+    )?
+    .execute(params![
+        id,
+        changes_json,
+        version,
+        ctx.now,
+        ctx.source.source_type,
+        ctx.source.source_id
+    ])?;
     Ok(())
 }
 
@@ -162,19 +162,15 @@ fn insert_object(
             }));
         }
     }
+    let json = to_json(&properties)?;
     tx.prepare_cached(
         "INSERT INTO objects (portal_id, object_type, properties, version, created_at, updated_at)
          VALUES (?1, ?2, ?3, 1, ?4, ?4)",
     )?
-    .execute(params![
-        ctx.portal.0,
-        ctx.object_type,
-        to_json(&properties)?,
-        ctx.now
-    ])?;
+    .execute(params![ctx.portal.0, ctx.object_type, json, ctx.now])?;
     let id = tx.last_insert_rowid();
     index_unique(tx, ctx, id, &properties)?;
-    write_history(tx, ctx, id, 1, &properties)?;
+    write_history(tx, ctx, id, 1, &json)?;
     for a in associations {
         for t in &a.types {
             crate::associations::write_link(
@@ -239,7 +235,7 @@ fn apply_patch(
         record.id
     ])?;
     index_unique(tx, ctx, record.id, &changed)?;
-    write_history(tx, ctx, record.id, version, &changed)?;
+    write_history(tx, ctx, record.id, version, &to_json(&changed)?)?;
     Ok(Ok(record))
 }
 
