@@ -23,6 +23,10 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::Semaphore;
 
+use std::ffi::c_int;
+
+use rusqlite::hooks::Wal;
+use rusqlite::wal::CheckpointMode;
 use rusqlite::Connection;
 use spoke_store::{StoreError, StoreResult};
 
@@ -59,6 +63,7 @@ impl SqliteStore {
         let path = parse_url(url)?;
         let mut writer = open_connection(&path, WRITER_CACHE_KIB)?;
         schema::migrate(&mut writer).map_err(internal)?;
+        start_checkpointer(&path, &mut writer)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 path,
@@ -172,6 +177,48 @@ fn open_connection(path: &PathBuf, cache_kib: i64) -> StoreResult<Connection> {
     conn.set_prepared_statement_cache_capacity(64);
     search::register_functions(&conn).map_err(internal)?;
     Ok(conn)
+}
+
+/// WAL frames (pages) after which the background checkpointer copies the log into the
+/// database file.
+const CHECKPOINT_PAGES: c_int = 4000;
+/// A log this long means the checkpointer cannot keep up (or long reads hold it back): the
+/// writer then checkpoints inline, as SQLite's own autocheckpoint would, so the log stays
+/// bounded.
+const INLINE_CHECKPOINT_PAGES: c_int = 64_000;
+
+/// Moves WAL checkpoints off the writer. SQLite's autocheckpoint runs inside the commit that
+/// crosses the threshold: that write waits while the log is copied into the database and the
+/// file is synced (the 50-70 ms stalls of finding 5 in BENCHMARKS.md), and every checkpoint
+/// takes writer time. Here the writer's commit hook only signals a thread with its own
+/// connection, which runs PASSIVE checkpoints (they never block the writer or readers) on the
+/// other core. The thread ends when the writer connection, which owns the signal, is dropped.
+fn start_checkpointer(path: &PathBuf, writer: &mut Connection) -> StoreResult<()> {
+    let conn = open_connection(path, 1024)?;
+    let (signal, wakeups) = std::sync::mpsc::sync_channel::<()>(1);
+    std::thread::Builder::new()
+        .name("spoke-checkpoint".into())
+        .spawn(move || {
+            while wakeups.recv().is_ok() {
+                // A failed or partial checkpoint is retried at the next signal; the log stays
+                // durable either way.
+                let _ = conn.wal_checkpoint_v2(None::<&str>, CheckpointMode::PASSIVE);
+            }
+        })
+        .map_err(internal)?;
+    writer
+        .wal_hook(Some(move |wal: &mut Wal, pages: c_int| {
+            if pages >= INLINE_CHECKPOINT_PAGES {
+                // The commit has happened: an error here would be reported for a write that
+                // is durable, so a failed checkpoint is left for the next commit.
+                let _ = wal.checkpoint();
+            } else if pages >= CHECKPOINT_PAGES {
+                // A full channel means a checkpoint is already pending.
+                let _ = signal.try_send(());
+            }
+            Ok(())
+        }))
+        .map_err(internal)
 }
 
 /// Runs a read in one explicit transaction: every statement sees the same snapshot (a
