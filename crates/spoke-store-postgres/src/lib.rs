@@ -9,11 +9,14 @@
 //!   its `unique_values` row; the primary key decides between two processes. The loser's
 //!   transaction fails with a unique violation and is run again from the start, so it sees
 //!   the winner's record: a create then reports `Conflict`, an upsert updates that record.
-//!   (An upsert that finds the winner's record already committed looks again at once.)
 //! - **No lost updates.** A write to a record locks its row (`SELECT ... FOR UPDATE`) and
-//!   reads the current JSON under the lock; a record found by unique value is checked to
-//!   still hold it once locked. Writers that enforce "at most one" association types lock
-//!   the record whose links they prune.
+//!   reads the current JSON under the lock; who holds each unique value a batch looks up is
+//!   read again once its records are locked, and a holder that changed meanwhile is locked
+//!   too. Writers that enforce "at most one" association types lock the record whose links
+//!   they prune.
+//! - **One statement per table, not per record.** A batch reads what its items depend on,
+//!   decides every item in memory in order exactly as SQLite's item-by-item loop does, and
+//!   writes the result with multi-row statements (`batch.rs`).
 //! - **Few deadlocks.** A batch first locks every existing record it names, in ascending id
 //!   order, in one statement, so batches over the same records queue instead of
 //!   deadlocking (each deadlock would cost PostgreSQL's `deadlock_timeout`, 1 s).
@@ -48,9 +51,11 @@
 //! each statement `statement_timeout`, and TCP keepalives notice a vanished server.
 
 mod associations;
+mod batch;
 mod objects;
 mod schema;
 mod search;
+mod stats;
 mod tokens_props;
 mod transfer;
 
@@ -107,6 +112,7 @@ pub struct PostgresStore {
 struct Inner {
     pool: Pool,
     max_retries: u32,
+    stats: stats::Keeper,
 }
 
 impl PostgresStore {
@@ -162,9 +168,11 @@ impl PostgresStore {
             inner: Arc::new(Inner {
                 pool,
                 max_retries: options.max_retries,
+                stats: stats::Keeper::new(),
             }),
         };
         schema::migrate(&store, options.schema.as_deref()).await?;
+        store.check_statistics();
         Ok(store)
     }
 

@@ -478,8 +478,12 @@ impl TransferStore for PostgresStore {
         .map_err(into_store)
     }
 
+    /// Also refreshes the planner's statistics of every table: a freshly copied table has
+    /// none until something runs `ANALYZE`, and plans made without them can read a whole
+    /// table where one index probe would do (see `stats.rs`).
     async fn finish_import(&self) -> StoreResult<()> {
-        bump_sequences(self).await.map_err(into_store)
+        bump_sequences(self).await.map_err(into_store)?;
+        crate::stats::analyze_all(self).await.map_err(into_store)
     }
 }
 

@@ -582,6 +582,137 @@ async fn scenario(store: &dyn Store) -> Vec<String> {
             .await
     );
 
+    // Batches whose items depend on each other: each item sees what the earlier ones wrote
+    // (a value taken or freed, a record created or moved to another value).
+    let by_email = |value: &str| Target::Unique {
+        property: "email".to_owned(),
+        value: value.to_owned(),
+    };
+    let created = store
+        .create_objects(
+            &ctx(CONTACT, T0 + 320),
+            [
+                props(&[("email", "chain1@example.com"), ("firstname", "C1")]),
+                props(&[("email", "chain1@example.com"), ("firstname", "Dup")]),
+                props(&[("email", "user3@example.com")]),
+                props(&[("email", "chain2@example.com"), ("lastname", "C2")]),
+                props(&[("firstname", "No email"), ("email", "")]),
+            ]
+            .into_iter()
+            .map(|properties| NewObject {
+                properties,
+                associations: Vec::new(),
+            })
+            .collect(),
+        )
+        .await;
+    note!("create batch depending on itself", created);
+    let id_at = |i: usize| {
+        created
+            .as_ref()
+            .ok()
+            .and_then(|o| o.get(i))
+            .and_then(|r| r.as_ref().ok())
+            .map(|r| r.id)
+            .unwrap_or(0)
+    };
+    let (chain1, chain2) = (id_at(0), id_at(3));
+    note!(
+        "update batch depending on itself",
+        store
+            .update_objects(
+                &ctx(CONTACT, T0 + 330),
+                vec![
+                    ObjectPatch {
+                        target: by_email("chain1@example.com"),
+                        properties: props(&[("email", "chain1b@example.com"), ("lastname", "L")]),
+                    },
+                    ObjectPatch {
+                        target: Target::Id(chain2),
+                        properties: props(&[("email", "chain1@example.com")]),
+                    },
+                    ObjectPatch {
+                        target: by_email("chain1b@example.com"),
+                        properties: props(&[("firstname", "Again")]),
+                    },
+                    ObjectPatch {
+                        target: Target::Id(chain1),
+                        properties: props(&[("email", "chain1@example.com")]),
+                    },
+                    ObjectPatch {
+                        target: Target::Id(chain1),
+                        properties: props(&[("email", "")]),
+                    },
+                    ObjectPatch {
+                        target: by_email("chain1b@example.com"),
+                        properties: props(&[("firstname", "Gone")]),
+                    },
+                    ObjectPatch {
+                        target: Target::Id(chain2),
+                        properties: props(&[
+                            ("firstname", "Twice"),
+                            ("email", "chain1@example.com"),
+                        ]),
+                    },
+                ],
+            )
+            .await
+    );
+    let upserted = store
+        .upsert_objects(
+            &ctx(CONTACT, T0 + 340),
+            "email",
+            [
+                ("fresh@example.com", props(&[("firstname", "F1")])),
+                ("fresh@example.com", props(&[("lastname", "F2")])),
+                (
+                    "fresh@example.com",
+                    props(&[("email", "fresh2@example.com")]),
+                ),
+                ("fresh2@example.com", props(&[("firstname", "F3")])),
+                ("fresh@example.com", props(&[("firstname", "F4")])),
+                (
+                    "chain1@example.com",
+                    props(&[("email", "fresh2@example.com")]),
+                ),
+                ("chain2@example.com", props(&[("firstname", "")])),
+            ]
+            .into_iter()
+            .map(|(value, properties)| UpsertItem {
+                value: value.to_owned(),
+                properties,
+            })
+            .collect(),
+        )
+        .await;
+    note!("upsert batch depending on itself", upserted);
+    let mut chained = vec![chain1, chain2, id_at(4)];
+    if let Ok(out) = &upserted {
+        chained.extend(
+            out.iter()
+                .filter_map(|r| r.as_ref().ok())
+                .map(|u| u.record.id),
+        );
+    }
+    note!(
+        "records written by dependent batches",
+        store
+            .read_objects(
+                P,
+                CONTACT,
+                ReadKeys::Ids(chained),
+                ReadOptions {
+                    archived: false,
+                    history: &[
+                        "firstname".to_owned(),
+                        "lastname".to_owned(),
+                        "email".to_owned(),
+                    ],
+                },
+            )
+            .await
+    );
+
     let history = vec![
         "firstname".to_owned(),
         "lastname".to_owned(),

@@ -445,8 +445,11 @@ pub trait TransferStore: Send + Sync {
 
     async fn count_rows(&self, table: Table) -> StoreResult<u64>;
 
-    /// After an import: moves the id generators of records and tokens past the largest id
-    /// present (never back), so new records and tokens never reuse a copied id.
+    /// After an import (`spoke copy`, `spoke import`): moves the id generators of records
+    /// and tokens past the largest id present (never back), so new records and tokens never
+    /// reuse a copied id, and refreshes whatever the backend's query planner knows about the
+    /// tables' contents (PostgreSQL's statistics), so the first requests on the loaded
+    /// data get good plans.
     async fn finish_import(&self) -> StoreResult<()>;
 }
 

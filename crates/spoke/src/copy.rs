@@ -92,7 +92,7 @@ pub async fn run(
     read?;
     dest.finish_import()
         .await
-        .map_err(|e| format!("moving the destination's id sequences: {e}"))?;
+        .map_err(|e| format!("finishing the destination (id sequences, statistics): {e}"))?;
 
     // Verify: every table's count, source against destination.
     let (from, to) = labels;

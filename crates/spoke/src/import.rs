@@ -182,6 +182,11 @@ pub async fn run(
         bar.inc(chunk.len() as u64);
     }
     bar.finish_and_clear();
+    // Ids came from the store's own generator, so only the planner statistics change here.
+    store
+        .finish_import()
+        .await
+        .map_err(|e| format!("refreshing the database's statistics: {e}"))?;
     eprintln!(
         "imported {written} {} record(s) into portal {}",
         ty.name, portal.0
