@@ -62,6 +62,26 @@ impl ObjectRecord {
         }
     }
 
+    /// Writes `changes` into the record's properties (an empty value clears one) and
+    /// returns the real changes only: history keeps those, and a repeated value is not a new
+    /// version of it. Both stores apply updates through this.
+    pub fn apply_changes(&mut self, changes: BTreeMap<String, String>) -> BTreeMap<String, String> {
+        let mut changed = BTreeMap::new();
+        for (name, value) in changes {
+            let old = self.properties.get(&name).map_or("", String::as_str);
+            if old == value {
+                continue;
+            }
+            if value.is_empty() {
+                self.properties.remove(&name);
+            } else {
+                self.properties.insert(name.clone(), value.clone());
+            }
+            changed.insert(name, value);
+        }
+        changed
+    }
+
     /// Applies a projection: the (name, value) pairs a response shows, in name order, each
     /// name once, borrowing stored values (only computed ones are built). `known` says
     /// whether a property name exists for the type; requested names that do not are

@@ -106,6 +106,26 @@ struct Plan<'c> {
 }
 
 impl<'c> Plan<'c> {
+    /// Decides items in order, stopping an atomic batch at its first item that fails (as
+    /// SQLite's item-by-item loop does). Returns each decision with what `decide` adds to it,
+    /// and whether the batch stopped.
+    fn decide_all<T, R>(
+        &mut self,
+        items: impl IntoIterator<Item = T>,
+        mut decide: impl FnMut(&mut Self, T) -> (Decided, R),
+    ) -> (Vec<(Decided, R)>, bool) {
+        let mut decided = Vec::new();
+        for item in items {
+            let (d, extra) = decide(self, item);
+            let stops = self.ctx.atomic && d.stops_atomic();
+            decided.push((d, extra));
+            if stops {
+                return (decided, true);
+            }
+        }
+        (decided, false)
+    }
+
     fn new(ctx: &'c WriteContext) -> Self {
         Self {
             ctx,
@@ -257,24 +277,7 @@ impl<'c> Plan<'c> {
         let Some(d) = self.drafts.get_mut(draft) else {
             return Decided::Failed(ItemFailure::NotFound);
         };
-        let mut changed = BTreeMap::new();
-        for (name, value) in changes {
-            let old = d
-                .record
-                .properties
-                .get(&name)
-                .map(String::as_str)
-                .unwrap_or("");
-            if old == value {
-                continue;
-            }
-            if value.is_empty() {
-                d.record.properties.remove(&name);
-            } else {
-                d.record.properties.insert(name.clone(), value.clone());
-            }
-            changed.insert(name, value);
-        }
+        let changed = d.record.apply_changes(changes);
         d.version += 1;
         d.record.updated_at = now;
         d.written = true;
@@ -763,18 +766,11 @@ pub(crate) async fn create_batch(
     held?;
     plan.live = live?;
 
-    let mut decided = Vec::with_capacity(items.len());
-    let mut stopped = false;
-    for item in items {
-        let d = plan.create(item.properties.clone(), &item.associations);
-        stopped = ctx.atomic && d.stops_atomic();
-        decided.push(d);
-        if stopped {
-            break;
-        }
-    }
+    let (decided, stopped) = plan.decide_all(items, |plan, item| {
+        (plan.create(item.properties.clone(), &item.associations), ())
+    });
     plan.finish(tx, stopped).await?;
-    let out: Vec<_> = decided.into_iter().map(|d| plan.outcome(d)).collect();
+    let out: Vec<_> = decided.into_iter().map(|(d, ())| plan.outcome(d)).collect();
     if stopped {
         return Ok(Finish::Rollback(out));
     }
@@ -810,21 +806,15 @@ pub(crate) async fn update_batch(
     }
     plan.lock_targets(tx, &targets, &keys).await?;
 
-    let mut decided = Vec::with_capacity(items.len());
-    let mut stopped = false;
-    for item in items {
+    let (decided, stopped) = plan.decide_all(items, |plan, item| {
         let d = match plan.resolve(&item.target) {
             Some(draft) => plan.patch(draft, item.properties.clone()),
             None => Decided::Failed(ItemFailure::NotFound),
         };
-        stopped = ctx.atomic && d.stops_atomic();
-        decided.push(d);
-        if stopped {
-            break;
-        }
-    }
+        (d, ())
+    });
     plan.finish(tx, stopped).await?;
-    let out: Vec<_> = decided.into_iter().map(|d| plan.outcome(d)).collect();
+    let out: Vec<_> = decided.into_iter().map(|(d, ())| plan.outcome(d)).collect();
     if stopped {
         return Ok(Finish::Rollback(out));
     }
@@ -853,12 +843,10 @@ pub(crate) async fn upsert_batch(
     }
     plan.lock_targets(tx, &target_refs, &keys).await?;
 
-    let mut decided = Vec::with_capacity(items.len());
-    let mut stopped = false;
-    for (item, target) in items.iter().zip(&targets) {
+    let (decided, stopped) = plan.decide_all(items.iter().zip(&targets), |plan, (item, target)| {
         // Update the record holding the value (possibly created by an earlier item), or
         // create it.
-        let (d, created) = match plan.resolve(target) {
+        match plan.resolve(target) {
             Some(draft) => (plan.patch(draft, item.properties.clone()), false),
             None => {
                 let mut props = item.properties.clone();
@@ -866,13 +854,8 @@ pub(crate) async fn upsert_batch(
                 props.insert(id_property.to_owned(), item.value.clone());
                 (plan.create(props, &[]), true)
             }
-        };
-        stopped = ctx.atomic && d.stops_atomic();
-        decided.push((d, created));
-        if stopped {
-            break;
         }
-    }
+    });
     plan.finish(tx, stopped).await?;
     let out: Vec<_> = decided
         .into_iter()

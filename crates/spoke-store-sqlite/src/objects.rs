@@ -205,24 +205,7 @@ fn apply_patch(
     if let Some(conflict) = find_conflict(tx, ctx, &changes, Some(record.id))? {
         return Ok(Err(conflict));
     }
-    // History keeps only real changes; a repeated value is not a new version of it.
-    let mut changed = BTreeMap::new();
-    for (name, value) in changes {
-        let old = record
-            .properties
-            .get(&name)
-            .map(String::as_str)
-            .unwrap_or("");
-        if old == value {
-            continue;
-        }
-        if value.is_empty() {
-            record.properties.remove(&name);
-        } else {
-            record.properties.insert(name.clone(), value.clone());
-        }
-        changed.insert(name, value);
-    }
+    let changed = record.apply_changes(changes);
     let version = version + 1;
     record.updated_at = ctx.now;
     tx.prepare_cached(
