@@ -18,4 +18,7 @@ pub mod time;
 
 pub use object_type::{ObjectType, ObjectTypeId};
 pub use property::{PropertyDefinition, PropertyError, PropertyType};
-pub use record::{HistoryEntry, ObjectId, ObjectRecord, PortalId};
+pub use record::{
+    HistoryEntry, ObjectId, ObjectRecord, PortalId, PropertyMap, PropertyValue, StoredProperties,
+    StoredRecord,
+};

@@ -2,14 +2,16 @@
 //! (HubSpot-defined ones from the catalogue plus the portal's custom ones), with the
 //! conversions between wire values and validated domain values.
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
 use spoke_core::catalog::builtin_properties;
-use spoke_core::record::Projection;
+use spoke_core::record::{Projection, PropertySource};
 use spoke_core::time::format_iso;
-use spoke_core::{ObjectRecord, ObjectType, PortalId, PropertyDefinition, PropertyError};
+use spoke_core::{
+    ObjectRecord, ObjectType, PortalId, PropertyDefinition, PropertyError, PropertyValue,
+    StoredRecord,
+};
 use spoke_types::objects::{PropertyValues, SimplePublicObject, ValueWithTimestamp};
 
 use crate::error::{ApiError, ApiResult};
@@ -132,7 +134,7 @@ impl TypeSchema {
                 .properties
                 .0
                 .into_iter()
-                .map(|(k, v)| (k.to_owned(), v.map(Cow::into_owned)))
+                .map(|(k, v)| (k.to_owned(), v.map(|v| v.into_text().into_owned())))
                 .collect(),
             properties_with_history: view.properties_with_history,
             created_at: view.created_at,
@@ -145,13 +147,36 @@ impl TypeSchema {
         }
     }
 
-    /// A record in HubSpot's output shape, borrowing its stored values (reads).
+    /// A record a write returned in HubSpot's output shape, borrowing its values.
     pub fn view<'a>(
         &self,
         record: &'a ObjectRecord,
         projection: Projection<'a>,
         history: &[String],
-    ) -> SimplePublicObject<PropertyValues<'a>> {
+    ) -> SimplePublicObject<PropertyValues<'a, PropertyValue<'a>>> {
+        let Ok(view) = self.view_of(record, projection, history);
+        view
+    }
+
+    /// A record a read returned in HubSpot's output shape: its stored values are copied into
+    /// the response as their JSON text. They were written by spoke; text that does not
+    /// decode means a damaged database, an internal error.
+    pub fn view_stored<'a>(
+        &self,
+        record: &'a StoredRecord,
+        projection: Projection<'a>,
+        history: &[String],
+    ) -> ApiResult<SimplePublicObject<PropertyValues<'a, PropertyValue<'a>>>> {
+        self.view_of(record, projection, history)
+            .map_err(|e| ApiError::internal(format!("stored values of record {}: {e}", record.id)))
+    }
+
+    fn view_of<'a, P: PropertySource>(
+        &self,
+        record: &'a ObjectRecord<P>,
+        projection: Projection<'a>,
+        history: &[String],
+    ) -> Result<SimplePublicObject<PropertyValues<'a, PropertyValue<'a>>>, P::Error> {
         let properties_with_history = (!history.is_empty()).then(|| {
             history
                 .iter()
@@ -159,10 +184,10 @@ impl TypeSchema {
                 .map(|n| (n.clone(), self.history_of(record, n)))
                 .collect()
         });
-        SimplePublicObject {
+        Ok(SimplePublicObject {
             id: record.id.to_string(),
             properties: PropertyValues(
-                record.project(self.ty, projection, |n| self.props.contains_key(n)),
+                record.project(self.ty, projection, |n| self.props.contains_key(n))?,
             ),
             properties_with_history,
             created_at: format_iso(record.created_at),
@@ -172,10 +197,10 @@ impl TypeSchema {
             associations: None,
             new: None,
             object_write_trace_id: None,
-        }
+        })
     }
 
-    fn history_of(&self, record: &ObjectRecord, name: &str) -> Vec<ValueWithTimestamp> {
+    fn history_of<P>(&self, record: &ObjectRecord<P>, name: &str) -> Vec<ValueWithTimestamp> {
         if let Some(entries) = record.history.get(name).filter(|e| !e.is_empty()) {
             return entries
                 .iter()

@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use deadpool_postgres::{GenericClient, Transaction};
 use spoke_core::search::SearchQuery;
 use spoke_core::time::Millis;
-use spoke_core::{HistoryEntry, ObjectId, ObjectRecord, PortalId};
+use spoke_core::{HistoryEntry, ObjectId, ObjectRecord, PortalId, StoredProperties, StoredRecord};
 use spoke_store::{
     ItemResult, NewObject, ObjectPatch, ObjectStore, ReadKeys, ReadOptions, SearchPage,
     StoreResult, UpsertItem, Upserted, WriteContext,
@@ -31,26 +31,34 @@ pub(crate) struct Row {
     pub(crate) version: i64,
 }
 
-/// A record from the first six columns of `r`, in [`COLUMNS`] order.
+/// A record from the first five columns of `r`, in [`COLUMNS`] order, its values left as
+/// stored (reads).
+pub(crate) fn row_to_stored(r: &tokio_postgres::Row) -> Result<StoredRecord, Error> {
+    Ok(StoredRecord {
+        id: r.try_get(0)?,
+        properties: StoredProperties::from_stored(r.try_get(1)?),
+        created_at: r.try_get(2)?,
+        updated_at: r.try_get(3)?,
+        archived_at: r.try_get(4)?,
+        history: BTreeMap::new(),
+    })
+}
+
+/// A record from the first six columns of `r`, its values decoded, and its version (writes).
 pub(crate) fn row_to_record(r: &tokio_postgres::Row) -> Result<Row, Error> {
-    let json: &str = r.try_get(1)?;
-    let properties: BTreeMap<String, String> = serde_json::from_str(json)
+    let record = row_to_stored(r)?
+        .decode()
         .map_err(|e| Error::Data(format!("properties of a record: {e}")))?;
     Ok(Row {
-        record: ObjectRecord {
-            id: r.try_get(0)?,
-            properties,
-            created_at: r.try_get(2)?,
-            updated_at: r.try_get(3)?,
-            archived_at: r.try_get(4)?,
-            history: BTreeMap::new(),
-        },
+        record,
         version: r.try_get(5)?,
     })
 }
 
 pub(crate) fn to_json(props: &BTreeMap<String, String>) -> Result<String, Error> {
-    serde_json::to_string(props).map_err(|e| Error::Data(e.to_string()))
+    StoredProperties::encode(props)
+        .map(StoredProperties::into_string)
+        .map_err(|e| Error::Data(e.to_string()))
 }
 
 async fn archive_ids(
@@ -80,12 +88,12 @@ async fn archive_ids(
 
 /// Loads the history of `names` into every record of `records`, newest first. A name
 /// never written gets an empty list, as in SQLite.
-async fn load_history<'r, C: GenericClient>(
+async fn load_history<'r, C: GenericClient, P: 'r>(
     c: &C,
-    records: impl Iterator<Item = &'r mut ObjectRecord>,
+    records: impl Iterator<Item = &'r mut ObjectRecord<P>>,
     names: &[String],
 ) -> Result<(), Error> {
-    let mut records: Vec<&mut ObjectRecord> = records.collect();
+    let mut records: Vec<&mut ObjectRecord<P>> = records.collect();
     if records.is_empty() || names.is_empty() {
         return Ok(());
     }
@@ -135,8 +143,8 @@ async fn read_in<C: GenericClient>(
     keys: &ReadKeys,
     archived: bool,
     history: &[String],
-) -> Result<Vec<Option<ObjectRecord>>, Error> {
-    let mut out: Vec<Option<ObjectRecord>> = match keys {
+) -> Result<Vec<Option<StoredRecord>>, Error> {
+    let mut out: Vec<Option<StoredRecord>> = match keys {
         ReadKeys::Ids(ids) => {
             if ids.is_empty() {
                 return Ok(Vec::new());
@@ -149,8 +157,8 @@ async fn read_in<C: GenericClient>(
             );
             let mut found = HashMap::new();
             for r in db::query(c, &sql, &[ids, &portal.0, &object_type]).await? {
-                let row = row_to_record(&r)?;
-                found.insert(row.record.id, row.record);
+                let record = row_to_stored(&r)?;
+                found.insert(record.id, record);
             }
             ids.iter().map(|id| found.get(id).cloned()).collect()
         }
@@ -195,7 +203,7 @@ async fn read_in<C: GenericClient>(
             let mut found = HashMap::new();
             for r in &rows {
                 let value: String = r.try_get(6)?;
-                found.insert(value, row_to_record(r)?.record);
+                found.insert(value, row_to_stored(r)?);
             }
             values.iter().map(|v| found.get(v).cloned()).collect()
         }
@@ -212,7 +220,7 @@ async fn list_in<C: GenericClient>(
     limit: usize,
     archived: bool,
     history: &[String],
-) -> Result<Vec<ObjectRecord>, Error> {
+) -> Result<Vec<StoredRecord>, Error> {
     // `(object_type, id) > ($2, $3) AND object_type <= $2` is `object_type = $2 AND id > $3`,
     // written so that only `objects_by_type` can give the rows in order: a range scan of
     // the type's records from `after`, whatever the statistics. With the plain form, once
@@ -235,7 +243,7 @@ async fn list_in<C: GenericClient>(
     )
     .await?
     .iter()
-    .map(|r| row_to_record(r).map(|r| r.record))
+    .map(row_to_stored)
     .collect::<Result<Vec<_>, _>>()?;
     load_history(c, records.iter_mut(), history).await?;
     Ok(records)
@@ -312,7 +320,7 @@ impl ObjectStore for PostgresStore {
         object_type: &str,
         keys: ReadKeys,
         options: ReadOptions<'_>,
-    ) -> StoreResult<Vec<Option<ObjectRecord>>> {
+    ) -> StoreResult<Vec<Option<StoredRecord>>> {
         let mut client = self.client().await.map_err(into_store)?;
         if options.history.is_empty() {
             return read_in(&client, portal, object_type, &keys, options.archived, &[])
@@ -388,7 +396,7 @@ impl ObjectStore for PostgresStore {
                 .query_typed(&page.text, &page_params)
                 .await?
                 .iter()
-                .map(|r| row_to_record(r).map(|r| r.record))
+                .map(row_to_stored)
                 .collect::<Result<Vec<_>, _>>()?;
             tx.commit().await?;
             Ok(SearchPage {
@@ -407,7 +415,7 @@ impl ObjectStore for PostgresStore {
         after: Option<ObjectId>,
         limit: usize,
         options: ReadOptions<'_>,
-    ) -> StoreResult<Vec<ObjectRecord>> {
+    ) -> StoreResult<Vec<StoredRecord>> {
         let mut client = self.client().await.map_err(into_store)?;
         if options.history.is_empty() {
             return list_in(

@@ -56,6 +56,9 @@ async fn all_live(store: &dyn Store, portal: PortalId) -> Vec<spoke_core::Object
         .list_objects(portal, CONTACTS, None, 100_000, LIVE)
         .await
         .expect("list_objects")
+        .into_iter()
+        .map(|r| r.decode().expect("stored values decode"))
+        .collect()
 }
 
 /// Creates and upserts of the same few emails from 24 tasks on two stores: each email ends
@@ -344,7 +347,9 @@ async fn concurrent_patches_of_one_record_lose_no_update() {
             .await
             .expect("read")
             .remove(0)
-            .expect("record exists");
+            .expect("record exists")
+            .decode()
+            .expect("stored values decode");
         for n in &names {
             assert_eq!(
                 record.properties.get(n).map(String::as_str),

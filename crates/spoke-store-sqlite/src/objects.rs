@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use spoke_core::search::SearchQuery;
 use spoke_core::time::Millis;
-use spoke_core::{HistoryEntry, ObjectId, ObjectRecord, PortalId};
+use spoke_core::{HistoryEntry, ObjectId, ObjectRecord, PortalId, StoredProperties, StoredRecord};
 use spoke_store::{
     ItemFailure, ItemResult, NewAssociation, NewObject, ObjectPatch, ObjectStore, ReadKeys,
     ReadOptions, SearchPage, StoreResult, Target, UpsertItem, Upserted, WriteContext,
@@ -22,26 +22,33 @@ struct Row {
     version: i64,
 }
 
+/// A record from [`SELECT_OBJECT`]'s columns, its values left as stored (reads).
+fn row_to_stored(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredRecord> {
+    Ok(StoredRecord {
+        id: r.get(0)?,
+        properties: StoredProperties::from_stored(r.get(1)?),
+        created_at: r.get(2)?,
+        updated_at: r.get(3)?,
+        archived_at: r.get(4)?,
+        history: BTreeMap::new(),
+    })
+}
+
+/// A record with its values decoded, and its version (writes).
 fn row_to_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
-    let json: String = r.get(1)?;
-    let properties: BTreeMap<String, String> = serde_json::from_str(&json).map_err(|e| {
+    let record = row_to_stored(r)?.decode().map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, Box::new(e))
     })?;
     Ok(Row {
-        record: ObjectRecord {
-            id: r.get(0)?,
-            properties,
-            created_at: r.get(2)?,
-            updated_at: r.get(3)?,
-            archived_at: r.get(4)?,
-            history: BTreeMap::new(),
-        },
+        record,
         version: r.get(5)?,
     })
 }
 
 fn to_json(props: &BTreeMap<String, String>) -> rusqlite::Result<String> {
-    serde_json::to_string(props).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
+    StoredProperties::encode(props)
+        .map(StoredProperties::into_string)
+        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
 }
 
 /// A live record by id, within its portal and type.
@@ -265,9 +272,9 @@ fn run_batch<I, T>(
     Ok(out)
 }
 
-fn load_history(
+fn load_history<P>(
     conn: &Connection,
-    record: &mut ObjectRecord,
+    record: &mut ObjectRecord<P>,
     names: &[String],
 ) -> rusqlite::Result<()> {
     let mut stmt = conn.prepare_cached(
@@ -395,7 +402,7 @@ impl ObjectStore for SqliteStore {
         object_type: &str,
         keys: ReadKeys,
         options: ReadOptions<'_>,
-    ) -> StoreResult<Vec<Option<ObjectRecord>>> {
+    ) -> StoreResult<Vec<Option<StoredRecord>>> {
         let object_type = object_type.to_owned();
         let archived = options.archived;
         let history = options.history.to_vec();
@@ -404,11 +411,10 @@ impl ObjectStore for SqliteStore {
                 "{SELECT_OBJECT} WHERE id = ?1 AND portal_id = ?2 AND object_type = ?3 AND {}",
                 archived_clause(archived)
             );
-            let fetch = |id: ObjectId| -> rusqlite::Result<Option<ObjectRecord>> {
+            let fetch = |id: ObjectId| -> rusqlite::Result<Option<StoredRecord>> {
                 conn.prepare_cached(&by_id)?
-                    .query_row(params![id, portal.0, object_type], row_to_record)
+                    .query_row(params![id, portal.0, object_type], row_to_stored)
                     .optional()
-                    .map(|r| r.map(|r| r.record))
             };
             let mut out = Vec::new();
             match keys {
@@ -440,10 +446,9 @@ impl ObjectStore for SqliteStore {
                             conn.prepare_cached(&sql)?
                                 .query_row(
                                     params![portal.0, object_type, path, value],
-                                    row_to_record,
+                                    row_to_stored,
                                 )
-                                .optional()?
-                                .map(|r| r.record),
+                                .optional()?,
                         );
                     }
                 }
@@ -490,7 +495,7 @@ impl ObjectStore for SqliteStore {
             let records = conn
                 .prepare(&sql)?
                 .query_map(rusqlite::params_from_iter(page.params.iter()), |r| {
-                    row_to_record(r).map(|r| r.record)
+                    row_to_stored(r)
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(SearchPage {
@@ -508,7 +513,7 @@ impl ObjectStore for SqliteStore {
         after: Option<ObjectId>,
         limit: usize,
         options: ReadOptions<'_>,
-    ) -> StoreResult<Vec<ObjectRecord>> {
+    ) -> StoreResult<Vec<StoredRecord>> {
         let object_type = object_type.to_owned();
         let archived = options.archived;
         let history = options.history.to_vec();
@@ -522,7 +527,7 @@ impl ObjectStore for SqliteStore {
                 .prepare_cached(&sql)?
                 .query_map(
                     params![portal.0, object_type, after.unwrap_or(0), limit as i64],
-                    |r| row_to_record(r).map(|r| r.record),
+                    row_to_stored,
                 )?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             if !history.is_empty() {

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use spoke_core::search::SearchQuery;
 use spoke_core::time::Millis;
-use spoke_core::{ObjectId, ObjectRecord, PortalId, PropertyDefinition};
+use spoke_core::{ObjectId, ObjectRecord, PortalId, PropertyDefinition, StoredRecord};
 
 pub mod conformance;
 pub mod transfer;
@@ -229,14 +229,15 @@ pub trait ObjectStore: Send + Sync {
         now: Millis,
     ) -> StoreResult<()>;
 
-    /// One entry per key, in key order: `None` where no record matches.
+    /// One entry per key, in key order: `None` where no record matches. Reads return values
+    /// as stored ([`StoredRecord`]), undecoded.
     async fn read_objects(
         &self,
         portal: PortalId,
         object_type: &str,
         keys: ReadKeys,
         options: ReadOptions<'_>,
-    ) -> StoreResult<Vec<Option<ObjectRecord>>>;
+    ) -> StoreResult<Vec<Option<StoredRecord>>>;
 
     /// Live records matching a search, with the total number of matches.
     async fn search_objects(
@@ -254,7 +255,7 @@ pub trait ObjectStore: Send + Sync {
         after: Option<ObjectId>,
         limit: usize,
         options: ReadOptions<'_>,
-    ) -> StoreResult<Vec<ObjectRecord>>;
+    ) -> StoreResult<Vec<StoredRecord>>;
 }
 
 /// One page of search results.
@@ -262,7 +263,7 @@ pub trait ObjectStore: Send + Sync {
 pub struct SearchPage {
     /// All matches, not only this page's.
     pub total: usize,
-    pub records: Vec<ObjectRecord>,
+    pub records: Vec<StoredRecord>,
 }
 
 /// A property group (`/crm/v3/properties/{type}/groups`).

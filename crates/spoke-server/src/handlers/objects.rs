@@ -13,7 +13,7 @@ use serde_json::Value;
 use spoke_core::record::Projection;
 use spoke_core::scope;
 use spoke_core::time::now_millis;
-use spoke_core::{ObjectId, ObjectRecord, ObjectType, PropertyError};
+use spoke_core::{ObjectId, ObjectType, PropertyError, StoredRecord};
 use spoke_store::{
     ItemFailure, NewAssociation, NewObject, ObjectPatch, ReadKeys, ReadOptions, Target, UpsertItem,
     WriteContext, WriteSource,
@@ -327,7 +327,7 @@ async fn batch_read(
     for (raw, record) in asked.into_iter().zip(&found) {
         match record {
             Some(r) if returned.insert(r.id) => {
-                results.push(schema.view(r, projection(&input.properties), &history))
+                results.push(schema.view_stored(r, projection(&input.properties), &history)?)
             }
             Some(_) => {}
             None => missing.push(raw),
@@ -683,7 +683,7 @@ async fn find_one(
     id_prop: Option<&str>,
     archived: bool,
     history: &[String],
-) -> ApiResult<ObjectRecord> {
+) -> ApiResult<StoredRecord> {
     let keys = match id_property(schema, id_prop, false)? {
         Some(p) => ReadKeys::Unique {
             values: vec![schema.normalize_key(&p, raw_id)],
@@ -728,7 +728,7 @@ async fn read_one(
         &history,
     )
     .await?;
-    let mut out = schema.to_wire(&record, projection(&properties), &history);
+    let mut out = schema.view_stored(&record, projection(&properties), &history)?;
     if let Some(names) = q.list("associations").filter(|n| !n.is_empty()) {
         let mut blocks =
             associations::v3_associations(&state, &principal, schema.ty, &[record.id], &names)
@@ -894,10 +894,10 @@ async fn list(
     } else {
         None
     };
-    let mut results: Vec<_> = records
+    let mut results = records
         .iter()
-        .map(|r| schema.view(r, projection(&properties), &history))
-        .collect();
+        .map(|r| schema.view_stored(r, projection(&properties), &history))
+        .collect::<ApiResult<Vec<_>>>()?;
     if let Some(names) = q.list("associations").filter(|n| !n.is_empty()) {
         let ids: Vec<ObjectId> = records.iter().map(|r| r.id).collect();
         let blocks =

@@ -50,8 +50,8 @@ pub async fn search(
     let results = page
         .records
         .iter()
-        .map(|r| schema.view(r, projection(&input.properties), &[]))
-        .collect();
+        .map(|r| schema.view_stored(r, projection(&input.properties), &[]))
+        .collect::<ApiResult<_>>()?;
     Ok(Json(
         StatusCode::OK,
         SearchResponse {
