@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
 use spoke_core::catalog::builtin_properties;
-use spoke_core::record::{Projection, PropertySource};
+use spoke_core::record::{Projection, PropertySource, Shown};
 use spoke_core::time::format_iso;
 use spoke_core::{
     ObjectRecord, ObjectType, PortalId, PropertyDefinition, PropertyError, PropertyValue,
@@ -154,8 +154,13 @@ impl TypeSchema {
         projection: Projection<'a>,
         history: &[String],
     ) -> SimplePublicObject<PropertyValues<'a, PropertyValue<'a>>> {
-        let Ok(view) = self.view_of(record, projection, history);
+        let Ok(view) = self.view_of(record, &self.shown(projection), history);
         view
+    }
+
+    /// The projection resolved for this type, once per read for all its records.
+    pub fn shown<'a>(&self, projection: Projection<'a>) -> Shown<'a> {
+        projection.resolve(self.ty, |n| self.props.contains_key(n))
     }
 
     /// A record a read returned in HubSpot's output shape: its stored values are copied into
@@ -164,17 +169,17 @@ impl TypeSchema {
     pub fn view_stored<'a>(
         &self,
         record: &'a StoredRecord,
-        projection: Projection<'a>,
+        shown: &Shown<'a>,
         history: &[String],
     ) -> ApiResult<SimplePublicObject<PropertyValues<'a, PropertyValue<'a>>>> {
-        self.view_of(record, projection, history)
+        self.view_of(record, shown, history)
             .map_err(|e| ApiError::internal(format!("stored values of record {}: {e}", record.id)))
     }
 
     fn view_of<'a, P: PropertySource>(
         &self,
         record: &'a ObjectRecord<P>,
-        projection: Projection<'a>,
+        shown: &Shown<'a>,
         history: &[String],
     ) -> Result<SimplePublicObject<PropertyValues<'a, PropertyValue<'a>>>, P::Error> {
         let properties_with_history = (!history.is_empty()).then(|| {
@@ -186,9 +191,7 @@ impl TypeSchema {
         });
         Ok(SimplePublicObject {
             id: record.id.to_string(),
-            properties: PropertyValues(
-                record.project(self.ty, projection, |n| self.props.contains_key(n))?,
-            ),
+            properties: PropertyValues(record.project(shown)?),
             properties_with_history,
             created_at: format_iso(record.created_at),
             updated_at: format_iso(record.updated_at),

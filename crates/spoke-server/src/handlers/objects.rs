@@ -322,12 +322,13 @@ async fn batch_read(
             },
         )
         .await?;
+    let shown = schema.shown(projection(&input.properties));
     let mut results = Vec::new();
     let mut returned = HashSet::new();
     for (raw, record) in asked.into_iter().zip(&found) {
         match record {
             Some(r) if returned.insert(r.id) => {
-                results.push(schema.view_stored(r, projection(&input.properties), &history)?)
+                results.push(schema.view_stored(r, &shown, &history)?)
             }
             Some(_) => {}
             None => missing.push(raw),
@@ -728,7 +729,7 @@ async fn read_one(
         &history,
     )
     .await?;
-    let mut out = schema.view_stored(&record, projection(&properties), &history)?;
+    let mut out = schema.view_stored(&record, &schema.shown(projection(&properties)), &history)?;
     if let Some(names) = q.list("associations").filter(|n| !n.is_empty()) {
         let mut blocks =
             associations::v3_associations(&state, &principal, schema.ty, &[record.id], &names)
@@ -894,9 +895,10 @@ async fn list(
     } else {
         None
     };
+    let shown = schema.shown(projection(&properties));
     let mut results = records
         .iter()
-        .map(|r| schema.view_stored(r, projection(&properties), &history))
+        .map(|r| schema.view_stored(r, &shown, &history))
         .collect::<ApiResult<Vec<_>>>()?;
     if let Some(names) = q.list("associations").filter(|n| !n.is_empty()) {
         let ids: Vec<ObjectId> = records.iter().map(|r| r.id).collect();

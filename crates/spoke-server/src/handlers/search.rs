@@ -47,10 +47,11 @@ pub async fn search(
             after: next.to_string(),
         },
     });
+    let shown = schema.shown(projection(&input.properties));
     let results = page
         .records
         .iter()
-        .map(|r| schema.view_stored(r, projection(&input.properties), &[]))
+        .map(|r| schema.view_stored(r, &shown, &[]))
         .collect::<ApiResult<_>>()?;
     Ok(Json(
         StatusCode::OK,
