@@ -232,19 +232,20 @@ impl AssociationStore for SqliteStore {
             for (from_id, after) in requests {
                 let mut page = AssociationPage::default();
                 // Rows come in (to_id, category, type_id) order; stop at the first row of
-                // the (limit+1)-th target, which only says that more remain. A `from` that
-                // is missing or archived joins nothing: an empty page. One statement per
-                // from-id (not a liveness check and then the page) halves a v4 batch
-                // read's statements.
+                // the (limit+1)-th target, which only says that more remain. Both ends of a
+                // link row were live records of its types when it was written, and records
+                // are never deleted, so an end is live unless it is archived: a question for
+                // the small index of archived ids (`0006_archived_ids.sql`), not for the
+                // objects themselves. An archived `from` gives an empty page.
                 let mut stmt = conn.prepare_cached(
                     "SELECT a.to_id, a.category, a.type_id
-                     FROM objects f INDEXED BY objects_live
-                     JOIN associations a ON a.portal_id = ?1 AND a.from_type = ?2
-                         AND a.from_id = f.id AND a.to_type = ?4 AND a.to_id > ?5
-                     JOIN objects o INDEXED BY objects_live
-                         ON o.id = a.to_id AND o.archived_at IS NULL
-                     WHERE f.id = ?3 AND f.portal_id = ?1 AND f.object_type = ?2
-                         AND f.archived_at IS NULL
+                     FROM associations a
+                     WHERE a.portal_id = ?1 AND a.from_type = ?2 AND a.from_id = ?3
+                         AND a.to_type = ?4 AND a.to_id > ?5
+                         AND NOT EXISTS (SELECT 1 FROM objects f INDEXED BY objects_archived
+                             WHERE f.id = ?3 AND f.archived_at IS NOT NULL)
+                         AND NOT EXISTS (SELECT 1 FROM objects o INDEXED BY objects_archived
+                             WHERE o.id = a.to_id AND o.archived_at IS NOT NULL)
                      ORDER BY a.to_id, a.category, a.type_id",
                 )?;
                 let mut rows = stmt.query(params![

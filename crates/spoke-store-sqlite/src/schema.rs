@@ -8,6 +8,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_search.sql"),
     include_str!("../migrations/0004_live_updated.sql"),
     include_str!("../migrations/0005_live_ids.sql"),
+    include_str!("../migrations/0006_archived_ids.sql"),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
