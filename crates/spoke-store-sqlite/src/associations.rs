@@ -284,7 +284,7 @@ impl AssociationStore for SqliteStore {
         to_type: &str,
     ) -> StoreResult<Vec<LabelRecord>> {
         let (from, to) = (from_type.to_owned(), to_type.to_owned());
-        self.read(move |conn| labels_of(conn, portal, &from, &to))
+        self.lookup(move |conn| labels_of(conn, portal, &from, &to))
             .await
     }
 

@@ -26,7 +26,7 @@ impl PropertyStore for SqliteStore {
         object_type: &str,
     ) -> StoreResult<Vec<PropertyDefinition>> {
         let object_type = object_type.to_owned();
-        self.read(move |conn| {
+        self.lookup(move |conn| {
             conn.prepare_cached(
                 "SELECT definition FROM properties WHERE portal_id = ?1 AND object_type = ?2 ORDER BY name",
             )?
@@ -230,7 +230,7 @@ impl TokenStore for SqliteStore {
 
     async fn find_token(&self, hash: &str) -> StoreResult<Option<TokenRecord>> {
         let hash = hash.to_owned();
-        self.read(move |conn| {
+        self.lookup(move |conn| {
             conn.prepare_cached(&format!(
                 "SELECT {TOKEN_COLUMNS} FROM tokens WHERE token_hash = ?1 AND revoked_at IS NULL"
             ))?
