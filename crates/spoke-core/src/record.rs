@@ -68,10 +68,6 @@ impl StoredProperties {
         Self(json)
     }
 
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
     pub fn into_string(self) -> String {
         self.0
     }
