@@ -106,22 +106,9 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     {
-        let _slot = self
-            .inner
-            .read_slots
-            .acquire()
+        let _slot = self.read_slot().await?;
+        self.on_blocking_reader(move |conn| in_read_transaction(conn, f))
             .await
-            .map_err(|e| StoreError::Internal(e.to_string()))?;
-        let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || {
-            let conn = match inner.pooled_reader() {
-                Some(c) => c,
-                None => open_connection(&inner.path, READER_CACHE_KIB)?,
-            };
-            inner.read_on(conn, |conn| in_read_transaction(conn, f))
-        })
-        .await
-        .map_err(|e| StoreError::Internal(e.to_string()))?
     }
 
     /// Runs a point lookup (a token, a type's property definitions or labels: a few rows
@@ -137,24 +124,39 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     {
-        let _slot = self
-            .inner
+        let _slot = self.read_slot().await?;
+        match self.inner.pooled_reader() {
+            Some(conn) => self.inner.read_on(conn, f),
+            None => self.on_blocking_reader(f).await,
+        }
+    }
+
+    /// A reader slot: at most that many reader connections exist.
+    async fn read_slot(&self) -> StoreResult<tokio::sync::SemaphorePermit<'_>> {
+        self.inner
             .read_slots
             .acquire()
             .await
-            .map_err(|e| StoreError::Internal(e.to_string()))?;
-        match self.inner.pooled_reader() {
-            Some(conn) => self.inner.read_on(conn, f),
-            None => {
-                let inner = self.inner.clone();
-                tokio::task::spawn_blocking(move || {
-                    let conn = open_connection(&inner.path, READER_CACHE_KIB)?;
-                    inner.read_on(conn, f)
-                })
-                .await
-                .map_err(|e| StoreError::Internal(e.to_string()))?
-            }
-        }
+            .map_err(|e| StoreError::Internal(e.to_string()))
+    }
+
+    /// Runs `f` in a blocking task on a pooled (or, the first time, new) reader connection.
+    /// The caller holds a read slot.
+    async fn on_blocking_reader<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = match inner.pooled_reader() {
+                Some(c) => c,
+                None => open_connection(&inner.path, READER_CACHE_KIB)?,
+            };
+            inner.read_on(conn, f)
+        })
+        .await
+        .map_err(|e| StoreError::Internal(e.to_string()))?
     }
 }
 
