@@ -366,6 +366,7 @@ async fn batch_create(
     check_batch_size(input.inputs.len(), false)?;
     let links = inline_associations(
         &state,
+        &principal,
         &schema,
         &input
             .inputs
@@ -418,8 +419,12 @@ async fn batch_create(
 /// Resolves `associations` given on create (§3.7). The target type is implied by the
 /// association type id, so every type pair from this type is consulted; an undefined type
 /// rejects the call, a missing target is found by storage inside the create transaction.
+/// Writing an association needs the write scope of both types, as v4 does (§4.2); the
+/// target's is checked before storage is asked anything about the target, so a token
+/// without it cannot learn whether a record of that type exists.
 async fn inline_associations(
     state: &AppState,
+    principal: &Principal,
     schema: &TypeSchema,
     inputs: &[&[PublicAssociationsForObject]],
 ) -> ApiResult<Vec<Vec<NewAssociation>>> {
@@ -454,6 +459,7 @@ async fn inline_associations(
                 types.extend(defs.link(&spec)?);
             }
             let Some(to) = target else { continue };
+            principal.require(&scope::object_write(to))?;
             let to_id = id_text(&assoc.to.id)
                 .trim()
                 .parse::<ObjectId>()
@@ -748,10 +754,15 @@ async fn create_one(
     let schema = begin(&state, &principal, &segment, true).await?;
     require_public_create(schema.ty, "create")?;
     let input: SimplePublicObjectInputForCreate = parse_body(&body)?;
-    let associations = inline_associations(&state, &schema, &[input.associations.as_slice()])
-        .await?
-        .pop()
-        .unwrap_or_default();
+    let associations = inline_associations(
+        &state,
+        &principal,
+        &schema,
+        &[input.associations.as_slice()],
+    )
+    .await?
+    .pop()
+    .unwrap_or_default();
     let mut properties = schema
         .validate(&input.properties)
         .map_err(|e| ApiError::property_values(&e))?;

@@ -735,3 +735,85 @@ async fn portals_do_not_share_records_or_unique_values() {
         .await;
     assert_eq!(archived.status, 404);
 }
+
+/// Issue 18, defect 6: inline `associations` on create wrote contact→company links for a
+/// token without any companies scope, and told it whether a company id existed.
+#[tokio::test]
+async fn inline_association_on_create_needs_the_target_types_write_scope() {
+    let app = TestApp::spawn().await;
+    let admin = app.token(1, &["all"]).await;
+    let company = create_one(&app, &admin, "companies", json!({"name": "Acme"})).await;
+    let contacts_only = app
+        .token(
+            1,
+            &["crm.objects.contacts.read", "crm.objects.contacts.write"],
+        )
+        .await;
+    let read_companies = app
+        .token(
+            1,
+            &[
+                "crm.objects.contacts.read",
+                "crm.objects.contacts.write",
+                "crm.objects.companies.read",
+            ],
+        )
+        .await;
+    let link = |to: &str| {
+        json!({
+            "properties": {"firstname": "Eve"},
+            "associations": [{
+                "to": {"id": to},
+                "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 279}]
+            }]
+        })
+    };
+    // The same answer for an existing and a missing company: nothing is learnt about either.
+    for token in [&contacts_only, &read_companies] {
+        for to in [company.as_str(), "999999999"] {
+            let single = app.post(token, "/crm/v3/objects/contacts", link(to)).await;
+            assert_403(
+                &single,
+                "crm.objects.companies.write",
+                &format!("single create to {to}"),
+            );
+            let batch = app
+                .post(
+                    token,
+                    "/crm/v3/objects/contacts/batch/create",
+                    json!({"inputs": [{"properties": {"firstname": "Ann"}}, link(to)]}),
+                )
+                .await;
+            assert_403(
+                &batch,
+                "crm.objects.companies.write",
+                &format!("batch create to {to}"),
+            );
+        }
+    }
+    assert!(
+        list_all_ids(&app, &admin, "contacts", false)
+            .await
+            .is_empty(),
+        "no contact may be created by a refused call"
+    );
+    let links = app
+        .get(
+            &admin,
+            &format!("/crm/v4/objects/companies/{company}/associations/contacts"),
+        )
+        .await;
+    assert_eq!(links.status, 200, "{}", links.text);
+    assert_eq!(links.body["results"], json!([]), "{}", links.text);
+    // With both write scopes the same request is allowed.
+    let both = app
+        .token(
+            1,
+            &["crm.objects.contacts.write", "crm.objects.companies.write"],
+        )
+        .await;
+    let ok = app
+        .post(&both, "/crm/v3/objects/contacts", link(&company))
+        .await;
+    assert_eq!(ok.status, 201, "{}", ok.text);
+}
