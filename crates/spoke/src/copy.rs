@@ -96,21 +96,21 @@ pub async fn run(
 
     // Verify: every table's count, source against destination.
     let (from, to) = labels;
-    println!("copied {from} -> {to}");
-    println!();
-    println!("{:<20} {:>12} {:>12}", "table", "source", "destination");
+    outln!("copied {from} -> {to}");
+    outln!();
+    outln!("{:<20} {:>12} {:>12}", "table", "source", "destination");
     let mut differ = Vec::new();
     for t in Table::ALL {
         let s = count(source.as_ref(), t, "source").await?;
         let d = count(dest.as_ref(), t, "destination").await?;
         let mark = if s == d { "" } else { "  MISMATCH" };
-        println!("{:<20} {s:>12} {d:>12}{mark}", t.name());
+        outln!("{:<20} {s:>12} {d:>12}{mark}", t.name());
         if s != d {
             differ.push(t.name());
         }
     }
-    println!();
-    println!(
+    outln!();
+    outln!(
         "{copied} rows read, {written} written (new or changed), {} unchanged, in {:.1} s",
         copied.saturating_sub(written),
         started.elapsed().as_secs_f64()

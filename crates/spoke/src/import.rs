@@ -3,6 +3,8 @@
 //! Two passes: every row is validated first, exactly as the API validates a write, and any
 //! bad row (reported with its line number) stops the import before anything is written.
 //! Then rows are written in batches, one transaction each, with `sourceType` IMPORT.
+//! The ids created go to stdout, one a line in file order (`IDS=$(spoke import …)`);
+//! progress and the summary go to stderr.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -143,6 +145,7 @@ pub async fn run(
         source_id: file.file_name().and_then(|n| n.to_str()).map(str::to_owned),
     };
     let mut written = 0usize;
+    let mut ids_out = Ok(());
     for chunk in valid.chunks(batch_size.max(1)) {
         let ctx = WriteContext {
             portal,
@@ -163,20 +166,30 @@ pub async fn run(
             .create_objects(&ctx, items)
             .await
             .map_err(|e| e.to_string())?;
+        let mut ids = Vec::with_capacity(chunk.len());
         for (outcome, (line, _)) in outcomes.iter().zip(chunk) {
-            if let Err(ItemFailure::Conflict {
-                property,
-                value,
-                existing_id,
-            }) = outcome
-            {
-                bar.abandon();
-                return Err(format!(
-                    "{}:{line}: {property} \"{value}\" already belongs to record {existing_id}; \
-                     this batch was not written, {written} record(s) before it were",
-                    file.display()
-                ));
+            match outcome {
+                Ok(record) => ids.push(record.id.to_string()),
+                Err(ItemFailure::Conflict {
+                    property,
+                    value,
+                    existing_id,
+                }) => {
+                    bar.abandon();
+                    return Err(format!(
+                        "{}:{line}: {property} \"{value}\" already belongs to record {existing_id}; \
+                         this batch was not written, {written} record(s) before it were",
+                        file.display()
+                    ));
+                }
+                Err(_) => {}
             }
+        }
+        // Each batch's ids once it is committed, so stdout lists exactly what was written
+        // even when a later batch fails. A reader that stops reading (`| head -1`) does not
+        // stop the import; a failing stdout (a full disk) fails the command at the end.
+        if !ids.is_empty() && ids_out.is_ok() {
+            ids_out = bar.suspend(|| crate::out::try_line(format_args!("{}", ids.join("\n"))));
         }
         written += chunk.len();
         bar.inc(chunk.len() as u64);
@@ -191,5 +204,10 @@ pub async fn run(
         "imported {written} {} record(s) into portal {}",
         ty.name, portal.0
     );
-    Ok(())
+    match ids_out {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(format!(
+            "the records were imported, but writing their ids failed: {e}"
+        )),
+        _ => Ok(()),
+    }
 }

@@ -1,6 +1,8 @@
 //! The `spoke` command: `serve`, `token`, `import`, `migrate`, `copy`. Thin: every
 //! behavior lives in the library crates; this file parses arguments and wires them together.
 
+#[macro_use]
+mod out;
 mod copy;
 mod import;
 
@@ -275,14 +277,14 @@ async fn first_start(store: &dyn Store) -> Result<(), String> {
     // HubSpot portal ids are 8-9 digit numbers; make a plausible one.
     let portal = PortalId(10_000_000 + (uuid::Uuid::new_v4().as_u128() % 90_000_000) as i64);
     let token = create_token(store, portal, &spoke_core::scope::all_scopes()).await?;
-    println!(
+    outln!(
         "spoke: new database; created portal {} with an all-scopes token:",
         portal.0
     );
-    println!();
-    println!("    {token}");
-    println!();
-    println!("Use it as `Authorization: Bearer <token>`. Make more with `spoke token create`.");
+    outln!();
+    outln!("    {token}");
+    outln!();
+    outln!("Use it as `Authorization: Bearer <token>`. Make more with `spoke token create`.");
     Ok(())
 }
 
@@ -334,15 +336,19 @@ async fn run(cli: Cli) -> Result<(), String> {
             let store = open_store(&db.database, &db.pg).await?;
             let token =
                 create_token(store.as_ref(), PortalId(portal), &expand_scopes(scopes)).await?;
-            println!("{token}");
+            outln!("{token}");
             Ok(())
         }
         Command::Token(TokenCommand::List { db }) => {
             let store = open_store(&db.database, &db.pg).await?;
             let tokens = store.list_tokens().await.map_err(|e| e.to_string())?;
-            println!(
+            outln!(
                 "{:<6} {:<12} {:<18} {:<26} {:<9} scopes",
-                "id", "portal", "prefix", "created", "status"
+                "id",
+                "portal",
+                "prefix",
+                "created",
+                "status"
             );
             for t in tokens {
                 let status = if t.revoked_at.is_some() {
@@ -350,7 +356,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 } else {
                     "active"
                 };
-                println!(
+                outln!(
                     "{:<6} {:<12} {:<18} {:<26} {:<9} {}",
                     t.id,
                     t.portal.0,

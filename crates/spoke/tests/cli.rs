@@ -335,3 +335,163 @@ async fn import_validates_every_row_and_writes_nothing_on_a_bad_one() {
     );
     server.kill();
 }
+
+/// Runs `spoke` with stdout connected to a reader that has already gone away, as
+/// `spoke … | head -c 10` becomes once `head` exits. A socket pair stands in for the pipe:
+/// its write end fails with EPIPE exactly like a pipe's, and closing the read end before
+/// the child starts makes the test deterministic (std's `io::pipe` is newer than our MSRV).
+#[cfg(unix)]
+fn spoke_into_closed_stdout(args: &[&str]) -> std::process::Output {
+    let (ours, theirs) = std::os::unix::net::UnixStream::pair().expect("socket pair");
+    drop(ours);
+    Command::new(BIN)
+        .args(args)
+        .env("SPOKE_LOG", "warn")
+        .stdout(Stdio::from(std::os::fd::OwnedFd::from(theirs)))
+        .stderr(Stdio::piped())
+        .output()
+        .expect("run spoke")
+}
+
+/// Issue 18, defect 8: `spoke token list | head -c 10` panicked (exit 101, backtrace).
+#[cfg(unix)]
+#[tokio::test]
+async fn token_list_into_a_closed_pipe_exits_quietly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = db_url(dir.path());
+    for _ in 0..3 {
+        let out = spoke(&["token", "create", "--database", &url, "--portal", "7"]);
+        assert!(out.status.success());
+    }
+    let file = dir.path().join("services.jsonl");
+    let rows: String = (0..150)
+        .map(|i| format!("{{\"properties\":{{\"hs_name\":\"S{i}\"}}}}\n"))
+        .collect();
+    std::fs::write(&file, rows).expect("write");
+    let path = file.to_str().expect("path");
+    let commands: [&[&str]; 3] = [
+        &["token", "list", "--database", &url],
+        &["token", "create", "--database", &url, "--portal", "7"],
+        &[
+            "import",
+            "--database",
+            &url,
+            "--portal",
+            "7",
+            "--object-type",
+            "partner_services",
+            path,
+        ],
+    ];
+    for args in commands {
+        let out = spoke_into_closed_stdout(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "spoke {args:?}: {err}");
+        assert!(!err.contains("stack backtrace"), "spoke {args:?}: {err}");
+        if args[0] == "import" {
+            // The ids are a by-product; the import itself runs to the end.
+            assert!(out.status.success(), "spoke {args:?}: {err}");
+        } else {
+            // What a shell reports for `cat` ended by SIGPIPE.
+            assert_eq!(out.status.code(), Some(141), "spoke {args:?}: {err}");
+            assert!(err.is_empty(), "spoke {args:?}: {err}");
+        }
+    }
+    // Every row of the import went in although nobody read its ids.
+    let token = String::from_utf8_lossy(
+        &spoke(&["token", "create", "--database", &url, "--portal", "7"]).stdout,
+    )
+    .trim()
+    .to_owned();
+    let (server, _) = Server::start(&url).await;
+    let (mut seen, mut after) = (0, String::new());
+    loop {
+        let r = reqwest::Client::new()
+            .get(format!(
+                "{}/crm/v3/objects/partner_services?limit=100{after}",
+                server.base
+            ))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("list");
+        let body: Value = r.json().await.expect("json");
+        seen += body["results"].as_array().map_or(0, Vec::len);
+        match body["paging"]["next"]["after"].as_str() {
+            Some(a) => after = format!("&after={a}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, 150);
+    server.kill();
+}
+
+/// Issue 18, defect 10: `spoke import` did not say which ids it created, so the README
+/// guessed them. The ids go to stdout, one a line in file order; the summary to stderr.
+#[tokio::test]
+async fn import_prints_the_ids_it_created() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = db_url(dir.path());
+    let file = dir.path().join("clients.csv");
+    std::fs::write(&file, "hs_name\nAcme\nBeta\nGamma\n").expect("write");
+    let out = spoke(&[
+        "import",
+        "--database",
+        &url,
+        "--portal",
+        "5",
+        "--object-type",
+        "partner_clients",
+        "--batch-size",
+        "2",
+        file.to_str().expect("path"),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("imported 3 partner_clients record(s)"),
+        "{err}"
+    );
+    let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(ids.len(), 3, "{ids:?}");
+    let token = String::from_utf8_lossy(
+        &spoke(&["token", "create", "--database", &url, "--portal", "5"]).stdout,
+    )
+    .trim()
+    .to_owned();
+    let (server, _) = Server::start(&url).await;
+    let inputs: Vec<Value> = ids.iter().map(|id| json!({ "id": id })).collect();
+    let (status, body) = post(
+        &server.base,
+        &token,
+        "/crm/v3/objects/partner_clients/batch/read",
+        json!({"inputs": inputs, "properties": ["hs_name"]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let mut names: Vec<(String, String)> = body["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| {
+            (
+                r["id"].as_str().expect("id").to_owned(),
+                r["properties"]["hs_name"]
+                    .as_str()
+                    .expect("name")
+                    .to_owned(),
+            )
+        })
+        .collect();
+    names.sort_by_key(|(id, _)| id.parse::<i64>().expect("numeric id"));
+    let expected: Vec<(String, String)> = ids
+        .iter()
+        .cloned()
+        .zip(["Acme", "Beta", "Gamma"].map(String::from))
+        .collect();
+    assert_eq!(names, expected);
+    server.kill();
+}
