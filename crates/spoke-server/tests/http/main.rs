@@ -7,6 +7,7 @@ mod support;
 mod associations;
 mod auth_scopes;
 mod errors;
+mod fuzz;
 mod list;
 mod objects_batch;
 mod objects_single;
