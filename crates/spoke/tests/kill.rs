@@ -222,12 +222,7 @@ async fn list_everything(api: &Api) -> HashMap<String, Stored> {
             .await;
         assert_eq!(r.status, 200, "list: {}", r.body);
         for rec in r.body["results"].as_array().expect("results") {
-            let text = |k: &str| {
-                rec["properties"][k]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned()
-            };
+            let text = |k: &str| rec["properties"][k].as_str().unwrap_or_default().to_owned();
             let companies = rec["associations"]["companies"]["results"]
                 .as_array()
                 .into_iter()
@@ -349,9 +344,11 @@ async fn kill_under_writes(backend: &str, db: &[&str]) {
     let (mut unacked_landed, mut unacked_absent) = (0, 0);
     for (marker, acked) in &l.batches {
         let got = by_batch.get(marker.as_str()).map_or(0, Vec::len);
-        let associated = by_batch
-            .get(marker.as_str())
-            .map_or(0, |v| v.iter().filter(|s| s.companies.len() == 1 && companies.contains(&&s.companies[0])).count());
+        let associated = by_batch.get(marker.as_str()).map_or(0, |v| {
+            v.iter()
+                .filter(|s| s.companies.len() == 1 && companies.contains(&&s.companies[0]))
+                .count()
+        });
         if (got != 0 && got != BATCH) || associated != got || (*acked && got != BATCH) {
             partial.push(format!(
                 "{marker} (acknowledged: {acked}): {got} of {BATCH} stored, {associated} associated"
@@ -372,7 +369,11 @@ async fn kill_under_writes(backend: &str, db: &[&str]) {
 
     // List, search and batch/read agree.
     let mut disagree = Vec::new();
-    let total = search_total(&api, json!({"propertyName": "lastname", "operator": "HAS_PROPERTY"})).await;
+    let total = search_total(
+        &api,
+        json!({"propertyName": "lastname", "operator": "HAS_PROPERTY"}),
+    )
+    .await;
     if total as usize != stored.len() {
         disagree.push(format!("search total {total}, list {}", stored.len()));
     }
@@ -424,7 +425,10 @@ async fn kill_under_writes(backend: &str, db: &[&str]) {
         lost.is_empty(),
         "{backend}: acknowledged writes lost: {lost:#?}"
     );
-    assert!(partial.is_empty(), "{backend}: partial batches: {partial:#?}");
+    assert!(
+        partial.is_empty(),
+        "{backend}: partial batches: {partial:#?}"
+    );
     assert!(strays.is_empty(), "{backend}: unknown batches: {strays:?}");
     assert!(
         disagree.is_empty(),
