@@ -8,6 +8,7 @@ mod associations;
 mod auth_scopes;
 mod errors;
 mod fuzz;
+mod isolation;
 mod list;
 mod objects_batch;
 mod objects_single;
