@@ -455,7 +455,8 @@ fn hostile_query(rng: &mut Rng) -> Vec<u8> {
             if rng.chance(3) {
                 q.extend(std::iter::repeat_n(b'p', 5000));
             } else {
-                q.extend_from_slice(*rng.pick(values));
+                let v: &&[u8] = rng.pick(values);
+                q.extend_from_slice(v);
             }
         }
     }
@@ -583,7 +584,8 @@ fn request(seed: u64, i: usize, fx: &Fixture) -> (Vec<u8>, String, bool) {
             b"/crm/v3/objects/contacts HTTP/1.1\r\n",
             b"GE\x00T / HTTP/1.1\r\n",
         ];
-        wire.extend_from_slice(*rng.pick(&lines));
+        let line: &&[u8] = rng.pick(&lines);
+        wire.extend_from_slice(line);
     } else if protocol == 1 {
         // A URI over any sane limit.
         wire.extend_from_slice(

@@ -586,7 +586,11 @@ impl Fixture {
             .await;
         let types = a.body["results"][0]["associationTypes"].to_string();
         if a.status != 200
-            || a.body["results"][0]["toObjectId"].to_string() != self.cid
+            || a.body["results"][0]["toObjectId"]
+                .as_i64()
+                .map(|v| v.to_string())
+                .as_deref()
+                != Some(self.cid.as_str())
             || !types.contains("SecretAssocLabel")
         {
             out.push(format!("association: {} {}", a.status, a.text));
