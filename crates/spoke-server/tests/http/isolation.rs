@@ -131,6 +131,23 @@ fn rows() -> Vec<Row> {
             200,
             Is(404),
         );
+        // Associations read inline need the target type's read scope too.
+        r(
+            Method::GET,
+            format!("{c}/{{id}}?associations=companies"),
+            None,
+            pair_read,
+            200,
+            Is(404),
+        );
+        r(
+            Method::GET,
+            format!("{c}?associations=companies"),
+            None,
+            pair_read,
+            200,
+            Is(200),
+        );
         r(
             Method::PATCH,
             format!("{c}/{{id}}"),
