@@ -407,7 +407,7 @@ async fn call(app: &TestApp, row: &Row, fx: &Fixture, auth: Option<&str>) -> Ans
     }
 }
 
-fn assert_401(ans: &Answer, what: &str) {
+pub(crate) fn assert_401(ans: &Answer, what: &str) {
     assert_eq!(ans.status, 401, "{what}: {}", ans.text);
     assert_error(ans, 401, Some("INVALID_AUTHENTICATION"), AUTH_MESSAGE);
     assert_eq!(
@@ -418,7 +418,7 @@ fn assert_401(ans: &Answer, what: &str) {
     assert!(ans.headers.contains_key("x-hubspot-auth-failure"), "{what}");
 }
 
-fn assert_403(ans: &Answer, scope: &str, what: &str) {
+pub(crate) fn assert_403(ans: &Answer, scope: &str, what: &str) {
     let body = assert_error(ans, 403, Some("MISSING_SCOPES"), SCOPES_MESSAGE);
     assert_eq!(
         body["errors"][0]["message"], "One or more of the following scopes are required.",

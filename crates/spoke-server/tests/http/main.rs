@@ -7,6 +7,8 @@ mod support;
 mod associations;
 mod auth_scopes;
 mod errors;
+mod fuzz;
+mod isolation;
 mod list;
 mod objects_batch;
 mod objects_single;
