@@ -427,8 +427,17 @@ mod tests {
         d.name = "email".into();
         assert_eq!(d.normalize("A@B.io").as_deref(), Ok("a@b.io"));
         assert_eq!(d.normalize("nope").unwrap_err().code, "INVALID_EMAIL");
-        for bad in ["nul2\0@x.test", "a\tb@x.test", "ab@x.test\n", "a\u{7f}@x.test"] {
-            assert_eq!(d.normalize(bad).unwrap_err().code, "INVALID_EMAIL", "{bad:?}");
+        for bad in [
+            "nul2\0@x.test",
+            "a\tb@x.test",
+            "ab@x.test\n",
+            "a\u{7f}@x.test",
+        ] {
+            assert_eq!(
+                d.normalize(bad).unwrap_err().code,
+                "INVALID_EMAIL",
+                "{bad:?}"
+            );
         }
         assert_eq!(d.normalize("  Ada@X.test ").unwrap(), "ada@x.test");
         let s = def(PropertyType::String, "text");

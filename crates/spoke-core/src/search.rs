@@ -217,8 +217,16 @@ mod tests {
             ("Ａ", "ａ"),
             ("\n\t Ada \u{3000}\r\n", "ADA"),
         ] {
-            assert_eq!(fold(stored), fold(other_case), "{stored:?} vs {other_case:?}");
-            assert_eq!(fold(stored), fold(&fold(stored)), "fold of {stored:?} is stable");
+            assert_eq!(
+                fold(stored),
+                fold(other_case),
+                "{stored:?} vs {other_case:?}"
+            );
+            assert_eq!(
+                fold(stored),
+                fold(&fold(stored)),
+                "fold of {stored:?} is stable"
+            );
         }
         assert_eq!(fold("İ"), "i\u{307}");
         assert_eq!(fold(" Ünïcode\n"), "ünïcode");

@@ -115,7 +115,10 @@ fn nul_error(what: &str) -> ApiError {
 fn nul_in_json(body: &[u8]) -> Option<String> {
     let mut i = 0;
     let mut found = false;
-    while let Some(at) = body.get(i..).and_then(|rest| rest.iter().position(|b| *b == b'\\')) {
+    while let Some(at) = body
+        .get(i..)
+        .and_then(|rest| rest.iter().position(|b| *b == b'\\'))
+    {
         let at = i + at;
         if body.get(at + 1..at + 6) == Some(b"u0000") {
             found = true;
@@ -358,13 +361,13 @@ mod tests {
             Some("the string at inputs[0].properties.firstname")
         );
         assert_eq!(at(r#"{"a":"\\u0000"}"#), None);
-        assert_eq!(at(r#"{"a":"\\\u0000"}"#).as_deref(), Some("the string at a"));
+        assert_eq!(
+            at(r#"{"a":"\\\u0000"}"#).as_deref(),
+            Some("the string at a")
+        );
         assert_eq!(at(r#"{"a":"\u00001"}"#).as_deref(), Some("the string at a"));
         assert_eq!(at(r#"{"a":"\u0001"}"#), None);
-        assert_eq!(
-            at(r#"{"p":{"x\u0000":1}}"#).as_deref(),
-            Some("a key in p")
-        );
+        assert_eq!(at(r#"{"p":{"x\u0000":1}}"#).as_deref(), Some("a key in p"));
         assert_eq!(at(r#"["\u0000"]"#).as_deref(), Some("the string at [0]"));
         assert!(parse_body::<serde_json::Value>(br#"{"a":"\u0000"}"#).is_err());
     }

@@ -16,4 +16,5 @@ mod ratelimit;
 mod search;
 mod seed_docs;
 mod smoke;
+mod strings;
 mod values;
