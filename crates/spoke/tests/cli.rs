@@ -335,3 +335,32 @@ async fn import_validates_every_row_and_writes_nothing_on_a_bad_one() {
     );
     server.kill();
 }
+
+#[test]
+fn import_rejects_nul_with_its_line_number() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = db_url(dir.path());
+    let file = dir.path().join("services.jsonl");
+    std::fs::write(
+        &file,
+        "{\"properties\":{\"hs_name\":\"A\"}}\n{\"properties\":{\"hs_name\":\"B\\u0000\"}}\n",
+    )
+    .expect("write");
+    let out = spoke(&[
+        "import",
+        "--database",
+        &url,
+        "--portal",
+        "9",
+        "--object-type",
+        "partner_services",
+        file.to_str().expect("path"),
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("services.jsonl:2:") && err.contains("U+0000"),
+        "{err}"
+    );
+    assert!(!err.contains("services.jsonl:1:"), "{err}");
+}
