@@ -1,6 +1,7 @@
 //! Wire details shared by every route (hubspot-behavior.md §0, §8.1): the correlation id
 //! header, `application/json;charset=utf-8`, compact JSON, error bodies, request body and
-//! query parsing that reject in HubSpot's shape.
+//! query parsing that reject in HubSpot's shape (U+0000 included, anywhere in a body, path or
+//! query).
 
 use axum::body::Body;
 use axum::extract::Request;
