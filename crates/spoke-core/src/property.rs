@@ -147,6 +147,23 @@ impl PropertyError {
     }
 }
 
+/// spoke's rule for U+0000 (docs/compatibility.md, "Strings"): refused wherever it occurs,
+/// since PostgreSQL cannot store it in text. Renders the one message every refusal uses.
+pub struct NulError<'a> {
+    /// Where the character was: "the value of firstname", "the path segment ...".
+    pub what: &'a str,
+}
+
+impl std::fmt::Display for NulError<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} contains the character U+0000 (NUL), which is not allowed in any string",
+            self.what
+        )
+    }
+}
+
 /// HubSpot's string limit (properties guide).
 pub const MAX_STRING_CHARS: usize = 65_536;
 
@@ -181,6 +198,18 @@ impl PropertyDefinition {
         }
         let err =
             |code: &'static str, message: String| PropertyError::new(&self.name, code, message);
+        // PostgreSQL cannot store U+0000 in text, so no backend accepts it (the HTTP layer
+        // rejects it earlier; this is the rule `spoke import` meets).
+        // Emails refuse every control character themselves, as INVALID_EMAIL.
+        let is_email = self.name == "email"
+            && matches!(self.kind, PropertyType::String | PropertyType::PhoneNumber);
+        if raw.contains('\0') && !is_email {
+            let what = format!("the value of {}", self.name);
+            return Err(err(
+                "INVALID_PROPERTY_VALUE",
+                NulError { what: &what }.to_string(),
+            ));
+        }
         let is_text = matches!(self.kind, PropertyType::String | PropertyType::PhoneNumber);
         if !is_text && raw.trim() != raw {
             return Err(err(
@@ -199,9 +228,10 @@ impl PropertyDefinition {
                         ),
                     ));
                 }
-                if self.name == "email" {
+                if is_email {
                     return normalize_email(raw).ok_or_else(|| {
-                        err("INVALID_EMAIL", format!("Email address {raw} is invalid"))
+                        let shown = raw.escape_debug();
+                        err("INVALID_EMAIL", format!("Email address {shown} is invalid"))
                     });
                 }
                 Ok(raw.to_owned())
@@ -286,8 +316,13 @@ impl PropertyDefinition {
     }
 }
 
-/// HubSpot lowercases contact emails; this is a shape check, not RFC 5322.
+/// HubSpot lowercases contact emails; this is a shape check, not RFC 5322. Control
+/// characters (U+0000, tabs, line breaks...) are refused anywhere, even where the trim
+/// would otherwise drop them.
 fn normalize_email(raw: &str) -> Option<String> {
+    if raw.contains(char::is_control) {
+        return None;
+    }
     let v = raw.trim().to_lowercase();
     let (local, domain) = v.split_once('@')?;
     let ok = !local.is_empty()
@@ -392,5 +427,23 @@ mod tests {
         d.name = "email".into();
         assert_eq!(d.normalize("A@B.io").as_deref(), Ok("a@b.io"));
         assert_eq!(d.normalize("nope").unwrap_err().code, "INVALID_EMAIL");
+        for bad in [
+            "nul2\0@x.test",
+            "a\tb@x.test",
+            "ab@x.test\n",
+            "a\u{7f}@x.test",
+        ] {
+            assert_eq!(
+                d.normalize(bad).unwrap_err().code,
+                "INVALID_EMAIL",
+                "{bad:?}"
+            );
+        }
+        assert_eq!(d.normalize("  Ada@X.test ").unwrap(), "ada@x.test");
+        let s = def(PropertyType::String, "text");
+        assert_eq!(
+            s.normalize("a\0b").unwrap_err().code,
+            "INVALID_PROPERTY_VALUE"
+        );
     }
 }

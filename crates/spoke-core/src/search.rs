@@ -76,7 +76,7 @@ pub enum Condition {
     NotIn(Vec<Operand>),
     HasProperty,
     NotHasProperty,
-    /// A lowercase token; `*` is a wildcard.
+    /// A token already [`fold`]ed; `*` is a wildcard.
     ContainsToken(String),
     NotContainsToken(String),
 }
@@ -97,7 +97,8 @@ pub struct Sort {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchQuery {
     pub groups: Vec<Vec<Filter>>,
-    /// Free text, lowercased, matched as a substring of any of `text_properties`.
+    /// Free text, already [`fold`]ed, matched as a substring of the fold of any of
+    /// `text_properties`.
     pub text: Option<String>,
     pub text_properties: Vec<String>,
     /// `None`: ascending id (oldest first, as HubSpot).
@@ -127,13 +128,39 @@ pub fn default_text_properties(type_id: &str) -> &'static [&'static str] {
     }
 }
 
-/// Whether `token` (lowercase, `*` wildcard) matches a word of `text` or the whole value:
-/// the reference semantics every backend reproduces in SQL.
+/// The form in which text compares case-insensitively in search (EQ, NEQ, IN, NOT_IN,
+/// ranges on text, `query`, CONTAINS_TOKEN): both the stored value and the operand are
+/// folded, then compared exactly (bytewise, for ranges and sorts).
+///
+/// Folding trims Unicode whitespace (`char::is_whitespace`, so line breaks too), lowercases
+/// with Unicode's full mapping (`str::to_lowercase`: `É`→`é`, `Ø`→`ø`, `Ａ`→`ａ`,
+/// `İ`→`i̇`), and maps the final sigma `ς` to `σ`, so a Greek word matches whichever way
+/// its last letter was written. This is the reference: the SQLite backend calls it, the
+/// PostgreSQL backend computes the same in SQL (its migration 0004).
+pub fn fold(text: &str) -> String {
+    let lower = text.trim().to_lowercase();
+    if lower.contains('ς') {
+        lower.replace('ς', "σ")
+    } else {
+        lower
+    }
+}
+
+/// Whether a stored value that is already trimmed and lowercased (a contact email, as the
+/// unique-value index holds it) folds to `folded` exactly when it equals `folded`, so an
+/// index lookup of `folded` finds the same records as comparing folds. Only `σ` has two
+/// lowercase sources (`σ` and `ς`); any other operand qualifies.
+pub fn fold_is_exact_for_lowercase(folded: &str) -> bool {
+    !folded.contains('σ')
+}
+
+/// Whether `token` (already [`fold`]ed, `*` wildcard) matches a word of `text` or the whole
+/// value: the reference semantics every backend reproduces in SQL.
 pub fn token_matches(text: &str, token: &str) -> bool {
     if token.is_empty() {
         return false;
     }
-    let text = text.to_lowercase();
+    let text = fold(text);
     let mut words = text
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty());
@@ -177,5 +204,36 @@ mod tests {
         assert!(token_matches("ada@hubspot.com", "ada*"));
         assert!(token_matches("Hello World", "wor*"));
         assert!(!token_matches("Hello World", "orl*"));
+    }
+
+    #[test]
+    fn fold_is_unicode_lowercase_of_the_trimmed_value() {
+        for (stored, other_case) in [
+            ("Élodie", "éLODIE"),
+            ("Øyvind", "øYVIND"),
+            ("ΣΟΦΙΑ", "σοφια"),
+            ("ΟΔΥΣΣΕΥΣ", "οδυσσευσ"),
+            ("İ", "i\u{307}"),
+            ("Ａ", "ａ"),
+            ("\n\t Ada \u{3000}\r\n", "ADA"),
+        ] {
+            assert_eq!(
+                fold(stored),
+                fold(other_case),
+                "{stored:?} vs {other_case:?}"
+            );
+            assert_eq!(
+                fold(stored),
+                fold(&fold(stored)),
+                "fold of {stored:?} is stable"
+            );
+        }
+        assert_eq!(fold("İ"), "i\u{307}");
+        assert_eq!(fold(" Ünïcode\n"), "ünïcode");
+        assert_ne!(fold("Ada"), fold("Adam"));
+        assert!(token_matches("Élodie Durand", &fold("ÉLODIE")));
+        assert!(token_matches("ΟΔΥΣΣΕΥΣ", &fold("οδυσσευς")));
+        assert!(fold_is_exact_for_lowercase("ada@x.test"));
+        assert!(!fold_is_exact_for_lowercase("σ@x.test"));
     }
 }

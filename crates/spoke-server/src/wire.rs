@@ -1,6 +1,7 @@
 //! Wire details shared by every route (hubspot-behavior.md §0, §8.1): the correlation id
 //! header, `application/json;charset=utf-8`, compact JSON, error bodies, request body and
-//! query parsing that reject in HubSpot's shape.
+//! query parsing that reject in HubSpot's shape (U+0000 included, anywhere in a body, path or
+//! query).
 
 use axum::body::Body;
 use axum::extract::Request;
@@ -26,7 +27,11 @@ pub async fn middleware(mut req: Request, next: Next) -> Response {
     req.extensions_mut().insert(CorrelationId(id.clone()));
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
-    let mut res = next.run(req).await;
+    // Like other malformed requests, a NUL in the URL is refused before anything else runs.
+    let mut res = match nul_in_uri(req.uri()) {
+        Some(e) => e.into_response(),
+        None => next.run(req).await,
+    };
 
     let error = match res.extensions_mut().remove::<ApiError>() {
         Some(e) => Some(e),
@@ -79,6 +84,107 @@ pub async fn middleware(mut req: Request, next: Next) -> Response {
         res.headers_mut().insert(CORRELATION_HEADER, v);
     }
     res
+}
+
+/// U+0000 percent-encoded (`%00`) in a path segment or a query parameter (docs/compatibility.md,
+/// "Strings"). `%` always starts a three-character escape, so `%2500` (a literal `%00`) does
+/// not match.
+fn nul_in_uri(uri: &axum::http::Uri) -> Option<ApiError> {
+    if let Some(segment) = uri.path().split('/').find(|s| s.contains("%00")) {
+        let what = format!("the path segment \"{segment}\"");
+        return Some(nul_error(&what));
+    }
+    let query = uri.query().filter(|q| q.contains("%00"))?;
+    let (key, _) = form_urlencoded::parse(query.as_bytes())
+        .find(|(k, v)| k.contains('\0') || v.contains('\0'))?;
+    let what = if key.contains('\0') {
+        "a query parameter name".to_owned()
+    } else {
+        format!("the query parameter {key}")
+    };
+    Some(nul_error(&what))
+}
+
+fn nul_error(what: &str) -> ApiError {
+    ApiError::validation(spoke_core::property::NulError { what }.to_string())
+}
+
+/// Where the first U+0000 of a JSON body is (`inputs[0].properties.firstname`), if it has
+/// one. Only `\u0000` can carry it: a raw NUL byte is not valid JSON. The scan pairs every
+/// backslash with the character it escapes, so `\\u0000` (a backslash, then `u0000`) is
+/// not one.
+fn nul_in_json(body: &[u8]) -> Option<String> {
+    let mut i = 0;
+    let mut found = false;
+    while let Some(at) = body
+        .get(i..)
+        .and_then(|rest| rest.iter().position(|b| *b == b'\\'))
+    {
+        let at = i + at;
+        if body.get(at + 1..at + 6) == Some(b"u0000") {
+            found = true;
+            break;
+        }
+        i = at + 2;
+    }
+    if !found {
+        return None;
+    }
+    // Only on this rare path is the body parsed twice, to say where the character is.
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let mut path = String::new();
+    Some(if locate_nul(&value, &mut path) {
+        path
+    } else {
+        "the request body".to_owned()
+    })
+}
+
+/// Depth-first search for a string (value or key) holding U+0000; `path` ends up naming it.
+fn locate_nul(v: &serde_json::Value, path: &mut String) -> bool {
+    match v {
+        serde_json::Value::String(s) => {
+            let found = s.contains('\0');
+            if found {
+                *path = format!("the string at {}", display_path(path));
+            }
+            found
+        }
+        serde_json::Value::Array(items) => items.iter().enumerate().any(|(i, item)| {
+            let len = path.len();
+            path.push_str(&format!("[{i}]"));
+            let found = locate_nul(item, path);
+            if !found {
+                path.truncate(len);
+            }
+            found
+        }),
+        serde_json::Value::Object(map) => map.iter().any(|(k, item)| {
+            if k.contains('\0') {
+                *path = format!("a key in {}", display_path(path));
+                return true;
+            }
+            let len = path.len();
+            if !path.is_empty() {
+                path.push('.');
+            }
+            path.push_str(k);
+            let found = locate_nul(item, path);
+            if !found {
+                path.truncate(len);
+            }
+            found
+        }),
+        _ => false,
+    }
+}
+
+fn display_path(path: &str) -> &str {
+    if path.is_empty() {
+        "the top level"
+    } else {
+        path
+    }
 }
 
 fn is_json(res: &Response) -> bool {
@@ -146,6 +252,12 @@ pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
         return Err(ApiError::validation(
             "Invalid JSON input: a request body was expected, but none found",
         ));
+    }
+    if let Some(what) = nul_in_json(body) {
+        return Err(ApiError::validation(format!(
+            "Invalid input JSON: {}",
+            spoke_core::property::NulError { what: &what }
+        )));
     }
     serde_json::from_slice(body).map_err(|e| {
         let what = e.to_string();
@@ -240,6 +352,34 @@ mod tests {
         assert!(QueryParams::parse(Some("archived=maybe"))
             .bool("archived")
             .is_err());
+    }
+
+    #[test]
+    fn nul_escapes_are_found_and_placed() {
+        let at = |body: &str| nul_in_json(body.as_bytes());
+        assert_eq!(
+            at(r#"{"inputs":[{"properties":{"a":"x","firstname":"a\u0000b"}}]}"#).as_deref(),
+            Some("the string at inputs[0].properties.firstname")
+        );
+        assert_eq!(at(r#"{"a":"\\u0000"}"#), None);
+        assert_eq!(
+            at(r#"{"a":"\\\u0000"}"#).as_deref(),
+            Some("the string at a")
+        );
+        assert_eq!(at(r#"{"a":"\u00001"}"#).as_deref(), Some("the string at a"));
+        assert_eq!(at(r#"{"a":"\u0001"}"#), None);
+        assert_eq!(at(r#"{"p":{"x\u0000":1}}"#).as_deref(), Some("a key in p"));
+        assert_eq!(at(r#"["\u0000"]"#).as_deref(), Some("the string at [0]"));
+        assert!(parse_body::<serde_json::Value>(br#"{"a":"\u0000"}"#).is_err());
+    }
+
+    #[test]
+    fn nul_in_the_url_is_refused() {
+        let uri = |s: &str| s.parse::<axum::http::Uri>().unwrap();
+        assert!(nul_in_uri(&uri("/crm/v3/objects/contacts/1%00")).is_some());
+        assert!(nul_in_uri(&uri("/crm/v3/objects/contacts/1?idProperty=a%00")).is_some());
+        assert!(nul_in_uri(&uri("/crm/v3/objects/contacts/1%2500?x=%2500")).is_none());
+        assert!(nul_in_uri(&uri("/crm/v3/objects/contacts?properties=a,b")).is_none());
     }
 
     #[test]

@@ -22,6 +22,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../migrations/0002_associations.sql"),
     ),
     ("0003_search", include_str!("../migrations/0003_search.sql")),
+    ("0004_fold", include_str!("../migrations/0004_fold.sql")),
 ];
 
 /// The advisory lock's first key: "spok" in ASCII, so it does not meet other applications'
@@ -77,8 +78,7 @@ async fn run(store: &PostgresStore, schema: Option<&str>) -> Result<(), Error> {
     for (i, (name, sql)) in MIGRATIONS.iter().enumerate().skip(current.max(0) as usize) {
         let version = i as i32 + 1;
         tracing::info!(version, name, "applying PostgreSQL migration");
-        tx.batch_execute(&sql.replace("{{ALNUM}}", &alnum_class()))
-            .await?;
+        tx.batch_execute(&fill_in(sql)).await?;
         tx.execute(
             "INSERT INTO spoke_schema_version (version, name, applied_at)
              VALUES ($1, $2, (EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT)",
@@ -88,6 +88,45 @@ async fn run(store: &PostgresStore, schema: Option<&str>) -> Result<(), Error> {
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// A migration's text with the character tables it takes from Rust filled in.
+fn fill_in(sql: &str) -> String {
+    let mut sql = sql.replace("{{ALNUM}}", &alnum_class());
+    if sql.contains("{{WHITESPACE}}") {
+        let (from, to) = lower_table();
+        sql = sql
+            .replace("{{WHITESPACE}}", &whitespace())
+            .replace("{{LOWER_FROM}}", &from)
+            .replace("{{LOWER_TO}}", &to);
+    }
+    sql
+}
+
+/// The characters Rust's `str::trim` removes, for `btrim`. None is a quote or backslash.
+fn whitespace() -> String {
+    (0..=u32::from(char::MAX))
+        .filter_map(char::from_u32)
+        .filter(|c| c.is_whitespace())
+        .collect()
+}
+
+/// Every non-ASCII character that Rust lowercases to exactly one other character, and that
+/// character, for `translate`. ASCII is lowered by SQL itself; the one character whose
+/// lowercase is two (`İ`) is replaced separately.
+fn lower_table() -> (String, String) {
+    let mut from = String::new();
+    let mut to = String::new();
+    for c in (0x80..=u32::from(char::MAX)).filter_map(char::from_u32) {
+        let mut lower = c.to_lowercase();
+        if let (Some(l), None) = (lower.next(), lower.next()) {
+            if l != c {
+                from.push(c);
+                to.push(l);
+            }
+        }
+    }
+    (from, to)
 }
 
 /// The characters Rust's `char::is_alphanumeric` accepts, as the inside of a regular

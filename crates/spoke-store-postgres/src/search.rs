@@ -4,7 +4,8 @@
 //! query the same matches in the same order:
 //!
 //! - A stored value is `(properties::json ->> name) COLLATE "C"`: NULL when unset, and
-//!   compared, lowercased (ASCII only, as SQLite's `lower`) and sorted bytewise, as in SQLite.
+//!   compared and sorted bytewise, as in SQLite. Text compares on `spoke_fold` (migration
+//!   0004), the core's `search::fold` in SQL, which SQLite calls from Rust.
 //! - SQLite's `CAST(.. AS REAL)` / `CAST(.. AS INTEGER)` and the Rust functions the SQLite
 //!   backend registers are SQL functions of migration 0003 (`spoke_real`, `spoke_integer`,
 //!   `spoke_instant`, `spoke_multi_has`, `spoke_token_match`).
@@ -12,7 +13,9 @@
 //! - Parameters are typed explicitly (`query_typed`), so a number operand compares as a
 //!   number with an integer column, as in SQLite.
 
-use spoke_core::search::{Condition, Field, Filter, Kind, Operand, SearchQuery};
+use spoke_core::search::{
+    fold_is_exact_for_lowercase, Condition, Field, Filter, Kind, Operand, SearchQuery,
+};
 use spoke_core::PortalId;
 use tokio_postgres::types::{ToSql, Type};
 
@@ -94,7 +97,7 @@ fn expressions(sql: &mut Sql, name: &str, kind: Kind) -> (String, String, Ty) {
     let raw = stored(sql, name);
     let (cmp, ty) = match kind {
         Kind::Number => (format!("spoke_real({raw})"), Ty::Numeric),
-        Kind::Text => (format!("lower({raw})"), Ty::Text),
+        Kind::Text => (format!("(spoke_fold({raw}) COLLATE \"C\")"), Ty::Text),
         Kind::Exact | Kind::Bool | Kind::Multi => (raw.clone(), Ty::Text),
         Kind::Datetime => (format!("spoke_instant({raw})"), Ty::Numeric),
         Kind::Date => (format!("spoke_integer({raw})"), Ty::Numeric),
@@ -151,7 +154,14 @@ fn compile_filter(
                     Condition::In(vs) => Some(vs.iter().collect()),
                     _ => None,
                 };
-                if let Some(values) = values {
+                // The index holds emails lowercased; see `fold_is_exact_for_lowercase`.
+                let exact = values.as_ref().is_some_and(|vs| {
+                    vs.iter().all(|v| match v {
+                        Operand::Text(t) => fold_is_exact_for_lowercase(t),
+                        _ => true,
+                    })
+                });
+                if let Some(values) = values.filter(|_| exact) {
                     if values.is_empty() {
                         return Ok("FALSE".into());
                     }
@@ -270,12 +280,6 @@ fn compare(
     })
 }
 
-fn like_escape(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
-}
-
 /// The `WHERE` clause (without the keyword) shared by the page query and the count.
 pub(crate) fn where_clause(
     portal: PortalId,
@@ -304,11 +308,11 @@ pub(crate) fn where_clause(
     }
     if let Some(text) = &q.text {
         if !q.text_properties.is_empty() {
-            let pattern = sql.bind(Param::Text(format!("%{}%", like_escape(text))));
+            let needle = sql.bind(Param::Text(text.clone()));
             let parts: Vec<String> = q
                 .text_properties
                 .iter()
-                .map(|p| format!("lower({}) LIKE {pattern} ESCAPE '\\'", stored(&mut sql, p)))
+                .map(|p| format!("strpos(spoke_fold({}), {needle}) > 0", stored(&mut sql, p)))
                 .collect();
             clause.push_str(&format!(" AND ({})", parts.join(" OR ")));
         }

@@ -2,19 +2,26 @@
 //!
 //! Filters run in the database. The record columns (id, created, updated) are indexed;
 //! contact email equality goes through the unique-value index; other properties are read
-//! from the record's JSON with `json_extract`. Three SQL functions registered on every
-//! connection give SQL exactly the core's comparison semantics: `spoke_instant` (ISO text
-//! to epoch ms), `spoke_token_match` (CONTAINS_TOKEN) and `spoke_multi_has` (multi-select).
+//! from the record's JSON with `json_extract`. Four SQL functions registered on every
+//! connection give SQL exactly the core's comparison semantics: `spoke_fold` (the core's
+//! case-insensitive form of text), `spoke_instant` (ISO text to epoch ms),
+//! `spoke_token_match` (CONTAINS_TOKEN) and `spoke_multi_has` (multi-select).
 
 use rusqlite::functions::FunctionFlags;
 use rusqlite::types::Value;
 use rusqlite::Connection;
-use spoke_core::search::{token_matches, Condition, Field, Filter, Kind, Operand, SearchQuery};
+use spoke_core::search::{
+    fold, fold_is_exact_for_lowercase, token_matches, Condition, Field, Filter, Kind, Operand,
+    SearchQuery,
+};
 use spoke_core::time::parse_iso;
 use spoke_core::PortalId;
 
 pub(crate) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
     let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
+    conn.create_scalar_function("spoke_fold", 1, flags, |ctx| {
+        Ok(ctx.get::<Option<String>>(0)?.map(|s| fold(&s)))
+    })?;
     conn.create_scalar_function("spoke_instant", 1, flags, |ctx| {
         Ok(ctx.get::<Option<String>>(0)?.and_then(|s| parse_iso(&s)))
     })?;
@@ -65,7 +72,7 @@ fn expressions(name: &str, kind: Kind) -> (String, String) {
     let raw = stored(name);
     let cmp = match kind {
         Kind::Number => format!("CAST({raw} AS REAL)"),
-        Kind::Text => format!("lower({raw})"),
+        Kind::Text => format!("spoke_fold({raw})"),
         Kind::Exact | Kind::Bool | Kind::Multi => raw.clone(),
         Kind::Datetime => format!("spoke_instant({raw})"),
         Kind::Date => format!("CAST({raw} AS INTEGER)"),
@@ -110,7 +117,14 @@ fn compile_filter(sql: &mut Sql, portal: PortalId, object_type: &str, f: &Filter
                     Condition::In(vs) => Some(vs.iter().collect()),
                     _ => None,
                 };
-                if let Some(values) = values {
+                // The index holds emails lowercased; see `fold_is_exact_for_lowercase`.
+                let exact = values.as_ref().is_some_and(|vs| {
+                    vs.iter().all(|v| match v {
+                        Operand::Text(t) => fold_is_exact_for_lowercase(t),
+                        _ => true,
+                    })
+                });
+                if let Some(values) = values.filter(|_| exact) {
                     sql.params.push(Value::Integer(portal.0));
                     sql.params.push(Value::Text(object_type.to_owned()));
                     sql.params.push(Value::Text(name.clone()));
@@ -195,12 +209,6 @@ fn compare(
     }
 }
 
-fn like_escape(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
-}
-
 /// The `WHERE` clause (without the keyword) shared by the page query and the count.
 pub(crate) fn where_clause(portal: PortalId, object_type: &str, q: &SearchQuery) -> Sql {
     let mut sql = Sql {
@@ -227,13 +235,12 @@ pub(crate) fn where_clause(portal: PortalId, object_type: &str, q: &SearchQuery)
         clause.push_str(&format!(" AND (({}))", groups.join(") OR (")));
     }
     if let Some(text) = &q.text {
-        let pattern = format!("%{}%", like_escape(text));
         let parts: Vec<String> = q
             .text_properties
             .iter()
             .map(|p| {
-                sql.params.push(Value::Text(pattern.clone()));
-                format!("lower({}) LIKE ? ESCAPE '\\'", stored(p))
+                sql.params.push(Value::Text(text.clone()));
+                format!("instr(spoke_fold({}), ?) > 0", stored(p))
             })
             .collect();
         if !parts.is_empty() {

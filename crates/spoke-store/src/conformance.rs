@@ -55,6 +55,7 @@ pub async fn run_all_from(store: &dyn Store, base: i64) {
     property_store_insert_update_and_recreate(store, p.of(16), p.other(16)).await;
     put_group_only_new(store, p.of(17)).await;
     token_store_portals_and_tokens(store, p.of(18), p.other(18)).await;
+    search_compares_text_by_the_core_fold(store, p.of(51)).await;
 }
 
 /// A base no earlier run used: the clock in milliseconds, spread so that two runs in one
@@ -2296,6 +2297,192 @@ async fn export_table(store: &dyn Store, table: crate::Table, chunk: usize) -> c
         }
         if n < chunk {
             return all;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Search: text compares by the core's fold
+// ---------------------------------------------------------------------------------------
+
+/// Every text comparison of search (EQ, NEQ, IN, NOT_IN, ranges, CONTAINS_TOKEN, `query`,
+/// sorting) answers exactly what `spoke_core::search::fold` predicts, for values with
+/// non-ASCII capitals, surrounding whitespace and line breaks; and the contact-email index
+/// finds what the fold finds.
+async fn search_compares_text_by_the_core_fold(store: &dyn Store, portal: PortalId) {
+    use spoke_core::search::{
+        fold, token_matches, Condition, Field, Filter, Kind, Operand, SearchQuery,
+    };
+
+    let c = ctx(portal, CONTACTS, T0);
+    let values = [
+        "Élodie",
+        "éLODIE",
+        "ELODIE",
+        "Øyvind",
+        "ΣΟΦΙΑ",
+        "σοφια",
+        "Οδυσσευς",
+        "ΟΔΥΣΣΕΥΣ",
+        "İlkay",
+        "i\u{307}lkay",
+        "ilkay",
+        "Ａnna",
+        "ａnna",
+        "  Ada ",
+        "\r\nada\n",
+        "\u{3000}ADA\t",
+        "A da",
+        "straße",
+        "STRASSE",
+        "\u{1c5}emal",
+        "\u{212a}elvin",
+        "kelvin",
+        "Zoë Ünal-Ŕ",
+    ];
+    let mut stored = Vec::new();
+    for v in values {
+        stored.push((create_one(store, &c, &[("firstname", v)]).await.id, v));
+    }
+    let field = Field::Property {
+        name: "firstname".to_owned(),
+        kind: Kind::Text,
+        unique_index: false,
+    };
+    let query = |condition: Option<Condition>, text: Option<String>| SearchQuery {
+        groups: condition
+            .map(|condition| {
+                vec![vec![Filter {
+                    field: field.clone(),
+                    condition,
+                }]]
+            })
+            .unwrap_or_default(),
+        text,
+        text_properties: vec!["firstname".to_owned()],
+        sort: None,
+        offset: 0,
+        limit: 200,
+    };
+    let ids = |page: crate::SearchPage| {
+        let mut ids: Vec<ObjectId> = page.records.iter().map(|r| r.id).collect();
+        ids.sort_unstable();
+        ids
+    };
+    let expected = |pred: &dyn Fn(&str) -> bool| -> Vec<ObjectId> {
+        let mut ids: Vec<ObjectId> = stored
+            .iter()
+            .filter(|(_, v)| pred(v))
+            .map(|(id, _)| *id)
+            .collect();
+        ids.sort_unstable();
+        ids
+    };
+    for probe in values {
+        let f = fold(probe);
+        let text = || Operand::Text(f.clone());
+        let checks: Vec<(&str, SearchQuery, Vec<ObjectId>)> = vec![
+            (
+                "EQ",
+                query(Some(Condition::Eq(text())), None),
+                expected(&|v| fold(v) == f),
+            ),
+            (
+                "NEQ",
+                query(Some(Condition::Neq(text())), None),
+                expected(&|v| fold(v) != f),
+            ),
+            (
+                "IN",
+                query(
+                    Some(Condition::In(vec![Operand::Text("nobody".into()), text()])),
+                    None,
+                ),
+                expected(&|v| fold(v) == f),
+            ),
+            (
+                "NOT_IN",
+                query(Some(Condition::NotIn(vec![text()])), None),
+                expected(&|v| fold(v) != f),
+            ),
+            (
+                "LT",
+                query(Some(Condition::Lt(text())), None),
+                expected(&|v| fold(v) < f),
+            ),
+            (
+                "GTE",
+                query(Some(Condition::Gte(text())), None),
+                expected(&|v| fold(v) >= f),
+            ),
+            (
+                "CONTAINS_TOKEN",
+                query(Some(Condition::ContainsToken(f.clone())), None),
+                expected(&|v| token_matches(v, &f)),
+            ),
+            (
+                "query",
+                query(None, Some(f.clone())),
+                expected(&|v| fold(v).contains(f.as_str())),
+            ),
+        ];
+        for (op, q, want) in checks {
+            let page = store
+                .search_objects(portal, CONTACTS, &q)
+                .await
+                .expect("search_objects failed");
+            assert_eq!(
+                ids(page),
+                want,
+                "{op} {probe:?} (folded {f:?}) matches what the core's fold predicts"
+            );
+        }
+    }
+
+    // Sorting orders folded values bytewise, ties by id.
+    let mut q = query(None, None);
+    q.sort = Some(spoke_core::search::Sort {
+        field: field.clone(),
+        descending: false,
+    });
+    let page = store
+        .search_objects(portal, CONTACTS, &q)
+        .await
+        .expect("search_objects failed");
+    let got: Vec<ObjectId> = page.records.iter().map(|r| r.id).collect();
+    let mut want = stored.clone();
+    want.sort_by(|a, b| fold(a.1).cmp(&fold(b.1)).then(a.0.cmp(&b.0)));
+    let want: Vec<ObjectId> = want.iter().map(|(id, _)| *id).collect();
+    assert_eq!(got, want, "ascending sort by the folded value");
+
+    // The contact-email index holds emails lowercased (ς kept); an operand folded to σ still
+    // finds them, and a plain one is served as before.
+    let greek = create_one(store, &c, &[("email", "οδυσσευς@x.test")]).await;
+    let plain = create_one(store, &c, &[("email", "ada@x.test")]).await;
+    let email = Field::Property {
+        name: "email".to_owned(),
+        kind: Kind::Text,
+        unique_index: true,
+    };
+    for (probe, id) in [
+        ("ΟΔΥΣΣΕΥΣ@X.test", greek.id),
+        ("οδυσσευσ@x.test", greek.id),
+        (" Ada@X.TEST\n", plain.id),
+    ] {
+        for condition in [
+            Condition::Eq(Operand::Text(fold(probe))),
+            Condition::In(vec![Operand::Text(fold(probe))]),
+        ] {
+            let mut q = query(None, None);
+            q.groups = vec![vec![Filter {
+                field: email.clone(),
+                condition,
+            }]];
+            let page = store
+                .search_objects(portal, CONTACTS, &q)
+                .await
+                .expect("search_objects failed");
+            assert_eq!(ids(page), vec![id], "email {probe:?} through the index");
         }
     }
 }

@@ -345,9 +345,162 @@ impl Rows {
     }
 }
 
+/// A row holding U+0000 in one of its text columns (docs/compatibility.md, "Strings").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NulFound {
+    pub table: Table,
+    /// The row's key as it was read (before any stripping).
+    pub key: RowKey,
+    /// The column, and for a record's values the property: `properties.firstname`.
+    pub column: String,
+}
+
+impl std::fmt::Display for NulFound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let key: Vec<String> = self
+            .key
+            .0
+            .iter()
+            .map(|k| match k {
+                KeyPart::Int(i) => i.to_string(),
+                KeyPart::Text(t) => format!("{:?}", t),
+            })
+            .collect();
+        write!(
+            f,
+            "{} row ({}) column {}",
+            self.table,
+            key.join(", "),
+            self.column
+        )
+    }
+}
+
+impl Rows {
+    /// Every text column holding U+0000, which older spoke versions stored on SQLite but
+    /// PostgreSQL cannot hold. With `strip`, the character is also removed from each.
+    pub fn find_nul(&mut self, strip: bool) -> Vec<NulFound> {
+        let table = self.table();
+        let mut found = Vec::new();
+        let mut check = |key: &dyn Fn() -> RowKey, column: &str, s: &mut String| {
+            if s.contains('\0') {
+                found.push(NulFound {
+                    table,
+                    key: key(),
+                    column: column.to_owned(),
+                });
+                if strip {
+                    s.retain(|c| c != '\0');
+                }
+            }
+        };
+        match self {
+            Rows::Portals(_) | Rows::Associations(_) => {}
+            Rows::Tokens(rows) => {
+                for r in rows {
+                    let k = r.key();
+                    check(&|| k.clone(), "prefix", &mut r.prefix);
+                    check(&|| k.clone(), "scopes", &mut r.scopes);
+                }
+            }
+            Rows::PropertyGroups(rows) => {
+                for r in rows {
+                    let k = r.key();
+                    check(&|| k.clone(), "name", &mut r.name);
+                    check(&|| k.clone(), "label", &mut r.label);
+                }
+            }
+            Rows::Properties(rows) => {
+                for r in rows {
+                    let k = r.key();
+                    let d = &mut r.definition;
+                    check(&|| k.clone(), "name", &mut r.name);
+                    check(&|| k.clone(), "definition.name", &mut d.name);
+                    check(&|| k.clone(), "definition.label", &mut d.label);
+                    check(&|| k.clone(), "definition.description", &mut d.description);
+                    check(&|| k.clone(), "definition.groupName", &mut d.group_name);
+                    check(&|| k.clone(), "definition.fieldType", &mut d.field_type);
+                    for o in &mut d.options {
+                        check(&|| k.clone(), "definition.options.label", &mut o.label);
+                        check(&|| k.clone(), "definition.options.value", &mut o.value);
+                        if let Some(text) = &mut o.description {
+                            check(&|| k.clone(), "definition.options.description", text);
+                        }
+                    }
+                }
+            }
+            Rows::Objects(rows) => {
+                for r in rows {
+                    let k = r.key();
+                    let had_nul_names = r.properties.keys().any(|n| n.contains('\0'));
+                    for (name, v) in r.properties.iter_mut() {
+                        check(&|| k.clone(), &format!("properties.{name}"), v);
+                    }
+                    if had_nul_names {
+                        let mut renamed = BTreeMap::new();
+                        for (mut name, v) in std::mem::take(&mut r.properties) {
+                            check(&|| k.clone(), "properties (a name)", &mut name);
+                            renamed.insert(name, v);
+                        }
+                        r.properties = renamed;
+                    }
+                }
+            }
+            Rows::PropertyHistory(rows) => {
+                for r in rows {
+                    let k = r.key();
+                    check(&|| k.clone(), "name", &mut r.name);
+                    check(&|| k.clone(), "value", &mut r.value);
+                    if let Some(id) = &mut r.source_id {
+                        check(&|| k.clone(), "source_id", id);
+                    }
+                }
+            }
+            Rows::UniqueValues(rows) => {
+                for r in rows {
+                    let k = r.key();
+                    check(&|| k.clone(), "property", &mut r.property);
+                    check(&|| k.clone(), "value", &mut r.value);
+                }
+            }
+            Rows::AssociationLabels(rows) => {
+                for r in rows {
+                    let k = r.key();
+                    check(&|| k.clone(), "label", &mut r.label);
+                    check(&|| k.clone(), "name", &mut r.name);
+                }
+            }
+        }
+        found
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nul_is_found_and_stripped_where_it_is() {
+        let row = |value: &str| HistoryRow {
+            object_id: 7,
+            name: "firstname".into(),
+            version: 1,
+            value: value.into(),
+            timestamp: 0,
+            source_type: "API".into(),
+            source_id: None,
+        };
+        let mut rows = Rows::PropertyHistory(vec![row("ok"), row("a\0b")]);
+        let found = rows.find_nul(false);
+        assert_eq!(found.len(), 1);
+        assert_eq!(
+            found[0].to_string(),
+            "property_history row (7, \"firstname\", 1) column value"
+        );
+        assert_eq!(rows.find_nul(true).len(), 1);
+        assert_eq!(rows, Rows::PropertyHistory(vec![row("ok"), row("ab")]));
+        assert!(rows.find_nul(false).is_empty());
+    }
 
     #[test]
     fn every_table_has_its_own_name_and_empty_chunk() {

@@ -7,6 +7,11 @@
 //! they are; at the end the destination's id generators are moved past the copied ids and
 //! the row counts of every table are compared.
 //!
+//! Text holding U+0000 (which older spoke versions stored on SQLite, and PostgreSQL cannot
+//! hold) stops the copy: the rest of the source is still read, nothing more is written, and
+//! every such value is listed by table, row key and column. With `strip_nul` the character
+//! is removed from each instead, and each is listed as a warning.
+//!
 //! Running it again is safe: rows already copied and unchanged are left alone (the summary
 //! says how many rows were written). Rows that exist only in the destination are kept, so
 //! the destination should be empty or an earlier copy of the same source; a table whose
@@ -25,6 +30,7 @@ pub async fn run(
     dest: Arc<dyn Store>,
     chunk: usize,
     labels: (&str, &str),
+    strip_nul: bool,
 ) -> Result<(), String> {
     let chunk = chunk.max(1);
     let started = Instant::now();
@@ -67,10 +73,24 @@ pub async fn run(
     let mut written = 0u64;
     let mut copied = 0u64;
     let mut failure = None;
-    while let Some(rows) = rx.recv().await {
+    let mut nul = Vec::new();
+    while let Some(mut rows) = rx.recv().await {
         let table = rows.table();
         let n = rows.len() as u64;
         bar.set_message(table.name());
+        let found = rows.find_nul(strip_nul);
+        if strip_nul {
+            for f in &found {
+                bar.suspend(|| eprintln!("spoke copy: removed U+0000 from {f}"));
+            }
+        }
+        nul.extend(found);
+        if !strip_nul && !nul.is_empty() {
+            // Keep reading, to list every such value at once, but write nothing more.
+            copied += n;
+            bar.inc(n);
+            continue;
+        }
         match dest.import_rows(rows).await {
             Ok(w) => written += w,
             Err(e) => {
@@ -90,6 +110,21 @@ pub async fn run(
         return Err(e);
     }
     read?;
+    if !strip_nul && !nul.is_empty() {
+        const SHOWN: usize = 20;
+        let mut list: Vec<String> = nul.iter().take(SHOWN).map(|f| format!("  {f}")).collect();
+        if nul.len() > SHOWN {
+            list.push(format!("  ... and {} more", nul.len() - SHOWN));
+        }
+        return Err(format!(
+            "the source holds the character U+0000 (NUL) in {} text value(s); PostgreSQL cannot \
+             store it and spoke no longer accepts it. Nothing from the first such chunk on was \
+             written (running again is safe). Remove the character in the source, or run again \
+             with --strip-nul to copy these values without it:\n{}",
+            nul.len(),
+            list.join("\n")
+        ));
+    }
     dest.finish_import()
         .await
         .map_err(|e| format!("finishing the destination (id sequences, statistics): {e}"))?;

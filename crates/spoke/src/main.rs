@@ -122,6 +122,10 @@ enum Command {
         /// Rows per chunk; each chunk is written in one transaction.
         #[arg(long, default_value_t = 1000)]
         chunk_size: usize,
+        /// Remove the character U+0000 from text that holds it (older versions stored it
+        /// on SQLite; PostgreSQL cannot) instead of stopping; each value is listed.
+        #[arg(long)]
+        strip_nul: bool,
         #[command(flatten)]
         pg: PgArgs,
     },
@@ -401,6 +405,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             to,
             from_pg_schema,
             chunk_size,
+            strip_nul,
             pg,
         } => {
             let from_pg = PgArgs {
@@ -419,6 +424,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 dest,
                 chunk_size,
                 (&redact(&from, &from_pg), &redact(&to, &pg)),
+                strip_nul,
             )
             .await
         }

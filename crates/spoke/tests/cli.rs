@@ -434,6 +434,17 @@ async fn import_prints_the_ids_it_created() {
     let url = db_url(dir.path());
     let file = dir.path().join("clients.csv");
     std::fs::write(&file, "hs_name\nAcme\nBeta\nGamma\n").expect("write");
+
+#[test]
+fn import_rejects_nul_with_its_line_number() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = db_url(dir.path());
+    let file = dir.path().join("services.jsonl");
+    std::fs::write(
+        &file,
+        "{\"properties\":{\"hs_name\":\"A\"}}\n{\"properties\":{\"hs_name\":\"B\\u0000\"}}\n",
+    )
+    .expect("write");
     let out = spoke(&[
         "import",
         "--database",
@@ -494,4 +505,17 @@ async fn import_prints_the_ids_it_created() {
         .collect();
     assert_eq!(names, expected);
     server.kill();
+
+        "9",
+        "--object-type",
+        "partner_services",
+        file.to_str().expect("path"),
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("services.jsonl:2:") && err.contains("U+0000"),
+        "{err}"
+    );
+    assert!(!err.contains("services.jsonl:1:"), "{err}");
 }

@@ -569,3 +569,106 @@ fn copy_fails_on_a_count_mismatch() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A SQLite database written by an older spoke, which stored U+0000: one contact holds it
+/// in a value (so in its history too) and in its email (so in the unique-value index).
+/// Returns the source URL and the record's id.
+async fn source_with_nul(dir: &std::path::Path) -> (String, i64) {
+    use spoke_store::{NewObject, ObjectStore, TokenStore, WriteContext, WriteSource};
+    let url = format!("sqlite://{}", dir.join("old.db").display());
+    let store = spoke_store_sqlite::SqliteStore::open(&url).expect("open the source");
+    let portal = spoke_core::PortalId(PORTAL);
+    store.ensure_portal(portal, 1).await.expect("portal");
+    let ctx = WriteContext {
+        portal,
+        object_type: "0-1".to_owned(),
+        now: 1_700_000_000_000,
+        source: WriteSource {
+            source_type: "API".to_owned(),
+            source_id: None,
+        },
+        unique_properties: vec!["email".to_owned()],
+        atomic: true,
+    };
+    let object = |pairs: &[(&str, &str)]| NewObject {
+        properties: pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+        associations: Vec::new(),
+    };
+    let out = store
+        .create_objects(
+            &ctx,
+            vec![
+                object(&[("firstname", "a\u{0}b"), ("email", "nul\u{0}@x.test")]),
+                object(&[("firstname", "clean")]),
+            ],
+        )
+        .await
+        .expect("create");
+    let id = out[0].as_ref().expect("created").id;
+    (url, id)
+}
+
+async fn copy_of_nul_text(dest: &[&str]) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (source, id) = source_with_nul(dir.path()).await;
+    let mut args = vec!["copy", "--from", &source, "--to", dest[1]];
+    args.extend(&dest[2..]);
+
+    // By default the copy stops, naming every table, row and column that holds it.
+    let out = spoke(&args);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    for expected in [
+        format!("objects row ({id}) column properties.firstname"),
+        format!("objects row ({id}) column properties.email"),
+        format!("property_history row ({id}, \"firstname\", 1) column value"),
+        format!("unique_values row ({PORTAL}, \"0-1\", \"email\", \"nul\\0@x.test\") column value"),
+        "U+0000".to_owned(),
+        "--strip-nul".to_owned(),
+    ] {
+        assert!(err.contains(&expected), "{expected:?} in: {err}");
+    }
+
+    // With --strip-nul the values are copied without it, each one listed.
+    args.push("--strip-nul");
+    let out = spoke(&args);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert_eq!(err.matches("removed U+0000 from").count(), 5, "{err}");
+    let token = token_create(dest, PORTAL);
+    let server = Server::start(dest).await;
+    let reply = server
+        .api(&token)
+        .get(&format!(
+            "/crm/v3/objects/contacts/{id}?properties=firstname,email"
+        ))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.body["properties"]["firstname"], "ab");
+    assert_eq!(reply.body["properties"]["email"], "nul@x.test");
+    let by_email = server
+        .api(&token)
+        .get("/crm/v3/objects/contacts/nul@x.test?idProperty=email")
+        .await;
+    assert_eq!(by_email.status, 200, "{}", by_email.body);
+    server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn copy_of_nul_text_to_postgres_stops_or_strips() {
+    let Some(url) = common::pg_url() else {
+        return;
+    };
+    let schema = PgSchema::new(&url);
+    copy_of_nul_text(&schema.args()).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn copy_of_nul_text_to_sqlite_stops_or_strips() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dest = format!("sqlite://{}", dir.path().join("copy.db").display());
+    copy_of_nul_text(&["--database", &dest]).await;
+}

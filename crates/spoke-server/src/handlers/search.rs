@@ -9,7 +9,7 @@ use bytes::Bytes;
 use serde_json::Value;
 use spoke_core::property::PropertyType;
 use spoke_core::search::{
-    default_text_properties, Condition, Field, Filter, Kind, Operand, SearchQuery, Sort,
+    default_text_properties, fold, Condition, Field, Filter, Kind, Operand, SearchQuery, Sort,
     DEFAULT_LIMIT, MAX_FILTERS, MAX_FILTERS_PER_GROUP, MAX_GROUPS, MAX_LIMIT, MAX_QUERY_CHARS,
     MAX_RESULTS,
 };
@@ -173,7 +173,7 @@ fn compile(schema: &TypeSchema, input: &PublicObjectSearchRequest) -> ApiResult<
     let limit = limit.min(MAX_RESULTS - offset);
     Ok(SearchQuery {
         groups,
-        text: text.map(str::to_lowercase),
+        text: text.map(fold),
         text_properties: default_text_properties(schema.ty.id.0)
             .iter()
             .filter(|p| schema.get(p).is_some())
@@ -252,7 +252,8 @@ fn operand(field: &Field, name: &str, v: &Value) -> ApiResult<Operand> {
                 .map(Operand::Number)
                 .ok_or_else(|| bad(format!("{text} is not a valid number for {name}"))),
             Kind::Datetime | Kind::Date => instant(&text),
-            Kind::Text | Kind::Bool => Ok(Operand::Text(text.to_lowercase())),
+            Kind::Text => Ok(Operand::Text(fold(&text))),
+            Kind::Bool => Ok(Operand::Text(text.to_lowercase())),
             Kind::Exact | Kind::Multi => Ok(Operand::Text(text)),
         },
     }
@@ -301,7 +302,7 @@ fn compile_filter(schema: &TypeSchema, f: &WireFilter) -> ApiResult<Filter> {
         f.value
             .as_ref()
             .and_then(number_or_string)
-            .map(|s| s.to_lowercase())
+            .map(|s| fold(&s))
             .ok_or_else(|| bad(format!("operator {op} requires a value")))
     };
     let condition = match op.as_str() {

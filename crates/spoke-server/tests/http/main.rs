@@ -18,4 +18,5 @@ mod ratelimit;
 mod search;
 mod seed_docs;
 mod smoke;
+mod strings;
 mod values;
