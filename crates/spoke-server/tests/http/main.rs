@@ -5,6 +5,7 @@ mod harness;
 mod support;
 
 mod associations;
+mod batch_limits;
 mod auth_scopes;
 mod errors;
 mod list;
