@@ -129,7 +129,10 @@ async fn dropped_store_calls_leave_nothing_half_applied() {
             }
         }
         println!("archive_properties ({full} µs): {cut} calls dropped part-way, {whole} finished");
-        assert!(cut > 0, "no call was dropped part-way: the test proves nothing");
+        assert!(
+            cut > 0,
+            "no call was dropped part-way: the test proves nothing"
+        );
 
         let ctx = WriteContext {
             portal,

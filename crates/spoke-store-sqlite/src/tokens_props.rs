@@ -49,7 +49,11 @@ fn insert_definitions(
                  AND archived = 0",
             )?
             .query_row(params![portal.0, object_type], |r| r.get(0))?;
-        if usize::try_from(live).unwrap_or(usize::MAX).saturating_add(defs.len()) > max {
+        if usize::try_from(live)
+            .unwrap_or(usize::MAX)
+            .saturating_add(defs.len())
+            > max
+        {
             return Ok(None);
         }
     }
@@ -103,8 +107,10 @@ impl PropertyStore for SqliteStore {
         max_live: usize,
     ) -> StoreResult<Option<Vec<bool>>> {
         let object_type = object_type.to_owned();
-        self.write(move |conn| insert_definitions(conn, portal, &object_type, &defs, Some(max_live)))
-            .await
+        self.write(move |conn| {
+            insert_definitions(conn, portal, &object_type, &defs, Some(max_live))
+        })
+        .await
     }
 
     async fn archive_properties(

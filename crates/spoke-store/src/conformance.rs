@@ -1808,7 +1808,10 @@ async fn property_batch_archive_and_bounded_insert_are_one_transaction(
         .await
         .expect("archive_properties failed");
     let took = started.elapsed();
-    assert_eq!(archived, 3000, "each live name archived once; unknown ignored");
+    assert_eq!(
+        archived, 3000,
+        "each live name archived once; unknown ignored"
+    );
     assert!(
         took < std::time::Duration::from_secs(10),
         "archiving 3,000 properties took {took:?}"
@@ -1869,7 +1872,11 @@ async fn property_batch_archive_and_bounded_insert_are_one_transaction(
         .insert_properties_bounded(portal, CONTACTS, vec![prop_def("live_000", "Again")], 5)
         .await
         .expect("insert_properties_bounded failed");
-    assert_eq!(taken, Some(vec![false]), "a taken name is reported as taken");
+    assert_eq!(
+        taken,
+        Some(vec![false]),
+        "a taken name is reported as taken"
+    );
     // Re-creating an archived name makes it live again, and counts.
     let reborn = store
         .insert_properties_bounded(
@@ -1880,7 +1887,11 @@ async fn property_batch_archive_and_bounded_insert_are_one_transaction(
         )
         .await
         .expect("insert_properties_bounded failed");
-    assert_eq!(reborn, Some(vec![true, true]), "exactly at the bound is allowed");
+    assert_eq!(
+        reborn,
+        Some(vec![true, true]),
+        "exactly at the bound is allowed"
+    );
     let full = store
         .insert_properties_bounded(portal, CONTACTS, batch(10, 1), 5)
         .await
@@ -1897,7 +1908,11 @@ async fn property_batch_archive_and_bounded_insert_are_one_transaction(
         .insert_properties_bounded(portal, CONTACTS, batch(10, 1), 5)
         .await
         .expect("insert_properties_bounded failed");
-    assert_eq!(freed, Some(vec![true]), "archiving frees room under the bound");
+    assert_eq!(
+        freed,
+        Some(vec![true]),
+        "archiving frees room under the bound"
+    );
 }
 
 // ---------------------------------------------------------------------------------------

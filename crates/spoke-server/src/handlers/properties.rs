@@ -513,7 +513,12 @@ async fn batch_create(
     if !defs.is_empty() {
         let fresh = state
             .store
-            .insert_properties_bounded(principal.portal, ty.id.0, defs.clone(), MAX_CUSTOM_PROPERTIES)
+            .insert_properties_bounded(
+                principal.portal,
+                ty.id.0,
+                defs.clone(),
+                MAX_CUSTOM_PROPERTIES,
+            )
             .await?
             .ok_or_else(|| too_many_properties(ty))?;
         if fresh.iter().any(|f| !f) {

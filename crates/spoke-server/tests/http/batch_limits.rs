@@ -119,9 +119,7 @@ async fn properties_batch_archive_is_atomic_and_fast() {
         refused.body["message"],
         "email is a HubSpot-defined property; its definition cannot be changed or archived."
     );
-    let single = app
-        .delete(&t, "/crm/v3/properties/contacts/email")
-        .await;
+    let single = app.delete(&t, "/crm/v3/properties/contacts/email").await;
     assert_eq!(single.status, 400, "{}", single.text);
     assert_eq!(single.body["message"], refused.body["message"]);
     assert!(property_names(&app, &t, true).await.is_empty());
@@ -398,4 +396,50 @@ async fn batch_upsert_with_mixed_id_properties_is_refused() {
         "All inputs of a batch upsert must use the same idProperty; found email, ext_id",
     );
     assert_eq!(list_all_ids(&app, &t, "contacts", false).await.len(), 1);
+}
+
+#[tokio::test]
+async fn repeated_associations_query_names_cost_one_read_per_type() {
+    let app = TestApp::spawn().await;
+    let t = app.token(1, &["all"]).await;
+    let contact = create_one(&app, &t, "contacts", json!({"email": "a@example.com"})).await;
+    let company = create_one(&app, &t, "companies", json!({"name": "Acme"})).await;
+    let put = app
+        .call(
+            reqwest::Method::PUT,
+            Some(&t),
+            &format!("/crm/v4/objects/contacts/{contact}/associations/default/companies/{company}"),
+            None,
+        )
+        .await;
+    assert_eq!(put.status, 200, "{}", put.text);
+    let spellings = ["companies", "company", "0-2", "COMPANIES"];
+    let mut names: Vec<&str> = Vec::new();
+    for _ in 0..125 {
+        names.extend(spellings);
+    }
+    let path = format!(
+        "/crm/v3/objects/contacts/{contact}?associations={}",
+        names.join(",")
+    );
+    let ans = app.get(&t, &path).await;
+    assert_eq!(ans.status, 200, "{}", ans.text);
+    for s in spellings {
+        assert_eq!(
+            ans.body["associations"][s]["results"][0]["id"],
+            json!(company),
+            "{s}: {}",
+            ans.text
+        );
+    }
+    let once = app
+        .get(
+            &t,
+            &format!("/crm/v3/objects/contacts/{contact}?associations=companies"),
+        )
+        .await;
+    assert_eq!(
+        ans.body["associations"]["companies"],
+        once.body["associations"]["companies"]
+    );
 }

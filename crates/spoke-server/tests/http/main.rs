@@ -5,8 +5,8 @@ mod harness;
 mod support;
 
 mod associations;
-mod batch_limits;
 mod auth_scopes;
+mod batch_limits;
 mod errors;
 mod list;
 mod objects_batch;
