@@ -80,6 +80,7 @@ async fn archive_properties_tx(
     object_type: &str,
     names: &[String],
     now: Millis,
+    keep_archived: usize,
 ) -> Result<Finish<usize>, Error> {
     let rows = db::query(
         tx,
@@ -98,16 +99,30 @@ async fn archive_properties_tx(
         definitions.push(def_to_json(&def)?);
         archived_names.push(r.try_get::<_, String>(0)?);
     }
-    if archived_names.is_empty() {
-        return Ok(Finish::Commit(0));
-    }
-    db::execute(
-        tx,
-        "UPDATE properties SET definition = u.definition, archived = TRUE
+    if !archived_names.is_empty() {
+        db::execute(
+            tx,
+            "UPDATE properties SET definition = u.definition, archived = TRUE
          FROM unnest($3::text[], $4::text[]) AS u(name, definition)
          WHERE properties.portal_id = $1 AND properties.object_type = $2
          AND properties.name = u.name",
-        &[&portal.0, &object_type, &archived_names, &definitions],
+            &[&portal.0, &object_type, &archived_names, &definitions],
+        )
+        .await?;
+    }
+    // NULLS LAST and "C" collation: the same order as SQLite's.
+    db::execute(
+        tx,
+        "DELETE FROM properties WHERE portal_id = $1 AND object_type = $2 AND archived
+         AND name NOT IN (SELECT name FROM properties
+             WHERE portal_id = $1 AND object_type = $2 AND archived
+             ORDER BY (definition::json ->> 'archived_at')::bigint DESC NULLS LAST, name DESC
+             LIMIT $3)",
+        &[
+            &portal.0,
+            &object_type,
+            &i64::try_from(keep_archived).unwrap_or(i64::MAX),
+        ],
     )
     .await?;
     Ok(Finish::Commit(archived_names.len()))
@@ -222,12 +237,20 @@ impl PropertyStore for PostgresStore {
         object_type: &str,
         names: Vec<String>,
         now: Millis,
+        keep_archived: usize,
     ) -> StoreResult<usize> {
         self.write(
             TxMode::DEFINITIONS,
             (object_type, names),
             move |tx, (object_type, names)| {
-                Box::pin(archive_properties_tx(tx, portal, object_type, names, now))
+                Box::pin(archive_properties_tx(
+                    tx,
+                    portal,
+                    object_type,
+                    names,
+                    now,
+                    keep_archived,
+                ))
             },
         )
         .await

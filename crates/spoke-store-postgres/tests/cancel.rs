@@ -94,7 +94,7 @@ async fn dropped_store_calls_leave_nothing_half_applied() {
         // How long one whole call takes here, to drop the others all along its way.
         let started = std::time::Instant::now();
         store
-            .archive_properties(portal, CONTACTS, names.clone(), 2)
+            .archive_properties(portal, CONTACTS, names.clone(), 2, 5000)
             .await
             .expect("archive");
         let full = started.elapsed().as_micros() as u64;
@@ -104,7 +104,7 @@ async fn dropped_store_calls_leave_nothing_half_applied() {
             .expect("re-create");
         let (mut cut, mut whole) = (0, 0);
         for micros in (0..40).map(|i| full * i / 32) {
-            let call = store.archive_properties(portal, CONTACTS, names.clone(), 2);
+            let call = store.archive_properties(portal, CONTACTS, names.clone(), 2, 5000);
             let finished = tokio::time::timeout(Duration::from_micros(micros), call)
                 .await
                 .is_ok();

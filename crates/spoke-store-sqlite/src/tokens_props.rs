@@ -119,6 +119,7 @@ impl PropertyStore for SqliteStore {
         object_type: &str,
         names: Vec<String>,
         now: Millis,
+        keep_archived: usize,
     ) -> StoreResult<usize> {
         let object_type = object_type.to_owned();
         self.write(move |conn| {
@@ -148,6 +149,18 @@ impl PropertyStore for SqliteStore {
                     archived += 1;
                 }
             }
+            tx.prepare_cached(
+                "DELETE FROM properties WHERE portal_id = ?1 AND object_type = ?2 AND archived = 1
+                 AND name NOT IN (SELECT name FROM properties
+                     WHERE portal_id = ?1 AND object_type = ?2 AND archived = 1
+                     ORDER BY json_extract(definition, '$.archived_at') DESC, name DESC
+                     LIMIT ?3)",
+            )?
+            .execute(params![
+                portal.0,
+                object_type,
+                i64::try_from(keep_archived).unwrap_or(i64::MAX)
+            ])?;
             tx.commit()?;
             Ok(archived)
         })

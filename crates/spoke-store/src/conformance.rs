@@ -1804,7 +1804,7 @@ async fn property_batch_archive_and_bounded_insert_are_one_transaction(
     asked.push("bulk_0000".to_owned());
     let started = std::time::Instant::now();
     let archived = store
-        .archive_properties(portal, CONTACTS, asked, T0 + 50)
+        .archive_properties(portal, CONTACTS, asked, T0 + 50, 5000)
         .await
         .expect("archive_properties failed");
     let took = started.elapsed();
@@ -1834,7 +1834,7 @@ async fn property_batch_archive_and_bounded_insert_are_one_transaction(
     assert!(!theirs[0].archived, "another portal's property untouched");
     assert_eq!(
         store
-            .archive_properties(portal, CONTACTS, names[..10].to_vec(), T0 + 60)
+            .archive_properties(portal, CONTACTS, names[..10].to_vec(), T0 + 60, 5000)
             .await
             .expect("archive_properties failed"),
         0,
@@ -1899,7 +1899,7 @@ async fn property_batch_archive_and_bounded_insert_are_one_transaction(
     assert_eq!(full, None);
     assert_eq!(
         store
-            .archive_properties(portal, CONTACTS, vec!["live_000".to_owned()], T0 + 70)
+            .archive_properties(portal, CONTACTS, vec!["live_000".to_owned()], T0 + 70, 5000)
             .await
             .expect("archive_properties failed"),
         1
@@ -1913,6 +1913,29 @@ async fn property_batch_archive_and_bounded_insert_are_one_transaction(
         Some(vec![true]),
         "archiving frees room under the bound"
     );
+
+    // Archived definitions beyond `keep_archived` go, oldest first (ties: lowest name).
+    store
+        .archive_properties(portal, CONTACTS, vec!["live_001".to_owned()], T0 + 80, 2000)
+        .await
+        .expect("archive_properties failed");
+    let listed = store
+        .list_properties(portal, CONTACTS)
+        .await
+        .expect("list_properties failed");
+    let archived: Vec<&str> = listed
+        .iter()
+        .filter(|d| d.archived)
+        .map(|d| d.name.as_str())
+        .collect();
+    assert_eq!(archived.len(), 2000);
+    for kept in ["live_000", "live_001", "bulk_2999", "bulk_1002"] {
+        assert!(archived.contains(&kept), "{kept} kept");
+    }
+    for gone in ["bulk_0000", "bulk_1001"] {
+        assert!(!archived.contains(&gone), "{gone} deleted");
+    }
+    assert_eq!(live(&listed), 4, "live properties untouched");
 }
 
 // ---------------------------------------------------------------------------------------

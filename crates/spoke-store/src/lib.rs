@@ -309,13 +309,16 @@ pub trait PropertyStore: Send + Sync {
 
     /// Archives the named live custom properties in one transaction: all of them or, if it
     /// fails, none. Their `archived_at` and `updated_at` become `now`. Unknown and already
-    /// archived names are ignored. Returns how many were archived.
+    /// archived names are ignored. Then, in the same transaction, deletes the type's oldest
+    /// archived definitions (by `archived_at`, then name) beyond the newest `keep_archived`.
+    /// Returns how many were archived.
     async fn archive_properties(
         &self,
         portal: PortalId,
         object_type: &str,
         names: Vec<String>,
         now: Millis,
+        keep_archived: usize,
     ) -> StoreResult<usize>;
 
     /// Replaces a stored definition. Returns false if it does not exist.

@@ -40,6 +40,12 @@ pub const MAX_BATCH: usize = 100;
 /// definitions, so this also bounds what each request costs.
 pub const MAX_CUSTOM_PROPERTIES: usize = 1000;
 
+/// Archived custom properties kept per portal and type; archiving more deletes the oldest
+/// (HubSpot deletes archived properties for good after 90 days). With
+/// [`MAX_CUSTOM_PROPERTIES`] this bounds the definitions every record request loads, however
+/// many create-and-archive rounds a client makes.
+pub const MAX_ARCHIVED_PROPERTIES: usize = 1000;
+
 fn too_many_properties(ty: &ObjectType) -> ApiError {
     ApiError::validation(format!(
         "The maximum number of custom properties for {} is {MAX_CUSTOM_PROPERTIES}. Archive unused properties and try again",
@@ -455,7 +461,13 @@ async fn archive_named(
     }
     Ok(state
         .store
-        .archive_properties(principal.portal, ty.id.0, names, now_millis())
+        .archive_properties(
+            principal.portal,
+            ty.id.0,
+            names,
+            now_millis(),
+            MAX_ARCHIVED_PROPERTIES,
+        )
         .await?)
 }
 
