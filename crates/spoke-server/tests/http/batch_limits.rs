@@ -443,3 +443,31 @@ async fn repeated_associations_query_names_cost_one_read_per_type() {
         once.body["associations"]["companies"]
     );
 }
+
+#[tokio::test]
+async fn archived_property_count_is_bounded() {
+    let app = TestApp::spawn().await;
+    let t = app.token(1, &["all"]).await;
+    // Create-and-archive rounds: without a bound each round adds definitions that every
+    // record request of the type loads.
+    for round in 0..2 {
+        let batch = names(&format!("r{round}"), 0..600);
+        create_properties(&app, &t, &batch).await;
+        for chunk in batch.chunks(100) {
+            let inputs: Vec<Value> = chunk.iter().map(|n| json!({ "name": n })).collect();
+            let ans = app
+                .post(
+                    &t,
+                    "/crm/v3/properties/contacts/batch/archive",
+                    json!({ "inputs": inputs }),
+                )
+                .await;
+            assert_eq!(ans.status, 204, "{}", ans.text);
+        }
+    }
+    let archived = property_names(&app, &t, true).await;
+    assert_eq!(archived.len(), 1000, "the newest 1,000 archived are kept");
+    assert!(archived.contains("r1_0599") && archived.contains("r0_0200"));
+    assert!(!archived.contains("r0_0199"), "the oldest went first");
+    assert!(property_names(&app, &t, false).await.is_empty());
+}
