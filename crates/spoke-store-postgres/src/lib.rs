@@ -25,6 +25,10 @@
 //!   backoff. Object and association writes run at READ COMMITTED (row locks and
 //!   constraints suffice); the rare definition writes (properties, groups, labels), which
 //!   check then write, run SERIALIZABLE, so they are exactly as if run one at a time.
+//! - **Cancellation.** The server drops a request's future when its client disconnects,
+//!   possibly mid-transaction. tokio-postgres then queues `ROLLBACK` on the connection
+//!   ahead of anything its next user sends, so a dropped batch leaves nothing behind and no
+//!   pooled connection stays inside a transaction (`tests/cancel.rs`).
 //! - **Ids** come from identity sequences: distinct across processes, ascending within a
 //!   batch. Unlike SQLite, an id given out by a rolled back batch is never reused.
 //!

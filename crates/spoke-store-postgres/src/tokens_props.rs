@@ -25,7 +25,8 @@ async fn insert_properties_tx(
     portal: PortalId,
     object_type: &str,
     defs: &[PropertyDefinition],
-) -> Result<Finish<Vec<bool>>, Error> {
+    max_live: Option<usize>,
+) -> Result<Finish<Option<Vec<bool>>>, Error> {
     let mut fresh = Vec::with_capacity(defs.len());
     for d in defs {
         let taken = db::query_opt(
@@ -38,7 +39,24 @@ async fn insert_properties_tx(
         fresh.push(taken.is_none());
     }
     if fresh.iter().any(|f| !f) {
-        return Ok(Finish::Rollback(fresh));
+        return Ok(Finish::Rollback(Some(fresh)));
+    }
+    if let Some(max) = max_live {
+        let live: i64 = db::query_one(
+            tx,
+            "SELECT COUNT(*) FROM properties WHERE portal_id = $1 AND object_type = $2
+             AND NOT archived",
+            &[&portal.0, &object_type],
+        )
+        .await?
+        .try_get(0)?;
+        if usize::try_from(live)
+            .unwrap_or(usize::MAX)
+            .saturating_add(defs.len())
+            > max
+        {
+            return Ok(Finish::Rollback(None));
+        }
     }
     for d in defs {
         db::execute(
@@ -51,7 +69,63 @@ async fn insert_properties_tx(
         )
         .await?;
     }
-    Ok(Finish::Commit(fresh))
+    Ok(Finish::Commit(Some(fresh)))
+}
+
+/// Reads every named live definition under a row lock, then writes them back archived with
+/// one statement, so a batch of thousands is two round trips.
+async fn archive_properties_tx(
+    tx: &Transaction<'_>,
+    portal: PortalId,
+    object_type: &str,
+    names: &[String],
+    now: Millis,
+    keep_archived: usize,
+) -> Result<Finish<usize>, Error> {
+    let rows = db::query(
+        tx,
+        "SELECT name, definition FROM properties WHERE portal_id = $1 AND object_type = $2
+         AND name = ANY($3) AND NOT archived ORDER BY name FOR UPDATE",
+        &[&portal.0, &object_type, &names],
+    )
+    .await?;
+    let mut archived_names = Vec::with_capacity(rows.len());
+    let mut definitions = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let mut def = def_from_json(r.try_get(1)?)?;
+        def.archived = true;
+        def.archived_at = Some(now);
+        def.updated_at = Some(now);
+        definitions.push(def_to_json(&def)?);
+        archived_names.push(r.try_get::<_, String>(0)?);
+    }
+    if !archived_names.is_empty() {
+        db::execute(
+            tx,
+            "UPDATE properties SET definition = u.definition, archived = TRUE
+         FROM unnest($3::text[], $4::text[]) AS u(name, definition)
+         WHERE properties.portal_id = $1 AND properties.object_type = $2
+         AND properties.name = u.name",
+            &[&portal.0, &object_type, &archived_names, &definitions],
+        )
+        .await?;
+    }
+    // NULLS LAST and "C" collation: the same order as SQLite's.
+    db::execute(
+        tx,
+        "DELETE FROM properties WHERE portal_id = $1 AND object_type = $2 AND archived
+         AND name NOT IN (SELECT name FROM properties
+             WHERE portal_id = $1 AND object_type = $2 AND archived
+             ORDER BY (definition::json ->> 'archived_at')::bigint DESC NULLS LAST, name DESC
+             LIMIT $3)",
+        &[
+            &portal.0,
+            &object_type,
+            &i64::try_from(keep_archived).unwrap_or(i64::MAX),
+        ],
+    )
+    .await?;
+    Ok(Finish::Commit(archived_names.len()))
 }
 
 async fn put_group_tx(
@@ -122,11 +196,61 @@ impl PropertyStore for PostgresStore {
         object_type: &str,
         defs: Vec<PropertyDefinition>,
     ) -> StoreResult<Vec<bool>> {
+        let inserted = self
+            .write(
+                TxMode::DEFINITIONS,
+                (object_type, defs),
+                move |tx, (object_type, defs)| {
+                    Box::pin(insert_properties_tx(tx, portal, object_type, defs, None))
+                },
+            )
+            .await?;
+        Ok(inserted.unwrap_or_default())
+    }
+
+    async fn insert_properties_bounded(
+        &self,
+        portal: PortalId,
+        object_type: &str,
+        defs: Vec<PropertyDefinition>,
+        max_live: usize,
+    ) -> StoreResult<Option<Vec<bool>>> {
         self.write(
             TxMode::DEFINITIONS,
             (object_type, defs),
             move |tx, (object_type, defs)| {
-                Box::pin(insert_properties_tx(tx, portal, object_type, defs))
+                Box::pin(insert_properties_tx(
+                    tx,
+                    portal,
+                    object_type,
+                    defs,
+                    Some(max_live),
+                ))
+            },
+        )
+        .await
+    }
+
+    async fn archive_properties(
+        &self,
+        portal: PortalId,
+        object_type: &str,
+        names: Vec<String>,
+        now: Millis,
+        keep_archived: usize,
+    ) -> StoreResult<usize> {
+        self.write(
+            TxMode::DEFINITIONS,
+            (object_type, names),
+            move |tx, (object_type, names)| {
+                Box::pin(archive_properties_tx(
+                    tx,
+                    portal,
+                    object_type,
+                    names,
+                    now,
+                    keep_archived,
+                ))
             },
         )
         .await

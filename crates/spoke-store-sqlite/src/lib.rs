@@ -11,6 +11,9 @@
 //! connections and their page caches, not 64. Server RSS stays flat whatever the load.
 //!
 //! Durability: `synchronous=FULL`, so a write is on disk before spoke acknowledges it.
+//!
+//! Cancellation: a write whose future is dropped (its client disconnected) still runs to
+//! its end on its blocking thread, so its transaction commits or rolls back whole.
 
 mod associations;
 mod objects;

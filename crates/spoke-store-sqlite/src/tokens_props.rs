@@ -18,6 +18,56 @@ fn def_to_json(d: &PropertyDefinition) -> rusqlite::Result<String> {
     serde_json::to_string(d).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
 }
 
+/// Inserts definitions in one transaction: nothing if a name is taken by a live property
+/// (per-item `false`), or if the type would then have more than `max_live` live ones (`None`).
+fn insert_definitions(
+    conn: &mut rusqlite::Connection,
+    portal: PortalId,
+    object_type: &str,
+    defs: &[PropertyDefinition],
+    max_live: Option<usize>,
+) -> rusqlite::Result<Option<Vec<bool>>> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let mut fresh = Vec::with_capacity(defs.len());
+    for d in defs {
+        let taken: Option<i64> = tx
+            .prepare_cached(
+                "SELECT 1 FROM properties WHERE portal_id = ?1 AND object_type = ?2
+                 AND name = ?3 AND archived = 0",
+            )?
+            .query_row(params![portal.0, object_type, d.name], |r| r.get(0))
+            .optional()?;
+        fresh.push(taken.is_none());
+    }
+    if fresh.iter().any(|f| !f) {
+        return Ok(Some(fresh));
+    }
+    if let Some(max) = max_live {
+        let live: i64 = tx
+            .prepare_cached(
+                "SELECT COUNT(*) FROM properties WHERE portal_id = ?1 AND object_type = ?2
+                 AND archived = 0",
+            )?
+            .query_row(params![portal.0, object_type], |r| r.get(0))?;
+        if usize::try_from(live)
+            .unwrap_or(usize::MAX)
+            .saturating_add(defs.len())
+            > max
+        {
+            return Ok(None);
+        }
+    }
+    for d in defs {
+        tx.prepare_cached(
+            "INSERT OR REPLACE INTO properties (portal_id, object_type, name, definition, archived)
+             VALUES (?1, ?2, ?3, ?4, 0)",
+        )?
+        .execute(params![portal.0, object_type, d.name, def_to_json(d)?])?;
+    }
+    tx.commit()?;
+    Ok(Some(fresh))
+}
+
 #[async_trait]
 impl PropertyStore for SqliteStore {
     async fn list_properties(
@@ -43,31 +93,76 @@ impl PropertyStore for SqliteStore {
         defs: Vec<PropertyDefinition>,
     ) -> StoreResult<Vec<bool>> {
         let object_type = object_type.to_owned();
+        let inserted = self
+            .write(move |conn| insert_definitions(conn, portal, &object_type, &defs, None))
+            .await?;
+        Ok(inserted.unwrap_or_default())
+    }
+
+    async fn insert_properties_bounded(
+        &self,
+        portal: PortalId,
+        object_type: &str,
+        defs: Vec<PropertyDefinition>,
+        max_live: usize,
+    ) -> StoreResult<Option<Vec<bool>>> {
+        let object_type = object_type.to_owned();
+        self.write(move |conn| {
+            insert_definitions(conn, portal, &object_type, &defs, Some(max_live))
+        })
+        .await
+    }
+
+    async fn archive_properties(
+        &self,
+        portal: PortalId,
+        object_type: &str,
+        names: Vec<String>,
+        now: Millis,
+        keep_archived: usize,
+    ) -> StoreResult<usize> {
+        let object_type = object_type.to_owned();
         self.write(move |conn| {
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let mut fresh = Vec::with_capacity(defs.len());
-            for d in &defs {
-                let taken: Option<i64> = tx
-                    .prepare_cached(
-                        "SELECT 1 FROM properties WHERE portal_id = ?1 AND object_type = ?2
-                         AND name = ?3 AND archived = 0",
-                    )?
-                    .query_row(params![portal.0, object_type, d.name], |r| r.get(0))
-                    .optional()?;
-                fresh.push(taken.is_none());
+            let mut archived = 0;
+            {
+                let mut select = tx.prepare_cached(
+                    "SELECT definition FROM properties WHERE portal_id = ?1 AND object_type = ?2
+                     AND name = ?3 AND archived = 0",
+                )?;
+                let mut update = tx.prepare_cached(
+                    "UPDATE properties SET definition = ?1, archived = 1
+                     WHERE portal_id = ?2 AND object_type = ?3 AND name = ?4",
+                )?;
+                for name in &names {
+                    let Some(json) = select
+                        .query_row(params![portal.0, object_type, name], |r| r.get(0))
+                        .optional()?
+                    else {
+                        continue;
+                    };
+                    let mut def = def_from_json(json)?;
+                    def.archived = true;
+                    def.archived_at = Some(now);
+                    def.updated_at = Some(now);
+                    update.execute(params![def_to_json(&def)?, portal.0, object_type, name])?;
+                    archived += 1;
+                }
             }
-            if fresh.iter().any(|f| !f) {
-                return Ok(fresh);
-            }
-            for d in &defs {
-                tx.prepare_cached(
-                    "INSERT OR REPLACE INTO properties (portal_id, object_type, name, definition, archived)
-                     VALUES (?1, ?2, ?3, ?4, 0)",
-                )?
-                .execute(params![portal.0, object_type, d.name, def_to_json(d)?])?;
-            }
+            tx.prepare_cached(
+                "DELETE FROM properties WHERE portal_id = ?1 AND object_type = ?2 AND archived = 1
+                 AND name NOT IN (SELECT name FROM properties
+                     WHERE portal_id = ?1 AND object_type = ?2 AND archived = 1
+                     ORDER BY json_extract(definition, '$.archived_at') DESC, name DESC
+                     LIMIT ?3)",
+            )?
+            .execute(params![
+                portal.0,
+                object_type,
+                i64::try_from(keep_archived).unwrap_or(i64::MAX)
+            ])?;
             tx.commit()?;
-            Ok(fresh)
+            Ok(archived)
         })
         .await
     }

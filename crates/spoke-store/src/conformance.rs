@@ -56,6 +56,8 @@ pub async fn run_all_from(store: &dyn Store, base: i64) {
     put_group_only_new(store, p.of(17)).await;
     token_store_portals_and_tokens(store, p.of(18), p.other(18)).await;
     search_compares_text_by_the_core_fold(store, p.of(51)).await;
+    property_batch_archive_and_bounded_insert_are_one_transaction(store, p.of(41), p.other(41))
+        .await;
 }
 
 /// A base no earlier run used: the clock in milliseconds, spread so that two runs in one
@@ -1776,6 +1778,165 @@ async fn put_group_only_new(store: &dyn Store, portal: PortalId) {
             .expect("put_group failed"),
         "the same group name is new under another type"
     );
+}
+
+/// Issue 18, defects 3 and 4: a properties batch/archive of thousands of names is one store
+/// call (one transaction, fast), and the custom-property bound is checked inside the insert.
+async fn property_batch_archive_and_bounded_insert_are_one_transaction(
+    store: &dyn Store,
+    portal: PortalId,
+    other_portal: PortalId,
+) {
+    let names: Vec<String> = (0..3000).map(|i| format!("bulk_{i:04}")).collect();
+    let defs = names.iter().map(|n| prop_def(n, n)).collect();
+    let fresh = store
+        .insert_properties(portal, CONTACTS, defs)
+        .await
+        .expect("insert_properties failed");
+    assert!(fresh.iter().all(|f| *f));
+    store
+        .insert_properties(other_portal, CONTACTS, vec![prop_def("bulk_0000", "Other")])
+        .await
+        .expect("insert_properties failed");
+
+    // Every name, an unknown one and a duplicate, in one call.
+    let mut asked = names.clone();
+    asked.push("never_created".to_owned());
+    asked.push("bulk_0000".to_owned());
+    let started = std::time::Instant::now();
+    let archived = store
+        .archive_properties(portal, CONTACTS, asked, T0 + 50, 5000)
+        .await
+        .expect("archive_properties failed");
+    let took = started.elapsed();
+    assert_eq!(
+        archived, 3000,
+        "each live name archived once; unknown ignored"
+    );
+    assert!(
+        took < std::time::Duration::from_secs(10),
+        "archiving 3,000 properties took {took:?}"
+    );
+    let listed = store
+        .list_properties(portal, CONTACTS)
+        .await
+        .expect("list_properties failed");
+    assert_eq!(listed.len(), 3000);
+    for d in &listed {
+        assert!(d.archived, "{} not archived", d.name);
+        assert_eq!(d.archived_at, Some(T0 + 50), "{}", d.name);
+        assert_eq!(d.updated_at, Some(T0 + 50), "{}", d.name);
+        assert_eq!(d.created_at, Some(T0), "{}", d.name);
+    }
+    let theirs = store
+        .list_properties(other_portal, CONTACTS)
+        .await
+        .expect("list_properties failed");
+    assert!(!theirs[0].archived, "another portal's property untouched");
+    assert_eq!(
+        store
+            .archive_properties(portal, CONTACTS, names[..10].to_vec(), T0 + 60, 5000)
+            .await
+            .expect("archive_properties failed"),
+        0,
+        "already archived names are ignored"
+    );
+    let again = store
+        .list_properties(portal, CONTACTS)
+        .await
+        .expect("list_properties failed");
+    assert_eq!(again[0].archived_at, Some(T0 + 50), "archived_at kept");
+
+    // The bound counts live properties only: the 3,000 archived ones do not count.
+    let batch = |from: usize, n: usize| -> Vec<PropertyDefinition> {
+        (from..from + n)
+            .map(|i| prop_def(&format!("live_{i:03}"), "Live"))
+            .collect()
+    };
+    let first = store
+        .insert_properties_bounded(portal, CONTACTS, batch(0, 3), 5)
+        .await
+        .expect("insert_properties_bounded failed");
+    assert_eq!(first, Some(vec![true; 3]));
+    let over = store
+        .insert_properties_bounded(portal, CONTACTS, batch(3, 3), 5)
+        .await
+        .expect("insert_properties_bounded failed");
+    assert_eq!(over, None, "3 live + 3 new > 5: refused");
+    let live = |defs: &[PropertyDefinition]| defs.iter().filter(|d| !d.archived).count();
+    let listed = store
+        .list_properties(portal, CONTACTS)
+        .await
+        .expect("list_properties failed");
+    assert_eq!(live(&listed), 3, "a refused batch writes nothing");
+    let taken = store
+        .insert_properties_bounded(portal, CONTACTS, vec![prop_def("live_000", "Again")], 5)
+        .await
+        .expect("insert_properties_bounded failed");
+    assert_eq!(
+        taken,
+        Some(vec![false]),
+        "a taken name is reported as taken"
+    );
+    // Re-creating an archived name makes it live again, and counts.
+    let reborn = store
+        .insert_properties_bounded(
+            portal,
+            CONTACTS,
+            vec![prop_def("bulk_0001", "Back"), prop_def("live_003", "Live")],
+            5,
+        )
+        .await
+        .expect("insert_properties_bounded failed");
+    assert_eq!(
+        reborn,
+        Some(vec![true, true]),
+        "exactly at the bound is allowed"
+    );
+    let full = store
+        .insert_properties_bounded(portal, CONTACTS, batch(10, 1), 5)
+        .await
+        .expect("insert_properties_bounded failed");
+    assert_eq!(full, None);
+    assert_eq!(
+        store
+            .archive_properties(portal, CONTACTS, vec!["live_000".to_owned()], T0 + 70, 5000)
+            .await
+            .expect("archive_properties failed"),
+        1
+    );
+    let freed = store
+        .insert_properties_bounded(portal, CONTACTS, batch(10, 1), 5)
+        .await
+        .expect("insert_properties_bounded failed");
+    assert_eq!(
+        freed,
+        Some(vec![true]),
+        "archiving frees room under the bound"
+    );
+
+    // Archived definitions beyond `keep_archived` go, oldest first (ties: lowest name).
+    store
+        .archive_properties(portal, CONTACTS, vec!["live_001".to_owned()], T0 + 80, 2000)
+        .await
+        .expect("archive_properties failed");
+    let listed = store
+        .list_properties(portal, CONTACTS)
+        .await
+        .expect("list_properties failed");
+    let archived: Vec<&str> = listed
+        .iter()
+        .filter(|d| d.archived)
+        .map(|d| d.name.as_str())
+        .collect();
+    assert_eq!(archived.len(), 2000);
+    for kept in ["live_000", "live_001", "bulk_2999", "bulk_1002"] {
+        assert!(archived.contains(&kept), "{kept} kept");
+    }
+    for gone in ["bulk_0000", "bulk_1001"] {
+        assert!(!archived.contains(&gone), "{gone} deleted");
+    }
+    assert_eq!(live(&listed), 4, "live properties untouched");
 }
 
 // ---------------------------------------------------------------------------------------

@@ -295,6 +295,32 @@ pub trait PropertyStore: Send + Sync {
         defs: Vec<PropertyDefinition>,
     ) -> StoreResult<Vec<bool>>;
 
+    /// As [`insert_properties`](Self::insert_properties), but writes nothing and returns
+    /// `None` when the type would then have more than `max_live` live custom properties
+    /// (the check and the insert are one transaction, so concurrent creates cannot pass it
+    /// together). A taken name is reported as by `insert_properties` first.
+    async fn insert_properties_bounded(
+        &self,
+        portal: PortalId,
+        object_type: &str,
+        defs: Vec<PropertyDefinition>,
+        max_live: usize,
+    ) -> StoreResult<Option<Vec<bool>>>;
+
+    /// Archives the named live custom properties in one transaction: all of them or, if it
+    /// fails, none. Their `archived_at` and `updated_at` become `now`. Unknown and already
+    /// archived names are ignored. Then, in the same transaction, deletes the type's oldest
+    /// archived definitions (by `archived_at`, then name) beyond the newest `keep_archived`.
+    /// Returns how many were archived.
+    async fn archive_properties(
+        &self,
+        portal: PortalId,
+        object_type: &str,
+        names: Vec<String>,
+        now: Millis,
+        keep_archived: usize,
+    ) -> StoreResult<usize>;
+
     /// Replaces a stored definition. Returns false if it does not exist.
     async fn update_property(
         &self,

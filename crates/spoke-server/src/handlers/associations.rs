@@ -920,9 +920,18 @@ pub async fn v3_associations(
 > {
     use spoke_types::objects::{AssociatedId, CollectionResponseAssociatedId};
     let mut out = vec![std::collections::BTreeMap::new(); ids.len()];
+    // One store call per distinct type, however many names (or spellings of one type) the
+    // query repeats: the query string must not multiply a read's work.
+    let mut by_type: Vec<(&'static ObjectType, Vec<&String>)> = Vec::new();
     for name in names {
         let to = object_type(name)?;
         principal.require(&scope::object_read(to))?;
+        match by_type.iter_mut().find(|(t, _)| t.id == to.id) {
+            Some((_, spellings)) => spellings.push(name),
+            None => by_type.push((to, vec![name])),
+        }
+    }
+    for (to, spellings) in by_type {
         let defs = Definitions::load(state, principal.portal, from, to).await?;
         let pages = state
             .store
@@ -954,10 +963,10 @@ pub async fn v3_associations(
                     link: None,
                 },
             });
-            slot.insert(
-                name.clone(),
-                CollectionResponseAssociatedId { results, paging },
-            );
+            let block = CollectionResponseAssociatedId { results, paging };
+            for name in &spellings {
+                slot.insert((*name).clone(), block.clone());
+            }
         }
     }
     Ok(out)

@@ -617,8 +617,8 @@ async fn batch_upsert(
         .collect();
     let (atomic, (valid, mut errors)) = validate_batch(&schema, &pairs)?;
 
-    // Every upsert input has a unique property of the same name (HubSpot upserts one
-    // key per call in practice); group by it so each group is one store call.
+    // Every upsert input names a unique property; HubSpot upserts by one key per call in
+    // practice, and spoke requires it (checked below) so the call is one store call.
     let mut groups: BTreeMap<String, Vec<(UpsertItem, Option<&str>)>> = BTreeMap::new();
     for ((props, key), input) in valid.into_iter().zip(keys).zip(&input.inputs) {
         let (Some(properties), Some(Target::Unique { property, value })) = (props, key.target)
@@ -629,6 +629,15 @@ async fn batch_upsert(
             UpsertItem { value, properties },
             input.object_write_trace_id.as_deref(),
         ));
+    }
+    // One store call per request, so the batch is one transaction whatever happens to the
+    // request (a client that disconnects cannot leave some groups written).
+    if groups.len() > 1 {
+        let names: Vec<String> = groups.keys().cloned().collect();
+        return Err(ApiError::validation(format!(
+            "All inputs of a batch upsert must use the same idProperty; found {}",
+            names.join(", ")
+        )));
     }
     let mut results = Vec::new();
     let ctx = write_context(&schema, api_source(), atomic);

@@ -26,9 +26,32 @@ use spoke_types::properties::{
 
 use crate::auth::Principal;
 use crate::error::{ctx, ApiError, ApiResult, Category};
+use crate::handlers::check_batch_limit;
 use crate::schema::object_type;
 use crate::wire::{batch_response, parse_body, Json, QueryParams};
 use crate::AppState;
+
+/// Inputs per properties batch call. HubSpot's spec states no maximum; spoke takes the
+/// objects API's (§1.1), with its wording, so no one call can be unbounded work.
+pub const MAX_BATCH: usize = 100;
+
+/// Live custom properties per portal and object type. HubSpot limits them per type (its
+/// limits-tracking API reports the limit and usage); every record request loads the type's
+/// definitions, so this also bounds what each request costs.
+pub const MAX_CUSTOM_PROPERTIES: usize = 1000;
+
+/// Archived custom properties kept per portal and type; archiving more deletes the oldest
+/// (HubSpot deletes archived properties for good after 90 days). With
+/// [`MAX_CUSTOM_PROPERTIES`] this bounds the definitions every record request loads, however
+/// many create-and-archive rounds a client makes.
+pub const MAX_ARCHIVED_PROPERTIES: usize = 1000;
+
+fn too_many_properties(ty: &ObjectType) -> ApiError {
+    ApiError::validation(format!(
+        "The maximum number of custom properties for {} is {MAX_CUSTOM_PROPERTIES}. Archive unused properties and try again",
+        ty.name
+    ))
+}
 
 pub fn routes() -> Router<AppState> {
     let props = Router::new()
@@ -321,8 +344,14 @@ async fn create(
     let def = prepare(ty, &input, &customs, &groups)?;
     let fresh = state
         .store
-        .insert_properties(principal.portal, ty.id.0, vec![def.clone()])
-        .await?;
+        .insert_properties_bounded(
+            principal.portal,
+            ty.id.0,
+            vec![def.clone()],
+            MAX_CUSTOM_PROPERTIES,
+        )
+        .await?
+        .ok_or_else(|| too_many_properties(ty))?;
     if fresh.iter().any(|f| !f) {
         return Err(exists_error(&def.name));
     }
@@ -418,26 +447,27 @@ async fn update(
     Ok(Json(StatusCode::OK, to_wire(&def)).into_response())
 }
 
-/// Archives a custom property; HubSpot-defined ones are refused, unknown ones ignored.
+/// Archives custom properties in one store call: all or none, whatever happens to the
+/// request. A HubSpot-defined name refuses the whole call before anything is written;
+/// unknown and already archived names are ignored. Returns how many were archived.
 async fn archive_named(
     state: &AppState,
     principal: &Principal,
     ty: &ObjectType,
-    name: &str,
-) -> ApiResult<bool> {
-    if builtin(ty, name).is_some() {
+    names: Vec<String>,
+) -> ApiResult<usize> {
+    if let Some(name) = names.iter().find(|n| builtin(ty, n).is_some()) {
         return Err(read_only_definition(name));
     }
-    let Ok(mut def) = find(state, principal, ty, name, false).await else {
-        return Ok(false);
-    };
-    let now = now_millis();
-    def.archived = true;
-    def.archived_at = Some(now);
-    def.updated_at = Some(now);
     Ok(state
         .store
-        .update_property(principal.portal, ty.id.0, def)
+        .archive_properties(
+            principal.portal,
+            ty.id.0,
+            names,
+            now_millis(),
+            MAX_ARCHIVED_PROPERTIES,
+        )
         .await?)
 }
 
@@ -447,7 +477,7 @@ async fn archive(
     Path((segment, name)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     let ty = begin(&principal, &segment, true)?;
-    if !archive_named(&state, &principal, ty, &name).await? {
+    if archive_named(&state, &principal, ty, vec![name.clone()]).await? == 0 {
         return Err(not_found(&name));
     }
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -477,6 +507,7 @@ async fn batch_create(
     let started = now_millis();
     let ty = begin(&principal, &segment, true)?;
     let input: BatchInput<PropertyCreate> = parse_body(&body)?;
+    check_batch_limit(input.inputs.len(), MAX_BATCH)?;
     let mut customs = custom(&state, &principal, ty).await?;
     let groups = group_names(&state, &principal, ty).await?;
     let mut defs = Vec::new();
@@ -494,8 +525,14 @@ async fn batch_create(
     if !defs.is_empty() {
         let fresh = state
             .store
-            .insert_properties(principal.portal, ty.id.0, defs.clone())
-            .await?;
+            .insert_properties_bounded(
+                principal.portal,
+                ty.id.0,
+                defs.clone(),
+                MAX_CUSTOM_PROPERTIES,
+            )
+            .await?
+            .ok_or_else(|| too_many_properties(ty))?;
         if fresh.iter().any(|f| !f) {
             // Lost a race with another writer: report every input as conflicting.
             for d in defs.drain(..) {
@@ -522,6 +559,7 @@ async fn batch_read(
     let started = now_millis();
     let ty = begin(&principal, &segment, false)?;
     let input: BatchReadPropertyNames = parse_body(&body)?;
+    check_batch_limit(input.inputs.len(), MAX_BATCH)?;
     let customs = custom(&state, &principal, ty).await?;
     let mut results = Vec::new();
     let mut missing = Vec::new();
@@ -568,9 +606,9 @@ async fn batch_archive(
 ) -> ApiResult<Response> {
     let ty = begin(&principal, &segment, true)?;
     let input: BatchInput<PropertyName> = parse_body(&body)?;
-    for PropertyName { name } in &input.inputs {
-        archive_named(&state, &principal, ty, name).await?;
-    }
+    check_batch_limit(input.inputs.len(), MAX_BATCH)?;
+    let names = input.inputs.into_iter().map(|p| p.name).collect();
+    archive_named(&state, &principal, ty, names).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

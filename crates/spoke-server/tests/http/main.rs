@@ -6,6 +6,7 @@ mod support;
 
 mod associations;
 mod auth_scopes;
+mod batch_limits;
 mod errors;
 mod fuzz;
 mod isolation;
