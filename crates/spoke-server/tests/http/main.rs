@@ -6,6 +6,7 @@ mod support;
 
 mod associations;
 mod auth_scopes;
+mod connections;
 mod errors;
 mod list;
 mod objects_batch;
