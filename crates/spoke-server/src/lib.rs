@@ -7,8 +7,11 @@
 //! - [`auth`]: the [`auth::Principal`] extractor (token, portal, scopes).
 //! - [`schema`]: a type's property definitions as a request sees them.
 //! - `handlers/*`: one module per HubSpot API.
+//! - [`conn`]: the accept loop: connection limits, timeouts, hyper's own errors in
+//!   HubSpot's envelope.
 
 pub mod auth;
+pub mod conn;
 pub mod error;
 mod handlers;
 pub mod ratelimit;
@@ -22,6 +25,7 @@ use axum::Router;
 use spoke_store::Store;
 use tokio::net::TcpListener;
 
+pub use conn::ConnLimits;
 pub use error::ApiError;
 
 #[derive(Clone)]
@@ -67,13 +71,22 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves the app on `listener` until `shutdown` resolves.
+/// Serves the app on `listener` with the default [`ConnLimits`] until `shutdown`
+/// resolves; in-flight requests finish first.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    serve_with(listener, state, ConnLimits::default(), shutdown).await
+}
+
+/// [`serve`] with explicit connection limits.
+pub async fn serve_with(
+    listener: TcpListener,
+    state: AppState,
+    limits: ConnLimits,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    conn::serve(listener, app(state), limits, shutdown).await
 }

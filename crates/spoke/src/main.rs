@@ -76,6 +76,20 @@ enum Command {
         /// With --rate-limit: search requests per second per token (HubSpot: 5).
         #[arg(long, env = "SPOKE_SEARCH_RATE_LIMIT", default_value_t = 5)]
         search_rate_limit: u32,
+        /// Longest a client may take to send a request's headers, counted from when its
+        /// connection opens or its previous response was sent; so this is also how long an
+        /// idle keep-alive connection stays open. The connection is then closed. 0: no limit.
+        #[arg(long, env = "SPOKE_HEADER_TIMEOUT_MS", default_value_t = 30_000)]
+        header_timeout_ms: u64,
+        /// Longest a client may take to send a request body, counted from the end of its
+        /// headers; a slower one gets a 408 and its connection closed, and nothing of the
+        /// request is done. 0: no limit.
+        #[arg(long, env = "SPOKE_BODY_TIMEOUT_MS", default_value_t = 60_000)]
+        body_timeout_ms: u64,
+        /// Connections served at once; further clients wait in the listen backlog until one
+        /// closes. Keep it below the open-file limit (`ulimit -n`) minus about 50.
+        #[arg(long, env = "SPOKE_MAX_CONNECTIONS", default_value_t = 1024)]
+        max_connections: usize,
     },
     /// Manage API tokens.
     #[command(subcommand)]
@@ -317,6 +331,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             db,
             rate_limit,
             search_rate_limit,
+            header_timeout_ms,
+            body_timeout_ms,
+            max_connections,
         } => {
             let store = open_store(&db.database, &db.pg).await?;
             first_start(store.as_ref()).await?;
@@ -332,7 +349,14 @@ async fn run(cli: Cli) -> Result<(), String> {
                     search_per_second: search_rate_limit.max(1),
                 });
             }
-            spoke_server::serve(listener, state, shutdown_signal())
+            let millis = |ms: u64| (ms > 0).then(|| std::time::Duration::from_millis(ms));
+            let limits = spoke_server::ConnLimits {
+                header_timeout: millis(header_timeout_ms),
+                body_timeout: millis(body_timeout_ms),
+                max_connections,
+                ..Default::default()
+            };
+            spoke_server::serve_with(listener, state, limits, shutdown_signal())
                 .await
                 .map_err(|e| e.to_string())
         }

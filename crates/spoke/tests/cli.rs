@@ -434,17 +434,6 @@ async fn import_prints_the_ids_it_created() {
     let url = db_url(dir.path());
     let file = dir.path().join("clients.csv");
     std::fs::write(&file, "hs_name\nAcme\nBeta\nGamma\n").expect("write");
-
-#[test]
-fn import_rejects_nul_with_its_line_number() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let url = db_url(dir.path());
-    let file = dir.path().join("services.jsonl");
-    std::fs::write(
-        &file,
-        "{\"properties\":{\"hs_name\":\"A\"}}\n{\"properties\":{\"hs_name\":\"B\\u0000\"}}\n",
-    )
-    .expect("write");
     let out = spoke(&[
         "import",
         "--database",
@@ -505,7 +494,23 @@ fn import_rejects_nul_with_its_line_number() {
         .collect();
     assert_eq!(names, expected);
     server.kill();
+}
 
+#[test]
+fn import_rejects_nul_with_its_line_number() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = db_url(dir.path());
+    let file = dir.path().join("services.jsonl");
+    std::fs::write(
+        &file,
+        "{\"properties\":{\"hs_name\":\"A\"}}\n{\"properties\":{\"hs_name\":\"B\\u0000\"}}\n",
+    )
+    .expect("write");
+    let out = spoke(&[
+        "import",
+        "--database",
+        &url,
+        "--portal",
         "9",
         "--object-type",
         "partner_services",
