@@ -14,7 +14,7 @@ use spoke_core::search::{
     MAX_RESULTS,
 };
 use spoke_core::time::{parse_iso, parse_ymd};
-use spoke_core::ObjectType;
+use spoke_core::{scope, ObjectType};
 use spoke_types::objects::{
     Filter as WireFilter, PublicObjectSearchRequest, SearchNext, SearchPaging, SearchResponse,
     SortSpec,
@@ -36,6 +36,15 @@ pub async fn search(
     let schema = begin(&state, &principal, &segment, false).await?;
     let input: PublicObjectSearchRequest = parse_body(&body)?;
     let query = compile(&schema, &input)?;
+    // An `associations.{type}` filter tells which records are linked to a record of another
+    // type, so it needs that type's read scope too, as every association read does.
+    for filter in query.groups.iter().flatten() {
+        if let Field::Association { to_type } = &filter.field {
+            if let Some(to) = ObjectType::resolve(to_type) {
+                principal.require(&scope::object_read(to))?;
+            }
+        }
+    }
     let page = state
         .store
         .search_objects(principal.portal, schema.ty.id.0, &query)

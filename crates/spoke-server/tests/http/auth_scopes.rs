@@ -817,3 +817,43 @@ async fn inline_association_on_create_needs_the_target_types_write_scope() {
         .await;
     assert_eq!(ok.status, 201, "{}", ok.text);
 }
+
+/// An `associations.companies` search filter tells which contacts are linked to a company,
+/// so it needs the companies read scope as every association read does; without it the
+/// answer is 403 whether or not the company exists.
+#[tokio::test]
+async fn search_association_filter_needs_the_target_types_read_scope() {
+    let app = TestApp::spawn().await;
+    let admin = app.token(1, &["all"]).await;
+    let company = create_one(&app, &admin, "companies", json!({"name": "Acme"})).await;
+    let contacts_only = app.token(1, &["crm.objects.contacts.read"]).await;
+    let search = |to: &str| {
+        json!({"filterGroups": [{"filters": [
+            {"propertyName": "associations.company", "operator": "EQ", "value": to}
+        ]}]})
+    };
+    for to in [company.as_str(), "999999999"] {
+        let ans = app
+            .post(
+                &contacts_only,
+                "/crm/v3/objects/contacts/search",
+                search(to),
+            )
+            .await;
+        assert_403(
+            &ans,
+            "crm.objects.companies.read",
+            &format!("association filter to {to}"),
+        );
+    }
+    let both = app
+        .token(
+            1,
+            &["crm.objects.contacts.read", "crm.objects.companies.read"],
+        )
+        .await;
+    let ok = app
+        .post(&both, "/crm/v3/objects/contacts/search", search(&company))
+        .await;
+    assert_eq!(ok.status, 200, "{}", ok.text);
+}
