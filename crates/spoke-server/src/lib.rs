@@ -67,8 +67,23 @@ pub fn app(state: AppState) -> Router {
         None => router,
     };
     router
+        // Inside the wire middleware, so a handler bug still answers a 500 in HubSpot's
+        // envelope with its correlation id instead of dropping the connection.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            panic_response,
+        ))
         .layer(axum::middleware::from_fn(wire::middleware))
         .with_state(state)
+}
+
+fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let what = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("a panic without a message");
+    ApiError::internal(format!("handler panicked: {what}")).into_response()
 }
 
 /// Serves the app on `listener` with the default [`ConnLimits`] until `shutdown`
@@ -89,4 +104,20 @@ pub async fn serve_with(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     conn::serve(listener, app(state), limits, shutdown).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_becomes_an_internal_error_for_the_wire_middleware_to_render() {
+        let res = panic_response(Box::new("boom"));
+        assert_eq!(res.status(), axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+        let err = res
+            .extensions()
+            .get::<ApiError>()
+            .expect("ApiError extension");
+        assert_eq!(err.cause.as_deref(), Some("handler panicked: boom"));
+    }
 }

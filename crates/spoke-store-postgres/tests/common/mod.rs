@@ -110,3 +110,17 @@ async fn drop_schema(db: &Db) {
         Err(e) => eprintln!("could not drop schema {}: {e}", db.schema),
     }
 }
+
+/// The schema versions a fully migrated database records: one per file in `migrations/`,
+/// so adding a migration does not mean editing every test that checks them.
+pub fn all_schema_versions() -> Vec<i32> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations");
+    let count = std::fs::read_dir(dir)
+        .expect("read migrations/")
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "sql"))
+        })
+        .count();
+    (1..=count as i32).collect()
+}
