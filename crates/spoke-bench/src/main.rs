@@ -7,6 +7,10 @@
 //! per object and startup time. In the same run it does the same writes and reads straight
 //! on the storage layer (no HTTP) and prints the ratio. It never asserts timing; it exits
 //! non-zero only if a request failed, so a short smoke run in CI catches breakage.
+//!
+//! With `--soak SECS` it runs no scenarios: after the same load it drives one server with a
+//! mixed load for SECS seconds, samples its RSS, requests/s, errors and p99 at an interval,
+//! and exits non-zero on any error or if RSS grew past a bound after warm-up (`soak.rs`).
 
 mod data;
 mod driver;
