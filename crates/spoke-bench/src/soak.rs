@@ -841,3 +841,78 @@ fn verdict(
         passed: clean && flat,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIB: u64 = 1024 * 1024;
+
+    fn samples(rss_mib: &[u64]) -> Vec<Sample> {
+        rss_mib
+            .iter()
+            .enumerate()
+            .map(|(i, r)| Sample {
+                at: Duration::from_secs(30 * (i as u64 + 1)),
+                rss: r * MIB,
+                requests: 10,
+                per_sec: 1.0,
+                p99: Duration::from_millis(5),
+                errors: 0,
+            })
+            .collect()
+    }
+
+    fn cfg(check_flat: bool) -> SoakConfig {
+        SoakConfig {
+            duration: Duration::from_secs(600),
+            sample: Duration::from_secs(30),
+            concurrency: 1,
+            check_flat,
+        }
+    }
+
+    fn judge(rss_mib: &[u64], check_flat: bool) -> SoakResult {
+        verdict(
+            &cfg(check_flat),
+            &samples(rss_mib),
+            &Totals::default(),
+            0,
+            Duration::from_secs(600),
+            false,
+            "test",
+        )
+    }
+
+    #[test]
+    fn slope_is_in_mib_per_hour() {
+        // +1 MiB every 30 s is +120 MiB an hour.
+        let s = samples(&[100, 101, 102, 103]);
+        assert!((slope_mib_per_hour(&s) - 120.0).abs() < 1e-6);
+        assert_eq!(slope_mib_per_hour(&samples(&[50, 50, 50])), 0.0);
+    }
+
+    #[test]
+    fn rss_growth_past_the_bound_after_warm_up_fails() {
+        // 20 samples: the warm-up is the first 2; its level 100 MiB allows +10 MiB.
+        let mut flat = vec![90, 100];
+        flat.extend([104, 98, 110, 105].iter().cycle().take(18));
+        assert!(judge(&flat, true).passed);
+        let mut climbing = vec![90, 100];
+        climbing.extend((0..18).map(|i| 100 + i));
+        let r = judge(&climbing, true);
+        assert!(!r.passed, "{}", r.report);
+        assert!(r.report.contains("NOT FLAT"));
+        // The smoke run reports growth but judges only errors.
+        assert!(judge(&climbing, false).passed);
+    }
+
+    #[test]
+    fn a_leak_of_16_mib_fails_even_on_a_large_server() {
+        // At 400 MiB, 10 % would be 40 MiB: the 16 MiB ceiling decides.
+        let mut s = vec![400, 400];
+        s.extend(std::iter::repeat_n(400, 17));
+        s.push(417);
+        assert!(!judge(&s, true).passed);
+    }
+}
