@@ -19,7 +19,7 @@ pub struct Api {
     auth: String,
 }
 
-fn snippet(body: &[u8]) -> String {
+pub fn snippet(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
     text.chars().take(300).collect()
 }
@@ -80,6 +80,33 @@ impl Api {
             .header("content-type", "application/json")
             .body(bytes);
         self.finish(&format!("POST {path}"), req, expect).await
+    }
+
+    /// One request whose status the caller judges: `Err` only when no answer arrived
+    /// (connect, send or body read failed, or the client's timeout passed).
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<(u16, Vec<u8>), String> {
+        let mut req = self
+            .client
+            .request(method.clone(), format!("{}{path}", self.base))
+            .header("authorization", &self.auth);
+        if let Some(bytes) = body {
+            req = req.header("content-type", "application/json").body(bytes);
+        }
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| format!("{method} {path}: {e}"))?;
+        let status = resp.status().as_u16();
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| format!("{method} {path}: reading the body: {e}"))?;
+        Ok((status, body.to_vec()))
     }
 
     pub async fn get(&self, path: &str, expect: u16) -> Result<Vec<u8>, String> {

@@ -7,6 +7,10 @@
 //! per object and startup time. In the same run it does the same writes and reads straight
 //! on the storage layer (no HTTP) and prints the ratio. It never asserts timing; it exits
 //! non-zero only if a request failed, so a short smoke run in CI catches breakage.
+//!
+//! With `--soak SECS` it runs no scenarios: after the same load it drives one server with a
+//! mixed load for SECS seconds, samples its RSS, requests/s, errors and p99 at an interval,
+//! and exits non-zero on any error or if RSS grew past a bound after warm-up (`soak.rs`).
 
 mod data;
 mod driver;
@@ -15,6 +19,7 @@ mod pg;
 mod raw;
 mod report;
 mod server;
+mod soak;
 mod stats;
 
 use std::collections::BTreeMap;
@@ -93,6 +98,18 @@ struct Cli {
     /// The load always runs.
     #[arg(long, value_delimiter = ',')]
     scenarios: Option<Vec<String>>,
+    /// Instead of the scenarios, soak: drive a mixed HubSpot-shaped load for this many
+    /// seconds at the first `--concurrency` (default 8), sample the server's RSS,
+    /// requests/s, errors and p99, and fail unless there were no errors and RSS stayed flat
+    /// after warm-up.
+    #[arg(long, value_name = "SECS")]
+    soak: Option<f64>,
+    /// Seconds between soak samples.
+    #[arg(long, default_value_t = 30.0, value_name = "SECS")]
+    soak_sample_secs: f64,
+    /// Soak: report RSS growth but judge only errors (for runs too short to mean anything).
+    #[arg(long)]
+    soak_no_flat_check: bool,
 }
 
 pub struct Config {
@@ -107,6 +124,7 @@ pub struct Config {
     raw: bool,
     analyze: bool,
     scenarios: Vec<Scenario>,
+    soak: Option<soak::SoakConfig>,
 }
 
 const PORTAL: i64 = raw::PORTAL.0;
@@ -169,7 +187,35 @@ fn config(cli: &Cli) -> Result<Config, String> {
                 .collect()
         }
     };
+    let soak = match cli.soak {
+        None => None,
+        Some(secs) => {
+            let sample = cli.soak_sample_secs;
+            if !(secs.is_finite() && secs > 0.0 && sample.is_finite() && sample > 0.0) {
+                return Err("--soak and --soak-sample-secs must be positive".into());
+            }
+            if sample > secs {
+                return Err("--soak-sample-secs must not exceed --soak".into());
+            }
+            Some(soak::SoakConfig {
+                duration: Duration::from_secs_f64(secs),
+                sample: Duration::from_secs_f64(sample),
+                concurrency: cli
+                    .concurrency
+                    .as_ref()
+                    .and_then(|c| c.first().copied())
+                    .unwrap_or(8),
+                check_flat: !cli.soak_no_flat_check,
+            })
+        }
+    };
+    if soak.is_some() && records < 1_000 {
+        return Err("the soak needs --records of at least 1,000".into());
+    }
     Ok(Config {
+        // The soak measures the server alone.
+        raw: !cli.no_raw && soak.is_none(),
+        soak,
         analyze: cli.analyze,
         scenarios,
         preset: if cli.records.is_some() {
@@ -184,7 +230,6 @@ fn config(cli: &Cli) -> Result<Config, String> {
         load_concurrency: cli.load_concurrency.max(1),
         spoke,
         keep: cli.keep.clone(),
-        raw: !cli.no_raw,
     })
 }
 
@@ -589,6 +634,58 @@ async fn run_on(
     report.bytes_after_load = backend.size().await?;
     report.rss_after_load = server::rss_bytes(server.pid).unwrap_or(0);
 
+    if let Some(soak_cfg) = &cfg.soak {
+        soak::create_pool(&api).await?;
+        let spare = Arc::new(Loader {
+            api: api.clone(),
+            object_type: "companies",
+            first: 1_000_000_000,
+            count: http::BATCH as u64,
+            ids: Mutex::new(Vec::new()),
+        });
+        let m = drive(
+            spare.clone(),
+            1,
+            Limit {
+                duration: None,
+                budget: Some(spare.batches()),
+            },
+            5,
+        )
+        .await;
+        if m.errors > 0 {
+            return Err(format!(
+                "creating the soak's companies failed: {}",
+                m.error_samples.join(" | ")
+            ));
+        }
+        let spare = spare
+            .ids
+            .lock()
+            .map_err(|_| "loader lock poisoned")?
+            .clone();
+        let _ = rss.finish().await;
+        let outcome = soak::run(api, data, spare, server.pid, soak_cfg, name).await?;
+        let bytes = backend.size().await?;
+        report.soak = Some((
+            format!(
+                "{}- database size after the soak: {:.1} MiB (after the load: {:.1} MiB)\n",
+                outcome.report,
+                bytes as f64 / 1024.0 / 1024.0,
+                report.bytes_after_load as f64 / 1024.0 / 1024.0
+            ),
+            outcome.passed,
+        ));
+        let stopped = server.stop().await;
+        if let Err(e) = stopped {
+            report.soak = report
+                .soak
+                .take()
+                .map(|(text, _)| (format!("{text}- stopping the server: {e}\n"), false));
+        }
+        return Ok(());
+    }
+
     let next_number = Arc::new(AtomicU64::new(cfg.records));
     let seq = Arc::new(AtomicU64::new(1_000_000_000));
     for &scenario in &cfg.scenarios {
@@ -718,6 +815,36 @@ async fn run(cli: Cli) -> Result<bool, String> {
         }
     }
     let total = started.elapsed();
+    if cfg.soak.is_some() {
+        println!("# spoke-bench soak\n");
+        println!("- command: `{}`", header.command);
+        println!("- machine: {}", header.machine);
+        println!("- spoke: {}", header.spoke);
+        println!(
+            "- data set: {} contacts (load at c={}), total run time {:.0} s",
+            cfg.records,
+            cfg.load_concurrency,
+            total.as_secs_f64()
+        );
+        let mut passed = failure.is_none();
+        for r in &reports {
+            match &r.soak {
+                Some((text, ok)) => {
+                    print!("{text}");
+                    passed &= ok;
+                }
+                None => {
+                    if let Some(why) = &r.unavailable {
+                        println!("\n## {}\n\n{why}", r.name);
+                    }
+                }
+            }
+        }
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        return Ok(passed);
+    }
     print!("{}", report::markdown(&header, &reports, total));
     if let Some(path) = &cli.json {
         let json = report::json(&header, &reports, total);

@@ -72,6 +72,8 @@ pub struct BackendReport {
     pub raw_errors: u64,
     /// PostgreSQL statistics were refreshed after the load (`--analyze`).
     pub analyzed: bool,
+    /// The soak's Markdown summary and whether it passed (`--soak`).
+    pub soak: Option<(String, bool)>,
 }
 
 impl BackendReport {
@@ -94,6 +96,7 @@ impl BackendReport {
             startup_loaded: None,
             raw_errors: 0,
             analyzed: false,
+            soak: None,
         }
     }
 
