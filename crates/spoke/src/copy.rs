@@ -81,7 +81,7 @@ pub async fn run(
         let found = rows.find_nul(strip_nul);
         if strip_nul {
             for f in &found {
-                bar.suspend(|| eprintln!("spoke copy: removed U+0000 from {f}"));
+                bar.suspend(|| errln!("spoke copy: removed U+0000 from {f}"));
             }
         }
         nul.extend(found);

@@ -200,9 +200,10 @@ pub async fn run(
         .finish_import()
         .await
         .map_err(|e| format!("refreshing the database's statistics: {e}"))?;
-    eprintln!(
+    errln!(
         "imported {written} {} record(s) into portal {}",
-        ty.name, portal.0
+        ty.name,
+        portal.0
     );
     match ids_out {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(format!(

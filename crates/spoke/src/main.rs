@@ -403,7 +403,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?
             {
-                eprintln!("token {id} revoked");
+                errln!("token {id} revoked");
                 Ok(())
             } else {
                 Err(format!("no active token with id {id}"))
@@ -421,7 +421,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Migrate { db } => {
             open_store(&db.database, &db.pg).await?;
-            eprintln!("{}: schema up to date", db.database);
+            errln!("{}: schema up to date", db.database);
             Ok(())
         }
         Command::Copy {
@@ -470,14 +470,14 @@ fn main() -> ExitCode {
     {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("spoke: cannot start runtime: {e}");
+            errln!("spoke: cannot start runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("spoke: {e}");
+            errln!("spoke: {e}");
             ExitCode::FAILURE
         }
     }

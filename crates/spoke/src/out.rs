@@ -1,5 +1,6 @@
-//! Standard output that a closed reader cannot turn into a panic: `println!` panics when
-//! the write fails, so `spoke token list | head -c 10` died with a backtrace (issue 18).
+//! Standard output and error that a closed reader cannot turn into a panic: `println!` and
+//! `eprintln!` panic when the write fails, so `spoke token list | head -c 10` died with a
+//! backtrace (issue 18).
 
 use std::io::{ErrorKind, Write};
 
@@ -37,4 +38,13 @@ macro_rules! outln {
     ($($arg:tt)*) => {
         $crate::out::line(format_args!($($arg)*))
     };
+}
+
+/// `eprintln!` for the `spoke` binary: a message nobody can read any more is dropped, since
+/// there is nowhere left to report that it was.
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
 }

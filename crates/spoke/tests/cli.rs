@@ -524,3 +524,22 @@ fn import_rejects_nul_with_its_line_number() {
     );
     assert!(!err.contains("services.jsonl:1:"), "{err}");
 }
+
+/// `eprintln!` panics like `println!` when its reader is gone: `spoke migrate 2>&1 | true`
+/// must still migrate and exit 0, not die on its one line of progress.
+#[cfg(unix)]
+#[test]
+fn messages_to_a_closed_stderr_do_not_panic() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = db_url(dir.path());
+    let (ours, theirs) = std::os::unix::net::UnixStream::pair().expect("socket pair");
+    drop(ours);
+    let status = Command::new(BIN)
+        .args(["migrate", "--database", &url])
+        .env("SPOKE_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(std::os::fd::OwnedFd::from(theirs)))
+        .status()
+        .expect("run spoke");
+    assert_eq!(status.code(), Some(0));
+}
