@@ -25,7 +25,7 @@ async fn insert_properties_tx(
     portal: PortalId,
     object_type: &str,
     defs: &[PropertyDefinition],
-    max_live: Option<usize>,
+    max_live: usize,
 ) -> Result<Finish<Option<Vec<bool>>>, Error> {
     let mut fresh = Vec::with_capacity(defs.len());
     for d in defs {
@@ -41,22 +41,20 @@ async fn insert_properties_tx(
     if fresh.iter().any(|f| !f) {
         return Ok(Finish::Rollback(Some(fresh)));
     }
-    if let Some(max) = max_live {
-        let live: i64 = db::query_one(
-            tx,
-            "SELECT COUNT(*) FROM properties WHERE portal_id = $1 AND object_type = $2
-             AND NOT archived",
-            &[&portal.0, &object_type],
-        )
-        .await?
-        .try_get(0)?;
-        if usize::try_from(live)
-            .unwrap_or(usize::MAX)
-            .saturating_add(defs.len())
-            > max
-        {
-            return Ok(Finish::Rollback(None));
-        }
+    let live: i64 = db::query_one(
+        tx,
+        "SELECT COUNT(*) FROM properties WHERE portal_id = $1 AND object_type = $2
+         AND NOT archived",
+        &[&portal.0, &object_type],
+    )
+    .await?
+    .try_get(0)?;
+    if usize::try_from(live)
+        .unwrap_or(usize::MAX)
+        .saturating_add(defs.len())
+        > max_live
+    {
+        return Ok(Finish::Rollback(None));
     }
     for d in defs {
         db::execute(
@@ -190,24 +188,6 @@ impl PropertyStore for PostgresStore {
         .map_err(into_store)
     }
 
-    async fn insert_properties(
-        &self,
-        portal: PortalId,
-        object_type: &str,
-        defs: Vec<PropertyDefinition>,
-    ) -> StoreResult<Vec<bool>> {
-        let inserted = self
-            .write(
-                TxMode::DEFINITIONS,
-                (object_type, defs),
-                move |tx, (object_type, defs)| {
-                    Box::pin(insert_properties_tx(tx, portal, object_type, defs, None))
-                },
-            )
-            .await?;
-        Ok(inserted.unwrap_or_default())
-    }
-
     async fn insert_properties_bounded(
         &self,
         portal: PortalId,
@@ -224,7 +204,7 @@ impl PropertyStore for PostgresStore {
                     portal,
                     object_type,
                     defs,
-                    Some(max_live),
+                    max_live,
                 ))
             },
         )

@@ -10,39 +10,13 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use spoke_core::property::PropertyType;
-use spoke_core::{PortalId, PropertyDefinition};
+use spoke_core::PortalId;
+use spoke_store::conformance::prop_def;
 use spoke_store::{NewObject, ObjectStore, PropertyStore, ReadOptions, WriteContext, WriteSource};
 use spoke_store_postgres::PgOptions;
 
 const CONTACTS: &str = "0-1";
 const APP: &str = "spoke_cancel_test";
-
-fn def(name: &str) -> PropertyDefinition {
-    PropertyDefinition {
-        name: name.to_owned(),
-        label: name.to_owned(),
-        kind: PropertyType::String,
-        field_type: "text".to_owned(),
-        description: String::new(),
-        group_name: "contactinformation".to_owned(),
-        options: Vec::new(),
-        display_order: 0,
-        calculated: false,
-        external_options: false,
-        has_unique_value: false,
-        hidden: false,
-        hubspot_defined: false,
-        form_field: true,
-        read_only_value: false,
-        read_only_definition: false,
-        archivable: true,
-        created_at: Some(1),
-        updated_at: Some(1),
-        archived: false,
-        archived_at: None,
-    }
-}
 
 /// Connections of this test's stores that sit inside a transaction.
 async fn idle_in_transaction(admin: &tokio_postgres::Client) -> i64 {
@@ -85,7 +59,7 @@ async fn dropped_store_calls_leave_nothing_half_applied() {
         let admin = db.admin().await;
         let portal = PortalId(7);
         let names: Vec<String> = (0..3000).map(|i| format!("p_{i:04}")).collect();
-        let all = || names.iter().map(|n| def(n)).collect::<Vec<_>>();
+        let all = || names.iter().map(|n| prop_def(n, n)).collect::<Vec<_>>();
         store
             .insert_properties(portal, CONTACTS, all())
             .await

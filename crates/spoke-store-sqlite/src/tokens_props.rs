@@ -25,7 +25,7 @@ fn insert_definitions(
     portal: PortalId,
     object_type: &str,
     defs: &[PropertyDefinition],
-    max_live: Option<usize>,
+    max_live: usize,
 ) -> rusqlite::Result<Option<Vec<bool>>> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let mut fresh = Vec::with_capacity(defs.len());
@@ -42,20 +42,18 @@ fn insert_definitions(
     if fresh.iter().any(|f| !f) {
         return Ok(Some(fresh));
     }
-    if let Some(max) = max_live {
-        let live: i64 = tx
-            .prepare_cached(
-                "SELECT COUNT(*) FROM properties WHERE portal_id = ?1 AND object_type = ?2
-                 AND archived = 0",
-            )?
-            .query_row(params![portal.0, object_type], |r| r.get(0))?;
-        if usize::try_from(live)
-            .unwrap_or(usize::MAX)
-            .saturating_add(defs.len())
-            > max
-        {
-            return Ok(None);
-        }
+    let live: i64 = tx
+        .prepare_cached(
+            "SELECT COUNT(*) FROM properties WHERE portal_id = ?1 AND object_type = ?2
+             AND archived = 0",
+        )?
+        .query_row(params![portal.0, object_type], |r| r.get(0))?;
+    if usize::try_from(live)
+        .unwrap_or(usize::MAX)
+        .saturating_add(defs.len())
+        > max_live
+    {
+        return Ok(None);
     }
     for d in defs {
         tx.prepare_cached(
@@ -86,19 +84,6 @@ impl PropertyStore for SqliteStore {
         .await
     }
 
-    async fn insert_properties(
-        &self,
-        portal: PortalId,
-        object_type: &str,
-        defs: Vec<PropertyDefinition>,
-    ) -> StoreResult<Vec<bool>> {
-        let object_type = object_type.to_owned();
-        let inserted = self
-            .write(move |conn| insert_definitions(conn, portal, &object_type, &defs, None))
-            .await?;
-        Ok(inserted.unwrap_or_default())
-    }
-
     async fn insert_properties_bounded(
         &self,
         portal: PortalId,
@@ -107,10 +92,8 @@ impl PropertyStore for SqliteStore {
         max_live: usize,
     ) -> StoreResult<Option<Vec<bool>>> {
         let object_type = object_type.to_owned();
-        self.write(move |conn| {
-            insert_definitions(conn, portal, &object_type, &defs, Some(max_live))
-        })
-        .await
+        self.write(move |conn| insert_definitions(conn, portal, &object_type, &defs, max_live))
+            .await
     }
 
     async fn archive_properties(

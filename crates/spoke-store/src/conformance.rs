@@ -225,7 +225,8 @@ fn assert_conflict(
     );
 }
 
-fn prop_def(name: &str, label: &str) -> PropertyDefinition {
+/// A plain custom string property, for backend-specific tests beside this suite.
+pub fn prop_def(name: &str, label: &str) -> PropertyDefinition {
     PropertyDefinition {
         name: name.to_owned(),
         label: label.to_owned(),

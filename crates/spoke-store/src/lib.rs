@@ -293,7 +293,13 @@ pub trait PropertyStore: Send + Sync {
         portal: PortalId,
         object_type: &str,
         defs: Vec<PropertyDefinition>,
-    ) -> StoreResult<Vec<bool>>;
+    ) -> StoreResult<Vec<bool>> {
+        // Unbounded is the bounded insert whose bound cannot be reached.
+        let inserted = self
+            .insert_properties_bounded(portal, object_type, defs, usize::MAX)
+            .await?;
+        Ok(inserted.unwrap_or_default())
+    }
 
     /// As [`insert_properties`](Self::insert_properties), but writes nothing and returns
     /// `None` when the type would then have more than `max_live` live custom properties
