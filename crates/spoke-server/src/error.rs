@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use spoke_core::PropertyError;
+use spoke_store::schema::UnknownObjectType;
 use spoke_store::StoreError;
 use spoke_types::error::{ErrorContext, ErrorDetail};
 
@@ -118,14 +119,6 @@ impl ApiError {
         .with_context(ctx(&[("id", vec![id.to_owned()])]))
     }
 
-    pub fn unknown_object_type(segment: &str) -> Self {
-        Self::new(
-            StatusCode::BAD_REQUEST,
-            None,
-            format!("Unable to infer object type from: {segment}"),
-        )
-    }
-
     pub fn unknown_route() -> Self {
         Self::new(StatusCode::NOT_FOUND, None, "resource not found")
     }
@@ -222,6 +215,12 @@ impl From<StoreError> for ApiError {
             StoreError::Unavailable(cause) => Self::unavailable(cause),
             StoreError::Internal(cause) => Self::internal(cause),
         }
+    }
+}
+
+impl From<UnknownObjectType> for ApiError {
+    fn from(e: UnknownObjectType) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, None, e.to_string())
     }
 }
 

@@ -4,8 +4,10 @@
 //! Layout:
 //! - [`wire`]: correlation ids, content type, error rendering, body and query parsing.
 //! - [`error`]: [`ApiError`], the single way an error reaches the wire.
-//! - [`auth`]: the [`auth::Principal`] extractor (token, portal, scopes).
-//! - [`schema`]: a type's property definitions as a request sees them.
+//! - [`auth`]: the [`auth::Principal`] extractor (token, portal, scopes); tokens themselves
+//!   are minted and hashed by `spoke_store::tokens`.
+//! - [`schema`]: a type's records in HubSpot's output shape (the type's live property set
+//!   and its rules are `spoke_store::schema`).
 //! - `handlers/*`: one module per HubSpot API.
 //! - [`conn`]: the accept loop: connection limits, timeouts, hyper's own errors in
 //!   HubSpot's envelope.

@@ -17,7 +17,6 @@ use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::auth::hash_token;
 use crate::error::ApiError;
 
 const WINDOW: Duration = Duration::from_secs(10);
@@ -79,7 +78,7 @@ pub async fn middleware(
         .headers()
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .map(hash_token)
+        .map(spoke_store::tokens::hash)
     else {
         // No token: authentication answers 401 without counting.
         return next.run(req).await;

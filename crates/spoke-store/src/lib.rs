@@ -1,10 +1,13 @@
-//! spoke's storage traits, split by capability, and the conformance suite every backend
-//! must pass ([`conformance`]).
+//! spoke's storage traits, split by capability, the conformance suite every backend
+//! must pass ([`conformance`]), and the domain rules that need stored state, shared by the
+//! server and the command line: [`schema`] (a type's live property set: validation,
+//! unique properties, projection) and [`tokens`] (minting, hashing and finding API tokens).
 //!
 //! Batch methods take whole batches so each backend runs one transaction per call and
 //! reports per-item outcomes (HubSpot's 207 responses); callers never loop over
 //! single-item calls. Values reaching storage are already validated and normalized by
-//! the core: storage never interprets a property value, except to keep unique values unique.
+//! [`schema::TypeSchema`] with the core's value rules: storage never interprets a property
+//! value, except to keep unique values unique.
 
 use std::collections::BTreeMap;
 
@@ -14,6 +17,8 @@ use spoke_core::time::Millis;
 use spoke_core::{ObjectId, ObjectRecord, PortalId, PropertyDefinition, StoredRecord};
 
 pub mod conformance;
+pub mod schema;
+pub mod tokens;
 pub mod transfer;
 
 pub use transfer::{RowKey, Rows, Table};

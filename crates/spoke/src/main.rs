@@ -14,7 +14,6 @@ use std::sync::Arc;
 use clap::{Args, Parser, Subcommand};
 use spoke_core::time::{format_iso, now_millis};
 use spoke_core::PortalId;
-use spoke_server::auth::{hash_token, new_token_secret, token_prefix};
 use spoke_server::AppState;
 use spoke_store::Store;
 
@@ -262,23 +261,9 @@ async fn create_token(
     portal: PortalId,
     scopes: &[String],
 ) -> Result<String, String> {
-    let now = now_millis();
-    store
-        .ensure_portal(portal, now)
+    spoke_store::tokens::issue(store, portal, scopes, now_millis())
         .await
-        .map_err(|e| e.to_string())?;
-    let secret = new_token_secret();
-    store
-        .create_token(
-            portal,
-            &hash_token(&secret),
-            &token_prefix(&secret),
-            scopes,
-            now,
-        )
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(secret)
+        .map_err(|e| e.to_string())
 }
 
 /// A fresh database gets one portal and an all-scopes token, printed once, so a newcomer

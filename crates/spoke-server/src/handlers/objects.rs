@@ -30,7 +30,7 @@ use spoke_types::objects::{
 use crate::auth::Principal;
 use crate::error::{ctx, ApiError, ApiResult};
 use crate::handlers::{associations, check_batch_limit, id_text};
-use crate::schema::{object_type, TypeSchema};
+use crate::schema::{object_type, TypeSchema, WireSchema};
 use crate::wire::{batch_response, parse_body, Json, QueryParams};
 use crate::AppState;
 
@@ -75,7 +75,7 @@ pub(crate) async fn begin(
     } else {
         scope::object_read(ty)
     })?;
-    TypeSchema::load(state, principal.portal, ty).await
+    Ok(TypeSchema::load(state.store.as_ref(), principal.portal, ty).await?)
 }
 
 /// Partner types are created and archived by HubSpot only: their specs have no create,
@@ -100,14 +100,7 @@ fn check_batch_size(len: usize, with_history: bool) -> ApiResult<()> {
 }
 
 fn write_context(schema: &TypeSchema, source: WriteSource, atomic: bool) -> WriteContext {
-    WriteContext {
-        portal: schema.portal,
-        object_type: schema.ty.id.0.to_owned(),
-        now: now_millis(),
-        source,
-        unique_properties: schema.unique_properties(),
-        atomic,
-    }
+    schema.write_context(now_millis(), source, atomic)
 }
 
 fn api_source() -> WriteSource {

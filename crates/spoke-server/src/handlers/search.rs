@@ -23,7 +23,7 @@ use spoke_types::objects::{
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::handlers::objects::{begin, projection};
-use crate::schema::TypeSchema;
+use crate::schema::{TypeSchema, WireSchema};
 use crate::wire::{parse_body, Json};
 use crate::AppState;
 
