@@ -8,6 +8,7 @@ use super::{
     create_one, ctx, fresh_base, new, ok, patch, prop_def, read_unique, COMPANIES, CONTACTS, LIVE,
     T0,
 };
+use crate::transfer::Value;
 use crate::{
     AssociationWrite, LinkType, PropertyGroup, ReadKeys, ReadOptions, Rows, Store, Table,
     WriteSource,
@@ -91,6 +92,7 @@ pub async fn check_transfer(source: &dyn Store, dest: &dyn Store) {
                     new(&[
                         ("email", &format!("t{i}@example.com")),
                         ("firstname", &format!("First {i}")),
+                        ("lastname", "Zoë Ünïcødé 😀"),
                         ("transfer_key", &format!("K-{i}")),
                     ])
                 })
@@ -186,6 +188,30 @@ pub async fn check_transfer(source: &dyn Store, dest: &dyn Store) {
     {
         assert_eq!(r, Ok(()), "put_associations");
     }
+
+    // Rows no write path makes, imported as they are: every column type at its limits,
+    // NULL and not, ids past 2^53, text past ASCII (in keys too, where it sorts bytewise),
+    // archived rows.
+    let crafted = crafted_rows(PortalId(base + 3), base);
+    for rows in &crafted {
+        let t = rows.table();
+        assert_eq!(
+            source
+                .import_rows(rows.clone())
+                .await
+                .expect("import_rows failed"),
+            rows.len() as u64,
+            "{t}: each new row is counted"
+        );
+        let stored = export_table(source, t, 1_000_000).await;
+        for row in rows.iter() {
+            assert!(
+                stored.iter().any(|s| s == row),
+                "{t}: {row:?} is exported as it was imported"
+            );
+        }
+    }
+    refuses_values_their_columns_cannot_hold(source, PortalId(base + 4)).await;
 
     // Paging by key visits every row once, in the same order as one big chunk.
     for t in Table::ALL {
@@ -299,7 +325,12 @@ pub async fn check_transfer(source: &dyn Store, dest: &dyn Store) {
     );
 
     // New rows get ids past every copied one.
-    let max_object = ids.iter().chain([&company.id]).copied().max().unwrap_or(0);
+    let max_object = ids
+        .iter()
+        .chain([&company.id, &crafted_id(base, 1)])
+        .copied()
+        .max()
+        .unwrap_or(0);
     let fresh = create_one(
         dest,
         &ctx(portal, CONTACTS, T0 + 60),
@@ -322,10 +353,320 @@ pub async fn check_transfer(source: &dyn Store, dest: &dyn Store) {
         .await
         .expect("create_token");
     assert!(
-        token.id > revoked.id,
-        "a new token gets an id ({}) past the copied ones ({})",
+        token.id > revoked.id.max(crafted_id(base, 1)),
+        "a new token gets an id ({}) past the copied ones ({}, {})",
         token.id,
-        revoked.id
+        revoked.id,
+        crafted_id(base, 1)
+    );
+}
+
+/// The `n`th id of the rows [`crafted_rows`] writes: past 2^53 (the largest integer a
+/// JSON double holds exactly) and past every id a test database hands out, unique per run.
+fn crafted_id(base: i64, n: i64) -> i64 {
+    base.max(1 << 53) + 10 + n
+}
+
+fn int(i: i64) -> Value {
+    Value::Int(i)
+}
+
+fn text(t: &str) -> Value {
+    Value::Text(t.to_owned())
+}
+
+fn rows_of(table: Table, data: Vec<Vec<Value>>) -> Rows {
+    let mut out = Rows::empty(table);
+    for row in data {
+        assert_eq!(
+            row.len(),
+            table.columns().len(),
+            "{table}: a value per column"
+        );
+        out.push_row(|i, _| Ok::<_, ()>(row[i].clone()))
+            .expect("a whole row");
+    }
+    out
+}
+
+/// Rows of every table in `portal`, in [`Table::ALL`] order; every nullable column holds
+/// NULL in one row and a value in another.
+fn crafted_rows(portal: PortalId, base: i64) -> Vec<Rows> {
+    let p = int(portal.0);
+    let (a, b) = (int(crafted_id(base, 0)), int(crafted_id(base, 1)));
+    let label_type = 1 << 40;
+    let json = |v: serde_json::Value| text(&v.to_string());
+    let mut definition = prop_def("prop_ü", "Ünïcødé 😀");
+    definition.archived = true;
+    definition.archived_at = Some(i64::MAX);
+    let definition = serde_json::to_string(&definition).expect("a definition is JSON");
+    let all = vec![
+        rows_of(Table::Portals, vec![vec![p.clone(), int(i64::MIN)]]),
+        rows_of(
+            Table::Tokens,
+            vec![
+                vec![
+                    a.clone(),
+                    p.clone(),
+                    text(&format!("transfer-{base}-crafted")),
+                    text("pat-ü-😀"),
+                    text("crm.objects.contacts.read crm.objects.companies.write"),
+                    int(i64::MAX),
+                    Value::Null,
+                ],
+                vec![
+                    b.clone(),
+                    p.clone(),
+                    text(&format!("transfer-{base}-crafted-revoked")),
+                    text(""),
+                    text(""),
+                    int(i64::MIN),
+                    int(i64::MAX),
+                ],
+            ],
+        ),
+        rows_of(
+            Table::PropertyGroups,
+            vec![
+                vec![
+                    p.clone(),
+                    text(CONTACTS),
+                    text("grüppe 😀"),
+                    text("Étiquette ✓"),
+                    int(i32::MIN.into()),
+                    Value::Bool(true),
+                ],
+                vec![
+                    p.clone(),
+                    text(CONTACTS),
+                    text("z"),
+                    text(""),
+                    int(i32::MAX.into()),
+                    Value::Bool(false),
+                ],
+            ],
+        ),
+        rows_of(
+            Table::Properties,
+            vec![vec![
+                p.clone(),
+                text(CONTACTS),
+                text("prop_ü"),
+                text(&definition),
+                Value::Bool(true),
+            ]],
+        ),
+        rows_of(
+            Table::Objects,
+            vec![
+                vec![
+                    a.clone(),
+                    p.clone(),
+                    text(CONTACTS),
+                    json(serde_json::json!({"firstname": "Zoë 😀", "lastname": "", "prop_ü": "ü"})),
+                    int(i64::MAX),
+                    int(i64::MIN),
+                    int(i64::MAX),
+                    int(i64::MAX),
+                ],
+                vec![
+                    b.clone(),
+                    p.clone(),
+                    text("2-123"),
+                    json(serde_json::json!({})),
+                    int(1),
+                    int(0),
+                    int(0),
+                    Value::Null,
+                ],
+            ],
+        ),
+        rows_of(
+            Table::PropertyHistory,
+            vec![
+                vec![
+                    a.clone(),
+                    text("firstname"),
+                    int(1),
+                    text("Zoë 😀"),
+                    int(i64::MIN),
+                    text("IMPORT"),
+                    Value::Null,
+                ],
+                vec![
+                    a.clone(),
+                    text("firstname"),
+                    int(i64::MAX),
+                    text(""),
+                    int(i64::MAX),
+                    text("CRM_UI"),
+                    text("user ü 1"),
+                ],
+                vec![
+                    a.clone(),
+                    text("prop_ü"),
+                    int(1),
+                    text("ü"),
+                    int(0),
+                    text("API"),
+                    text(""),
+                ],
+            ],
+        ),
+        rows_of(
+            Table::UniqueValues,
+            ["z@example.com", "ü@example.com", "Z@example.com"]
+                .iter()
+                .zip([&a, &b, &a])
+                .map(|(v, id)| {
+                    vec![
+                        p.clone(),
+                        text(CONTACTS),
+                        text("email"),
+                        text(v),
+                        (*id).clone(),
+                    ]
+                })
+                .collect(),
+        ),
+        rows_of(
+            Table::AssociationLabels,
+            vec![
+                vec![
+                    p.clone(),
+                    text(CONTACTS),
+                    text(COMPANIES),
+                    int(label_type),
+                    text("Freund 🤝"),
+                    text("friend_ü"),
+                    int(label_type + 1),
+                ],
+                vec![
+                    p.clone(),
+                    text(COMPANIES),
+                    text(CONTACTS),
+                    int(label_type + 1),
+                    text("Freund 🤝"),
+                    text("friend_ü"),
+                    int(label_type),
+                ],
+            ],
+        ),
+        rows_of(
+            Table::Associations,
+            vec![
+                vec![
+                    p.clone(),
+                    text(CONTACTS),
+                    a.clone(),
+                    text(COMPANIES),
+                    b.clone(),
+                    text(USER_DEFINED),
+                    int(label_type),
+                ],
+                vec![
+                    p.clone(),
+                    text(COMPANIES),
+                    b.clone(),
+                    text(CONTACTS),
+                    a.clone(),
+                    text(USER_DEFINED),
+                    int(label_type + 1),
+                ],
+                vec![
+                    p,
+                    text(CONTACTS),
+                    a,
+                    text(COMPANIES),
+                    b,
+                    text(HUBSPOT_DEFINED),
+                    int(279),
+                ],
+            ],
+        ),
+    ];
+    for rows in &all {
+        let t = rows.table();
+        rows.check()
+            .unwrap_or_else(|e| panic!("{t}: a crafted value does not fit: {e}"));
+        for (i, c) in t.columns().iter().enumerate() {
+            let nulls = rows.column(i).filter(|v| **v == Value::Null).count();
+            assert!(nulls < rows.len(), "{t}.{}: a row with a value", c.name);
+            assert!(!c.nullable || nulls > 0, "{t}.{}: a row with NULL", c.name);
+        }
+    }
+    assert_eq!(
+        all.iter().map(Rows::table).collect::<Vec<_>>(),
+        Table::ALL,
+        "a chunk of every table"
+    );
+    all
+}
+
+/// A chunk holding a value its column cannot hold is refused whole: nothing of it is
+/// written, whatever the backend's own typing would have made of the value.
+async fn refuses_values_their_columns_cannot_hold(store: &dyn Store, portal: PortalId) {
+    let portals = store.count_rows(Table::Portals).await.expect("count_rows");
+    let bad_groups = [
+        (int(i64::from(i32::MAX) + 1), Value::Bool(false)),
+        (int(1), int(1)),
+        (Value::Null, Value::Bool(false)),
+    ];
+    for (display_order, archived) in bad_groups {
+        let bad = rows_of(
+            Table::PropertyGroups,
+            vec![
+                vec![
+                    int(portal.0),
+                    text(CONTACTS),
+                    text("fine"),
+                    text("Fine"),
+                    int(1),
+                    Value::Bool(false),
+                ],
+                vec![
+                    int(portal.0),
+                    text(CONTACTS),
+                    text("bad"),
+                    text("Bad"),
+                    display_order.clone(),
+                    archived.clone(),
+                ],
+            ],
+        );
+        assert!(
+            bad.check().is_err(),
+            "{display_order}, {archived} does not fit"
+        );
+        assert!(
+            store.import_rows(bad).await.is_err(),
+            "display_order {display_order}, archived {archived} is refused"
+        );
+    }
+    let bad = rows_of(
+        Table::Portals,
+        vec![
+            vec![int(portal.0), int(T0)],
+            vec![int(portal.0 + 1), text("T0")],
+        ],
+    );
+    assert!(
+        store.import_rows(bad).await.is_err(),
+        "text in an integer column is refused"
+    );
+    assert_eq!(
+        store.count_rows(Table::Portals).await.expect("count_rows"),
+        portals,
+        "nothing of a refused chunk is written"
+    );
+    assert!(
+        !store
+            .list_groups(portal, CONTACTS)
+            .await
+            .expect("list_groups")
+            .iter()
+            .any(|g| g.name == "fine"),
+        "nothing of a refused chunk is written"
     );
 }
 
