@@ -108,14 +108,9 @@ fn bump_sequences(conn: &mut Connection) -> rusqlite::Result<()> {
 
 #[async_trait]
 impl TransferStore for SqliteStore {
-    async fn export_rows(
-        &self,
-        table: Table,
-        after: Option<&RowKey>,
-        limit: usize,
-    ) -> StoreResult<Rows> {
+    async fn export_rows(&self, t: Table, after: Option<&RowKey>, n: usize) -> StoreResult<Rows> {
         let after = after.cloned();
-        self.read(move |conn| export(conn, table, after.as_ref(), limit))
+        self.read(move |conn| export(conn, t, after.as_ref(), n))
             .await
     }
 

@@ -51,162 +51,94 @@ pub struct Column {
     pub nullable: bool,
 }
 
-const fn col(name: &'static str, ty: ColumnType) -> Column {
-    Column {
-        name,
-        ty,
-        nullable: false,
-    }
-}
-
-const fn nullable(name: &'static str, ty: ColumnType) -> Column {
-    Column {
-        name,
-        ty,
-        nullable: true,
-    }
-}
-
-use ColumnType::{Bool, Int, Int32, Json, Text};
-
 /// A table's declaration: its primary key is its first `key.len()` columns, in key order
 /// (a test holds `key` to that), so a row's key is the head of the row.
 struct Def {
     name: &'static str,
-    columns: &'static [Column],
     key: &'static [&'static str],
+    columns: &'static [Column],
 }
 
-const PORTALS: Def = Def {
-    name: "portals",
-    columns: &[col("id", Int), col("created_at", Int)],
-    key: &["id"],
-};
+/// The declarations, laid out by hand as a table: one line per few columns.
+#[rustfmt::skip]
+mod defs {
+    use super::ColumnType::{Bool, Int, Int32, Json, Text};
+    use super::{Column, ColumnType, Def};
 
-/// With the hash of the secret (the secret itself is never stored); `scopes` is
-/// space-separated, as stored.
-const TOKENS: Def = Def {
-    name: "tokens",
-    columns: &[
-        col("id", Int),
-        col("portal_id", Int),
-        col("token_hash", Text),
-        col("prefix", Text),
-        col("scopes", Text),
-        col("created_at", Int),
-        nullable("revoked_at", Int),
-    ],
-    key: &["id"],
-};
+    const fn col(name: &'static str, ty: ColumnType) -> Column {
+        Column { name, ty, nullable: false }
+    }
 
-const PROPERTY_GROUPS: Def = Def {
-    name: "property_groups",
-    columns: &[
-        col("portal_id", Int),
-        col("object_type", Text),
-        col("name", Text),
-        col("label", Text),
-        col("display_order", Int32),
-        col("archived", Bool),
-    ],
-    key: &["portal_id", "object_type", "name"],
-};
+    const fn nullable(name: &'static str, ty: ColumnType) -> Column {
+        Column { name, ty, nullable: true }
+    }
 
-/// A custom property definition, as the core's JSON form of `PropertyDefinition`.
-const PROPERTIES: Def = Def {
-    name: "properties",
-    columns: &[
-        col("portal_id", Int),
-        col("object_type", Text),
-        col("name", Text),
-        col("definition", Json),
-        col("archived", Bool),
-    ],
-    key: &["portal_id", "object_type", "name"],
-};
+    pub(super) const PORTALS: Def = Def { name: "portals", key: &["id"], columns: &[
+        col("id", Int), col("created_at", Int),
+    ]};
 
-/// A record's current values (one JSON object) and bookkeeping; `version` is the record's
-/// write counter (the version of its newest history entries).
-const OBJECTS: Def = Def {
-    name: "objects",
-    columns: &[
-        col("id", Int),
-        col("portal_id", Int),
-        col("object_type", Text),
-        col("properties", Json),
-        col("version", Int),
-        col("created_at", Int),
-        col("updated_at", Int),
+    /// With the hash of the secret (the secret itself is never stored); `scopes` is
+    /// space-separated.
+    pub(super) const TOKENS: Def = Def { name: "tokens", key: &["id"], columns: &[
+        col("id", Int), col("portal_id", Int), col("token_hash", Text), col("prefix", Text),
+        col("scopes", Text), col("created_at", Int), nullable("revoked_at", Int),
+    ]};
+
+    pub(super) const PROPERTY_GROUPS: Def = Def {
+        name: "property_groups", key: &["portal_id", "object_type", "name"], columns: &[
+        col("portal_id", Int), col("object_type", Text), col("name", Text),
+        col("label", Text), col("display_order", Int32), col("archived", Bool),
+    ]};
+
+    /// A custom property definition, as the core's JSON form of `PropertyDefinition`.
+    pub(super) const PROPERTIES: Def = Def {
+        name: "properties", key: &["portal_id", "object_type", "name"], columns: &[
+        col("portal_id", Int), col("object_type", Text), col("name", Text),
+        col("definition", Json), col("archived", Bool),
+    ]};
+
+    /// A record's current values (one JSON object) and bookkeeping; `version` is the
+    /// record's write counter (the version of its newest history entries).
+    pub(super) const OBJECTS: Def = Def { name: "objects", key: &["id"], columns: &[
+        col("id", Int), col("portal_id", Int), col("object_type", Text), col("properties", Json),
+        col("version", Int), col("created_at", Int), col("updated_at", Int),
         nullable("archived_at", Int),
-    ],
-    key: &["id"],
-};
+    ]};
 
-/// One property write.
-const PROPERTY_HISTORY: Def = Def {
-    name: "property_history",
-    columns: &[
-        col("object_id", Int),
-        col("name", Text),
-        col("version", Int),
-        col("value", Text),
-        col("timestamp", Int),
-        col("source_type", Text),
+    /// One property write.
+    pub(super) const PROPERTY_HISTORY: Def = Def {
+        name: "property_history", key: &["object_id", "name", "version"], columns: &[
+        col("object_id", Int), col("name", Text), col("version", Int),
+        col("value", Text), col("timestamp", Int), col("source_type", Text),
         nullable("source_id", Text),
-    ],
-    key: &["object_id", "name", "version"],
-};
+    ]};
 
-/// A unique property value held by a live record.
-const UNIQUE_VALUES: Def = Def {
-    name: "unique_values",
-    columns: &[
-        col("portal_id", Int),
-        col("object_type", Text),
-        col("property", Text),
-        col("value", Text),
+    /// A unique property value held by a live record.
+    pub(super) const UNIQUE_VALUES: Def = Def {
+        name: "unique_values", key: &["portal_id", "object_type", "property", "value"], columns: &[
+        col("portal_id", Int), col("object_type", Text), col("property", Text), col("value", Text),
         col("object_id", Int),
-    ],
-    key: &["portal_id", "object_type", "property", "value"],
-};
+    ]};
 
-/// A USER_DEFINED label, one direction.
-const ASSOCIATION_LABELS: Def = Def {
-    name: "association_labels",
-    columns: &[
-        col("portal_id", Int),
-        col("from_type", Text),
-        col("to_type", Text),
-        col("type_id", Int),
-        col("label", Text),
-        col("name", Text),
-        col("inverse_type_id", Int),
-    ],
-    key: &["portal_id", "from_type", "to_type", "type_id"],
-};
+    /// A USER_DEFINED label, one direction.
+    pub(super) const ASSOCIATION_LABELS: Def = Def {
+        name: "association_labels", key: &["portal_id", "from_type", "to_type", "type_id"], columns: &[
+        col("portal_id", Int), col("from_type", Text), col("to_type", Text), col("type_id", Int),
+        col("label", Text), col("name", Text), col("inverse_type_id", Int),
+    ]};
 
-/// One direction of one association type. Every column is the key.
-const ASSOCIATIONS: Def = Def {
-    name: "associations",
-    columns: &[
-        col("portal_id", Int),
-        col("from_type", Text),
-        col("from_id", Int),
-        col("to_type", Text),
-        col("to_id", Int),
-        col("category", Text),
-        col("type_id", Int),
-    ],
-    key: &[
-        "portal_id",
-        "from_type",
-        "from_id",
-        "to_type",
-        "to_id",
-        "category",
-        "type_id",
-    ],
-};
+    /// One direction of one association type. Every column is the key.
+    pub(super) const ASSOCIATIONS: Def = Def {
+        name: "associations",
+        key: &["portal_id", "from_type", "from_id", "to_type", "to_id", "category", "type_id"],
+        columns: &[
+        col("portal_id", Int), col("from_type", Text), col("from_id", Int), col("to_type", Text),
+        col("to_id", Int), col("category", Text), col("type_id", Int),
+    ]};
+}
+
+use defs::*;
+use ColumnType::{Bool, Int, Int32, Json, Text};
 
 impl Table {
     pub const ALL: [Table; 9] = [
@@ -526,6 +458,44 @@ fn walk_json(v: &mut serde_json::Value, path: &str, strip: bool, report: &mut dy
             }
         }
         _ => {}
+    }
+}
+
+/// A whole table read chunk by chunk in key order, each chunk starting after the last
+/// one's [`Rows::last_key`].
+pub struct Chunks<'a, S: ?Sized> {
+    store: &'a S,
+    table: Table,
+    size: usize,
+    after: Option<RowKey>,
+    done: bool,
+}
+
+impl<'a, S: crate::TransferStore + ?Sized> Chunks<'a, S> {
+    /// Chunks of at most `size` rows (at least 1).
+    pub fn new(store: &'a S, table: Table, size: usize) -> Self {
+        Chunks {
+            store,
+            table,
+            size: size.max(1),
+            after: None,
+            done: false,
+        }
+    }
+
+    /// The next chunk, or `None` once the table is done: after a chunk shorter than the
+    /// size (which is returned unless it is empty).
+    pub async fn next(&mut self) -> crate::StoreResult<Option<Rows>> {
+        if self.done {
+            return Ok(None);
+        }
+        let rows = self
+            .store
+            .export_rows(self.table, self.after.as_ref(), self.size)
+            .await?;
+        self.done = rows.len() < self.size;
+        self.after = rows.last_key();
+        Ok(if rows.is_empty() { None } else { Some(rows) })
     }
 }
 

@@ -8,11 +8,23 @@ use super::{
     create_one, ctx, fresh_base, new, ok, patch, prop_def, read_unique, COMPANIES, CONTACTS, LIVE,
     T0,
 };
-use crate::transfer::Value;
+use crate::transfer::{Chunks, Value};
 use crate::{
     AssociationWrite, LinkType, PropertyGroup, ReadKeys, ReadOptions, Rows, Store, Table,
     WriteSource,
 };
+
+/// `dest` answers the call (a method of [`Store`]) as `source` does.
+macro_rules! same_answer {
+    ($dest:expr, $source:expr, $method:ident($($arg:expr),* $(,)?)) => {
+        assert_eq!(
+            $dest.$method($($arg.clone()),*).await.expect(stringify!($method)),
+            $source.$method($($arg),*).await.expect(stringify!($method)),
+            "{} answers as in the source",
+            stringify!($method)
+        )
+    };
+}
 
 /// Checks [`crate::TransferStore`] between two backends (or two databases of one): writes
 /// every kind of row into `source` (in fresh portals; whatever else `source` holds is
@@ -256,17 +268,20 @@ pub async fn check_transfer(source: &dyn Store, dest: &dyn Store) {
             archived,
             ..options
         };
-        assert_eq!(
-            dest.read_objects(portal, CONTACTS, ReadKeys::Ids(ids.clone()), options)
-                .await
-                .expect("read_objects"),
-            source
-                .read_objects(portal, CONTACTS, ReadKeys::Ids(ids.clone()), options)
-                .await
-                .expect("read_objects"),
-            "records, history and archived state are copied"
+        same_answer!(
+            dest,
+            source,
+            read_objects(portal, CONTACTS, ReadKeys::Ids(ids.clone()), options)
         );
     }
+    same_answer!(dest, source, list_properties(portal, CONTACTS));
+    same_answer!(dest, source, list_groups(portal, CONTACTS));
+    let requests = vec![(company.id, None)];
+    same_answer!(
+        dest,
+        source,
+        page_associations(portal, COMPANIES, CONTACTS, requests.clone(), 2)
+    );
     assert_eq!(
         read_unique(dest, portal, CONTACTS, "transfer_key", "K-3", LIVE)
             .await
@@ -274,34 +289,17 @@ pub async fn check_transfer(source: &dyn Store, dest: &dyn Store) {
         Some(contacts[3].id),
         "unique values are copied"
     );
-    assert_eq!(
-        dest.find_token(&live_hash).await.expect("find_token"),
-        Some(live.clone()),
-        "a token works by the hash of its secret"
-    );
-    assert_eq!(
-        dest.find_token(&revoked_hash).await.expect("find_token"),
-        None,
-        "a revoked token stays revoked"
-    );
-    assert_eq!(
-        dest.list_properties(portal, CONTACTS)
-            .await
-            .expect("list_properties"),
-        source
-            .list_properties(portal, CONTACTS)
-            .await
-            .expect("list_properties")
-    );
-    assert_eq!(
-        dest.list_groups(portal, CONTACTS)
-            .await
-            .expect("list_groups"),
-        source
-            .list_groups(portal, CONTACTS)
-            .await
-            .expect("list_groups")
-    );
+    let by_hash = [
+        (&live_hash, Some(live.clone()), "a token works by its hash"),
+        (&revoked_hash, None, "a revoked token stays revoked"),
+    ];
+    for (hash, token, why) in by_hash {
+        assert_eq!(
+            dest.find_token(hash).await.expect("find_token"),
+            token,
+            "{why}"
+        );
+    }
     assert_eq!(
         dest.list_labels(portal, CONTACTS, COMPANIES)
             .await
@@ -310,18 +308,8 @@ pub async fn check_transfer(source: &dyn Store, dest: &dyn Store) {
             .iter()
             .filter(|l| l.from_type == CONTACTS)
             .cloned()
-            .collect::<Vec<_>>()
-    );
-    let requests = vec![(company.id, None)];
-    assert_eq!(
-        dest.page_associations(portal, COMPANIES, CONTACTS, requests.clone(), 2)
-            .await
-            .expect("page_associations"),
-        source
-            .page_associations(portal, COMPANIES, CONTACTS, requests, 2)
-            .await
-            .expect("page_associations"),
-        "associations are copied"
+            .collect::<Vec<_>>(),
+        "labels are copied"
     );
 
     // New rows get ids past every copied one.
@@ -674,24 +662,17 @@ async fn refuses_values_their_columns_cannot_hold(store: &dyn Store, portal: Por
 async fn copy_tables(source: &dyn Store, dest: &dyn Store, chunk: usize) -> u64 {
     let mut written = 0;
     for t in Table::ALL {
-        let mut after = None;
-        loop {
-            let rows = source
-                .export_rows(t, after.as_ref(), chunk)
-                .await
-                .expect("export_rows failed");
+        let mut chunks = Chunks::new(source, t, chunk);
+        while let Some(rows) = chunks.next().await.expect("export_rows failed") {
             assert_eq!(rows.table(), t, "export_rows returns rows of its table");
             assert!(
                 rows.len() <= chunk,
                 "export_rows returns at most `limit` rows"
             );
-            let n = rows.len();
-            after = rows.last_key();
             written += dest.import_rows(rows).await.expect("import_rows failed");
-            if n < chunk {
-                break;
-            }
         }
+        let none = dest.import_rows(Rows::empty(t)).await;
+        assert_eq!(none.ok(), Some(0), "an empty chunk writes nothing");
     }
     dest.finish_import().await.expect("finish_import failed");
     written
@@ -700,19 +681,11 @@ async fn copy_tables(source: &dyn Store, dest: &dyn Store, chunk: usize) -> u64 
 /// Every row of a table, exported in chunks of `chunk`.
 async fn export_table(store: &dyn Store, table: Table, chunk: usize) -> Rows {
     let mut all = Rows::empty(table);
-    let mut after = None;
-    loop {
-        let rows = store
-            .export_rows(table, after.as_ref(), chunk)
-            .await
-            .expect("export_rows failed");
-        let n = rows.len();
-        after = rows.last_key();
+    let mut chunks = Chunks::new(store, table, chunk);
+    while let Some(rows) = chunks.next().await.expect("export_rows failed") {
         if let Err(other) = all.append(rows) {
             panic!("export_rows({table}) returned rows of {}", other.table());
         }
-        if n < chunk {
-            return all;
-        }
     }
+    all
 }
