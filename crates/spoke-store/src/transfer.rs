@@ -7,7 +7,7 @@
 //! state, history, unique values, token hashes. A row is one [`Value`] per column; a chunk of
 //! rows ([`Rows`]) holds them in one flat vector, so a chunk costs its values and little more.
 //! Rows come in key order, in chunks; a chunk's [`Rows::last_key`] is where the next chunk
-//! starts.
+//! starts ([`Chunks`] reads a whole table so).
 //!
 //! A SQL backend builds its statements from the declaration ([`sql`]) and binds values by
 //! column type; only its placeholders, the way it feeds a chunk to `INSERT`, and its
@@ -227,8 +227,9 @@ impl std::fmt::Display for Mismatch {
 impl std::error::Error for Mismatch {}
 
 impl Column {
-    /// `value` if this column can hold it. Backends check each value before binding it, so
-    /// a value of the wrong type is an error rather than whatever the database makes of it.
+    /// `value` if this column can hold it. Backends check a chunk ([`Rows::check`]) before
+    /// binding it, so a value of the wrong type is an error rather than whatever the
+    /// database would make of it (SQLite would store text in an integer column).
     pub fn check<'v>(&self, value: &'v Value) -> Result<&'v Value, Mismatch> {
         let fits = match (self.ty, value) {
             (_, Value::Null) => self.nullable,
@@ -322,8 +323,7 @@ impl Rows {
         Ok(())
     }
 
-    /// Whether every value fits its column ([`Column::check`]). Backends check a chunk
-    /// before writing any of it.
+    /// Whether every value fits its column ([`Column::check`]); the first that does not.
     pub fn check(&self) -> Result<(), Mismatch> {
         let columns = self.table.columns();
         for row in self.iter() {
