@@ -800,32 +800,16 @@ async fn run(cli: Cli) -> Result<bool, String> {
     Ok(errors == 0)
 }
 
-/// Resolves on Ctrl-C or SIGTERM. Dropping the run then drops the server, which kills the
-/// `spoke serve` child, and the temporary directory.
-async fn interrupted() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    // On Ctrl-C or SIGTERM the run is dropped, and with it the server, which kills the
+    // `spoke serve` child, and the temporary directory.
     let outcome = tokio::select! {
         r = run(cli) => r,
-        _ = interrupted() => Err("interrupted; the server was stopped".to_owned()),
+        () = spoke_server::conn::shutdown_signal() => {
+            Err("interrupted; the server was stopped".to_owned())
+        }
     };
     match outcome {
         Ok(true) => ExitCode::SUCCESS,
