@@ -29,11 +29,11 @@ use spoke_types::properties::{
 };
 
 fn text<T: Serialize>(value: &T) -> String {
-    serde_json::to_string(value).unwrap()
+    serde_json::to_string(value).expect("every wire type serializes")
 }
 
 fn parse<T: DeserializeOwned>(json: &str) -> T {
-    serde_json::from_str(json).unwrap()
+    serde_json::from_str(json).expect("the request parses")
 }
 
 fn context() -> ErrorContext {
