@@ -14,6 +14,7 @@ use std::sync::Arc;
 use clap::{Args, Parser, Subcommand};
 use spoke_core::time::{format_iso, now_millis};
 use spoke_core::PortalId;
+use spoke_server::conn::shutdown_signal;
 use spoke_server::AppState;
 use spoke_store::Store;
 
@@ -289,24 +290,6 @@ async fn first_start(store: &dyn Store) -> Result<(), String> {
     outln!();
     outln!("Use it as `Authorization: Bearer <token>`. Make more with `spoke token create`.");
     Ok(())
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
