@@ -29,7 +29,7 @@ use spoke_types::properties::Results;
 use crate::auth::Principal;
 use crate::catalogue::{Authorized, Pair};
 use crate::error::{ctx, ApiError, ApiResult};
-use crate::handlers::{check_batch_limit, id_text};
+use crate::handlers::{check_batch_limit, id_text, path_id};
 use crate::schema::object_type;
 use crate::wire::{batch_response, parse_body, Json, QueryParams};
 use crate::AppState;
@@ -524,12 +524,6 @@ pub(crate) async fn batch_labels_archive(
         .remove_associations(auth.principal.portal, removals)
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-fn path_id(raw: &str) -> ApiResult<ObjectId> {
-    raw.trim()
-        .parse()
-        .map_err(|_| ApiError::object_id_not_numeric(raw))
 }
 
 pub(crate) async fn list_for_record(

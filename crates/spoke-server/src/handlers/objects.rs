@@ -11,10 +11,10 @@ use serde_json::Value;
 use spoke_core::record::Projection;
 use spoke_core::scope;
 use spoke_core::time::now_millis;
-use spoke_core::{ObjectId, ObjectType, PropertyError, StoredRecord};
+use spoke_core::{ObjectId, ObjectRecord, ObjectType, PropertyError, StoredRecord};
 use spoke_store::{
-    ItemFailure, NewAssociation, NewObject, ObjectPatch, ReadKeys, ReadOptions, Target, UpsertItem,
-    WriteContext, WriteSource,
+    ItemFailure, ItemResult, NewAssociation, NewObject, ObjectPatch, ReadKeys, ReadOptions, Target,
+    UpsertItem, WriteContext, WriteSource,
 };
 use spoke_types::associations::AssociationSpec;
 use spoke_types::objects::PublicAssociationsForObject;
@@ -27,7 +27,7 @@ use spoke_types::objects::{
 use crate::auth::Principal;
 use crate::catalogue::{Authorized, Type};
 use crate::error::{ctx, ApiError, ApiResult};
-use crate::handlers::{associations, check_batch_limit, id_text};
+use crate::handlers::{associations, check_batch_limit, id_text, path_id};
 use crate::schema::TypeSchema;
 use crate::wire::{batch_response, parse_body, Json, QueryParams};
 use crate::AppState;
@@ -638,10 +638,7 @@ async fn find_one(
             values: vec![schema.normalize_key(&p, raw_id)],
             property: p,
         },
-        None => ReadKeys::Ids(vec![raw_id
-            .trim()
-            .parse()
-            .map_err(|_| ApiError::object_id_not_numeric(raw_id))?]),
+        None => ReadKeys::Ids(vec![path_id(raw_id)?]),
     };
     state
         .store
@@ -709,7 +706,7 @@ pub(crate) async fn create_one(
         .map_err(|e| ApiError::property_values(&e))?;
     properties.retain(|_, v| !v.is_empty());
     let ctx = write_context(&schema, api_source(), true);
-    let outcome = state
+    let outcomes = state
         .store
         .create_objects(
             &ctx,
@@ -718,16 +715,23 @@ pub(crate) async fn create_one(
                 associations,
             }],
         )
-        .await?
+        .await?;
+    written(&schema, StatusCode::CREATED, outcomes)
+}
+
+/// The answer to a single-record write: its one outcome, or that outcome's error.
+fn written(
+    schema: &TypeSchema,
+    status: StatusCode,
+    outcomes: Vec<ItemResult<ObjectRecord>>,
+) -> ApiResult<Response> {
+    let outcome = outcomes
         .into_iter()
         .next()
-        .ok_or_else(|| ApiError::internal("create returned no outcome"))?;
+        .ok_or_else(|| ApiError::internal("a single-record write returned no outcome"))?;
     let record = outcome.map_err(|f| conflict_error(schema.ty, &f))?;
-    Ok(Json(
-        StatusCode::CREATED,
-        schema.to_wire(&record, Projection::AllNonEmpty, &[]),
-    )
-    .into_response())
+    let body = schema.to_wire(&record, Projection::AllNonEmpty, &[]);
+    Ok(Json(status, body).into_response())
 }
 
 pub(crate) async fn update_one(
@@ -745,30 +749,17 @@ pub(crate) async fn update_one(
             value: schema.normalize_key(&p, &raw_id),
             property: p,
         },
-        None => Target::Id(
-            raw_id
-                .trim()
-                .parse()
-                .map_err(|_| ApiError::object_id_not_numeric(&raw_id))?,
-        ),
+        None => Target::Id(path_id(&raw_id)?),
     };
     let properties = schema
         .validate(&input.properties)
         .map_err(|e| ApiError::property_values(&e))?;
     let ctx = write_context(&schema, api_source(), true);
-    let outcome = state
+    let outcomes = state
         .store
         .update_objects(&ctx, vec![ObjectPatch { target, properties }])
-        .await?
-        .into_iter()
-        .next()
-        .ok_or_else(|| ApiError::internal("update returned no outcome"))?;
-    let record = outcome.map_err(|f| conflict_error(schema.ty, &f))?;
-    Ok(Json(
-        StatusCode::OK,
-        schema.to_wire(&record, Projection::AllNonEmpty, &[]),
-    )
-    .into_response())
+        .await?;
+    written(&schema, StatusCode::OK, outcomes)
 }
 
 pub(crate) async fn archive_one(
