@@ -216,11 +216,19 @@ fn json_response_sized<T: Serialize>(status: StatusCode, body: &T, capacity: usi
     }
 }
 
-/// A batch answer in HubSpot's envelope (§1.2): `ok` when there are no errors, `partial`
-/// (207 on most endpoints) with them. Each error is rendered by [`item_error`].
+/// A batch answer's statuses: without errors, and with them.
+pub type BatchStatus = (StatusCode, StatusCode);
+/// Reads and updates: 200, 207 with errors.
+pub const BATCH_OK: BatchStatus = (StatusCode::OK, StatusCode::MULTI_STATUS);
+/// Creates: 201, 207 with errors.
+pub const BATCH_CREATED: BatchStatus = (StatusCode::CREATED, StatusCode::MULTI_STATUS);
+/// Endpoints whose spec defines only 200: errors ride along in `errors`.
+pub const BATCH_ALWAYS_OK: BatchStatus = (StatusCode::OK, StatusCode::OK);
+
+/// A batch answer in HubSpot's envelope (§1.2), with `statuses`' first status when there
+/// are no errors and its second with them. Each error is rendered by [`item_error`].
 pub fn batch_response<T: Serialize>(
-    ok: StatusCode,
-    partial: StatusCode,
+    (ok, partial): BatchStatus,
     started: spoke_core::time::Millis,
     results: Vec<T>,
     errors: Vec<ApiError>,

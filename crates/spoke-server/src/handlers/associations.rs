@@ -31,7 +31,9 @@ use crate::catalogue::{Authorized, Pair};
 use crate::error::{ctx, ApiError, ApiResult};
 use crate::handlers::{check_batch_limit, id_text, path_id};
 use crate::schema::object_type;
-use crate::wire::{batch_response, parse_body, Json, QueryParams};
+use crate::wire::{
+    batch_response, parse_body, Json, QueryParams, BATCH_ALWAYS_OK, BATCH_CREATED, BATCH_OK,
+};
 use crate::AppState;
 
 /// HubSpot's batch/read limit (changelog 2025-02, §3.2).
@@ -285,13 +287,7 @@ pub(crate) async fn batch_read(
             paging,
         });
     }
-    Ok(batch_response(
-        StatusCode::OK,
-        StatusCode::MULTI_STATUS,
-        started,
-        results,
-        errors,
-    ))
+    Ok(batch_response(BATCH_OK, started, results, errors))
 }
 
 fn labels_pair(
@@ -370,13 +366,7 @@ pub(crate) async fn batch_create(
             Err(failure) => errors.push(failure_error(&failure)),
         }
     }
-    Ok(batch_response(
-        StatusCode::CREATED,
-        StatusCode::MULTI_STATUS,
-        started,
-        results,
-        errors,
-    ))
+    Ok(batch_response(BATCH_CREATED, started, results, errors))
 }
 
 pub fn failure_error(f: &ItemFailure) -> ApiError {
@@ -452,13 +442,7 @@ pub(crate) async fn batch_default(
         }
     }
     // The spec defines only 200 for this endpoint; failures ride along in `errors`.
-    Ok(batch_response(
-        StatusCode::OK,
-        StatusCode::OK,
-        started,
-        results,
-        errors,
-    ))
+    Ok(batch_response(BATCH_ALWAYS_OK, started, results, errors))
 }
 
 pub(crate) async fn batch_archive(
@@ -635,8 +619,7 @@ pub(crate) async fn put_default(
     }
     let results: Vec<PublicDefaultAssociation> = default_results(a, f, b, t, &link).into();
     Ok(batch_response(
-        StatusCode::OK,
-        StatusCode::OK,
+        BATCH_ALWAYS_OK,
         started,
         results,
         Vec::new(),

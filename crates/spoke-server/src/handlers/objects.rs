@@ -29,7 +29,7 @@ use crate::catalogue::{Authorized, Type};
 use crate::error::{ctx, ApiError, ApiResult};
 use crate::handlers::{associations, check_batch_limit, id_text, path_id};
 use crate::schema::TypeSchema;
-use crate::wire::{batch_response, parse_body, Json, QueryParams};
+use crate::wire::{batch_response, parse_body, Json, QueryParams, BATCH_CREATED, BATCH_OK};
 use crate::AppState;
 
 /// HubSpot's batch limits (§1.1).
@@ -276,13 +276,7 @@ pub(crate) async fn batch_read(
     } else {
         vec![not_found_error(schema.ty, missing, Vec::new())]
     };
-    Ok(batch_response(
-        StatusCode::OK,
-        StatusCode::MULTI_STATUS,
-        started,
-        results,
-        errors,
-    ))
+    Ok(batch_response(BATCH_OK, started, results, errors))
 }
 
 fn with_trace<P>(mut o: SimplePublicObject<P>, trace: Option<&str>) -> SimplePublicObject<P> {
@@ -343,13 +337,7 @@ pub(crate) async fn batch_create(
             Err(failure) => errors.push(traced(conflict_error(schema.ty, failure), trace)),
         }
     }
-    Ok(batch_response(
-        StatusCode::CREATED,
-        StatusCode::MULTI_STATUS,
-        started,
-        results,
-        errors,
-    ))
+    Ok(batch_response(BATCH_CREATED, started, results, errors))
 }
 
 /// Resolves `associations` given on create (§3.7). The target type is implied by the
@@ -524,13 +512,7 @@ pub(crate) async fn batch_update(
     if !missing.is_empty() {
         errors.insert(0, not_found_error(schema.ty, missing, missing_traces));
     }
-    Ok(batch_response(
-        StatusCode::OK,
-        StatusCode::MULTI_STATUS,
-        started,
-        results,
-        errors,
-    ))
+    Ok(batch_response(BATCH_OK, started, results, errors))
 }
 
 pub(crate) async fn batch_upsert(
@@ -593,13 +575,7 @@ pub(crate) async fn batch_upsert(
             }
         }
     }
-    Ok(batch_response(
-        StatusCode::OK,
-        StatusCode::MULTI_STATUS,
-        started,
-        results,
-        errors,
-    ))
+    Ok(batch_response(BATCH_OK, started, results, errors))
 }
 
 pub(crate) async fn batch_archive(

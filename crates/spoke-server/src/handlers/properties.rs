@@ -24,7 +24,7 @@ use crate::auth::Principal;
 use crate::catalogue::{Authorized, Type};
 use crate::error::{ctx, ApiError, ApiResult, Category};
 use crate::handlers::check_batch_limit;
-use crate::wire::{batch_response, parse_body, Json, QueryParams};
+use crate::wire::{batch_response, parse_body, Json, QueryParams, BATCH_CREATED, BATCH_OK};
 use crate::AppState;
 
 /// Inputs per properties batch call. HubSpot's spec states no maximum; spoke takes the
@@ -495,13 +495,7 @@ pub(crate) async fn batch_create(
         }
     }
     let results: Vec<Property> = defs.iter().map(to_wire).collect();
-    Ok(batch_response(
-        StatusCode::CREATED,
-        StatusCode::MULTI_STATUS,
-        started,
-        results,
-        errors,
-    ))
+    Ok(batch_response(BATCH_CREATED, started, results, errors))
 }
 
 pub(crate) async fn batch_read(
@@ -537,13 +531,7 @@ pub(crate) async fn batch_read(
         let message = format!("Could not find some properties: {}", missing.join(", "));
         vec![ApiError::object_not_found(message).with_context(ctx(&[("names", missing)]))]
     };
-    Ok(batch_response(
-        StatusCode::OK,
-        StatusCode::MULTI_STATUS,
-        started,
-        results,
-        errors,
-    ))
+    Ok(batch_response(BATCH_OK, started, results, errors))
 }
 
 pub(crate) async fn batch_archive(
