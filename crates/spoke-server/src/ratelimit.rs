@@ -3,10 +3,10 @@
 //! Off by default: people run spoke to escape HubSpot's limits, and a bulk load should not be
 //! throttled unless asked. When on, every token gets a rolling 10-second window of N
 //! requests with HubSpot's `X-HubSpot-RateLimit-*` headers, and search gets its own
-//! per-second limit without headers, as on HubSpot: the class is the matched operation's
-//! (its catalogue row); paths that match none count in the 10-second window. Over the limit: 429 with HubSpot's body,
-//! which the official Node client's retry logic keys on. Windows live in this process: with
-//! several spoke servers on one database each enforces its own.
+//! per-second limit without headers, as on HubSpot. The class is the matched operation's
+//! catalogue row's; a path no row matches counts in the 10-second window. Over the limit:
+//! 429 with HubSpot's body, which the official Node client's retry logic keys on. Windows
+//! live in this process: with several spoke servers on one database each enforces its own.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
