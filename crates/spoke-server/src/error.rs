@@ -1,6 +1,7 @@
 //! The one error type that reaches the wire. Every rejection (bad JSON, unknown route,
-//! missing token, invalid property value, storage failure) becomes an [`ApiError`], and
-//! only [`crate::wire`] turns it into HubSpot's JSON, adding the correlation id.
+//! missing token, invalid property value, storage failure) and every error of a batch
+//! answer's `errors` becomes an [`ApiError`], and only [`crate::wire`] turns it into
+//! HubSpot's JSON: a whole answer with the correlation id, or one batch item.
 
 use std::collections::BTreeMap;
 
@@ -92,6 +93,26 @@ impl ApiError {
         self
     }
 
+    /// Adds one `context` entry, replacing an entry of the same key.
+    pub fn with_context_entry(mut self, key: &str, values: Vec<String>) -> Self {
+        self.context.insert(key.to_owned(), values);
+        self
+    }
+
+    pub fn with_sub_category(mut self, sub_category: impl Into<String>) -> Self {
+        self.sub_category = Some(sub_category.into());
+        self
+    }
+
+    /// `OBJECT_NOT_FOUND` with a message: 404 on its own, or one error of a batch answer.
+    pub fn object_not_found(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            Some(Category::ObjectNotFound),
+            message,
+        )
+    }
+
     pub fn validation(message: impl Into<String>) -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
@@ -121,6 +142,19 @@ impl ApiError {
 
     pub fn unknown_route() -> Self {
         Self::new(StatusCode::NOT_FOUND, None, "resource not found")
+    }
+
+    /// An operation HubSpot has and spoke does not implement, asked for by a token with
+    /// its scopes: HubSpot's 403 for an API the caller cannot use (hubspot-behavior-platform.md
+    /// §26), which connectors treat as "skip this stream" where a 404 would be fatal.
+    pub fn not_implemented(method: &str, path: &str) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            Some(Category::MissingScopes),
+            format!(
+                "The scope needed for this API call isn't available for public use. spoke does not implement {method} {path} yet."
+            ),
+        )
     }
 
     pub fn method_not_allowed() -> Self {
