@@ -16,6 +16,7 @@ use deadpool_postgres::{GenericClient, Transaction};
 use spoke_core::search::SearchQuery;
 use spoke_core::time::Millis;
 use spoke_core::{HistoryEntry, ObjectId, ObjectRecord, PortalId, StoredProperties, StoredRecord};
+use spoke_store::plan::Versioned;
 use spoke_store::{
     ItemResult, NewObject, ObjectPatch, ObjectStore, ReadKeys, ReadOptions, SearchPage,
     StoreResult, UpsertItem, Upserted, WriteContext,
@@ -25,11 +26,6 @@ use tokio_postgres::IsolationLevel;
 use crate::{db, into_store, Error, Finish, PostgresStore, TxMode};
 
 pub(crate) const COLUMNS: &str = "id, properties, created_at, updated_at, archived_at, version";
-
-pub(crate) struct Row {
-    pub(crate) record: ObjectRecord,
-    pub(crate) version: i64,
-}
 
 /// A record from the first five columns of `r`, in [`COLUMNS`] order, its values left as
 /// stored (reads).
@@ -45,11 +41,11 @@ pub(crate) fn row_to_stored(r: &tokio_postgres::Row) -> Result<StoredRecord, Err
 }
 
 /// A record from the first six columns of `r`, its values decoded, and its version (writes).
-pub(crate) fn row_to_record(r: &tokio_postgres::Row) -> Result<Row, Error> {
+pub(crate) fn row_to_record(r: &tokio_postgres::Row) -> Result<Versioned, Error> {
     let record = row_to_stored(r)?
         .decode()
         .map_err(|e| Error::Data(format!("properties of a record: {e}")))?;
-    Ok(Row {
+    Ok(Versioned {
         record,
         version: r.try_get(5)?,
     })
