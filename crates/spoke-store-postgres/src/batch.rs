@@ -34,20 +34,31 @@ use std::collections::HashSet;
 
 use deadpool_postgres::Transaction;
 use spoke_core::ObjectId;
-use spoke_core::ObjectRecord;
 use spoke_store::plan::{Decided, Key, Plan, Reads, Snapshot, Versioned};
-use spoke_store::{ItemResult, NewObject, ObjectPatch, UpsertItem, Upserted, WriteContext};
+use spoke_store::{ItemResult, RecordBatch, Upserted, WriteContext};
 
 use crate::objects::{row_to_record, to_json, COLUMNS};
 use crate::{db, Error, Finish};
 
-/// Reads what `plan` asks for until it can decide, then takes ids for the records it
-/// creates and, unless an atomic batch stopped, writes the decision.
-async fn run<'a>(
+/// Runs one batch: reads what its plan asks for, takes ids for the records it creates and,
+/// unless an atomic batch stopped, writes the decision (and the links of the records
+/// created). A stopped batch is rolled back, its outcomes still saying which item failed.
+pub(crate) async fn write_batch(
     tx: &Transaction<'_>,
     ctx: &WriteContext,
-    mut plan: Plan<'a>,
-) -> Result<Decided<'a>, Error> {
+    batch: &RecordBatch,
+) -> Result<Finish<Vec<ItemResult<Upserted>>>, Error> {
+    if let RecordBatch::Create(items) = batch {
+        // The new records are nobody else's yet; the targets whose links get pruned are.
+        let mut exclusive = Vec::new();
+        for a in items.iter().flat_map(|i| &i.associations) {
+            for t in &a.types {
+                crate::associations::add_exclusive(&mut exclusive, 0, a.to_id, t);
+            }
+        }
+        crate::associations::prelock_exclusive(tx, &exclusive).await?;
+    }
+    let mut plan = Plan::new(ctx, batch);
     while let Some(reads) = plan
         .reads()
         .map_err(|_| Error::Retry("a unique value kept moving while it was looked up"))?
@@ -56,11 +67,12 @@ async fn run<'a>(
     }
     let mut decided = plan.decide();
     take_ids(tx, &mut decided).await?;
-    if !decided.stopped() {
-        write(tx, ctx, &decided).await?;
-        crate::associations::write_links(tx, ctx.portal, &decided.links()).await?;
+    if decided.stopped() {
+        return Ok(Finish::Rollback(decided.outcomes()));
     }
-    Ok(decided)
+    write(tx, ctx, &decided).await?;
+    crate::associations::write_links(tx, ctx.portal, &decided.links()).await?;
+    Ok(Finish::Commit(decided.outcomes()))
 }
 
 /// One round of reads: the records first (locked), then who holds the values and which
@@ -153,11 +165,11 @@ async fn write(
         changed.push(r.id, to_json(r.properties)?, r.version);
     }
     let (freed_ids, freed_names): (Vec<ObjectId>, Vec<&str>) = decided.freed().unzip();
-    let mut taken = UniqueColumns::default();
+    let (mut taken_ids, mut taken_names, mut taken_values) = (Vec::new(), Vec::new(), Vec::new());
     for (id, property, value) in decided.taken() {
-        taken.ids.push(id);
-        taken.names.push(property);
-        taken.values.push(value);
+        taken_ids.push(id);
+        taken_names.push(property);
+        taken_values.push(value);
     }
     // History of new records, and of stored ones.
     let mut fresh = HistoryColumns::default();
@@ -224,7 +236,7 @@ async fn write(
         .await
     };
     let take = async {
-        if taken.ids.is_empty() {
+        if taken_ids.is_empty() {
             return Ok(0);
         }
         db::execute(
@@ -235,9 +247,9 @@ async fn write(
             &[
                 &ctx.portal.0,
                 &ctx.object_type,
-                &taken.ids,
-                &taken.names,
-                &taken.values,
+                &taken_ids,
+                &taken_names,
+                &taken_values,
             ],
         )
         .await
@@ -264,14 +276,6 @@ async fn write(
         result?;
     }
     Ok(())
-}
-
-/// Unique values as columns for `unnest`: the record, property, value.
-#[derive(Default)]
-struct UniqueColumns<'a> {
-    ids: Vec<ObjectId>,
-    names: Vec<&'a str>,
-    values: Vec<&'a str>,
 }
 
 /// History rows as columns for `unnest`: the record, property, version, value.
@@ -389,51 +393,4 @@ async fn lock(
     .iter()
     .map(row_to_record)
     .collect()
-}
-
-type Outcomes<T> = Result<Finish<Vec<ItemResult<T>>>, Error>;
-
-/// Commits the outcomes, or rolls back an atomic batch that stopped.
-fn finish<T>(stopped: bool, out: Vec<ItemResult<T>>) -> Outcomes<T> {
-    Ok(if stopped {
-        Finish::Rollback(out)
-    } else {
-        Finish::Commit(out)
-    })
-}
-
-pub(crate) async fn create_batch(
-    tx: &Transaction<'_>,
-    ctx: &WriteContext,
-    items: &[NewObject],
-) -> Outcomes<ObjectRecord> {
-    // The new records are nobody else's yet; the targets whose links get pruned are.
-    let mut exclusive = Vec::new();
-    for a in items.iter().flat_map(|i| &i.associations) {
-        for t in &a.types {
-            crate::associations::add_exclusive(&mut exclusive, 0, a.to_id, t);
-        }
-    }
-    crate::associations::prelock_exclusive(tx, &exclusive).await?;
-    let decided = run(tx, ctx, Plan::create(ctx, items)).await?;
-    finish(decided.stopped(), decided.records())
-}
-
-pub(crate) async fn update_batch(
-    tx: &Transaction<'_>,
-    ctx: &WriteContext,
-    items: &[ObjectPatch],
-) -> Outcomes<ObjectRecord> {
-    let decided = run(tx, ctx, Plan::update(ctx, items)).await?;
-    finish(decided.stopped(), decided.records())
-}
-
-pub(crate) async fn upsert_batch(
-    tx: &Transaction<'_>,
-    ctx: &WriteContext,
-    id_property: &str,
-    items: &[UpsertItem],
-) -> Outcomes<Upserted> {
-    let decided = run(tx, ctx, Plan::upsert(ctx, id_property, items)).await?;
-    finish(decided.stopped(), decided.upserted())
 }

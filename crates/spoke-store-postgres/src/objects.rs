@@ -18,8 +18,8 @@ use spoke_core::time::Millis;
 use spoke_core::{HistoryEntry, ObjectId, ObjectRecord, PortalId, StoredProperties, StoredRecord};
 use spoke_store::plan::Versioned;
 use spoke_store::{
-    ItemResult, NewObject, ObjectPatch, ObjectStore, ReadKeys, ReadOptions, SearchPage,
-    StoreResult, UpsertItem, Upserted, WriteContext,
+    ItemResult, ObjectStore, ReadKeys, ReadOptions, RecordBatch, SearchPage, StoreResult, Upserted,
+    WriteContext,
 };
 use tokio_postgres::IsolationLevel;
 
@@ -82,14 +82,13 @@ async fn archive_ids(
     Ok(Finish::Commit(()))
 }
 
-/// Loads the history of `names` into every record of `records`, newest first. A name
-/// never written gets an empty list, as in SQLite.
+/// Loads the history of `names` into every record of `records`, newest first.
 async fn load_history<'r, C: GenericClient, P: 'r>(
     c: &C,
     records: impl Iterator<Item = &'r mut ObjectRecord<P>>,
     names: &[String],
 ) -> Result<(), Error> {
-    let mut records: Vec<&mut ObjectRecord<P>> = records.collect();
+    let records: Vec<&mut ObjectRecord<P>> = records.collect();
     if records.is_empty() || names.is_empty() {
         return Ok(());
     }
@@ -101,35 +100,18 @@ async fn load_history<'r, C: GenericClient, P: 'r>(
         &[&ids, &names],
     )
     .await?;
-    let mut by_key: HashMap<(ObjectId, String), Vec<HistoryEntry>> = HashMap::new();
+    let mut entries = Vec::with_capacity(rows.len());
     for r in &rows {
-        let id: ObjectId = r.try_get(0)?;
-        let name: String = r.try_get(1)?;
-        by_key.entry((id, name)).or_default().push(HistoryEntry {
+        let entry = HistoryEntry {
             value: r.try_get(2)?,
             timestamp: r.try_get(3)?,
             source_type: r.try_get(4)?,
             source_id: r.try_get(5)?,
-        });
+        };
+        entries.push((r.try_get(0)?, r.try_get(1)?, entry));
     }
-    for record in &mut records {
-        for name in names {
-            let entries = by_key
-                .get(&(record.id, name.clone()))
-                .cloned()
-                .unwrap_or_default();
-            record.history.insert(name.clone(), entries);
-        }
-    }
+    spoke_store::attach_history(records, names, entries);
     Ok(())
-}
-
-fn archived_clause(archived: bool) -> &'static str {
-    if archived {
-        "archived_at IS NOT NULL"
-    } else {
-        "archived_at IS NULL"
-    }
 }
 
 async fn read_in<C: GenericClient>(
@@ -137,9 +119,9 @@ async fn read_in<C: GenericClient>(
     portal: PortalId,
     object_type: &str,
     keys: &ReadKeys,
-    archived: bool,
-    history: &[String],
+    options: ReadOptions<'_>,
 ) -> Result<Vec<Option<StoredRecord>>, Error> {
+    let archived = options.archived_condition();
     let mut out: Vec<Option<StoredRecord>> = match keys {
         ReadKeys::Ids(ids) => {
             if ids.is_empty() {
@@ -148,8 +130,7 @@ async fn read_in<C: GenericClient>(
             let sql = format!(
                 "SELECT {COLUMNS} FROM objects WHERE id = ANY($1)
                  AND (portal_id, object_type) IS NOT DISTINCT FROM ($2::BIGINT, $3::TEXT)
-                 AND {}",
-                archived_clause(archived)
+                 AND {archived}"
             );
             let mut found = HashMap::new();
             for r in db::query(c, &sql, &[ids, &portal.0, &object_type]).await? {
@@ -162,7 +143,7 @@ async fn read_in<C: GenericClient>(
             if values.is_empty() {
                 return Ok(Vec::new());
             }
-            let rows = if !archived {
+            let rows = if !options.archived {
                 // One probe of each index per value, whatever the statistics: the holder is a
                 // scalar subquery (`u.value = ANY($4)` would let the planner, before a fresh
                 // table has statistics, filter every unique value of the type instead).
@@ -204,7 +185,7 @@ async fn read_in<C: GenericClient>(
             values.iter().map(|v| found.get(v).cloned()).collect()
         }
     };
-    load_history(c, out.iter_mut().flatten(), history).await?;
+    load_history(c, out.iter_mut().flatten(), options.history).await?;
     Ok(out)
 }
 
@@ -214,9 +195,9 @@ async fn list_in<C: GenericClient>(
     object_type: &str,
     after: Option<ObjectId>,
     limit: usize,
-    archived: bool,
-    history: &[String],
+    options: ReadOptions<'_>,
 ) -> Result<Vec<StoredRecord>, Error> {
+    let archived = options.archived_condition();
     // `(object_type, id) > ($2, $3) AND object_type <= $2` is `object_type = $2 AND id > $3`,
     // written so that only `objects_by_type` can give the rows in order: a range scan of
     // the type's records from `after`, whatever the statistics. With the plain form, once
@@ -227,9 +208,8 @@ async fn list_in<C: GenericClient>(
     let sql = format!(
         "SELECT {COLUMNS} FROM objects
          WHERE portal_id = $1 AND (object_type, id) > ($2::TEXT, $3::BIGINT)
-         AND object_type <= $2::TEXT AND {}
-         ORDER BY object_type, id LIMIT $4",
-        archived_clause(archived)
+         AND object_type <= $2::TEXT AND {archived}
+         ORDER BY object_type, id LIMIT $4"
     );
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let mut records = db::query(
@@ -241,57 +221,22 @@ async fn list_in<C: GenericClient>(
     .iter()
     .map(row_to_stored)
     .collect::<Result<Vec<_>, _>>()?;
-    load_history(c, records.iter_mut(), history).await?;
+    load_history(c, records.iter_mut(), options.history).await?;
     Ok(records)
 }
 
 #[async_trait]
 impl ObjectStore for PostgresStore {
-    async fn create_objects(
+    async fn write_objects(
         &self,
         ctx: &WriteContext,
-        items: Vec<NewObject>,
-    ) -> StoreResult<Vec<ItemResult<ObjectRecord>>> {
-        let n = items.len();
-        let out = self
-            .write(TxMode::RECORDS, (ctx, items), |tx, (ctx, items)| {
-                Box::pin(crate::batch::create_batch(tx, ctx, items))
-            })
-            .await?;
-        self.wrote(n);
-        Ok(out)
-    }
-
-    async fn update_objects(
-        &self,
-        ctx: &WriteContext,
-        items: Vec<ObjectPatch>,
-    ) -> StoreResult<Vec<ItemResult<ObjectRecord>>> {
-        let n = items.len();
-        let out = self
-            .write(TxMode::RECORDS, (ctx, items), |tx, (ctx, items)| {
-                Box::pin(crate::batch::update_batch(tx, ctx, items))
-            })
-            .await?;
-        self.wrote(n);
-        Ok(out)
-    }
-
-    async fn upsert_objects(
-        &self,
-        ctx: &WriteContext,
-        id_property: &str,
-        items: Vec<UpsertItem>,
+        batch: RecordBatch,
     ) -> StoreResult<Vec<ItemResult<Upserted>>> {
-        let n = items.len();
+        let n = batch.len();
         let out = self
-            .write(
-                TxMode::RECORDS,
-                (ctx, id_property, items),
-                |tx, (ctx, id_property, items)| {
-                    Box::pin(crate::batch::upsert_batch(tx, ctx, id_property, items))
-                },
-            )
+            .write(TxMode::RECORDS, (ctx, batch), |tx, (ctx, batch)| {
+                Box::pin(crate::batch::write_batch(tx, ctx, batch))
+            })
             .await?;
         self.wrote(n);
         Ok(out)
@@ -319,7 +264,7 @@ impl ObjectStore for PostgresStore {
     ) -> StoreResult<Vec<Option<StoredRecord>>> {
         let mut client = self.client().await.map_err(into_store)?;
         if options.history.is_empty() {
-            return read_in(&client, portal, object_type, &keys, options.archived, &[])
+            return read_in(&client, portal, object_type, &keys, options)
                 .await
                 .map_err(into_store);
         }
@@ -331,15 +276,7 @@ impl ObjectStore for PostgresStore {
                 .read_only(true)
                 .start()
                 .await?;
-            let out = read_in(
-                &tx,
-                portal,
-                object_type,
-                &keys,
-                options.archived,
-                options.history,
-            )
-            .await?;
+            let out = read_in(&tx, portal, object_type, &keys, options).await?;
             tx.commit().await?;
             Ok(out)
         }
@@ -414,17 +351,9 @@ impl ObjectStore for PostgresStore {
     ) -> StoreResult<Vec<StoredRecord>> {
         let mut client = self.client().await.map_err(into_store)?;
         if options.history.is_empty() {
-            return list_in(
-                &client,
-                portal,
-                object_type,
-                after,
-                limit,
-                options.archived,
-                &[],
-            )
-            .await
-            .map_err(into_store);
+            return list_in(&client, portal, object_type, after, limit, options)
+                .await
+                .map_err(into_store);
         }
         async {
             let tx = client
@@ -433,16 +362,7 @@ impl ObjectStore for PostgresStore {
                 .read_only(true)
                 .start()
                 .await?;
-            let out = list_in(
-                &tx,
-                portal,
-                object_type,
-                after,
-                limit,
-                options.archived,
-                options.history,
-            )
-            .await?;
+            let out = list_in(&tx, portal, object_type, after, limit, options).await?;
             tx.commit().await?;
             Ok(out)
         }

@@ -1,6 +1,6 @@
 //! Records, their history and their unique values.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -9,8 +9,8 @@ use spoke_core::time::Millis;
 use spoke_core::{HistoryEntry, ObjectId, ObjectRecord, PortalId, StoredProperties, StoredRecord};
 use spoke_store::plan::{Decided, Plan, Reads, Snapshot, Versioned};
 use spoke_store::{
-    ItemResult, NewObject, ObjectPatch, ObjectStore, ReadKeys, ReadOptions, SearchPage,
-    StoreResult, UpsertItem, Upserted, WriteContext,
+    ItemResult, ObjectStore, ReadKeys, ReadOptions, RecordBatch, SearchPage, StoreResult, Upserted,
+    WriteContext,
 };
 
 use crate::SqliteStore;
@@ -197,73 +197,52 @@ fn write(tx: &Connection, ctx: &WriteContext, decided: &mut Decided<'_>) -> rusq
     Ok(())
 }
 
-fn load_history<P>(
+/// Loads the history of `names` into every record of `records`, newest first.
+fn load_history<'r, P: 'r>(
     conn: &Connection,
-    record: &mut ObjectRecord<P>,
+    records: impl Iterator<Item = &'r mut ObjectRecord<P>>,
     names: &[String],
 ) -> rusqlite::Result<()> {
+    if names.is_empty() {
+        return Ok(());
+    }
+    let records: Vec<&mut ObjectRecord<P>> = records.collect();
     let mut stmt = conn.prepare_cached(
         "SELECT value, timestamp, source_type, source_id FROM property_history
          WHERE object_id = ?1 AND name = ?2 ORDER BY version DESC",
     )?;
-    for name in names {
-        let entries = stmt
-            .query_map(params![record.id, name], |r| {
+    let mut entries = Vec::new();
+    // A read may name the same record twice; its rows are read once.
+    let mut seen = HashSet::new();
+    for record in records.iter().filter(|r| seen.insert(r.id)) {
+        for name in names {
+            let rows = stmt.query_map(params![record.id, name], |r| {
                 Ok(HistoryEntry {
                     value: r.get(0)?,
                     timestamp: r.get(1)?,
                     source_type: r.get(2)?,
                     source_id: r.get(3)?,
                 })
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        record.history.insert(name.clone(), entries);
+            })?;
+            for entry in rows {
+                entries.push((record.id, name.clone(), entry?));
+            }
+        }
     }
+    spoke_store::attach_history(records, names, entries);
     Ok(())
-}
-
-fn archived_clause(archived: bool) -> &'static str {
-    if archived {
-        "archived_at IS NOT NULL"
-    } else {
-        "archived_at IS NULL"
-    }
 }
 
 #[async_trait]
 impl ObjectStore for SqliteStore {
-    async fn create_objects(
+    async fn write_objects(
         &self,
         ctx: &WriteContext,
-        items: Vec<NewObject>,
-    ) -> StoreResult<Vec<ItemResult<ObjectRecord>>> {
-        let ctx = ctx.clone();
-        self.write(move |conn| Ok(run(conn, &ctx, Plan::create(&ctx, &items))?.records()))
-            .await
-    }
-
-    async fn update_objects(
-        &self,
-        ctx: &WriteContext,
-        items: Vec<ObjectPatch>,
-    ) -> StoreResult<Vec<ItemResult<ObjectRecord>>> {
-        let ctx = ctx.clone();
-        self.write(move |conn| Ok(run(conn, &ctx, Plan::update(&ctx, &items))?.records()))
-            .await
-    }
-
-    async fn upsert_objects(
-        &self,
-        ctx: &WriteContext,
-        id_property: &str,
-        items: Vec<UpsertItem>,
+        batch: RecordBatch,
     ) -> StoreResult<Vec<ItemResult<Upserted>>> {
         let ctx = ctx.clone();
-        let id_property = id_property.to_owned();
-        self.write(move |conn| {
-            Ok(run(conn, &ctx, Plan::upsert(&ctx, &id_property, &items))?.upserted())
-        })
-        .await
+        self.write(move |conn| Ok(run(conn, &ctx, Plan::new(&ctx, &batch))?.outcomes()))
+            .await
     }
 
     async fn archive_objects(
@@ -304,11 +283,11 @@ impl ObjectStore for SqliteStore {
     ) -> StoreResult<Vec<Option<StoredRecord>>> {
         let object_type = object_type.to_owned();
         let archived = options.archived;
+        let condition = options.archived_condition();
         let history = options.history.to_vec();
         self.read(move |conn| {
             let by_id = format!(
-                "{SELECT_OBJECT} WHERE id = ?1 AND portal_id = ?2 AND object_type = ?3 AND {}",
-                archived_clause(archived)
+                "{SELECT_OBJECT} WHERE id = ?1 AND portal_id = ?2 AND object_type = ?3 AND {condition}"
             );
             let fetch = |id: ObjectId| -> rusqlite::Result<Option<StoredRecord>> {
                 conn.prepare_cached(&by_id)?
@@ -352,11 +331,7 @@ impl ObjectStore for SqliteStore {
                     }
                 }
             }
-            if !history.is_empty() {
-                for record in out.iter_mut().flatten() {
-                    load_history(conn, record, &history)?;
-                }
-            }
+            load_history(conn, out.iter_mut().flatten(), &history)?;
             Ok(out)
         })
         .await
@@ -414,13 +389,12 @@ impl ObjectStore for SqliteStore {
         options: ReadOptions<'_>,
     ) -> StoreResult<Vec<StoredRecord>> {
         let object_type = object_type.to_owned();
-        let archived = options.archived;
+        let condition = options.archived_condition();
         let history = options.history.to_vec();
         self.read(move |conn| {
             let sql = format!(
-                "{SELECT_OBJECT} WHERE portal_id = ?1 AND object_type = ?2 AND id > ?3 AND {}
-                 ORDER BY id LIMIT ?4",
-                archived_clause(archived)
+                "{SELECT_OBJECT} WHERE portal_id = ?1 AND object_type = ?2 AND id > ?3
+                 AND {condition} ORDER BY id LIMIT ?4"
             );
             let mut records = conn
                 .prepare_cached(&sql)?
@@ -429,11 +403,7 @@ impl ObjectStore for SqliteStore {
                     row_to_stored,
                 )?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
-            if !history.is_empty() {
-                for record in &mut records {
-                    load_history(conn, record, &history)?;
-                }
-            }
+            load_history(conn, records.iter_mut(), &history)?;
             Ok(records)
         })
         .await

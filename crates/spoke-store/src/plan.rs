@@ -32,9 +32,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use spoke_core::{ObjectId, ObjectRecord};
 
-use crate::{
-    ItemFailure, ItemResult, LinkType, NewObject, ObjectPatch, UpsertItem, Upserted, WriteContext,
-};
+use crate::{ItemFailure, ItemResult, LinkType, NewObject, RecordBatch, Upserted, WriteContext};
 
 /// A stored record as a write reads it: values decoded, and its version.
 #[derive(Debug, Clone)]
@@ -115,16 +113,6 @@ impl std::error::Error for WrongIdCount {}
 
 /// How many read rounds a batch may take before it gives up ([`Unsettled`]).
 const MAX_ROUNDS: u32 = 3;
-
-#[derive(Clone, Copy)]
-enum Items<'a> {
-    Create(&'a [NewObject]),
-    Update(&'a [ObjectPatch]),
-    Upsert {
-        id_property: &'a str,
-        items: &'a [UpsertItem],
-    },
-}
 
 /// Who holds a unique value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -392,7 +380,7 @@ fn sorted<T: Ord>(mut v: Vec<T>) -> Vec<T> {
 
 /// A batch before its decision: what it has read so far.
 pub struct Plan<'a> {
-    items: Items<'a>,
+    batch: &'a RecordBatch,
     /// Every unique value the items name or set.
     keys: Vec<Key<'a>>,
     /// Those naming the record an item writes.
@@ -404,16 +392,17 @@ pub struct Plan<'a> {
 }
 
 impl<'a> Plan<'a> {
-    fn new(ctx: &'a WriteContext, items: Items<'a>) -> Self {
-        let (keys, target_keys) = match items {
-            Items::Create(items) => (
+    /// A batch of the portal and type of `ctx`, with nothing read yet.
+    pub fn new(ctx: &'a WriteContext, batch: &'a RecordBatch) -> Self {
+        let (keys, target_keys) = match batch {
+            RecordBatch::Create(items) => (
                 items
                     .iter()
                     .flat_map(|i| unique_keys(ctx, &i.properties))
                     .collect(),
                 Vec::new(),
             ),
-            Items::Update(items) => {
+            RecordBatch::Update(items) => {
                 let mut keys = Vec::new();
                 let mut target_keys = Vec::new();
                 for item in items {
@@ -426,11 +415,11 @@ impl<'a> Plan<'a> {
                 }
                 (keys, target_keys)
             }
-            Items::Upsert { id_property, items } => {
+            RecordBatch::Upsert { id_property, items } => {
                 let mut keys = Vec::new();
                 let mut target_keys = Vec::new();
                 for item in items {
-                    let key = (id_property, item.value.as_str());
+                    let key = (id_property.as_str(), item.value.as_str());
                     keys.push(key);
                     target_keys.push(key);
                     keys.extend(unique_keys(ctx, &item.properties));
@@ -439,7 +428,7 @@ impl<'a> Plan<'a> {
             }
         };
         Self {
-            items,
+            batch,
             keys: sorted(keys),
             target_keys: sorted(target_keys),
             rounds: 0,
@@ -455,22 +444,6 @@ impl<'a> Plan<'a> {
         }
     }
 
-    /// Creates `items`: each fails if one of its unique values is held or one of its
-    /// association targets is not live.
-    pub fn create(ctx: &'a WriteContext, items: &'a [NewObject]) -> Self {
-        Self::new(ctx, Items::Create(items))
-    }
-
-    /// Updates the records `items` name; an item whose record is not live is `NotFound`.
-    pub fn update(ctx: &'a WriteContext, items: &'a [ObjectPatch]) -> Self {
-        Self::new(ctx, Items::Update(items))
-    }
-
-    /// Updates the record holding each item's value of `id_property`, or creates it.
-    pub fn upsert(ctx: &'a WriteContext, id_property: &'a str, items: &'a [UpsertItem]) -> Self {
-        Self::new(ctx, Items::Upsert { id_property, items })
-    }
-
     /// What to read next, or `None` once the plan can decide.
     pub fn reads(&mut self) -> Result<Option<Reads<'a>>, Unsettled> {
         let round = self.rounds;
@@ -481,15 +454,15 @@ impl<'a> Plan<'a> {
                 holders: self.keys.clone(),
                 ..Reads::default()
             };
-            match self.items {
-                Items::Create(items) => {
+            match self.batch {
+                RecordBatch::Create(items) => {
                     reads.live = items
                         .iter()
                         .flat_map(|i| &i.associations)
                         .map(|a| (a.to_type.as_str(), a.to_id))
                         .collect();
                 }
-                Items::Update(items) => {
+                RecordBatch::Update(items) => {
                     reads.ids = sorted(
                         items
                             .iter()
@@ -500,7 +473,7 @@ impl<'a> Plan<'a> {
                             .collect(),
                     );
                 }
-                Items::Upsert { .. } => {}
+                RecordBatch::Upsert { .. } => {}
             }
             self.tried.extend(reads.ids.iter().copied());
             return Ok((!reads.is_empty()).then_some(reads));
@@ -565,15 +538,15 @@ impl<'a> Plan<'a> {
             stopped = stops;
             !stops
         };
-        match self.items {
-            Items::Create(items) => {
+        match self.batch {
+            RecordBatch::Create(items) => {
                 for item in items {
                     if !push(state.create(item.properties.clone(), Some(item)), true) {
                         break;
                     }
                 }
             }
-            Items::Update(items) => {
+            RecordBatch::Update(items) => {
                 for item in items {
                     let d = match state.resolve((&item.target).into()) {
                         Some(draft) => state.patch(draft, item.properties.clone()),
@@ -584,16 +557,17 @@ impl<'a> Plan<'a> {
                     }
                 }
             }
-            Items::Upsert { id_property, items } => {
+            RecordBatch::Upsert { id_property, items } => {
                 for item in items {
                     // The record holding the value (possibly created by an earlier item),
                     // or a new one.
-                    let (d, created) = match state.resolve(Target::Key(id_property, &item.value)) {
+                    let key = Target::Key(id_property, &item.value);
+                    let (d, created) = match state.resolve(key) {
                         Some(draft) => (state.patch(draft, item.properties.clone()), false),
                         None => {
                             let mut props = item.properties.clone();
                             props.retain(|_, v| !v.is_empty());
-                            props.insert(id_property.to_owned(), item.value.clone());
+                            props.insert(id_property.clone(), item.value.clone());
                             (state.create(props, None), true)
                         }
                     };
@@ -604,7 +578,7 @@ impl<'a> Plan<'a> {
             }
         }
         Decided {
-            items: self.items,
+            batch: self.batch,
             state,
             outcomes,
             stopped,
@@ -634,7 +608,7 @@ pub struct HistoryWrite<'d> {
 
 /// A batch's decision: every item's outcome, and the final state to write.
 pub struct Decided<'a> {
-    items: Items<'a>,
+    batch: &'a RecordBatch,
     state: State<'a>,
     /// In item order, up to the item an atomic batch stopped at: the decision, and whether
     /// the item creates its record.
@@ -722,7 +696,7 @@ impl<'a> Decided<'a> {
 
     /// The links of the records created, in item order.
     pub fn links(&self) -> Vec<Link<'_>> {
-        let Items::Create(items) = self.items else {
+        let RecordBatch::Create(items) = self.batch else {
             return Vec::new();
         };
         let from = self.state.ctx.object_type.as_str();
@@ -746,7 +720,7 @@ impl<'a> Decided<'a> {
     }
 
     /// Each item's outcome, with whether it created its record, in item order.
-    pub fn upserted(self) -> Vec<ItemResult<Upserted>> {
+    pub fn outcomes(self) -> Vec<ItemResult<Upserted>> {
         let Self {
             state, outcomes, ..
         } = self;
@@ -775,12 +749,9 @@ impl<'a> Decided<'a> {
             })
             .collect()
     }
+}
 
-    /// Each item's outcome, in item order.
-    pub fn records(self) -> Vec<ItemResult<ObjectRecord>> {
-        self.upserted()
-            .into_iter()
-            .map(|r| r.map(|u| u.record))
-            .collect()
-    }
+/// Outcomes without whether each item created its record.
+pub fn records(outcomes: Vec<ItemResult<Upserted>>) -> Vec<ItemResult<ObjectRecord>> {
+    outcomes.into_iter().map(|r| r.map(|u| u.record)).collect()
 }
