@@ -1,4 +1,6 @@
-//! Records, their history and their unique values.
+//! Records, their history and their unique values. A batch write reads what the shared
+//! planner (`spoke_store::plan`) asks for inside its write transaction, in one round (the
+//! writer is alone), and writes the decision statement by statement.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 

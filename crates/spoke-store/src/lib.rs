@@ -1,5 +1,6 @@
-//! spoke's storage traits, split by capability, and the conformance suite every backend
-//! must pass ([`conformance`]).
+//! spoke's storage traits, split by capability, the planner that decides every batch
+//! record write for every backend ([`plan`]), and the conformance suite every backend must
+//! pass ([`conformance`]).
 //!
 //! Batch methods take whole batches so each backend runs one transaction per call and
 //! reports per-item outcomes (HubSpot's 207 responses); callers never loop over
