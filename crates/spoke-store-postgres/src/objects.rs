@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
-use deadpool_postgres::{GenericClient, Transaction};
+use deadpool_postgres::{GenericClient, Object, Transaction};
 use spoke_core::search::SearchQuery;
 use spoke_core::time::Millis;
 use spoke_core::{HistoryEntry, ObjectId, ObjectRecord, PortalId, StoredProperties, StoredRecord};
@@ -225,6 +225,70 @@ async fn list_in<C: GenericClient>(
     Ok(records)
 }
 
+/// What a read of records asks for.
+#[derive(Clone, Copy)]
+enum Fetch<'a> {
+    Keys(&'a ReadKeys),
+    /// The next `limit` records by ascending id after `after`.
+    Page {
+        after: Option<ObjectId>,
+        limit: usize,
+    },
+}
+
+async fn fetch_in<C: GenericClient>(
+    c: &C,
+    portal: PortalId,
+    object_type: &str,
+    fetch: Fetch<'_>,
+    options: ReadOptions<'_>,
+) -> Result<Vec<Option<StoredRecord>>, Error> {
+    match fetch {
+        Fetch::Keys(keys) => read_in(c, portal, object_type, keys, options).await,
+        Fetch::Page { after, limit } => {
+            let records = list_in(c, portal, object_type, after, limit, options).await?;
+            Ok(records.into_iter().map(Some).collect())
+        }
+    }
+}
+
+impl PostgresStore {
+    /// Reads records on a pooled connection; with their history, inside a read-only
+    /// transaction, so that records and history come from one snapshot.
+    async fn fetch(
+        &self,
+        portal: PortalId,
+        object_type: &str,
+        fetch: Fetch<'_>,
+        options: ReadOptions<'_>,
+    ) -> StoreResult<Vec<Option<StoredRecord>>> {
+        let mut client = self.client().await.map_err(into_store)?;
+        if options.history.is_empty() {
+            return fetch_in(&client, portal, object_type, fetch, options)
+                .await
+                .map_err(into_store);
+        }
+        async {
+            let tx = snapshot(&mut client).await?;
+            let out = fetch_in(&tx, portal, object_type, fetch, options).await?;
+            tx.commit().await?;
+            Ok(out)
+        }
+        .await
+        .map_err(into_store)
+    }
+}
+
+/// A read-only transaction whose statements all see one snapshot.
+async fn snapshot(client: &mut Object) -> Result<Transaction<'_>, Error> {
+    Ok(client
+        .build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await?)
+}
+
 #[async_trait]
 impl ObjectStore for PostgresStore {
     async fn write_objects(
@@ -262,26 +326,8 @@ impl ObjectStore for PostgresStore {
         keys: ReadKeys,
         options: ReadOptions<'_>,
     ) -> StoreResult<Vec<Option<StoredRecord>>> {
-        let mut client = self.client().await.map_err(into_store)?;
-        if options.history.is_empty() {
-            return read_in(&client, portal, object_type, &keys, options)
-                .await
-                .map_err(into_store);
-        }
-        // Records and their history from one snapshot.
-        async {
-            let tx = client
-                .build_transaction()
-                .isolation_level(IsolationLevel::RepeatableRead)
-                .read_only(true)
-                .start()
-                .await?;
-            let out = read_in(&tx, portal, object_type, &keys, options).await?;
-            tx.commit().await?;
-            Ok(out)
-        }
-        .await
-        .map_err(into_store)
+        self.fetch(portal, object_type, Fetch::Keys(&keys), options)
+            .await
     }
 
     async fn search_objects(
@@ -315,12 +361,7 @@ impl ObjectStore for PostgresStore {
             // The count and the page from one snapshot. The SQL varies with the query's
             // shape, so it is not cached: `query_typed` sends it with typed parameters in
             // one round trip.
-            let tx = client
-                .build_transaction()
-                .isolation_level(IsolationLevel::RepeatableRead)
-                .read_only(true)
-                .start()
-                .await?;
+            let tx = snapshot(&mut client).await?;
             let total: i64 = tx
                 .query_typed_one(&count_sql, &count_params)
                 .await?
@@ -349,24 +390,8 @@ impl ObjectStore for PostgresStore {
         limit: usize,
         options: ReadOptions<'_>,
     ) -> StoreResult<Vec<StoredRecord>> {
-        let mut client = self.client().await.map_err(into_store)?;
-        if options.history.is_empty() {
-            return list_in(&client, portal, object_type, after, limit, options)
-                .await
-                .map_err(into_store);
-        }
-        async {
-            let tx = client
-                .build_transaction()
-                .isolation_level(IsolationLevel::RepeatableRead)
-                .read_only(true)
-                .start()
-                .await?;
-            let out = list_in(&tx, portal, object_type, after, limit, options).await?;
-            tx.commit().await?;
-            Ok(out)
-        }
-        .await
-        .map_err(into_store)
+        let page = Fetch::Page { after, limit };
+        let records = self.fetch(portal, object_type, page, options).await?;
+        Ok(records.into_iter().flatten().collect())
     }
 }
