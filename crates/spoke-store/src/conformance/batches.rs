@@ -3,15 +3,15 @@
 //! change, and which failures stop an atomic batch.
 
 use spoke_core::association::HUBSPOT_DEFINED;
-use spoke_core::PortalId;
+use spoke_core::{ObjectId, ObjectRecord, PortalId};
 
 use super::{
     atomic, create_one, ctx, new, ok, patch, props, read_one, read_unique, Portals, COMPANIES,
     CONTACTS, LIVE, T0, UNKNOWN_ID,
 };
 use crate::{
-    ItemFailure, LinkType, NewAssociation, ObjectPatch, ReadKeys, ReadOptions, Store, Target,
-    UpsertItem,
+    ItemFailure, ItemResult, LinkType, NewAssociation, ObjectPatch, ReadKeys, ReadOptions, Store,
+    Target, UpsertItem, WriteContext,
 };
 
 /// Runs the batch checks, in portals `base + 19` to `base + 30` (and `base + 119`...).
@@ -40,6 +40,45 @@ fn by_email(value: &str, pairs: &[(&str, &str)]) -> ObjectPatch {
         },
         properties: props(pairs),
     }
+}
+
+async fn update(
+    store: &dyn Store,
+    c: &WriteContext,
+    items: Vec<ObjectPatch>,
+) -> Vec<ItemResult<ObjectRecord>> {
+    let out = store
+        .update_objects(c, items)
+        .await
+        .expect("update_objects failed");
+    out
+}
+
+/// The values of a property's history, newest first.
+fn values<'r>(record: &'r ObjectRecord, name: &str) -> Vec<&'r str> {
+    record.history[name]
+        .iter()
+        .map(|h| h.value.as_str())
+        .collect()
+}
+
+/// The ids `id` of `from_type` is associated with.
+async fn linked(
+    store: &dyn Store,
+    portal: PortalId,
+    from_type: &str,
+    id: ObjectId,
+) -> Vec<ObjectId> {
+    let to_type = if from_type == CONTACTS {
+        COMPANIES
+    } else {
+        CONTACTS
+    };
+    let pages = store
+        .page_associations(portal, from_type, to_type, vec![(id, None)], 10)
+        .await
+        .expect("page_associations failed");
+    pages[0].targets.iter().map(|t| t.to_id).collect()
 }
 
 fn link() -> LinkType {
@@ -87,11 +126,11 @@ async fn upsert_of_one_value_twice_creates_then_updates(store: &dyn Store, porta
         .await
         .expect("the record exists");
     assert_eq!(stored.properties, second.record.properties);
-    let values: Vec<&str> = stored.history["firstname"]
-        .iter()
-        .map(|h| h.value.as_str())
-        .collect();
-    assert_eq!(values, ["Second", "First"], "both writes, newest first");
+    assert_eq!(
+        values(&stored, "firstname"),
+        ["Second", "First"],
+        "both writes, newest first"
+    );
 }
 
 async fn value_freed_by_an_earlier_item_is_taken_by_a_later_one(
@@ -103,17 +142,16 @@ async fn value_freed_by_an_earlier_item_is_taken_by_a_later_one(
     let b = create_one(store, &c, &[("email", "b@example.com")]).await;
     // The two swap values through a third: each item sees the values the earlier ones freed.
     let c1 = ctx(portal, CONTACTS, T0 + 10);
-    let out = store
-        .update_objects(
-            &c1,
-            vec![
-                patch(a.id, &[("email", "tmp@example.com")]),
-                patch(b.id, &[("email", "a@example.com")]),
-                patch(a.id, &[("email", "b@example.com")]),
-            ],
-        )
-        .await
-        .expect("update_objects failed");
+    let out = update(
+        store,
+        &c1,
+        vec![
+            patch(a.id, &[("email", "tmp@example.com")]),
+            patch(b.id, &[("email", "a@example.com")]),
+            patch(a.id, &[("email", "b@example.com")]),
+        ],
+    )
+    .await;
     for (i, r) in out.iter().enumerate() {
         ok(r, &format!("swap item {i}"));
     }
@@ -133,17 +171,16 @@ async fn history_only_on_change_within_one_batch(store: &dyn Store, portal: Port
     let c = ctx(portal, CONTACTS, T0);
     let r = create_one(store, &c, &[("email", "h@example.com"), ("firstname", "A")]).await;
     let c1 = ctx(portal, CONTACTS, T0 + 10);
-    let out = store
-        .update_objects(
-            &c1,
-            vec![
-                patch(r.id, &[("firstname", "B")]),
-                patch(r.id, &[("firstname", "B"), ("lastname", "L")]),
-                patch(r.id, &[("email", "h@example.com")]),
-            ],
-        )
-        .await
-        .expect("update_objects failed");
+    let out = update(
+        store,
+        &c1,
+        vec![
+            patch(r.id, &[("firstname", "B")]),
+            patch(r.id, &[("firstname", "B"), ("lastname", "L")]),
+            patch(r.id, &[("email", "h@example.com")]),
+        ],
+    )
+    .await;
     let last = ok(&out[2], "a write of unchanged values");
     assert_eq!(last.updated_at, T0 + 10, "every write moves the date");
     let history = [
@@ -185,7 +222,7 @@ async fn association_target_failure_atomic_and_not(store: &dyn Store, portal: Po
         .archive_objects(portal, COMPANIES, vec![gone.id], T0 + 1)
         .await
         .expect("archive_objects failed");
-    let item = |email: &str, to: spoke_core::ObjectId| {
+    let item = |email: &str, to: ObjectId| {
         let mut n = new(&[("email", email)]);
         n.associations.push(NewAssociation {
             to_type: COMPANIES.to_owned(),
@@ -219,11 +256,7 @@ async fn association_target_failure_atomic_and_not(store: &dyn Store, portal: Po
     assert_eq!(out[2].as_ref().err(), Some(&missing(gone.id)), "archived");
     let last = ok(&out[3], "item after the failures");
     for id in [first.id, last.id] {
-        let pages = store
-            .page_associations(portal, CONTACTS, COMPANIES, vec![(id, None)], 10)
-            .await
-            .expect("page_associations failed");
-        let targets: Vec<_> = pages[0].targets.iter().map(|t| t.to_id).collect();
+        let targets = linked(store, portal, CONTACTS, id).await;
         assert_eq!(targets, [company.id], "the link of a written item");
     }
     assert!(
@@ -250,13 +283,9 @@ async fn association_target_failure_atomic_and_not(store: &dyn Store, portal: Po
             "{email}: an atomic batch that failed writes nothing"
         );
     }
-    let pages = store
-        .page_associations(portal, COMPANIES, CONTACTS, vec![(company.id, None)], 10)
-        .await
-        .expect("page_associations failed");
     let mut expected = vec![first.id, last.id];
     expected.sort_unstable();
-    let targets: Vec<_> = pages[0].targets.iter().map(|t| t.to_id).collect();
+    let targets = linked(store, portal, COMPANIES, company.id).await;
     assert_eq!(targets, expected, "no link of the rolled back batch");
 }
 
@@ -264,17 +293,16 @@ async fn freed_value_no_longer_names_its_record(store: &dyn Store, portal: Porta
     let c = ctx(portal, CONTACTS, T0);
     let a = create_one(store, &c, &[("email", "old@example.com")]).await;
     let c1 = ctx(portal, CONTACTS, T0 + 10);
-    let out = store
-        .update_objects(
-            &c1,
-            vec![
-                by_email("old@example.com", &[("email", "new@example.com")]),
-                by_email("old@example.com", &[("firstname", "Lost")]),
-                by_email("new@example.com", &[("firstname", "Found")]),
-            ],
-        )
-        .await
-        .expect("update_objects failed");
+    let out = update(
+        store,
+        &c1,
+        vec![
+            by_email("old@example.com", &[("email", "new@example.com")]),
+            by_email("old@example.com", &[("firstname", "Lost")]),
+            by_email("new@example.com", &[("firstname", "Found")]),
+        ],
+    )
+    .await;
     assert_eq!(ok(&out[0], "rename").id, a.id);
     assert_eq!(
         out[1].as_ref().err(),
@@ -293,16 +321,15 @@ async fn not_found_does_not_stop_an_atomic_batch(store: &dyn Store, portal: Port
     let c = ctx(portal, CONTACTS, T0);
     let r = create_one(store, &c, &[("email", "nf@example.com")]).await;
     let c1 = atomic(ctx(portal, CONTACTS, T0 + 10));
-    let out = store
-        .update_objects(
-            &c1,
-            vec![
-                patch(UNKNOWN_ID, &[("firstname", "Nobody")]),
-                patch(r.id, &[("firstname", "Somebody")]),
-            ],
-        )
-        .await
-        .expect("update_objects failed");
+    let out = update(
+        store,
+        &c1,
+        vec![
+            patch(UNKNOWN_ID, &[("firstname", "Nobody")]),
+            patch(r.id, &[("firstname", "Somebody")]),
+        ],
+    )
+    .await;
     assert_eq!(out.len(), 2, "the batch goes on after a missing record");
     assert_eq!(out[0].as_ref().err(), Some(&ItemFailure::NotFound));
     ok(&out[1], "the item after a missing record");
@@ -325,13 +352,8 @@ async fn read_naming_a_record_twice_gives_its_history_once(store: &dyn Store, po
     )
     .await;
     let c1 = ctx(portal, CONTACTS, T0 + 10);
-    ok(
-        &store
-            .update_objects(&c1, vec![patch(r.id, &[("firstname", "B")])])
-            .await
-            .expect("update_objects failed")[0],
-        "update",
-    );
+    let out = update(store, &c1, vec![patch(r.id, &[("firstname", "B")])]).await;
+    ok(&out[0], "update");
     let history = ["firstname".to_owned(), "never".to_owned()];
     let options = ReadOptions {
         archived: false,
@@ -344,11 +366,8 @@ async fn read_naming_a_record_twice_gives_its_history_once(store: &dyn Store, po
     assert_eq!(out.len(), 2, "one entry per key");
     for entry in out {
         let record = super::decoded(entry.expect("the record exists"));
-        let values: Vec<&str> = record.history["firstname"]
-            .iter()
-            .map(|h| h.value.as_str())
-            .collect();
-        assert_eq!(values, ["B", "A"], "each copy has the history once");
+        let firstname = values(&record, "firstname");
+        assert_eq!(firstname, ["B", "A"], "each copy has the history once");
         assert_eq!(record.history.get("never").map(Vec::len), Some(0));
     }
 }
