@@ -15,6 +15,7 @@ use spoke_core::property::PropertyType;
 use spoke_core::time::{now_millis, Millis};
 use spoke_core::{ObjectId, ObjectRecord, PortalId, PropertyDefinition, StoredRecord};
 
+mod batches;
 mod transfer;
 pub use transfer::check_transfer;
 
@@ -58,6 +59,7 @@ pub async fn run_all_from(store: &dyn Store, base: i64) {
     property_store_insert_update_and_recreate(store, p.of(16), p.other(16)).await;
     put_group_only_new(store, p.of(17)).await;
     token_store_portals_and_tokens(store, p.of(18), p.other(18)).await;
+    batches::run_all(store, &p).await;
     search_compares_text_by_the_core_fold(store, p.of(51)).await;
     property_batch_archive_and_bounded_insert_are_one_transaction(store, p.of(41), p.other(41))
         .await;
