@@ -389,3 +389,44 @@ async fn framework_rejections_keep_hubspots_envelope() {
     assert_eq!(body["correlationId"], corr);
     assert_eq!(body["category"], "VALIDATION_ERROR");
 }
+
+/// The path and the query are checked before the body is parsed: a malformed body does
+/// not hide a non-numeric record id in the path, or a query boolean that is not one.
+#[tokio::test]
+async fn path_and_query_errors_come_before_body_errors() {
+    let app = crate::harness::TestApp::spawn().await;
+    let t = app.token(1, &["all"]).await;
+    let bad_body = "[{";
+    let put = app
+        .http
+        .put(format!(
+            "{}/crm/v4/objects/contacts/abc/associations/companies/1",
+            app.base
+        ))
+        .bearer_auth(&t)
+        .header("content-type", "application/json")
+        .body(bad_body)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(put.status(), 404);
+    let body: serde_json::Value = put.json().await.expect("json body");
+    assert_eq!(
+        body["message"],
+        "Object not found.  objectId are usually numeric."
+    );
+    assert_eq!(body["context"]["id"][0], "abc");
+
+    let read = app
+        .post_raw(
+            &t,
+            "/crm/v3/objects/contacts/batch/read?archived=maybe",
+            bad_body,
+        )
+        .await;
+    assert_eq!(read.status, 400, "{}", read.text);
+    assert_eq!(
+        read.body["message"],
+        "Invalid value for query parameter archived: maybe is not a boolean"
+    );
+}

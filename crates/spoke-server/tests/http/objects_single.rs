@@ -504,3 +504,47 @@ async fn patch_one_by_id_property() {
         "Unable to perform update/upsert by non-unique 0-1 property firstname",
     );
 }
+
+/// Partner types have no create, upsert or archive operations (hubspot-behavior.md §4.1):
+/// each is refused, worded after the operation, before the body is parsed (a malformed
+/// body does not change the answer), and nothing is archived.
+#[tokio::test]
+async fn partner_records_cannot_be_created_upserted_or_archived() {
+    let app = TestApp::spawn().await;
+    let t = app.token(1, &["all"]).await;
+    let ids = import_records(
+        &app,
+        1,
+        "partner_services",
+        &[],
+        vec![json!({"hs_name": "Svc"})],
+    )
+    .await;
+    let refused = |op: &str| {
+        format!(
+            "The {op} operation is not supported for partner_services objects: HubSpot creates and removes them. Use `spoke import` to load them."
+        )
+    };
+    for (op, path) in [
+        ("create", "/crm/v3/objects/partner_services"),
+        ("create", "/crm/v3/objects/partner_services/batch/create"),
+        ("upsert", "/crm/v3/objects/partner_services/batch/upsert"),
+        ("archive", "/crm/v3/objects/partner_services/batch/archive"),
+        (
+            "create",
+            "/crm/objects/2026-03/partner_services/batch/create",
+        ),
+    ] {
+        for body in [r#"{"inputs": [], "properties": {}}"#, r#"{"inputs": ["#] {
+            let ans = app.post_raw(&t, path, body).await;
+            assert_eq!(ans.status, 400, "{path} {body}: {}", ans.text);
+            assert_eq!(ans.body["message"], refused(op), "{path} {body}");
+        }
+    }
+    let one = format!("/crm/v3/objects/partner_services/{}", ids[0]);
+    let del = app.delete(&t, &one).await;
+    assert_eq!(del.status, 400, "{}", del.text);
+    assert_eq!(del.body["message"], refused("archive"));
+    let read = app.get(&t, &one).await;
+    assert_eq!(read.status, 200, "{}", read.text);
+}
