@@ -398,24 +398,19 @@ async fn path_and_query_errors_come_before_body_errors() {
     let t = app.token(1, &["all"]).await;
     let bad_body = "[{";
     let put = app
-        .http
-        .put(format!(
-            "{}/crm/v4/objects/contacts/abc/associations/companies/1",
-            app.base
-        ))
-        .bearer_auth(&t)
-        .header("content-type", "application/json")
-        .body(bad_body)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(put.status(), 404);
-    let body: serde_json::Value = put.json().await.expect("json body");
+        .send_raw(
+            reqwest::Method::PUT,
+            &t,
+            "/crm/v4/objects/contacts/abc/associations/companies/1",
+            bad_body,
+        )
+        .await;
+    assert_eq!(put.status, 404, "{}", put.text);
     assert_eq!(
-        body["message"],
+        put.body["message"],
         "Object not found.  objectId are usually numeric."
     );
-    assert_eq!(body["context"]["id"][0], "abc");
+    assert_eq!(put.body["context"]["id"][0], "abc");
 
     let read = app
         .post_raw(
