@@ -394,34 +394,25 @@ async fn framework_rejections_keep_hubspots_envelope() {
 /// not hide a non-numeric record id in the path, or a query boolean that is not one.
 #[tokio::test]
 async fn path_and_query_errors_come_before_body_errors() {
+    use reqwest::Method;
     let app = crate::harness::TestApp::spawn().await;
     let t = app.token(1, &["all"]).await;
-    let bad_body = "[{";
-    let put = app
-        .send_raw(
-            reqwest::Method::PUT,
-            &t,
+    for (method, path, status, message) in [
+        (
+            Method::PUT,
             "/crm/v4/objects/contacts/abc/associations/companies/1",
-            bad_body,
-        )
-        .await;
-    assert_eq!(put.status, 404, "{}", put.text);
-    assert_eq!(
-        put.body["message"],
-        "Object not found.  objectId are usually numeric."
-    );
-    assert_eq!(put.body["context"]["id"][0], "abc");
-
-    let read = app
-        .post_raw(
-            &t,
+            404,
+            "Object not found.  objectId are usually numeric.",
+        ),
+        (
+            Method::POST,
             "/crm/v3/objects/contacts/batch/read?archived=maybe",
-            bad_body,
-        )
-        .await;
-    assert_eq!(read.status, 400, "{}", read.text);
-    assert_eq!(
-        read.body["message"],
-        "Invalid value for query parameter archived: maybe is not a boolean"
-    );
+            400,
+            "Invalid value for query parameter archived: maybe is not a boolean",
+        ),
+    ] {
+        let ans = app.send_raw(method, &t, path, "[{").await;
+        assert_eq!(ans.status, status, "{path}: {}", ans.text);
+        assert_eq!(ans.body["message"], message, "{path}");
+    }
 }
