@@ -14,6 +14,7 @@ use spoke_core::time::Millis;
 use spoke_core::{ObjectId, ObjectRecord, PortalId, PropertyDefinition, StoredRecord};
 
 pub mod conformance;
+pub mod sql_search;
 pub mod transfer;
 
 pub use transfer::{RowKey, Rows, Table};
