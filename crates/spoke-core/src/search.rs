@@ -51,7 +51,9 @@ pub enum Field {
     Property {
         name: String,
         kind: Kind,
-        /// Contact `email`: stored lowercased in the unique index, which can serve EQ/IN.
+        /// Contact `email`: its stored values are trimmed and lowercased (the server writes
+        /// them so) and held in the unique-value index, which can serve EQ/IN. It compares
+        /// as its `kind` says, like any other property.
         unique_index: bool,
     },
     /// `associations.{type}`: records associated with the given record of that type.

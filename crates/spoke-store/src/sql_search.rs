@@ -195,6 +195,12 @@ fn typed(b: &mut Binder<'_>, name: &str, kind: Kind) -> (String, String) {
 
 fn filter(b: &mut Binder<'_>, scope: &Scope<'_>, f: &Filter) -> String {
     let c = &f.condition;
+    // Decided before anything is bound: SQLite wants every parameter bound to be used.
+    match c {
+        Condition::In(vs) if vs.is_empty() => return "FALSE".into(),
+        Condition::NotIn(vs) if vs.is_empty() => return "TRUE".into(),
+        _ => {}
+    }
     let (raw, cmp, multi) = match &f.field {
         Field::Id => return column(b, "o.id", c),
         Field::CreatedAt => return column(b, "o.created_at", c),
@@ -235,7 +241,6 @@ fn filter(b: &mut Binder<'_>, scope: &Scope<'_>, f: &Filter) -> String {
     // Whether the value (or, for a multi-select, one of its options) is one of `vs`.
     let has = |b: &mut Binder<'_>, vs: &[Operand]| -> String {
         match vs {
-            [] => "FALSE".into(),
             _ if multi => {
                 let parts: Vec<String> = vs
                     .iter()
@@ -272,9 +277,7 @@ fn column(b: &mut Binder<'_>, col: &str, c: &Condition) -> String {
     match c {
         Condition::Eq(v) => format!("{col} = {}", b.operand(v)),
         Condition::Neq(v) => format!("{col} <> {}", b.operand(v)),
-        Condition::In(vs) if vs.is_empty() => "FALSE".into(),
         Condition::In(vs) => format!("{col} IN ({})", b.operands(vs)),
-        Condition::NotIn(vs) if vs.is_empty() => "TRUE".into(),
         Condition::NotIn(vs) => format!("{col} NOT IN ({})", b.operands(vs)),
         Condition::HasProperty => "TRUE".into(),
         Condition::NotHasProperty
@@ -320,9 +323,6 @@ fn unique_lookup(
     });
     if !exact {
         return None;
-    }
-    if values.is_empty() {
-        return Some("FALSE".into());
     }
     let n = b.bind(SqlValue::Text(name.to_owned()));
     Some(format!(
