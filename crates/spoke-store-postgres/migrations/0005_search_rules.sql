@@ -16,3 +16,21 @@ CREATE FUNCTION spoke_date(t TEXT) RETURNS BIGINT
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
     SELECT spoke_integer(t)
 $$;
+
+-- spoke_core::search::token_matches, as migration 0004 wrote it except that a wildcard now
+-- also matches an empty value as a whole (`*` matches ""), as the core's rule does; 0004
+-- dropped empty strings before globbing, which is right only for the words.
+CREATE OR REPLACE FUNCTION spoke_token_match(t TEXT, token TEXT) RETURNS BOOLEAN
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $body$
+    SELECT CASE
+        WHEN t IS NULL OR token = '' THEN FALSE
+        WHEN strpos(token, '*') > 0 THEN EXISTS (
+            -- A wildcard matches the whole value or any one word of it.
+            SELECT 1 FROM unnest(array_prepend(spoke_fold(t),
+                array_remove(regexp_split_to_array(spoke_fold(t), '[^{{ALNUM}}]'), ''))) AS w
+            WHERE w LIKE replace(replace(replace(replace(
+                token, '\', '\\'), '%', '\%'), '_', '\_'), '*', '%') ESCAPE '\')
+        ELSE spoke_fold(t) = token
+            OR token = ANY (regexp_split_to_array(spoke_fold(t), '[^{{ALNUM}}]'))
+    END
+$body$;
