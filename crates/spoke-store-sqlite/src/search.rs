@@ -77,71 +77,37 @@ pub(crate) fn params(sql: &Sql) -> rusqlite::ParamsFromIter<Vec<Value>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use spoke_store::conformance::{ODD_DATES, ODD_NUMBERS};
 
     /// The core's number and date rules were SQLite's `CAST`s; they still agree with them.
     #[test]
     fn number_and_date_rules_are_sqlites_casts() {
         let conn = Connection::open_in_memory().expect("open");
-        let odd = [
-            "",
+        // Beyond the suite's odd values: signs, points and exponents alone, other spaces.
+        let more = [
             " ",
-            "12.5",
-            " 12.5abc",
-            "1e5",
-            ".5",
-            "5.",
-            "-",
             "+",
             ".",
-            "-.5",
-            "+3",
-            "0x10",
-            "abc",
-            "1e",
             "1e+",
             "1e-2",
             "1E3",
-            "1e400",
-            "-1e400",
-            "1e-400",
             "-1e-400",
-            "00012",
-            "-0",
-            "1.2.3",
-            "9007199254740993",
-            "0.1",
-            "1e308",
             "1.7976931348623157e308",
-            "1.7976931348623159e308",
-            "4.9e-324",
-            "2e-324",
             "2.4703282292062328e-324",
-            "-7.25",
-            "100",
-            "99.99999999999999999",
-            "\t7",
-            " \n 3",
             "\u{b}\u{c}\r8",
             "\u{a0}9",
-            "3e2.5",
-            "1572480000000",
-            " 42",
-            "-5",
-            "99999999999999999999",
-            "-99999999999999999999",
             "9223372036854775807",
             "9223372036854775808",
             "-9223372036854775808",
             "-9223372036854775809",
-            "+7",
             "1e99999999999999999999",
             "0.000000000000000000001e21",
-            "123456789012345678901234567890e-10",
             "7 ",
             "Ⅻ",
             "１２",
         ];
-        for s in odd {
+        let odd = ODD_NUMBERS.iter().chain(ODD_DATES).chain(&more);
+        for &s in odd {
             let (real, int): (f64, i64) = conn
                 .query_row("SELECT CAST(?1 AS REAL), CAST(?1 AS INTEGER)", [s], |r| {
                     Ok((r.get(0)?, r.get(1)?))

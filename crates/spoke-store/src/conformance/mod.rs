@@ -10,7 +10,7 @@
 
 mod search;
 
-pub use search::{Exception, EXCEPTIONS};
+pub use search::{Exception, DATES as ODD_DATES, EXCEPTIONS, NUMBERS as ODD_NUMBERS};
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, Ordering};

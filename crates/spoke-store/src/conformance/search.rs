@@ -52,7 +52,8 @@ pub const MIXED_NUMBERS_AS_DOUBLES: Exception = Exception {
 /// Every exception any backend takes.
 pub const EXCEPTIONS: &[Exception] = &[MIXED_NUMBERS_AS_DOUBLES];
 
-const NUMBERS: &[&str] = &[
+/// Odd texts in number properties (SQLite's `CAST` rules, written in the core).
+pub const NUMBERS: &[&str] = &[
     "12.5",
     " 12.5abc",
     "1e5",
@@ -118,7 +119,8 @@ const DATETIMES: &[&str] = &[
     "1704164645678",
 ];
 
-const DATES: &[&str] = &[
+/// Odd texts in date properties.
+pub const DATES: &[&str] = &[
     "1572480000000",
     " 42",
     "abc",
@@ -271,6 +273,10 @@ fn text(t: &str) -> Operand {
     Operand::Text(t.to_owned())
 }
 
+fn texts(ts: &[&str]) -> Vec<Operand> {
+    ts.iter().map(|t| text(t)).collect()
+}
+
 /// Every comparison of `field` with each operand, and the presence checks.
 fn comparisons(out: &mut Vec<(String, SearchQuery)>, label: &str, field: &Field, ops: &[Operand]) {
     for o in ops {
@@ -411,19 +417,7 @@ fn queries(contacts: &[ObjectId], companies: &[ObjectId]) -> Vec<(String, Search
         one(&d, Condition::Eq(num(9_007_199_254_740_992.0))),
     ));
     let m = prop("m", Kind::Multi);
-    comparisons(
-        &mut out,
-        "m",
-        &m,
-        &[
-            text(""),
-            text("a"),
-            text("a;b"),
-            text("b"),
-            text("c"),
-            text("A"),
-        ],
-    );
+    comparisons(&mut out, "m", &m, &texts(&["", "a", "a;b", "b", "c", "A"]));
     out.push((
         "m in b, c".into(),
         one(&m, Condition::In(vec![text("b"), text("c")])),
@@ -433,19 +427,9 @@ fn queries(contacts: &[ObjectId], companies: &[ObjectId]) -> Vec<(String, Search
         &mut out,
         "first",
         &first,
-        &[
-            text(""),
-            text("a"),
-            text("ada"),
-            text("Ádám"),
-            text("ádám"),
-            text("b"),
-            text("m"),
-            text("z"),
-            text("zed"),
-            text("é"),
-            text("σας"),
-        ],
+        &texts(&[
+            "", "a", "ada", "Ádám", "ádám", "b", "m", "z", "zed", "é", "σας",
+        ]),
     );
     out.push((
         "first in zed, ada".into(),
@@ -456,10 +440,10 @@ fn queries(contacts: &[ObjectId], companies: &[ObjectId]) -> Vec<(String, Search
         &mut out,
         "exact",
         &exact,
-        &[text("a"), text("Zed"), text("zed"), text("Ådám")],
+        &texts(&["a", "Zed", "zed", "Ådám"]),
     );
     let b = prop("b", Kind::Bool);
-    comparisons(&mut out, "bool", &b, &[text("false"), text("true")]);
+    comparisons(&mut out, "bool", &b, &texts(&["false", "true"]));
     tokens(&mut out, "first", &first);
     tokens(&mut out, "m", &m);
     tokens(&mut out, "n", &n);
@@ -500,11 +484,7 @@ fn queries(contacts: &[ObjectId], companies: &[ObjectId]) -> Vec<(String, Search
         &mut out,
         "email",
         &email,
-        &[
-            text("ada@x.test"),
-            text("user3@example.com"),
-            text("οδυσσευσ@x.test"),
-        ],
+        &texts(&["ada@x.test", "user3@example.com", "οδυσσευσ@x.test"]),
     );
     out.push((
         "email in".into(),
