@@ -712,4 +712,131 @@ mod tests {
         assert!(fold_is_exact_for_lowercase("ada@x.test"));
         assert!(!fold_is_exact_for_lowercase("σ@x.test"));
     }
+
+    struct R(ObjectId, Option<&'static str>);
+    impl SearchRecord for R {
+        fn id(&self) -> ObjectId {
+            self.0
+        }
+        fn created_at(&self) -> Millis {
+            0
+        }
+        fn updated_at(&self) -> Millis {
+            0
+        }
+        fn value(&self, _: &str) -> Option<&str> {
+            self.1
+        }
+        fn associated(&self, _: &str, _: ObjectId) -> bool {
+            false
+        }
+    }
+
+    fn ids(records: &[R], field: Field, condition: Condition) -> Vec<ObjectId> {
+        let q = SearchQuery {
+            groups: vec![vec![Filter { field, condition }]],
+            text: None,
+            text_properties: Vec::new(),
+            sort: None,
+            offset: 0,
+            limit: 100,
+        };
+        evaluate(records, &q).expect("a checked query").ids
+    }
+
+    #[test]
+    fn numbers_and_dates_read_their_longest_prefix() {
+        assert_eq!(number(" 12.5abc"), 12.5);
+        assert_eq!(number("1e"), 1.0);
+        assert_eq!(number("3e2.5"), 300.0);
+        assert_eq!(number("0x10"), 0.0);
+        assert_eq!(number("-.5"), -0.5);
+        assert_eq!(number("1e400"), f64::INFINITY);
+        assert_eq!(number(""), 0.0);
+        assert_eq!(date("1e3"), 1);
+        assert_eq!(date(" -5x"), -5);
+        assert_eq!(date("99999999999999999999"), i64::MAX);
+        assert_eq!(date("-99999999999999999999"), i64::MIN);
+        assert_eq!(instant("garbage"), None);
+    }
+
+    #[test]
+    fn neq_matches_unset_but_not_unreadable() {
+        let dt = Field::Property {
+            name: "dt".into(),
+            kind: Kind::Datetime,
+            unique_index: false,
+        };
+        let records = [R(1, None), R(2, Some("garbage")), R(3, Some("1970-01-01"))];
+        assert_eq!(
+            ids(&records, dt.clone(), Condition::Neq(Operand::Millis(5))),
+            [1, 3]
+        );
+        assert_eq!(
+            ids(
+                &records,
+                dt.clone(),
+                Condition::NotIn(vec![Operand::Millis(0)])
+            ),
+            [1]
+        );
+        assert_eq!(ids(&records, dt, Condition::HasProperty), [2, 3]);
+    }
+
+    #[test]
+    fn unset_sorts_first_ascending_and_last_descending_ties_by_id() {
+        let n = Field::Property {
+            name: "n".into(),
+            kind: Kind::Number,
+            unique_index: false,
+        };
+        let records = [
+            R(1, Some("2")),
+            R(2, None),
+            R(3, Some("-0")),
+            R(4, Some("0")),
+        ];
+        let mut q = SearchQuery {
+            groups: Vec::new(),
+            text: None,
+            text_properties: Vec::new(),
+            sort: Some(Sort {
+                field: n,
+                descending: false,
+            }),
+            offset: 0,
+            limit: 100,
+        };
+        assert_eq!(evaluate(&records, &q).expect("ok").ids, [2, 3, 4, 1]);
+        q.sort = q.sort.map(|s| Sort {
+            descending: true,
+            ..s
+        });
+        assert_eq!(evaluate(&records, &q).expect("ok").ids, [1, 4, 3, 2]);
+        q.offset = 1;
+        q.limit = 2;
+        let page = evaluate(&records, &q).expect("ok");
+        assert_eq!((page.total, page.ids), (4, vec![4, 3]));
+    }
+
+    #[test]
+    fn integers_and_doubles_compare_exactly() {
+        let big = Comparable::Int(9_007_199_254_740_993);
+        assert_eq!(
+            big.compare(&Comparable::Real(9_007_199_254_740_992.0)),
+            Some(Ordering::Greater)
+        );
+        assert_eq!(
+            Comparable::Int(-3).compare(&Comparable::Real(-2.5)),
+            Some(Ordering::Less)
+        );
+        assert_eq!(
+            Comparable::Real(2.5).compare(&Comparable::Int(2)),
+            Some(Ordering::Greater)
+        );
+        assert_eq!(
+            Comparable::Text("a".into()).compare(&Comparable::Int(1)),
+            None
+        );
+    }
 }
