@@ -17,19 +17,24 @@ LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
     SELECT spoke_integer(t)
 $$;
 
--- spoke_core::search::token_matches, as migration 0004 wrote it except that a wildcard now
--- also matches an empty value as a whole (`*` matches ""), as the core's rule does; 0004
--- dropped empty strings before globbing, which is right only for the words.
+-- A CONTAINS_TOKEN wildcard token as a LIKE pattern: `*` matches any run, every other
+-- character only itself.
+CREATE FUNCTION spoke_glob(token TEXT) RETURNS TEXT
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    SELECT replace(replace(replace(replace(token, '\', '\\'), '%', '\%'), '_', '\_'), '*', '%')
+$$;
+
+-- spoke_core::search::token_matches. Unlike migration 0004's version, a wildcard also
+-- matches an empty value as a whole (`*` matches ""), as the core's rule does; 0004 dropped
+-- empty strings before globbing, which is right only for the words.
 CREATE OR REPLACE FUNCTION spoke_token_match(t TEXT, token TEXT) RETURNS BOOLEAN
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $body$
     SELECT CASE
         WHEN t IS NULL OR token = '' THEN FALSE
-        WHEN strpos(token, '*') > 0 THEN EXISTS (
-            -- A wildcard matches the whole value or any one word of it.
-            SELECT 1 FROM unnest(array_prepend(spoke_fold(t),
-                array_remove(regexp_split_to_array(spoke_fold(t), '[^{{ALNUM}}]'), ''))) AS w
-            WHERE w LIKE replace(replace(replace(replace(
-                token, '\', '\\'), '%', '\%'), '_', '\_'), '*', '%') ESCAPE '\')
+        WHEN strpos(token, '*') > 0 THEN spoke_fold(t) LIKE spoke_glob(token) ESCAPE '\'
+            OR EXISTS (
+                SELECT 1 FROM regexp_split_to_table(spoke_fold(t), '[^{{ALNUM}}]') AS w
+                WHERE w <> '' AND w LIKE spoke_glob(token) ESCAPE '\')
         ELSE spoke_fold(t) = token
             OR token = ANY (regexp_split_to_array(spoke_fold(t), '[^{{ALNUM}}]'))
     END

@@ -7,36 +7,46 @@
 //! reference rules.
 
 use rusqlite::functions::FunctionFlags;
-use rusqlite::types::Value;
+use rusqlite::types::{ToSql, Value};
 use rusqlite::Connection;
 use spoke_core::search::{date, fold, instant, multi_has, number, token_matches};
 use spoke_store::sql_search::{Binder, Dialect, Sql, SqlValue};
 
 pub(crate) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
-    let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
-    conn.create_scalar_function("spoke_number", 1, flags, |ctx| {
-        Ok(ctx.get::<Option<String>>(0)?.map(|s| number(&s)))
-    })?;
-    conn.create_scalar_function("spoke_date", 1, flags, |ctx| {
-        Ok(ctx.get::<Option<String>>(0)?.map(|s| date(&s)))
-    })?;
-    conn.create_scalar_function("spoke_instant", 1, flags, |ctx| {
-        Ok(ctx.get::<Option<String>>(0)?.and_then(|s| instant(&s)))
-    })?;
-    conn.create_scalar_function("spoke_fold", 1, flags, |ctx| {
-        Ok(ctx.get::<Option<String>>(0)?.map(|s| fold(&s)))
-    })?;
-    conn.create_scalar_function("spoke_multi_has", 2, flags, |ctx| {
-        let text = ctx.get::<Option<String>>(0)?;
-        let option = ctx.get::<String>(1)?;
-        Ok(text.is_some_and(|t| multi_has(&t, &option)))
-    })?;
-    conn.create_scalar_function("spoke_token_match", 2, flags, |ctx| {
-        let text = ctx.get::<Option<String>>(0)?;
-        let token = ctx.get::<String>(1)?;
-        Ok(text.is_some_and(|t| token_matches(&t, &token)))
-    })?;
+    of_text(conn, "spoke_number", |s| Some(number(s)))?;
+    of_text(conn, "spoke_date", |s| Some(date(s)))?;
+    of_text(conn, "spoke_instant", instant)?;
+    of_text(conn, "spoke_fold", |s| Some(fold(s)))?;
+    // Both predicates are false for an unset value.
+    of_text_and(conn, "spoke_multi_has", multi_has)?;
+    of_text_and(conn, "spoke_token_match", token_matches)?;
     Ok(())
+}
+
+const FLAGS: FunctionFlags = FunctionFlags::SQLITE_UTF8.union(FunctionFlags::SQLITE_DETERMINISTIC);
+
+/// A rule of one stored text; NULL in, NULL out.
+fn of_text<T: ToSql + 'static>(
+    conn: &Connection,
+    name: &str,
+    rule: fn(&str) -> Option<T>,
+) -> rusqlite::Result<()> {
+    conn.create_scalar_function(name, 1, FLAGS, move |ctx| {
+        Ok(ctx.get::<Option<String>>(0)?.and_then(|s| rule(&s)))
+    })
+}
+
+/// A predicate of one stored text and an operand; false for NULL.
+fn of_text_and(
+    conn: &Connection,
+    name: &str,
+    rule: fn(&str, &str) -> bool,
+) -> rusqlite::Result<()> {
+    conn.create_scalar_function(name, 2, FLAGS, move |ctx| {
+        let text = ctx.get::<Option<String>>(0)?;
+        let operand = ctx.get::<String>(1)?;
+        Ok(text.is_some_and(|t| rule(&t, &operand)))
+    })
 }
 
 pub(crate) struct Sqlite;

@@ -317,6 +317,10 @@ fn comparisons(out: &mut Vec<(String, SearchQuery)>, label: &str, field: &Field,
     }
 }
 
+fn push(out: &mut Vec<(String, SearchQuery)>, label: &str, field: &Field, c: Condition) {
+    out.push((label.to_owned(), one(field, c)));
+}
+
 fn tokens(out: &mut Vec<(String, SearchQuery)>, label: &str, field: &Field) {
     for t in TOKENS {
         out.push((
@@ -362,17 +366,18 @@ fn queries(contacts: &[ObjectId], companies: &[ObjectId]) -> Vec<(String, Search
             Operand::Id(3),
         ],
     );
-    out.push((
-        "n in 3, 5, 7, 12".into(),
-        one(
-            &n,
-            Condition::In(vec![num(3.0), num(5.0), num(7.0), num(12.0)]),
-        ),
-    ));
-    out.push((
-        "n not in 0, 12.5".into(),
-        one(&n, Condition::NotIn(vec![num(0.0), num(12.5)])),
-    ));
+    push(
+        &mut out,
+        "n in 3, 5, 7, 12",
+        &n,
+        Condition::In(vec![num(3.0), num(5.0), num(7.0), num(12.0)]),
+    );
+    push(
+        &mut out,
+        "n not in 0, 12.5",
+        &n,
+        Condition::NotIn(vec![num(0.0), num(12.5)]),
+    );
     let dt = prop("dt", Kind::Datetime);
     comparisons(
         &mut out,
@@ -391,10 +396,12 @@ fn queries(contacts: &[ObjectId], companies: &[ObjectId]) -> Vec<(String, Search
             ms(1_704_164_645_678),
         ],
     );
-    out.push((
-        "dt between 0, x".into(),
-        one(&dt, Condition::Between(ms(0), ms(1_704_164_645_500))),
-    ));
+    push(
+        &mut out,
+        "dt between 0, x",
+        &dt,
+        Condition::Between(ms(0), ms(1_704_164_645_500)),
+    );
     let d = prop("d", Kind::Date);
     comparisons(
         &mut out,
@@ -412,16 +419,20 @@ fn queries(contacts: &[ObjectId], companies: &[ObjectId]) -> Vec<(String, Search
         ],
     );
     // A number operand on an integer field: compared exactly (see the exception).
-    out.push((
-        "d = 2^53 as a double".into(),
-        one(&d, Condition::Eq(num(9_007_199_254_740_992.0))),
-    ));
+    push(
+        &mut out,
+        "d = 2^53 as a double",
+        &d,
+        Condition::Eq(num(9_007_199_254_740_992.0)),
+    );
     let m = prop("m", Kind::Multi);
     comparisons(&mut out, "m", &m, &texts(&["", "a", "a;b", "b", "c", "A"]));
-    out.push((
-        "m in b, c".into(),
-        one(&m, Condition::In(vec![text("b"), text("c")])),
-    ));
+    push(
+        &mut out,
+        "m in b, c",
+        &m,
+        Condition::In(vec![text("b"), text("c")]),
+    );
     let first = prop("firstname", Kind::Text);
     comparisons(
         &mut out,
@@ -431,10 +442,12 @@ fn queries(contacts: &[ObjectId], companies: &[ObjectId]) -> Vec<(String, Search
             "", "a", "ada", "Ádám", "ádám", "b", "m", "z", "zed", "é", "σας",
         ]),
     );
-    out.push((
-        "first in zed, ada".into(),
-        one(&first, Condition::In(vec![text("zed"), text("ada")])),
-    ));
+    push(
+        &mut out,
+        "first in zed, ada",
+        &first,
+        Condition::In(vec![text("zed"), text("ada")]),
+    );
     let exact = prop("lastname", Kind::Exact);
     comparisons(
         &mut out,
@@ -486,38 +499,40 @@ fn queries(contacts: &[ObjectId], companies: &[ObjectId]) -> Vec<(String, Search
         &email,
         &texts(&["ada@x.test", "user3@example.com", "οδυσσευσ@x.test"]),
     );
-    out.push((
-        "email in".into(),
-        one(
-            &email,
-            Condition::In(vec![
-                text("user4@example.com"),
-                text("nobody@example.com"),
-                text(&fold("ADA@X.test")),
-            ]),
-        ),
-    ));
+    push(
+        &mut out,
+        "email in",
+        &email,
+        Condition::In(vec![
+            text("user4@example.com"),
+            text("nobody@example.com"),
+            text(&fold("ADA@X.test")),
+        ]),
+    );
 
     // Associations: EQ and IN only; anything else matches nothing.
     let assoc = Field::Association {
         to_type: COMPANIES.to_owned(),
     };
-    out.push((
-        "assoc = co0".into(),
-        one(&assoc, Condition::Eq(Operand::Id(companies[0]))),
-    ));
-    out.push((
-        "assoc in".into(),
-        one(
-            &assoc,
-            Condition::In(vec![Operand::Id(companies[1]), Operand::Id(UNKNOWN_ID)]),
-        ),
-    ));
-    out.push(("assoc has".into(), one(&assoc, Condition::HasProperty)));
-    out.push((
-        "assoc <>".into(),
-        one(&assoc, Condition::Neq(Operand::Id(companies[0]))),
-    ));
+    push(
+        &mut out,
+        "assoc = co0",
+        &assoc,
+        Condition::Eq(Operand::Id(companies[0])),
+    );
+    push(
+        &mut out,
+        "assoc in",
+        &assoc,
+        Condition::In(vec![Operand::Id(companies[1]), Operand::Id(UNKNOWN_ID)]),
+    );
+    push(&mut out, "assoc has", &assoc, Condition::HasProperty);
+    push(
+        &mut out,
+        "assoc <>",
+        &assoc,
+        Condition::Neq(Operand::Id(companies[0])),
+    );
 
     // Groups: OR of ANDs, an empty group.
     let f = |field: &Field, condition: Condition| Filter {
