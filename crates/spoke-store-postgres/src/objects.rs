@@ -362,18 +362,8 @@ impl ObjectStore for PostgresStore {
                 .map_err(|e| spoke_store::StoreError::Internal(e.to_string()))?;
         let mut client = self.client().await.map_err(into_store)?;
         async {
-            let count_params: Vec<_> = compiled
-                .count
-                .params
-                .iter()
-                .map(crate::search::typed)
-                .collect();
-            let page_params: Vec<_> = compiled
-                .page
-                .params
-                .iter()
-                .map(crate::search::typed)
-                .collect();
+            let count_params = crate::search::params(&compiled.count);
+            let page_params = crate::search::params(&compiled.page);
             // The count and the page from one snapshot. The SQL varies with the query's
             // shape, so it is not cached: `query_typed` sends it with typed parameters in
             // one round trip.

@@ -9,7 +9,7 @@
 //! double it rounds the integer to a double first, which the conformance suite names as
 //! an exception (`MIXED_NUMBERS_AS_DOUBLES`).
 
-use spoke_store::sql_search::{Binder, Dialect, SqlValue};
+use spoke_store::sql_search::{Binder, Dialect, Sql, SqlValue};
 use tokio_postgres::types::{ToSql, Type};
 
 pub(crate) struct Postgres;
@@ -33,11 +33,16 @@ impl Dialect for Postgres {
     }
 }
 
-/// A parameter with its PostgreSQL type.
-pub(crate) fn typed(v: &SqlValue) -> (&(dyn ToSql + Sync), Type) {
-    match v {
-        SqlValue::Int(v) => (v, Type::INT8),
-        SqlValue::Real(v) => (v, Type::FLOAT8),
-        SqlValue::Text(v) => (v, Type::TEXT),
-    }
+/// A compiled statement's parameters with their PostgreSQL types.
+pub(crate) fn params(sql: &Sql) -> Vec<(&(dyn ToSql + Sync), Type)> {
+    sql.params
+        .iter()
+        .map(|v| -> (&(dyn ToSql + Sync), Type) {
+            match v {
+                SqlValue::Int(v) => (v, Type::INT8),
+                SqlValue::Real(v) => (v, Type::FLOAT8),
+                SqlValue::Text(v) => (v, Type::TEXT),
+            }
+        })
+        .collect()
 }
