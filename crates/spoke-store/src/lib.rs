@@ -22,6 +22,7 @@ use spoke_core::{
 pub mod conformance;
 pub mod plan;
 pub mod schema;
+pub mod sql_search;
 pub mod tokens;
 pub mod transfer;
 
