@@ -331,6 +331,18 @@ fn compile_filter(schema: &TypeSchema, f: &WireFilter) -> ApiResult<Filter> {
             )))
         }
     };
+    // A record column (id, create and modified dates) is a number, not text with tokens;
+    // the core's `search::check` refuses this too, so it must not reach a backend.
+    if field.is_column()
+        && matches!(
+            condition,
+            Condition::ContainsToken(_) | Condition::NotContainsToken(_)
+        )
+    {
+        return Err(bad(format!(
+            "operator {op} is not supported for property {name}: it applies to text properties only"
+        )));
+    }
     if matches!(field, Field::Association { .. })
         && !matches!(condition, Condition::Eq(_) | Condition::In(_))
     {

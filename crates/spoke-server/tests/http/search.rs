@@ -1458,6 +1458,18 @@ async fn search_validation_errors() {
             "operator NOT_CONTAINS_TOKEN requires a value".into(),
         ),
         (
+            in_group(fv(id, "CONTAINS_TOKEN", "1")),
+            format!("operator CONTAINS_TOKEN is not supported for property {id}: it applies to text properties only"),
+        ),
+        (
+            in_group(fv("createdate", "NOT_CONTAINS_TOKEN", "*")),
+            "operator NOT_CONTAINS_TOKEN is not supported for property createdate: it applies to text properties only".into(),
+        ),
+        (
+            in_group(fv("lastmodifieddate", "CONTAINS_TOKEN", "2026*")),
+            "operator CONTAINS_TOKEN is not supported for property lastmodifieddate: it applies to text properties only".into(),
+        ),
+        (
             in_group(fv("p_num", "EQ", "ten")),
             "ten is not a valid number for p_num".into(),
         ),
