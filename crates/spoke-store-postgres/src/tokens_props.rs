@@ -1,6 +1,6 @@
 //! Portals, tokens, custom property definitions and property groups.
 //!
-//! Mirrors `spoke-store-sqlite/src/tokens_props.rs`. Definition writes that check before
+//! Row shapes and definition rules come from `spoke_store::columns`. Definition writes that check before
 //! they write run SERIALIZABLE (see the crate docs), so two processes creating the same
 //! property at once get the same answers SQLite's single writer would give.
 
@@ -8,16 +8,39 @@ use async_trait::async_trait;
 use deadpool_postgres::Transaction;
 use spoke_core::time::Millis;
 use spoke_core::{PortalId, PropertyDefinition};
+use spoke_store::columns::{self, Columns, GROUP_COLUMNS, TOKEN_COLUMNS};
 use spoke_store::{PropertyGroup, PropertyStore, StoreResult, TokenRecord, TokenStore};
 
 use crate::{db, into_store, Error, Finish, PostgresStore, TxMode};
 
+/// A tokio-postgres row as [`Columns`], for the records `spoke_store::columns` builds.
+pub(crate) struct Cols<'a>(pub(crate) &'a tokio_postgres::Row);
+
+impl Columns for Cols<'_> {
+    type Error = Error;
+    fn text(&self, i: usize) -> Result<String, Error> {
+        Ok(self.0.try_get(i)?)
+    }
+    fn int(&self, i: usize) -> Result<i64, Error> {
+        Ok(self.0.try_get(i)?)
+    }
+    fn int_or_null(&self, i: usize) -> Result<Option<i64>, Error> {
+        Ok(self.0.try_get(i)?)
+    }
+    fn int32(&self, i: usize) -> Result<i32, Error> {
+        Ok(self.0.try_get(i)?)
+    }
+    fn boolean(&self, i: usize) -> Result<bool, Error> {
+        Ok(self.0.try_get(i)?)
+    }
+}
+
 fn def_from_json(s: &str) -> Result<PropertyDefinition, Error> {
-    serde_json::from_str(s).map_err(|e| Error::Data(format!("property definition: {e}")))
+    columns::definition_from_json(s).map_err(|e| Error::Data(format!("property definition: {e}")))
 }
 
 fn def_to_json(d: &PropertyDefinition) -> Result<String, Error> {
-    serde_json::to_string(d).map_err(|e| Error::Data(e.to_string()))
+    columns::definition_json(d).map_err(|e| Error::Data(e.to_string()))
 }
 
 async fn insert_properties_tx(
@@ -90,10 +113,7 @@ async fn archive_properties_tx(
     let mut archived_names = Vec::with_capacity(rows.len());
     let mut definitions = Vec::with_capacity(rows.len());
     for r in &rows {
-        let mut def = def_from_json(r.try_get(1)?)?;
-        def.archived = true;
-        def.archived_at = Some(now);
-        def.updated_at = Some(now);
+        let def = columns::archived_definition(def_from_json(r.try_get(1)?)?, now);
         definitions.push(def_to_json(&def)?);
         archived_names.push(r.try_get::<_, String>(0)?);
     }
@@ -272,20 +292,15 @@ impl PropertyStore for PostgresStore {
             let client = self.client().await?;
             db::query(
                 &client,
-                "SELECT name, label, display_order, archived FROM property_groups
-                 WHERE portal_id = $1 AND object_type = $2 ORDER BY name",
+                &format!(
+                    "SELECT {GROUP_COLUMNS} FROM property_groups
+                     WHERE portal_id = $1 AND object_type = $2 ORDER BY name"
+                ),
                 &[&portal.0, &object_type],
             )
             .await?
             .iter()
-            .map(|r| {
-                Ok(PropertyGroup {
-                    name: r.try_get(0)?,
-                    label: r.try_get(1)?,
-                    display_order: r.try_get(2)?,
-                    archived: r.try_get(3)?,
-                })
-            })
+            .map(|r| columns::group(&Cols(r)))
             .collect::<Result<Vec<_>, Error>>()
         }
         .await
@@ -311,22 +326,8 @@ impl PropertyStore for PostgresStore {
 }
 
 fn token_row(r: &tokio_postgres::Row) -> Result<TokenRecord, Error> {
-    let scopes: &str = r.try_get(3)?;
-    Ok(TokenRecord {
-        id: r.try_get(0)?,
-        portal: PortalId(r.try_get(1)?),
-        prefix: r.try_get(2)?,
-        scopes: scopes
-            .split(' ')
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect(),
-        created_at: r.try_get(4)?,
-        revoked_at: r.try_get(5)?,
-    })
+    columns::token(&Cols(r))
 }
-
-const TOKEN_COLUMNS: &str = "id, portal_id, prefix, scopes, created_at, revoked_at";
 
 #[async_trait]
 impl TokenStore for PostgresStore {
@@ -366,7 +367,7 @@ impl TokenStore for PostgresStore {
         scopes: &[String],
         now: Millis,
     ) -> StoreResult<TokenRecord> {
-        let scopes = scopes.join(" ");
+        let scopes = columns::join_scopes(scopes);
         async {
             let client = self.client().await?;
             let row = db::query_one(

@@ -4,18 +4,41 @@ use async_trait::async_trait;
 use rusqlite::{params, OptionalExtension};
 use spoke_core::time::Millis;
 use spoke_core::{PortalId, PropertyDefinition};
+use spoke_store::columns::{self, Columns, GROUP_COLUMNS, TOKEN_COLUMNS};
 use spoke_store::{PropertyGroup, PropertyStore, StoreResult, TokenRecord, TokenStore};
 
 use crate::SqliteStore;
 
+/// A rusqlite row as [`Columns`], for the records `spoke_store::columns` builds.
+pub(crate) struct Cols<'a, 'b>(pub(crate) &'a rusqlite::Row<'b>);
+
+impl Columns for Cols<'_, '_> {
+    type Error = rusqlite::Error;
+    fn text(&self, i: usize) -> rusqlite::Result<String> {
+        self.0.get(i)
+    }
+    fn int(&self, i: usize) -> rusqlite::Result<i64> {
+        self.0.get(i)
+    }
+    fn int_or_null(&self, i: usize) -> rusqlite::Result<Option<i64>> {
+        self.0.get(i)
+    }
+    fn int32(&self, i: usize) -> rusqlite::Result<i32> {
+        self.0.get(i)
+    }
+    fn boolean(&self, i: usize) -> rusqlite::Result<bool> {
+        self.0.get(i)
+    }
+}
+
 fn def_from_json(s: String) -> rusqlite::Result<PropertyDefinition> {
-    serde_json::from_str(&s).map_err(|e| {
+    columns::definition_from_json(&s).map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
     })
 }
 
 fn def_to_json(d: &PropertyDefinition) -> rusqlite::Result<String> {
-    serde_json::to_string(d).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
+    columns::definition_json(d).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
 }
 
 /// Inserts definitions in one transaction: nothing if a name is taken by a live property
@@ -124,10 +147,7 @@ impl PropertyStore for SqliteStore {
                     else {
                         continue;
                     };
-                    let mut def = def_from_json(json)?;
-                    def.archived = true;
-                    def.archived_at = Some(now);
-                    def.updated_at = Some(now);
+                    let def = columns::archived_definition(def_from_json(json)?, now);
                     update.execute(params![def_to_json(&def)?, portal.0, object_type, name])?;
                     archived += 1;
                 }
@@ -182,18 +202,11 @@ impl PropertyStore for SqliteStore {
     ) -> StoreResult<Vec<PropertyGroup>> {
         let object_type = object_type.to_owned();
         self.read(move |conn| {
-            conn.prepare_cached(
-                "SELECT name, label, display_order, archived FROM property_groups
-                 WHERE portal_id = ?1 AND object_type = ?2 ORDER BY name",
-            )?
-            .query_map(params![portal.0, object_type], |r| {
-                Ok(PropertyGroup {
-                    name: r.get(0)?,
-                    label: r.get(1)?,
-                    display_order: r.get(2)?,
-                    archived: r.get(3)?,
-                })
-            })?
+            conn.prepare_cached(&format!(
+                "SELECT {GROUP_COLUMNS} FROM property_groups
+                 WHERE portal_id = ?1 AND object_type = ?2 ORDER BY name"
+            ))?
+            .query_map(params![portal.0, object_type], |r| columns::group(&Cols(r)))?
             .collect()
         })
         .await
@@ -243,22 +256,8 @@ impl PropertyStore for SqliteStore {
 }
 
 fn token_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRecord> {
-    let scopes: String = r.get(3)?;
-    Ok(TokenRecord {
-        id: r.get(0)?,
-        portal: PortalId(r.get(1)?),
-        prefix: r.get(2)?,
-        scopes: scopes
-            .split(' ')
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect(),
-        created_at: r.get(4)?,
-        revoked_at: r.get(5)?,
-    })
+    columns::token(&Cols(r))
 }
-
-const TOKEN_COLUMNS: &str = "id, portal_id, prefix, scopes, created_at, revoked_at";
 
 #[async_trait]
 impl TokenStore for SqliteStore {
@@ -290,7 +289,8 @@ impl TokenStore for SqliteStore {
         scopes: &[String],
         now: Millis,
     ) -> StoreResult<TokenRecord> {
-        let (hash, prefix, scopes) = (hash.to_owned(), prefix.to_owned(), scopes.join(" "));
+        let (hash, prefix) = (hash.to_owned(), prefix.to_owned());
+        let scopes = columns::join_scopes(scopes);
         self.write(move |conn| {
             conn.execute(
                 "INSERT INTO tokens (portal_id, token_hash, prefix, scopes, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",

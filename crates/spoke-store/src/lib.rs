@@ -13,7 +13,9 @@ use spoke_core::search::SearchQuery;
 use spoke_core::time::Millis;
 use spoke_core::{ObjectId, ObjectRecord, PortalId, PropertyDefinition, StoredRecord};
 
+pub mod columns;
 pub mod conformance;
+pub mod graph;
 pub mod transfer;
 
 pub use transfer::{RowKey, Rows, Table};
@@ -433,7 +435,17 @@ pub trait AssociationStore: Send + Sync {
         label: &str,
         inverse_label: Option<&str>,
         max: usize,
-    ) -> StoreResult<Option<Vec<LabelRecord>>>;
+    ) -> StoreResult<Option<Vec<LabelRecord>>> {
+        let new = graph::NewLabel {
+            from_type,
+            to_type,
+            name,
+            label,
+            inverse_label,
+            max,
+        };
+        self.insert_label(portal, new).await
+    }
 
     /// Renames a label (and its inverse when `inverse_label` is given). False if unknown.
     async fn update_label(
@@ -444,7 +456,18 @@ pub trait AssociationStore: Send + Sync {
         type_id: i64,
         label: &str,
         inverse_label: Option<&str>,
-    ) -> StoreResult<bool>;
+    ) -> StoreResult<bool> {
+        let key = graph::LabelKey {
+            from_type,
+            to_type,
+            type_id,
+        };
+        let rename = graph::LabelRename {
+            label,
+            inverse_label,
+        };
+        self.rename_label(portal, key, rename).await
+    }
 
     /// Deletes a label, its inverse, and every association of either type. False if unknown.
     async fn delete_label(
@@ -453,7 +476,37 @@ pub trait AssociationStore: Send + Sync {
         from_type: &str,
         to_type: &str,
         type_id: i64,
+    ) -> StoreResult<bool> {
+        let key = graph::LabelKey {
+            from_type,
+            to_type,
+            type_id,
+        };
+        self.remove_label(portal, key).await
+    }
+
+    /// What a backend implements for [`create_label`](Self::create_label): in one
+    /// transaction, reads the pair's labels and the portal's largest label type id, asks
+    /// [`graph::NewLabel::records`] what to insert, and inserts it.
+    async fn insert_label(
+        &self,
+        portal: PortalId,
+        new: graph::NewLabel<'_>,
+    ) -> StoreResult<Option<Vec<LabelRecord>>>;
+
+    /// What a backend implements for [`update_label`](Self::update_label): finds the
+    /// label's inverse type id and relabels [`graph::LabelRename::targets`].
+    async fn rename_label(
+        &self,
+        portal: PortalId,
+        key: graph::LabelKey<'_>,
+        rename: graph::LabelRename<'_>,
     ) -> StoreResult<bool>;
+
+    /// What a backend implements for [`delete_label`](Self::delete_label): finds the
+    /// label's inverse type id, then deletes both [`graph::LabelKey::with_inverse`] labels
+    /// and every USER_DEFINED link of their types under their pairs.
+    async fn remove_label(&self, portal: PortalId, key: graph::LabelKey<'_>) -> StoreResult<bool>;
 }
 
 /// Moving a whole database between backends (`spoke copy`): every table's rows, typed
