@@ -15,6 +15,9 @@ use spoke_core::property::PropertyType;
 use spoke_core::time::{now_millis, Millis};
 use spoke_core::{ObjectId, ObjectRecord, PortalId, PropertyDefinition, StoredRecord};
 
+mod associations;
+pub mod concurrency;
+
 use crate::{
     ItemFailure, ItemResult, NewObject, ObjectPatch, PropertyGroup, ReadKeys, ReadOptions, Store,
     Target, UpsertItem, WriteContext, WriteSource,
@@ -58,6 +61,24 @@ pub async fn run_all_from(store: &dyn Store, base: i64) {
     search_compares_text_by_the_core_fold(store, p.of(51)).await;
     property_batch_archive_and_bounded_insert_are_one_transaction(store, p.of(41), p.other(41))
         .await;
+
+    associations::links_are_written_and_removed_in_both_directions(store, p.of(31)).await;
+    associations::exclusive_types_replace_the_others(store, p.of(32)).await;
+    associations::links_need_live_records_of_the_portal(store, p.of(33), p.other(33)).await;
+    associations::pages_by_ascending_target_id_with_more(store, p.of(34)).await;
+    associations::archived_records_are_hidden_but_keep_their_links(store, p.of(35)).await;
+    associations::links_and_labels_are_per_portal(store, p.of(36), p.other(36)).await;
+    associations::labels_create_list_update_and_delete(store, p.of(38)).await;
+
+    let one = [store];
+    concurrency::pages_never_repeat_or_skip_under_concurrent_writes(&one, p.of(37)).await;
+    concurrency::concurrent_exclusive_links_leave_exactly_one(&one, p.of(39)).await;
+    concurrency::concurrent_label_creation_allocates_distinct_type_ids(&one, p.of(40)).await;
+    concurrency::concurrent_creates_and_upserts_never_duplicate_a_unique_value(&one, p.of(71))
+        .await;
+    concurrency::concurrent_creates_get_distinct_ids(&one, p.of(72)).await;
+    concurrency::concurrent_patches_of_one_record_lose_no_update(&one, p.of(73)).await;
+    concurrency::archive_racing_upserts_keeps_one_holder(&one, p.of(74)).await;
 }
 
 /// A base no earlier run used: the clock in milliseconds, spread so that two runs in one
