@@ -372,7 +372,7 @@ pub async fn concurrent_creates_and_upserts_never_duplicate_a_unique_value(
                         // Two upserts in task-dependent order: rows get locked in
                         // different orders.
                         let other = &emails[(task + round * 5 + 1) % emails.len()];
-                        let mut values = vec![e.clone(), other.clone()];
+                        let mut values = [e.clone(), other.clone()];
                         if task % 2 == 1 {
                             values.reverse();
                         }

@@ -17,6 +17,9 @@ use spoke_core::{ObjectId, ObjectRecord, PortalId, PropertyDefinition, StoredRec
 
 mod associations;
 pub mod concurrency;
+mod properties;
+mod records;
+mod tokens;
 
 use crate::{
     ItemFailure, ItemResult, NewObject, ObjectPatch, PropertyGroup, ReadKeys, ReadOptions, Store,
@@ -69,6 +72,16 @@ pub async fn run_all_from(store: &dyn Store, base: i64) {
     associations::archived_records_are_hidden_but_keep_their_links(store, p.of(35)).await;
     associations::links_and_labels_are_per_portal(store, p.of(36), p.other(36)).await;
     associations::labels_create_list_update_and_delete(store, p.of(38)).await;
+
+    properties::properties_and_groups_list_by_name_bytewise(store, p.of(75)).await;
+    properties::definitions_round_trip_and_groups_are_per_portal(store, p.of(76), p.other(76))
+        .await;
+    properties::custom_unique_properties_are_enforced_like_email(store, p.of(77), p.other(77))
+        .await;
+    records::values_are_stored_byte_for_byte(store, p.of(78)).await;
+    records::history_is_written_only_on_change(store, p.of(79)).await;
+    records::archived_records_are_found_by_their_last_unique_value(store, p.of(80)).await;
+    tokens::portals_ascend_and_token_hashes_match_exactly(store, p.of(81), p.other(81)).await;
 
     let one = [store];
     concurrency::pages_never_repeat_or_skip_under_concurrent_writes(&one, p.of(37)).await;
