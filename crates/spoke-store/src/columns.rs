@@ -61,11 +61,13 @@ fn split_scopes(column: &str) -> Vec<String> {
 pub const GROUP_COLUMNS: &str = "name, label, display_order, archived";
 
 pub fn group<C: Columns>(r: &C) -> Result<PropertyGroup, C::Error> {
+    let (name, label) = (r.text(0)?, r.text(1)?);
+    let (display_order, archived) = (r.int32(2)?, r.boolean(3)?);
     Ok(PropertyGroup {
-        name: r.text(0)?,
-        label: r.text(1)?,
-        display_order: r.int32(2)?,
-        archived: r.boolean(3)?,
+        name,
+        label,
+        display_order,
+        archived,
     })
 }
 

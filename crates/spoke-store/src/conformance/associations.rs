@@ -5,6 +5,7 @@ use spoke_core::association::{FIRST_USER_TYPE_ID, HUBSPOT_DEFINED, USER_DEFINED}
 use spoke_core::{ObjectId, PortalId};
 
 use super::{ctx, new, ok, Store, COMPANIES, CONTACTS, T0, UNKNOWN_ID};
+use crate::graph::End;
 use crate::{
     AssociatedTarget, AssociationPage, AssociationRemoval, AssociationWrite, ItemFailure,
     LabelRecord, LinkType, NewAssociation, RowKey, Rows, Table,
@@ -99,6 +100,65 @@ pub(super) async fn put(store: &dyn Store, portal: PortalId, items: Vec<Associat
     assert_eq!(out, vec![Ok(()); n], "every link is written");
 }
 
+/// One portal's graph, for the checks below.
+#[derive(Clone, Copy)]
+struct Graph<'a> {
+    store: &'a dyn Store,
+    portal: PortalId,
+}
+
+impl Graph<'_> {
+    async fn make(self, object_type: &str, n: usize) -> Vec<ObjectId> {
+        make(self.store, self.portal, object_type, n).await
+    }
+    async fn put(self, items: Vec<AssociationWrite>) {
+        put(self.store, self.portal, items).await;
+    }
+    async fn remove(self, items: Vec<AssociationRemoval>) {
+        remove(self.store, self.portal, items).await;
+    }
+    async fn link(self, from: End<'_>, to: End<'_>, types: Vec<LinkType>) {
+        link_one(self.store, self.portal, from, to, types).await;
+    }
+    async fn unlink(self, from: End<'_>, to: End<'_>, types: Option<Vec<(&str, i64, i64)>>) {
+        unlink_one(self.store, self.portal, from, to, types).await;
+    }
+    async fn page(
+        self,
+        from: End<'_>,
+        to_type: &str,
+        after: Option<ObjectId>,
+        limit: usize,
+    ) -> AssociationPage {
+        page(self.store, self.portal, from, to_type, after, limit).await
+    }
+    async fn targets(self, from: End<'_>, to_type: &str) -> Vec<(ObjectId, Vec<(String, i64)>)> {
+        targets(self.store, self.portal, from, to_type).await
+    }
+}
+
+/// Writes one link, which must succeed.
+async fn link_one(
+    store: &dyn Store,
+    portal: PortalId,
+    from: (&str, ObjectId),
+    to: (&str, ObjectId),
+    types: Vec<LinkType>,
+) {
+    put(store, portal, vec![link(from, to, types)]).await;
+}
+
+/// Removes what one removal names.
+async fn unlink_one(
+    store: &dyn Store,
+    portal: PortalId,
+    from: (&str, ObjectId),
+    to: (&str, ObjectId),
+    types: Option<Vec<(&str, i64, i64)>>,
+) {
+    remove(store, portal, vec![unlink(from, to, types)]).await;
+}
+
 pub(super) async fn remove(store: &dyn Store, portal: PortalId, items: Vec<AssociationRemoval>) {
     store
         .remove_associations(portal, items)
@@ -184,27 +244,24 @@ pub(super) async fn links_are_written_and_removed_in_both_directions(
     store: &dyn Store,
     portal: PortalId,
 ) {
-    let c = make(store, portal, CONTACTS, 2).await;
-    let x = make(store, portal, COMPANIES, 3).await;
-    put(
-        store,
-        portal,
-        vec![
-            link((CONTACTS, c[0]), (COMPANIES, x[0]), vec![unlabeled()]),
-            link(
-                (CONTACTS, c[0]),
-                (COMPANIES, x[1]),
-                vec![custom(), unlabeled()],
-            ),
-            // Written from the other side: the inverse types apply.
-            link(
-                (COMPANIES, x[2]),
-                (CONTACTS, c[0]),
-                vec![plain(HUBSPOT_DEFINED, 280, 279)],
-            ),
-            link((COMPANIES, x[0]), (CONTACTS, c[1]), vec![]),
-        ],
-    )
+    let g = Graph { store, portal };
+    let c = g.make(CONTACTS, 2).await;
+    let x = g.make(COMPANIES, 3).await;
+    g.put(vec![
+        link((CONTACTS, c[0]), (COMPANIES, x[0]), vec![unlabeled()]),
+        link(
+            (CONTACTS, c[0]),
+            (COMPANIES, x[1]),
+            vec![custom(), unlabeled()],
+        ),
+        // Written from the other side: the inverse types apply.
+        link(
+            (COMPANIES, x[2]),
+            (CONTACTS, c[0]),
+            vec![plain(HUBSPOT_DEFINED, 280, 279)],
+        ),
+        link((COMPANIES, x[0]), (CONTACTS, c[1]), vec![]),
+    ])
     .await;
     let forward = vec![
         (x[0], vec![ty(HUBSPOT_DEFINED, 279)]),
@@ -212,7 +269,7 @@ pub(super) async fn links_are_written_and_removed_in_both_directions(
         (x[2], vec![ty(HUBSPOT_DEFINED, 279)]),
     ];
     assert_eq!(
-        targets(store, portal, (CONTACTS, c[0]), COMPANIES).await,
+        g.targets((CONTACTS, c[0]), COMPANIES).await,
         forward,
         "targets by ascending id, each with its types sorted by (category, type id)"
     );
@@ -222,100 +279,78 @@ pub(super) async fn links_are_written_and_removed_in_both_directions(
         (x[2], vec![ty(HUBSPOT_DEFINED, 280)]),
     ] {
         assert_eq!(
-            targets(store, portal, (COMPANIES, company), CONTACTS).await,
+            g.targets((COMPANIES, company), CONTACTS).await,
             vec![(c[0], types)],
             "the inverse direction is written with the inverse type ids"
         );
     }
     assert!(
-        targets(store, portal, (CONTACTS, c[1]), COMPANIES)
-            .await
-            .is_empty(),
+        g.targets((CONTACTS, c[1]), COMPANIES).await.is_empty(),
         "a write with no types links nothing"
     );
     assert!(
-        targets(store, portal, (CONTACTS, c[0]), DEALS)
-            .await
-            .is_empty(),
+        g.targets((CONTACTS, c[0]), DEALS).await.is_empty(),
         "a page lists only targets of its type"
     );
 
     // Writing the same links again changes nothing.
-    put(
-        store,
-        portal,
-        vec![
-            link((CONTACTS, c[0]), (COMPANIES, x[0]), vec![unlabeled()]),
-            link(
-                (CONTACTS, c[0]),
-                (COMPANIES, x[1]),
-                vec![unlabeled(), custom()],
-            ),
-        ],
-    )
+    g.put(vec![
+        link((CONTACTS, c[0]), (COMPANIES, x[0]), vec![unlabeled()]),
+        link(
+            (CONTACTS, c[0]),
+            (COMPANIES, x[1]),
+            vec![unlabeled(), custom()],
+        ),
+    ])
     .await;
     assert_eq!(
-        targets(store, portal, (CONTACTS, c[0]), COMPANIES).await,
+        g.targets((CONTACTS, c[0]), COMPANIES).await,
         forward,
         "writing a link again is idempotent"
     );
 
     // Removing named types removes both directions and leaves the other types.
-    remove(
-        store,
-        portal,
-        vec![unlink(
-            (CONTACTS, c[0]),
-            (COMPANIES, x[1]),
-            Some(vec![(USER_DEFINED, 10, 11)]),
-        )],
+    g.unlink(
+        (CONTACTS, c[0]),
+        (COMPANIES, x[1]),
+        Some(vec![(USER_DEFINED, 10, 11)]),
     )
     .await;
     assert_eq!(
-        targets(store, portal, (COMPANIES, x[1]), CONTACTS).await,
+        g.targets((COMPANIES, x[1]), CONTACTS).await,
         vec![(c[0], vec![ty(HUBSPOT_DEFINED, 280)])],
         "removing a type removes its inverse too"
     );
     // Removing from the other side, every type at once.
-    remove(
-        store,
-        portal,
-        vec![
-            unlink((COMPANIES, x[1]), (CONTACTS, c[0]), None),
-            // Removing what is not there is not an error.
-            unlink(
-                (CONTACTS, c[1]),
-                (COMPANIES, x[2]),
-                Some(vec![(USER_DEFINED, 10, 11)]),
-            ),
-            unlink((CONTACTS, UNKNOWN_ID), (COMPANIES, x[2]), None),
-        ],
-    )
+    g.remove(vec![
+        unlink((COMPANIES, x[1]), (CONTACTS, c[0]), None),
+        // Removing what is not there is not an error.
+        unlink(
+            (CONTACTS, c[1]),
+            (COMPANIES, x[2]),
+            Some(vec![(USER_DEFINED, 10, 11)]),
+        ),
+        unlink((CONTACTS, UNKNOWN_ID), (COMPANIES, x[2]), None),
+    ])
     .await;
     assert_eq!(
-        targets(store, portal, (CONTACTS, c[0]), COMPANIES).await,
+        g.targets((CONTACTS, c[0]), COMPANIES).await,
         vec![
             (x[0], vec![ty(HUBSPOT_DEFINED, 279)]),
             (x[2], vec![ty(HUBSPOT_DEFINED, 279)]),
         ],
         "removing without types removes every type between the pair, both directions"
     );
-    assert!(targets(store, portal, (COMPANIES, x[1]), CONTACTS)
-        .await
-        .is_empty());
+    assert!(g.targets((COMPANIES, x[1]), CONTACTS).await.is_empty());
     // Removing a type under its inverse id from the other side.
-    remove(
-        store,
-        portal,
-        vec![unlink(
-            (COMPANIES, x[2]),
-            (CONTACTS, c[0]),
-            Some(vec![(HUBSPOT_DEFINED, 280, 279)]),
-        )],
+    g.unlink(
+        (COMPANIES, x[2]),
+        (CONTACTS, c[0]),
+        Some(vec![(HUBSPOT_DEFINED, 280, 279)]),
     )
     .await;
     assert_eq!(
-        targets(store, portal, (CONTACTS, c[0]), COMPANIES).await,
+        g.targets((CONTACTS, c[0]), COMPANIES).await,
         vec![(x[0], vec![ty(HUBSPOT_DEFINED, 279)])]
     );
     assert_eq!(
@@ -336,34 +371,27 @@ pub(super) async fn links_are_written_and_removed_in_both_directions(
 
 /// Check 32.
 pub(super) async fn exclusive_types_replace_the_others(store: &dyn Store, portal: PortalId) {
-    let c = make(store, portal, CONTACTS, 2).await;
-    let x = make(store, portal, COMPANIES, 3).await;
-    put(
-        store,
-        portal,
-        vec![
-            link(
-                (CONTACTS, c[0]),
-                (COMPANIES, x[0]),
-                vec![primary(), unlabeled()],
-            ),
-            link((CONTACTS, c[1]), (COMPANIES, x[0]), vec![primary()]),
-        ],
-    )
+    let g = Graph { store, portal };
+    let c = g.make(CONTACTS, 2).await;
+    let x = g.make(COMPANIES, 3).await;
+    g.put(vec![
+        link(
+            (CONTACTS, c[0]),
+            (COMPANIES, x[0]),
+            vec![primary(), unlabeled()],
+        ),
+        link((CONTACTS, c[1]), (COMPANIES, x[0]), vec![primary()]),
+    ])
     .await;
     // A new primary company: the old one keeps its unlabeled link, loses type 1 and 2.
-    put(
-        store,
-        portal,
-        vec![link(
-            (CONTACTS, c[0]),
-            (COMPANIES, x[1]),
-            vec![primary(), unlabeled()],
-        )],
+    g.link(
+        (CONTACTS, c[0]),
+        (COMPANIES, x[1]),
+        vec![primary(), unlabeled()],
     )
     .await;
     assert_eq!(
-        targets(store, portal, (CONTACTS, c[0]), COMPANIES).await,
+        g.targets((CONTACTS, c[0]), COMPANIES).await,
         vec![
             (x[0], vec![ty(HUBSPOT_DEFINED, 279)]),
             (x[1], vec![ty(HUBSPOT_DEFINED, 1), ty(HUBSPOT_DEFINED, 279)]),
@@ -371,7 +399,7 @@ pub(super) async fn exclusive_types_replace_the_others(store: &dyn Store, portal
         "an exclusive type moves to the new target"
     );
     assert_eq!(
-        targets(store, portal, (COMPANIES, x[0]), CONTACTS).await,
+        g.targets((COMPANIES, x[0]), CONTACTS).await,
         vec![
             (c[0], vec![ty(HUBSPOT_DEFINED, 280)]),
             (c[1], vec![ty(HUBSPOT_DEFINED, 2)]),
@@ -379,37 +407,27 @@ pub(super) async fn exclusive_types_replace_the_others(store: &dyn Store, portal
         "the old target loses the inverse; another source's exclusive link stays"
     );
     // Writing the same exclusive link again keeps it.
-    put(
-        store,
-        portal,
-        vec![link((CONTACTS, c[0]), (COMPANIES, x[1]), vec![primary()])],
-    )
-    .await;
+    g.link((CONTACTS, c[0]), (COMPANIES, x[1]), vec![primary()])
+        .await;
     assert_eq!(
-        targets(store, portal, (COMPANIES, x[1]), CONTACTS).await,
+        g.targets((COMPANIES, x[1]), CONTACTS).await,
         vec![(c[0], vec![ty(HUBSPOT_DEFINED, 2), ty(HUBSPOT_DEFINED, 280)])]
     );
     // In one batch, the last write of an exclusive type wins.
-    put(
-        store,
-        portal,
-        vec![
-            link((CONTACTS, c[0]), (COMPANIES, x[2]), vec![primary()]),
-            link((CONTACTS, c[0]), (COMPANIES, x[0]), vec![primary()]),
-        ],
-    )
+    g.put(vec![
+        link((CONTACTS, c[0]), (COMPANIES, x[2]), vec![primary()]),
+        link((CONTACTS, c[0]), (COMPANIES, x[0]), vec![primary()]),
+    ])
     .await;
     assert_eq!(
-        targets(store, portal, (CONTACTS, c[0]), COMPANIES).await,
+        g.targets((CONTACTS, c[0]), COMPANIES).await,
         vec![
             (x[0], vec![ty(HUBSPOT_DEFINED, 1), ty(HUBSPOT_DEFINED, 279)]),
             (x[1], vec![ty(HUBSPOT_DEFINED, 279)]),
         ],
         "later items of a batch see the earlier ones"
     );
-    assert!(targets(store, portal, (COMPANIES, x[2]), CONTACTS)
-        .await
-        .is_empty());
+    assert!(g.targets((COMPANIES, x[2]), CONTACTS).await.is_empty());
 
     // Exclusive on the inverse side: a company keeps one contact of type 2 (written from
     // the contact's side).
@@ -417,48 +435,40 @@ pub(super) async fn exclusive_types_replace_the_others(store: &dyn Store, portal
         inverse_exclusive: true,
         ..plain(USER_DEFINED, 20, 21)
     };
-    put(
-        store,
-        portal,
-        vec![
-            link(
-                (CONTACTS, c[0]),
-                (COMPANIES, x[2]),
-                vec![inverse_only.clone()],
-            ),
-            link(
-                (CONTACTS, c[1]),
-                (COMPANIES, x[2]),
-                vec![inverse_only.clone()],
-            ),
-        ],
-    )
+    g.put(vec![
+        link(
+            (CONTACTS, c[0]),
+            (COMPANIES, x[2]),
+            vec![inverse_only.clone()],
+        ),
+        link(
+            (CONTACTS, c[1]),
+            (COMPANIES, x[2]),
+            vec![inverse_only.clone()],
+        ),
+    ])
     .await;
     assert_eq!(
-        targets(store, portal, (COMPANIES, x[2]), CONTACTS).await,
+        g.targets((COMPANIES, x[2]), CONTACTS).await,
         vec![(c[1], vec![ty(USER_DEFINED, 21)])],
         "an inverse-exclusive type replaces the other source's link"
     );
     assert!(
-        !targets(store, portal, (CONTACTS, c[0]), COMPANIES)
+        !g.targets((CONTACTS, c[0]), COMPANIES)
             .await
             .iter()
             .any(|(id, _)| *id == x[2]),
         "and its forward row"
     );
     // Non-exclusive USER_DEFINED types on the same pair accumulate.
-    put(
-        store,
-        portal,
-        vec![link(
-            (CONTACTS, c[1]),
-            (COMPANIES, x[2]),
-            vec![custom(), plain(USER_DEFINED, 30, 31)],
-        )],
+    g.link(
+        (CONTACTS, c[1]),
+        (COMPANIES, x[2]),
+        vec![custom(), plain(USER_DEFINED, 30, 31)],
     )
     .await;
     assert_eq!(
-        targets(store, portal, (CONTACTS, c[1]), COMPANIES).await,
+        g.targets((CONTACTS, c[1]), COMPANIES).await,
         vec![
             (x[0], vec![ty(HUBSPOT_DEFINED, 1)]),
             (
@@ -480,8 +490,9 @@ pub(super) async fn links_need_live_records_of_the_portal(
     portal: PortalId,
     other: PortalId,
 ) {
-    let c = make(store, portal, CONTACTS, 2).await;
-    let x = make(store, portal, COMPANIES, 2).await;
+    let g = Graph { store, portal };
+    let c = g.make(CONTACTS, 2).await;
+    let x = g.make(COMPANIES, 2).await;
     let theirs = make(store, other, COMPANIES, 1).await;
     store
         .archive_objects(portal, COMPANIES, vec![x[1]], T0 + 1)
@@ -526,7 +537,7 @@ pub(super) async fn links_need_live_records_of_the_portal(
         "each item stands alone; `from` is checked before `to`"
     );
     assert_eq!(
-        targets(store, portal, (CONTACTS, c[0]), COMPANIES).await,
+        g.targets((CONTACTS, c[0]), COMPANIES).await,
         vec![(x[0], vec![ty(HUBSPOT_DEFINED, 279)])],
         "failed items write nothing"
     );
@@ -552,11 +563,11 @@ pub(super) async fn links_need_live_records_of_the_portal(
         .expect("create_objects failed");
     let linked = ok(&created[0], "create with an association").id;
     assert_eq!(
-        targets(store, portal, (CONTACTS, linked), COMPANIES).await,
+        g.targets((CONTACTS, linked), COMPANIES).await,
         vec![(x[0], vec![ty(HUBSPOT_DEFINED, 1), ty(HUBSPOT_DEFINED, 279)])]
     );
     assert_eq!(
-        targets(store, portal, (COMPANIES, x[0]), CONTACTS).await,
+        g.targets((COMPANIES, x[0]), CONTACTS).await,
         vec![
             (c[0], vec![ty(HUBSPOT_DEFINED, 280)]),
             (c[1], vec![ty(HUBSPOT_DEFINED, 280)]),
@@ -600,9 +611,7 @@ pub(super) async fn links_need_live_records_of_the_portal(
         );
     }
     assert_eq!(
-        targets(store, portal, (COMPANIES, x[0]), CONTACTS)
-            .await
-            .len(),
+        g.targets((COMPANIES, x[0]), CONTACTS).await.len(),
         3,
         "a failed create links nothing"
     );
@@ -641,11 +650,10 @@ pub(super) async fn links_need_live_records_of_the_portal(
 
 /// Check 34.
 pub(super) async fn pages_by_ascending_target_id_with_more(store: &dyn Store, portal: PortalId) {
-    let c = make(store, portal, CONTACTS, 2).await;
-    let x = make(store, portal, COMPANIES, 5).await;
-    put(
-        store,
-        portal,
+    let g = Graph { store, portal };
+    let c = g.make(CONTACTS, 2).await;
+    let x = g.make(COMPANIES, 5).await;
+    g.put(
         x.iter()
             .rev()
             .map(|to| link((CONTACTS, c[0]), (COMPANIES, *to), vec![unlabeled()]))
@@ -683,7 +691,7 @@ pub(super) async fn pages_by_ascending_target_id_with_more(store: &dyn Store, po
         let mut after = None;
         let mut from = 0;
         loop {
-            let p = page(store, portal, (CONTACTS, c[0]), COMPANIES, after, limit).await;
+            let p = g.page((CONTACTS, c[0]), COMPANIES, after, limit).await;
             assert_eq!(p, expect(from, limit), "limit {limit}, after {after:?}");
             from += p.targets.len();
             match (p.more, p.targets.last()) {
@@ -695,24 +703,16 @@ pub(super) async fn pages_by_ascending_target_id_with_more(store: &dyn Store, po
     }
     // `after` need not be a target: the page starts above it.
     assert_eq!(
-        page(
-            store,
-            portal,
-            (CONTACTS, c[0]),
-            COMPANIES,
-            Some(x[2] - 1),
-            2
-        )
-        .await,
+        g.page((CONTACTS, c[0]), COMPANIES, Some(x[2] - 1), 2).await,
         expect(2, 2)
     );
     assert_eq!(
-        page(store, portal, (CONTACTS, c[0]), COMPANIES, Some(x[4]), 2).await,
+        g.page((CONTACTS, c[0]), COMPANIES, Some(x[4]), 2).await,
         AssociationPage::default(),
         "after the last target: an empty page"
     );
     assert_eq!(
-        page(store, portal, (CONTACTS, c[0]), COMPANIES, None, 0).await,
+        g.page((CONTACTS, c[0]), COMPANIES, None, 0).await,
         AssociationPage {
             targets: Vec::new(),
             more: true,
@@ -765,11 +765,10 @@ pub(super) async fn archived_records_are_hidden_but_keep_their_links(
     store: &dyn Store,
     portal: PortalId,
 ) {
-    let c = make(store, portal, CONTACTS, 2).await;
-    let x = make(store, portal, COMPANIES, 3).await;
-    put(
-        store,
-        portal,
+    let g = Graph { store, portal };
+    let c = g.make(CONTACTS, 2).await;
+    let x = g.make(COMPANIES, 3).await;
+    g.put(
         x.iter()
             .flat_map(|to| {
                 c.iter()
@@ -789,7 +788,7 @@ pub(super) async fn archived_records_are_hidden_but_keep_their_links(
         .await
         .expect("archive_objects failed");
     assert_eq!(
-        targets(store, portal, (CONTACTS, c[0]), COMPANIES)
+        g.targets((CONTACTS, c[0]), COMPANIES)
             .await
             .iter()
             .map(|t| t.0)
@@ -798,7 +797,7 @@ pub(super) async fn archived_records_are_hidden_but_keep_their_links(
         "an archived target is hidden"
     );
     assert_eq!(
-        page(store, portal, (CONTACTS, c[0]), COMPANIES, None, 1).await,
+        g.page((CONTACTS, c[0]), COMPANIES, None, 1).await,
         AssociationPage {
             targets: vec![target(x[0], &[(HUBSPOT_DEFINED, 279)])],
             more: true,
@@ -806,7 +805,7 @@ pub(super) async fn archived_records_are_hidden_but_keep_their_links(
         "an archived target does not take a place in a page"
     );
     assert_eq!(
-        page(store, portal, (CONTACTS, c[0]), COMPANIES, Some(x[0]), 1).await,
+        g.page((CONTACTS, c[0]), COMPANIES, Some(x[0]), 1).await,
         AssociationPage {
             targets: vec![target(x[2], &[(HUBSPOT_DEFINED, 279)])],
             more: false,
@@ -815,13 +814,13 @@ pub(super) async fn archived_records_are_hidden_but_keep_their_links(
     );
     for (from, to_type) in [((CONTACTS, c[1]), COMPANIES), ((COMPANIES, x[1]), CONTACTS)] {
         assert_eq!(
-            page(store, portal, from, to_type, None, 10).await,
+            g.page(from, to_type, None, 10).await,
             AssociationPage::default(),
             "an archived record's page is empty"
         );
     }
     assert_eq!(
-        targets(store, portal, (COMPANIES, x[0]), CONTACTS).await,
+        g.targets((COMPANIES, x[0]), CONTACTS).await,
         vec![(c[0], vec![ty(HUBSPOT_DEFINED, 280)])],
         "an archived source is hidden from its targets"
     );
@@ -843,14 +842,11 @@ pub(super) async fn links_and_labels_are_per_portal(
     portal: PortalId,
     other: PortalId,
 ) {
-    let c = make(store, portal, CONTACTS, 1).await;
-    let x = make(store, portal, COMPANIES, 1).await;
-    put(
-        store,
-        portal,
-        vec![link((CONTACTS, c[0]), (COMPANIES, x[0]), vec![unlabeled()])],
-    )
-    .await;
+    let g = Graph { store, portal };
+    let c = g.make(CONTACTS, 1).await;
+    let x = g.make(COMPANIES, 1).await;
+    g.link((CONTACTS, c[0]), (COMPANIES, x[0]), vec![unlabeled()])
+        .await;
     let mine = store
         .create_label(portal, CONTACTS, COMPANIES, "boss", "Boss", None, 10)
         .await
@@ -868,7 +864,7 @@ pub(super) async fn links_and_labels_are_per_portal(
     )
     .await;
     assert_eq!(
-        targets(store, portal, (CONTACTS, c[0]), COMPANIES).await,
+        g.targets((CONTACTS, c[0]), COMPANIES).await,
         vec![(x[0], vec![ty(HUBSPOT_DEFINED, 279)])],
         "another portal cannot remove a link"
     );
@@ -918,6 +914,7 @@ fn label(from: &str, to: &str, type_id: i64, text: &str, name: &str, inverse: i6
 
 /// Check 38.
 pub(super) async fn labels_create_list_update_and_delete(store: &dyn Store, portal: PortalId) {
+    let g = Graph { store, portal };
     let create = |from: &'static str,
                   to: &'static str,
                   name: &'static str,
@@ -1089,31 +1086,27 @@ pub(super) async fn labels_create_list_update_and_delete(store: &dyn Store, port
     );
 
     // Deleting a label deletes its inverse and every link of either type, nothing else.
-    let c = make(store, portal, CONTACTS, 2).await;
-    let x = make(store, portal, COMPANIES, 1).await;
-    put(
-        store,
-        portal,
-        vec![
-            link(
-                (CONTACTS, c[0]),
-                (COMPANIES, x[0]),
-                vec![
-                    plain(USER_DEFINED, FIRST, FIRST + 1),
-                    plain(USER_DEFINED, FIRST + 2, FIRST + 3),
-                    unlabeled(),
-                ],
-            ),
-            link(
-                (CONTACTS, c[0]),
-                (CONTACTS, c[1]),
-                vec![
-                    plain(USER_DEFINED, FIRST + 4, FIRST + 4),
-                    plain(USER_DEFINED, FIRST + 5, FIRST + 6),
-                ],
-            ),
-        ],
-    )
+    let c = g.make(CONTACTS, 2).await;
+    let x = g.make(COMPANIES, 1).await;
+    g.put(vec![
+        link(
+            (CONTACTS, c[0]),
+            (COMPANIES, x[0]),
+            vec![
+                plain(USER_DEFINED, FIRST, FIRST + 1),
+                plain(USER_DEFINED, FIRST + 2, FIRST + 3),
+                unlabeled(),
+            ],
+        ),
+        link(
+            (CONTACTS, c[0]),
+            (CONTACTS, c[1]),
+            vec![
+                plain(USER_DEFINED, FIRST + 4, FIRST + 4),
+                plain(USER_DEFINED, FIRST + 5, FIRST + 6),
+            ],
+        ),
+    ])
     .await;
     assert!(
         store
@@ -1134,7 +1127,7 @@ pub(super) async fn labels_create_list_update_and_delete(store: &dyn Store, port
         .await
         .expect("delete_label failed"));
     assert_eq!(
-        targets(store, portal, (CONTACTS, c[0]), COMPANIES).await,
+        g.targets((CONTACTS, c[0]), COMPANIES).await,
         vec![(
             x[0],
             vec![ty(HUBSPOT_DEFINED, 279), ty(USER_DEFINED, FIRST + 2)]
@@ -1142,14 +1135,14 @@ pub(super) async fn labels_create_list_update_and_delete(store: &dyn Store, port
         "links of the deleted label's types are gone, others stay"
     );
     assert_eq!(
-        targets(store, portal, (COMPANIES, x[0]), CONTACTS).await,
+        g.targets((COMPANIES, x[0]), CONTACTS).await,
         vec![(
             c[0],
             vec![ty(HUBSPOT_DEFINED, 280), ty(USER_DEFINED, FIRST + 3)]
         )]
     );
     assert_eq!(
-        targets(store, portal, (CONTACTS, c[1]), CONTACTS).await,
+        g.targets((CONTACTS, c[1]), CONTACTS).await,
         vec![(c[0], vec![ty(USER_DEFINED, FIRST + 6)])],
         "a single-id label's links are gone both ways"
     );

@@ -89,6 +89,13 @@ pub async fn pages_never_repeat_or_skip_under_concurrent_writes(
     let stop = AtomicBool::new(false);
     let ops = AtomicUsize::new(0);
     let extra = || plain(USER_DEFINED, 10, 11);
+    let unlink = |id: ObjectId, types: Option<Vec<(String, i64, i64)>>| AssociationRemoval {
+        from_type: CONTACTS.to_owned(),
+        from_id: contact,
+        to_type: COMPANIES.to_owned(),
+        to_id: id,
+        types,
+    };
     let writing = async {
         let mut rng: u64 = 0x9E37_79B9_7F4A_7C15;
         let mut next = move |n: usize| {
@@ -117,34 +124,13 @@ pub async fn pages_never_repeat_or_skip_under_concurrent_writes(
             if linked.len() > 8 {
                 let id = linked.pop_front().unwrap_or(id);
                 let types = (next(2) == 0).then(|| vec![(HUBSPOT_DEFINED.to_owned(), 279, 280)]);
-                remove(
-                    writer,
-                    portal,
-                    vec![AssociationRemoval {
-                        from_type: CONTACTS.to_owned(),
-                        from_id: contact,
-                        to_type: COMPANIES.to_owned(),
-                        to_id: id,
-                        types,
-                    }],
-                )
-                .await;
+                remove(writer, portal, vec![unlink(id, types)]).await;
             }
             // A stable target gains and loses a second type; it stays linked.
             match flicker.take() {
                 Some(id) => {
-                    remove(
-                        writer,
-                        portal,
-                        vec![AssociationRemoval {
-                            from_type: CONTACTS.to_owned(),
-                            from_id: contact,
-                            to_type: COMPANIES.to_owned(),
-                            to_id: id,
-                            types: Some(vec![(USER_DEFINED.to_owned(), 10, 11)]),
-                        }],
-                    )
-                    .await;
+                    let types = Some(vec![(USER_DEFINED.to_owned(), 10, 11)]);
+                    remove(writer, portal, vec![unlink(id, types)]).await;
                 }
                 None => {
                     let id = stable[next(stable.len())];

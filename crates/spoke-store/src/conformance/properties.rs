@@ -12,6 +12,13 @@ const NAMES: [&str; 9] = [
     "zeta", "Zeta", "alpha", "_x", "éclair", "Alpha", "beta", "a b", "a-b",
 ];
 
+async fn groups_of(store: &dyn Store, portal: PortalId) -> Vec<PropertyGroup> {
+    store
+        .list_groups(portal, CONTACTS)
+        .await
+        .expect("list_groups failed")
+}
+
 fn bytewise(names: &[&str]) -> Vec<String> {
     let mut sorted: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
     sorted.sort();
@@ -56,32 +63,23 @@ pub(super) async fn properties_and_groups_list_by_name_bytewise(
             display_order: i32::try_from(i).unwrap_or(0) - 3,
             archived: i % 3 == 0,
         };
-        assert!(store
-            .put_group(portal, CONTACTS, group, true)
-            .await
-            .expect("put_group failed"));
+        let fresh = store.put_group(portal, CONTACTS, group, true).await;
+        assert!(fresh.expect("put_group failed"), "{name} is new");
     }
-    let groups = store
-        .list_groups(portal, CONTACTS)
-        .await
-        .expect("list_groups failed");
+    let groups = groups_of(store, portal).await;
     assert_eq!(
         groups.iter().map(|g| g.name.clone()).collect::<Vec<_>>(),
         bytewise(&NAMES),
         "groups by name, bytewise"
     );
-    let zeta = groups
-        .iter()
-        .find(|g| g.name == "Zeta")
-        .expect("Zeta listed");
     assert_eq!(
-        zeta,
-        &PropertyGroup {
+        groups.iter().find(|g| g.name == "Zeta"),
+        Some(&PropertyGroup {
             name: "Zeta".to_owned(),
             label: "ZETA".to_owned(),
             display_order: -2,
             archived: false,
-        },
+        }),
         "a group round-trips, negative display order included"
     );
 }
@@ -158,11 +156,7 @@ pub(super) async fn definitions_round_trip_and_groups_are_per_portal(
         .await
         .expect("put_group failed"));
     assert!(
-        store
-            .list_groups(other, CONTACTS)
-            .await
-            .expect("list_groups failed")
-            .is_empty(),
+        groups_of(store, other).await.is_empty(),
         "another portal has no groups"
     );
     let theirs = PropertyGroup {
@@ -176,20 +170,8 @@ pub(super) async fn definitions_round_trip_and_groups_are_per_portal(
             .expect("put_group failed"),
         "the same name is new in another portal"
     );
-    assert_eq!(
-        store
-            .list_groups(portal, CONTACTS)
-            .await
-            .expect("list_groups failed"),
-        vec![group]
-    );
-    assert_eq!(
-        store
-            .list_groups(other, CONTACTS)
-            .await
-            .expect("list_groups failed"),
-        vec![theirs]
-    );
+    assert_eq!(groups_of(store, portal).await, vec![group]);
+    assert_eq!(groups_of(store, other).await, vec![theirs]);
 }
 
 /// Check 77: a custom property in the write context's unique properties keeps its values

@@ -168,44 +168,25 @@ pub(super) async fn history_is_written_only_on_change(store: &dyn Store, portal:
         )
         .await
         .expect("update_objects failed");
+    let upserts = [("a@example.com", "A3"), ("b@example.com", "B")]
+        .iter()
+        .map(|(value, firstname)| UpsertItem {
+            value: (*value).to_owned(),
+            properties: props(&[("firstname", firstname)]),
+        })
+        .collect();
     let out = store
-        .upsert_objects(
-            &write(T0 + 3, "UPSERT"),
-            "email",
-            vec![
-                UpsertItem {
-                    value: "a@example.com".to_owned(),
-                    properties: props(&[("firstname", "A3")]),
-                },
-                UpsertItem {
-                    value: "b@example.com".to_owned(),
-                    properties: props(&[("firstname", "B")]),
-                },
-            ],
-        )
+        .upsert_objects(&write(T0 + 3, "UPSERT"), "email", upserts)
         .await
         .expect("upsert_objects failed");
     assert!(out.iter().all(|r| r.as_ref().is_ok_and(|u| !u.created)));
-    store
-        .update_objects(
-            &write(T0 + 4, "CLEAR"),
-            vec![patch(a.id, &[("firstname", "")])],
-        )
-        .await
-        .expect("update_objects failed");
-    store
-        .update_objects(
-            &write(T0 + 5, "CLEAR AGAIN"),
-            vec![patch(a.id, &[("firstname", "")])],
-        )
-        .await
-        .expect("update_objects failed");
+    for (now, source) in [(T0 + 4, "CLEAR"), (T0 + 5, "CLEAR AGAIN")] {
+        let clear = vec![patch(a.id, &[("firstname", "")])];
+        let out = store.update_objects(&write(now, source), clear).await;
+        ok(&out.expect("update_objects failed")[0], source);
+    }
 
-    let names = vec![
-        "firstname".to_owned(),
-        "lastname".to_owned(),
-        "email".to_owned(),
-    ];
+    let names = ["firstname", "lastname", "email"].map(str::to_owned);
     let options = ReadOptions {
         archived: false,
         history: &names,
@@ -261,6 +242,13 @@ pub(super) async fn history_is_written_only_on_change(store: &dyn Store, portal:
     }
 }
 
+/// Which archived record `value` finds.
+async fn archived_holder(store: &dyn Store, portal: PortalId, value: &str) -> Option<ObjectId> {
+    read_unique(store, portal, CONTACTS, "email", value, ARCHIVED)
+        .await
+        .map(|r| r.id)
+}
+
 /// Check 80: a unique value once held by several records, all archived, finds the one
 /// archived last with `archived`; on a tie, the lowest id. A live holder is never found so.
 pub(super) async fn archived_records_are_found_by_their_last_unique_value(
@@ -288,9 +276,7 @@ pub(super) async fn archived_records_are_found_by_their_last_unique_value(
     assert_eq!(found.archived_at, Some(T0 + 30));
     let live = create_one(store, &c, &[("email", EMAIL)]).await;
     assert_eq!(
-        read_unique(store, portal, CONTACTS, "email", EMAIL, ARCHIVED)
-            .await
-            .map(|r| r.id),
+        archived_holder(store, portal, EMAIL).await,
         Some(holders[1]),
         "a live holder does not change what archived reads find"
     );
@@ -313,23 +299,12 @@ pub(super) async fn archived_records_are_found_by_their_last_unique_value(
         .await
         .expect("archive_objects failed");
     assert_eq!(
-        read_unique(store, portal, CONTACTS, "email", EMAIL, ARCHIVED)
-            .await
-            .map(|r| r.id),
+        archived_holder(store, portal, EMAIL).await,
         Some(holders[1]),
         "archived reads match the value a record had when archived"
     );
     assert_eq!(
-        read_unique(
-            store,
-            portal,
-            CONTACTS,
-            "email",
-            "moved@example.com",
-            ARCHIVED
-        )
-        .await
-        .map(|r| r.id),
+        archived_holder(store, portal, "moved@example.com").await,
         Some(live.id)
     );
 }

@@ -13,10 +13,8 @@ pub(super) async fn portals_ascend_and_token_hashes_match_exactly(
 ) {
     // Ensured in descending order, listed ascending.
     for p in [other, portal] {
-        store
-            .ensure_portal(p, T0)
-            .await
-            .expect("ensure_portal failed");
+        let ensured = store.ensure_portal(p, T0).await;
+        ensured.expect("ensure_portal failed");
     }
     let portals = store.list_portals().await.expect("list_portals failed");
     assert!(
