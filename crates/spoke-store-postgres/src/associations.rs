@@ -13,7 +13,7 @@ use deadpool_postgres::{GenericClient, Transaction};
 use spoke_core::association::USER_DEFINED;
 use spoke_core::{ObjectId, PortalId};
 use spoke_store::columns::{self, Columns, LABEL_COLUMNS};
-use spoke_store::graph::{LabelKey, LabelRename, LinkRow, NewLabel, Prune, Unlink};
+use spoke_store::graph::{LabelKey, LabelRename, LinkRow, NewLabel, PageRequest, Prune, Unlink};
 use spoke_store::{
     AssociationPage, AssociationRemoval, AssociationStore, AssociationWrite, ItemResult,
     LabelRecord, LinkType, StoreResult,
@@ -511,20 +511,17 @@ impl AssociationStore for PostgresStore {
         .await
     }
 
-    async fn page_associations(
+    async fn read_pages(
         &self,
         portal: PortalId,
-        from_type: &str,
-        to_type: &str,
-        requests: Vec<(ObjectId, Option<ObjectId>)>,
-        limit: usize,
+        request: PageRequest,
     ) -> StoreResult<Vec<AssociationPage>> {
-        let mut pages = vec![AssociationPage::default(); requests.len()];
-        if requests.is_empty() {
+        let mut pages = request.empty_pages();
+        if pages.is_empty() {
             return Ok(pages);
         }
-        let from_ids: Vec<ObjectId> = requests.iter().map(|r| r.0).collect();
-        let afters: Vec<ObjectId> = requests.iter().map(|r| r.1.unwrap_or(0)).collect();
+        let (from_ids, afters): (Vec<ObjectId>, Vec<ObjectId>) = request.starts().unzip();
+        let (from_type, to_type, limit) = (&request.from_type, &request.to_type, request.limit);
         let fetch = i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1);
         let client = self.client().await.map_err(into_store)?;
         let rows = db::query(

@@ -9,6 +9,9 @@ use deadpool_postgres::Transaction;
 use spoke_core::time::Millis;
 use spoke_core::{PortalId, PropertyDefinition};
 use spoke_store::columns::{self, Columns, GROUP_COLUMNS, TOKEN_COLUMNS};
+use spoke_store::requests::{
+    DefinitionArchive, DefinitionInsert, DefinitionReplace, GroupPut, NewToken,
+};
 use spoke_store::{PropertyGroup, PropertyStore, StoreResult, TokenRecord, TokenStore};
 
 use crate::{db, into_store, Error, Finish, PostgresStore, TxMode};
@@ -43,50 +46,42 @@ fn def_to_json(d: &PropertyDefinition) -> Result<String, Error> {
     columns::definition_json(d).map_err(|e| Error::Data(e.to_string()))
 }
 
-async fn insert_properties_tx(
+async fn insert_definitions_tx(
     tx: &Transaction<'_>,
     portal: PortalId,
-    object_type: &str,
-    defs: &[PropertyDefinition],
-    max_live: usize,
+    insert: &DefinitionInsert,
 ) -> Result<Finish<Option<Vec<bool>>>, Error> {
-    let mut fresh = Vec::with_capacity(defs.len());
-    for d in defs {
+    let object_type = &insert.object_type;
+    let mut fresh = Vec::with_capacity(insert.defs.len());
+    for d in &insert.defs {
         let taken = db::query_opt(
             tx,
             "SELECT 1 FROM properties WHERE portal_id = $1 AND object_type = $2
              AND name = $3 AND NOT archived",
-            &[&portal.0, &object_type, &d.name],
+            &[&portal.0, object_type, &d.name],
         )
         .await?;
         fresh.push(taken.is_none());
-    }
-    if fresh.iter().any(|f| !f) {
-        return Ok(Finish::Rollback(Some(fresh)));
     }
     let live: i64 = db::query_one(
         tx,
         "SELECT COUNT(*) FROM properties WHERE portal_id = $1 AND object_type = $2
          AND NOT archived",
-        &[&portal.0, &object_type],
+        &[&portal.0, object_type],
     )
     .await?
     .try_get(0)?;
-    if usize::try_from(live)
-        .unwrap_or(usize::MAX)
-        .saturating_add(defs.len())
-        > max_live
-    {
-        return Ok(Finish::Rollback(None));
+    if let Some(refused) = insert.refusal(&fresh, usize::try_from(live).unwrap_or(usize::MAX)) {
+        return Ok(Finish::Rollback(refused));
     }
-    for d in defs {
+    for d in &insert.defs {
         db::execute(
             tx,
             "INSERT INTO properties (portal_id, object_type, name, definition, archived)
              VALUES ($1, $2, $3, $4, FALSE)
              ON CONFLICT (portal_id, object_type, name)
              DO UPDATE SET definition = EXCLUDED.definition, archived = EXCLUDED.archived",
-            &[&portal.0, &object_type, &d.name, &def_to_json(d)?],
+            &[&portal.0, object_type, &d.name, &def_to_json(d)?],
         )
         .await?;
     }
@@ -95,25 +90,23 @@ async fn insert_properties_tx(
 
 /// Reads every named live definition under a row lock, then writes them back archived with
 /// one statement, so a batch of thousands is two round trips.
-async fn archive_properties_tx(
+async fn archive_definitions_tx(
     tx: &Transaction<'_>,
     portal: PortalId,
-    object_type: &str,
-    names: &[String],
-    now: Millis,
-    keep_archived: usize,
+    archive: &DefinitionArchive,
 ) -> Result<Finish<usize>, Error> {
+    let (object_type, names) = (&archive.object_type, &archive.names);
     let rows = db::query(
         tx,
         "SELECT name, definition FROM properties WHERE portal_id = $1 AND object_type = $2
          AND name = ANY($3) AND NOT archived ORDER BY name FOR UPDATE",
-        &[&portal.0, &object_type, &names],
+        &[&portal.0, object_type, names],
     )
     .await?;
     let mut archived_names = Vec::with_capacity(rows.len());
     let mut definitions = Vec::with_capacity(rows.len());
     for r in &rows {
-        let def = columns::archived_definition(def_from_json(r.try_get(1)?)?, now);
+        let def = archive.archived(def_from_json(r.try_get(1)?)?);
         definitions.push(def_to_json(&def)?);
         archived_names.push(r.try_get::<_, String>(0)?);
     }
@@ -124,7 +117,7 @@ async fn archive_properties_tx(
          FROM unnest($3::text[], $4::text[]) AS u(name, definition)
          WHERE properties.portal_id = $1 AND properties.object_type = $2
          AND properties.name = u.name",
-            &[&portal.0, &object_type, &archived_names, &definitions],
+            &[&portal.0, object_type, &archived_names, &definitions],
         )
         .await?;
     }
@@ -136,29 +129,24 @@ async fn archive_properties_tx(
              WHERE portal_id = $1 AND object_type = $2 AND archived
              ORDER BY (definition::json ->> 'archived_at')::bigint DESC NULLS LAST, name DESC
              LIMIT $3)",
-        &[
-            &portal.0,
-            &object_type,
-            &i64::try_from(keep_archived).unwrap_or(i64::MAX),
-        ],
+        &[&portal.0, object_type, &archive.keep_limit()],
     )
     .await?;
     Ok(Finish::Commit(archived_names.len()))
 }
 
-async fn put_group_tx(
+async fn write_group_tx(
     tx: &Transaction<'_>,
     portal: PortalId,
-    object_type: &str,
-    group: &PropertyGroup,
-    only_new: bool,
+    put: &GroupPut,
 ) -> Result<Finish<bool>, Error> {
-    if only_new {
+    let (object_type, group) = (&put.object_type, &put.group);
+    if put.only_new {
         let taken = db::query_opt(
             tx,
             "SELECT 1 FROM property_groups WHERE portal_id = $1 AND object_type = $2
              AND name = $3 AND NOT archived",
-            &[&portal.0, &object_type, &group.name],
+            &[&portal.0, object_type, &group.name],
         )
         .await?;
         if taken.is_some() {
@@ -167,13 +155,15 @@ async fn put_group_tx(
     }
     db::execute(
         tx,
-        "INSERT INTO property_groups (portal_id, object_type, name, label, display_order, archived)
-         VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (portal_id, object_type, name) DO UPDATE SET label = EXCLUDED.label,
-         display_order = EXCLUDED.display_order, archived = EXCLUDED.archived",
+        &format!(
+            "INSERT INTO property_groups (portal_id, object_type, {GROUP_COLUMNS})
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (portal_id, object_type, name) DO UPDATE SET label = EXCLUDED.label,
+             display_order = EXCLUDED.display_order, archived = EXCLUDED.archived"
+        ),
         &[
             &portal.0,
-            &object_type,
+            object_type,
             &group.name,
             &group.label,
             &group.display_order,
@@ -208,60 +198,34 @@ impl PropertyStore for PostgresStore {
         .map_err(into_store)
     }
 
-    async fn insert_properties_bounded(
+    async fn insert_definitions(
         &self,
         portal: PortalId,
-        object_type: &str,
-        defs: Vec<PropertyDefinition>,
-        max_live: usize,
+        insert: DefinitionInsert,
     ) -> StoreResult<Option<Vec<bool>>> {
-        self.write(
-            TxMode::DEFINITIONS,
-            (object_type, defs),
-            move |tx, (object_type, defs)| {
-                Box::pin(insert_properties_tx(
-                    tx,
-                    portal,
-                    object_type,
-                    defs,
-                    max_live,
-                ))
-            },
-        )
+        self.write(TxMode::DEFINITIONS, insert, move |tx, insert| {
+            Box::pin(insert_definitions_tx(tx, portal, insert))
+        })
         .await
     }
 
-    async fn archive_properties(
+    async fn archive_definitions(
         &self,
         portal: PortalId,
-        object_type: &str,
-        names: Vec<String>,
-        now: Millis,
-        keep_archived: usize,
+        archive: DefinitionArchive,
     ) -> StoreResult<usize> {
-        self.write(
-            TxMode::DEFINITIONS,
-            (object_type, names),
-            move |tx, (object_type, names)| {
-                Box::pin(archive_properties_tx(
-                    tx,
-                    portal,
-                    object_type,
-                    names,
-                    now,
-                    keep_archived,
-                ))
-            },
-        )
+        self.write(TxMode::DEFINITIONS, archive, move |tx, archive| {
+            Box::pin(archive_definitions_tx(tx, portal, archive))
+        })
         .await
     }
 
-    async fn update_property(
+    async fn replace_definition(
         &self,
         portal: PortalId,
-        object_type: &str,
-        def: PropertyDefinition,
+        replace: DefinitionReplace,
     ) -> StoreResult<bool> {
+        let def = &replace.def;
         async {
             let client = self.client().await?;
             let n = db::execute(
@@ -269,10 +233,10 @@ impl PropertyStore for PostgresStore {
                 "UPDATE properties SET definition = $1, archived = $2
                  WHERE portal_id = $3 AND object_type = $4 AND name = $5",
                 &[
-                    &def_to_json(&def)?,
+                    &def_to_json(def)?,
                     &def.archived,
                     &portal.0,
-                    &object_type,
+                    &replace.object_type,
                     &def.name,
                 ],
             )
@@ -307,20 +271,10 @@ impl PropertyStore for PostgresStore {
         .map_err(into_store)
     }
 
-    async fn put_group(
-        &self,
-        portal: PortalId,
-        object_type: &str,
-        group: PropertyGroup,
-        only_new: bool,
-    ) -> StoreResult<bool> {
-        self.write(
-            TxMode::DEFINITIONS,
-            (object_type, group),
-            move |tx, (object_type, group)| {
-                Box::pin(put_group_tx(tx, portal, object_type, group, only_new))
-            },
-        )
+    async fn write_group(&self, portal: PortalId, put: GroupPut) -> StoreResult<bool> {
+        self.write(TxMode::DEFINITIONS, put, move |tx, put| {
+            Box::pin(write_group_tx(tx, portal, put))
+        })
         .await
     }
 }
@@ -359,15 +313,7 @@ impl TokenStore for PostgresStore {
         .map_err(into_store)
     }
 
-    async fn create_token(
-        &self,
-        portal: PortalId,
-        hash: &str,
-        prefix: &str,
-        scopes: &[String],
-        now: Millis,
-    ) -> StoreResult<TokenRecord> {
-        let scopes = columns::join_scopes(scopes);
+    async fn insert_token(&self, portal: PortalId, token: NewToken) -> StoreResult<TokenRecord> {
         async {
             let client = self.client().await?;
             let row = db::query_one(
@@ -376,7 +322,13 @@ impl TokenStore for PostgresStore {
                     "INSERT INTO tokens (portal_id, token_hash, prefix, scopes, created_at)
                      VALUES ($1, $2, $3, $4, $5) RETURNING {TOKEN_COLUMNS}"
                 ),
-                &[&portal.0, &hash, &prefix, &scopes, &now],
+                &[
+                    &portal.0,
+                    &token.hash,
+                    &token.prefix,
+                    &token.scopes_column(),
+                    &token.now,
+                ],
             )
             .await?;
             token_row(&row)

@@ -5,7 +5,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use spoke_core::association::USER_DEFINED;
 use spoke_core::{ObjectId, PortalId};
 use spoke_store::columns::{self, LABEL_COLUMNS};
-use spoke_store::graph::{LabelKey, LabelRename, LinkRow, NewLabel, Prune, Unlink};
+use spoke_store::graph::{LabelKey, LabelRename, LinkRow, NewLabel, PageRequest, Prune, Unlink};
 use spoke_store::{
     AssociationPage, AssociationRemoval, AssociationStore, AssociationWrite, ItemResult,
     LabelRecord, LinkType, StoreResult,
@@ -169,19 +169,14 @@ impl AssociationStore for SqliteStore {
         .await
     }
 
-    async fn page_associations(
+    async fn read_pages(
         &self,
         portal: PortalId,
-        from_type: &str,
-        to_type: &str,
-        requests: Vec<(ObjectId, Option<ObjectId>)>,
-        limit: usize,
+        request: PageRequest,
     ) -> StoreResult<Vec<AssociationPage>> {
-        let (from_type, to_type) = (from_type.to_owned(), to_type.to_owned());
         self.read(move |conn| {
-            let mut pages = Vec::with_capacity(requests.len());
-            for (from_id, after) in requests {
-                let mut page = AssociationPage::default();
+            let mut pages = request.empty_pages();
+            for ((from_id, after), page) in request.starts().zip(&mut pages) {
                 // Rows come in (to_id, category, type_id) order; stop at the first row of
                 // the (limit+1)-th target, which only says that more remain. Both ends of a
                 // link row were live records of its types when it was written, and records
@@ -201,17 +196,16 @@ impl AssociationStore for SqliteStore {
                 )?;
                 let mut rows = stmt.query(params![
                     portal.0,
-                    from_type,
+                    request.from_type,
                     from_id,
-                    to_type,
-                    after.unwrap_or(0)
+                    request.to_type,
+                    after
                 ])?;
                 while let Some(row) = rows.next()? {
-                    if !page.push(row.get(0)?, row.get(1)?, row.get(2)?, limit) {
+                    if !page.push(row.get(0)?, row.get(1)?, row.get(2)?, request.limit) {
                         break;
                     }
                 }
-                pages.push(page);
             }
             Ok(pages)
         })

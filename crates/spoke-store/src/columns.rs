@@ -79,14 +79,3 @@ pub fn definition_json(def: &PropertyDefinition) -> Result<String, serde_json::E
 pub fn definition_from_json(json: &str) -> Result<PropertyDefinition, serde_json::Error> {
     serde_json::from_str(json)
 }
-
-/// A live definition as [`crate::PropertyStore::archive_properties`] leaves it at `now`.
-pub fn archived_definition(
-    mut def: PropertyDefinition,
-    now: spoke_core::time::Millis,
-) -> PropertyDefinition {
-    def.archived = true;
-    def.archived_at = Some(now);
-    def.updated_at = Some(now);
-    def
-}

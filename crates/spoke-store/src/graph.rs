@@ -171,6 +171,31 @@ impl AssociationPage {
     }
 }
 
+/// [`crate::AssociationStore::page_associations`]'s arguments: for each `(from id,
+/// after)`, the next page of at most `limit` live targets of `to_type` above `after`.
+#[derive(Debug, Clone)]
+pub struct PageRequest {
+    pub from_type: String,
+    pub to_type: String,
+    pub requests: Vec<(ObjectId, Option<ObjectId>)>,
+    pub limit: usize,
+}
+
+impl PageRequest {
+    /// Each request's `from` id and the target id its page starts above (0: from the
+    /// first; record ids are positive).
+    pub fn starts(&self) -> impl Iterator<Item = (ObjectId, ObjectId)> + '_ {
+        self.requests
+            .iter()
+            .map(|(from, after)| (*from, after.unwrap_or(0)))
+    }
+
+    /// One empty page per request, to fill with [`AssociationPage::push`].
+    pub fn empty_pages(&self) -> Vec<AssociationPage> {
+        vec![AssociationPage::default(); self.requests.len()]
+    }
+}
+
 /// A USER_DEFINED label to create under (`from_type`, `to_type`), with its inverse under
 /// the reversed pair; see [`crate::AssociationStore::create_label`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -16,6 +16,7 @@ use spoke_core::{ObjectId, ObjectRecord, PortalId, PropertyDefinition, StoredRec
 pub mod columns;
 pub mod conformance;
 pub mod graph;
+pub mod requests;
 pub mod transfer;
 
 pub use transfer::{RowKey, Rows, Table};
@@ -313,7 +314,14 @@ pub trait PropertyStore: Send + Sync {
         object_type: &str,
         defs: Vec<PropertyDefinition>,
         max_live: usize,
-    ) -> StoreResult<Option<Vec<bool>>>;
+    ) -> StoreResult<Option<Vec<bool>>> {
+        let insert = requests::DefinitionInsert {
+            object_type: object_type.to_owned(),
+            defs,
+            max_live,
+        };
+        self.insert_definitions(portal, insert).await
+    }
 
     /// Archives the named live custom properties in one transaction: all of them or, if it
     /// fails, none. Their `archived_at` and `updated_at` become `now`. Unknown and already
@@ -327,7 +335,15 @@ pub trait PropertyStore: Send + Sync {
         names: Vec<String>,
         now: Millis,
         keep_archived: usize,
-    ) -> StoreResult<usize>;
+    ) -> StoreResult<usize> {
+        let archive = requests::DefinitionArchive {
+            object_type: object_type.to_owned(),
+            names,
+            now,
+            keep_archived,
+        };
+        self.archive_definitions(portal, archive).await
+    }
 
     /// Replaces a stored definition. Returns false if it does not exist.
     async fn update_property(
@@ -335,7 +351,13 @@ pub trait PropertyStore: Send + Sync {
         portal: PortalId,
         object_type: &str,
         def: PropertyDefinition,
-    ) -> StoreResult<bool>;
+    ) -> StoreResult<bool> {
+        let replace = requests::DefinitionReplace {
+            object_type: object_type.to_owned(),
+            def,
+        };
+        self.replace_definition(portal, replace).await
+    }
 
     async fn list_groups(
         &self,
@@ -350,7 +372,41 @@ pub trait PropertyStore: Send + Sync {
         object_type: &str,
         group: PropertyGroup,
         only_new: bool,
+    ) -> StoreResult<bool> {
+        let put = requests::GroupPut {
+            object_type: object_type.to_owned(),
+            group,
+            only_new,
+        };
+        self.write_group(portal, put).await
+    }
+
+    // What a backend implements: the methods above, with their arguments in one value
+    // that carries the rules needing no SQL (`requests`).
+
+    /// [`insert_properties_bounded`](Self::insert_properties_bounded), in one transaction.
+    async fn insert_definitions(
+        &self,
+        portal: PortalId,
+        insert: requests::DefinitionInsert,
+    ) -> StoreResult<Option<Vec<bool>>>;
+
+    /// [`archive_properties`](Self::archive_properties), in one transaction.
+    async fn archive_definitions(
+        &self,
+        portal: PortalId,
+        archive: requests::DefinitionArchive,
+    ) -> StoreResult<usize>;
+
+    /// [`update_property`](Self::update_property).
+    async fn replace_definition(
+        &self,
+        portal: PortalId,
+        replace: requests::DefinitionReplace,
     ) -> StoreResult<bool>;
+
+    /// [`put_group`](Self::put_group), in one transaction.
+    async fn write_group(&self, portal: PortalId, put: requests::GroupPut) -> StoreResult<bool>;
 }
 
 /// An API token: belongs to one portal, carries HubSpot scope names. Stored hashed.
@@ -377,6 +433,21 @@ pub trait TokenStore: Send + Sync {
         prefix: &str,
         scopes: &[String],
         now: Millis,
+    ) -> StoreResult<TokenRecord> {
+        let token = requests::NewToken {
+            hash: hash.to_owned(),
+            prefix: prefix.to_owned(),
+            scopes: scopes.to_vec(),
+            now,
+        };
+        self.insert_token(portal, token).await
+    }
+
+    /// What a backend implements for [`create_token`](Self::create_token).
+    async fn insert_token(
+        &self,
+        portal: PortalId,
+        token: requests::NewToken,
     ) -> StoreResult<TokenRecord>;
     /// A live (not revoked) token by the hash of its secret.
     async fn find_token(&self, hash: &str) -> StoreResult<Option<TokenRecord>>;
@@ -412,6 +483,23 @@ pub trait AssociationStore: Send + Sync {
         to_type: &str,
         requests: Vec<(ObjectId, Option<ObjectId>)>,
         limit: usize,
+    ) -> StoreResult<Vec<AssociationPage>> {
+        let request = graph::PageRequest {
+            from_type: from_type.to_owned(),
+            to_type: to_type.to_owned(),
+            requests,
+            limit,
+        };
+        self.read_pages(portal, request).await
+    }
+
+    /// What a backend implements for [`page_associations`](Self::page_associations):
+    /// reads each request's link rows in (target id, category, type id) order and builds
+    /// the pages with [`AssociationPage::push`].
+    async fn read_pages(
+        &self,
+        portal: PortalId,
+        request: graph::PageRequest,
     ) -> StoreResult<Vec<AssociationPage>>;
 
     /// Both directions' labels are listed under their own (from, to) pair.
