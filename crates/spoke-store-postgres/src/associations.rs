@@ -511,11 +511,8 @@ impl AssociationStore for PostgresStore {
         .await
     }
 
-    async fn read_pages(
-        &self,
-        portal: PortalId,
-        request: PageRequest,
-    ) -> StoreResult<Vec<AssociationPage>> {
+    async fn read_pages(&self, request: PageRequest) -> StoreResult<Vec<AssociationPage>> {
+        let portal = request.portal;
         let mut pages = request.empty_pages();
         if pages.is_empty() {
             return Ok(pages);
@@ -560,30 +557,24 @@ impl AssociationStore for PostgresStore {
             .map_err(into_store)
     }
 
-    async fn insert_label(
-        &self,
-        portal: PortalId,
-        new: NewLabel<'_>,
-    ) -> StoreResult<Option<Vec<LabelRecord>>> {
+    async fn insert_label(&self, new: NewLabel<'_>) -> StoreResult<Option<Vec<LabelRecord>>> {
+        let portal = new.portal;
         self.write(TxMode::RECORDS, new, move |tx, new| {
             Box::pin(insert_label_tx(tx, portal, new))
         })
         .await
     }
 
-    async fn rename_label(
-        &self,
-        portal: PortalId,
-        key: LabelKey<'_>,
-        rename: LabelRename<'_>,
-    ) -> StoreResult<bool> {
+    async fn rename_label(&self, key: LabelKey<'_>, rename: LabelRename<'_>) -> StoreResult<bool> {
+        let portal = key.portal;
         self.write(TxMode::RECORDS, (key, rename), move |tx, args| {
             Box::pin(rename_label_tx(tx, portal, args))
         })
         .await
     }
 
-    async fn remove_label(&self, portal: PortalId, key: LabelKey<'_>) -> StoreResult<bool> {
+    async fn remove_label(&self, key: LabelKey<'_>) -> StoreResult<bool> {
+        let portal = key.portal;
         self.write(TxMode::RECORDS, key, move |tx, key| {
             Box::pin(remove_label_tx(tx, portal, key))
         })

@@ -198,33 +198,24 @@ impl PropertyStore for PostgresStore {
         .map_err(into_store)
     }
 
-    async fn insert_definitions(
-        &self,
-        portal: PortalId,
-        insert: DefinitionInsert,
-    ) -> StoreResult<Option<Vec<bool>>> {
+    async fn insert_definitions(&self, insert: DefinitionInsert) -> StoreResult<Option<Vec<bool>>> {
+        let portal = insert.portal;
         self.write(TxMode::DEFINITIONS, insert, move |tx, insert| {
             Box::pin(insert_definitions_tx(tx, portal, insert))
         })
         .await
     }
 
-    async fn archive_definitions(
-        &self,
-        portal: PortalId,
-        archive: DefinitionArchive,
-    ) -> StoreResult<usize> {
+    async fn archive_definitions(&self, archive: DefinitionArchive) -> StoreResult<usize> {
+        let portal = archive.portal;
         self.write(TxMode::DEFINITIONS, archive, move |tx, archive| {
             Box::pin(archive_definitions_tx(tx, portal, archive))
         })
         .await
     }
 
-    async fn replace_definition(
-        &self,
-        portal: PortalId,
-        replace: DefinitionReplace,
-    ) -> StoreResult<bool> {
+    async fn replace_definition(&self, replace: DefinitionReplace) -> StoreResult<bool> {
+        let portal = replace.portal;
         let def = &replace.def;
         async {
             let client = self.client().await?;
@@ -271,7 +262,8 @@ impl PropertyStore for PostgresStore {
         .map_err(into_store)
     }
 
-    async fn write_group(&self, portal: PortalId, put: GroupPut) -> StoreResult<bool> {
+    async fn write_group(&self, put: GroupPut) -> StoreResult<bool> {
+        let portal = put.portal;
         self.write(TxMode::DEFINITIONS, put, move |tx, put| {
             Box::pin(write_group_tx(tx, portal, put))
         })
@@ -313,7 +305,8 @@ impl TokenStore for PostgresStore {
         .map_err(into_store)
     }
 
-    async fn insert_token(&self, portal: PortalId, token: NewToken) -> StoreResult<TokenRecord> {
+    async fn insert_token(&self, token: NewToken) -> StoreResult<TokenRecord> {
+        let portal = token.portal;
         async {
             let client = self.client().await?;
             let row = db::query_one(

@@ -169,11 +169,8 @@ impl AssociationStore for SqliteStore {
         .await
     }
 
-    async fn read_pages(
-        &self,
-        portal: PortalId,
-        request: PageRequest,
-    ) -> StoreResult<Vec<AssociationPage>> {
+    async fn read_pages(&self, request: PageRequest) -> StoreResult<Vec<AssociationPage>> {
+        let portal = request.portal;
         self.read(move |conn| {
             let mut pages = request.empty_pages();
             for ((from_id, after), page) in request.starts().zip(&mut pages) {
@@ -223,17 +220,15 @@ impl AssociationStore for SqliteStore {
             .await
     }
 
-    async fn insert_label(
-        &self,
-        portal: PortalId,
-        new: NewLabel<'_>,
-    ) -> StoreResult<Option<Vec<LabelRecord>>> {
+    async fn insert_label(&self, new: NewLabel<'_>) -> StoreResult<Option<Vec<LabelRecord>>> {
+        let portal = new.portal;
         let (from, to) = (new.from_type.to_owned(), new.to_type.to_owned());
         let (name, label) = (new.name.to_owned(), new.label.to_owned());
         let inverse_label = new.inverse_label.map(str::to_owned);
         let max = new.max;
         self.write(move |conn| {
             let new = NewLabel {
+                portal,
                 from_type: &from,
                 to_type: &to,
                 name: &name,
@@ -274,12 +269,8 @@ impl AssociationStore for SqliteStore {
         .await
     }
 
-    async fn rename_label(
-        &self,
-        portal: PortalId,
-        key: LabelKey<'_>,
-        rename: LabelRename<'_>,
-    ) -> StoreResult<bool> {
+    async fn rename_label(&self, key: LabelKey<'_>, rename: LabelRename<'_>) -> StoreResult<bool> {
+        let portal = key.portal;
         let (from, to, type_id) = (
             key.from_type.to_owned(),
             key.to_type.to_owned(),
@@ -289,6 +280,7 @@ impl AssociationStore for SqliteStore {
         let inverse_label = rename.inverse_label.map(str::to_owned);
         self.write(move |conn| {
             let key = LabelKey {
+                portal,
                 from_type: &from,
                 to_type: &to,
                 type_id,
@@ -314,7 +306,8 @@ impl AssociationStore for SqliteStore {
         .await
     }
 
-    async fn remove_label(&self, portal: PortalId, key: LabelKey<'_>) -> StoreResult<bool> {
+    async fn remove_label(&self, key: LabelKey<'_>) -> StoreResult<bool> {
+        let portal = key.portal;
         let (from, to, type_id) = (
             key.from_type.to_owned(),
             key.to_type.to_owned(),
@@ -322,6 +315,7 @@ impl AssociationStore for SqliteStore {
         );
         self.write(move |conn| {
             let key = LabelKey {
+                portal,
                 from_type: &from,
                 to_type: &to,
                 type_id,

@@ -182,29 +182,20 @@ impl PropertyStore for SqliteStore {
         .await
     }
 
-    async fn insert_definitions(
-        &self,
-        portal: PortalId,
-        insert: DefinitionInsert,
-    ) -> StoreResult<Option<Vec<bool>>> {
+    async fn insert_definitions(&self, insert: DefinitionInsert) -> StoreResult<Option<Vec<bool>>> {
+        let portal = insert.portal;
         self.write(move |conn| insert_definitions(conn, portal, &insert))
             .await
     }
 
-    async fn archive_definitions(
-        &self,
-        portal: PortalId,
-        archive: DefinitionArchive,
-    ) -> StoreResult<usize> {
+    async fn archive_definitions(&self, archive: DefinitionArchive) -> StoreResult<usize> {
+        let portal = archive.portal;
         self.write(move |conn| archive_definitions(conn, portal, &archive))
             .await
     }
 
-    async fn replace_definition(
-        &self,
-        portal: PortalId,
-        replace: DefinitionReplace,
-    ) -> StoreResult<bool> {
+    async fn replace_definition(&self, replace: DefinitionReplace) -> StoreResult<bool> {
+        let portal = replace.portal;
         self.write(move |conn| {
             let def = &replace.def;
             let n = conn
@@ -241,7 +232,8 @@ impl PropertyStore for SqliteStore {
         .await
     }
 
-    async fn write_group(&self, portal: PortalId, put: GroupPut) -> StoreResult<bool> {
+    async fn write_group(&self, put: GroupPut) -> StoreResult<bool> {
+        let portal = put.portal;
         self.write(move |conn| write_group(conn, portal, &put))
             .await
     }
@@ -273,7 +265,8 @@ impl TokenStore for SqliteStore {
         .await
     }
 
-    async fn insert_token(&self, portal: PortalId, token: NewToken) -> StoreResult<TokenRecord> {
+    async fn insert_token(&self, token: NewToken) -> StoreResult<TokenRecord> {
+        let portal = token.portal;
         self.write(move |conn| {
             conn.execute(
                 "INSERT INTO tokens (portal_id, token_hash, prefix, scopes, created_at)

@@ -4,7 +4,7 @@
 //! rows these name, in its own transaction, and decides nothing itself.
 
 use spoke_core::association::FIRST_USER_TYPE_ID;
-use spoke_core::ObjectId;
+use spoke_core::{ObjectId, PortalId};
 
 use crate::{
     AssociatedTarget, AssociationPage, AssociationRemoval, AssociationWrite, ItemFailure,
@@ -175,6 +175,7 @@ impl AssociationPage {
 /// after)`, the next page of at most `limit` live targets of `to_type` above `after`.
 #[derive(Debug, Clone)]
 pub struct PageRequest {
+    pub portal: PortalId,
     pub from_type: String,
     pub to_type: String,
     pub requests: Vec<(ObjectId, Option<ObjectId>)>,
@@ -200,6 +201,7 @@ impl PageRequest {
 /// the reversed pair; see [`crate::AssociationStore::create_label`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NewLabel<'a> {
+    pub portal: PortalId,
     pub from_type: &'a str,
     pub to_type: &'a str,
     pub name: &'a str,
@@ -251,6 +253,7 @@ impl NewLabel<'_> {
 /// One direction of a label: the pair it is listed under and its type id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LabelKey<'a> {
+    pub portal: PortalId,
     pub from_type: &'a str,
     pub to_type: &'a str,
     pub type_id: i64,
@@ -263,6 +266,7 @@ impl<'a> LabelKey<'a> {
         [
             self,
             LabelKey {
+                portal: self.portal,
                 from_type: self.to_type,
                 to_type: self.from_type,
                 type_id: inverse_type_id,

@@ -316,11 +316,12 @@ pub trait PropertyStore: Send + Sync {
         max_live: usize,
     ) -> StoreResult<Option<Vec<bool>>> {
         let insert = requests::DefinitionInsert {
+            portal,
             object_type: object_type.to_owned(),
             defs,
             max_live,
         };
-        self.insert_definitions(portal, insert).await
+        self.insert_definitions(insert).await
     }
 
     /// Archives the named live custom properties in one transaction: all of them or, if it
@@ -337,12 +338,13 @@ pub trait PropertyStore: Send + Sync {
         keep_archived: usize,
     ) -> StoreResult<usize> {
         let archive = requests::DefinitionArchive {
+            portal,
             object_type: object_type.to_owned(),
             names,
             now,
             keep_archived,
         };
-        self.archive_definitions(portal, archive).await
+        self.archive_definitions(archive).await
     }
 
     /// Replaces a stored definition. Returns false if it does not exist.
@@ -353,10 +355,11 @@ pub trait PropertyStore: Send + Sync {
         def: PropertyDefinition,
     ) -> StoreResult<bool> {
         let replace = requests::DefinitionReplace {
+            portal,
             object_type: object_type.to_owned(),
             def,
         };
-        self.replace_definition(portal, replace).await
+        self.replace_definition(replace).await
     }
 
     async fn list_groups(
@@ -374,11 +377,12 @@ pub trait PropertyStore: Send + Sync {
         only_new: bool,
     ) -> StoreResult<bool> {
         let put = requests::GroupPut {
+            portal,
             object_type: object_type.to_owned(),
             group,
             only_new,
         };
-        self.write_group(portal, put).await
+        self.write_group(put).await
     }
 
     // What a backend implements: the methods above, with their arguments in one value
@@ -387,26 +391,18 @@ pub trait PropertyStore: Send + Sync {
     /// [`insert_properties_bounded`](Self::insert_properties_bounded), in one transaction.
     async fn insert_definitions(
         &self,
-        portal: PortalId,
         insert: requests::DefinitionInsert,
     ) -> StoreResult<Option<Vec<bool>>>;
 
     /// [`archive_properties`](Self::archive_properties), in one transaction.
-    async fn archive_definitions(
-        &self,
-        portal: PortalId,
-        archive: requests::DefinitionArchive,
-    ) -> StoreResult<usize>;
+    async fn archive_definitions(&self, archive: requests::DefinitionArchive)
+        -> StoreResult<usize>;
 
     /// [`update_property`](Self::update_property).
-    async fn replace_definition(
-        &self,
-        portal: PortalId,
-        replace: requests::DefinitionReplace,
-    ) -> StoreResult<bool>;
+    async fn replace_definition(&self, replace: requests::DefinitionReplace) -> StoreResult<bool>;
 
     /// [`put_group`](Self::put_group), in one transaction.
-    async fn write_group(&self, portal: PortalId, put: requests::GroupPut) -> StoreResult<bool>;
+    async fn write_group(&self, put: requests::GroupPut) -> StoreResult<bool>;
 }
 
 /// An API token: belongs to one portal, carries HubSpot scope names. Stored hashed.
@@ -435,20 +431,17 @@ pub trait TokenStore: Send + Sync {
         now: Millis,
     ) -> StoreResult<TokenRecord> {
         let token = requests::NewToken {
+            portal,
             hash: hash.to_owned(),
             prefix: prefix.to_owned(),
             scopes: scopes.to_vec(),
             now,
         };
-        self.insert_token(portal, token).await
+        self.insert_token(token).await
     }
 
     /// What a backend implements for [`create_token`](Self::create_token).
-    async fn insert_token(
-        &self,
-        portal: PortalId,
-        token: requests::NewToken,
-    ) -> StoreResult<TokenRecord>;
+    async fn insert_token(&self, token: requests::NewToken) -> StoreResult<TokenRecord>;
     /// A live (not revoked) token by the hash of its secret.
     async fn find_token(&self, hash: &str) -> StoreResult<Option<TokenRecord>>;
     async fn list_tokens(&self) -> StoreResult<Vec<TokenRecord>>;
@@ -485,22 +478,19 @@ pub trait AssociationStore: Send + Sync {
         limit: usize,
     ) -> StoreResult<Vec<AssociationPage>> {
         let request = graph::PageRequest {
+            portal,
             from_type: from_type.to_owned(),
             to_type: to_type.to_owned(),
             requests,
             limit,
         };
-        self.read_pages(portal, request).await
+        self.read_pages(request).await
     }
 
     /// What a backend implements for [`page_associations`](Self::page_associations):
     /// reads each request's link rows in (target id, category, type id) order and builds
     /// the pages with [`AssociationPage::push`].
-    async fn read_pages(
-        &self,
-        portal: PortalId,
-        request: graph::PageRequest,
-    ) -> StoreResult<Vec<AssociationPage>>;
+    async fn read_pages(&self, request: graph::PageRequest) -> StoreResult<Vec<AssociationPage>>;
 
     /// Both directions' labels are listed under their own (from, to) pair.
     async fn list_labels(
@@ -525,6 +515,7 @@ pub trait AssociationStore: Send + Sync {
         max: usize,
     ) -> StoreResult<Option<Vec<LabelRecord>>> {
         let new = graph::NewLabel {
+            portal,
             from_type,
             to_type,
             name,
@@ -532,7 +523,7 @@ pub trait AssociationStore: Send + Sync {
             inverse_label,
             max,
         };
-        self.insert_label(portal, new).await
+        self.insert_label(new).await
     }
 
     /// Renames a label (and its inverse when `inverse_label` is given). False if unknown.
@@ -546,6 +537,7 @@ pub trait AssociationStore: Send + Sync {
         inverse_label: Option<&str>,
     ) -> StoreResult<bool> {
         let key = graph::LabelKey {
+            portal,
             from_type,
             to_type,
             type_id,
@@ -554,7 +546,7 @@ pub trait AssociationStore: Send + Sync {
             label,
             inverse_label,
         };
-        self.rename_label(portal, key, rename).await
+        self.rename_label(key, rename).await
     }
 
     /// Deletes a label, its inverse, and every association of either type. False if unknown.
@@ -566,27 +558,24 @@ pub trait AssociationStore: Send + Sync {
         type_id: i64,
     ) -> StoreResult<bool> {
         let key = graph::LabelKey {
+            portal,
             from_type,
             to_type,
             type_id,
         };
-        self.remove_label(portal, key).await
+        self.remove_label(key).await
     }
 
     /// What a backend implements for [`create_label`](Self::create_label): in one
     /// transaction, reads the pair's labels and the portal's largest label type id, asks
     /// [`graph::NewLabel::records`] what to insert, and inserts it.
-    async fn insert_label(
-        &self,
-        portal: PortalId,
-        new: graph::NewLabel<'_>,
-    ) -> StoreResult<Option<Vec<LabelRecord>>>;
+    async fn insert_label(&self, new: graph::NewLabel<'_>)
+        -> StoreResult<Option<Vec<LabelRecord>>>;
 
     /// What a backend implements for [`update_label`](Self::update_label): finds the
     /// label's inverse type id and relabels [`graph::LabelRename::targets`].
     async fn rename_label(
         &self,
-        portal: PortalId,
         key: graph::LabelKey<'_>,
         rename: graph::LabelRename<'_>,
     ) -> StoreResult<bool>;
@@ -594,7 +583,7 @@ pub trait AssociationStore: Send + Sync {
     /// What a backend implements for [`delete_label`](Self::delete_label): finds the
     /// label's inverse type id, then deletes both [`graph::LabelKey::with_inverse`] labels
     /// and every USER_DEFINED link of their types under their pairs.
-    async fn remove_label(&self, portal: PortalId, key: graph::LabelKey<'_>) -> StoreResult<bool>;
+    async fn remove_label(&self, key: graph::LabelKey<'_>) -> StoreResult<bool>;
 }
 
 /// Moving a whole database between backends (`spoke copy`): every table's rows, typed

@@ -4,13 +4,14 @@
 //! with plain arguments ([`crate::PropertyStore::archive_properties`], ...), which build these.
 
 use spoke_core::time::Millis;
-use spoke_core::PropertyDefinition;
+use spoke_core::{PortalId, PropertyDefinition};
 
 use crate::PropertyGroup;
 
 /// [`crate::PropertyStore::insert_properties_bounded`]'s arguments.
 #[derive(Debug, Clone)]
 pub struct DefinitionInsert {
+    pub portal: PortalId,
     pub object_type: String,
     pub defs: Vec<PropertyDefinition>,
     pub max_live: usize,
@@ -36,6 +37,7 @@ impl DefinitionInsert {
 /// [`crate::PropertyStore::archive_properties`]'s arguments.
 #[derive(Debug, Clone)]
 pub struct DefinitionArchive {
+    pub portal: PortalId,
     pub object_type: String,
     pub names: Vec<String>,
     pub now: Millis,
@@ -61,6 +63,7 @@ impl DefinitionArchive {
 /// [`crate::PropertyStore::update_property`]'s arguments.
 #[derive(Debug, Clone)]
 pub struct DefinitionReplace {
+    pub portal: PortalId,
     pub object_type: String,
     pub def: PropertyDefinition,
 }
@@ -68,6 +71,7 @@ pub struct DefinitionReplace {
 /// [`crate::PropertyStore::put_group`]'s arguments.
 #[derive(Debug, Clone)]
 pub struct GroupPut {
+    pub portal: PortalId,
     pub object_type: String,
     pub group: PropertyGroup,
     /// Refuse if a live group of this name exists.
@@ -77,6 +81,7 @@ pub struct GroupPut {
 /// [`crate::TokenStore::create_token`]'s arguments.
 #[derive(Debug, Clone)]
 pub struct NewToken {
+    pub portal: PortalId,
     pub hash: String,
     pub prefix: String,
     pub scopes: Vec<String>,
