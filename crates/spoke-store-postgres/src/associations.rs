@@ -13,7 +13,9 @@ use deadpool_postgres::{GenericClient, Transaction};
 use spoke_core::association::USER_DEFINED;
 use spoke_core::{ObjectId, PortalId};
 use spoke_store::columns::{self, Columns, LABEL_COLUMNS};
-use spoke_store::graph::{LabelKey, LabelRename, LinkRow, NewLabel, PageRequest, Prune, Unlink};
+use spoke_store::graph::{
+    LabelKey, LabelPair, LabelRename, LinkRow, NewLabel, PageRequest, Prune, Unlink,
+};
 use spoke_store::{
     AssociationPage, AssociationRemoval, AssociationStore, AssociationWrite, ItemResult,
     LabelRecord, LinkType, StoreResult,
@@ -339,10 +341,10 @@ const LABEL_LOCK_CLASS: i32 = 0x7370_6b6c;
 async fn insert_label_tx(
     tx: &Transaction<'_>,
     portal: PortalId,
-    new: &NewLabel<'_>,
+    new: &NewLabel,
 ) -> Result<Finish<Option<Vec<LabelRecord>>>, Error> {
     lock_labels(tx, portal).await?;
-    let existing = labels_of(tx, portal, new.from_type, new.to_type).await?;
+    let existing = labels_of(tx, portal, &new.from_type, &new.to_type).await?;
     let largest: Option<i64> = db::query_one(
         tx,
         "SELECT MAX(type_id) FROM association_labels WHERE portal_id = $1",
@@ -379,7 +381,7 @@ async fn insert_label_tx(
 async fn locked_inverse_of(
     tx: &Transaction<'_>,
     portal: PortalId,
-    key: &LabelKey<'_>,
+    key: &LabelKey,
 ) -> Result<Option<i64>, Error> {
     lock_labels(tx, portal).await?;
     db::query_opt(
@@ -397,12 +399,12 @@ async fn locked_inverse_of(
 async fn rename_label_tx(
     tx: &Transaction<'_>,
     portal: PortalId,
-    (key, rename): &(LabelKey<'_>, LabelRename<'_>),
+    (key, rename): &(LabelKey, LabelRename),
 ) -> Result<Finish<bool>, Error> {
     let Some(inverse) = locked_inverse_of(tx, portal, key).await? else {
         return Ok(Finish::Rollback(false));
     };
-    for (k, label) in rename.targets(*key, inverse) {
+    for (k, label) in rename.targets(key, inverse) {
         db::execute(
             tx,
             "UPDATE association_labels SET label = $1 WHERE portal_id = $2
@@ -417,7 +419,7 @@ async fn rename_label_tx(
 async fn remove_label_tx(
     tx: &Transaction<'_>,
     portal: PortalId,
-    key: &LabelKey<'_>,
+    key: &LabelKey,
 ) -> Result<Finish<bool>, Error> {
     let Some(inverse) = locked_inverse_of(tx, portal, key).await? else {
         return Ok(Finish::Rollback(false));
@@ -545,38 +547,30 @@ impl AssociationStore for PostgresStore {
         Ok(pages)
     }
 
-    async fn list_labels(
-        &self,
-        portal: PortalId,
-        from_type: &str,
-        to_type: &str,
-    ) -> StoreResult<Vec<LabelRecord>> {
+    async fn read_labels(&self, pair: LabelPair) -> StoreResult<Vec<LabelRecord>> {
         let client = self.client().await.map_err(into_store)?;
-        labels_of(&client, portal, from_type, to_type)
+        labels_of(&client, pair.portal, &pair.from_type, &pair.to_type)
             .await
             .map_err(into_store)
     }
 
-    async fn insert_label(&self, new: NewLabel<'_>) -> StoreResult<Option<Vec<LabelRecord>>> {
-        let portal = new.portal;
+    async fn insert_label(&self, new: NewLabel) -> StoreResult<Option<Vec<LabelRecord>>> {
         self.write(TxMode::RECORDS, new, move |tx, new| {
-            Box::pin(insert_label_tx(tx, portal, new))
+            Box::pin(insert_label_tx(tx, new.portal, new))
         })
         .await
     }
 
-    async fn rename_label(&self, key: LabelKey<'_>, rename: LabelRename<'_>) -> StoreResult<bool> {
-        let portal = key.portal;
+    async fn rename_label(&self, key: LabelKey, rename: LabelRename) -> StoreResult<bool> {
         self.write(TxMode::RECORDS, (key, rename), move |tx, args| {
-            Box::pin(rename_label_tx(tx, portal, args))
+            Box::pin(rename_label_tx(tx, args.0.portal, args))
         })
         .await
     }
 
-    async fn remove_label(&self, key: LabelKey<'_>) -> StoreResult<bool> {
-        let portal = key.portal;
+    async fn remove_label(&self, key: LabelKey) -> StoreResult<bool> {
         self.write(TxMode::RECORDS, key, move |tx, key| {
-            Box::pin(remove_label_tx(tx, portal, key))
+            Box::pin(remove_label_tx(tx, key.portal, key))
         })
         .await
     }

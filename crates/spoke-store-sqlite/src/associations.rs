@@ -5,7 +5,9 @@ use rusqlite::{params, Connection, OptionalExtension};
 use spoke_core::association::USER_DEFINED;
 use spoke_core::{ObjectId, PortalId};
 use spoke_store::columns::{self, LABEL_COLUMNS};
-use spoke_store::graph::{LabelKey, LabelRename, LinkRow, NewLabel, PageRequest, Prune, Unlink};
+use spoke_store::graph::{
+    LabelKey, LabelPair, LabelRename, LinkRow, NewLabel, PageRequest, Prune, Unlink,
+};
 use spoke_store::{
     AssociationPage, AssociationRemoval, AssociationStore, AssociationWrite, ItemResult,
     LabelRecord, LinkType, StoreResult,
@@ -102,15 +104,11 @@ fn labels_of(
 }
 
 /// The inverse type id of a label, if the label exists.
-fn inverse_of(
-    conn: &Connection,
-    portal: PortalId,
-    key: LabelKey<'_>,
-) -> rusqlite::Result<Option<i64>> {
+fn inverse_of(conn: &Connection, key: &LabelKey) -> rusqlite::Result<Option<i64>> {
     conn.query_row(
         "SELECT inverse_type_id FROM association_labels
          WHERE portal_id = ?1 AND from_type = ?2 AND to_type = ?3 AND type_id = ?4",
-        params![portal.0, key.from_type, key.to_type, key.type_id],
+        params![key.portal.0, key.from_type, key.to_type, key.type_id],
         |r| r.get(0),
     )
     .optional()
@@ -209,38 +207,18 @@ impl AssociationStore for SqliteStore {
         .await
     }
 
-    async fn list_labels(
-        &self,
-        portal: PortalId,
-        from_type: &str,
-        to_type: &str,
-    ) -> StoreResult<Vec<LabelRecord>> {
-        let (from, to) = (from_type.to_owned(), to_type.to_owned());
-        self.lookup(move |conn| labels_of(conn, portal, &from, &to))
+    async fn read_labels(&self, pair: LabelPair) -> StoreResult<Vec<LabelRecord>> {
+        self.lookup(move |conn| labels_of(conn, pair.portal, &pair.from_type, &pair.to_type))
             .await
     }
 
-    async fn insert_label(&self, new: NewLabel<'_>) -> StoreResult<Option<Vec<LabelRecord>>> {
-        let portal = new.portal;
-        let (from, to) = (new.from_type.to_owned(), new.to_type.to_owned());
-        let (name, label) = (new.name.to_owned(), new.label.to_owned());
-        let inverse_label = new.inverse_label.map(str::to_owned);
-        let max = new.max;
+    async fn insert_label(&self, new: NewLabel) -> StoreResult<Option<Vec<LabelRecord>>> {
         self.write(move |conn| {
-            let new = NewLabel {
-                portal,
-                from_type: &from,
-                to_type: &to,
-                name: &name,
-                label: &label,
-                inverse_label: inverse_label.as_deref(),
-                max,
-            };
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let existing = labels_of(&tx, portal, &from, &to)?;
+            let existing = labels_of(&tx, new.portal, &new.from_type, &new.to_type)?;
             let largest: Option<i64> = tx.query_row(
                 "SELECT MAX(type_id) FROM association_labels WHERE portal_id = ?1",
-                params![portal.0],
+                params![new.portal.0],
                 |r| r.get(0),
             )?;
             let Some(made) = new.records(&existing, largest) else {
@@ -253,7 +231,7 @@ impl AssociationStore for SqliteStore {
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
                     ),
                     params![
-                        portal.0,
+                        new.portal.0,
                         l.from_type,
                         l.to_type,
                         l.type_id,
@@ -269,35 +247,17 @@ impl AssociationStore for SqliteStore {
         .await
     }
 
-    async fn rename_label(&self, key: LabelKey<'_>, rename: LabelRename<'_>) -> StoreResult<bool> {
-        let portal = key.portal;
-        let (from, to, type_id) = (
-            key.from_type.to_owned(),
-            key.to_type.to_owned(),
-            key.type_id,
-        );
-        let label = rename.label.to_owned();
-        let inverse_label = rename.inverse_label.map(str::to_owned);
+    async fn rename_label(&self, key: LabelKey, rename: LabelRename) -> StoreResult<bool> {
         self.write(move |conn| {
-            let key = LabelKey {
-                portal,
-                from_type: &from,
-                to_type: &to,
-                type_id,
-            };
-            let rename = LabelRename {
-                label: &label,
-                inverse_label: inverse_label.as_deref(),
-            };
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let Some(inverse) = inverse_of(&tx, portal, key)? else {
+            let Some(inverse) = inverse_of(&tx, &key)? else {
                 return Ok(false);
             };
-            for (k, label) in rename.targets(key, inverse) {
+            for (k, label) in rename.targets(&key, inverse) {
                 tx.execute(
                     "UPDATE association_labels SET label = ?1
                      WHERE portal_id = ?2 AND from_type = ?3 AND to_type = ?4 AND type_id = ?5",
-                    params![label, portal.0, k.from_type, k.to_type, k.type_id],
+                    params![label, k.portal.0, k.from_type, k.to_type, k.type_id],
                 )?;
             }
             tx.commit()?;
@@ -306,34 +266,22 @@ impl AssociationStore for SqliteStore {
         .await
     }
 
-    async fn remove_label(&self, key: LabelKey<'_>) -> StoreResult<bool> {
-        let portal = key.portal;
-        let (from, to, type_id) = (
-            key.from_type.to_owned(),
-            key.to_type.to_owned(),
-            key.type_id,
-        );
+    async fn remove_label(&self, key: LabelKey) -> StoreResult<bool> {
         self.write(move |conn| {
-            let key = LabelKey {
-                portal,
-                from_type: &from,
-                to_type: &to,
-                type_id,
-            };
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let Some(inverse) = inverse_of(&tx, portal, key)? else {
+            let Some(inverse) = inverse_of(&tx, &key)? else {
                 return Ok(false);
             };
             for k in key.with_inverse(inverse) {
                 tx.execute(
                     "DELETE FROM association_labels
                      WHERE portal_id = ?1 AND from_type = ?2 AND to_type = ?3 AND type_id = ?4",
-                    params![portal.0, k.from_type, k.to_type, k.type_id],
+                    params![k.portal.0, k.from_type, k.to_type, k.type_id],
                 )?;
                 tx.execute(
                     "DELETE FROM associations WHERE portal_id = ?1 AND from_type = ?2
                      AND to_type = ?3 AND category = ?4 AND type_id = ?5",
-                    params![portal.0, k.from_type, k.to_type, USER_DEFINED, k.type_id],
+                    params![k.portal.0, k.from_type, k.to_type, USER_DEFINED, k.type_id],
                 )?;
             }
             tx.commit()?;

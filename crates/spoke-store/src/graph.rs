@@ -197,21 +197,29 @@ impl PageRequest {
     }
 }
 
+/// A pair of object types whose labels to list, in one portal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelPair {
+    pub portal: PortalId,
+    pub from_type: String,
+    pub to_type: String,
+}
+
 /// A USER_DEFINED label to create under (`from_type`, `to_type`), with its inverse under
 /// the reversed pair; see [`crate::AssociationStore::create_label`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NewLabel<'a> {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewLabel {
     pub portal: PortalId,
-    pub from_type: &'a str,
-    pub to_type: &'a str,
-    pub name: &'a str,
-    pub label: &'a str,
-    pub inverse_label: Option<&'a str>,
+    pub from_type: String,
+    pub to_type: String,
+    pub name: String,
+    pub label: String,
+    pub inverse_label: Option<String>,
     /// How many labels the pair may hold.
     pub max: usize,
 }
 
-impl NewLabel<'_> {
+impl NewLabel {
     /// The label records to insert, given the pair's labels now (`existing`) and the
     /// largest type id any label of the portal uses; `None` if the pair is full or already
     /// has a label of this name. Type ids are allocated from
@@ -229,19 +237,19 @@ impl NewLabel<'_> {
         let single = self.from_type == self.to_type && self.inverse_label.is_none();
         let inverse_id = if single { id } else { id + 1 };
         let mut made = vec![LabelRecord {
-            from_type: self.from_type.to_owned(),
-            to_type: self.to_type.to_owned(),
+            from_type: self.from_type.clone(),
+            to_type: self.to_type.clone(),
             type_id: id,
-            label: self.label.to_owned(),
-            name: self.name.to_owned(),
+            label: self.label.clone(),
+            name: self.name.clone(),
             inverse_type_id: inverse_id,
         }];
         if !single {
             made.push(LabelRecord {
-                from_type: self.to_type.to_owned(),
-                to_type: self.from_type.to_owned(),
+                from_type: self.to_type.clone(),
+                to_type: self.from_type.clone(),
                 type_id: inverse_id,
-                label: self.inverse_label.unwrap_or(self.label).to_owned(),
+                label: self.inverse_label.as_ref().unwrap_or(&self.label).clone(),
                 name: format!("{}_inverse", self.name),
                 inverse_type_id: id,
             });
@@ -250,25 +258,25 @@ impl NewLabel<'_> {
     }
 }
 
-/// One direction of a label: the pair it is listed under and its type id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LabelKey<'a> {
+/// One direction of a label: its portal, the pair it is listed under, and its type id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelKey {
     pub portal: PortalId,
-    pub from_type: &'a str,
-    pub to_type: &'a str,
+    pub from_type: String,
+    pub to_type: String,
     pub type_id: i64,
 }
 
-impl<'a> LabelKey<'a> {
+impl LabelKey {
     /// This label and its inverse (`inverse_type_id`, under the reversed pair); twice
     /// the same key for a label that is its own inverse.
-    pub fn with_inverse(self, inverse_type_id: i64) -> [LabelKey<'a>; 2] {
+    pub fn with_inverse(&self, inverse_type_id: i64) -> [LabelKey; 2] {
         [
-            self,
+            self.clone(),
             LabelKey {
                 portal: self.portal,
-                from_type: self.to_type,
-                to_type: self.from_type,
+                from_type: self.to_type.clone(),
+                to_type: self.from_type.clone(),
                 type_id: inverse_type_id,
             },
         ]
@@ -276,23 +284,22 @@ impl<'a> LabelKey<'a> {
 }
 
 /// New display labels for a label and, optionally, its inverse.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LabelRename<'a> {
-    pub label: &'a str,
-    pub inverse_label: Option<&'a str>,
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelRename {
+    pub label: String,
+    pub inverse_label: Option<String>,
 }
 
-impl<'a> LabelRename<'a> {
+impl LabelRename {
     /// The records to relabel, given the label's inverse type id: the label itself, and
     /// its inverse when an inverse label is given and the label is not its own inverse.
-    pub fn targets(self, key: LabelKey<'a>, inverse_type_id: i64) -> Vec<(LabelKey<'a>, &'a str)> {
+    pub fn targets(&self, key: &LabelKey, inverse_type_id: i64) -> Vec<(LabelKey, &str)> {
         let [own, inverse] = key.with_inverse(inverse_type_id);
-        let mut out = vec![(own, self.label)];
-        if let Some(label) = self
-            .inverse_label
-            .filter(|_| inverse_type_id != key.type_id)
-        {
-            out.push((inverse, label));
+        let mut out = vec![(own, self.label.as_str())];
+        if let Some(label) = self.inverse_label.as_deref() {
+            if inverse_type_id != key.type_id {
+                out.push((inverse, label));
+            }
         }
         out
     }

@@ -498,7 +498,14 @@ pub trait AssociationStore: Send + Sync {
         portal: PortalId,
         from_type: &str,
         to_type: &str,
-    ) -> StoreResult<Vec<LabelRecord>>;
+    ) -> StoreResult<Vec<LabelRecord>> {
+        let pair = graph::LabelPair {
+            portal,
+            from_type: from_type.to_owned(),
+            to_type: to_type.to_owned(),
+        };
+        self.read_labels(pair).await
+    }
 
     /// Creates a label (and its inverse, under the reversed pair), allocating type ids from
     /// `spoke_core::association::FIRST_USER_TYPE_ID` up, per portal.
@@ -516,11 +523,11 @@ pub trait AssociationStore: Send + Sync {
     ) -> StoreResult<Option<Vec<LabelRecord>>> {
         let new = graph::NewLabel {
             portal,
-            from_type,
-            to_type,
-            name,
-            label,
-            inverse_label,
+            from_type: from_type.to_owned(),
+            to_type: to_type.to_owned(),
+            name: name.to_owned(),
+            label: label.to_owned(),
+            inverse_label: inverse_label.map(str::to_owned),
             max,
         };
         self.insert_label(new).await
@@ -538,13 +545,13 @@ pub trait AssociationStore: Send + Sync {
     ) -> StoreResult<bool> {
         let key = graph::LabelKey {
             portal,
-            from_type,
-            to_type,
+            from_type: from_type.to_owned(),
+            to_type: to_type.to_owned(),
             type_id,
         };
         let rename = graph::LabelRename {
-            label,
-            inverse_label,
+            label: label.to_owned(),
+            inverse_label: inverse_label.map(str::to_owned),
         };
         self.rename_label(key, rename).await
     }
@@ -559,31 +566,33 @@ pub trait AssociationStore: Send + Sync {
     ) -> StoreResult<bool> {
         let key = graph::LabelKey {
             portal,
-            from_type,
-            to_type,
+            from_type: from_type.to_owned(),
+            to_type: to_type.to_owned(),
             type_id,
         };
         self.remove_label(key).await
     }
 
+    /// What a backend implements for [`list_labels`](Self::list_labels).
+    async fn read_labels(&self, pair: graph::LabelPair) -> StoreResult<Vec<LabelRecord>>;
+
     /// What a backend implements for [`create_label`](Self::create_label): in one
     /// transaction, reads the pair's labels and the portal's largest label type id, asks
     /// [`graph::NewLabel::records`] what to insert, and inserts it.
-    async fn insert_label(&self, new: graph::NewLabel<'_>)
-        -> StoreResult<Option<Vec<LabelRecord>>>;
+    async fn insert_label(&self, new: graph::NewLabel) -> StoreResult<Option<Vec<LabelRecord>>>;
 
     /// What a backend implements for [`update_label`](Self::update_label): finds the
     /// label's inverse type id and relabels [`graph::LabelRename::targets`].
     async fn rename_label(
         &self,
-        key: graph::LabelKey<'_>,
-        rename: graph::LabelRename<'_>,
+        key: graph::LabelKey,
+        rename: graph::LabelRename,
     ) -> StoreResult<bool>;
 
     /// What a backend implements for [`delete_label`](Self::delete_label): finds the
     /// label's inverse type id, then deletes both [`graph::LabelKey::with_inverse`] labels
     /// and every USER_DEFINED link of their types under their pairs.
-    async fn remove_label(&self, key: graph::LabelKey<'_>) -> StoreResult<bool>;
+    async fn remove_label(&self, key: graph::LabelKey) -> StoreResult<bool>;
 }
 
 /// Moving a whole database between backends (`spoke copy`): every table's rows, typed
