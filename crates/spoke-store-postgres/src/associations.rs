@@ -378,11 +378,8 @@ async fn insert_label_tx(
 }
 
 /// Locks the portal's labels, then finds a label's inverse type id, if the label exists.
-async fn locked_inverse_of(
-    tx: &Transaction<'_>,
-    portal: PortalId,
-    key: &LabelKey,
-) -> Result<Option<i64>, Error> {
+async fn locked_inverse_of(tx: &Transaction<'_>, key: &LabelKey) -> Result<Option<i64>, Error> {
+    let portal = key.portal;
     lock_labels(tx, portal).await?;
     db::query_opt(
         tx,
@@ -401,7 +398,7 @@ async fn rename_label_tx(
     portal: PortalId,
     (key, rename): &(LabelKey, LabelRename),
 ) -> Result<Finish<bool>, Error> {
-    let Some(inverse) = locked_inverse_of(tx, portal, key).await? else {
+    let Some(inverse) = locked_inverse_of(tx, key).await? else {
         return Ok(Finish::Rollback(false));
     };
     for (k, label) in rename.targets(key, inverse) {
@@ -421,7 +418,7 @@ async fn remove_label_tx(
     portal: PortalId,
     key: &LabelKey,
 ) -> Result<Finish<bool>, Error> {
-    let Some(inverse) = locked_inverse_of(tx, portal, key).await? else {
+    let Some(inverse) = locked_inverse_of(tx, key).await? else {
         return Ok(Finish::Rollback(false));
     };
     for k in key.with_inverse(inverse) {

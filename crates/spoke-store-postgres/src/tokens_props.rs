@@ -174,6 +174,28 @@ async fn write_group_tx(
     Ok(Finish::Commit(true))
 }
 
+impl PostgresStore {
+    /// The rows `sql` selects for one type of one portal (`$1`, `$2`), each read by `read`.
+    async fn of_type<T>(
+        &self,
+        sql: &str,
+        portal: PortalId,
+        object_type: &str,
+        read: fn(&tokio_postgres::Row) -> Result<T, Error>,
+    ) -> StoreResult<Vec<T>> {
+        async {
+            let client = self.client().await?;
+            db::query(&client, sql, &[&portal.0, &object_type])
+                .await?
+                .iter()
+                .map(read)
+                .collect::<Result<Vec<_>, Error>>()
+        }
+        .await
+        .map_err(into_store)
+    }
+}
+
 #[async_trait]
 impl PropertyStore for PostgresStore {
     async fn list_properties(
@@ -181,21 +203,14 @@ impl PropertyStore for PostgresStore {
         portal: PortalId,
         object_type: &str,
     ) -> StoreResult<Vec<PropertyDefinition>> {
-        async {
-            let client = self.client().await?;
-            db::query(
-                &client,
-                "SELECT definition FROM properties WHERE portal_id = $1 AND object_type = $2
-                 ORDER BY name",
-                &[&portal.0, &object_type],
-            )
-            .await?
-            .iter()
-            .map(|r| def_from_json(r.try_get(0)?))
-            .collect::<Result<Vec<_>, Error>>()
-        }
+        self.of_type(
+            "SELECT definition FROM properties WHERE portal_id = $1 AND object_type = $2
+             ORDER BY name",
+            portal,
+            object_type,
+            |r| def_from_json(r.try_get(0)?),
+        )
         .await
-        .map_err(into_store)
     }
 
     async fn insert_definitions(&self, insert: DefinitionInsert) -> StoreResult<Option<Vec<bool>>> {
@@ -243,23 +258,12 @@ impl PropertyStore for PostgresStore {
         portal: PortalId,
         object_type: &str,
     ) -> StoreResult<Vec<PropertyGroup>> {
-        async {
-            let client = self.client().await?;
-            db::query(
-                &client,
-                &format!(
-                    "SELECT {GROUP_COLUMNS} FROM property_groups
-                     WHERE portal_id = $1 AND object_type = $2 ORDER BY name"
-                ),
-                &[&portal.0, &object_type],
-            )
-            .await?
-            .iter()
-            .map(|r| columns::group(&Cols(r)))
-            .collect::<Result<Vec<_>, Error>>()
-        }
-        .await
-        .map_err(into_store)
+        let sql = format!(
+            "SELECT {GROUP_COLUMNS} FROM property_groups
+             WHERE portal_id = $1 AND object_type = $2 ORDER BY name"
+        );
+        self.of_type(&sql, portal, object_type, |r| columns::group(&Cols(r)))
+            .await
     }
 
     async fn write_group(&self, put: GroupPut) -> StoreResult<bool> {

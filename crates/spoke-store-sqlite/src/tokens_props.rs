@@ -131,8 +131,8 @@ fn write_group(
     portal: PortalId,
     put: &GroupPut,
 ) -> rusqlite::Result<bool> {
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let group = &put.group;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     if put.only_new {
         let taken: Option<i64> = tx
             .query_row(
