@@ -46,22 +46,33 @@ fn def_to_json(d: &PropertyDefinition) -> Result<String, Error> {
     columns::definition_json(d).map_err(|e| Error::Data(e.to_string()))
 }
 
+/// Whether a live (not archived) row of `table` (`properties` or `property_groups`) of
+/// this type has this name.
+async fn live_named(
+    tx: &Transaction<'_>,
+    table: &str,
+    portal: PortalId,
+    object_type: &str,
+    name: &str,
+) -> Result<bool, Error> {
+    let sql = format!(
+        "SELECT 1 FROM {table} WHERE portal_id = $1 AND object_type = $2
+         AND name = $3 AND NOT archived"
+    );
+    Ok(db::query_opt(tx, &sql, &[&portal.0, &object_type, &name])
+        .await?
+        .is_some())
+}
+
 async fn insert_definitions_tx(
     tx: &Transaction<'_>,
-    portal: PortalId,
     insert: &DefinitionInsert,
 ) -> Result<Finish<Option<Vec<bool>>>, Error> {
+    let portal = insert.portal;
     let object_type = &insert.object_type;
     let mut fresh = Vec::with_capacity(insert.defs.len());
     for d in &insert.defs {
-        let taken = db::query_opt(
-            tx,
-            "SELECT 1 FROM properties WHERE portal_id = $1 AND object_type = $2
-             AND name = $3 AND NOT archived",
-            &[&portal.0, object_type, &d.name],
-        )
-        .await?;
-        fresh.push(taken.is_none());
+        fresh.push(!live_named(tx, "properties", portal, object_type, &d.name).await?);
     }
     let live: i64 = db::query_one(
         tx,
@@ -92,9 +103,9 @@ async fn insert_definitions_tx(
 /// one statement, so a batch of thousands is two round trips.
 async fn archive_definitions_tx(
     tx: &Transaction<'_>,
-    portal: PortalId,
     archive: &DefinitionArchive,
 ) -> Result<Finish<usize>, Error> {
+    let portal = archive.portal;
     let (object_type, names) = (&archive.object_type, &archive.names);
     let rows = db::query(
         tx,
@@ -135,23 +146,11 @@ async fn archive_definitions_tx(
     Ok(Finish::Commit(archived_names.len()))
 }
 
-async fn write_group_tx(
-    tx: &Transaction<'_>,
-    portal: PortalId,
-    put: &GroupPut,
-) -> Result<Finish<bool>, Error> {
+async fn write_group_tx(tx: &Transaction<'_>, put: &GroupPut) -> Result<Finish<bool>, Error> {
+    let portal = put.portal;
     let (object_type, group) = (&put.object_type, &put.group);
-    if put.only_new {
-        let taken = db::query_opt(
-            tx,
-            "SELECT 1 FROM property_groups WHERE portal_id = $1 AND object_type = $2
-             AND name = $3 AND NOT archived",
-            &[&portal.0, object_type, &group.name],
-        )
-        .await?;
-        if taken.is_some() {
-            return Ok(Finish::Rollback(false));
-        }
+    if put.only_new && live_named(tx, "property_groups", portal, object_type, &group.name).await? {
+        return Ok(Finish::Rollback(false));
     }
     db::execute(
         tx,
@@ -175,17 +174,16 @@ async fn write_group_tx(
 }
 
 impl PostgresStore {
-    /// The rows `sql` selects for one type of one portal (`$1`, `$2`), each read by `read`.
-    async fn of_type<T>(
+    /// Every row `sql` selects, each read by `read`.
+    async fn read_all<T>(
         &self,
         sql: &str,
-        portal: PortalId,
-        object_type: &str,
+        params: db::Params<'_>,
         read: fn(&tokio_postgres::Row) -> Result<T, Error>,
     ) -> StoreResult<Vec<T>> {
         async {
             let client = self.client().await?;
-            db::query(&client, sql, &[&portal.0, &object_type])
+            db::query(&client, sql, params)
                 .await?
                 .iter()
                 .map(read)
@@ -203,28 +201,25 @@ impl PropertyStore for PostgresStore {
         portal: PortalId,
         object_type: &str,
     ) -> StoreResult<Vec<PropertyDefinition>> {
-        self.of_type(
+        self.read_all(
             "SELECT definition FROM properties WHERE portal_id = $1 AND object_type = $2
              ORDER BY name",
-            portal,
-            object_type,
+            &[&portal.0, &object_type],
             |r| def_from_json(r.try_get(0)?),
         )
         .await
     }
 
     async fn insert_definitions(&self, insert: DefinitionInsert) -> StoreResult<Option<Vec<bool>>> {
-        let portal = insert.portal;
-        self.write(TxMode::DEFINITIONS, insert, move |tx, insert| {
-            Box::pin(insert_definitions_tx(tx, portal, insert))
+        self.write(TxMode::DEFINITIONS, insert, |tx, insert| {
+            Box::pin(insert_definitions_tx(tx, insert))
         })
         .await
     }
 
     async fn archive_definitions(&self, archive: DefinitionArchive) -> StoreResult<usize> {
-        let portal = archive.portal;
-        self.write(TxMode::DEFINITIONS, archive, move |tx, archive| {
-            Box::pin(archive_definitions_tx(tx, portal, archive))
+        self.write(TxMode::DEFINITIONS, archive, |tx, archive| {
+            Box::pin(archive_definitions_tx(tx, archive))
         })
         .await
     }
@@ -262,14 +257,15 @@ impl PropertyStore for PostgresStore {
             "SELECT {GROUP_COLUMNS} FROM property_groups
              WHERE portal_id = $1 AND object_type = $2 ORDER BY name"
         );
-        self.of_type(&sql, portal, object_type, |r| columns::group(&Cols(r)))
-            .await
+        self.read_all(&sql, &[&portal.0, &object_type], |r| {
+            columns::group(&Cols(r))
+        })
+        .await
     }
 
     async fn write_group(&self, put: GroupPut) -> StoreResult<bool> {
-        let portal = put.portal;
-        self.write(TxMode::DEFINITIONS, put, move |tx, put| {
-            Box::pin(write_group_tx(tx, portal, put))
+        self.write(TxMode::DEFINITIONS, put, |tx, put| {
+            Box::pin(write_group_tx(tx, put))
         })
         .await
     }
@@ -297,16 +293,10 @@ impl TokenStore for PostgresStore {
     }
 
     async fn list_portals(&self) -> StoreResult<Vec<PortalId>> {
-        async {
-            let client = self.client().await?;
-            db::query(&client, "SELECT id FROM portals ORDER BY id", &[])
-                .await?
-                .iter()
-                .map(|r| Ok(PortalId(r.try_get(0)?)))
-                .collect::<Result<Vec<_>, Error>>()
-        }
+        self.read_all("SELECT id FROM portals ORDER BY id", &[], |r| {
+            Ok(PortalId(r.try_get(0)?))
+        })
         .await
-        .map_err(into_store)
     }
 
     async fn insert_token(&self, token: NewToken) -> StoreResult<TokenRecord> {
@@ -353,20 +343,8 @@ impl TokenStore for PostgresStore {
     }
 
     async fn list_tokens(&self) -> StoreResult<Vec<TokenRecord>> {
-        async {
-            let client = self.client().await?;
-            db::query(
-                &client,
-                &format!("SELECT {TOKEN_COLUMNS} FROM tokens ORDER BY id"),
-                &[],
-            )
-            .await?
-            .iter()
-            .map(token_row)
-            .collect::<Result<Vec<_>, Error>>()
-        }
-        .await
-        .map_err(into_store)
+        let sql = format!("SELECT {TOKEN_COLUMNS} FROM tokens ORDER BY id");
+        self.read_all(&sql, &[], token_row).await
     }
 
     async fn revoke_token(&self, id: i64, now: Millis) -> StoreResult<bool> {
