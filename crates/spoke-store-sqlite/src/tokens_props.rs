@@ -220,11 +220,13 @@ impl PropertyStore for SqliteStore {
         portal: PortalId,
         object_type: &str,
     ) -> StoreResult<Vec<PropertyGroup>> {
-        let sql = format!(
-            "SELECT {GROUP_COLUMNS} FROM property_groups
-             WHERE portal_id = ?1 AND object_type = ?2 ORDER BY name"
+        let (object_type, sql) = (
+            object_type.to_owned(),
+            format!(
+                "SELECT {GROUP_COLUMNS} FROM property_groups
+                 WHERE portal_id = ?1 AND object_type = ?2 ORDER BY name"
+            ),
         );
-        let object_type = object_type.to_owned();
         self.read(move |conn| {
             conn.prepare_cached(&sql)?
                 .query_map(params![portal.0, object_type], |r| columns::group(&Cols(r)))?
