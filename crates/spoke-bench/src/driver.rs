@@ -3,11 +3,13 @@
 //! request's latency is kept; percentiles come from sorting them.
 
 use std::future::Future;
+use std::ops::Range;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::http::BATCH;
 use crate::stats::{Latency, Rng};
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -28,6 +30,61 @@ pub trait Op: Send + Sync + 'static {
         worker: &'a mut Worker,
         ticket: u64,
     ) -> BoxFuture<'a, Result<u64, String>>;
+}
+
+/// One batch of a load: writes items `numbers` (at most [`BATCH`] of them) and returns the
+/// ids of the records it created, if it creates any.
+pub trait Batch: Send + Sync + 'static {
+    fn write(&self, numbers: Range<u64>) -> BoxFuture<'_, Result<Vec<i64>, String>>;
+}
+
+/// A load: `count` items written [`BATCH`] at a time, request `ticket` writing items
+/// `ticket * BATCH ..`, so any number of workers share it without overlap. Keeps the
+/// created ids.
+pub struct Load<B> {
+    batch: B,
+    count: u64,
+    ids: Mutex<Vec<i64>>,
+}
+
+impl<B: Batch> Load<B> {
+    pub fn new(batch: B, count: u64) -> Arc<Self> {
+        Arc::new(Self {
+            batch,
+            count,
+            ids: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Writes every batch on `concurrency` workers.
+    pub async fn run(self: &Arc<Self>, concurrency: usize, seed: u64) -> Measured {
+        let limit = Limit {
+            duration: None,
+            budget: Some(self.count.div_ceil(BATCH as u64)),
+        };
+        drive(self.clone(), concurrency, limit, seed).await
+    }
+
+    /// The ids created so far, in no particular order.
+    pub fn ids(&self) -> Result<Vec<i64>, String> {
+        Ok(self.ids.lock().map_err(|_| "loader lock poisoned")?.clone())
+    }
+
+    async fn load(&self, ticket: u64) -> Result<u64, String> {
+        let start = ticket * BATCH as u64;
+        let end = (start + BATCH as u64).min(self.count);
+        let ids = self.batch.write(start..end).await?;
+        if let Ok(mut all) = self.ids.lock() {
+            all.extend(ids);
+        }
+        Ok(end - start)
+    }
+}
+
+impl<B: Batch> Op for Load<B> {
+    fn call<'a>(&'a self, _w: &'a mut Worker, ticket: u64) -> BoxFuture<'a, Result<u64, String>> {
+        Box::pin(self.load(ticket))
+    }
 }
 
 /// When a run stops: after `duration`, after `budget` requests, whichever comes first.

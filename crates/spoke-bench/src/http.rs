@@ -1,16 +1,71 @@
-//! The HTTP side: loading the data set through spoke's API, and the timed scenarios.
+//! The HTTP side: loading the data set through spoke's API, and the timed scenarios. The
+//! requests the scenarios and the soak both send are built here once, so both measure the
+//! same calls.
 
+use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
 use crate::data;
-use crate::driver::{BoxFuture, Op, Worker};
+use crate::driver::{Batch, BoxFuture, Op, Worker};
+use crate::stats::Rng;
 
 /// Records per batch call, HubSpot's batch limit.
 pub const BATCH: usize = 100;
+
+pub const BATCH_CREATE: &str = "/crm/v3/objects/contacts/batch/create";
+pub const BATCH_READ: &str = "/crm/v3/objects/contacts/batch/read";
+pub const BATCH_UPDATE: &str = "/crm/v3/objects/contacts/batch/update";
+pub const BATCH_UPSERT: &str = "/crm/v3/objects/contacts/batch/upsert";
+pub const SEARCH: &str = "/crm/v3/objects/contacts/search";
+pub const ASSOC_BATCH_READ: &str = "/crm/v4/associations/companies/contacts/batch/read";
+
+/// `{"id": "…"}` inputs naming these records.
+pub fn id_inputs(ids: impl IntoIterator<Item = i64>) -> Vec<Value> {
+    ids.into_iter()
+        .map(|id| json!({ "id": id.to_string() }))
+        .collect()
+}
+
+/// A batch read of these contacts' ten properties.
+pub fn batch_read(ids: Vec<i64>) -> Value {
+    json!({ "inputs": id_inputs(ids), "properties": data::CONTACT_PROPERTIES })
+}
+
+/// A batch update of these contacts, each with new values ([`data::update`] of `seq()`).
+pub fn batch_update(ids: Vec<i64>, mut seq: impl FnMut() -> u64) -> Value {
+    let inputs: Vec<Value> = ids
+        .into_iter()
+        .map(|id| json!({ "id": id.to_string(), "properties": data::to_json(data::update(seq())) }))
+        .collect();
+    json!({ "inputs": inputs })
+}
+
+/// A batch upsert of the contacts with these emails ([`data::upsert`] of `seq()`).
+pub fn batch_upsert(emails: impl Iterator<Item = String>, mut seq: impl FnMut() -> u64) -> Value {
+    let inputs: Vec<Value> = emails
+        .map(|email| {
+            json!({ "id": email, "idProperty": "email",
+                    "properties": data::to_json(data::upsert(seq())) })
+        })
+        .collect();
+    json!({ "inputs": inputs })
+}
+
+/// A search for the contact with email `n`.
+pub fn search_email(n: u64) -> Value {
+    json!({ "filterGroups": [{ "filters": [
+        { "propertyName": "email", "operator": "EQ", "value": data::email(n) }
+    ]}]})
+}
+
+/// A page of the contacts list after `after`, with these properties.
+pub fn list_page(properties: &str, after: &str) -> String {
+    format!("/crm/v3/objects/contacts?limit=100&properties={properties}&after={after}")
+}
 
 /// A client of one spoke server with one token.
 pub struct Api {
@@ -19,9 +74,22 @@ pub struct Api {
     auth: String,
 }
 
-pub fn snippet(body: &[u8]) -> String {
+fn snippet(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
     text.chars().take(300).collect()
+}
+
+/// Why an answer's status was not the one expected, with the start of its body.
+pub fn unexpected(
+    method: &reqwest::Method,
+    path: &str,
+    (status, expect): (u16, u16),
+    body: &[u8],
+) -> String {
+    format!(
+        "{method} {path}: status {status} (expected {expect}): {}",
+        snippet(body)
+    )
 }
 
 impl Api {
@@ -36,50 +104,6 @@ impl Api {
             base: base.to_owned(),
             auth: format!("Bearer {token}"),
         })
-    }
-
-    async fn finish(
-        &self,
-        what: &str,
-        req: reqwest::RequestBuilder,
-        expect: u16,
-    ) -> Result<Vec<u8>, String> {
-        let resp = req
-            .header("authorization", &self.auth)
-            .send()
-            .await
-            .map_err(|e| format!("{what}: {e}"))?;
-        let status = resp.status().as_u16();
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|e| format!("{what}: reading the body: {e}"))?;
-        if status != expect {
-            return Err(format!(
-                "{what}: status {status} (expected {expect}): {}",
-                snippet(&body)
-            ));
-        }
-        Ok(body.to_vec())
-    }
-
-    pub async fn post(&self, path: &str, body: &Value, expect: u16) -> Result<Vec<u8>, String> {
-        let bytes = serde_json::to_vec(body).map_err(|e| e.to_string())?;
-        self.post_bytes(path, bytes, expect).await
-    }
-
-    pub async fn post_bytes(
-        &self,
-        path: &str,
-        bytes: Vec<u8>,
-        expect: u16,
-    ) -> Result<Vec<u8>, String> {
-        let req = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .header("content-type", "application/json")
-            .body(bytes);
-        self.finish(&format!("POST {path}"), req, expect).await
     }
 
     /// One request whose status the caller judges: `Err` only when no answer arrived
@@ -109,9 +133,38 @@ impl Api {
         Ok((status, body.to_vec()))
     }
 
+    /// One request that must answer `expect`: its body, or why not.
+    async fn expect(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+        expect: u16,
+    ) -> Result<Vec<u8>, String> {
+        let (status, body) = self.send(method.clone(), path, body).await?;
+        if status != expect {
+            return Err(unexpected(&method, path, (status, expect), &body));
+        }
+        Ok(body)
+    }
+
+    pub async fn post(&self, path: &str, body: &Value, expect: u16) -> Result<Vec<u8>, String> {
+        let bytes = serde_json::to_vec(body).map_err(|e| e.to_string())?;
+        self.post_bytes(path, bytes, expect).await
+    }
+
+    pub async fn post_bytes(
+        &self,
+        path: &str,
+        bytes: Vec<u8>,
+        expect: u16,
+    ) -> Result<Vec<u8>, String> {
+        self.expect(reqwest::Method::POST, path, Some(bytes), expect)
+            .await
+    }
+
     pub async fn get(&self, path: &str, expect: u16) -> Result<Vec<u8>, String> {
-        let req = self.client.get(format!("{}{path}", self.base));
-        self.finish(&format!("GET {path}"), req, expect).await
+        self.expect(reqwest::Method::GET, path, None, expect).await
     }
 }
 
@@ -156,27 +209,19 @@ fn results_len(v: &Value) -> u64 {
     v["results"].as_array().map_or(0, |a| a.len() as u64)
 }
 
-/// Creates records of one type through `batch/create`, 100 per call; batch `ticket`
-/// holds numbers `ticket*100 ..`. Collects the new ids.
-pub struct Loader {
+/// Creates records of one type through `batch/create`: item `i` is record number
+/// `first + i`.
+pub struct Create {
     pub api: Arc<Api>,
     /// `contacts` or `companies`.
     pub object_type: &'static str,
-    /// Number of the first record.
     pub first: u64,
-    pub count: u64,
-    pub ids: Mutex<Vec<i64>>,
 }
 
-impl Loader {
-    pub fn batches(&self) -> u64 {
-        self.count.div_ceil(BATCH as u64)
-    }
-
-    async fn load(&self, ticket: u64) -> Result<u64, String> {
-        let start = ticket * BATCH as u64;
-        let end = (start + BATCH as u64).min(self.count);
-        let body = data::create_body((start..end).map(|i| {
+impl Create {
+    async fn create(&self, numbers: Range<u64>) -> Result<Vec<i64>, String> {
+        let want = numbers.end - numbers.start;
+        let body = data::create_body(numbers.map(|i| {
             let n = self.first + i;
             if self.object_type == "contacts" {
                 data::contact(n)
@@ -185,43 +230,29 @@ impl Loader {
             }
         }));
         let path = format!("/crm/v3/objects/{}/batch/create", self.object_type);
-        let body = self.api.post_bytes(&path, body, 201).await?;
-        let ids = result_ids(&body)?;
-        if ids.len() as u64 != end - start {
-            return Err(format!(
-                "{path}: {} results for {} inputs",
-                ids.len(),
-                end - start
-            ));
+        let ids = result_ids(&self.api.post_bytes(&path, body, 201).await?)?;
+        if ids.len() as u64 != want {
+            return Err(format!("{path}: {} results for {want} inputs", ids.len()));
         }
-        let n = ids.len() as u64;
-        if let Ok(mut all) = self.ids.lock() {
-            all.extend(ids);
-        }
-        Ok(n)
+        Ok(ids)
     }
 }
 
-impl Op for Loader {
-    fn call<'a>(&'a self, _w: &'a mut Worker, ticket: u64) -> BoxFuture<'a, Result<u64, String>> {
-        Box::pin(self.load(ticket))
+impl Batch for Create {
+    fn write(&self, numbers: Range<u64>) -> BoxFuture<'_, Result<Vec<i64>, String>> {
+        Box::pin(self.create(numbers))
     }
 }
 
-/// Associates (contact, company) pairs with the default type, 100 pairs per call.
-pub struct Linker {
+/// Associates (contact, company) pairs with the default type: item `i` is `pairs[i]`.
+pub struct Link {
     pub api: Arc<Api>,
     pub pairs: Vec<(i64, i64)>,
 }
 
-impl Linker {
-    pub fn batches(&self) -> u64 {
-        self.pairs.len().div_ceil(BATCH) as u64
-    }
-
-    async fn link(&self, ticket: u64) -> Result<u64, String> {
-        let start = ticket as usize * BATCH;
-        let chunk = &self.pairs[start..(start + BATCH).min(self.pairs.len())];
+impl Link {
+    async fn link(&self, numbers: Range<u64>) -> Result<Vec<i64>, String> {
+        let chunk = &self.pairs[numbers.start as usize..numbers.end as usize];
         let inputs: Vec<Value> = chunk
             .iter()
             .map(|(c, co)| json!({ "from": { "id": c.to_string() }, "to": { "id": co.to_string() } }))
@@ -235,13 +266,13 @@ impl Linker {
             )
             .await?;
         no_item_errors(&parse(&body)?)?;
-        Ok(chunk.len() as u64)
+        Ok(Vec::new())
     }
 }
 
-impl Op for Linker {
-    fn call<'a>(&'a self, _w: &'a mut Worker, ticket: u64) -> BoxFuture<'a, Result<u64, String>> {
-        Box::pin(self.link(ticket))
+impl Batch for Link {
+    fn write(&self, numbers: Range<u64>) -> BoxFuture<'_, Result<Vec<i64>, String>> {
+        Box::pin(self.link(numbers))
     }
 }
 
@@ -259,6 +290,30 @@ pub struct DataSet {
     /// A `lastmodifieddate` in the middle of the load (epoch ms): about half the
     /// contacts were modified after it.
     pub modified_cutoff: i64,
+}
+
+impl DataSet {
+    /// One loaded contact, at random.
+    pub fn random_contact(&self, rng: &mut Rng) -> i64 {
+        self.contacts[rng.below(self.contacts.len())]
+    }
+
+    /// `k` distinct loaded contacts, at random.
+    pub fn random_contacts(&self, rng: &mut Rng, k: usize) -> Vec<i64> {
+        pick(&self.contacts, rng, k)
+    }
+
+    /// `k` distinct companies of ten contacts each, at random.
+    pub fn random_companies(&self, rng: &mut Rng, k: usize) -> Vec<i64> {
+        pick(&self.companies, rng, k)
+    }
+}
+
+fn pick(ids: &[i64], rng: &mut Rng, k: usize) -> Vec<i64> {
+    rng.distinct(ids.len(), k)
+        .into_iter()
+        .map(|i| ids[i])
+        .collect()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -342,12 +397,15 @@ const LIST_PROPERTIES: &str =
     "email,firstname,lastname,phone,company,website,jobtitle,city,state,country";
 
 impl HttpOp {
-    fn random_ids(&self, w: &mut Worker) -> Vec<String> {
-        w.rng
-            .distinct(self.data.contacts.len(), BATCH)
-            .into_iter()
-            .map(|i| self.data.contacts[i].to_string())
-            .collect()
+    fn seq(&self) -> u64 {
+        self.seq.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Sends a batch with status 200 expected; the objects it carried are its inputs.
+    async fn post_batch(&self, path: &str, body: Value) -> Result<u64, String> {
+        let n = body["inputs"].as_array().map_or(0, Vec::len) as u64;
+        self.api.post(path, &body, 200).await?;
+        Ok(n)
     }
 
     async fn run(&self, w: &mut Worker) -> Result<u64, String> {
@@ -356,42 +414,17 @@ impl HttpOp {
             Scenario::BatchCreate => {
                 let first = self.next_number.fetch_add(BATCH as u64, Ordering::Relaxed);
                 let body = data::create_body((first..first + BATCH as u64).map(data::contact));
-                api.post_bytes("/crm/v3/objects/contacts/batch/create", body, 201)
-                    .await?;
+                api.post_bytes(BATCH_CREATE, body, 201).await?;
                 Ok(BATCH as u64)
             }
             Scenario::BatchRead => {
-                let inputs: Vec<Value> = self
-                    .random_ids(w)
-                    .into_iter()
-                    .map(|id| json!({ "id": id }))
-                    .collect();
-                let n = inputs.len() as u64;
-                api.post(
-                    "/crm/v3/objects/contacts/batch/read",
-                    &json!({ "inputs": inputs, "properties": data::CONTACT_PROPERTIES }),
-                    200,
-                )
-                .await?;
-                Ok(n)
+                let ids = self.data.random_contacts(&mut w.rng, BATCH);
+                self.post_batch(BATCH_READ, batch_read(ids)).await
             }
             Scenario::BatchUpdate => {
-                let inputs: Vec<Value> = self
-                    .random_ids(w)
-                    .into_iter()
-                    .map(|id| {
-                        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
-                        json!({ "id": id, "properties": data::to_json(data::update(seq)) })
-                    })
-                    .collect();
-                let n = inputs.len() as u64;
-                api.post(
-                    "/crm/v3/objects/contacts/batch/update",
-                    &json!({ "inputs": inputs }),
-                    200,
-                )
-                .await?;
-                Ok(n)
+                let ids = self.data.random_contacts(&mut w.rng, BATCH);
+                self.post_batch(BATCH_UPDATE, batch_update(ids, || self.seq()))
+                    .await
             }
             Scenario::BatchUpsert => {
                 // 90 existing contacts by email, 10 new ones: a sync pushing mostly changes.
@@ -402,70 +435,28 @@ impl HttpOp {
                     .map(|n| n as u64)
                     .chain(new_first..new_first + 10)
                     .map(data::email);
-                let inputs: Vec<Value> = emails
-                    .map(|email| {
-                        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
-                        json!({ "id": email, "idProperty": "email",
-                                "properties": data::to_json(data::upsert(seq)) })
-                    })
-                    .collect();
-                let n = inputs.len() as u64;
-                api.post(
-                    "/crm/v3/objects/contacts/batch/upsert",
-                    &json!({ "inputs": inputs }),
-                    200,
-                )
-                .await?;
-                Ok(n)
+                self.post_batch(BATCH_UPSERT, batch_upsert(emails, || self.seq()))
+                    .await
             }
             Scenario::AssocBatchRead => {
-                let inputs: Vec<Value> = w
-                    .rng
-                    .distinct(self.data.companies.len(), BATCH)
-                    .into_iter()
-                    .map(|i| json!({ "id": self.data.companies[i].to_string() }))
-                    .collect();
-                let n = inputs.len() as u64;
-                api.post(
-                    "/crm/v4/associations/companies/contacts/batch/read",
-                    &json!({ "inputs": inputs }),
-                    200,
-                )
-                .await?;
-                Ok(n)
+                let ids = self.data.random_companies(&mut w.rng, BATCH);
+                self.post_batch(ASSOC_BATCH_READ, json!({ "inputs": id_inputs(ids) }))
+                    .await
             }
             Scenario::ListPage => {
                 // Each worker walks pages from a random starting point, as a sync would.
                 let after = match w.cursor.take() {
                     Some(a) => a,
-                    None => {
-                        let i = w.rng.below(self.data.contacts.len());
-                        self.data.contacts[i].to_string()
-                    }
+                    None => self.data.random_contact(&mut w.rng).to_string(),
                 };
-                let body = api
-                    .get(
-                        &format!(
-                            "/crm/v3/objects/contacts?limit=100&properties={LIST_PROPERTIES}&after={after}"
-                        ),
-                        200,
-                    )
-                    .await?;
+                let body = api.get(&list_page(LIST_PROPERTIES, &after), 200).await?;
                 let v = parse(&body)?;
                 w.cursor = v["paging"]["next"]["after"].as_str().map(str::to_owned);
                 Ok(results_len(&v))
             }
             Scenario::SearchEmail => {
                 let n = w.rng.below(self.data.records as usize) as u64;
-                let body = api
-                    .post(
-                        "/crm/v3/objects/contacts/search",
-                        &json!({ "filterGroups": [{ "filters": [
-                            { "propertyName": "email", "operator": "EQ", "value": data::email(n) }
-                        ]}]}),
-                        200,
-                    )
-                    .await?;
+                let body = api.post(SEARCH, &search_email(n), 200).await?;
                 let v = parse(&body)?;
                 if v["total"].as_u64() != Some(1) {
                     return Err(format!(
@@ -479,7 +470,7 @@ impl HttpOp {
             Scenario::SearchModified => {
                 let body = api
                     .post(
-                        "/crm/v3/objects/contacts/search",
+                        SEARCH,
                         &json!({
                             "filterGroups": [{ "filters": [{
                                 "propertyName": "lastmodifieddate", "operator": "GT",
@@ -541,9 +532,7 @@ pub async fn create_special_contacts(api: &Api) -> Result<(i64, i64), String> {
         { "properties": { "email": "bench-hub@example.com", "firstname": "Hub" } },
         { "properties": { "email": "bench-ten@example.com", "firstname": "Ten" } }
     ]});
-    let body = api
-        .post("/crm/v3/objects/contacts/batch/create", &inputs, 201)
-        .await?;
+    let body = api.post(BATCH_CREATE, &inputs, 201).await?;
     let v = parse(&body)?;
     let mut hub = None;
     let mut ten = None;

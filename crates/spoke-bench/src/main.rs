@@ -26,14 +26,14 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
 
-use crate::driver::{drive, Limit, Measured, Op};
-use crate::http::{Api, DataSet, HttpOp, Linker, Loader, Scenario};
-use crate::report::{BackendReport, Row};
+use crate::driver::{drive, Batch, Limit, Load, Measured, Op};
+use crate::http::{Api, Create, DataSet, HttpOp, Link, Scenario};
+use crate::report::{BackendReport, Row, Snapshot};
 use crate::server::{RssSampler, Server, TokenOutcome};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -305,21 +305,8 @@ async fn raw_phase(
     raw::prepare(store.as_ref()).await?;
     let mut out = BTreeMap::new();
     progress(name, &format!("raw: loading {} contacts", cfg.records));
-    let loader = Arc::new(raw::RawLoader {
-        store: store.clone(),
-        count: cfg.records,
-        ids: Mutex::new(Vec::new()),
-    });
-    let m = drive(
-        loader.clone(),
-        cfg.load_concurrency,
-        Limit {
-            duration: None,
-            budget: Some(loader.batches()),
-        },
-        1,
-    )
-    .await;
+    let loader = Load::new(raw::RawCreate(store.clone()), cfg.records);
+    let m = loader.run(cfg.load_concurrency, 1).await;
     progress_row(name, "raw load", cfg.load_concurrency, &m);
     if cfg.analyze && !url.starts_with("sqlite:") {
         pg::analyze(url).await?;
@@ -329,13 +316,7 @@ async fn raw_phase(
     if failed {
         return Ok(out);
     }
-    let contacts = Arc::new(
-        loader
-            .ids
-            .lock()
-            .map_err(|_| "raw loader lock poisoned")?
-            .clone(),
-    );
+    let contacts = Arc::new(loader.ids()?);
     let next_number = Arc::new(AtomicU64::new(cfg.records));
     let seq = Arc::new(AtomicU64::new(0));
     for scenario in cfg.scenarios.iter().copied().filter(|s| raw::has_raw(*s)) {
@@ -398,6 +379,45 @@ fn seed(s: Scenario, c: usize) -> u64 {
     (s as u64 + 1) * 1000 + c as u64
 }
 
+fn create(api: &Arc<Api>, object_type: &'static str, first: u64) -> Create {
+    Create {
+        api: api.clone(),
+        object_type,
+        first,
+    }
+}
+
+/// The steps of the HTTP load, each reported as a row of its own.
+struct LoadSteps<'a> {
+    name: &'a str,
+    concurrency: usize,
+    probe: &'a RssSampler,
+}
+
+impl LoadSteps<'_> {
+    /// Runs a whole load of `what`, as the row `load: {row}`; fails if any batch failed.
+    async fn run<B: Batch>(
+        &self,
+        load: &Arc<Load<B>>,
+        seed: u64,
+        (what, row): (&str, &str),
+        raw: Option<Measured>,
+        rows: &mut Vec<Row>,
+    ) -> Result<(), String> {
+        let stretch = self.probe.begin();
+        let m = load.run(self.concurrency, seed).await;
+        progress_row(self.name, &format!("load {what}"), self.concurrency, &m);
+        let failed = m.errors > 0;
+        let resources = self.probe.end(stretch);
+        let row = format!("load: {row}");
+        rows.push(Row::new(&row, self.concurrency, m, raw, resources));
+        if failed {
+            return Err(format!("loading {what} failed"));
+        }
+        Ok(())
+    }
+}
+
 async fn load_phase(
     cfg: &Config,
     api: &Arc<Api>,
@@ -415,82 +435,26 @@ async fn load_phase(
         name,
         &format!("loading {records} contacts over HTTP (c={lc})"),
     );
-    let contacts = Arc::new(Loader {
-        api: api.clone(),
-        object_type: "contacts",
-        first: 0,
-        count: records,
-        ids: Mutex::new(Vec::new()),
-    });
+    let steps = LoadSteps {
+        name,
+        concurrency: lc,
+        probe,
+    };
+    let contacts = Load::new(create(api, "contacts", 0), records);
     let before = spoke_core::time::now_millis();
-    let stretch = probe.begin();
-    let m = drive(
-        contacts.clone(),
-        lc,
-        Limit {
-            duration: None,
-            budget: Some(contacts.batches()),
-        },
-        2,
-    )
-    .await;
+    let what = ("contacts", "contacts, batch create into an empty store");
+    let raw_load = raw.get(&("load".to_owned(), lc)).cloned();
+    steps.run(&contacts, 2, what, raw_load, rows).await?;
     let after = spoke_core::time::now_millis();
-    progress_row(name, "load contacts", lc, &m);
-    let failed = m.errors > 0;
-    rows.push(Row::new(
-        "load: contacts, batch create into an empty store",
-        lc,
-        m,
-        raw.get(&("load".to_owned(), lc)).cloned(),
-        probe.end(stretch),
-    ));
-    if failed {
-        return Err("loading contacts failed".into());
-    }
 
     let company_count = regular_companies + hub_links;
     progress(name, &format!("loading {company_count} companies"));
-    let companies = Arc::new(Loader {
-        api: api.clone(),
-        object_type: "companies",
-        first: 0,
-        count: company_count,
-        ids: Mutex::new(Vec::new()),
-    });
-    let stretch = probe.begin();
-    let m = drive(
-        companies.clone(),
-        lc,
-        Limit {
-            duration: None,
-            budget: Some(companies.batches()),
-        },
-        3,
-    )
-    .await;
-    progress_row(name, "load companies", lc, &m);
-    let failed = m.errors > 0;
-    rows.push(Row::new(
-        "load: companies, batch create",
-        lc,
-        m,
-        None,
-        probe.end(stretch),
-    ));
-    if failed {
-        return Err("loading companies failed".into());
-    }
+    let companies = Load::new(create(api, "companies", 0), company_count);
+    let what = ("companies", "companies, batch create");
+    steps.run(&companies, 3, what, None, rows).await?;
 
-    let contact_ids = contacts
-        .ids
-        .lock()
-        .map_err(|_| "loader lock poisoned")?
-        .clone();
-    let company_ids = companies
-        .ids
-        .lock()
-        .map_err(|_| "loader lock poisoned")?
-        .clone();
+    let contact_ids = contacts.ids()?;
+    let company_ids = companies.ids()?;
     let (regular, hub_companies) = company_ids.split_at(regular_companies as usize);
     let (hub, ten) = http::create_special_contacts(api).await?;
     // Contact j -> company j/10: every regular company gets exactly 10 contacts.
@@ -502,33 +466,16 @@ async fn load_phase(
     pairs.extend(hub_companies.iter().map(|co| (hub, *co)));
     pairs.extend(hub_companies.iter().take(10).map(|co| (ten, *co)));
     progress(name, &format!("associating {} pairs", pairs.len()));
-    let linker = Arc::new(Linker {
-        api: api.clone(),
-        pairs,
-    });
-    let stretch = probe.begin();
-    let m = drive(
-        linker.clone(),
-        lc,
-        Limit {
-            duration: None,
-            budget: Some(linker.batches()),
+    let count = pairs.len() as u64;
+    let linker = Load::new(
+        Link {
+            api: api.clone(),
+            pairs,
         },
-        4,
-    )
-    .await;
-    progress_row(name, "load associations", lc, &m);
-    let failed = m.errors > 0;
-    rows.push(Row::new(
-        "load: associations, v4 batch associate default",
-        lc,
-        m,
-        None,
-        probe.end(stretch),
-    ));
-    if failed {
-        return Err("loading associations failed".into());
-    }
+        count,
+    );
+    let what = ("associations", "associations, v4 batch associate default");
+    steps.run(&linker, 4, what, None, rows).await?;
     Ok(DataSet {
         contacts: contact_ids,
         records,
@@ -573,6 +520,35 @@ async fn run_backend(cfg: &Config, spec: &str, dir: &Path) -> Result<BackendRepo
     result.map(|()| report)
 }
 
+/// Starts `spoke serve` on `url` and says how long it took to answer.
+async fn start(
+    cfg: &Config,
+    url: &str,
+    log: &Path,
+    name: &str,
+    on: &str,
+) -> Result<Server, String> {
+    let server = Server::start(&cfg.spoke, url, log).await?;
+    progress(
+        name,
+        &format!(
+            "spoke serve (pid {}) on {on} ready in {:.0} ms at {}",
+            server.pid,
+            stats::ms(server.startup),
+            server.base
+        ),
+    );
+    Ok(server)
+}
+
+async fn snapshot(backend: &Backend, server: &Server, objects: u64) -> Result<Snapshot, String> {
+    Ok(Snapshot {
+        objects,
+        bytes: backend.size().await?,
+        rss: server::rss_bytes(server.pid).unwrap_or(0),
+    })
+}
+
 async fn run_on(
     cfg: &Config,
     backend: &Backend,
@@ -599,17 +575,8 @@ async fn run_on(
     report.raw_errors = raw.values().map(|m| m.errors).sum();
 
     let log = dir.join(format!("spoke-{name}.log"));
-    let server = Server::start(&cfg.spoke, &url, &log).await?;
+    let server = start(cfg, &url, &log, name, "an empty database").await?;
     report.startup_empty = Some(server.startup);
-    progress(
-        name,
-        &format!(
-            "spoke serve (pid {}) ready in {:.0} ms at {}",
-            server.pid,
-            stats::ms(server.startup),
-            server.base
-        ),
-    );
     let rss = RssSampler::start(server.pid);
     let api = Arc::new(Api::new(&server.base, &token)?);
 
@@ -630,40 +597,20 @@ async fn run_on(
     }
     report.records = cfg.records;
     let company_count = data.companies.len() as u64 + data.hub_links as u64;
-    report.objects_after_load = cfg.records + 2 + company_count;
-    report.bytes_after_load = backend.size().await?;
-    report.rss_after_load = server::rss_bytes(server.pid).unwrap_or(0);
+    let objects = cfg.records + 2 + company_count;
+    report.after_load = snapshot(backend, &server, objects).await?;
 
     if let Some(soak_cfg) = &cfg.soak {
         soak::create_pool(&api).await?;
-        let spare = Arc::new(Loader {
-            api: api.clone(),
-            object_type: "companies",
-            first: 1_000_000_000,
-            count: http::BATCH as u64,
-            ids: Mutex::new(Vec::new()),
-        });
-        let m = drive(
-            spare.clone(),
-            1,
-            Limit {
-                duration: None,
-                budget: Some(spare.batches()),
-            },
-            5,
-        )
-        .await;
+        let spare = Load::new(create(&api, "companies", 1_000_000_000), http::BATCH as u64);
+        let m = spare.run(1, 5).await;
         if m.errors > 0 {
             return Err(format!(
                 "creating the soak's companies failed: {}",
                 m.error_samples.join(" | ")
             ));
         }
-        let spare = spare
-            .ids
-            .lock()
-            .map_err(|_| "loader lock poisoned")?
-            .clone();
+        let spare = spare.ids()?;
         let _ = rss.finish().await;
         let outcome = soak::run(api, data, spare, server.pid, soak_cfg, name).await?;
         let bytes = backend.size().await?;
@@ -672,7 +619,7 @@ async fn run_on(
                 "{}- database size after the soak: {:.1} MiB (after the load: {:.1} MiB)\n",
                 outcome.report,
                 bytes as f64 / 1024.0 / 1024.0,
-                report.bytes_after_load as f64 / 1024.0 / 1024.0
+                report.after_load.bytes as f64 / 1024.0 / 1024.0
             ),
             outcome.passed,
         ));
@@ -717,23 +664,14 @@ async fn run_on(
                 .push(Row::new(scenario.name(), c, m, raw_m, resources));
         }
     }
-    report.bytes_at_end = backend.size().await?;
-    report.objects_at_end =
-        next_number.load(std::sync::atomic::Ordering::Relaxed) + 2 + company_count;
-    report.rss_end = server::rss_bytes(server.pid).unwrap_or(0);
+    let objects = next_number.load(std::sync::atomic::Ordering::Relaxed) + 2 + company_count;
+    report.at_end = snapshot(backend, &server, objects).await?;
     report.rss_max = rss.finish().await;
     server.stop().await?;
 
     // Start again on the loaded database: how long until it serves?
-    let again = Server::start(&cfg.spoke, &url, &log).await?;
+    let again = start(cfg, &url, &log, name, "the loaded database").await?;
     report.startup_loaded = Some(again.startup);
-    progress(
-        name,
-        &format!(
-            "restart on the loaded database: ready in {:.0} ms",
-            stats::ms(again.startup)
-        ),
-    );
     again.stop().await?;
     Ok(())
 }
@@ -862,32 +800,16 @@ async fn run(cli: Cli) -> Result<bool, String> {
     Ok(errors == 0)
 }
 
-/// Resolves on Ctrl-C or SIGTERM. Dropping the run then drops the server, which kills the
-/// `spoke serve` child, and the temporary directory.
-async fn interrupted() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    // On Ctrl-C or SIGTERM the run is dropped, and with it the server, which kills the
+    // `spoke serve` child, and the temporary directory.
     let outcome = tokio::select! {
         r = run(cli) => r,
-        _ = interrupted() => Err("interrupted; the server was stopped".to_owned()),
+        () = spoke_server::conn::shutdown_signal() => {
+            Err("interrupted; the server was stopped".to_owned())
+        }
     };
     match outcome {
         Ok(true) => ExitCode::SUCCESS,

@@ -2,8 +2,10 @@
 //! or `PostgresStore`, opened with spoke's default settings), in this process, without HTTP,
 //! JSON or validation. The ratio HTTP/raw is what the server costs.
 
+use std::fmt::Debug;
+use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use spoke_core::time::now_millis;
 use spoke_core::PortalId;
@@ -13,7 +15,7 @@ use spoke_store::{
 };
 
 use crate::data;
-use crate::driver::{BoxFuture, Op, Worker};
+use crate::driver::{Batch, BoxFuture, Op, Worker};
 use crate::http::{Scenario, BATCH};
 
 pub const PORTAL: PortalId = PortalId(42_000_001);
@@ -63,9 +65,9 @@ fn contacts(numbers: impl Iterator<Item = u64>) -> Vec<NewObject> {
         .collect()
 }
 
-async fn create(store: &dyn Store, items: Vec<NewObject>) -> Result<Vec<i64>, String> {
+async fn create(store: &dyn Store, numbers: Range<u64>) -> Result<Vec<i64>, String> {
     let results = store
-        .create_objects(&context(), items)
+        .create_objects(&context(), contacts(numbers))
         .await
         .map_err(|e| e.to_string())?;
     results
@@ -77,33 +79,21 @@ async fn create(store: &dyn Store, items: Vec<NewObject>) -> Result<Vec<i64>, St
         .collect()
 }
 
-/// Loads contacts `0..count`, 100 per call (batch `ticket`), like the HTTP load.
-pub struct RawLoader {
-    pub store: Arc<dyn Store>,
-    pub count: u64,
-    pub ids: Mutex<Vec<i64>>,
-}
-
-impl RawLoader {
-    pub fn batches(&self) -> u64 {
-        self.count.div_ceil(BATCH as u64)
-    }
-
-    async fn load(&self, ticket: u64) -> Result<u64, String> {
-        let start = ticket * BATCH as u64;
-        let end = (start + BATCH as u64).min(self.count);
-        let ids = create(self.store.as_ref(), contacts(start..end)).await?;
-        let n = ids.len() as u64;
-        if let Ok(mut all) = self.ids.lock() {
-            all.extend(ids);
-        }
-        Ok(n)
+/// Every item of a batch succeeded: how many there were, or the first failure.
+fn all_ok<T, E: Debug>(what: &str, outcomes: Vec<Result<T, E>>) -> Result<u64, String> {
+    let n = outcomes.len() as u64;
+    match outcomes.into_iter().find_map(Result::err) {
+        None => Ok(n),
+        Some(f) => Err(format!("{what}: {f:?}")),
     }
 }
 
-impl Op for RawLoader {
-    fn call<'a>(&'a self, _w: &'a mut Worker, ticket: u64) -> BoxFuture<'a, Result<u64, String>> {
-        Box::pin(self.load(ticket))
+/// The raw load: contact number `i` for item `i`, like the HTTP load.
+pub struct RawCreate(pub Arc<dyn Store>);
+
+impl Batch for RawCreate {
+    fn write(&self, numbers: Range<u64>) -> BoxFuture<'_, Result<Vec<i64>, String>> {
+        Box::pin(create(self.0.as_ref(), numbers))
     }
 }
 
@@ -133,17 +123,15 @@ impl RawOp {
             .collect()
     }
 
+    fn seq(&self) -> u64 {
+        self.seq.fetch_add(1, Ordering::Relaxed)
+    }
+
     async fn run(&self, w: &mut Worker) -> Result<u64, String> {
-        let check = |outcomes: Vec<Result<(), String>>| -> Result<u64, String> {
-            let n = outcomes.len() as u64;
-            outcomes.into_iter().collect::<Result<Vec<()>, String>>()?;
-            Ok(n)
-        };
         match self.scenario {
             Scenario::BatchCreate => {
                 let first = self.next_number.fetch_add(BATCH as u64, Ordering::Relaxed);
-                let ids =
-                    create(self.store.as_ref(), contacts(first..first + BATCH as u64)).await?;
+                let ids = create(self.store.as_ref(), first..first + BATCH as u64).await?;
                 Ok(ids.len() as u64)
             }
             Scenario::BatchRead => {
@@ -161,15 +149,8 @@ impl RawOp {
                     )
                     .await
                     .map_err(|e| e.to_string())?;
-                check(
-                    found
-                        .into_iter()
-                        .map(|r| {
-                            r.map(|_| ())
-                                .ok_or_else(|| "read: missing record".to_owned())
-                        })
-                        .collect(),
-                )
+                let found = found.into_iter().map(|r| r.ok_or("missing record"));
+                all_ok("read", found.collect())
             }
             Scenario::BatchUpdate => {
                 let patches = self
@@ -177,21 +158,11 @@ impl RawOp {
                     .into_iter()
                     .map(|id| ObjectPatch {
                         target: Target::Id(id),
-                        properties: data::to_map(data::update(
-                            self.seq.fetch_add(1, Ordering::Relaxed),
-                        )),
+                        properties: data::to_map(data::update(self.seq())),
                     })
                     .collect();
-                let out = self
-                    .store
-                    .update_objects(&context(), patches)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                check(
-                    out.into_iter()
-                        .map(|r| r.map(|_| ()).map_err(|f| format!("update: {f:?}")))
-                        .collect(),
-                )
+                let out = self.store.update_objects(&context(), patches).await;
+                all_ok("update", out.map_err(|e| e.to_string())?)
             }
             Scenario::BatchUpsert => {
                 let existing = w.rng.distinct(self.records as usize, BATCH - 10);
@@ -202,21 +173,11 @@ impl RawOp {
                     .chain(new_first..new_first + 10)
                     .map(|n| UpsertItem {
                         value: data::email(n),
-                        properties: data::to_map(data::upsert(
-                            self.seq.fetch_add(1, Ordering::Relaxed),
-                        )),
+                        properties: data::to_map(data::upsert(self.seq())),
                     })
                     .collect();
-                let out = self
-                    .store
-                    .upsert_objects(&context(), "email", items)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                check(
-                    out.into_iter()
-                        .map(|r| r.map(|_| ()).map_err(|f| format!("upsert: {f:?}")))
-                        .collect(),
-                )
+                let out = self.store.upsert_objects(&context(), "email", items).await;
+                all_ok("upsert", out.map_err(|e| e.to_string())?)
             }
             other => Err(format!("{} has no raw counterpart", other.name())),
         }

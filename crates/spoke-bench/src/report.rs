@@ -52,6 +52,28 @@ impl Row {
     }
 }
 
+/// The server and its database at one point of the run.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Snapshot {
+    /// Records stored (contacts and companies, archived ones included).
+    pub objects: u64,
+    /// The database on disk.
+    pub bytes: u64,
+    /// The server's resident memory.
+    pub rss: u64,
+}
+
+impl Snapshot {
+    fn bytes_per_object(&self) -> f64 {
+        if self.objects == 0 {
+            0.0
+        } else {
+            self.bytes as f64 / self.objects as f64
+        }
+    }
+}
+
+#[derive(Default)]
 pub struct BackendReport {
     pub name: String,
     pub database: String,
@@ -60,13 +82,9 @@ pub struct BackendReport {
     pub rows: Vec<Row>,
     pub records: u64,
     pub load_time: Duration,
-    pub objects_after_load: u64,
-    pub bytes_after_load: u64,
-    pub objects_at_end: u64,
-    pub bytes_at_end: u64,
+    pub after_load: Snapshot,
+    pub at_end: Snapshot,
     pub rss_max: u64,
-    pub rss_after_load: u64,
-    pub rss_end: u64,
     pub startup_empty: Option<Duration>,
     pub startup_loaded: Option<Duration>,
     pub raw_errors: u64,
@@ -81,22 +99,7 @@ impl BackendReport {
         Self {
             name: name.to_owned(),
             database: database.to_owned(),
-            unavailable: None,
-            rows: Vec::new(),
-            records: 0,
-            load_time: Duration::ZERO,
-            objects_after_load: 0,
-            bytes_after_load: 0,
-            objects_at_end: 0,
-            bytes_at_end: 0,
-            rss_max: 0,
-            rss_after_load: 0,
-            rss_end: 0,
-            startup_empty: None,
-            startup_loaded: None,
-            raw_errors: 0,
-            analyzed: false,
-            soak: None,
+            ..Self::default()
         }
     }
 
@@ -136,14 +139,6 @@ fn num(x: f64) -> String {
         format!("-{out}")
     } else {
         out
-    }
-}
-
-fn per_object(bytes: u64, objects: u64) -> f64 {
-    if objects == 0 {
-        0.0
-    } else {
-        bytes as f64 / objects as f64
     }
 }
 
@@ -459,8 +454,8 @@ pub fn markdown(h: &Header, reports: &[BackendReport], total: Duration) -> Strin
             s,
             "- server RSS: peak {:.0} MiB{peak_row} (after load {:.0} MiB, at end {:.0} MiB)",
             mib(r.rss_max),
-            mib(r.rss_after_load),
-            mib(r.rss_end)
+            mib(r.after_load.rss),
+            mib(r.at_end.rss)
         );
         let busiest = |f: fn(&Resources) -> f64| {
             r.rows
@@ -486,12 +481,12 @@ pub fn markdown(h: &Header, reports: &[BackendReport], total: Duration) -> Strin
         let _ = writeln!(
             s,
             "- on disk: {:.0} bytes/object after load ({:.1} MiB for {} objects); {:.0} bytes/object at end ({:.1} MiB for {} objects, history grown by the write scenarios)",
-            per_object(r.bytes_after_load, r.objects_after_load),
-            mib(r.bytes_after_load),
-            num(r.objects_after_load as f64),
-            per_object(r.bytes_at_end, r.objects_at_end),
-            mib(r.bytes_at_end),
-            num(r.objects_at_end as f64)
+            r.after_load.bytes_per_object(),
+            mib(r.after_load.bytes),
+            num(r.after_load.objects as f64),
+            r.at_end.bytes_per_object(),
+            mib(r.at_end.bytes),
+            num(r.at_end.objects as f64)
         );
         let _ = writeln!(
             s,
@@ -560,14 +555,14 @@ pub fn json(h: &Header, reports: &[BackendReport], total: Duration) -> Value {
             "load_seconds": r.load_time.as_secs_f64(),
             "analyzed_after_load": r.analyzed,
             "rss_max_bytes": r.rss_max,
-            "rss_after_load_bytes": r.rss_after_load,
-            "rss_end_bytes": r.rss_end,
-            "objects_after_load": r.objects_after_load,
-            "bytes_after_load": r.bytes_after_load,
-            "bytes_per_object_after_load": per_object(r.bytes_after_load, r.objects_after_load),
-            "objects_at_end": r.objects_at_end,
-            "bytes_at_end": r.bytes_at_end,
-            "bytes_per_object_at_end": per_object(r.bytes_at_end, r.objects_at_end),
+            "rss_after_load_bytes": r.after_load.rss,
+            "rss_end_bytes": r.at_end.rss,
+            "objects_after_load": r.after_load.objects,
+            "bytes_after_load": r.after_load.bytes,
+            "bytes_per_object_after_load": r.after_load.bytes_per_object(),
+            "objects_at_end": r.at_end.objects,
+            "bytes_at_end": r.at_end.bytes,
+            "bytes_per_object_at_end": r.at_end.bytes_per_object(),
             "startup_empty_ms": r.startup_empty.map(ms),
             "startup_loaded_ms": r.startup_loaded.map(ms),
             "rows": r.rows.iter().map(|row| json!({
@@ -600,10 +595,15 @@ mod tests {
 
     #[test]
     fn numbers_get_thousands_separators() {
-        assert_eq!(num(0.0), "0");
-        assert_eq!(num(999.4), "999");
-        assert_eq!(num(1234.0), "1,234");
-        assert_eq!(num(1_234_567.0), "1,234,567");
-        assert_eq!(num(-1234.0), "-1,234");
+        let cases = [
+            (0.0, "0"),
+            (999.4, "999"),
+            (1234.0, "1,234"),
+            (1_234_567.0, "1,234,567"),
+            (-1234.0, "-1,234"),
+        ];
+        for (x, want) in cases {
+            assert_eq!(num(x), want, "{x}");
+        }
     }
 }

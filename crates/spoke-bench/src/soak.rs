@@ -17,7 +17,10 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::data;
-use crate::http::{snippet, Api, DataSet, BATCH};
+use crate::http::{
+    batch_read, batch_update, batch_upsert, id_inputs, list_page, search_email, unexpected, Api,
+    DataSet, ASSOC_BATCH_READ, BATCH, BATCH_CREATE, BATCH_READ, BATCH_UPDATE, BATCH_UPSERT, SEARCH,
+};
 use crate::server;
 use crate::stats::{Latency, Rng};
 
@@ -253,10 +256,7 @@ impl Load {
                 Outcome::Ok(body)
             }
             Ok((status, body)) => {
-                let msg = format!(
-                    "{method} {path}: status {status} (expected {expect}): {}",
-                    snippet(&body)
-                );
+                let msg = unexpected(&method, path, (status, expect), &body);
                 self.record(kind, took, Some((status, msg)));
                 Outcome::Failed
             }
@@ -267,15 +267,13 @@ impl Load {
         }
     }
 
-    fn contact(&self, rng: &mut Rng) -> i64 {
-        self.data.contacts[rng.below(self.data.contacts.len())]
+    async fn get(&self, kind: Kind, path: &str) -> Outcome {
+        self.call(kind, Method::GET, path, None, 200).await
     }
 
-    fn ids(&self, rng: &mut Rng, k: usize) -> Vec<Value> {
-        rng.distinct(self.data.contacts.len(), k)
-            .into_iter()
-            .map(|i| json!({ "id": self.data.contacts[i].to_string() }))
-            .collect()
+    async fn post(&self, kind: Kind, path: &str, body: Value, expect: u16) -> Outcome {
+        self.call(kind, Method::POST, path, Some(body), expect)
+            .await
     }
 
     fn seq(&self) -> u64 {
@@ -283,75 +281,35 @@ impl Load {
     }
 
     async fn one(&self, kind: Kind, rng: &mut Rng, cursor: &mut Option<String>) {
-        let post = Method::POST;
+        let set = &self.data;
         match kind {
             Kind::BatchRead => {
-                let body = json!({ "inputs": self.ids(rng, BATCH), "properties": data::CONTACT_PROPERTIES });
-                self.call(
-                    kind,
-                    post,
-                    "/crm/v3/objects/contacts/batch/read",
-                    Some(body),
-                    200,
-                )
-                .await;
+                let ids = set.random_contacts(rng, BATCH);
+                self.post(kind, BATCH_READ, batch_read(ids), 200).await;
             }
             Kind::BatchUpdate => {
-                let inputs: Vec<Value> = self
-                    .ids(rng, BATCH)
-                    .into_iter()
-                    .map(|id| {
-                        json!({ "id": id["id"], "properties": data::to_json(data::update(self.seq())) })
-                    })
-                    .collect();
-                self.call(
-                    kind,
-                    post,
-                    "/crm/v3/objects/contacts/batch/update",
-                    Some(json!({ "inputs": inputs })),
-                    200,
-                )
-                .await;
+                let body = batch_update(set.random_contacts(rng, BATCH), || self.seq());
+                self.post(kind, BATCH_UPDATE, body, 200).await;
             }
             Kind::BatchUpsert => {
                 let loaded = rng
-                    .distinct(self.data.records as usize, BATCH - 10)
+                    .distinct(set.records as usize, BATCH - 10)
                     .into_iter()
                     .map(|n| data::email(n as u64));
                 let pool = rng
                     .distinct(POOL as usize, 10)
                     .into_iter()
                     .map(|n| pool_email(n as u64));
-                let inputs: Vec<Value> = loaded
-                    .chain(pool)
-                    .map(|email| {
-                        json!({ "id": email, "idProperty": "email",
-                                "properties": data::to_json(data::upsert(self.seq())) })
-                    })
-                    .collect();
-                self.call(
-                    kind,
-                    post,
-                    "/crm/v3/objects/contacts/batch/upsert",
-                    Some(json!({ "inputs": inputs })),
-                    200,
-                )
-                .await;
+                let body = batch_upsert(loaded.chain(pool), || self.seq());
+                self.post(kind, BATCH_UPSERT, body, 200).await;
             }
             Kind::BatchCreate | Kind::BatchArchive => {
                 let first = self.next_number.fetch_add(10, Ordering::Relaxed);
                 let inputs: Vec<Value> = (first..first + 10)
                     .map(|n| json!({ "properties": data::to_json(data::contact(n)) }))
                     .collect();
-                let created = self
-                    .call(
-                        Kind::BatchCreate,
-                        post.clone(),
-                        "/crm/v3/objects/contacts/batch/create",
-                        Some(json!({ "inputs": inputs })),
-                        201,
-                    )
-                    .await;
+                let body = json!({ "inputs": inputs });
+                let created = self.post(Kind::BatchCreate, BATCH_CREATE, body, 201).await;
                 let Outcome::Ok(body) = created else { return };
                 let v: Value = serde_json::from_slice(&body).unwrap_or_default();
                 let ids: Vec<Value> = v["results"]
@@ -360,64 +318,38 @@ impl Load {
                     .flatten()
                     .map(|r| json!({ "id": r["id"] }))
                     .collect();
-                self.call(
-                    Kind::BatchArchive,
-                    post,
-                    "/crm/v3/objects/contacts/batch/archive",
-                    Some(json!({ "inputs": ids })),
-                    204,
-                )
-                .await;
+                let path = "/crm/v3/objects/contacts/batch/archive";
+                self.post(Kind::BatchArchive, path, json!({ "inputs": ids }), 204)
+                    .await;
             }
             Kind::GetOne => {
-                let id = self.contact(rng);
-                self.call(
-                    kind,
-                    Method::GET,
-                    &format!("/crm/v3/objects/contacts/{id}?properties=email,firstname,lastname,city,jobtitle"),
-                    None,
-                    200,
-                )
-                .await;
+                let id = set.random_contact(rng);
+                let properties = "email,firstname,lastname,city,jobtitle";
+                let path = format!("/crm/v3/objects/contacts/{id}?properties={properties}");
+                self.get(kind, &path).await;
             }
             Kind::PatchOne => {
-                let id = self.contact(rng);
+                let id = set.random_contact(rng);
                 let seq = self.seq();
-                self.call(
-                    kind,
-                    Method::PATCH,
-                    &format!("/crm/v3/objects/contacts/{id}"),
-                    Some(json!({ "properties": { "jobtitle": format!("Soak {seq}"), "phone": format!("+1 555 {seq}") } })),
-                    200,
-                )
-                .await;
+                let body = json!({ "properties": {
+                    "jobtitle": format!("Soak {seq}"), "phone": format!("+1 555 {seq}") } });
+                let path = format!("/crm/v3/objects/contacts/{id}");
+                self.call(kind, Method::PATCH, &path, Some(body), 200).await;
             }
             Kind::ListPage => {
                 let after = match cursor.take() {
                     Some(a) => a,
-                    None => self.contact(rng).to_string(),
+                    None => set.random_contact(rng).to_string(),
                 };
-                let path = format!(
-                    "/crm/v3/objects/contacts?limit=100&properties=email,firstname,lastname,city&after={after}"
-                );
-                if let Outcome::Ok(body) = self.call(kind, Method::GET, &path, None, 200).await {
+                let path = list_page("email,firstname,lastname,city", &after);
+                if let Outcome::Ok(body) = self.get(kind, &path).await {
                     let v: Value = serde_json::from_slice(&body).unwrap_or_default();
                     *cursor = v["paging"]["next"]["after"].as_str().map(str::to_owned);
                 }
             }
             Kind::SearchEmail => {
-                let n = rng.below(self.data.records as usize) as u64;
-                let body = json!({ "filterGroups": [{ "filters": [
-                    { "propertyName": "email", "operator": "EQ", "value": data::email(n) }
-                ]}]});
-                self.call(
-                    kind,
-                    post,
-                    "/crm/v3/objects/contacts/search",
-                    Some(body),
-                    200,
-                )
-                .await;
+                let n = rng.below(set.records as usize) as u64;
+                self.post(kind, SEARCH, search_email(n), 200).await;
             }
             Kind::SearchFilters => {
                 let city =
@@ -426,56 +358,34 @@ impl Load {
                     "filterGroups": [{ "filters": [
                         { "propertyName": "city", "operator": "EQ", "value": city },
                         { "propertyName": "lastmodifieddate", "operator": "GT",
-                          "value": self.data.modified_cutoff.to_string() }
+                          "value": set.modified_cutoff.to_string() }
                     ]}],
                     "sorts": [{ "propertyName": "lastmodifieddate", "direction": "DESCENDING" }],
                     "properties": ["email", "city", "jobtitle"],
                     "limit": 100
                 });
-                self.call(
-                    kind,
-                    post,
-                    "/crm/v3/objects/contacts/search",
-                    Some(body),
-                    200,
-                )
-                .await;
+                self.post(kind, SEARCH, body, 200).await;
             }
             Kind::SearchQuery => {
                 let q =
                     ["Lovelace", "Hopper", "grace", "Turing", "bench-42", "Knuth"][rng.below(6)];
                 let body = json!({ "query": q, "limit": 20, "properties": ["email", "firstname", "lastname"] });
-                self.call(
-                    kind,
-                    post,
-                    "/crm/v3/objects/contacts/search",
-                    Some(body),
-                    200,
-                )
-                .await;
+                self.post(kind, SEARCH, body, 200).await;
             }
             Kind::AssocBatchRead => {
-                let inputs: Vec<Value> = rng
-                    .distinct(self.data.companies.len(), BATCH)
-                    .into_iter()
-                    .map(|i| json!({ "id": self.data.companies[i].to_string() }))
-                    .collect();
-                self.call(
-                    kind,
-                    post,
-                    "/crm/v4/associations/companies/contacts/batch/read",
-                    Some(json!({ "inputs": inputs })),
-                    200,
-                )
-                .await;
+                let ids = set.random_companies(rng, BATCH);
+                let body = json!({ "inputs": id_inputs(ids) });
+                self.post(kind, ASSOC_BATCH_READ, body, 200).await;
             }
             Kind::AssocBatchCreate | Kind::AssocBatchArchive => {
-                let pairs: Vec<(i64, i64)> = rng
-                    .distinct(self.data.contacts.len(), 10)
+                let pairs: Vec<(i64, i64)> = set
+                    .random_contacts(rng, 10)
                     .into_iter()
-                    .map(|i| {
-                        let co = self.spare_companies[rng.below(self.spare_companies.len())];
-                        (self.data.contacts[i], co)
+                    .map(|c| {
+                        (
+                            c,
+                            self.spare_companies[rng.below(self.spare_companies.len())],
+                        )
                     })
                     .collect();
                 let inputs: Vec<Value> = pairs
@@ -486,12 +396,12 @@ impl Load {
                                             "associationTypeId": 279 }] })
                     })
                     .collect();
+                let path = "/crm/v4/associations/contacts/companies/batch/create";
                 let created = self
-                    .call(
+                    .post(
                         Kind::AssocBatchCreate,
-                        post.clone(),
-                        "/crm/v4/associations/contacts/companies/batch/create",
-                        Some(json!({ "inputs": inputs })),
+                        path,
+                        json!({ "inputs": inputs }),
                         201,
                     )
                     .await;
@@ -504,40 +414,27 @@ impl Load {
                         json!({ "from": { "id": c.to_string() }, "to": [{ "id": co.to_string() }] })
                     })
                     .collect();
-                self.call(
+                let path = "/crm/v4/associations/contacts/companies/batch/archive";
+                self.post(
                     Kind::AssocBatchArchive,
-                    post,
-                    "/crm/v4/associations/contacts/companies/batch/archive",
-                    Some(json!({ "inputs": inputs })),
+                    path,
+                    json!({ "inputs": inputs }),
                     204,
                 )
                 .await;
             }
             Kind::AssocPage => {
-                let id = self.contact(rng);
-                self.call(
-                    kind,
-                    Method::GET,
-                    &format!("/crm/v4/objects/contacts/{id}/associations/companies"),
-                    None,
-                    200,
-                )
-                .await;
+                let id = set.random_contact(rng);
+                let path = format!("/crm/v4/objects/contacts/{id}/associations/companies");
+                self.get(kind, &path).await;
             }
             Kind::PropertyList => {
-                self.call(kind, Method::GET, "/crm/v3/properties/contacts", None, 200)
-                    .await;
+                self.get(kind, "/crm/v3/properties/contacts").await;
             }
             Kind::PropertyRead => {
                 let name = ["email", "firstname", "lifecyclestage", "city"][rng.below(4)];
-                self.call(
-                    kind,
-                    Method::GET,
-                    &format!("/crm/v3/properties/contacts/{name}"),
-                    None,
-                    200,
-                )
-                .await;
+                self.get(kind, &format!("/crm/v3/properties/contacts/{name}"))
+                    .await;
             }
         }
     }
@@ -553,12 +450,8 @@ pub async fn create_pool(api: &Api) -> Result<(), String> {
         let inputs: Vec<Value> = (start..(start + BATCH as u64).min(POOL))
             .map(|n| json!({ "properties": { "email": pool_email(n), "firstname": "Pool" } }))
             .collect();
-        api.post(
-            "/crm/v3/objects/contacts/batch/create",
-            &json!({ "inputs": inputs }),
-            201,
-        )
-        .await?;
+        api.post(BATCH_CREATE, &json!({ "inputs": inputs }), 201)
+            .await?;
     }
     Ok(())
 }

@@ -187,568 +187,194 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
     },
 ];
 
-/// Compact description of one built-in property: name, label, type, field type, group.
-struct P(
-    &'static str,
-    &'static str,
-    PropertyType,
-    &'static str,
-    &'static str,
-);
+/// One built-in property: name, label, type, field type.
+struct P(&'static str, &'static str, PropertyType, &'static str);
 
 use PropertyType::{Bool, Date, Datetime, Enumeration as Enum, Number, String as Str};
 
-/// Properties every type has, computed from the record (read-only).
+/// Properties every type has, computed from the record (read-only), in the type's
+/// information group ([`info_group`]).
 const SYSTEM: &[P] = &[
-    P("hs_object_id", "Record ID", Number, "number", "{info}"),
-    P(
-        "hs_createdate",
-        "Object create date/time",
-        Datetime,
-        "date",
-        "{info}",
-    ),
+    P("hs_object_id", "Record ID", Number, "number"),
+    P("hs_createdate", "Object create date/time", Datetime, "date"),
     P(
         "hs_lastmodifieddate",
         "Object last modified date/time",
         Datetime,
         "date",
-        "{info}",
     ),
 ];
 
-const CONTACTS: &[P] = &[
-    P(
-        "createdate",
-        "Create Date",
-        Datetime,
-        "date",
-        "contactinformation",
-    ),
-    P(
-        "lastmodifieddate",
-        "Last Modified Date",
-        Datetime,
-        "date",
-        "contactinformation",
-    ),
-    P("email", "Email", Str, "text", "contactinformation"),
-    P("firstname", "First Name", Str, "text", "contactinformation"),
-    P("lastname", "Last Name", Str, "text", "contactinformation"),
-    P(
-        "phone",
-        "Phone Number",
-        Str,
-        "phonenumber",
-        "contactinformation",
-    ),
-    P(
-        "mobilephone",
-        "Mobile Phone Number",
-        Str,
-        "phonenumber",
-        "contactinformation",
-    ),
-    P("company", "Company Name", Str, "text", "contactinformation"),
-    P("website", "Website URL", Str, "text", "contactinformation"),
-    P("jobtitle", "Job Title", Str, "text", "contactinformation"),
-    P(
-        "address",
-        "Street Address",
-        Str,
-        "text",
-        "contactinformation",
-    ),
-    P("city", "City", Str, "text", "contactinformation"),
-    P("state", "State/Region", Str, "text", "contactinformation"),
-    P("zip", "Postal Code", Str, "text", "contactinformation"),
-    P(
-        "country",
-        "Country/Region",
-        Str,
-        "text",
-        "contactinformation",
-    ),
-    P(
-        "lifecyclestage",
-        "Lifecycle Stage",
-        Enum,
-        "radio",
-        "contactinformation",
-    ),
-    P(
-        "hs_lead_status",
-        "Lead Status",
-        Enum,
-        "radio",
-        "sales_properties",
-    ),
-    P(
-        "hubspot_owner_id",
-        "Contact owner",
-        Enum,
-        "select",
-        "contactinformation",
-    ),
-    P("message", "Message", Str, "textarea", "contactinformation"),
-    P(
-        "date_of_birth",
-        "Date of birth",
-        Str,
-        "text",
-        "contactinformation",
-    ),
-    P(
-        "hs_email_domain",
-        "Email Domain",
-        Str,
-        "text",
-        "contactinformation",
-    ),
-];
+/// A built-in type's own properties, in HubSpot's display order, and the group they are in
+/// unless [`OTHER_GROUP`] says otherwise.
+struct Own {
+    type_id: &'static str,
+    group: &'static str,
+    properties: &'static [P],
+}
 
-const COMPANIES: &[P] = &[
-    P(
-        "createdate",
-        "Create Date",
-        Datetime,
-        "date",
-        "companyinformation",
-    ),
-    P("name", "Company name", Str, "text", "companyinformation"),
-    P(
-        "domain",
-        "Company Domain Name",
-        Str,
-        "text",
-        "companyinformation",
-    ),
-    P("website", "Website URL", Str, "text", "companyinformation"),
-    P(
-        "phone",
-        "Phone Number",
-        Str,
-        "phonenumber",
-        "companyinformation",
-    ),
-    P(
-        "address",
-        "Street Address",
-        Str,
-        "text",
-        "companyinformation",
-    ),
-    P("city", "City", Str, "text", "companyinformation"),
-    P("state", "State/Region", Str, "text", "companyinformation"),
-    P("zip", "Postal Code", Str, "text", "companyinformation"),
-    P(
-        "country",
-        "Country/Region",
-        Str,
-        "text",
-        "companyinformation",
-    ),
-    P("industry", "Industry", Str, "text", "companyinformation"),
-    P(
-        "description",
-        "Description",
-        Str,
-        "textarea",
-        "companyinformation",
-    ),
-    P(
-        "numberofemployees",
-        "Number of Employees",
-        Number,
-        "number",
-        "companyinformation",
-    ),
-    P(
-        "annualrevenue",
-        "Annual Revenue",
-        Number,
-        "number",
-        "companyinformation",
-    ),
-    P(
-        "lifecyclestage",
-        "Lifecycle Stage",
-        Enum,
-        "radio",
-        "companyinformation",
-    ),
-    P(
-        "hubspot_owner_id",
-        "Company owner",
-        Enum,
-        "select",
-        "companyinformation",
-    ),
-];
+/// Own properties HubSpot puts in another group than their type's: (type id, name, group).
+const OTHER_GROUP: &[(&str, &str, &str)] = &[("0-1", "hs_lead_status", "sales_properties")];
 
-const DEALS: &[P] = &[
-    P(
-        "createdate",
-        "Create Date",
-        Datetime,
-        "date",
-        "dealinformation",
-    ),
-    P("dealname", "Deal Name", Str, "text", "dealinformation"),
-    P("amount", "Amount", Number, "number", "dealinformation"),
-    P("dealstage", "Deal Stage", Enum, "radio", "dealinformation"),
-    P("pipeline", "Pipeline", Enum, "select", "dealinformation"),
-    P(
-        "closedate",
-        "Close Date",
-        Datetime,
-        "date",
-        "dealinformation",
-    ),
-    P("dealtype", "Deal Type", Enum, "radio", "dealinformation"),
-    P(
-        "description",
-        "Deal Description",
-        Str,
-        "textarea",
-        "dealinformation",
-    ),
-    P("hs_priority", "Priority", Enum, "select", "dealinformation"),
-    P(
-        "hubspot_owner_id",
-        "Deal owner",
-        Enum,
-        "select",
-        "dealinformation",
-    ),
-];
-
-const TICKETS: &[P] = &[
-    P(
-        "createdate",
-        "Create date",
-        Datetime,
-        "date",
-        "ticketinformation",
-    ),
-    P("subject", "Ticket name", Str, "text", "ticketinformation"),
-    P(
-        "content",
-        "Ticket description",
-        Str,
-        "textarea",
-        "ticketinformation",
-    ),
-    P(
-        "hs_pipeline",
-        "Pipeline",
-        Enum,
-        "select",
-        "ticketinformation",
-    ),
-    P(
-        "hs_pipeline_stage",
-        "Ticket status",
-        Enum,
-        "select",
-        "ticketinformation",
-    ),
-    P(
-        "hs_ticket_category",
-        "Category",
-        Enum,
-        "checkbox",
-        "ticketinformation",
-    ),
-    P(
-        "hs_ticket_priority",
-        "Priority",
-        Enum,
-        "select",
-        "ticketinformation",
-    ),
-    P("source_type", "Source", Enum, "select", "ticketinformation"),
-    P(
-        "hubspot_owner_id",
-        "Ticket owner",
-        Enum,
-        "select",
-        "ticketinformation",
-    ),
-];
-
-const PRODUCTS: &[P] = &[
-    P(
-        "createdate",
-        "Create Date",
-        Datetime,
-        "date",
-        "productinformation",
-    ),
-    P("name", "Name", Str, "text", "productinformation"),
-    P(
-        "description",
-        "Description",
-        Str,
-        "textarea",
-        "productinformation",
-    ),
-    P(
-        "price",
-        "Unit price",
-        Number,
-        "number",
-        "productinformation",
-    ),
-    P("hs_sku", "SKU", Str, "text", "productinformation"),
-    P(
-        "hs_cost_of_goods_sold",
-        "Unit cost",
-        Number,
-        "number",
-        "productinformation",
-    ),
-    P(
-        "hs_recurring_billing_period",
-        "Term",
-        Str,
-        "text",
-        "productinformation",
-    ),
-];
-
-const LINE_ITEMS: &[P] = &[
-    P(
-        "createdate",
-        "Create Date",
-        Datetime,
-        "date",
-        "lineiteminformation",
-    ),
-    P("name", "Name", Str, "text", "lineiteminformation"),
-    P(
-        "description",
-        "Description",
-        Str,
-        "textarea",
-        "lineiteminformation",
-    ),
-    P(
-        "price",
-        "Unit price",
-        Number,
-        "number",
-        "lineiteminformation",
-    ),
-    P(
-        "quantity",
-        "Quantity",
-        Number,
-        "number",
-        "lineiteminformation",
-    ),
-    P(
-        "amount",
-        "Net price",
-        Number,
-        "number",
-        "lineiteminformation",
-    ),
-    P(
-        "hs_product_id",
-        "Product ID",
-        Number,
-        "number",
-        "lineiteminformation",
-    ),
-    P("hs_sku", "SKU", Str, "text", "lineiteminformation"),
-    P(
-        "discount",
-        "Unit discount",
-        Number,
-        "number",
-        "lineiteminformation",
-    ),
-    P(
-        "hs_recurring_billing_end_date",
-        "Term end date",
-        Date,
-        "date",
-        "lineiteminformation",
-    ),
-];
-
-const LISTINGS: &[P] = &[
-    P(
-        "hs_name",
-        "Listing name",
-        Str,
-        "text",
-        "listing_information",
-    ),
-    P(
-        "hs_price",
-        "Listing price",
-        Number,
-        "number",
-        "listing_information",
-    ),
-    P(
-        "hs_address_1",
-        "Address 1",
-        Str,
-        "text",
-        "listing_information",
-    ),
-    P(
-        "hs_address_2",
-        "Address 2",
-        Str,
-        "text",
-        "listing_information",
-    ),
-    P("hs_city", "City", Str, "text", "listing_information"),
-    P(
-        "hs_state_province",
-        "State/Province",
-        Str,
-        "text",
-        "listing_information",
-    ),
-    P("hs_zip", "Zip", Str, "text", "listing_information"),
-    P(
-        "hs_bedrooms",
-        "Bedrooms",
-        Number,
-        "number",
-        "listing_information",
-    ),
-    P(
-        "hs_bathrooms",
-        "Bathrooms",
-        Number,
-        "number",
-        "listing_information",
-    ),
-    P(
-        "hs_square_footage",
-        "Square footage",
-        Number,
-        "number",
-        "listing_information",
-    ),
-    P(
-        "hs_lot_size",
-        "Lot size",
-        Number,
-        "number",
-        "listing_information",
-    ),
-    P(
-        "hs_year_built",
-        "Year built",
-        Number,
-        "number",
-        "listing_information",
-    ),
-    P(
-        "hs_listing_type",
-        "Listing type",
-        Enum,
-        "select",
-        "listing_information",
-    ),
-    P(
-        "hs_neighborhood",
-        "Neighborhood",
-        Str,
-        "text",
-        "listing_information",
-    ),
-    P(
-        "hubspot_owner_id",
-        "Listing owner",
-        Enum,
-        "select",
-        "listing_information",
-    ),
-];
-
-const PARTNER_CLIENTS: &[P] = &[
-    P("hs_name", "Name", Str, "text", "partner_client_information"),
-    P(
-        "hs_domain",
-        "Domain",
-        Str,
-        "text",
-        "partner_client_information",
-    ),
-    P(
-        "hs_client_portal_id",
-        "Client account ID",
-        Number,
-        "number",
-        "partner_client_information",
-    ),
-    P(
-        "hs_relationship_status",
-        "Relationship status",
-        Str,
-        "text",
-        "partner_client_information",
-    ),
-    P(
-        "hs_notes",
-        "Notes",
-        Str,
-        "textarea",
-        "partner_client_information",
-    ),
-];
-
-const PARTNER_SERVICES: &[P] = &[
-    P(
-        "hs_name",
-        "Name",
-        Str,
-        "text",
-        "partner_service_information",
-    ),
-    P(
-        "hs_description",
-        "Description",
-        Str,
-        "textarea",
-        "partner_service_information",
-    ),
-    P(
-        "hs_service_type",
-        "Service type",
-        Str,
-        "text",
-        "partner_service_information",
-    ),
-    P(
-        "hs_status",
-        "Status",
-        Str,
-        "text",
-        "partner_service_information",
-    ),
-    P(
-        "hs_start_date",
-        "Start date",
-        Date,
-        "date",
-        "partner_service_information",
-    ),
-    P(
-        "hs_notes",
-        "Notes",
-        Str,
-        "textarea",
-        "partner_service_information",
-    ),
+const OWN: &[Own] = &[
+    Own {
+        type_id: "0-1",
+        group: "contactinformation",
+        properties: &[
+            P("createdate", "Create Date", Datetime, "date"),
+            P("lastmodifieddate", "Last Modified Date", Datetime, "date"),
+            P("email", "Email", Str, "text"),
+            P("firstname", "First Name", Str, "text"),
+            P("lastname", "Last Name", Str, "text"),
+            P("phone", "Phone Number", Str, "phonenumber"),
+            P("mobilephone", "Mobile Phone Number", Str, "phonenumber"),
+            P("company", "Company Name", Str, "text"),
+            P("website", "Website URL", Str, "text"),
+            P("jobtitle", "Job Title", Str, "text"),
+            P("address", "Street Address", Str, "text"),
+            P("city", "City", Str, "text"),
+            P("state", "State/Region", Str, "text"),
+            P("zip", "Postal Code", Str, "text"),
+            P("country", "Country/Region", Str, "text"),
+            P("lifecyclestage", "Lifecycle Stage", Enum, "radio"),
+            P("hs_lead_status", "Lead Status", Enum, "radio"),
+            P("hubspot_owner_id", "Contact owner", Enum, "select"),
+            P("message", "Message", Str, "textarea"),
+            P("date_of_birth", "Date of birth", Str, "text"),
+            P("hs_email_domain", "Email Domain", Str, "text"),
+        ],
+    },
+    Own {
+        type_id: "0-2",
+        group: "companyinformation",
+        properties: &[
+            P("createdate", "Create Date", Datetime, "date"),
+            P("name", "Company name", Str, "text"),
+            P("domain", "Company Domain Name", Str, "text"),
+            P("website", "Website URL", Str, "text"),
+            P("phone", "Phone Number", Str, "phonenumber"),
+            P("address", "Street Address", Str, "text"),
+            P("city", "City", Str, "text"),
+            P("state", "State/Region", Str, "text"),
+            P("zip", "Postal Code", Str, "text"),
+            P("country", "Country/Region", Str, "text"),
+            P("industry", "Industry", Str, "text"),
+            P("description", "Description", Str, "textarea"),
+            P("numberofemployees", "Number of Employees", Number, "number"),
+            P("annualrevenue", "Annual Revenue", Number, "number"),
+            P("lifecyclestage", "Lifecycle Stage", Enum, "radio"),
+            P("hubspot_owner_id", "Company owner", Enum, "select"),
+        ],
+    },
+    Own {
+        type_id: "0-3",
+        group: "dealinformation",
+        properties: &[
+            P("createdate", "Create Date", Datetime, "date"),
+            P("dealname", "Deal Name", Str, "text"),
+            P("amount", "Amount", Number, "number"),
+            P("dealstage", "Deal Stage", Enum, "radio"),
+            P("pipeline", "Pipeline", Enum, "select"),
+            P("closedate", "Close Date", Datetime, "date"),
+            P("dealtype", "Deal Type", Enum, "radio"),
+            P("description", "Deal Description", Str, "textarea"),
+            P("hs_priority", "Priority", Enum, "select"),
+            P("hubspot_owner_id", "Deal owner", Enum, "select"),
+        ],
+    },
+    Own {
+        type_id: "0-5",
+        group: "ticketinformation",
+        properties: &[
+            P("createdate", "Create date", Datetime, "date"),
+            P("subject", "Ticket name", Str, "text"),
+            P("content", "Ticket description", Str, "textarea"),
+            P("hs_pipeline", "Pipeline", Enum, "select"),
+            P("hs_pipeline_stage", "Ticket status", Enum, "select"),
+            P("hs_ticket_category", "Category", Enum, "checkbox"),
+            P("hs_ticket_priority", "Priority", Enum, "select"),
+            P("source_type", "Source", Enum, "select"),
+            P("hubspot_owner_id", "Ticket owner", Enum, "select"),
+        ],
+    },
+    Own {
+        type_id: "0-7",
+        group: "productinformation",
+        properties: &[
+            P("createdate", "Create Date", Datetime, "date"),
+            P("name", "Name", Str, "text"),
+            P("description", "Description", Str, "textarea"),
+            P("price", "Unit price", Number, "number"),
+            P("hs_sku", "SKU", Str, "text"),
+            P("hs_cost_of_goods_sold", "Unit cost", Number, "number"),
+            P("hs_recurring_billing_period", "Term", Str, "text"),
+        ],
+    },
+    Own {
+        type_id: "0-8",
+        group: "lineiteminformation",
+        properties: &[
+            P("createdate", "Create Date", Datetime, "date"),
+            P("name", "Name", Str, "text"),
+            P("description", "Description", Str, "textarea"),
+            P("price", "Unit price", Number, "number"),
+            P("quantity", "Quantity", Number, "number"),
+            P("amount", "Net price", Number, "number"),
+            P("hs_product_id", "Product ID", Number, "number"),
+            P("hs_sku", "SKU", Str, "text"),
+            P("discount", "Unit discount", Number, "number"),
+            P(
+                "hs_recurring_billing_end_date",
+                "Term end date",
+                Date,
+                "date",
+            ),
+        ],
+    },
+    Own {
+        type_id: "0-420",
+        group: "listing_information",
+        properties: &[
+            P("hs_name", "Listing name", Str, "text"),
+            P("hs_price", "Listing price", Number, "number"),
+            P("hs_address_1", "Address 1", Str, "text"),
+            P("hs_address_2", "Address 2", Str, "text"),
+            P("hs_city", "City", Str, "text"),
+            P("hs_state_province", "State/Province", Str, "text"),
+            P("hs_zip", "Zip", Str, "text"),
+            P("hs_bedrooms", "Bedrooms", Number, "number"),
+            P("hs_bathrooms", "Bathrooms", Number, "number"),
+            P("hs_square_footage", "Square footage", Number, "number"),
+            P("hs_lot_size", "Lot size", Number, "number"),
+            P("hs_year_built", "Year built", Number, "number"),
+            P("hs_listing_type", "Listing type", Enum, "select"),
+            P("hs_neighborhood", "Neighborhood", Str, "text"),
+            P("hubspot_owner_id", "Listing owner", Enum, "select"),
+        ],
+    },
+    Own {
+        type_id: "0-1500",
+        group: "partner_client_information",
+        properties: &[
+            P("hs_name", "Name", Str, "text"),
+            P("hs_domain", "Domain", Str, "text"),
+            P("hs_client_portal_id", "Client account ID", Number, "number"),
+            P("hs_relationship_status", "Relationship status", Str, "text"),
+            P("hs_notes", "Notes", Str, "textarea"),
+        ],
+    },
+    Own {
+        type_id: "0-1501",
+        group: "partner_service_information",
+        properties: &[
+            P("hs_name", "Name", Str, "text"),
+            P("hs_description", "Description", Str, "textarea"),
+            P("hs_service_type", "Service type", Str, "text"),
+            P("hs_status", "Status", Str, "text"),
+            P("hs_start_date", "Start date", Date, "date"),
+            P("hs_notes", "Notes", Str, "textarea"),
+        ],
+    },
 ];
 
 /// Options of the built-in enumerations that HubSpot ships with fixed values.
@@ -822,19 +448,13 @@ fn builtin_options(type_id: &str, name: &str) -> &'static [(&'static str, &'stat
     }
 }
 
-fn own_properties(type_id: &str) -> &'static [P] {
-    match type_id {
-        "0-1" => CONTACTS,
-        "0-2" => COMPANIES,
-        "0-3" => DEALS,
-        "0-5" => TICKETS,
-        "0-7" => PRODUCTS,
-        "0-8" => LINE_ITEMS,
-        "0-420" => LISTINGS,
-        "0-1500" => PARTNER_CLIENTS,
-        "0-1501" => PARTNER_SERVICES,
-        _ => &[],
-    }
+/// The group of one of a type's own properties.
+fn own_group(own: &Own, name: &str) -> String {
+    OTHER_GROUP
+        .iter()
+        .find(|(ty, n, _)| *ty == own.type_id && *n == name)
+        .map_or(own.group, |(_, _, group)| group)
+        .to_owned()
 }
 
 /// The group name HubSpot puts system properties in for a type.
@@ -850,17 +470,16 @@ fn info_group(ty: &ObjectType) -> String {
 
 fn build(ty: &ObjectType) -> Vec<PropertyDefinition> {
     let mut out: Vec<PropertyDefinition> = Vec::new();
-    let own = own_properties(ty.id.0);
-    for (i, p) in own.iter().chain(SYSTEM.iter()).enumerate() {
+    let own = OWN
+        .iter()
+        .filter(|own| own.type_id == ty.id.0)
+        .flat_map(|own| own.properties.iter().map(|p| (p, own_group(own, p.0))));
+    let system = SYSTEM.iter().map(|p| (p, info_group(ty)));
+    for (i, (p, group)) in own.chain(system).enumerate() {
         if out.iter().any(|d| d.name == p.0) {
             continue;
         }
         let computed = ty.is_record_property(p.0);
-        let group = if p.4 == "{info}" {
-            info_group(ty)
-        } else {
-            p.4.to_owned()
-        };
         let options = if p.2 == Bool {
             vec![opt("true", "Yes", 0), opt("false", "No", 1)]
         } else {

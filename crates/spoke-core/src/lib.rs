@@ -1,11 +1,21 @@
 //! spoke's CRM domain: what HubSpot's CRM *means*, independent of HTTP and SQL.
 //!
 //! Layout:
-//! - [`object_type`]: the built-in object types (ids, names, scopes, default properties).
-//! - [`property`]: property definitions, the built-in catalogue, and value validation.
+//! - [`object_type`]: what an object type is (ids, names, scopes, default properties) and
+//!   how a name or id resolves to one.
+//! - [`catalog`]: the built-in object types and their HubSpot-defined properties and groups.
+//! - [`property`]: property definitions and the value rules that turn what a client sent
+//!   into the string spoke stores.
 //! - [`record`]: a stored record and how it is projected onto HubSpot's output rules.
+//! - [`association`]: HubSpot's built-in association types (ids, inverses, labels) and the
+//!   limits on custom labels.
+//! - [`search`]: the search AST every backend compiles, and its reference semantics (the
+//!   text fold, token matching).
 //! - [`time`]: HubSpot's timestamp formats.
 //! - [`scope`]: scope names and the checks each operation needs.
+//!
+//! A type's live property set (built-in plus a portal's custom properties) needs stored
+//! state, so it is `spoke_store::schema`; token minting is `spoke_store::tokens`.
 
 pub mod association;
 pub mod catalog;

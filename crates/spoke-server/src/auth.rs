@@ -1,11 +1,11 @@
-//! Bearer tokens: each belongs to one portal and carries HubSpot scope names.
-//! Tokens are stored as SHA-256 hashes; the secret is shown once, when created.
+//! The bearer-token check: each token belongs to one portal and carries HubSpot scope
+//! names. Minting and hashing tokens is `spoke_store::tokens`, shared with the command line.
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use sha2::{Digest, Sha256};
 use spoke_core::PortalId;
+use spoke_store::tokens;
 
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
@@ -29,25 +29,6 @@ impl Principal {
     }
 }
 
-/// The stored form of a token secret.
-pub fn hash_token(secret: &str) -> String {
-    let digest = Sha256::digest(secret.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// A new token secret shaped like HubSpot's private-app tokens (`pat-na1-<uuid>`), with
-/// 244 random bits from two v4 UUIDs.
-pub fn new_token_secret() -> String {
-    let a = uuid::Uuid::new_v4();
-    let b = uuid::Uuid::new_v4().simple().to_string();
-    format!("pat-na1-{a}-{b}")
-}
-
-/// What listings show of a token: enough to tell tokens apart, too little to use one.
-pub fn token_prefix(secret: &str) -> String {
-    secret.chars().take(16).collect()
-}
-
 impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
@@ -62,9 +43,7 @@ impl FromRequestParts<AppState> for Principal {
             })
             .filter(|s| !s.is_empty())
             .ok_or_else(ApiError::unauthenticated)?;
-        let token = state
-            .store
-            .find_token(&hash_token(secret))
+        let token = tokens::authenticate(state.store.as_ref(), secret)
             .await?
             .ok_or_else(ApiError::unauthenticated)?;
         Ok(Principal {

@@ -82,6 +82,26 @@ impl Default for ConnLimits {
 /// hyper refuses (panics on) a smaller `max_buf_size`.
 const MIN_BUF_BYTES: usize = 8192;
 
+/// Resolves when the process is asked to stop: Ctrl-C, or SIGTERM on Unix. `spoke serve`
+/// passes it as `shutdown`; `spoke-bench` waits on it to stop the server it started.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
 /// Serves `router` on `listener` with `limits` until `shutdown` resolves, then lets
 /// in-flight requests finish.
 pub(crate) async fn serve(

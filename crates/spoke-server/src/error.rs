@@ -1,6 +1,7 @@
 //! The one error type that reaches the wire. Every rejection (bad JSON, unknown route,
-//! missing token, invalid property value, storage failure) becomes an [`ApiError`], and
-//! only [`crate::wire`] turns it into HubSpot's JSON, adding the correlation id.
+//! missing token, invalid property value, storage failure) and every error of a batch
+//! answer's `errors` becomes an [`ApiError`], and only [`crate::wire`] turns it into
+//! HubSpot's JSON: a whole answer with the correlation id, or one batch item.
 
 use std::collections::BTreeMap;
 
@@ -8,6 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use spoke_core::PropertyError;
+use spoke_store::schema::UnknownObjectType;
 use spoke_store::StoreError;
 use spoke_types::error::{ErrorContext, ErrorDetail};
 
@@ -91,6 +93,26 @@ impl ApiError {
         self
     }
 
+    /// Adds one `context` entry, replacing an entry of the same key.
+    pub fn with_context_entry(mut self, key: &str, values: Vec<String>) -> Self {
+        self.context.insert(key.to_owned(), values);
+        self
+    }
+
+    pub fn with_sub_category(mut self, sub_category: impl Into<String>) -> Self {
+        self.sub_category = Some(sub_category.into());
+        self
+    }
+
+    /// `OBJECT_NOT_FOUND` with a message: 404 on its own, or one error of a batch answer.
+    pub fn object_not_found(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            Some(Category::ObjectNotFound),
+            message,
+        )
+    }
+
     pub fn validation(message: impl Into<String>) -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
@@ -118,16 +140,21 @@ impl ApiError {
         .with_context(ctx(&[("id", vec![id.to_owned()])]))
     }
 
-    pub fn unknown_object_type(segment: &str) -> Self {
-        Self::new(
-            StatusCode::BAD_REQUEST,
-            None,
-            format!("Unable to infer object type from: {segment}"),
-        )
-    }
-
     pub fn unknown_route() -> Self {
         Self::new(StatusCode::NOT_FOUND, None, "resource not found")
+    }
+
+    /// An operation HubSpot has and spoke does not implement, asked for by a token with
+    /// its scopes: HubSpot's 403 for an API the caller cannot use (hubspot-behavior-platform.md
+    /// §26), which connectors treat as "skip this stream" where a 404 would be fatal.
+    pub fn not_implemented(method: &str, path: &str) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            Some(Category::MissingScopes),
+            format!(
+                "The scope needed for this API call isn't available for public use. spoke does not implement {method} {path} yet."
+            ),
+        )
     }
 
     pub fn method_not_allowed() -> Self {
@@ -222,6 +249,12 @@ impl From<StoreError> for ApiError {
             StoreError::Unavailable(cause) => Self::unavailable(cause),
             StoreError::Internal(cause) => Self::internal(cause),
         }
+    }
+}
+
+impl From<UnknownObjectType> for ApiError {
+    fn from(e: UnknownObjectType) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, None, e.to_string())
     }
 }
 

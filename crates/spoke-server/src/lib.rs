@@ -3,14 +3,19 @@
 //!
 //! Layout:
 //! - [`wire`]: correlation ids, content type, error rendering, body and query parsing.
+//! - [`catalogue`]: every HubSpot operation spoke knows (method, path, spec, scopes, rate
+//!   class, handler); the router, the scope check and the rate limiter read it.
 //! - [`error`]: [`ApiError`], the single way an error reaches the wire.
-//! - [`auth`]: the [`auth::Principal`] extractor (token, portal, scopes).
-//! - [`schema`]: a type's property definitions as a request sees them.
+//! - [`auth`]: the [`auth::Principal`] extractor (token, portal, scopes); tokens themselves
+//!   are minted and hashed by `spoke_store::tokens`.
+//! - [`schema`]: a type's records in HubSpot's output shape (the type's live property set
+//!   and its rules are `spoke_store::schema`).
 //! - `handlers/*`: one module per HubSpot API.
 //! - [`conn`]: the accept loop: connection limits, timeouts, hyper's own errors in
 //!   HubSpot's envelope.
 
 pub mod auth;
+pub mod catalogue;
 pub mod conn;
 pub mod error;
 mod handlers;
@@ -53,9 +58,7 @@ impl AppState {
 pub fn app(state: AppState) -> Router {
     let router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
-        .merge(handlers::objects::routes())
-        .merge(handlers::properties::routes())
-        .merge(handlers::associations::routes())
+        .merge(catalogue::router())
         .fallback(|| async { ApiError::unknown_route() });
     // Layers run outermost-last: the wire middleware wraps everything, so rate-limit
     // rejections get their correlation id and JSON like any other error.

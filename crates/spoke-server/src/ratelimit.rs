@@ -3,21 +3,21 @@
 //! Off by default: people run spoke to escape HubSpot's limits, and a bulk load should not be
 //! throttled unless asked. When on, every token gets a rolling 10-second window of N
 //! requests with HubSpot's `X-HubSpot-RateLimit-*` headers, and search gets its own
-//! per-second limit without headers, as on HubSpot. Over the limit: 429 with HubSpot's body,
-//! which the official Node client's retry logic keys on. Windows live in this process: with
-//! several spoke servers on one database each enforces its own.
+//! per-second limit without headers, as on HubSpot. The class is the matched operation's
+//! catalogue row's; a path no row matches counts in the 10-second window. Over the limit:
+//! 429 with HubSpot's body, which the official Node client's retry logic keys on. Windows
+//! live in this process: with several spoke servers on one database each enforces its own.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::extract::{Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::header::{HeaderValue, AUTHORIZATION};
-use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::auth::hash_token;
+use crate::catalogue::{self, RateClass};
 use crate::error::ApiError;
 
 const WINDOW: Duration = Duration::from_secs(10);
@@ -79,12 +79,13 @@ pub async fn middleware(
         .headers()
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .map(hash_token)
+        .map(spoke_store::tokens::hash)
     else {
         // No token: authentication answers 401 without counting.
         return next.run(req).await;
     };
-    let search = req.method() == Method::POST && req.uri().path().ends_with("/search");
+    let search = catalogue::matched(req.method(), req.extensions().get::<MatchedPath>())
+        .is_some_and(|op| op.rate == RateClass::Search);
     let Some(remaining) = limiter.admit(&key, search) else {
         let policy = if search {
             "SECONDLY"

@@ -11,6 +11,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use spoke_types::error::StandardError;
 
 use crate::error::{ApiError, ApiResult, Category};
 
@@ -215,16 +216,25 @@ fn json_response_sized<T: Serialize>(status: StatusCode, body: &T, capacity: usi
     }
 }
 
-/// A batch answer in HubSpot's envelope (§1.2): `ok` when there are no errors, `partial`
-/// (207 on most endpoints) with them.
+/// A batch answer's statuses: without errors, and with them.
+pub type BatchStatus = (StatusCode, StatusCode);
+/// Reads and updates: 200, 207 with errors.
+pub const BATCH_OK: BatchStatus = (StatusCode::OK, StatusCode::MULTI_STATUS);
+/// Creates: 201, 207 with errors.
+pub const BATCH_CREATED: BatchStatus = (StatusCode::CREATED, StatusCode::MULTI_STATUS);
+/// Endpoints whose spec defines only 200: errors ride along in `errors`.
+pub const BATCH_ALWAYS_OK: BatchStatus = (StatusCode::OK, StatusCode::OK);
+
+/// A batch answer in HubSpot's envelope (§1.2), with `statuses`' first status when there
+/// are no errors and its second with them. Each error is rendered by [`item_error`].
 pub fn batch_response<T: Serialize>(
-    ok: StatusCode,
-    partial: StatusCode,
+    (ok, partial): BatchStatus,
     started: spoke_core::time::Millis,
     results: Vec<T>,
-    errors: Vec<spoke_types::error::StandardError>,
+    errors: Vec<ApiError>,
 ) -> Response {
     let status = if errors.is_empty() { ok } else { partial };
+    let errors: Vec<StandardError> = errors.into_iter().map(item_error).collect();
     let body = spoke_types::objects::BatchResponse {
         status: "COMPLETE",
         results,
@@ -234,6 +244,22 @@ pub fn batch_response<T: Serialize>(
         completed_at: spoke_core::time::format_iso(spoke_core::time::now_millis()),
     };
     json_response_sized(status, &body, 1024 + body.results.len() * 768)
+}
+
+/// One error of a batch answer: the same values as a whole error answer, without what only
+/// a whole answer carries (status code, correlation id, `errors`, `links`). A batch item
+/// always has a category; errors without one (a bare 404) are listed as validation errors.
+fn item_error(e: ApiError) -> StandardError {
+    StandardError {
+        status: "error",
+        category: e
+            .category
+            .map_or("VALIDATION_ERROR", Category::as_str)
+            .to_owned(),
+        sub_category: e.sub_category,
+        message: e.message,
+        context: e.context,
+    }
 }
 
 /// A JSON answer with a status code.

@@ -14,8 +14,8 @@
 //!   read again once its records are locked, and a holder that changed meanwhile is locked
 //!   too. Writers that enforce "at most one" association types lock the record whose links
 //!   they prune.
-//! - **One statement per table, not per record.** A batch reads what its items depend on,
-//!   decides every item in memory in order exactly as SQLite's item-by-item loop does, and
+//! - **One statement per table, not per record.** A batch reads what the shared planner
+//!   (`spoke_store::plan`) asks for, lets it decide every item in memory, in order, and
 //!   writes the result with multi-row statements (`batch.rs`).
 //! - **Few deadlocks.** A batch first locks every existing record it names, in ascending id
 //!   order, in one statement, so batches over the same records queue instead of

@@ -12,24 +12,20 @@
 use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
-use deadpool_postgres::{GenericClient, Transaction};
+use deadpool_postgres::{GenericClient, Object, Transaction};
 use spoke_core::search::SearchQuery;
 use spoke_core::time::Millis;
 use spoke_core::{HistoryEntry, ObjectId, ObjectRecord, PortalId, StoredProperties, StoredRecord};
+use spoke_store::plan::Versioned;
 use spoke_store::{
-    ItemResult, NewObject, ObjectPatch, ObjectStore, ReadKeys, ReadOptions, SearchPage,
-    StoreResult, UpsertItem, Upserted, WriteContext,
+    ItemResult, ObjectStore, ReadKeys, ReadOptions, RecordBatch, SearchPage, StoreResult, Upserted,
+    WriteContext,
 };
 use tokio_postgres::IsolationLevel;
 
 use crate::{db, into_store, Error, Finish, PostgresStore, TxMode};
 
 pub(crate) const COLUMNS: &str = "id, properties, created_at, updated_at, archived_at, version";
-
-pub(crate) struct Row {
-    pub(crate) record: ObjectRecord,
-    pub(crate) version: i64,
-}
 
 /// A record from the first five columns of `r`, in [`COLUMNS`] order, its values left as
 /// stored (reads).
@@ -45,11 +41,11 @@ pub(crate) fn row_to_stored(r: &tokio_postgres::Row) -> Result<StoredRecord, Err
 }
 
 /// A record from the first six columns of `r`, its values decoded, and its version (writes).
-pub(crate) fn row_to_record(r: &tokio_postgres::Row) -> Result<Row, Error> {
+pub(crate) fn row_to_record(r: &tokio_postgres::Row) -> Result<Versioned, Error> {
     let record = row_to_stored(r)?
         .decode()
         .map_err(|e| Error::Data(format!("properties of a record: {e}")))?;
-    Ok(Row {
+    Ok(Versioned {
         record,
         version: r.try_get(5)?,
     })
@@ -86,14 +82,13 @@ async fn archive_ids(
     Ok(Finish::Commit(()))
 }
 
-/// Loads the history of `names` into every record of `records`, newest first. A name
-/// never written gets an empty list, as in SQLite.
+/// Loads the history of `names` into every record of `records`, newest first.
 async fn load_history<'r, C: GenericClient, P: 'r>(
     c: &C,
     records: impl Iterator<Item = &'r mut ObjectRecord<P>>,
     names: &[String],
 ) -> Result<(), Error> {
-    let mut records: Vec<&mut ObjectRecord<P>> = records.collect();
+    let records: Vec<&mut ObjectRecord<P>> = records.collect();
     if records.is_empty() || names.is_empty() {
         return Ok(());
     }
@@ -105,35 +100,18 @@ async fn load_history<'r, C: GenericClient, P: 'r>(
         &[&ids, &names],
     )
     .await?;
-    let mut by_key: HashMap<(ObjectId, String), Vec<HistoryEntry>> = HashMap::new();
+    let mut entries = Vec::with_capacity(rows.len());
     for r in &rows {
-        let id: ObjectId = r.try_get(0)?;
-        let name: String = r.try_get(1)?;
-        by_key.entry((id, name)).or_default().push(HistoryEntry {
+        let entry = HistoryEntry {
             value: r.try_get(2)?,
             timestamp: r.try_get(3)?,
             source_type: r.try_get(4)?,
             source_id: r.try_get(5)?,
-        });
+        };
+        entries.push((r.try_get(0)?, r.try_get(1)?, entry));
     }
-    for record in &mut records {
-        for name in names {
-            let entries = by_key
-                .get(&(record.id, name.clone()))
-                .cloned()
-                .unwrap_or_default();
-            record.history.insert(name.clone(), entries);
-        }
-    }
+    spoke_store::attach_history(records, names, entries);
     Ok(())
-}
-
-fn archived_clause(archived: bool) -> &'static str {
-    if archived {
-        "archived_at IS NOT NULL"
-    } else {
-        "archived_at IS NULL"
-    }
 }
 
 async fn read_in<C: GenericClient>(
@@ -141,9 +119,9 @@ async fn read_in<C: GenericClient>(
     portal: PortalId,
     object_type: &str,
     keys: &ReadKeys,
-    archived: bool,
-    history: &[String],
+    options: ReadOptions<'_>,
 ) -> Result<Vec<Option<StoredRecord>>, Error> {
+    let archived = options.archived_condition();
     let mut out: Vec<Option<StoredRecord>> = match keys {
         ReadKeys::Ids(ids) => {
             if ids.is_empty() {
@@ -152,8 +130,7 @@ async fn read_in<C: GenericClient>(
             let sql = format!(
                 "SELECT {COLUMNS} FROM objects WHERE id = ANY($1)
                  AND (portal_id, object_type) IS NOT DISTINCT FROM ($2::BIGINT, $3::TEXT)
-                 AND {}",
-                archived_clause(archived)
+                 AND {archived}"
             );
             let mut found = HashMap::new();
             for r in db::query(c, &sql, &[ids, &portal.0, &object_type]).await? {
@@ -166,7 +143,7 @@ async fn read_in<C: GenericClient>(
             if values.is_empty() {
                 return Ok(Vec::new());
             }
-            let rows = if !archived {
+            let rows = if !options.archived {
                 // One probe of each index per value, whatever the statistics: the holder is a
                 // scalar subquery (`u.value = ANY($4)` would let the planner, before a fresh
                 // table has statistics, filter every unique value of the type instead).
@@ -208,7 +185,7 @@ async fn read_in<C: GenericClient>(
             values.iter().map(|v| found.get(v).cloned()).collect()
         }
     };
-    load_history(c, out.iter_mut().flatten(), history).await?;
+    load_history(c, out.iter_mut().flatten(), options.history).await?;
     Ok(out)
 }
 
@@ -218,9 +195,9 @@ async fn list_in<C: GenericClient>(
     object_type: &str,
     after: Option<ObjectId>,
     limit: usize,
-    archived: bool,
-    history: &[String],
+    options: ReadOptions<'_>,
 ) -> Result<Vec<StoredRecord>, Error> {
+    let archived = options.archived_condition();
     // `(object_type, id) > ($2, $3) AND object_type <= $2` is `object_type = $2 AND id > $3`,
     // written so that only `objects_by_type` can give the rows in order: a range scan of
     // the type's records from `after`, whatever the statistics. With the plain form, once
@@ -231,9 +208,8 @@ async fn list_in<C: GenericClient>(
     let sql = format!(
         "SELECT {COLUMNS} FROM objects
          WHERE portal_id = $1 AND (object_type, id) > ($2::TEXT, $3::BIGINT)
-         AND object_type <= $2::TEXT AND {}
-         ORDER BY object_type, id LIMIT $4",
-        archived_clause(archived)
+         AND object_type <= $2::TEXT AND {archived}
+         ORDER BY object_type, id LIMIT $4"
     );
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let mut records = db::query(
@@ -245,57 +221,86 @@ async fn list_in<C: GenericClient>(
     .iter()
     .map(row_to_stored)
     .collect::<Result<Vec<_>, _>>()?;
-    load_history(c, records.iter_mut(), history).await?;
+    load_history(c, records.iter_mut(), options.history).await?;
     Ok(records)
+}
+
+/// What a read of records asks for.
+#[derive(Clone, Copy)]
+enum Fetch<'a> {
+    Keys(&'a ReadKeys),
+    /// The next `limit` records by ascending id after `after`.
+    Page {
+        after: Option<ObjectId>,
+        limit: usize,
+    },
+}
+
+async fn fetch_in<C: GenericClient>(
+    c: &C,
+    portal: PortalId,
+    object_type: &str,
+    fetch: Fetch<'_>,
+    options: ReadOptions<'_>,
+) -> Result<Vec<Option<StoredRecord>>, Error> {
+    match fetch {
+        Fetch::Keys(keys) => read_in(c, portal, object_type, keys, options).await,
+        Fetch::Page { after, limit } => {
+            let records = list_in(c, portal, object_type, after, limit, options).await?;
+            Ok(records.into_iter().map(Some).collect())
+        }
+    }
+}
+
+impl PostgresStore {
+    /// Reads records on a pooled connection; with their history, inside a read-only
+    /// transaction, so that records and history come from one snapshot.
+    async fn fetch(
+        &self,
+        portal: PortalId,
+        object_type: &str,
+        fetch: Fetch<'_>,
+        options: ReadOptions<'_>,
+    ) -> StoreResult<Vec<Option<StoredRecord>>> {
+        let mut client = self.client().await.map_err(into_store)?;
+        if options.history.is_empty() {
+            return fetch_in(&client, portal, object_type, fetch, options)
+                .await
+                .map_err(into_store);
+        }
+        async {
+            let tx = snapshot(&mut client).await?;
+            let out = fetch_in(&tx, portal, object_type, fetch, options).await?;
+            tx.commit().await?;
+            Ok(out)
+        }
+        .await
+        .map_err(into_store)
+    }
+}
+
+/// A read-only transaction whose statements all see one snapshot.
+async fn snapshot(client: &mut Object) -> Result<Transaction<'_>, Error> {
+    Ok(client
+        .build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await?)
 }
 
 #[async_trait]
 impl ObjectStore for PostgresStore {
-    async fn create_objects(
+    async fn write_objects(
         &self,
         ctx: &WriteContext,
-        items: Vec<NewObject>,
-    ) -> StoreResult<Vec<ItemResult<ObjectRecord>>> {
-        let n = items.len();
-        let out = self
-            .write(TxMode::RECORDS, (ctx, items), |tx, (ctx, items)| {
-                Box::pin(crate::batch::create_batch(tx, ctx, items))
-            })
-            .await?;
-        self.wrote(n);
-        Ok(out)
-    }
-
-    async fn update_objects(
-        &self,
-        ctx: &WriteContext,
-        items: Vec<ObjectPatch>,
-    ) -> StoreResult<Vec<ItemResult<ObjectRecord>>> {
-        let n = items.len();
-        let out = self
-            .write(TxMode::RECORDS, (ctx, items), |tx, (ctx, items)| {
-                Box::pin(crate::batch::update_batch(tx, ctx, items))
-            })
-            .await?;
-        self.wrote(n);
-        Ok(out)
-    }
-
-    async fn upsert_objects(
-        &self,
-        ctx: &WriteContext,
-        id_property: &str,
-        items: Vec<UpsertItem>,
+        batch: RecordBatch,
     ) -> StoreResult<Vec<ItemResult<Upserted>>> {
-        let n = items.len();
+        let n = batch.len();
         let out = self
-            .write(
-                TxMode::RECORDS,
-                (ctx, id_property, items),
-                |tx, (ctx, id_property, items)| {
-                    Box::pin(crate::batch::upsert_batch(tx, ctx, id_property, items))
-                },
-            )
+            .write(TxMode::RECORDS, (ctx, batch), |tx, (ctx, batch)| {
+                Box::pin(crate::batch::write_batch(tx, ctx, batch))
+            })
             .await?;
         self.wrote(n);
         Ok(out)
@@ -321,34 +326,8 @@ impl ObjectStore for PostgresStore {
         keys: ReadKeys,
         options: ReadOptions<'_>,
     ) -> StoreResult<Vec<Option<StoredRecord>>> {
-        let mut client = self.client().await.map_err(into_store)?;
-        if options.history.is_empty() {
-            return read_in(&client, portal, object_type, &keys, options.archived, &[])
-                .await
-                .map_err(into_store);
-        }
-        // Records and their history from one snapshot.
-        async {
-            let tx = client
-                .build_transaction()
-                .isolation_level(IsolationLevel::RepeatableRead)
-                .read_only(true)
-                .start()
-                .await?;
-            let out = read_in(
-                &tx,
-                portal,
-                object_type,
-                &keys,
-                options.archived,
-                options.history,
-            )
-            .await?;
-            tx.commit().await?;
-            Ok(out)
-        }
-        .await
-        .map_err(into_store)
+        self.fetch(portal, object_type, Fetch::Keys(&keys), options)
+            .await
     }
 
     async fn search_objects(
@@ -382,12 +361,7 @@ impl ObjectStore for PostgresStore {
             // The count and the page from one snapshot. The SQL varies with the query's
             // shape, so it is not cached: `query_typed` sends it with typed parameters in
             // one round trip.
-            let tx = client
-                .build_transaction()
-                .isolation_level(IsolationLevel::RepeatableRead)
-                .read_only(true)
-                .start()
-                .await?;
+            let tx = snapshot(&mut client).await?;
             let total: i64 = tx
                 .query_typed_one(&count_sql, &count_params)
                 .await?
@@ -416,41 +390,8 @@ impl ObjectStore for PostgresStore {
         limit: usize,
         options: ReadOptions<'_>,
     ) -> StoreResult<Vec<StoredRecord>> {
-        let mut client = self.client().await.map_err(into_store)?;
-        if options.history.is_empty() {
-            return list_in(
-                &client,
-                portal,
-                object_type,
-                after,
-                limit,
-                options.archived,
-                &[],
-            )
-            .await
-            .map_err(into_store);
-        }
-        async {
-            let tx = client
-                .build_transaction()
-                .isolation_level(IsolationLevel::RepeatableRead)
-                .read_only(true)
-                .start()
-                .await?;
-            let out = list_in(
-                &tx,
-                portal,
-                object_type,
-                after,
-                limit,
-                options.archived,
-                options.history,
-            )
-            .await?;
-            tx.commit().await?;
-            Ok(out)
-        }
-        .await
-        .map_err(into_store)
+        let page = Fetch::Page { after, limit };
+        let records = self.fetch(portal, object_type, page, options).await?;
+        Ok(records.into_iter().flatten().collect())
     }
 }

@@ -1,22 +1,31 @@
-//! spoke's storage traits, split by capability, and the conformance suite every backend
-//! must pass ([`conformance`]).
+//! spoke's storage traits, split by capability; the planner that decides every batch
+//! record write for every backend ([`plan`]); the conformance suite every backend must
+//! pass ([`conformance`]); and the domain rules that need stored state, shared by the
+//! server and the command line: [`schema`] (a type's live property set: validation,
+//! unique properties, projection) and [`tokens`] (minting, hashing and finding API tokens).
 //!
 //! Batch methods take whole batches so each backend runs one transaction per call and
 //! reports per-item outcomes (HubSpot's 207 responses); callers never loop over
 //! single-item calls. Values reaching storage are already validated and normalized by
-//! the core: storage never interprets a property value, except to keep unique values unique.
+//! [`schema::TypeSchema`] with the core's value rules: storage never interprets a property
+//! value, except to keep unique values unique.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
 use spoke_core::search::SearchQuery;
 use spoke_core::time::Millis;
-use spoke_core::{ObjectId, ObjectRecord, PortalId, PropertyDefinition, StoredRecord};
+use spoke_core::{
+    HistoryEntry, ObjectId, ObjectRecord, PortalId, PropertyDefinition, StoredRecord,
+};
 
 pub mod columns;
 pub mod conformance;
 pub mod graph;
+pub mod plan;
 pub mod requests;
+pub mod schema;
+pub mod tokens;
 pub mod transfer;
 
 pub use transfer::{RowKey, Rows, Table};
@@ -202,26 +211,109 @@ pub struct ReadOptions<'a> {
     pub history: &'a [String],
 }
 
+impl ReadOptions<'_> {
+    /// The condition on the records table's `archived_at` column (every backend keeps the
+    /// same tables, [`transfer`]) that selects the records these options ask for. Written
+    /// out rather than compared with a parameter, so that the partial indexes of live
+    /// records serve it.
+    pub fn archived_condition(&self) -> &'static str {
+        if self.archived {
+            "archived_at IS NOT NULL"
+        } else {
+            "archived_at IS NULL"
+        }
+    }
+}
+
+/// Gives every record the history of each of `names`: the `rows` (record id, property,
+/// entry) of that record and property, in the order given (newest first), or an empty list
+/// where the property was never written.
+pub fn attach_history<'r, P: 'r>(
+    records: impl IntoIterator<Item = &'r mut ObjectRecord<P>>,
+    names: &[String],
+    rows: impl IntoIterator<Item = (ObjectId, String, HistoryEntry)>,
+) {
+    let mut by_key: HashMap<(ObjectId, String), Vec<HistoryEntry>> = HashMap::new();
+    for (id, name, entry) in rows {
+        by_key.entry((id, name)).or_default().push(entry);
+    }
+    for record in records {
+        for name in names {
+            // Not taken out: a read may name the same record twice.
+            let entries = by_key
+                .get(&(record.id, name.clone()))
+                .cloned()
+                .unwrap_or_default();
+            record.history.insert(name.clone(), entries);
+        }
+    }
+}
+
+/// One batch record write. The backend runs it in one transaction, deciding it with a
+/// [`plan::Plan`].
+#[derive(Debug, Clone)]
+pub enum RecordBatch {
+    Create(Vec<NewObject>),
+    Update(Vec<ObjectPatch>),
+    /// Each item updates the record whose `id_property` equals its value, or creates it.
+    Upsert {
+        id_property: String,
+        items: Vec<UpsertItem>,
+    },
+}
+
+impl RecordBatch {
+    pub fn len(&self) -> usize {
+        match self {
+            RecordBatch::Create(items) => items.len(),
+            RecordBatch::Update(items) => items.len(),
+            RecordBatch::Upsert { items, .. } => items.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 #[async_trait]
 pub trait ObjectStore: Send + Sync {
+    /// Runs a batch in one transaction: reads what its [`plan::Plan`] asks for and writes
+    /// the plan's decision. Returns each item's record and whether the item created it.
+    async fn write_objects(
+        &self,
+        ctx: &WriteContext,
+        batch: RecordBatch,
+    ) -> StoreResult<Vec<ItemResult<Upserted>>>;
+
     async fn create_objects(
         &self,
         ctx: &WriteContext,
         items: Vec<NewObject>,
-    ) -> StoreResult<Vec<ItemResult<ObjectRecord>>>;
+    ) -> StoreResult<Vec<ItemResult<ObjectRecord>>> {
+        let out = self.write_objects(ctx, RecordBatch::Create(items)).await?;
+        Ok(plan::records(out))
+    }
 
     async fn update_objects(
         &self,
         ctx: &WriteContext,
         items: Vec<ObjectPatch>,
-    ) -> StoreResult<Vec<ItemResult<ObjectRecord>>>;
+    ) -> StoreResult<Vec<ItemResult<ObjectRecord>>> {
+        let out = self.write_objects(ctx, RecordBatch::Update(items)).await?;
+        Ok(plan::records(out))
+    }
 
     async fn upsert_objects(
         &self,
         ctx: &WriteContext,
         id_property: &str,
         items: Vec<UpsertItem>,
-    ) -> StoreResult<Vec<ItemResult<Upserted>>>;
+    ) -> StoreResult<Vec<ItemResult<Upserted>>> {
+        let id_property = id_property.to_owned();
+        self.write_objects(ctx, RecordBatch::Upsert { id_property, items })
+            .await
+    }
 
     /// Archives live records; unknown or already archived ids are ignored.
     async fn archive_objects(

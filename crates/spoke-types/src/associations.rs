@@ -4,11 +4,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// `{"id": "..."}` in requests; ids may come as strings or numbers.
-#[derive(Debug, Clone, Deserialize)]
-pub struct PublicObjectIdIn {
-    pub id: Value,
-}
+use crate::objects::CollectionResponse;
+pub use crate::objects::{NextPage, Paging, SimplePublicObjectId as PublicObjectIdIn};
 
 /// `{"id": "..."}` in responses: always a string.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -20,7 +17,6 @@ pub struct PublicObjectId {
 #[derive(Debug, Clone, Deserialize)]
 pub struct FetchRequest {
     pub id: Value,
-    #[serde(default)]
     pub after: Option<String>,
 }
 
@@ -49,18 +45,6 @@ pub struct MultiAssociatedObjectWithLabel {
     pub association_types: Vec<AssociationSpecWithLabel>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct NextPage {
-    pub after: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub link: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Paging {
-    pub next: NextPage,
-}
-
 /// Spec `PublicAssociationMultiWithLabel`.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct PublicAssociationMultiWithLabel {
@@ -71,12 +55,7 @@ pub struct PublicAssociationMultiWithLabel {
 }
 
 /// Spec `CollectionResponseMultiAssociatedObjectWithLabelForwardPaging`.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct AssociationsPage {
-    pub results: Vec<MultiAssociatedObjectWithLabel>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub paging: Option<Paging>,
-}
+pub type AssociationsPage = CollectionResponse<MultiAssociatedObjectWithLabel>;
 
 /// Spec `PublicAssociationMultiPost` (batch create, labels archive).
 #[derive(Debug, Clone, Deserialize)]
@@ -127,7 +106,6 @@ pub struct PublicDefaultAssociation {
 pub struct LabelCreate {
     pub label: Option<String>,
     pub name: Option<String>,
-    #[serde(default)]
     pub inverse_label: Option<String>,
 }
 
@@ -137,6 +115,5 @@ pub struct LabelCreate {
 pub struct LabelUpdate {
     pub association_type_id: Option<i64>,
     pub label: Option<String>,
-    #[serde(default)]
     pub inverse_label: Option<String>,
 }

@@ -9,13 +9,14 @@ pub type ErrorContext = BTreeMap<String, Vec<String>>;
 
 /// One entry of `errors[]` in a top-level error (spec `ErrorDetail`).
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
 pub struct ErrorDetail {
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     #[serde(skip_serializing_if = "ErrorContext::is_empty")]
     pub context: ErrorContext,
-    #[serde(rename = "subCategory", skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_category: Option<String>,
 }
 
@@ -23,14 +24,14 @@ pub struct ErrorDetail {
 /// status, message, correlationId, errors, context, links, category. Rate-limit (429)
 /// bodies carry `errorType` and `policyName` instead of a category (§6.3).
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
 pub struct Error {
     pub status: &'static str,
     pub message: String,
-    #[serde(rename = "errorType", skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub error_type: Option<String>,
-    #[serde(rename = "correlationId")]
     pub correlation_id: String,
-    #[serde(rename = "policyName", skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub policy_name: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<ErrorDetail>,
@@ -40,17 +41,18 @@ pub struct Error {
     pub links: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
-    #[serde(rename = "subCategory", skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_category: Option<String>,
 }
 
 /// One error of a batch response (spec `StandardError`), in HubSpot's key order:
 /// status, category, subCategory, message, context.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
 pub struct StandardError {
     pub status: &'static str,
     pub category: String,
-    #[serde(rename = "subCategory", skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_category: Option<String>,
     pub message: String,
     pub context: ErrorContext,

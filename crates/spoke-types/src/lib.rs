@@ -4,7 +4,13 @@
 //! spoke's compact JSON reads like HubSpot's. No I/O here; the server converts between
 //! these and the domain.
 //!
-//! Layout: [`objects`] (objects v3), [`properties`] (properties v3), [`error`] (error bodies).
+//! Layout: [`objects`] (objects v3, and the envelopes every API shares: batch responses,
+//! `CollectionResponse` pages and their `paging`), [`associations`] (associations v4),
+//! [`properties`] (properties v3), [`error`] (error bodies). `tests/wire.rs` pins the exact
+//! JSON of each.
+//!
+//! Request types read a missing or `null` optional field as `None` (serde does so for any
+//! `Option` field); `#[serde(default)]` is only on the collections a request may leave out.
 
 pub mod associations;
 pub mod error;

@@ -6,16 +6,17 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
 
+pub use crate::associations::AssociationSpec;
 use crate::error::StandardError;
 
 /// One past value of a property (spec `ValueWithTimestamp`).
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
 pub struct ValueWithTimestamp {
     pub value: String,
     pub timestamp: String,
-    #[serde(rename = "sourceType")]
     pub source_type: String,
-    #[serde(rename = "sourceId", skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub source_id: Option<String>,
 }
 
@@ -23,27 +24,23 @@ pub struct ValueWithTimestamp {
 /// `SimplePublicUpsertObject` when `new` is set). `P` is how the properties are held: an
 /// owned map, or [`PropertyValues`] borrowed from the stored record for reads.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
 pub struct SimplePublicObject<P = BTreeMap<String, Option<String>>> {
     pub id: String,
     pub properties: P,
-    #[serde(
-        rename = "propertiesWithHistory",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub properties_with_history: Option<BTreeMap<String, Vec<ValueWithTimestamp>>>,
-    #[serde(rename = "createdAt")]
     pub created_at: String,
-    #[serde(rename = "updatedAt")]
     pub updated_at: String,
     pub archived: bool,
-    #[serde(rename = "archivedAt", skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub archived_at: Option<String>,
     /// v3 association listing, when a read asks for `associations=...`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub associations: Option<BTreeMap<String, CollectionResponseAssociatedId>>,
-    #[serde(rename = "new", skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub new: Option<bool>,
-    #[serde(rename = "objectWriteTraceId", skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub object_write_trace_id: Option<String>,
 }
 
@@ -69,26 +66,20 @@ pub struct AssociatedId {
 }
 
 /// Spec `CollectionResponseAssociatedId`.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct CollectionResponseAssociatedId {
-    pub results: Vec<AssociatedId>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub paging: Option<Paging>,
-}
+pub type CollectionResponseAssociatedId = CollectionResponse<AssociatedId>;
 
 /// Batch response envelope (spec `BatchResponseSimplePublicObject` and its `WithErrors`
 /// variant): status, results, numErrors, errors, startedAt, completedAt.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
 pub struct BatchResponse<T> {
     pub status: &'static str,
     pub results: Vec<T>,
-    #[serde(rename = "numErrors", skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub num_errors: Option<usize>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<StandardError>,
-    #[serde(rename = "startedAt")]
     pub started_at: String,
-    #[serde(rename = "completedAt")]
     pub completed_at: String,
 }
 
@@ -105,7 +96,8 @@ pub struct Paging {
     pub next: NextPage,
 }
 
-/// A list page (spec `CollectionResponseSimplePublicObjectWithAssociationsForwardPaging`).
+/// A list page (spec `CollectionResponseSimplePublicObjectWithAssociationsForwardPaging`, and
+/// every other `CollectionResponse…ForwardPaging`: results, then `paging` when there is more).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct CollectionResponse<T> {
     pub results: Vec<T>,
@@ -113,7 +105,7 @@ pub struct CollectionResponse<T> {
     pub paging: Option<Paging>,
 }
 
-/// `{"id": "..."}` (spec `SimplePublicObjectId`).
+/// `{"id": "..."}` (spec `SimplePublicObjectId`); ids may come as strings or numbers.
 #[derive(Debug, Clone, Deserialize)]
 pub struct SimplePublicObjectId {
     pub id: Value,
@@ -124,22 +116,12 @@ pub struct SimplePublicObjectId {
 #[serde(rename_all = "camelCase")]
 pub struct BatchReadInput {
     pub inputs: Vec<SimplePublicObjectId>,
-    #[serde(default)]
     pub properties: Option<Vec<String>>,
-    #[serde(default)]
     pub properties_with_history: Option<Vec<String>>,
-    #[serde(default)]
     pub id_property: Option<String>,
 }
 
 /// An association given on create (spec `PublicAssociationsForObject`).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AssociationSpec {
-    pub association_category: String,
-    pub association_type_id: i64,
-}
-
 #[derive(Debug, Clone, Deserialize)]
 pub struct PublicAssociationsForObject {
     pub to: SimplePublicObjectId,
@@ -149,14 +131,11 @@ pub struct PublicAssociationsForObject {
 
 /// Spec `SimplePublicObjectInputForCreate`. Values stay raw JSON: HubSpot coerces numbers
 /// and booleans to strings, and rejects other shapes per property.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
 pub struct SimplePublicObjectInputForCreate {
-    #[serde(default)]
     pub properties: BTreeMap<String, Value>,
-    #[serde(default)]
     pub associations: Vec<PublicAssociationsForObject>,
-    #[serde(default)]
     pub object_write_trace_id: Option<String>,
 }
 
@@ -165,11 +144,9 @@ pub struct SimplePublicObjectInputForCreate {
 #[serde(rename_all = "camelCase")]
 pub struct SimplePublicObjectBatchInput {
     pub id: Value,
-    #[serde(default)]
     pub id_property: Option<String>,
     #[serde(default)]
     pub properties: BTreeMap<String, Value>,
-    #[serde(default)]
     pub object_write_trace_id: Option<String>,
 }
 
@@ -193,11 +170,8 @@ pub struct BatchInput<T> {
 pub struct Filter {
     pub property_name: Option<String>,
     pub operator: Option<String>,
-    #[serde(default)]
     pub value: Option<Value>,
-    #[serde(default)]
     pub high_value: Option<Value>,
-    #[serde(default)]
     pub values: Option<Vec<Value>>,
 }
 
@@ -215,7 +189,6 @@ pub enum SortSpec {
     Object {
         #[serde(rename = "propertyName")]
         property_name: String,
-        #[serde(default)]
         direction: Option<String>,
     },
     Name(String),
@@ -223,22 +196,15 @@ pub enum SortSpec {
 
 /// Spec `PublicObjectSearchRequest`. `filters` outside any group is accepted, as HubSpot
 /// does, and ANDed.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
 pub struct PublicObjectSearchRequest {
-    #[serde(default)]
     pub filter_groups: Vec<FilterGroup>,
-    #[serde(default)]
     pub filters: Vec<Filter>,
-    #[serde(default)]
     pub sorts: Vec<SortSpec>,
-    #[serde(default)]
     pub query: Option<String>,
-    #[serde(default)]
     pub properties: Option<Vec<String>>,
-    #[serde(default)]
     pub limit: Option<Value>,
-    #[serde(default)]
     pub after: Option<Value>,
 }
 

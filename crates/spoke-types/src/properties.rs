@@ -7,9 +7,8 @@ use serde::{Deserialize, Serialize};
 pub struct OptionInput {
     pub label: String,
     pub value: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(default)]
     pub display_order: Option<i32>,
     #[serde(default)]
     pub hidden: bool,
@@ -75,19 +74,12 @@ pub struct PropertyCreate {
     pub kind: Option<String>,
     pub field_type: Option<String>,
     pub group_name: Option<String>,
-    #[serde(default)]
     pub description: Option<String>,
-    #[serde(default)]
     pub options: Option<Vec<OptionInput>>,
-    #[serde(default)]
     pub display_order: Option<i32>,
-    #[serde(default)]
     pub has_unique_value: Option<bool>,
-    #[serde(default)]
     pub hidden: Option<bool>,
-    #[serde(default)]
     pub form_field: Option<bool>,
-    #[serde(default)]
     pub external_options: Option<bool>,
 }
 
@@ -95,23 +87,15 @@ pub struct PropertyCreate {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PropertyUpdate {
-    #[serde(default)]
     pub label: Option<String>,
-    #[serde(default, rename = "type")]
+    #[serde(rename = "type")]
     pub kind: Option<String>,
-    #[serde(default)]
     pub field_type: Option<String>,
-    #[serde(default)]
     pub group_name: Option<String>,
-    #[serde(default)]
     pub description: Option<String>,
-    #[serde(default)]
     pub options: Option<Vec<OptionInput>>,
-    #[serde(default)]
     pub display_order: Option<i32>,
-    #[serde(default)]
     pub hidden: Option<bool>,
-    #[serde(default)]
     pub form_field: Option<bool>,
 }
 
@@ -145,7 +129,6 @@ pub struct PropertyGroup {
 pub struct PropertyGroupCreate {
     pub name: Option<String>,
     pub label: Option<String>,
-    #[serde(default)]
     pub display_order: Option<i32>,
 }
 
@@ -153,9 +136,7 @@ pub struct PropertyGroupCreate {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PropertyGroupUpdate {
-    #[serde(default)]
     pub label: Option<String>,
-    #[serde(default)]
     pub display_order: Option<i32>,
 }
 

@@ -22,6 +22,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
+use spoke_store::transfer::Chunks;
 use spoke_store::{Rows, Store, Table};
 
 /// Copies, then verifies. `Err` if anything failed or the counts differ.
@@ -50,20 +51,15 @@ pub async fn run(
         let source = source.clone();
         tokio::spawn(async move {
             for table in Table::ALL {
-                let mut after = None;
-                loop {
-                    let rows = source
-                        .export_rows(table, after.as_ref(), chunk)
-                        .await
-                        .map_err(|e| format!("reading {table} from the source: {e}"))?;
-                    let n = rows.len();
-                    after = rows.last_key();
-                    if n > 0 && tx.send(rows).await.is_err() {
+                let mut chunks = Chunks::new(source.as_ref(), table, chunk);
+                while let Some(rows) = chunks
+                    .next()
+                    .await
+                    .map_err(|e| format!("reading {table} from the source: {e}"))?
+                {
+                    if tx.send(rows).await.is_err() {
                         // The writer stopped; it reports why.
                         return Ok(());
-                    }
-                    if n < chunk {
-                        break;
                     }
                 }
             }

@@ -14,9 +14,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
 use spoke_core::time::now_millis;
 use spoke_core::PortalId;
-use spoke_server::schema::{object_type, TypeSchema};
-use spoke_server::AppState;
-use spoke_store::{ItemFailure, NewObject, Store, WriteContext, WriteSource};
+use spoke_store::schema::{object_type, TypeSchema};
+use spoke_store::{ItemFailure, NewObject, Store, WriteSource};
 
 /// One record of the file with the line it started on.
 struct Row {
@@ -95,15 +94,14 @@ pub async fn run(
     batch_size: usize,
     file: &Path,
 ) -> Result<(), String> {
-    let ty = object_type(type_name).map_err(|e| e.message)?;
+    let ty = object_type(type_name).map_err(|e| e.to_string())?;
     store
         .ensure_portal(portal, now_millis())
         .await
         .map_err(|e| e.to_string())?;
-    let state = AppState::new(store.clone());
-    let schema = TypeSchema::load(&state, portal, ty)
+    let schema = TypeSchema::load(store.as_ref(), portal, ty)
         .await
-        .map_err(|e| e.message)?;
+        .map_err(|e| e.to_string())?;
     let rows = read_rows(file)?;
 
     let mut valid = Vec::with_capacity(rows.len());
@@ -147,14 +145,7 @@ pub async fn run(
     let mut written = 0usize;
     let mut ids_out = Ok(());
     for chunk in valid.chunks(batch_size.max(1)) {
-        let ctx = WriteContext {
-            portal,
-            object_type: ty.id.0.to_owned(),
-            now: now_millis(),
-            source: source.clone(),
-            unique_properties: schema.unique_properties(),
-            atomic: true,
-        };
+        let ctx = schema.write_context(now_millis(), source.clone(), true);
         let items = chunk
             .iter()
             .map(|(_, p)| NewObject {

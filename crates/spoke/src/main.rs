@@ -14,7 +14,7 @@ use std::sync::Arc;
 use clap::{Args, Parser, Subcommand};
 use spoke_core::time::{format_iso, now_millis};
 use spoke_core::PortalId;
-use spoke_server::auth::{hash_token, new_token_secret, token_prefix};
+use spoke_server::conn::shutdown_signal;
 use spoke_server::AppState;
 use spoke_store::Store;
 
@@ -262,23 +262,9 @@ async fn create_token(
     portal: PortalId,
     scopes: &[String],
 ) -> Result<String, String> {
-    let now = now_millis();
-    store
-        .ensure_portal(portal, now)
+    spoke_store::tokens::issue(store, portal, scopes, now_millis())
         .await
-        .map_err(|e| e.to_string())?;
-    let secret = new_token_secret();
-    store
-        .create_token(
-            portal,
-            &hash_token(&secret),
-            &token_prefix(&secret),
-            scopes,
-            now,
-        )
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(secret)
+        .map_err(|e| e.to_string())
 }
 
 /// A fresh database gets one portal and an all-scopes token, printed once, so a newcomer
@@ -304,24 +290,6 @@ async fn first_start(store: &dyn Store) -> Result<(), String> {
     outln!();
     outln!("Use it as `Authorization: Bearer <token>`. Make more with `spoke token create`.");
     Ok(())
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }
 
 async fn run(cli: Cli) -> Result<(), String> {

@@ -7,8 +7,6 @@ use std::collections::HashSet;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
-use axum::Router;
 use base64::Engine;
 use bytes::Bytes;
 use serde_json::Value;
@@ -25,15 +23,17 @@ use spoke_types::associations::{
     LabelsBetweenObjectPair, MultiAssociatedObjectWithLabel, NextPage, Paging,
     PublicAssociationMultiWithLabel, PublicDefaultAssociation, PublicObjectId,
 };
-use spoke_types::error::StandardError;
 use spoke_types::objects::BatchInput;
 use spoke_types::properties::Results;
 
 use crate::auth::Principal;
+use crate::catalogue::{Authorized, Pair};
 use crate::error::{ctx, ApiError, ApiResult};
-use crate::handlers::{check_batch_limit, id_text};
+use crate::handlers::{check_batch_limit, id_text, path_id};
 use crate::schema::object_type;
-use crate::wire::{batch_response, parse_body, Json, QueryParams};
+use crate::wire::{
+    batch_response, parse_body, Json, QueryParams, BATCH_ALWAYS_OK, BATCH_CREATED, BATCH_OK,
+};
 use crate::AppState;
 
 /// HubSpot's batch/read limit (changelog 2025-02, §3.2).
@@ -41,72 +41,6 @@ pub const MAX_READ_INPUTS: usize = 1000;
 const MAX_WRITE_INPUTS: usize = 100;
 /// Targets per from-object page; also the GET default and maximum (`limit`, §3.2).
 pub const PAGE_SIZE: usize = 500;
-
-pub fn routes() -> Router<AppState> {
-    let labels = Router::new()
-        .route(
-            "/{from}/{to}/labels",
-            get(list_labels).post(create_label).put(update_label),
-        )
-        .route(
-            "/{from}/{to}/labels/{type_id}",
-            axum::routing::delete(delete_label),
-        );
-    Router::new()
-        .route(
-            "/crm/v4/associations/{from}/{to}/batch/read",
-            post(batch_read),
-        )
-        .route(
-            "/crm/v4/associations/{from}/{to}/batch/create",
-            post(batch_create),
-        )
-        .route(
-            "/crm/v4/associations/{from}/{to}/batch/associate/default",
-            post(batch_default),
-        )
-        .route(
-            "/crm/v4/associations/{from}/{to}/batch/archive",
-            post(batch_archive),
-        )
-        .route(
-            "/crm/v4/associations/{from}/{to}/batch/labels/archive",
-            post(batch_labels_archive),
-        )
-        .route(
-            "/crm/v4/objects/{from}/{from_id}/associations/{to}",
-            get(list_for_record),
-        )
-        .route(
-            "/crm/v4/objects/{from}/{from_id}/associations/{to}/{to_id}",
-            put(put_labelled).delete(delete_pair),
-        )
-        .route(
-            "/crm/v4/objects/{from}/{from_id}/associations/default/{to}/{to_id}",
-            put(put_default),
-        )
-        .nest("/crm/associations/v4", labels.clone())
-        .nest("/crm/v4/associations", labels)
-}
-
-/// Both types of a pair, with the scopes for both: reading needs read access to both,
-/// writing write access to both (§4.2).
-fn pair(
-    principal: &Principal,
-    from: &str,
-    to: &str,
-    write: bool,
-) -> ApiResult<(&'static ObjectType, &'static ObjectType)> {
-    let (a, b) = (object_type(from)?, object_type(to)?);
-    for t in [a, b] {
-        principal.require(&if write {
-            scope::object_write(t)
-        } else {
-            scope::object_read(t)
-        })?;
-    }
-    Ok((a, b))
-}
 
 /// Every association type defined from `from` to `to` in this portal: HubSpot's and the
 /// portal's labels, plus the reverse direction's, so inverses can be looked up.
@@ -233,19 +167,6 @@ pub fn invalid_object(object_type: &str, id: ObjectId) -> ApiError {
     ]))
 }
 
-fn as_item(e: ApiError) -> StandardError {
-    StandardError {
-        status: "error",
-        category: e
-            .category
-            .map_or("VALIDATION_ERROR", |c| c.as_str())
-            .to_owned(),
-        sub_category: e.sub_category,
-        message: e.message,
-        context: e.context,
-    }
-}
-
 fn parse_id(v: &Value) -> Option<ObjectId> {
     id_text(v).trim().parse().ok()
 }
@@ -296,17 +217,16 @@ fn wire_targets(
         .collect()
 }
 
-async fn batch_read(
+pub(crate) async fn batch_read(
     State(state): State<AppState>,
-    principal: Principal,
-    Path((from, to)): Path<(String, String)>,
+    auth: Authorized<Pair>,
     body: Bytes,
 ) -> ApiResult<Response> {
     let started = now_millis();
-    let (a, b) = pair(&principal, &from, &to, false)?;
+    let (a, b) = auth.subject;
     let input: BatchInput<FetchRequest> = parse_body(&body)?;
     check_batch_limit(input.inputs.len(), MAX_READ_INPUTS)?;
-    let defs = Definitions::load(&state, principal.portal, a, b).await?;
+    let defs = Definitions::load(&state, auth.principal.portal, a, b).await?;
 
     let mut errors = Vec::new();
     let mut requests = Vec::new();
@@ -314,13 +234,12 @@ async fn batch_read(
     for i in &input.inputs {
         let raw = id_text(&i.id);
         let Some(id) = parse_id(&i.id) else {
-            errors.push(StandardError {
-                status: "error",
-                category: "VALIDATION_ERROR".into(),
-                sub_category: Some("crm.associations.INVALID_IDENTIFIER".into()),
-                message: format!("{raw} is not a valid object identifier."),
-                context: ctx(&[("fromObjectId", vec![raw])]),
-            });
+            let message = format!("{raw} is not a valid object identifier.");
+            errors.push(
+                ApiError::validation(message)
+                    .with_sub_category("crm.associations.INVALID_IDENTIFIER")
+                    .with_context(ctx(&[("fromObjectId", vec![raw])])),
+            );
             continue;
         };
         let after = match i.after.as_deref().filter(|s| !s.is_empty()) {
@@ -334,7 +253,7 @@ async fn batch_read(
     let pages = state
         .store
         .page_associations(
-            principal.portal,
+            auth.principal.portal,
             a.id.0,
             b.id.0,
             requests.clone(),
@@ -344,17 +263,16 @@ async fn batch_read(
     let mut results = Vec::new();
     for ((id, _), page) in requests.into_iter().zip(pages) {
         if page.targets.is_empty() {
-            errors.push(StandardError {
-                status: "error",
-                category: "OBJECT_NOT_FOUND".into(),
-                sub_category: Some("crm.associations.NO_ASSOCIATIONS_FOUND".into()),
-                message: format!("No {} is associated with {} {id}.", b.singular, a.singular),
-                context: ctx(&[
-                    ("fromObjectId", vec![id.to_string()]),
-                    ("fromObjectType", vec![a.singular.to_owned()]),
-                    ("toObjectType", vec![b.singular.to_owned()]),
-                ]),
-            });
+            let message = format!("No {} is associated with {} {id}.", b.singular, a.singular);
+            errors.push(
+                ApiError::object_not_found(message)
+                    .with_sub_category("crm.associations.NO_ASSOCIATIONS_FOUND")
+                    .with_context(ctx(&[
+                        ("fromObjectId", vec![id.to_string()]),
+                        ("fromObjectType", vec![a.singular.to_owned()]),
+                        ("toObjectType", vec![b.singular.to_owned()]),
+                    ])),
+            );
             continue;
         }
         let paging = page.more.then(|| Paging {
@@ -369,13 +287,7 @@ async fn batch_read(
             paging,
         });
     }
-    Ok(batch_response(
-        StatusCode::OK,
-        StatusCode::MULTI_STATUS,
-        started,
-        results,
-        errors,
-    ))
+    Ok(batch_response(BATCH_OK, started, results, errors))
 }
 
 fn labels_pair(
@@ -405,17 +317,16 @@ fn missing_pair_ids(from: &Value, to: &Value) -> ApiError {
     )]))
 }
 
-async fn batch_create(
+pub(crate) async fn batch_create(
     State(state): State<AppState>,
-    principal: Principal,
-    Path((from, to)): Path<(String, String)>,
+    auth: Authorized<Pair>,
     body: Bytes,
 ) -> ApiResult<Response> {
     let started = now_millis();
-    let (a, b) = pair(&principal, &from, &to, true)?;
+    let (a, b) = auth.subject;
     let input: BatchInput<AssociationMultiPost> = parse_body(&body)?;
     check_batch_limit(input.inputs.len(), MAX_WRITE_INPUTS)?;
-    let defs = Definitions::load(&state, principal.portal, a, b).await?;
+    let defs = Definitions::load(&state, auth.principal.portal, a, b).await?;
     // An undefined type rejects the whole batch, as on HubSpot (§3.6).
     let mut writes = Vec::new();
     let mut errors = Vec::new();
@@ -426,7 +337,7 @@ async fn batch_create(
             types.extend(defs.link(spec)?);
         }
         let (Some(f), Some(t)) = (parse_id(&i.from.id), parse_id(&i.to.id)) else {
-            errors.push(as_item(missing_pair_ids(&i.from.id, &i.to.id)));
+            errors.push(missing_pair_ids(&i.from.id, &i.to.id));
             continue;
         };
         labels.push(
@@ -446,22 +357,16 @@ async fn batch_create(
     let keys: Vec<(ObjectId, ObjectId)> = writes.iter().map(|w| (w.from_id, w.to_id)).collect();
     let outcomes = state
         .store
-        .put_associations(principal.portal, writes)
+        .put_associations(auth.principal.portal, writes)
         .await?;
     let mut results = Vec::new();
     for ((outcome, (f, t)), labels) in outcomes.into_iter().zip(keys).zip(labels) {
         match outcome {
             Ok(()) => results.push(labels_pair(a, f, b, t, labels)),
-            Err(failure) => errors.push(as_item(failure_error(&failure))),
+            Err(failure) => errors.push(failure_error(&failure)),
         }
     }
-    Ok(batch_response(
-        StatusCode::CREATED,
-        StatusCode::MULTI_STATUS,
-        started,
-        results,
-        errors,
-    ))
+    Ok(batch_response(BATCH_CREATED, started, results, errors))
 }
 
 pub fn failure_error(f: &ItemFailure) -> ApiError {
@@ -499,17 +404,16 @@ fn default_results(
     ]
 }
 
-async fn batch_default(
+pub(crate) async fn batch_default(
     State(state): State<AppState>,
-    principal: Principal,
-    Path((from, to)): Path<(String, String)>,
+    auth: Authorized<Pair>,
     body: Bytes,
 ) -> ApiResult<Response> {
     let started = now_millis();
-    let (a, b) = pair(&principal, &from, &to, true)?;
+    let (a, b) = auth.subject;
     let input: BatchInput<DefaultAssociationPost> = parse_body(&body)?;
     check_batch_limit(input.inputs.len(), MAX_WRITE_INPUTS)?;
-    let defs = Definitions::load(&state, principal.portal, a, b).await?;
+    let defs = Definitions::load(&state, auth.principal.portal, a, b).await?;
     let link = defs.default_link(a, b)?;
     let mut errors = Vec::new();
     let mut writes = Vec::new();
@@ -522,38 +426,31 @@ async fn batch_default(
                 to_id: t,
                 types: vec![link.clone()],
             }),
-            _ => errors.push(as_item(missing_pair_ids(&i.from.id, &i.to.id))),
+            _ => errors.push(missing_pair_ids(&i.from.id, &i.to.id)),
         }
     }
     let keys: Vec<(ObjectId, ObjectId)> = writes.iter().map(|w| (w.from_id, w.to_id)).collect();
     let outcomes = state
         .store
-        .put_associations(principal.portal, writes)
+        .put_associations(auth.principal.portal, writes)
         .await?;
     let mut results = Vec::new();
     for (outcome, (f, t)) in outcomes.into_iter().zip(keys) {
         match outcome {
             Ok(()) => results.extend(default_results(a, f, b, t, &link)),
-            Err(failure) => errors.push(as_item(failure_error(&failure))),
+            Err(failure) => errors.push(failure_error(&failure)),
         }
     }
     // The spec defines only 200 for this endpoint; failures ride along in `errors`.
-    Ok(batch_response(
-        StatusCode::OK,
-        StatusCode::OK,
-        started,
-        results,
-        errors,
-    ))
+    Ok(batch_response(BATCH_ALWAYS_OK, started, results, errors))
 }
 
-async fn batch_archive(
+pub(crate) async fn batch_archive(
     State(state): State<AppState>,
-    principal: Principal,
-    Path((from, to)): Path<(String, String)>,
+    auth: Authorized<Pair>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let (a, b) = pair(&principal, &from, &to, true)?;
+    let (a, b) = auth.subject;
     let input: BatchInput<AssociationMultiArchive> = parse_body(&body)?;
     check_batch_limit(input.inputs.len(), MAX_WRITE_INPUTS)?;
     let mut removals = Vec::new();
@@ -573,21 +470,20 @@ async fn batch_archive(
     }
     state
         .store
-        .remove_associations(principal.portal, removals)
+        .remove_associations(auth.principal.portal, removals)
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn batch_labels_archive(
+pub(crate) async fn batch_labels_archive(
     State(state): State<AppState>,
-    principal: Principal,
-    Path((from, to)): Path<(String, String)>,
+    auth: Authorized<Pair>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let (a, b) = pair(&principal, &from, &to, true)?;
+    let (a, b) = auth.subject;
     let input: BatchInput<AssociationMultiPost> = parse_body(&body)?;
     check_batch_limit(input.inputs.len(), MAX_WRITE_INPUTS)?;
-    let defs = Definitions::load(&state, principal.portal, a, b).await?;
+    let defs = Definitions::load(&state, auth.principal.portal, a, b).await?;
     let mut removals = Vec::new();
     for i in &input.inputs {
         let mut types = Vec::new();
@@ -609,24 +505,18 @@ async fn batch_labels_archive(
     }
     state
         .store
-        .remove_associations(principal.portal, removals)
+        .remove_associations(auth.principal.portal, removals)
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-fn path_id(raw: &str) -> ApiResult<ObjectId> {
-    raw.trim()
-        .parse()
-        .map_err(|_| ApiError::object_id_not_numeric(raw))
-}
-
-async fn list_for_record(
+pub(crate) async fn list_for_record(
     State(state): State<AppState>,
-    principal: Principal,
-    Path((from, from_id, to)): Path<(String, String, String)>,
+    auth: Authorized<Pair>,
+    Path((_, from_id, _)): Path<(String, String, String)>,
     RawQuery(query): RawQuery,
 ) -> ApiResult<Response> {
-    let (a, b) = pair(&principal, &from, &to, false)?;
+    let (a, b) = auth.subject;
     let id = path_id(&from_id)?;
     let q = QueryParams::parse(query.as_deref());
     let limit = q.usize("limit")?.unwrap_or(PAGE_SIZE).clamp(1, PAGE_SIZE);
@@ -634,10 +524,16 @@ async fn list_for_record(
         Some(t) => Some(decode_after(t)?),
         None => None,
     };
-    let defs = Definitions::load(&state, principal.portal, a, b).await?;
+    let defs = Definitions::load(&state, auth.principal.portal, a, b).await?;
     let page = state
         .store
-        .page_associations(principal.portal, a.id.0, b.id.0, vec![(id, after)], limit)
+        .page_associations(
+            auth.principal.portal,
+            a.id.0,
+            b.id.0,
+            vec![(id, after)],
+            limit,
+        )
         .await?
         .into_iter()
         .next()
@@ -658,16 +554,16 @@ async fn list_for_record(
     .into_response())
 }
 
-async fn put_labelled(
+pub(crate) async fn put_labelled(
     State(state): State<AppState>,
-    principal: Principal,
-    Path((from, from_id, to, to_id)): Path<(String, String, String, String)>,
+    auth: Authorized<Pair>,
+    Path((_, from_id, _, to_id)): Path<(String, String, String, String)>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let (a, b) = pair(&principal, &from, &to, true)?;
+    let (a, b) = auth.subject;
     let (f, t) = (path_id(&from_id)?, path_id(&to_id)?);
     let specs: Vec<AssociationSpec> = parse_body(&body)?;
-    let defs = Definitions::load(&state, principal.portal, a, b).await?;
+    let defs = Definitions::load(&state, auth.principal.portal, a, b).await?;
     let mut types = Vec::new();
     for spec in &specs {
         types.extend(defs.link(spec)?);
@@ -675,7 +571,7 @@ async fn put_labelled(
     let outcome = state
         .store
         .put_associations(
-            principal.portal,
+            auth.principal.portal,
             vec![AssociationWrite {
                 from_type: a.id.0.to_owned(),
                 from_id: f,
@@ -695,20 +591,20 @@ async fn put_labelled(
     Ok(Json(StatusCode::CREATED, labels_pair(a, f, b, t, labels)).into_response())
 }
 
-async fn put_default(
+pub(crate) async fn put_default(
     State(state): State<AppState>,
-    principal: Principal,
-    Path((from, from_id, to, to_id)): Path<(String, String, String, String)>,
+    auth: Authorized<Pair>,
+    Path((_, from_id, _, to_id)): Path<(String, String, String, String)>,
 ) -> ApiResult<Response> {
     let started = now_millis();
-    let (a, b) = pair(&principal, &from, &to, true)?;
+    let (a, b) = auth.subject;
     let (f, t) = (path_id(&from_id)?, path_id(&to_id)?);
-    let defs = Definitions::load(&state, principal.portal, a, b).await?;
+    let defs = Definitions::load(&state, auth.principal.portal, a, b).await?;
     let link = defs.default_link(a, b)?;
     let outcome = state
         .store
         .put_associations(
-            principal.portal,
+            auth.principal.portal,
             vec![AssociationWrite {
                 from_type: a.id.0.to_owned(),
                 from_id: f,
@@ -723,25 +619,24 @@ async fn put_default(
     }
     let results: Vec<PublicDefaultAssociation> = default_results(a, f, b, t, &link).into();
     Ok(batch_response(
-        StatusCode::OK,
-        StatusCode::OK,
+        BATCH_ALWAYS_OK,
         started,
         results,
         Vec::new(),
     ))
 }
 
-async fn delete_pair(
+pub(crate) async fn delete_pair(
     State(state): State<AppState>,
-    principal: Principal,
-    Path((from, from_id, to, to_id)): Path<(String, String, String, String)>,
+    auth: Authorized<Pair>,
+    Path((_, from_id, _, to_id)): Path<(String, String, String, String)>,
 ) -> ApiResult<Response> {
-    let (a, b) = pair(&principal, &from, &to, true)?;
+    let (a, b) = auth.subject;
     let (f, t) = (path_id(&from_id)?, path_id(&to_id)?);
     state
         .store
         .remove_associations(
-            principal.portal,
+            auth.principal.portal,
             vec![AssociationRemoval {
                 from_type: a.id.0.to_owned(),
                 from_id: f,
@@ -762,13 +657,12 @@ fn spec_with_label(t: &AssociationType) -> AssociationSpecWithLabel {
     }
 }
 
-async fn list_labels(
+pub(crate) async fn list_labels(
     State(state): State<AppState>,
-    principal: Principal,
-    Path((from, to)): Path<(String, String)>,
+    auth: Authorized<Pair>,
 ) -> ApiResult<Response> {
-    let (a, b) = pair(&principal, &from, &to, false)?;
-    let defs = Definitions::load(&state, principal.portal, a, b).await?;
+    let (a, b) = auth.subject;
+    let defs = Definitions::load(&state, auth.principal.portal, a, b).await?;
     let results = defs.forward.iter().map(spec_with_label).collect();
     Ok(Json(
         StatusCode::OK,
@@ -777,13 +671,12 @@ async fn list_labels(
     .into_response())
 }
 
-async fn create_label(
+pub(crate) async fn create_label(
     State(state): State<AppState>,
-    principal: Principal,
-    Path((from, to)): Path<(String, String)>,
+    auth: Authorized<Pair>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let (a, b) = pair(&principal, &from, &to, true)?;
+    let (a, b) = auth.subject;
     let input: LabelCreate = parse_body(&body)?;
     let (Some(label), Some(name)) = (
         input.label.filter(|l| !l.trim().is_empty()),
@@ -796,7 +689,7 @@ async fn create_label(
     let made = state
         .store
         .create_label(
-            principal.portal,
+            auth.principal.portal,
             a.id.0,
             b.id.0,
             &name,
@@ -833,13 +726,12 @@ fn unknown_label(type_id: i64) -> ApiError {
     )
 }
 
-async fn update_label(
+pub(crate) async fn update_label(
     State(state): State<AppState>,
-    principal: Principal,
-    Path((from, to)): Path<(String, String)>,
+    auth: Authorized<Pair>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let (a, b) = pair(&principal, &from, &to, true)?;
+    let (a, b) = auth.subject;
     let input: LabelUpdate = parse_body(&body)?;
     let (Some(type_id), Some(label)) = (input.association_type_id, input.label) else {
         return Err(ApiError::validation(
@@ -849,7 +741,7 @@ async fn update_label(
     let found = state
         .store
         .update_label(
-            principal.portal,
+            auth.principal.portal,
             a.id.0,
             b.id.0,
             type_id,
@@ -863,18 +755,18 @@ async fn update_label(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn delete_label(
+pub(crate) async fn delete_label(
     State(state): State<AppState>,
-    principal: Principal,
-    Path((from, to, type_id)): Path<(String, String, String)>,
+    auth: Authorized<Pair>,
+    Path((_, _, type_id)): Path<(String, String, String)>,
 ) -> ApiResult<Response> {
-    let (a, b) = pair(&principal, &from, &to, true)?;
+    let (a, b) = auth.subject;
     let type_id: i64 = type_id.parse().map_err(|_| {
         ApiError::validation(format!("{type_id} is not a valid association type id"))
     })?;
     if !state
         .store
-        .delete_label(principal.portal, a.id.0, b.id.0, type_id)
+        .delete_label(auth.principal.portal, a.id.0, b.id.0, type_id)
         .await?
     {
         return Err(unknown_label(type_id));

@@ -17,6 +17,13 @@ pub(crate) fn id_text(v: &Value) -> String {
     }
 }
 
+/// A record id from the path: numeric, or HubSpot's 404 for a non-numeric id (§2.3).
+pub(crate) fn path_id(raw: &str) -> ApiResult<spoke_core::ObjectId> {
+    raw.trim()
+        .parse()
+        .map_err(|_| ApiError::object_id_not_numeric(raw))
+}
+
 /// HubSpot's batch-size limit and its exact message (hubspot-behavior.md §1.1).
 pub(crate) fn check_batch_limit(len: usize, max: usize) -> ApiResult<()> {
     if len > max {

@@ -6,20 +6,17 @@ use std::collections::{BTreeMap, HashSet};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::Router;
 use bytes::Bytes;
 use serde_json::Value;
 use spoke_core::record::Projection;
 use spoke_core::scope;
 use spoke_core::time::now_millis;
-use spoke_core::{ObjectId, ObjectType, PropertyError, StoredRecord};
+use spoke_core::{ObjectId, ObjectRecord, ObjectType, PropertyError, StoredRecord};
 use spoke_store::{
-    ItemFailure, NewAssociation, NewObject, ObjectPatch, ReadKeys, ReadOptions, Target, UpsertItem,
-    WriteContext, WriteSource,
+    ItemFailure, ItemResult, NewAssociation, NewObject, ObjectPatch, ReadKeys, ReadOptions, Target,
+    UpsertItem, WriteContext, WriteSource,
 };
 use spoke_types::associations::AssociationSpec;
-use spoke_types::error::StandardError;
 use spoke_types::objects::PublicAssociationsForObject;
 use spoke_types::objects::{
     BatchInput, BatchReadInput, CollectionResponse, NextPage, Paging, SimplePublicObject,
@@ -28,10 +25,11 @@ use spoke_types::objects::{
 };
 
 use crate::auth::Principal;
+use crate::catalogue::{Authorized, Type};
 use crate::error::{ctx, ApiError, ApiResult};
-use crate::handlers::{associations, check_batch_limit, id_text};
-use crate::schema::{object_type, TypeSchema};
-use crate::wire::{batch_response, parse_body, Json, QueryParams};
+use crate::handlers::{associations, check_batch_limit, id_text, path_id};
+use crate::schema::{TypeSchema, WireSchema};
+use crate::wire::{batch_response, parse_body, Json, QueryParams, BATCH_CREATED, BATCH_OK};
 use crate::AppState;
 
 /// HubSpot's batch limits (§1.1).
@@ -40,42 +38,9 @@ pub const MAX_BATCH_WITH_HISTORY: usize = 50;
 const LIST_DEFAULT: usize = 10;
 const LIST_MAX: usize = 100;
 
-pub fn routes() -> Router<AppState> {
-    let objects = Router::new()
-        .route("/{object_type}", get(list).post(create_one))
-        .route(
-            "/{object_type}/{object_id}",
-            get(read_one).patch(update_one).delete(archive_one),
-        )
-        .route("/{object_type}/batch/read", post(batch_read))
-        .route("/{object_type}/batch/create", post(batch_create))
-        .route("/{object_type}/batch/update", post(batch_update))
-        .route("/{object_type}/batch/upsert", post(batch_upsert))
-        .route("/{object_type}/batch/archive", post(batch_archive))
-        .route(
-            "/{object_type}/search",
-            post(crate::handlers::search::search),
-        );
-    Router::new()
-        .nest("/crm/v3/objects", objects.clone())
-        .nest("/crm/objects/2026-03", objects)
-}
-
-/// Resolves the type, checks the scope, loads the schema: in that order, so an unknown
-/// type is a 400 and a missing scope a 403 before any body is looked at.
-pub(crate) async fn begin(
-    state: &AppState,
-    principal: &Principal,
-    segment: &str,
-    write: bool,
-) -> ApiResult<TypeSchema> {
-    let ty = object_type(segment)?;
-    principal.require(&if write {
-        scope::object_write(ty)
-    } else {
-        scope::object_read(ty)
-    })?;
-    TypeSchema::load(state, principal.portal, ty).await
+/// The type's live schema, for a request its catalogue row has authorized.
+pub(crate) async fn begin(state: &AppState, auth: &Authorized<Type>) -> ApiResult<TypeSchema> {
+    Ok(TypeSchema::load(state.store.as_ref(), auth.principal.portal, auth.subject).await?)
 }
 
 /// Partner types are created and archived by HubSpot only: their specs have no create,
@@ -100,14 +65,7 @@ fn check_batch_size(len: usize, with_history: bool) -> ApiResult<()> {
 }
 
 fn write_context(schema: &TypeSchema, source: WriteSource, atomic: bool) -> WriteContext {
-    WriteContext {
-        portal: schema.portal,
-        object_type: schema.ty.id.0.to_owned(),
-        now: now_millis(),
-        source,
-        unique_properties: schema.unique_properties(),
-        atomic,
-    }
+    schema.write_context(now_millis(), source, atomic)
 }
 
 fn api_source() -> WriteSource {
@@ -144,21 +102,16 @@ fn id_property(
     }
 }
 
-fn not_found_error(ty: &ObjectType, ids: Vec<String>, traces: Vec<String>) -> StandardError {
-    let mut context = ctx(&[("ids", ids)]);
-    if !traces.is_empty() {
-        context.insert("objectWriteTraceId".into(), traces);
+fn not_found_error(ty: &ObjectType, ids: Vec<String>, traces: Vec<String>) -> ApiError {
+    let e = ApiError::object_not_found(format!(
+        "Could not get some {} objects, they may be deleted or not exist. Check that ids are valid.",
+        ty.upper
+    ))
+    .with_context(ctx(&[("ids", ids)]));
+    if traces.is_empty() {
+        return e;
     }
-    StandardError {
-        status: "error",
-        category: "OBJECT_NOT_FOUND".into(),
-        sub_category: None,
-        message: format!(
-            "Could not get some {} objects, they may be deleted or not exist. Check that ids are valid.",
-            ty.upper
-        ),
-        context,
-    }
+    e.with_context_entry("objectWriteTraceId", traces)
 }
 
 fn conflict_message(ty: &ObjectType, property: &str, value: &str, existing_id: ObjectId) -> String {
@@ -186,45 +139,23 @@ fn conflict_error(ty: &ObjectType, failure: &ItemFailure) -> ApiError {
     }
 }
 
-/// The same failure as one error of a 207 batch answer, carrying the input's trace id.
-fn conflict_item(ty: &ObjectType, failure: &ItemFailure, trace: Option<&str>) -> StandardError {
-    let e = conflict_error(ty, failure);
-    let mut context = e.context;
-    if let Some(t) = trace {
-        context.insert("objectWriteTraceId".into(), vec![t.to_owned()]);
-    }
-    StandardError {
-        status: "error",
-        category: e
-            .category
-            .map_or("VALIDATION_ERROR", |c| c.as_str())
-            .to_owned(),
-        sub_category: None,
-        message: e.message,
-        context,
+/// An error of one input of a 207 batch answer, carrying the input's trace id.
+fn traced(e: ApiError, trace: Option<&str>) -> ApiError {
+    match trace {
+        Some(t) => e.with_context_entry("objectWriteTraceId", vec![t.to_owned()]),
+        None => e,
     }
 }
 
-fn validation_item(errors: &[PropertyError], trace: Option<&str>) -> StandardError {
-    let whole = ApiError::property_values(errors);
-    let mut context = ctx(&[(
-        "propertyName",
-        errors.iter().map(|e| e.name.clone()).collect(),
-    )]);
-    if let Some(t) = trace {
-        context.insert("objectWriteTraceId".into(), vec![t.to_owned()]);
-    }
-    StandardError {
-        status: "error",
-        category: "VALIDATION_ERROR".into(),
-        sub_category: None,
-        message: whole.message,
-        context,
-    }
+/// One input's invalid values: the batch's aggregated message, naming its properties.
+fn validation_item(errors: &[PropertyError], trace: Option<&str>) -> ApiError {
+    let names = errors.iter().map(|e| e.name.clone()).collect();
+    let e = ApiError::property_values(errors).with_context(ctx(&[("propertyName", names)]));
+    traced(e, trace)
 }
 
 /// Each input's validated values (`None` where invalid) and the per-input errors.
-type Validated = (Vec<Option<BTreeMap<String, String>>>, Vec<StandardError>);
+type Validated = (Vec<Option<BTreeMap<String, String>>>, Vec<ApiError>);
 
 /// Validates a write batch. Inputs without `objectWriteTraceId` make it all-or-nothing
 /// (HubSpot's default); returns that mode with the validated inputs.
@@ -262,15 +193,14 @@ fn validate_all(
     Ok((valid, item_errors))
 }
 
-async fn batch_read(
+pub(crate) async fn batch_read(
     State(state): State<AppState>,
-    principal: Principal,
-    Path(segment): Path<String>,
+    auth: Authorized<Type>,
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> ApiResult<Response> {
     let started = now_millis();
-    let schema = begin(&state, &principal, &segment, false).await?;
+    let schema = begin(&state, &auth).await?;
     let q = QueryParams::parse(query.as_deref());
     let archived = q.bool("archived")?;
     let input: BatchReadInput = parse_body(&body)?;
@@ -313,7 +243,7 @@ async fn batch_read(
     let found = state
         .store
         .read_objects(
-            principal.portal,
+            schema.portal,
             schema.ty.id.0,
             keys,
             ReadOptions {
@@ -339,13 +269,7 @@ async fn batch_read(
     } else {
         vec![not_found_error(schema.ty, missing, Vec::new())]
     };
-    Ok(batch_response(
-        StatusCode::OK,
-        StatusCode::MULTI_STATUS,
-        started,
-        results,
-        errors,
-    ))
+    Ok(batch_response(BATCH_OK, started, results, errors))
 }
 
 fn with_trace<P>(mut o: SimplePublicObject<P>, trace: Option<&str>) -> SimplePublicObject<P> {
@@ -353,20 +277,19 @@ fn with_trace<P>(mut o: SimplePublicObject<P>, trace: Option<&str>) -> SimplePub
     o
 }
 
-async fn batch_create(
+pub(crate) async fn batch_create(
     State(state): State<AppState>,
-    principal: Principal,
-    Path(segment): Path<String>,
+    auth: Authorized<Type>,
     body: Bytes,
 ) -> ApiResult<Response> {
     let started = now_millis();
-    let schema = begin(&state, &principal, &segment, true).await?;
+    let schema = begin(&state, &auth).await?;
     require_public_create(schema.ty, "create")?;
     let input: BatchInput<SimplePublicObjectInputForCreate> = parse_body(&body)?;
     check_batch_size(input.inputs.len(), false)?;
     let links = inline_associations(
         &state,
-        &principal,
+        &auth.principal,
         &schema,
         &input
             .inputs
@@ -404,16 +327,10 @@ async fn batch_create(
                 trace,
             )),
             Err(failure) if atomic => return Err(conflict_error(schema.ty, failure)),
-            Err(failure) => errors.push(conflict_item(schema.ty, failure, trace)),
+            Err(failure) => errors.push(traced(conflict_error(schema.ty, failure), trace)),
         }
     }
-    Ok(batch_response(
-        StatusCode::CREATED,
-        StatusCode::MULTI_STATUS,
-        started,
-        results,
-        errors,
-    ))
+    Ok(batch_response(BATCH_CREATED, started, results, errors))
 }
 
 /// Resolves `associations` given on create (§3.7). The target type is implied by the
@@ -533,14 +450,13 @@ fn reject_duplicates(keys: &[Keyed]) -> ApiResult<()> {
     .with_context(ctx(&[("ids", dups)])))
 }
 
-async fn batch_update(
+pub(crate) async fn batch_update(
     State(state): State<AppState>,
-    principal: Principal,
-    Path(segment): Path<String>,
+    auth: Authorized<Type>,
     body: Bytes,
 ) -> ApiResult<Response> {
     let started = now_millis();
-    let schema = begin(&state, &principal, &segment, true).await?;
+    let schema = begin(&state, &auth).await?;
     let input: BatchInput<SimplePublicObjectBatchInput> = parse_body(&body)?;
     check_batch_size(input.inputs.len(), false)?;
     let keys = key_inputs(&schema, &input.inputs, false)?;
@@ -583,29 +499,22 @@ async fn batch_update(
                 missing_traces.extend(trace.map(str::to_owned));
             }
             Err(failure) if atomic => return Err(conflict_error(schema.ty, failure)),
-            Err(failure) => errors.push(conflict_item(schema.ty, failure, trace)),
+            Err(failure) => errors.push(traced(conflict_error(schema.ty, failure), trace)),
         }
     }
     if !missing.is_empty() {
         errors.insert(0, not_found_error(schema.ty, missing, missing_traces));
     }
-    Ok(batch_response(
-        StatusCode::OK,
-        StatusCode::MULTI_STATUS,
-        started,
-        results,
-        errors,
-    ))
+    Ok(batch_response(BATCH_OK, started, results, errors))
 }
 
-async fn batch_upsert(
+pub(crate) async fn batch_upsert(
     State(state): State<AppState>,
-    principal: Principal,
-    Path(segment): Path<String>,
+    auth: Authorized<Type>,
     body: Bytes,
 ) -> ApiResult<Response> {
     let started = now_millis();
-    let schema = begin(&state, &principal, &segment, true).await?;
+    let schema = begin(&state, &auth).await?;
     require_public_create(schema.ty, "upsert")?;
     let input: BatchInput<SimplePublicObjectBatchInput> = parse_body(&body)?;
     check_batch_size(input.inputs.len(), false)?;
@@ -655,26 +564,19 @@ async fn batch_upsert(
                     results.push(o);
                 }
                 Err(failure) if atomic => return Err(conflict_error(schema.ty, failure)),
-                Err(failure) => errors.push(conflict_item(schema.ty, failure, trace)),
+                Err(failure) => errors.push(traced(conflict_error(schema.ty, failure), trace)),
             }
         }
     }
-    Ok(batch_response(
-        StatusCode::OK,
-        StatusCode::MULTI_STATUS,
-        started,
-        results,
-        errors,
-    ))
+    Ok(batch_response(BATCH_OK, started, results, errors))
 }
 
-async fn batch_archive(
+pub(crate) async fn batch_archive(
     State(state): State<AppState>,
-    principal: Principal,
-    Path(segment): Path<String>,
+    auth: Authorized<Type>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let schema = begin(&state, &principal, &segment, true).await?;
+    let schema = begin(&state, &auth).await?;
     require_public_create(schema.ty, "archive")?;
     let input: BatchInput<SimplePublicObjectId> = parse_body(&body)?;
     check_batch_size(input.inputs.len(), false)?;
@@ -686,7 +588,7 @@ async fn batch_archive(
         .collect();
     state
         .store
-        .archive_objects(principal.portal, schema.ty.id.0, ids, now_millis())
+        .archive_objects(schema.portal, schema.ty.id.0, ids, now_millis())
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -705,10 +607,7 @@ async fn find_one(
             values: vec![schema.normalize_key(&p, raw_id)],
             property: p,
         },
-        None => ReadKeys::Ids(vec![raw_id
-            .trim()
-            .parse()
-            .map_err(|_| ApiError::object_id_not_numeric(raw_id))?]),
+        None => ReadKeys::Ids(vec![path_id(raw_id)?]),
     };
     state
         .store
@@ -725,13 +624,13 @@ async fn find_one(
         .ok_or_else(ApiError::resource_not_found)
 }
 
-async fn read_one(
+pub(crate) async fn read_one(
     State(state): State<AppState>,
-    principal: Principal,
-    Path((segment, raw_id)): Path<(String, String)>,
+    auth: Authorized<Type>,
+    Path((_, raw_id)): Path<(String, String)>,
     RawQuery(query): RawQuery,
 ) -> ApiResult<Response> {
-    let schema = begin(&state, &principal, &segment, false).await?;
+    let schema = begin(&state, &auth).await?;
     let q = QueryParams::parse(query.as_deref());
     let properties = q.list("properties");
     let history = q.list("propertiesWithHistory").unwrap_or_default();
@@ -747,25 +646,24 @@ async fn read_one(
     let mut out = schema.view_stored(&record, &schema.shown(projection(&properties)), &history)?;
     if let Some(names) = q.list("associations").filter(|n| !n.is_empty()) {
         let mut blocks =
-            associations::v3_associations(&state, &principal, schema.ty, &[record.id], &names)
+            associations::v3_associations(&state, &auth.principal, schema.ty, &[record.id], &names)
                 .await?;
         out.associations = blocks.pop().filter(|b| !b.is_empty());
     }
     Ok(Json(StatusCode::OK, out).into_response())
 }
 
-async fn create_one(
+pub(crate) async fn create_one(
     State(state): State<AppState>,
-    principal: Principal,
-    Path(segment): Path<String>,
+    auth: Authorized<Type>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let schema = begin(&state, &principal, &segment, true).await?;
+    let schema = begin(&state, &auth).await?;
     require_public_create(schema.ty, "create")?;
     let input: SimplePublicObjectInputForCreate = parse_body(&body)?;
     let associations = inline_associations(
         &state,
-        &principal,
+        &auth.principal,
         &schema,
         &[input.associations.as_slice()],
     )
@@ -777,7 +675,7 @@ async fn create_one(
         .map_err(|e| ApiError::property_values(&e))?;
     properties.retain(|_, v| !v.is_empty());
     let ctx = write_context(&schema, api_source(), true);
-    let outcome = state
+    let outcomes = state
         .store
         .create_objects(
             &ctx,
@@ -786,26 +684,33 @@ async fn create_one(
                 associations,
             }],
         )
-        .await?
-        .into_iter()
-        .next()
-        .ok_or_else(|| ApiError::internal("create returned no outcome"))?;
-    let record = outcome.map_err(|f| conflict_error(schema.ty, &f))?;
-    Ok(Json(
-        StatusCode::CREATED,
-        schema.to_wire(&record, Projection::AllNonEmpty, &[]),
-    )
-    .into_response())
+        .await?;
+    written(&schema, StatusCode::CREATED, outcomes)
 }
 
-async fn update_one(
+/// The answer to a single-record write: its one outcome, or that outcome's error.
+fn written(
+    schema: &TypeSchema,
+    status: StatusCode,
+    outcomes: Vec<ItemResult<ObjectRecord>>,
+) -> ApiResult<Response> {
+    let outcome = outcomes
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::internal("a single-record write returned no outcome"))?;
+    let record = outcome.map_err(|f| conflict_error(schema.ty, &f))?;
+    let body = schema.to_wire(&record, Projection::AllNonEmpty, &[]);
+    Ok(Json(status, body).into_response())
+}
+
+pub(crate) async fn update_one(
     State(state): State<AppState>,
-    principal: Principal,
-    Path((segment, raw_id)): Path<(String, String)>,
+    auth: Authorized<Type>,
+    Path((_, raw_id)): Path<(String, String)>,
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let schema = begin(&state, &principal, &segment, true).await?;
+    let schema = begin(&state, &auth).await?;
     let q = QueryParams::parse(query.as_deref());
     let input: SimplePublicObjectInput = parse_body(&body)?;
     let target = match id_property(&schema, q.one("idProperty"), true)? {
@@ -813,57 +718,44 @@ async fn update_one(
             value: schema.normalize_key(&p, &raw_id),
             property: p,
         },
-        None => Target::Id(
-            raw_id
-                .trim()
-                .parse()
-                .map_err(|_| ApiError::object_id_not_numeric(&raw_id))?,
-        ),
+        None => Target::Id(path_id(&raw_id)?),
     };
     let properties = schema
         .validate(&input.properties)
         .map_err(|e| ApiError::property_values(&e))?;
     let ctx = write_context(&schema, api_source(), true);
-    let outcome = state
+    let outcomes = state
         .store
         .update_objects(&ctx, vec![ObjectPatch { target, properties }])
-        .await?
-        .into_iter()
-        .next()
-        .ok_or_else(|| ApiError::internal("update returned no outcome"))?;
-    let record = outcome.map_err(|f| conflict_error(schema.ty, &f))?;
-    Ok(Json(
-        StatusCode::OK,
-        schema.to_wire(&record, Projection::AllNonEmpty, &[]),
-    )
-    .into_response())
+        .await?;
+    written(&schema, StatusCode::OK, outcomes)
 }
 
-async fn archive_one(
+pub(crate) async fn archive_one(
     State(state): State<AppState>,
-    principal: Principal,
-    Path((segment, raw_id)): Path<(String, String)>,
+    auth: Authorized<Type>,
+    Path((_, raw_id)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    let schema = begin(&state, &principal, &segment, true).await?;
+    let schema = begin(&state, &auth).await?;
     require_public_create(schema.ty, "archive")?;
     // DELETE of an unknown record answers 204 on HubSpot too (§1.9).
     if let Ok(id) = raw_id.trim().parse::<ObjectId>() {
         state
             .store
-            .archive_objects(principal.portal, schema.ty.id.0, vec![id], now_millis())
+            .archive_objects(schema.portal, schema.ty.id.0, vec![id], now_millis())
             .await?;
     }
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn list(
+pub(crate) async fn list(
     State(state): State<AppState>,
-    principal: Principal,
+    auth: Authorized<Type>,
     Path(segment): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let schema = begin(&state, &principal, &segment, false).await?;
+    let schema = begin(&state, &auth).await?;
     let q = QueryParams::parse(query.as_deref());
     let properties = q.list("properties");
     let history = q.list("propertiesWithHistory").unwrap_or_default();
@@ -885,7 +777,7 @@ async fn list(
     let mut records = state
         .store
         .list_objects(
-            principal.portal,
+            schema.portal,
             schema.ty.id.0,
             after,
             limit + 1,
@@ -923,7 +815,7 @@ async fn list(
     if let Some(names) = q.list("associations").filter(|n| !n.is_empty()) {
         let ids: Vec<ObjectId> = records.iter().map(|r| r.id).collect();
         let blocks =
-            associations::v3_associations(&state, &principal, schema.ty, &ids, &names).await?;
+            associations::v3_associations(&state, &auth.principal, schema.ty, &ids, &names).await?;
         for (o, block) in results.iter_mut().zip(blocks) {
             o.associations = (!block.is_empty()).then_some(block);
         }

@@ -7,16 +7,12 @@ use std::collections::HashSet;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::Router;
 use bytes::Bytes;
 use spoke_core::catalog::{builtin_groups, builtin_properties};
 use spoke_core::property::{PropertyOption, PropertyType};
-use spoke_core::scope;
 use spoke_core::time::{format_iso, now_millis};
 use spoke_core::{ObjectType, PropertyDefinition};
 use spoke_store::PropertyGroup as StoredGroup;
-use spoke_types::error::StandardError;
 use spoke_types::objects::BatchInput;
 use spoke_types::properties::{
     BatchReadPropertyNames, OptionInput, Property, PropertyCreate, PropertyGroup,
@@ -25,10 +21,10 @@ use spoke_types::properties::{
 };
 
 use crate::auth::Principal;
+use crate::catalogue::{Authorized, Type};
 use crate::error::{ctx, ApiError, ApiResult, Category};
 use crate::handlers::check_batch_limit;
-use crate::schema::object_type;
-use crate::wire::{batch_response, parse_body, Json, QueryParams};
+use crate::wire::{batch_response, parse_body, Json, QueryParams, BATCH_CREATED, BATCH_OK};
 use crate::AppState;
 
 /// Inputs per properties batch call. HubSpot's spec states no maximum; spoke takes the
@@ -51,36 +47,6 @@ fn too_many_properties(ty: &ObjectType) -> ApiError {
         "The maximum number of custom properties for {} is {MAX_CUSTOM_PROPERTIES}. Archive unused properties and try again",
         ty.name
     ))
-}
-
-pub fn routes() -> Router<AppState> {
-    let props = Router::new()
-        .route("/{object_type}", get(list).post(create))
-        .route("/{object_type}/batch/create", post(batch_create))
-        .route("/{object_type}/batch/read", post(batch_read))
-        .route("/{object_type}/batch/archive", post(batch_archive))
-        .route("/{object_type}/groups", get(list_groups).post(create_group))
-        .route(
-            "/{object_type}/groups/{group_name}",
-            get(read_group).patch(update_group).delete(archive_group),
-        )
-        .route(
-            "/{object_type}/{property_name}",
-            get(read).patch(update).delete(archive),
-        );
-    Router::new()
-        .nest("/crm/v3/properties", props.clone())
-        .nest("/crm/properties/2026-03", props)
-}
-
-fn begin(principal: &Principal, segment: &str, write: bool) -> ApiResult<&'static ObjectType> {
-    let ty = object_type(segment)?;
-    principal.require(&if write {
-        scope::schema_write(ty)
-    } else {
-        scope::schema_read(ty)
-    })?;
-    Ok(ty)
 }
 
 fn to_wire(d: &PropertyDefinition) -> Property {
@@ -308,15 +274,14 @@ fn prepare(
     Ok(def)
 }
 
-async fn list(
+pub(crate) async fn list(
     State(state): State<AppState>,
-    principal: Principal,
-    Path(segment): Path<String>,
+    auth: Authorized<Type>,
     RawQuery(query): RawQuery,
 ) -> ApiResult<Response> {
-    let ty = begin(&principal, &segment, false)?;
+    let (ty, principal) = (auth.subject, &auth.principal);
     let archived = QueryParams::parse(query.as_deref()).bool("archived")?;
-    let customs = custom(&state, &principal, ty).await?;
+    let customs = custom(&state, principal, ty).await?;
     let mut out: Vec<Property> = Vec::new();
     if !archived {
         out.extend(builtin_properties(ty).iter().map(to_wire));
@@ -331,16 +296,15 @@ async fn list(
     Ok(Json(StatusCode::OK, Results { results: out }).into_response())
 }
 
-async fn create(
+pub(crate) async fn create(
     State(state): State<AppState>,
-    principal: Principal,
-    Path(segment): Path<String>,
+    auth: Authorized<Type>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let ty = begin(&principal, &segment, true)?;
+    let (ty, principal) = (auth.subject, &auth.principal);
     let input: PropertyCreate = parse_body(&body)?;
-    let customs = custom(&state, &principal, ty).await?;
-    let groups = group_names(&state, &principal, ty).await?;
+    let customs = custom(&state, principal, ty).await?;
+    let groups = group_names(&state, principal, ty).await?;
     let def = prepare(ty, &input, &customs, &groups)?;
     let fresh = state
         .store
@@ -377,15 +341,15 @@ async fn find(
         .ok_or_else(|| not_found(name))
 }
 
-async fn read(
+pub(crate) async fn read(
     State(state): State<AppState>,
-    principal: Principal,
-    Path((segment, name)): Path<(String, String)>,
+    auth: Authorized<Type>,
+    Path((_, name)): Path<(String, String)>,
     RawQuery(query): RawQuery,
 ) -> ApiResult<Response> {
-    let ty = begin(&principal, &segment, false)?;
+    let (ty, principal) = (auth.subject, &auth.principal);
     let archived = QueryParams::parse(query.as_deref()).bool("archived")?;
-    let def = find(&state, &principal, ty, &name, archived).await?;
+    let def = find(&state, principal, ty, &name, archived).await?;
     Ok(Json(StatusCode::OK, to_wire(&def)).into_response())
 }
 
@@ -395,18 +359,18 @@ fn read_only_definition(name: &str) -> ApiError {
     ))
 }
 
-async fn update(
+pub(crate) async fn update(
     State(state): State<AppState>,
-    principal: Principal,
-    Path((segment, name)): Path<(String, String)>,
+    auth: Authorized<Type>,
+    Path((_, name)): Path<(String, String)>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let ty = begin(&principal, &segment, true)?;
+    let (ty, principal) = (auth.subject, &auth.principal);
     let input: PropertyUpdate = parse_body(&body)?;
     if builtin(ty, &name).is_some() {
         return Err(read_only_definition(&name));
     }
-    let mut def = find(&state, &principal, ty, &name, false).await?;
+    let mut def = find(&state, principal, ty, &name, false).await?;
     if let Some(v) = &input.label {
         def.label = v.clone();
     }
@@ -436,7 +400,7 @@ async fn update(
         def.form_field = v;
     }
     def.updated_at = Some(now_millis());
-    check_definition(&def, &group_names(&state, &principal, ty).await?)?;
+    check_definition(&def, &group_names(&state, principal, ty).await?)?;
     if !state
         .store
         .update_property(principal.portal, ty.id.0, def.clone())
@@ -471,45 +435,35 @@ async fn archive_named(
         .await?)
 }
 
-async fn archive(
+pub(crate) async fn archive(
     State(state): State<AppState>,
-    principal: Principal,
-    Path((segment, name)): Path<(String, String)>,
+    auth: Authorized<Type>,
+    Path((_, name)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    let ty = begin(&principal, &segment, true)?;
-    if archive_named(&state, &principal, ty, vec![name.clone()]).await? == 0 {
+    let (ty, principal) = (auth.subject, &auth.principal);
+    if archive_named(&state, principal, ty, vec![name.clone()]).await? == 0 {
         return Err(not_found(&name));
     }
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-fn item_error(e: &ApiError, name: Option<&str>) -> StandardError {
-    StandardError {
-        status: "error",
-        category: e
-            .category
-            .map_or("VALIDATION_ERROR", |c| c.as_str())
-            .to_owned(),
-        sub_category: None,
-        message: e.message.clone(),
-        context: name
-            .map(|n| ctx(&[("name", vec![n.to_owned()])]))
-            .unwrap_or_default(),
-    }
+/// One input's error in a batch answer, naming the input.
+fn item_error(e: ApiError, name: Option<&str>) -> ApiError {
+    let context = name.map(|n| ctx(&[("name", vec![n.to_owned()])]));
+    e.with_context(context.unwrap_or_default())
 }
 
-async fn batch_create(
+pub(crate) async fn batch_create(
     State(state): State<AppState>,
-    principal: Principal,
-    Path(segment): Path<String>,
+    auth: Authorized<Type>,
     body: Bytes,
 ) -> ApiResult<Response> {
     let started = now_millis();
-    let ty = begin(&principal, &segment, true)?;
+    let (ty, principal) = (auth.subject, &auth.principal);
     let input: BatchInput<PropertyCreate> = parse_body(&body)?;
     check_batch_limit(input.inputs.len(), MAX_BATCH)?;
-    let mut customs = custom(&state, &principal, ty).await?;
-    let groups = group_names(&state, &principal, ty).await?;
+    let mut customs = custom(&state, principal, ty).await?;
+    let groups = group_names(&state, principal, ty).await?;
     let mut defs = Vec::new();
     let mut errors = Vec::new();
     for item in &input.inputs {
@@ -519,7 +473,7 @@ async fn batch_create(
                 customs.push(def.clone());
                 defs.push(def);
             }
-            Err(e) => errors.push(item_error(&e, item.name.as_deref())),
+            Err(e) => errors.push(item_error(e, item.name.as_deref())),
         }
     }
     if !defs.is_empty() {
@@ -536,31 +490,24 @@ async fn batch_create(
         if fresh.iter().any(|f| !f) {
             // Lost a race with another writer: report every input as conflicting.
             for d in defs.drain(..) {
-                errors.push(item_error(&exists_error(&d.name), Some(&d.name)));
+                errors.push(item_error(exists_error(&d.name), Some(&d.name)));
             }
         }
     }
     let results: Vec<Property> = defs.iter().map(to_wire).collect();
-    Ok(batch_response(
-        StatusCode::CREATED,
-        StatusCode::MULTI_STATUS,
-        started,
-        results,
-        errors,
-    ))
+    Ok(batch_response(BATCH_CREATED, started, results, errors))
 }
 
-async fn batch_read(
+pub(crate) async fn batch_read(
     State(state): State<AppState>,
-    principal: Principal,
-    Path(segment): Path<String>,
+    auth: Authorized<Type>,
     body: Bytes,
 ) -> ApiResult<Response> {
     let started = now_millis();
-    let ty = begin(&principal, &segment, false)?;
+    let (ty, principal) = (auth.subject, &auth.principal);
     let input: BatchReadPropertyNames = parse_body(&body)?;
     check_batch_limit(input.inputs.len(), MAX_BATCH)?;
-    let customs = custom(&state, &principal, ty).await?;
+    let customs = custom(&state, principal, ty).await?;
     let mut results = Vec::new();
     let mut missing = Vec::new();
     for PropertyName { name } in &input.inputs {
@@ -581,34 +528,22 @@ async fn batch_read(
     let errors = if missing.is_empty() {
         Vec::new()
     } else {
-        vec![StandardError {
-            status: "error",
-            category: "OBJECT_NOT_FOUND".into(),
-            sub_category: None,
-            message: format!("Could not find some properties: {}", missing.join(", ")),
-            context: ctx(&[("names", missing)]),
-        }]
+        let message = format!("Could not find some properties: {}", missing.join(", "));
+        vec![ApiError::object_not_found(message).with_context(ctx(&[("names", missing)]))]
     };
-    Ok(batch_response(
-        StatusCode::OK,
-        StatusCode::MULTI_STATUS,
-        started,
-        results,
-        errors,
-    ))
+    Ok(batch_response(BATCH_OK, started, results, errors))
 }
 
-async fn batch_archive(
+pub(crate) async fn batch_archive(
     State(state): State<AppState>,
-    principal: Principal,
-    Path(segment): Path<String>,
+    auth: Authorized<Type>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let ty = begin(&principal, &segment, true)?;
+    let (ty, principal) = (auth.subject, &auth.principal);
     let input: BatchInput<PropertyName> = parse_body(&body)?;
     check_batch_limit(input.inputs.len(), MAX_BATCH)?;
     let names = input.inputs.into_iter().map(|p| p.name).collect();
-    archive_named(&state, &principal, ty, names).await?;
+    archive_named(&state, principal, ty, names).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -651,13 +586,12 @@ fn group_not_found(name: &str) -> ApiError {
     )
 }
 
-async fn list_groups(
+pub(crate) async fn list_groups(
     State(state): State<AppState>,
-    principal: Principal,
-    Path(segment): Path<String>,
+    auth: Authorized<Type>,
 ) -> ApiResult<Response> {
-    let ty = begin(&principal, &segment, false)?;
-    let results = all_groups(&state, &principal, ty)
+    let (ty, principal) = (auth.subject, &auth.principal);
+    let results = all_groups(&state, principal, ty)
         .await?
         .iter()
         .map(group_wire)
@@ -665,13 +599,12 @@ async fn list_groups(
     Ok(Json(StatusCode::OK, Results::<PropertyGroup> { results }).into_response())
 }
 
-async fn create_group(
+pub(crate) async fn create_group(
     State(state): State<AppState>,
-    principal: Principal,
-    Path(segment): Path<String>,
+    auth: Authorized<Type>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let ty = begin(&principal, &segment, true)?;
+    let (ty, principal) = (auth.subject, &auth.principal);
     let input: PropertyGroupCreate = parse_body(&body)?;
     let (Some(name), Some(label)) = (input.name, input.label) else {
         return Err(ApiError::validation(
@@ -699,13 +632,13 @@ async fn create_group(
     Ok(Json(StatusCode::CREATED, group_wire(&group)).into_response())
 }
 
-async fn read_group(
+pub(crate) async fn read_group(
     State(state): State<AppState>,
-    principal: Principal,
-    Path((segment, name)): Path<(String, String)>,
+    auth: Authorized<Type>,
+    Path((_, name)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    let ty = begin(&principal, &segment, false)?;
-    let group = all_groups(&state, &principal, ty)
+    let (ty, principal) = (auth.subject, &auth.principal);
+    let group = all_groups(&state, principal, ty)
         .await?
         .into_iter()
         .find(|g| g.name == name)
@@ -733,15 +666,15 @@ async fn custom_group(
         .ok_or_else(|| group_not_found(name))
 }
 
-async fn update_group(
+pub(crate) async fn update_group(
     State(state): State<AppState>,
-    principal: Principal,
-    Path((segment, name)): Path<(String, String)>,
+    auth: Authorized<Type>,
+    Path((_, name)): Path<(String, String)>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let ty = begin(&principal, &segment, true)?;
+    let (ty, principal) = (auth.subject, &auth.principal);
     let input: PropertyGroupUpdate = parse_body(&body)?;
-    let mut group = custom_group(&state, &principal, ty, &name).await?;
+    let mut group = custom_group(&state, principal, ty, &name).await?;
     if let Some(l) = input.label {
         group.label = l;
     }
@@ -755,13 +688,13 @@ async fn update_group(
     Ok(Json(StatusCode::OK, group_wire(&group)).into_response())
 }
 
-async fn archive_group(
+pub(crate) async fn archive_group(
     State(state): State<AppState>,
-    principal: Principal,
-    Path((segment, name)): Path<(String, String)>,
+    auth: Authorized<Type>,
+    Path((_, name)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    let ty = begin(&principal, &segment, true)?;
-    let mut group = custom_group(&state, &principal, ty, &name).await?;
+    let (ty, principal) = (auth.subject, &auth.principal);
+    let mut group = custom_group(&state, principal, ty, &name).await?;
     group.archived = true;
     state
         .store

@@ -2,7 +2,7 @@
 //! checked against HubSpot's limits and the type's properties, compiled into the core's
 //! search AST, and run by the store in the database.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -20,20 +20,19 @@ use spoke_types::objects::{
     SortSpec,
 };
 
-use crate::auth::Principal;
+use crate::catalogue::{Authorized, Type};
 use crate::error::{ApiError, ApiResult};
 use crate::handlers::objects::{begin, projection};
-use crate::schema::TypeSchema;
+use crate::schema::{TypeSchema, WireSchema};
 use crate::wire::{parse_body, Json};
 use crate::AppState;
 
-pub async fn search(
+pub(crate) async fn search(
     State(state): State<AppState>,
-    principal: Principal,
-    Path(segment): Path<String>,
+    auth: Authorized<Type>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let schema = begin(&state, &principal, &segment, false).await?;
+    let schema = begin(&state, &auth).await?;
     let input: PublicObjectSearchRequest = parse_body(&body)?;
     let query = compile(&schema, &input)?;
     // An `associations.{type}` filter tells which records are linked to a record of another
@@ -41,13 +40,13 @@ pub async fn search(
     for filter in query.groups.iter().flatten() {
         if let Field::Association { to_type } = &filter.field {
             if let Some(to) = ObjectType::resolve(to_type) {
-                principal.require(&scope::object_read(to))?;
+                auth.principal.require(&scope::object_read(to))?;
             }
         }
     }
     let page = state
         .store
-        .search_objects(principal.portal, schema.ty.id.0, &query)
+        .search_objects(schema.portal, schema.ty.id.0, &query)
         .await?;
     let next = query.offset + query.limit;
     // Past HubSpot's 10,000-result window there is no next page to offer.

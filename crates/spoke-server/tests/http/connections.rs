@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use spoke_core::PortalId;
-use spoke_server::auth::{hash_token, new_token_secret, token_prefix};
 use spoke_server::{AppState, ConnLimits};
 use spoke_store::Store;
 use spoke_store_sqlite::SqliteStore;
@@ -52,20 +51,10 @@ async fn spawn(limits: ConnLimits) -> Server {
 impl Server {
     async fn token(&self) -> String {
         let now = spoke_core::time::now_millis();
-        let portal = PortalId(7001);
-        self.store.ensure_portal(portal, now).await.expect("portal");
-        let secret = new_token_secret();
-        self.store
-            .create_token(
-                portal,
-                &hash_token(&secret),
-                &token_prefix(&secret),
-                &spoke_core::scope::all_scopes(),
-                now,
-            )
+        let scopes = spoke_core::scope::all_scopes();
+        spoke_store::tokens::issue(self.store.as_ref(), PortalId(7001), &scopes, now)
             .await
-            .expect("token");
-        secret
+            .expect("token")
     }
 }
 

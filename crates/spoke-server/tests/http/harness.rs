@@ -6,7 +6,6 @@ use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use spoke_core::PortalId;
-use spoke_server::auth::{hash_token, new_token_secret, token_prefix};
 use spoke_server::AppState;
 use spoke_store::Store;
 use spoke_store_sqlite::SqliteStore;
@@ -181,22 +180,9 @@ impl TestApp {
             scopes.iter().map(|s| (*s).to_owned()).collect()
         };
         let now = spoke_core::time::now_millis();
-        self.store
-            .ensure_portal(PortalId(portal), now)
+        spoke_store::tokens::issue(self.store.as_ref(), PortalId(portal), &scopes, now)
             .await
-            .expect("portal");
-        let secret = new_token_secret();
-        self.store
-            .create_token(
-                PortalId(portal),
-                &hash_token(&secret),
-                &token_prefix(&secret),
-                &scopes,
-                now,
-            )
-            .await
-            .expect("token");
-        secret
+            .expect("token")
     }
 
     pub async fn call(

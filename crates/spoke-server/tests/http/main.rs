@@ -7,6 +7,7 @@ mod support;
 mod associations;
 mod auth_scopes;
 mod batch_limits;
+mod catalogue;
 mod connections;
 mod errors;
 mod fuzz;

@@ -6,9 +6,10 @@ use spoke_core::{ObjectId, PortalId};
 
 use super::{ctx, new, ok, Store, COMPANIES, CONTACTS, T0, UNKNOWN_ID};
 use crate::graph::End;
+use crate::transfer::Value;
 use crate::{
     AssociatedTarget, AssociationPage, AssociationRemoval, AssociationWrite, ItemFailure,
-    LabelRecord, LinkType, NewAssociation, RowKey, Rows, Table,
+    LabelRecord, LinkType, NewAssociation, RowKey, Table,
 };
 
 const DEALS: &str = "deals";
@@ -206,18 +207,18 @@ fn target(to_id: ObjectId, types: &[(&str, i64)]) -> AssociatedTarget {
     }
 }
 
-/// Link rows of `portal`, as exported for `spoke copy` (archived ends included).
-async fn link_rows(store: &dyn Store, portal: PortalId) -> Vec<crate::transfer::AssociationRow> {
-    use crate::transfer::KeyPart::{Int, Text};
-    // The smallest key of the portal: every column after the portal at its minimum.
+/// Link rows of `portal`, as exported for `spoke copy` (archived ends included), each
+/// row's values in column order.
+async fn link_rows(store: &dyn Store, portal: PortalId) -> Vec<Vec<Value>> {
+    // The smallest key of the portal: every key column after the portal at its minimum.
     let mut after = RowKey(vec![
-        Int(portal.0),
-        Text(String::new()),
-        Int(i64::MIN),
-        Text(String::new()),
-        Int(i64::MIN),
-        Text(String::new()),
-        Int(i64::MIN),
+        Value::Int(portal.0),
+        Value::Text(String::new()),
+        Value::Int(i64::MIN),
+        Value::Text(String::new()),
+        Value::Int(i64::MIN),
+        Value::Text(String::new()),
+        Value::Int(i64::MIN),
     ]);
     let mut out = Vec::new();
     loop {
@@ -226,11 +227,9 @@ async fn link_rows(store: &dyn Store, portal: PortalId) -> Vec<crate::transfer::
             .await
             .expect("export_rows failed");
         let Some(last) = rows.last_key() else { break };
-        let Rows::Associations(rows) = rows else {
-            panic!("export_rows(Associations) returned other rows")
-        };
-        let done = rows.len() < 500 || rows.iter().any(|r| r.portal != portal);
-        out.extend(rows.into_iter().filter(|r| r.portal == portal));
+        let mine = |row: &&[Value]| row.first() == Some(&Value::Int(portal.0));
+        let done = rows.len() < 500 || !rows.iter().all(|row| mine(&row));
+        out.extend(rows.iter().filter(mine).map(<[Value]>::to_vec));
         if done {
             break;
         }

@@ -1,0 +1,564 @@
+//! The operation catalogue: every HubSpot operation spoke knows, one row each, with its
+//! method, HubSpot's path template, the spec file it comes from, the scopes it needs, its
+//! rate-limit class and its handler. The router, the scope check ([`Authorized`]) and the
+//! rate limiter all read this table, so an operation is described once.
+//!
+//! Operations HubSpot has under the APIs spoke serves, and their neighbours (owners,
+//! pipelines, schemas, associations v3), are rows too, without a handler: they authorize
+//! like any other operation and then answer [`ApiError::not_implemented`].
+//! `tests/http/catalogue.rs` holds every row to HubSpot's OpenAPI specs.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::LazyLock;
+
+use axum::extract::{FromRequestParts, MatchedPath, RawPathParams};
+use axum::http::request::Parts;
+use axum::http::Method;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{on, MethodFilter, MethodRouter};
+use axum::Router;
+use spoke_core::{scope, ObjectType};
+
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiResult};
+use crate::handlers::{associations as assoc, objects, properties as props, search};
+use crate::schema::object_type;
+use crate::AppState;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Verb {
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+}
+
+impl Verb {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Post => "POST",
+            Self::Put => "PUT",
+            Self::Patch => "PATCH",
+            Self::Delete => "DELETE",
+        }
+    }
+
+    fn filter(self) -> MethodFilter {
+        match self {
+            Self::Get => MethodFilter::GET,
+            Self::Post => MethodFilter::POST,
+            Self::Put => MethodFilter::PUT,
+            Self::Patch => MethodFilter::PATCH,
+            Self::Delete => MethodFilter::DELETE,
+        }
+    }
+
+    /// The verb a request's method is routed as (axum answers HEAD with the GET route).
+    fn of(method: &Method) -> Option<Self> {
+        Some(match *method {
+            Method::GET | Method::HEAD => Self::Get,
+            Method::POST => Self::Post,
+            Method::PUT => Self::Put,
+            Method::PATCH => Self::Patch,
+            Method::DELETE => Self::Delete,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for Verb {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    Write,
+}
+
+/// Which scopes an operation needs. The object types come from the path: its first
+/// `{objectType}`/`{fromObjectType}` parameter, and for pairs its `{toObjectType}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScopeRule {
+    /// The path type's object read or write scopes (hubspot-behavior.md §4.2).
+    Object(Access),
+    /// The object scopes of both types of the path (associations: §4.2).
+    Pair(Access),
+    /// The path type's schema scopes (properties, pipelines).
+    Schema(Access),
+    /// Any object type's object scopes (operations that name no type).
+    AnyObject(Access),
+    /// A fixed list of alternatives.
+    Fixed(&'static [&'static str]),
+}
+
+impl ScopeRule {
+    /// How many object types of the path this rule resolves.
+    pub fn types_needed(self) -> usize {
+        match self {
+            Self::Object(_) | Self::Schema(_) => 1,
+            Self::Pair(_) => 2,
+            Self::AnyObject(_) | Self::Fixed(_) => 0,
+        }
+    }
+
+    /// The requirements for the path's resolved `types` (as many as [`Self::types_needed`]),
+    /// checked in order; each is a list of alternatives, any one of which satisfies it.
+    pub fn required(self, types: &[&ObjectType]) -> Vec<Vec<String>> {
+        let object = |ty: &ObjectType, access| match access {
+            Access::Read => scope::object_read(ty),
+            Access::Write => scope::object_write(ty),
+        };
+        match self {
+            Self::Object(a) => types.iter().take(1).map(|t| object(t, a)).collect(),
+            Self::Pair(a) => types.iter().take(2).map(|t| object(t, a)).collect(),
+            Self::Schema(a) => types
+                .iter()
+                .take(1)
+                .map(|t| match a {
+                    Access::Read => scope::schema_read(t),
+                    Access::Write => scope::schema_write(t),
+                })
+                .collect(),
+            Self::AnyObject(a) => {
+                let mut all: Vec<String> = ObjectType::all()
+                    .iter()
+                    .flat_map(|t| object(t, a))
+                    .collect();
+                all.dedup();
+                vec![all]
+            }
+            Self::Fixed(list) => vec![list.iter().map(|s| (*s).to_owned()).collect()],
+        }
+    }
+}
+
+/// HubSpot's rate-limit policies (hubspot-behavior.md §6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateClass {
+    /// The rolling 10-second window, with `X-HubSpot-RateLimit-*` headers.
+    Standard,
+    /// Search's own per-second limit, without headers.
+    Search,
+}
+
+/// Where an operation is defined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// HubSpot's spec files (in the project's `hubspot-openapi` reference) that hold it,
+    /// with this method and a path this template matches.
+    Spec(&'static [&'static str]),
+    /// A path HubSpot routes (or spoke serves) for the operation with this id, under
+    /// another prefix that no spec file lists.
+    Alias(&'static str),
+}
+
+/// Builds the route of an implemented operation for its method.
+pub type Route = fn(MethodFilter) -> MethodRouter<AppState>;
+
+pub struct Operation {
+    /// The API (`objects-v3`, `associations-schema-v4`…), named after its spec file.
+    pub api: &'static str,
+    /// The operation within the API (`batch-read`, `labels-create`…).
+    pub name: &'static str,
+    pub verb: Verb,
+    /// HubSpot's path template; also the axum route.
+    pub path: String,
+    pub source: Source,
+    pub scope: ScopeRule,
+    pub rate: RateClass,
+    /// `None`: known but not implemented.
+    pub handler: Option<Route>,
+}
+
+impl Operation {
+    /// `api.name`, unique in the catalogue.
+    pub fn id(&self) -> String {
+        format!("{}.{}", self.api, self.name)
+    }
+
+    pub fn implemented(&self) -> bool {
+        self.handler.is_some()
+    }
+
+    /// The path's parameters that name object types, in order.
+    pub fn type_params(&self) -> Vec<&str> {
+        params(&self.path)
+            .filter(|p| matches!(*p, "objectType" | "fromObjectType" | "toObjectType"))
+            .collect()
+    }
+}
+
+impl fmt::Debug for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({} {})", self.id(), self.verb, self.path)
+    }
+}
+
+/// The `{name}` parameters of a path template, in order.
+pub fn params(template: &str) -> impl Iterator<Item = &str> {
+    template
+        .split('/')
+        .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+}
+
+/// Every operation spoke knows.
+pub fn operations() -> &'static [Operation] {
+    &OPERATIONS
+}
+
+static OPERATIONS: LazyLock<Vec<Operation>> = LazyLock::new(build);
+
+static BY_ROUTE: LazyLock<HashMap<(Verb, &'static str), &'static Operation>> =
+    LazyLock::new(|| {
+        operations()
+            .iter()
+            .map(|op| ((op.verb, op.path.as_str()), op))
+            .collect()
+    });
+
+/// The operation a request was routed to (from axum's matched route), if any.
+pub fn matched(method: &Method, route: Option<&MatchedPath>) -> Option<&'static Operation> {
+    let verb = Verb::of(method)?;
+    BY_ROUTE.get(&(verb, route?.as_str())).copied()
+}
+
+/// The catalogue's routes: one per operation, HubSpot's path as the axum route.
+pub fn router() -> Router<AppState> {
+    operations().iter().fold(Router::new(), |router, op| {
+        let route = match op.handler {
+            Some(route) => route(op.verb.filter()),
+            None => on(op.verb.filter(), not_implemented),
+        };
+        router.route(&op.path, route)
+    })
+}
+
+async fn not_implemented(auth: Authorized<()>) -> ApiError {
+    ApiError::not_implemented(auth.op.verb.as_str(), &auth.op.path)
+}
+
+/// The path's object type, resolved.
+pub type Type = &'static ObjectType;
+/// The path's two object types (from, to), resolved.
+pub type Pair = (Type, Type);
+
+/// What a handler learns from the path once [`Authorized`] has resolved it.
+pub trait Subject: Sized {
+    fn from_types(types: &[&'static ObjectType]) -> Option<Self>;
+}
+
+impl Subject for () {
+    fn from_types(_: &[&'static ObjectType]) -> Option<Self> {
+        Some(())
+    }
+}
+
+impl Subject for &'static ObjectType {
+    fn from_types(types: &[&'static ObjectType]) -> Option<Self> {
+        types.first().copied()
+    }
+}
+
+impl Subject for (&'static ObjectType, &'static ObjectType) {
+    fn from_types(types: &[&'static ObjectType]) -> Option<Self> {
+        match types {
+            [a, b, ..] => Some((*a, *b)),
+            _ => None,
+        }
+    }
+}
+
+/// A request authorized by its operation's catalogue row, in invariant 4's order: the
+/// token (401), then the path's object types (400 for an unknown one), then the scopes
+/// (403); the handler parses the body only after.
+pub struct Authorized<S> {
+    pub principal: Principal,
+    pub op: &'static Operation,
+    /// The path's object type (`&ObjectType`), pair of types, or `()`.
+    pub subject: S,
+}
+
+impl<S: Subject> FromRequestParts<AppState> for Authorized<S> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let principal = Principal::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let op = matched(&parts.method, parts.extensions.get::<MatchedPath>())
+            .ok_or_else(|| ApiError::internal("a route without a catalogue row").into_response())?;
+        // axum's own rejection (a parameter that is not UTF-8 once decoded), so the answer
+        // is the one the path extractors gave before.
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        authorize(op, &principal, &params)
+            .and_then(|types| {
+                let subject = S::from_types(&types).ok_or_else(|| {
+                    ApiError::internal(format!("{op:?}: its scope rule resolves no such subject"))
+                })?;
+                Ok(Self {
+                    principal,
+                    op,
+                    subject,
+                })
+            })
+            .map_err(IntoResponse::into_response)
+    }
+}
+
+/// Resolves the path's object types the rule needs, then checks its scopes.
+fn authorize(
+    op: &Operation,
+    principal: &Principal,
+    params: &RawPathParams,
+) -> ApiResult<Vec<&'static ObjectType>> {
+    let wanted = op.type_params();
+    let types = wanted
+        .iter()
+        .take(op.scope.types_needed())
+        .map(|name| {
+            let segment = params
+                .iter()
+                .find(|(k, _)| k == name)
+                .map_or("", |(_, v)| v);
+            object_type(segment)
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    for required in op.scope.required(&types) {
+        principal.require(&required)?;
+    }
+    Ok(types)
+}
+
+#[rustfmt::skip]
+fn build() -> Vec<Operation> {
+    use Access::{Read, Write};
+    use ScopeRule::{AnyObject, Fixed, Object, Pair, Schema};
+    use Verb::{Delete, Get, Patch, Post, Put};
+
+    let mut ops = Vec::new();
+    let mut add = |api, name, verb, path: String, source, scope, handler: Option<Route>| {
+        ops.push(Operation {
+            api,
+            name,
+            verb,
+            path,
+            source,
+            scope,
+            // Search is the one operation with a limit of its own (§6).
+            rate: if name == "search" {
+                RateClass::Search
+            } else {
+                RateClass::Standard
+            },
+            handler,
+        });
+    };
+    macro_rules! serve {
+        ($handler:path) => {
+            Some(|m| on(m, $handler))
+        };
+    }
+
+    // Objects v3 and its date-versioned twin (hubspot-behavior.md §1, §7).
+    for (api, prefix) in [
+        ("objects-v3", "/crm/v3/objects"),
+        ("objects-2026-03", "/crm/objects/2026-03"),
+    ] {
+        let spec = match api {
+            "objects-v3" => Source::Spec(&["objects-v3.json"]),
+            _ => Source::Spec(&["objects-2026-03.json"]),
+        };
+        let p = |tail: &str| format!("{prefix}/{{objectType}}{tail}");
+        add(api, "list", Get, p(""), spec, Object(Read), serve!(objects::list));
+        add(api, "create", Post, p(""), spec, Object(Write), serve!(objects::create_one));
+        add(api, "batch-archive", Post, p("/batch/archive"), spec, Object(Write), serve!(objects::batch_archive));
+        add(api, "batch-create", Post, p("/batch/create"), spec, Object(Write), serve!(objects::batch_create));
+        add(api, "batch-read", Post, p("/batch/read"), spec, Object(Read), serve!(objects::batch_read));
+        add(api, "batch-update", Post, p("/batch/update"), spec, Object(Write), serve!(objects::batch_update));
+        add(api, "batch-upsert", Post, p("/batch/upsert"), spec, Object(Write), serve!(objects::batch_upsert));
+        add(api, "search", Post, p("/search"), spec, Object(Read), serve!(search::search));
+        add(api, "read", Get, p("/{objectId}"), spec, Object(Read), serve!(objects::read_one));
+        add(api, "archive", Delete, p("/{objectId}"), spec, Object(Write), serve!(objects::archive_one));
+        add(api, "update", Patch, p("/{objectId}"), spec, Object(Write), serve!(objects::update_one));
+    }
+    // Operations only some object types' own specs have.
+    let o = |tail: &str| format!("/crm/v3/objects/{{objectType}}{tail}");
+    let merge = Source::Spec(&[
+        "contacts-v3.json",
+        "companies-v3.json",
+        "deals-v3.json",
+        "tickets-v3.json",
+    ]);
+    add("objects-v3", "merge", Post, o("/merge"), merge, Object(Write), None);
+    add("objects-v3", "gdpr-delete", Post, o("/gdpr-delete"), Source::Spec(&["contacts-v3.json"]), Object(Write), None);
+    let partner = Source::Spec(&["partner-clients-v3.json", "partner-services-v3.json"]);
+    let v3 = o("/{objectId}/associations/{toObjectType}");
+    add("objects-v3", "associations-list", Get, v3.clone(), partner, Object(Read), None);
+    let v3 = format!("{v3}/{{toObjectId}}/{{associationType}}");
+    add("objects-v3", "associations-create", Put, v3.clone(), partner, Object(Write), None);
+    add("objects-v3", "associations-archive", Delete, v3, partner, Object(Write), None);
+    let splits = Source::Spec(&["deal-splits-v3.json"]);
+    let splits_scope = Fixed(&["crm.dealsplits.read_write"]);
+    for name in ["read", "upsert"] {
+        let path = format!("/crm/objects/v3/deals/splits/batch/{name}");
+        add("deal-splits-v3", name, Post, path, splits, splits_scope, None);
+    }
+
+    // Properties v3, and the date-versioned prefix spoke also serves (no spec lists it).
+    for (api, prefix) in [
+        ("properties-v3", "/crm/v3/properties"),
+        ("properties-2026-03", "/crm/properties/2026-03"),
+    ] {
+        let p = |tail: &str| format!("{prefix}/{{objectType}}{tail}");
+        let src = |name: &'static str| match api {
+            "properties-v3" => Source::Spec(&["properties-v3.json"]),
+            _ => Source::Alias(name),
+        };
+        add(api, "list", Get, p(""), src("properties-v3.list"), Schema(Read), serve!(props::list));
+        add(api, "create", Post, p(""), src("properties-v3.create"), Schema(Write), serve!(props::create));
+        add(api, "batch-archive", Post, p("/batch/archive"), src("properties-v3.batch-archive"), Schema(Write), serve!(props::batch_archive));
+        add(api, "batch-create", Post, p("/batch/create"), src("properties-v3.batch-create"), Schema(Write), serve!(props::batch_create));
+        add(api, "batch-read", Post, p("/batch/read"), src("properties-v3.batch-read"), Schema(Read), serve!(props::batch_read));
+        add(api, "groups-list", Get, p("/groups"), src("properties-v3.groups-list"), Schema(Read), serve!(props::list_groups));
+        add(api, "groups-create", Post, p("/groups"), src("properties-v3.groups-create"), Schema(Write), serve!(props::create_group));
+        let g = "/groups/{groupName}";
+        add(api, "groups-read", Get, p(g), src("properties-v3.groups-read"), Schema(Read), serve!(props::read_group));
+        add(api, "groups-archive", Delete, p(g), src("properties-v3.groups-archive"), Schema(Write), serve!(props::archive_group));
+        add(api, "groups-update", Patch, p(g), src("properties-v3.groups-update"), Schema(Write), serve!(props::update_group));
+        let n = "/{propertyName}";
+        add(api, "read", Get, p(n), src("properties-v3.read"), Schema(Read), serve!(props::read));
+        add(api, "archive", Delete, p(n), src("properties-v3.archive"), Schema(Write), serve!(props::archive));
+        add(api, "update", Patch, p(n), src("properties-v3.update"), Schema(Write), serve!(props::update));
+    }
+
+    // Associations v4 (§3): batch, per record, and labels (associations schema v4).
+    let spec = Source::Spec(&["associations-v4.json"]);
+    let b = |tail: &str| format!("/crm/v4/associations/{{fromObjectType}}/{{toObjectType}}/batch/{tail}");
+    add("associations-v4", "batch-read", Post, b("read"), spec, Pair(Read), serve!(assoc::batch_read));
+    add("associations-v4", "batch-create", Post, b("create"), spec, Pair(Write), serve!(assoc::batch_create));
+    add("associations-v4", "batch-associate-default", Post, b("associate/default"), spec, Pair(Write), serve!(assoc::batch_default));
+    add("associations-v4", "batch-archive", Post, b("archive"), spec, Pair(Write), serve!(assoc::batch_archive));
+    add("associations-v4", "batch-labels-archive", Post, b("labels/archive"), spec, Pair(Write), serve!(assoc::batch_labels_archive));
+    let one = "/crm/v4/objects/{objectType}/{objectId}/associations/{toObjectType}";
+    add("associations-v4", "list", Get, one.into(), spec, Pair(Read), serve!(assoc::list_for_record));
+    add("associations-v4", "create", Put, format!("{one}/{{toObjectId}}"), spec, Pair(Write), serve!(assoc::put_labelled));
+    add("associations-v4", "archive", Delete, format!("{one}/{{toObjectId}}"), spec, Pair(Write), serve!(assoc::delete_pair));
+    let default = "/crm/v4/objects/{fromObjectType}/{fromObjectId}/associations/default/{toObjectType}/{toObjectId}";
+    add("associations-v4", "create-default", Put, default.into(), spec, Pair(Write), serve!(assoc::put_default));
+    let usage = "/crm/v4/associations/usage/high-usage-report/{userId}";
+    add("associations-v4", "high-usage-report", Post, usage.into(), spec, AnyObject(Read), None);
+    // Labels live in the associations schema spec; spoke also serves them under
+    // `/crm/v4/associations`, where HubSpot's clients used to call them.
+    for (api, prefix) in [
+        ("associations-schema-v4", "/crm/associations/v4"),
+        ("associations-v4", "/crm/v4/associations"),
+    ] {
+        let l = format!("{prefix}/{{fromObjectType}}/{{toObjectType}}/labels");
+        let src = |name: &'static str| match api {
+            "associations-schema-v4" => Source::Spec(&["associations-schema-v4.json"]),
+            _ => Source::Alias(name),
+        };
+        add(api, "labels-list", Get, l.clone(), src("associations-schema-v4.labels-list"), Pair(Read), serve!(assoc::list_labels));
+        add(api, "labels-create", Post, l.clone(), src("associations-schema-v4.labels-create"), Pair(Write), serve!(assoc::create_label));
+        add(api, "labels-update", Put, l.clone(), src("associations-schema-v4.labels-update"), Pair(Write), serve!(assoc::update_label));
+        let one = format!("{l}/{{associationTypeId}}");
+        add(api, "labels-archive", Delete, one, src("associations-schema-v4.labels-archive"), Pair(Write), serve!(assoc::delete_label));
+    }
+    let spec = Source::Spec(&["associations-schema-v4.json"]);
+    let c = "/crm/associations/v4/definitions/configurations";
+    add("associations-schema-v4", "configurations-all", Get, format!("{c}/all"), spec, AnyObject(Read), None);
+    let pair = format!("{c}/{{fromObjectType}}/{{toObjectType}}");
+    add("associations-schema-v4", "configurations-list", Get, pair.clone(), spec, Pair(Read), None);
+    for name in ["create", "purge", "update"] {
+        let path = format!("{pair}/batch/{name}");
+        add("associations-schema-v4", name, Post, path, spec, Pair(Write), None);
+    }
+
+    // Associations v3.
+    let spec = Source::Spec(&["associations-v3.json"]);
+    let v3 = |tail: &str| format!("/crm/v3/associations/{{fromObjectType}}/{{toObjectType}}/batch/{tail}");
+    add("associations-v3", "batch-archive", Post, v3("archive"), spec, Pair(Write), None);
+    add("associations-v3", "batch-create", Post, v3("create"), spec, Pair(Write), None);
+    add("associations-v3", "batch-read", Post, v3("read"), spec, Pair(Read), None);
+
+    // Custom object schemas (hubspot-behavior-apps.md).
+    let spec = Source::Spec(&["schemas-v3.json"]);
+    let read = Fixed(&["crm.schemas.custom.read", "crm.objects.custom.read"]);
+    let write = Fixed(&["crm.schemas.custom.write"]);
+    let s = |tail: &str| format!("/crm-object-schemas/v3/schemas{tail}");
+    add("schemas-v3", "list", Get, s(""), spec, read, None);
+    add("schemas-v3", "create", Post, s(""), spec, write, None);
+    add("schemas-v3", "batch-read", Post, s("/batch/read"), spec, read, None);
+    add("schemas-v3", "read", Get, s("/{objectType}"), spec, read, None);
+    add("schemas-v3", "archive", Delete, s("/{objectType}"), spec, write, None);
+    add("schemas-v3", "update", Patch, s("/{objectType}"), spec, write, None);
+    add("schemas-v3", "associations-create", Post, s("/{objectType}/associations"), spec, write, None);
+    let a = s("/{objectType}/associations/{associationIdentifier}");
+    add("schemas-v3", "associations-archive", Delete, a, spec, write, None);
+
+    // Owners and pipelines (hubspot-behavior-platform.md).
+    let spec = Source::Spec(&["owners-v3.json"]);
+    let owners = Fixed(&["crm.objects.owners.read", "automation"]);
+    add("owners-v3", "list", Get, "/crm/v3/owners".into(), spec, owners, None);
+    add("owners-v3", "read", Get, "/crm/v3/owners/{ownerId}".into(), spec, owners, None);
+    let spec = Source::Spec(&["pipelines-v3.json"]);
+    let p = |tail: &str| format!("/crm/v3/pipelines/{{objectType}}{tail}");
+    let (one, stages) = ("/{pipelineId}", "/{pipelineId}/stages");
+    let stage = "/{pipelineId}/stages/{stageId}";
+    add("pipelines-v3", "list", Get, p(""), spec, Object(Read), None);
+    add("pipelines-v3", "create", Post, p(""), spec, Schema(Write), None);
+    add("pipelines-v3", "read", Get, p(one), spec, Object(Read), None);
+    add("pipelines-v3", "replace", Put, p(one), spec, Schema(Write), None);
+    add("pipelines-v3", "archive", Delete, p(one), spec, Schema(Write), None);
+    add("pipelines-v3", "update", Patch, p(one), spec, Schema(Write), None);
+    add("pipelines-v3", "audit", Get, p("/{pipelineId}/audit"), spec, Object(Read), None);
+    add("pipelines-v3", "stages-list", Get, p(stages), spec, Object(Read), None);
+    add("pipelines-v3", "stages-create", Post, p(stages), spec, Schema(Write), None);
+    add("pipelines-v3", "stages-read", Get, p(stage), spec, Object(Read), None);
+    add("pipelines-v3", "stages-replace", Put, p(stage), spec, Schema(Write), None);
+    add("pipelines-v3", "stages-archive", Delete, p(stage), spec, Schema(Write), None);
+    add("pipelines-v3", "stages-update", Patch, p(stage), spec, Schema(Write), None);
+    add("pipelines-v3", "stages-audit", Get, p("/{pipelineId}/stages/{stageId}/audit"), spec, Object(Read), None);
+    ops
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn ids_and_routes_are_unique_and_aliases_point_at_rows() {
+        let ops = operations();
+        let ids: HashSet<String> = ops.iter().map(Operation::id).collect();
+        assert_eq!(ids.len(), ops.len());
+        let routes: HashSet<(Verb, &str)> = ops.iter().map(|o| (o.verb, o.path.as_str())).collect();
+        assert_eq!(routes.len(), ops.len());
+        for op in ops {
+            if let Source::Alias(of) = op.source {
+                let target = ops.iter().find(|o| o.id() == of);
+                assert!(
+                    target.is_some_and(|t| t.verb == op.verb && t.scope == op.scope),
+                    "{op:?} is an alias of {of}"
+                );
+            }
+            assert!(op.type_params().len() >= op.scope.types_needed(), "{op:?}");
+        }
+    }
+
+    #[test]
+    fn only_search_has_the_search_rate_class() {
+        for op in operations() {
+            let search = op.verb == Verb::Post && op.path.ends_with("/search");
+            assert_eq!(op.rate == RateClass::Search, search, "{op:?}");
+        }
+    }
+}

@@ -1,0 +1,352 @@
+//! One object type as a portal sees it: the type and its live property definitions
+//! (HubSpot-defined ones from the catalogue plus the portal's custom ones), with the rules
+//! that depend on that set: which values a write may set and how they are normalized,
+//! which properties are unique, which a response shows and with which history.
+//!
+//! The API and `spoke import` validate through this one type, so a row the import accepts
+//! is exactly a write the API accepts. Turning records into wire types is the server's.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+
+use serde_json::Value;
+use spoke_core::catalog::builtin_properties;
+use spoke_core::record::{Projection, Shown};
+use spoke_core::time::{format_iso, Millis};
+use spoke_core::{HistoryEntry, ObjectRecord, ObjectType, PortalId, PropertyDefinition};
+use spoke_core::{PropertyError, PropertyMap};
+
+use crate::{PropertyStore, StoreResult, WriteContext, WriteSource};
+
+/// A path segment or command-line argument that names no object type.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("Unable to infer object type from: {0}")]
+pub struct UnknownObjectType(pub String);
+
+/// The object type a name (plural or singular) or type id stands for.
+pub fn object_type(segment: &str) -> Result<&'static ObjectType, UnknownObjectType> {
+    ObjectType::resolve(segment).ok_or_else(|| UnknownObjectType(segment.to_owned()))
+}
+
+#[derive(Debug, Clone)]
+pub struct TypeSchema {
+    pub ty: &'static ObjectType,
+    pub portal: PortalId,
+    props: HashMap<String, PropertyDefinition>,
+}
+
+impl TypeSchema {
+    /// The type's built-in properties plus the live ones of `custom` (a custom property
+    /// of a built-in's name replaces it; archived ones are left out).
+    pub fn new(
+        ty: &'static ObjectType,
+        portal: PortalId,
+        custom: impl IntoIterator<Item = PropertyDefinition>,
+    ) -> Self {
+        let mut props: HashMap<String, PropertyDefinition> = builtin_properties(ty)
+            .iter()
+            .map(|p| (p.name.clone(), p.clone()))
+            .collect();
+        props.extend(
+            custom
+                .into_iter()
+                .filter(|p| !p.archived)
+                .map(|p| (p.name.clone(), p)),
+        );
+        Self { ty, portal, props }
+    }
+
+    /// The schema as the portal's properties stand now.
+    pub async fn load<S: PropertyStore + ?Sized>(
+        store: &S,
+        portal: PortalId,
+        ty: &'static ObjectType,
+    ) -> StoreResult<Self> {
+        let custom = store.list_properties(portal, ty.id.0).await?;
+        Ok(Self::new(ty, portal, custom))
+    }
+
+    pub fn get(&self, name: &str) -> Option<&PropertyDefinition> {
+        self.props.get(name)
+    }
+
+    /// Contact `email` and every `hasUniqueValue` property: usable as `idProperty`.
+    pub fn is_unique(&self, name: &str) -> bool {
+        (self.ty.id.0 == "0-1" && name == "email")
+            || self.props.get(name).is_some_and(|p| p.has_unique_value)
+    }
+
+    pub fn unique_properties(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .props
+            .keys()
+            .filter(|n| self.is_unique(n))
+            .cloned()
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// What a write of this type tells the store besides its items.
+    pub fn write_context(&self, now: Millis, source: WriteSource, atomic: bool) -> WriteContext {
+        WriteContext {
+            portal: self.portal,
+            object_type: self.ty.id.0.to_owned(),
+            now,
+            source,
+            unique_properties: self.unique_properties(),
+            atomic,
+        }
+    }
+
+    /// Normalizes a unique value the way writes store it (emails are lowercased).
+    pub fn normalize_key(&self, property: &str, value: &str) -> String {
+        match self.props.get(property) {
+            Some(def) => def.normalize(value).unwrap_or_else(|_| value.to_owned()),
+            None => value.to_owned(),
+        }
+    }
+
+    /// Validates a write's property values into the strings spoke stores (the empty string
+    /// clears a property); every failure of the input is reported. Values may be any JSON
+    /// scalar, as HubSpot accepts numbers and booleans; `null` clears.
+    pub fn validate(
+        &self,
+        input: &BTreeMap<String, Value>,
+    ) -> Result<PropertyMap, Vec<PropertyError>> {
+        let mut out = BTreeMap::new();
+        let mut errors = Vec::new();
+        for (name, raw) in input {
+            let Some(def) = self.props.get(name) else {
+                errors.push(PropertyError::doesnt_exist(name));
+                continue;
+            };
+            if let Err(e) = def.check_writable() {
+                errors.push(e);
+                continue;
+            }
+            let text = match raw {
+                Value::String(s) => Cow::Borrowed(s.as_str()),
+                Value::Number(n) => Cow::Owned(n.to_string()),
+                Value::Bool(b) => Cow::Owned(b.to_string()),
+                Value::Null => Cow::Borrowed(""),
+                other => {
+                    errors.push(PropertyError::new(
+                        name,
+                        "INVALID_PROPERTY_VALUE",
+                        format!("{other} is not a valid value for {name}: values are strings"),
+                    ));
+                    continue;
+                }
+            };
+            match def.normalize(&text) {
+                Ok(v) => {
+                    out.insert(name.clone(), v);
+                }
+                Err(e) => errors.push(e),
+            }
+        }
+        if errors.is_empty() {
+            Ok(out)
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// The projection resolved for this type, once per read for all its records;
+    /// requested names the type does not have are left out.
+    pub fn shown<'a>(&self, projection: Projection<'a>) -> Shown<'a> {
+        projection.resolve(self.ty, |n| self.props.contains_key(n))
+    }
+
+    /// A record's `propertiesWithHistory`: each of `names` the type has, in the order
+    /// asked, with its values newest first; `None` when no history was asked for.
+    #[allow(clippy::type_complexity)]
+    pub fn histories<'a, 'n, P>(
+        &self,
+        record: &'a ObjectRecord<P>,
+        names: &'n [String],
+    ) -> Option<Vec<(&'n str, Cow<'a, [HistoryEntry]>)>> {
+        (!names.is_empty()).then(|| {
+            names
+                .iter()
+                .filter(|n| self.props.contains_key(n.as_str()))
+                .map(|n| (n.as_str(), self.history(record, n)))
+                .collect()
+        })
+    }
+
+    fn history<'a, P>(&self, record: &'a ObjectRecord<P>, name: &str) -> Cow<'a, [HistoryEntry]> {
+        if let Some(entries) = record.history.get(name).filter(|e| !e.is_empty()) {
+            return Cow::Borrowed(entries);
+        }
+        // Properties computed from the record have one value, set when it was created
+        // (the modified date: when it was last modified).
+        match record.record_property(self.ty, name) {
+            Some(value) => Cow::Owned(vec![HistoryEntry {
+                timestamp: if value == format_iso(record.updated_at) {
+                    record.updated_at
+                } else {
+                    record.created_at
+                },
+                value,
+                source_type: "CALCULATED".into(),
+                source_id: None,
+            }]),
+            None => Cow::Borrowed(&[]),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn contacts() -> &'static ObjectType {
+        object_type("contacts").expect("contacts")
+    }
+
+    fn custom(name: &str, unique: bool, archived: bool) -> PropertyDefinition {
+        let mut def = builtin_properties(contacts())
+            .iter()
+            .find(|p| p.name == "firstname")
+            .expect("firstname")
+            .clone();
+        def.name = name.to_owned();
+        def.has_unique_value = unique;
+        def.archived = archived;
+        def
+    }
+
+    fn schema() -> TypeSchema {
+        TypeSchema::new(
+            contacts(),
+            PortalId(1),
+            [
+                custom("loyalty_id", true, false),
+                custom("old_field", false, true),
+            ],
+        )
+    }
+
+    fn input(pairs: &[(&str, Value)]) -> BTreeMap<String, Value> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn object_types_resolve_by_name_singular_and_id() {
+        for name in ["contacts", "contact", "0-1"] {
+            assert_eq!(object_type(name).map(|t| t.id.0), Ok("0-1"));
+        }
+        let err = object_type("widgets").expect_err("unknown");
+        assert_eq!(err.to_string(), "Unable to infer object type from: widgets");
+    }
+
+    #[test]
+    fn live_custom_properties_join_the_builtin_ones() {
+        let s = schema();
+        assert!(s.get("email").is_some());
+        assert!(s.get("loyalty_id").is_some());
+        assert!(s.get("old_field").is_none(), "archived properties are gone");
+    }
+
+    #[test]
+    fn unique_properties_are_contact_email_and_has_unique_value_ones() {
+        let s = schema();
+        assert!(s.is_unique("email"));
+        assert!(s.is_unique("loyalty_id"));
+        assert!(!s.is_unique("firstname"));
+        assert_eq!(s.unique_properties(), ["email", "loyalty_id"]);
+        let ctx = s.write_context(
+            5,
+            WriteSource {
+                source_type: "IMPORT".into(),
+                source_id: None,
+            },
+            true,
+        );
+        assert_eq!(ctx.object_type, "0-1");
+        assert_eq!(ctx.unique_properties, ["email", "loyalty_id"]);
+        assert_eq!(s.normalize_key("email", "A@Example.COM"), "a@example.com");
+        assert_eq!(s.normalize_key("nope", "A"), "A");
+    }
+
+    #[test]
+    fn validation_normalizes_scalars_and_reports_every_failure() {
+        let s = schema();
+        let ok = s
+            .validate(&input(&[
+                ("email", json!("Ann@Example.COM")),
+                ("firstname", json!(42)),
+                ("lastname", json!(true)),
+                ("phone", Value::Null),
+            ]))
+            .expect("valid");
+        assert_eq!(ok["email"], "ann@example.com");
+        assert_eq!(ok["firstname"], "42");
+        assert_eq!(ok["lastname"], "true");
+        assert_eq!(ok["phone"], "", "null clears");
+
+        let errors = s
+            .validate(&input(&[
+                ("nope", json!("x")),
+                ("old_field", json!("x")),
+                ("hs_object_id", json!("1")),
+                ("firstname", json!({"a": 1})),
+                ("email", json!("not an email")),
+            ]))
+            .expect_err("invalid");
+        let codes: Vec<(&str, &str)> = errors.iter().map(|e| (e.name.as_str(), e.code)).collect();
+        assert_eq!(
+            codes,
+            [
+                ("email", "INVALID_EMAIL"),
+                ("firstname", "INVALID_PROPERTY_VALUE"),
+                ("hs_object_id", "READ_ONLY_VALUE"),
+                ("nope", "PROPERTY_DOESNT_EXIST"),
+                ("old_field", "PROPERTY_DOESNT_EXIST"),
+            ]
+        );
+    }
+
+    #[test]
+    fn history_keeps_known_names_and_computes_record_properties() {
+        let s = schema();
+        let mut record = ObjectRecord {
+            id: 7,
+            properties: PropertyMap::new(),
+            created_at: 1_000,
+            updated_at: 2_000,
+            archived_at: None,
+            history: BTreeMap::new(),
+        };
+        let entry = HistoryEntry {
+            value: "Ann".into(),
+            timestamp: 1_500,
+            source_type: "API".into(),
+            source_id: None,
+        };
+        record
+            .history
+            .insert("firstname".into(), vec![entry.clone()]);
+        assert!(s.histories(&record, &[]).is_none());
+        let names: Vec<String> = ["firstname", "nope", "hs_object_id", "lastmodifieddate"]
+            .map(String::from)
+            .to_vec();
+        let h = s.histories(&record, &names).expect("asked");
+        let names: Vec<&str> = h.iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, ["firstname", "hs_object_id", "lastmodifieddate"]);
+        assert_eq!(h[0].1.as_ref(), [entry]);
+        assert_eq!(h[1].1[0].value, "7");
+        assert_eq!(h[1].1[0].timestamp, 1_000);
+        assert_eq!(h[1].1[0].source_type, "CALCULATED");
+        assert_eq!(
+            h[2].1[0].timestamp, 2_000,
+            "the modified date is when it changed"
+        );
+    }
+}
