@@ -191,23 +191,13 @@ pub(super) async fn history_is_written_only_on_change(store: &dyn Store, portal:
         archived: false,
         history: &names,
     };
-    let by_id = store
-        .read_objects(portal, CONTACTS, ReadKeys::Ids(vec![b.id, a.id]), options)
-        .await
-        .expect("read_objects failed");
-    let by_value = store
-        .read_objects(
-            portal,
-            CONTACTS,
-            ReadKeys::Unique {
-                property: "email".to_owned(),
-                values: vec!["b@example.com".to_owned(), "a@example.com".to_owned()],
-            },
-            options,
-        )
-        .await
-        .expect("read_objects failed");
-    for out in [by_id, by_value] {
+    let by_value = ReadKeys::Unique {
+        property: "email".to_owned(),
+        values: vec!["b@example.com".to_owned(), "a@example.com".to_owned()],
+    };
+    for keys in [ReadKeys::Ids(vec![b.id, a.id]), by_value] {
+        let out = store.read_objects(portal, CONTACTS, keys, options).await;
+        let out = out.expect("read_objects failed");
         let records: Vec<spoke_core::ObjectRecord> = out
             .into_iter()
             .map(|r| r.expect("record").decode().expect("decodes"))
