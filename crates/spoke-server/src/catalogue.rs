@@ -10,6 +10,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::future::Future;
 use std::sync::LazyLock;
 
 use axum::extract::{FromRequestParts, MatchedPath, RawPathParams};
@@ -18,6 +19,7 @@ use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::Router;
+use spoke_core::time::{now_millis, Millis};
 use spoke_core::{scope, ObjectType};
 
 use crate::auth::Principal;
@@ -248,39 +250,56 @@ pub type Type = &'static ObjectType;
 /// The path's two object types (from, to), resolved.
 pub type Pair = (Type, Type);
 
-/// What a handler learns from the path once [`Authorized`] has resolved it.
+/// What a handler learns from the path once [`Authorized`] has checked its scopes: the
+/// path's object type (`Type`), its pair of types (`Pair`), nothing (`()`), or what a
+/// handler module derives from them (the type's live schema, for objects).
 pub trait Subject: Sized {
-    fn from_types(types: &[&'static ObjectType]) -> Option<Self>;
+    /// Resolves the subject of a request authorized so far (`auth`) from the path's
+    /// `types` (as many as its scope rule resolves). It may read the store, and refuse the
+    /// request, before its body is read.
+    fn resolve(
+        auth: &Authorized<()>,
+        types: &[Type],
+    ) -> impl Future<Output = ApiResult<Self>> + Send;
+}
+
+/// A subject its operation's scope rule does not resolve: a catalogue row and its
+/// handler disagree.
+fn unresolved(op: &Operation) -> ApiError {
+    ApiError::internal(format!("{op:?}: its scope rule resolves no such subject"))
 }
 
 impl Subject for () {
-    fn from_types(_: &[&'static ObjectType]) -> Option<Self> {
-        Some(())
+    async fn resolve(_: &Authorized<()>, _: &[Type]) -> ApiResult<Self> {
+        Ok(())
     }
 }
 
-impl Subject for &'static ObjectType {
-    fn from_types(types: &[&'static ObjectType]) -> Option<Self> {
-        types.first().copied()
+impl Subject for Type {
+    async fn resolve(auth: &Authorized<()>, types: &[Type]) -> ApiResult<Self> {
+        types.first().copied().ok_or_else(|| unresolved(auth.op))
     }
 }
 
-impl Subject for (&'static ObjectType, &'static ObjectType) {
-    fn from_types(types: &[&'static ObjectType]) -> Option<Self> {
+impl Subject for Pair {
+    async fn resolve(auth: &Authorized<()>, types: &[Type]) -> ApiResult<Self> {
         match types {
-            [a, b, ..] => Some((*a, *b)),
-            _ => None,
+            [a, b, ..] => Ok((*a, *b)),
+            _ => Err(unresolved(auth.op)),
         }
     }
 }
 
 /// A request authorized by its operation's catalogue row, in invariant 4's order: the
 /// token (401), then the path's object types (400 for an unknown one), then the scopes
-/// (403); the handler parses the body only after.
+/// (403), then whatever its [`Subject`] checks; a handler's body extractor
+/// ([`wire::Body`](crate::wire::Body)) comes last and parses only after all of them.
 pub struct Authorized<S> {
+    pub state: AppState,
     pub principal: Principal,
     pub op: &'static Operation,
-    /// The path's object type (`&ObjectType`), pair of types, or `()`.
+    /// When the request was authorized: a batch answer's `startedAt`.
+    pub started: Millis,
     pub subject: S,
 }
 
@@ -298,18 +317,38 @@ impl<S: Subject> FromRequestParts<AppState> for Authorized<S> {
         let params = RawPathParams::from_request_parts(parts, state)
             .await
             .map_err(IntoResponse::into_response)?;
-        authorize(op, &principal, &params)
-            .and_then(|types| {
-                let subject = S::from_types(&types).ok_or_else(|| {
-                    ApiError::internal(format!("{op:?}: its scope rule resolves no such subject"))
-                })?;
-                Ok(Self {
-                    principal,
-                    op,
-                    subject,
-                })
-            })
-            .map_err(IntoResponse::into_response)
+        let types = authorize(op, &principal, &params).map_err(IntoResponse::into_response)?;
+        let auth = Authorized {
+            state: state.clone(),
+            principal,
+            op,
+            started: now_millis(),
+            subject: (),
+        };
+        let subject = S::resolve(&auth, &types)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(auth.with(subject))
+    }
+}
+
+impl Authorized<()> {
+    /// This request, with its subject resolved.
+    fn with<S>(self, subject: S) -> Authorized<S> {
+        let Self {
+            state,
+            principal,
+            op,
+            started,
+            subject: (),
+        } = self;
+        Authorized {
+            state,
+            principal,
+            op,
+            started,
+            subject,
+        }
     }
 }
 

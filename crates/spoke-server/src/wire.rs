@@ -3,8 +3,8 @@
 //! query parsing that reject in HubSpot's shape (U+0000 included, anywhere in a body, path or
 //! query).
 
-use axum::body::Body;
-use axum::extract::Request;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
 use axum::http::header::{HeaderValue, CONTENT_TYPE};
 use axum::http::StatusCode;
 use axum::middleware::Next;
@@ -206,7 +206,7 @@ fn json_response_sized<T: Serialize>(status: StatusCode, body: &T, capacity: usi
     let mut bytes = Vec::with_capacity(capacity);
     match serde_json::to_writer(&mut bytes, body) {
         Ok(()) => {
-            let mut res = Response::new(Body::from(bytes));
+            let mut res = Response::new(axum::body::Body::from(bytes));
             *res.status_mut() = status;
             res.headers_mut()
                 .insert(CONTENT_TYPE, HeaderValue::from_static(JSON_CONTENT_TYPE));
@@ -271,8 +271,27 @@ impl<T: Serialize> IntoResponse for Json<T> {
     }
 }
 
+/// A JSON request body, parsed by [`parse_body`]. axum runs a handler's body extractor
+/// after all the others, so [`Authorized`](crate::catalogue::Authorized) and the path have
+/// answered (401, 400 for the type, 403) before the body is read (invariant 4).
+pub struct Body<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
+        // axum's own rejections (a body over the limit, a connection that broke) are
+        // rendered by the middleware, as they were when handlers took the bytes.
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        parse_body(&bytes)
+            .map(Self)
+            .map_err(IntoResponse::into_response)
+    }
+}
+
 /// Parses a request body, rejecting as HubSpot's Jackson-based API does (§2.3).
-/// Handlers call it after authorization, so a 403 comes before any body validation.
 pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::validation(

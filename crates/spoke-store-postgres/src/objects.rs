@@ -336,38 +336,23 @@ impl ObjectStore for PostgresStore {
         object_type: &str,
         query: &SearchQuery,
     ) -> StoreResult<SearchPage> {
+        let compiled =
+            spoke_store::sql_search::compile(&crate::search::Postgres, portal, object_type, query)
+                .map_err(|e| spoke_store::StoreError::Internal(e.to_string()))?;
         let mut client = self.client().await.map_err(into_store)?;
         async {
-            let filter = crate::search::where_clause(portal, object_type, query)?;
-            let mut page = crate::search::Sql {
-                text: String::new(),
-                params: filter.params.clone(),
-            };
-            let order = crate::search::order_clause(&mut page, query);
-            let limit = page.bind(crate::search::Param::Int(
-                i64::try_from(query.limit).unwrap_or(i64::MAX),
-            ));
-            let offset = page.bind(crate::search::Param::Int(
-                i64::try_from(query.offset).unwrap_or(i64::MAX),
-            ));
-            page.text = format!(
-                "SELECT o.id, o.properties, o.created_at, o.updated_at, o.archived_at, o.version
-                 FROM objects o WHERE {} ORDER BY {order} LIMIT {limit} OFFSET {offset}",
-                filter.text
-            );
-            let count_sql = format!("SELECT COUNT(*) FROM objects o WHERE {}", filter.text);
-            let count_params: Vec<_> = filter.params.iter().map(|p| p.typed()).collect();
-            let page_params: Vec<_> = page.params.iter().map(|p| p.typed()).collect();
+            let count_params = crate::search::params(&compiled.count);
+            let page_params = crate::search::params(&compiled.page);
             // The count and the page from one snapshot. The SQL varies with the query's
             // shape, so it is not cached: `query_typed` sends it with typed parameters in
             // one round trip.
             let tx = snapshot(&mut client).await?;
             let total: i64 = tx
-                .query_typed_one(&count_sql, &count_params)
+                .query_typed_one(&compiled.count.text, &count_params)
                 .await?
                 .try_get(0)?;
             let records = tx
-                .query_typed(&page.text, &page_params)
+                .query_typed(&compiled.page.text, &page_params)
                 .await?
                 .iter()
                 .map(row_to_stored)

@@ -23,6 +23,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ),
     ("0003_search", include_str!("../migrations/0003_search.sql")),
     ("0004_fold", include_str!("../migrations/0004_fold.sql")),
+    (
+        "0005_search_rules",
+        include_str!("../migrations/0005_search_rules.sql"),
+    ),
 ];
 
 /// The advisory lock's first key: "spok" in ASCII, so it does not meet other applications'

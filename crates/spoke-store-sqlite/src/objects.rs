@@ -345,34 +345,16 @@ impl ObjectStore for SqliteStore {
         object_type: &str,
         query: &SearchQuery,
     ) -> StoreResult<SearchPage> {
-        let object_type = object_type.to_owned();
-        let query = query.clone();
+        let compiled =
+            spoke_store::sql_search::compile(&crate::search::Sqlite, portal, object_type, query)
+                .map_err(crate::internal)?;
         self.read(move |conn| {
-            let filter = crate::search::where_clause(portal, &object_type, &query);
             let total: i64 = conn
-                .prepare(&format!(
-                    "SELECT COUNT(*) FROM objects o WHERE {}",
-                    filter.text
-                ))?
-                .query_row(rusqlite::params_from_iter(filter.params.iter()), |r| {
-                    r.get(0)
-                })?;
-            let mut page = filter;
-            let order = crate::search::order_clause(&query);
-            page.params
-                .push(rusqlite::types::Value::Integer(query.limit as i64));
-            page.params
-                .push(rusqlite::types::Value::Integer(query.offset as i64));
-            let sql = format!(
-                "SELECT o.id, o.properties, o.created_at, o.updated_at, o.archived_at, o.version
-                 FROM objects o WHERE {} ORDER BY {order} LIMIT ? OFFSET ?",
-                page.text
-            );
+                .prepare(&compiled.count.text)?
+                .query_row(crate::search::params(&compiled.count), |r| r.get(0))?;
             let records = conn
-                .prepare(&sql)?
-                .query_map(rusqlite::params_from_iter(page.params.iter()), |r| {
-                    row_to_stored(r)
-                })?
+                .prepare(&compiled.page.text)?
+                .query_map(crate::search::params(&compiled.page), row_to_stored)?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(SearchPage {
                 total: total as usize,

@@ -25,6 +25,7 @@ pub mod graph;
 pub mod plan;
 pub mod requests;
 pub mod schema;
+pub mod sql_search;
 pub mod tokens;
 pub mod transfer;
 

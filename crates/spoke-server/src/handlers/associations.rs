@@ -4,35 +4,35 @@
 
 use std::collections::HashSet;
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{FromRequestParts, Path, RawQuery};
+use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
-use bytes::Bytes;
 use serde_json::Value;
 use spoke_core::association::{
     default_type, hubspot_defined, AssociationType, HUBSPOT_DEFINED, MAX_LABELS_PER_PAIR,
     USER_DEFINED,
 };
-use spoke_core::time::now_millis;
 use spoke_core::{scope, ObjectId, ObjectType, PortalId};
-use spoke_store::{AssociatedTarget, AssociationRemoval, AssociationWrite, ItemFailure, LinkType};
+use spoke_store::{
+    AssociatedTarget, AssociationPage, AssociationRemoval, AssociationWrite, ItemFailure, LinkType,
+};
 use spoke_types::associations::{
     AssociationMultiArchive, AssociationMultiPost, AssociationSpec, AssociationSpecWithLabel,
     AssociationsPage, DefaultAssociationPost, FetchRequest, LabelCreate, LabelUpdate,
     LabelsBetweenObjectPair, MultiAssociatedObjectWithLabel, NextPage, Paging,
     PublicAssociationMultiWithLabel, PublicDefaultAssociation, PublicObjectId,
 };
-use spoke_types::objects::BatchInput;
 use spoke_types::properties::Results;
 
 use crate::auth::Principal;
 use crate::catalogue::{Authorized, Pair};
 use crate::error::{ctx, ApiError, ApiResult};
-use crate::handlers::{check_batch_limit, id_text, path_id};
+use crate::handlers::{both, id_text, path_id, Batch};
 use crate::schema::object_type;
 use crate::wire::{
-    batch_response, parse_body, Json, QueryParams, BATCH_ALWAYS_OK, BATCH_CREATED, BATCH_OK,
+    batch_response, Body, Json, QueryParams, BATCH_ALWAYS_OK, BATCH_CREATED, BATCH_OK,
 };
 use crate::AppState;
 
@@ -76,6 +76,12 @@ impl Definitions {
         };
         let (forward, reverse) = tokio::try_join!(load(from, to), load(to, from))?;
         Ok(Self { forward, reverse })
+    }
+
+    /// The definitions of the path's pair.
+    async fn of(auth: &Authorized<Pair>) -> ApiResult<Self> {
+        let (a, b) = auth.subject;
+        Self::load(&auth.state, auth.principal.portal, a, b).await
     }
 
     fn find(&self, category: &str, type_id: i64) -> Option<&AssociationType> {
@@ -122,24 +128,23 @@ impl Definitions {
         }
         Ok(out)
     }
-
-    fn default_link(&self, from: &ObjectType, to: &ObjectType) -> ApiResult<LinkType> {
-        let d = default_type(from.id.0, to.id.0).ok_or_else(|| no_default(from, to))?;
-        Ok(LinkType {
-            category: d.category,
-            type_id: d.type_id,
-            inverse_type_id: d.inverse_type_id,
-            exclusive: false,
-            inverse_exclusive: false,
-        })
-    }
 }
 
-fn no_default(from: &ObjectType, to: &ObjectType) -> ApiError {
-    ApiError::validation(format!(
-        "There is no default association type between {} and {}",
-        from.name, to.name
-    ))
+/// The pair's default (unlabeled) type, which HubSpot defines for every pair it links.
+fn default_link((from, to): Pair) -> ApiResult<LinkType> {
+    let d = default_type(from.id.0, to.id.0).ok_or_else(|| {
+        ApiError::validation(format!(
+            "There is no default association type between {} and {}",
+            from.name, to.name
+        ))
+    })?;
+    Ok(LinkType {
+        category: d.category,
+        type_id: d.type_id,
+        inverse_type_id: d.inverse_type_id,
+        exclusive: false,
+        inverse_exclusive: false,
+    })
 }
 
 /// §3.6: an association type id that is not defined for the pair.
@@ -196,6 +201,16 @@ pub fn decode_after(token: &str) -> ApiResult<ObjectId> {
         .ok_or_else(|| ApiError::validation(format!("Invalid after token: {token}")))
 }
 
+/// The page after `page`, when targets remain past it.
+fn next_page(to: &ObjectType, page: &AssociationPage) -> Option<Paging> {
+    page.more.then(|| Paging {
+        next: NextPage {
+            after: encode_after(to, page.targets.last().map_or(0, |t| t.to_id)),
+            link: None,
+        },
+    })
+}
+
 fn wire_targets(
     defs: &Definitions,
     targets: &[AssociatedTarget],
@@ -217,21 +232,127 @@ fn wire_targets(
         .collect()
 }
 
-pub(crate) async fn batch_read(
-    State(state): State<AppState>,
-    auth: Authorized<Pair>,
-    body: Bytes,
-) -> ApiResult<Response> {
-    let started = now_millis();
+/// Two records' ids: from, to.
+type Ids = (ObjectId, ObjectId);
+
+/// What storage needs to know of the path's pair: the portal and the two type ids.
+fn keys(auth: &Authorized<Pair>) -> (PortalId, &'static str, &'static str) {
     let (a, b) = auth.subject;
-    let input: BatchInput<FetchRequest> = parse_body(&body)?;
-    check_batch_limit(input.inputs.len(), MAX_READ_INPUTS)?;
-    let defs = Definitions::load(&state, auth.principal.portal, a, b).await?;
+    (auth.principal.portal, a.id.0, b.id.0)
+}
+
+/// The types to write between two records of the path's pair.
+fn write(
+    auth: &Authorized<Pair>,
+    from_id: ObjectId,
+    to_id: ObjectId,
+    types: Vec<LinkType>,
+) -> AssociationWrite {
+    let (_, from, to) = keys(auth);
+    AssociationWrite {
+        from_type: from.to_owned(),
+        from_id,
+        to_type: to.to_owned(),
+        to_id,
+        types,
+    }
+}
+
+/// The types to remove between two records of the path's pair; `None` removes them all.
+fn removal(
+    auth: &Authorized<Pair>,
+    from_id: ObjectId,
+    to_id: ObjectId,
+    types: Option<Vec<(String, i64, i64)>>,
+) -> AssociationRemoval {
+    let (_, from, to) = keys(auth);
+    AssociationRemoval {
+        from_type: from.to_owned(),
+        from_id,
+        to_type: to.to_owned(),
+        to_id,
+        types,
+    }
+}
+
+/// Writes a batch's associations in one store call. For each write, its (from, to) ids
+/// when it was written; `None` when it failed, its error added to `errors`.
+async fn put_all(
+    auth: &Authorized<Pair>,
+    writes: Vec<AssociationWrite>,
+    errors: &mut Vec<ApiError>,
+) -> ApiResult<Vec<Option<Ids>>> {
+    let keys: Vec<Ids> = writes.iter().map(|w| (w.from_id, w.to_id)).collect();
+    let portal = auth.principal.portal;
+    let outcomes = auth.state.store.put_associations(portal, writes).await?;
+    let mut written = Vec::with_capacity(keys.len());
+    for (outcome, key) in outcomes.into_iter().zip(keys) {
+        match outcome {
+            Ok(()) => written.push(Some(key)),
+            Err(failure) => {
+                errors.push(failure_error(&failure));
+                written.push(None);
+            }
+        }
+    }
+    Ok(written)
+}
+
+/// Writes one pair's types (the per-record endpoints): its failure is the whole answer.
+async fn put_one(auth: &Authorized<Pair>, write: AssociationWrite) -> ApiResult<()> {
+    let portal = auth.principal.portal;
+    let outcome = auth
+        .state
+        .store
+        .put_associations(portal, vec![write])
+        .await?;
+    match outcome.first() {
+        Some(Err(failure)) => Err(failure_error(failure)),
+        _ => Ok(()),
+    }
+}
+
+/// Removes pairs' types in one store call.
+async fn remove_all(
+    auth: &Authorized<Pair>,
+    removals: Vec<AssociationRemoval>,
+) -> ApiResult<Response> {
+    let portal = auth.principal.portal;
+    auth.state
+        .store
+        .remove_associations(portal, removals)
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// The two record ids of a per-record path (`{objectId}`/`{fromObjectId}`, then
+/// `{toObjectId}`), each numeric or HubSpot's 404 (§2.3), checked before the body is read.
+pub(crate) struct RecordPair(ObjectId, ObjectId);
+
+impl FromRequestParts<AppState> for RecordPair {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let Path((_, from, _, to)) =
+            Path::<(String, String, String, String)>::from_request_parts(parts, state)
+                .await
+                .map_err(IntoResponse::into_response)?;
+        let ids = path_id(&from).and_then(|f| path_id(&to).map(|t| Self(f, t)));
+        ids.map_err(IntoResponse::into_response)
+    }
+}
+
+pub(crate) async fn batch_read(
+    auth: Authorized<Pair>,
+    Batch(inputs): Batch<FetchRequest, MAX_READ_INPUTS>,
+) -> ApiResult<Response> {
+    let (a, b) = auth.subject;
+    let defs = Definitions::of(&auth).await?;
 
     let mut errors = Vec::new();
     let mut requests = Vec::new();
     let mut seen = HashSet::new();
-    for i in &input.inputs {
+    for i in &inputs {
         let raw = id_text(&i.id);
         let Some(id) = parse_id(&i.id) else {
             let message = format!("{raw} is not a valid object identifier.");
@@ -250,15 +371,11 @@ pub(crate) async fn batch_read(
             requests.push((id, after));
         }
     }
-    let pages = state
+    let (portal, from, to) = keys(&auth);
+    let pages = auth
+        .state
         .store
-        .page_associations(
-            auth.principal.portal,
-            a.id.0,
-            b.id.0,
-            requests.clone(),
-            PAGE_SIZE,
-        )
+        .page_associations(portal, from, to, requests.clone(), PAGE_SIZE)
         .await?;
     let mut results = Vec::new();
     for ((id, _), page) in requests.into_iter().zip(pages) {
@@ -275,25 +392,18 @@ pub(crate) async fn batch_read(
             );
             continue;
         }
-        let paging = page.more.then(|| Paging {
-            next: NextPage {
-                after: encode_after(b, page.targets.last().map_or(0, |t| t.to_id)),
-                link: None,
-            },
-        });
         results.push(PublicAssociationMultiWithLabel {
             from: PublicObjectId { id: id.to_string() },
             to: wire_targets(&defs, &page.targets),
-            paging,
+            paging: next_page(b, &page),
         });
     }
-    Ok(batch_response(BATCH_OK, started, results, errors))
+    Ok(batch_response(BATCH_OK, auth.started, results, errors))
 }
 
 fn labels_pair(
-    a: &ObjectType,
+    (a, b): Pair,
     from_id: ObjectId,
-    b: &ObjectType,
     to_id: ObjectId,
     labels: Vec<String>,
 ) -> LabelsBetweenObjectPair {
@@ -317,56 +427,56 @@ fn missing_pair_ids(from: &Value, to: &Value) -> ApiError {
     )]))
 }
 
+/// The labels of the requested types that have one, in the order requested.
+fn labels_of(defs: &Definitions, specs: &[AssociationSpec]) -> Vec<String> {
+    specs
+        .iter()
+        .filter_map(|s| defs.label(&s.association_category, s.association_type_id))
+        .collect()
+}
+
+/// Each input's types resolved by `resolve` (an undefined type rejects the whole batch, as
+/// on HubSpot, §3.6), with the input's record ids when both are numeric.
+fn resolved<T>(
+    inputs: &[AssociationMultiPost],
+    resolve: impl Fn(&AssociationSpec) -> ApiResult<Vec<T>>,
+) -> ApiResult<Vec<(Option<Ids>, Vec<T>)>> {
+    let mut out = Vec::with_capacity(inputs.len());
+    for i in inputs {
+        let mut types = Vec::new();
+        for spec in &i.types {
+            types.extend(resolve(spec)?);
+        }
+        let ids = parse_id(&i.from.id).zip(parse_id(&i.to.id));
+        out.push((ids, types));
+    }
+    Ok(out)
+}
+
 pub(crate) async fn batch_create(
-    State(state): State<AppState>,
     auth: Authorized<Pair>,
-    body: Bytes,
+    Batch(inputs): Batch<AssociationMultiPost, MAX_WRITE_INPUTS>,
 ) -> ApiResult<Response> {
-    let started = now_millis();
-    let (a, b) = auth.subject;
-    let input: BatchInput<AssociationMultiPost> = parse_body(&body)?;
-    check_batch_limit(input.inputs.len(), MAX_WRITE_INPUTS)?;
-    let defs = Definitions::load(&state, auth.principal.portal, a, b).await?;
-    // An undefined type rejects the whole batch, as on HubSpot (§3.6).
+    let defs = Definitions::of(&auth).await?;
     let mut writes = Vec::new();
     let mut errors = Vec::new();
     let mut labels = Vec::new();
-    for i in &input.inputs {
-        let mut types = Vec::new();
-        for spec in &i.types {
-            types.extend(defs.link(spec)?);
-        }
-        let (Some(f), Some(t)) = (parse_id(&i.from.id), parse_id(&i.to.id)) else {
+    for (i, (ids, types)) in inputs.iter().zip(resolved(&inputs, |s| defs.link(s))?) {
+        let Some((f, t)) = ids else {
             errors.push(missing_pair_ids(&i.from.id, &i.to.id));
             continue;
         };
-        labels.push(
-            i.types
-                .iter()
-                .filter_map(|s| defs.label(&s.association_category, s.association_type_id))
-                .collect::<Vec<_>>(),
-        );
-        writes.push(AssociationWrite {
-            from_type: a.id.0.to_owned(),
-            from_id: f,
-            to_type: b.id.0.to_owned(),
-            to_id: t,
-            types,
-        });
+        labels.push(labels_of(&defs, &i.types));
+        writes.push(write(&auth, f, t, types));
     }
-    let keys: Vec<(ObjectId, ObjectId)> = writes.iter().map(|w| (w.from_id, w.to_id)).collect();
-    let outcomes = state
-        .store
-        .put_associations(auth.principal.portal, writes)
-        .await?;
+    let written = put_all(&auth, writes, &mut errors).await?;
     let mut results = Vec::new();
-    for ((outcome, (f, t)), labels) in outcomes.into_iter().zip(keys).zip(labels) {
-        match outcome {
-            Ok(()) => results.push(labels_pair(a, f, b, t, labels)),
-            Err(failure) => errors.push(failure_error(&failure)),
+    for (written, labels) in written.into_iter().zip(labels) {
+        if let Some((f, t)) = written {
+            results.push(labels_pair(auth.subject, f, t, labels));
         }
     }
-    Ok(batch_response(BATCH_CREATED, started, results, errors))
+    Ok(batch_response(BATCH_CREATED, auth.started, results, errors))
 }
 
 pub fn failure_error(f: &ItemFailure) -> ApiError {
@@ -376,147 +486,92 @@ pub fn failure_error(f: &ItemFailure) -> ApiError {
     }
 }
 
-fn default_results(
-    a: &ObjectType,
-    f: ObjectId,
-    b: &ObjectType,
-    t: ObjectId,
-    link: &LinkType,
-) -> [PublicDefaultAssociation; 2] {
-    let _ = (a, b);
+/// A default association as HubSpot answers it: both directions, each with its type id.
+fn default_results(f: ObjectId, t: ObjectId, link: &LinkType) -> [PublicDefaultAssociation; 2] {
+    let one_way = |from: ObjectId, to: ObjectId, type_id| PublicDefaultAssociation {
+        from: PublicObjectId {
+            id: from.to_string(),
+        },
+        to: PublicObjectId { id: to.to_string() },
+        association_spec: AssociationSpec {
+            association_category: link.category.clone(),
+            association_type_id: type_id,
+        },
+    };
     [
-        PublicDefaultAssociation {
-            from: PublicObjectId { id: f.to_string() },
-            to: PublicObjectId { id: t.to_string() },
-            association_spec: AssociationSpec {
-                association_category: link.category.clone(),
-                association_type_id: link.type_id,
-            },
-        },
-        PublicDefaultAssociation {
-            from: PublicObjectId { id: t.to_string() },
-            to: PublicObjectId { id: f.to_string() },
-            association_spec: AssociationSpec {
-                association_category: link.category.clone(),
-                association_type_id: link.inverse_type_id,
-            },
-        },
+        one_way(f, t, link.type_id),
+        one_way(t, f, link.inverse_type_id),
     ]
 }
 
 pub(crate) async fn batch_default(
-    State(state): State<AppState>,
     auth: Authorized<Pair>,
-    body: Bytes,
+    Batch(inputs): Batch<DefaultAssociationPost, MAX_WRITE_INPUTS>,
 ) -> ApiResult<Response> {
-    let started = now_millis();
-    let (a, b) = auth.subject;
-    let input: BatchInput<DefaultAssociationPost> = parse_body(&body)?;
-    check_batch_limit(input.inputs.len(), MAX_WRITE_INPUTS)?;
-    let defs = Definitions::load(&state, auth.principal.portal, a, b).await?;
-    let link = defs.default_link(a, b)?;
+    let link = default_link(auth.subject)?;
     let mut errors = Vec::new();
     let mut writes = Vec::new();
-    for i in &input.inputs {
+    for i in &inputs {
         match (parse_id(&i.from.id), parse_id(&i.to.id)) {
-            (Some(f), Some(t)) => writes.push(AssociationWrite {
-                from_type: a.id.0.to_owned(),
-                from_id: f,
-                to_type: b.id.0.to_owned(),
-                to_id: t,
-                types: vec![link.clone()],
-            }),
+            (Some(f), Some(t)) => writes.push(write(&auth, f, t, vec![link.clone()])),
             _ => errors.push(missing_pair_ids(&i.from.id, &i.to.id)),
         }
     }
-    let keys: Vec<(ObjectId, ObjectId)> = writes.iter().map(|w| (w.from_id, w.to_id)).collect();
-    let outcomes = state
-        .store
-        .put_associations(auth.principal.portal, writes)
-        .await?;
-    let mut results = Vec::new();
-    for (outcome, (f, t)) in outcomes.into_iter().zip(keys) {
-        match outcome {
-            Ok(()) => results.extend(default_results(a, f, b, t, &link)),
-            Err(failure) => errors.push(failure_error(&failure)),
-        }
-    }
+    let written = put_all(&auth, writes, &mut errors).await?;
+    let results: Vec<PublicDefaultAssociation> = written
+        .into_iter()
+        .flatten()
+        .flat_map(|(f, t)| default_results(f, t, &link))
+        .collect();
     // The spec defines only 200 for this endpoint; failures ride along in `errors`.
-    Ok(batch_response(BATCH_ALWAYS_OK, started, results, errors))
+    Ok(batch_response(
+        BATCH_ALWAYS_OK,
+        auth.started,
+        results,
+        errors,
+    ))
 }
 
 pub(crate) async fn batch_archive(
-    State(state): State<AppState>,
     auth: Authorized<Pair>,
-    body: Bytes,
+    Batch(inputs): Batch<AssociationMultiArchive, MAX_WRITE_INPUTS>,
 ) -> ApiResult<Response> {
-    let (a, b) = auth.subject;
-    let input: BatchInput<AssociationMultiArchive> = parse_body(&body)?;
-    check_batch_limit(input.inputs.len(), MAX_WRITE_INPUTS)?;
     let mut removals = Vec::new();
-    for i in &input.inputs {
+    for i in &inputs {
         let Some(f) = parse_id(&i.from.id) else {
             continue;
         };
         for t in i.to.iter().filter_map(|t| parse_id(&t.id)) {
-            removals.push(AssociationRemoval {
-                from_type: a.id.0.to_owned(),
-                from_id: f,
-                to_type: b.id.0.to_owned(),
-                to_id: t,
-                types: None,
-            });
+            removals.push(removal(&auth, f, t, None));
         }
     }
-    state
-        .store
-        .remove_associations(auth.principal.portal, removals)
-        .await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    remove_all(&auth, removals).await
 }
 
 pub(crate) async fn batch_labels_archive(
-    State(state): State<AppState>,
     auth: Authorized<Pair>,
-    body: Bytes,
+    Batch(inputs): Batch<AssociationMultiPost, MAX_WRITE_INPUTS>,
 ) -> ApiResult<Response> {
-    let (a, b) = auth.subject;
-    let input: BatchInput<AssociationMultiPost> = parse_body(&body)?;
-    check_batch_limit(input.inputs.len(), MAX_WRITE_INPUTS)?;
-    let defs = Definitions::load(&state, auth.principal.portal, a, b).await?;
-    let mut removals = Vec::new();
-    for i in &input.inputs {
-        let mut types = Vec::new();
-        for spec in &i.types {
-            let t = defs
-                .find(&spec.association_category, spec.association_type_id)
-                .ok_or_else(|| invalid_type(spec))?;
-            types.push((t.category.clone(), t.type_id, t.inverse_type_id));
-        }
-        if let (Some(f), Some(t)) = (parse_id(&i.from.id), parse_id(&i.to.id)) {
-            removals.push(AssociationRemoval {
-                from_type: a.id.0.to_owned(),
-                from_id: f,
-                to_type: b.id.0.to_owned(),
-                to_id: t,
-                types: Some(types),
-            });
-        }
-    }
-    state
-        .store
-        .remove_associations(auth.principal.portal, removals)
-        .await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    let defs = Definitions::of(&auth).await?;
+    let unlink = |spec: &AssociationSpec| {
+        let t = defs
+            .find(&spec.association_category, spec.association_type_id)
+            .ok_or_else(|| invalid_type(spec))?;
+        Ok(vec![(t.category.clone(), t.type_id, t.inverse_type_id)])
+    };
+    // Inputs whose ids are not numeric name no association: nothing to remove.
+    let removals = resolved(&inputs, unlink)?
+        .into_iter()
+        .filter_map(|(ids, types)| ids.map(|(f, t)| removal(&auth, f, t, Some(types))))
+        .collect();
+    remove_all(&auth, removals).await
 }
 
 pub(crate) async fn list_for_record(
-    State(state): State<AppState>,
     auth: Authorized<Pair>,
     Path((_, from_id, _)): Path<(String, String, String)>,
     RawQuery(query): RawQuery,
 ) -> ApiResult<Response> {
-    let (a, b) = auth.subject;
     let id = path_id(&from_id)?;
     let q = QueryParams::parse(query.as_deref());
     let limit = q.usize("limit")?.unwrap_or(PAGE_SIZE).clamp(1, PAGE_SIZE);
@@ -524,129 +579,56 @@ pub(crate) async fn list_for_record(
         Some(t) => Some(decode_after(t)?),
         None => None,
     };
-    let defs = Definitions::load(&state, auth.principal.portal, a, b).await?;
-    let page = state
+    let defs = Definitions::of(&auth).await?;
+    let (portal, from, to) = keys(&auth);
+    let page = auth
+        .state
         .store
-        .page_associations(
-            auth.principal.portal,
-            a.id.0,
-            b.id.0,
-            vec![(id, after)],
-            limit,
-        )
+        .page_associations(portal, from, to, vec![(id, after)], limit)
         .await?
         .into_iter()
         .next()
         .unwrap_or_default();
-    let paging = page.more.then(|| Paging {
-        next: NextPage {
-            after: encode_after(b, page.targets.last().map_or(0, |t| t.to_id)),
-            link: None,
-        },
-    });
-    Ok(Json(
-        StatusCode::OK,
-        AssociationsPage {
-            results: wire_targets(&defs, &page.targets),
-            paging,
-        },
-    )
-    .into_response())
+    let results = wire_targets(&defs, &page.targets);
+    let paging = next_page(auth.subject.1, &page);
+    Ok(Json(StatusCode::OK, AssociationsPage { results, paging }).into_response())
 }
 
 pub(crate) async fn put_labelled(
-    State(state): State<AppState>,
     auth: Authorized<Pair>,
-    Path((_, from_id, _, to_id)): Path<(String, String, String, String)>,
-    body: Bytes,
+    RecordPair(f, t): RecordPair,
+    Body(specs): Body<Vec<AssociationSpec>>,
 ) -> ApiResult<Response> {
-    let (a, b) = auth.subject;
-    let (f, t) = (path_id(&from_id)?, path_id(&to_id)?);
-    let specs: Vec<AssociationSpec> = parse_body(&body)?;
-    let defs = Definitions::load(&state, auth.principal.portal, a, b).await?;
+    let defs = Definitions::of(&auth).await?;
     let mut types = Vec::new();
     for spec in &specs {
         types.extend(defs.link(spec)?);
     }
-    let outcome = state
-        .store
-        .put_associations(
-            auth.principal.portal,
-            vec![AssociationWrite {
-                from_type: a.id.0.to_owned(),
-                from_id: f,
-                to_type: b.id.0.to_owned(),
-                to_id: t,
-                types,
-            }],
-        )
-        .await?;
-    if let Some(Err(failure)) = outcome.first() {
-        return Err(failure_error(failure));
-    }
-    let labels = specs
-        .iter()
-        .filter_map(|s| defs.label(&s.association_category, s.association_type_id))
-        .collect();
-    Ok(Json(StatusCode::CREATED, labels_pair(a, f, b, t, labels)).into_response())
+    put_one(&auth, write(&auth, f, t, types)).await?;
+    let labels = labels_of(&defs, &specs);
+    Ok(Json(StatusCode::CREATED, labels_pair(auth.subject, f, t, labels)).into_response())
 }
 
 pub(crate) async fn put_default(
-    State(state): State<AppState>,
     auth: Authorized<Pair>,
-    Path((_, from_id, _, to_id)): Path<(String, String, String, String)>,
+    RecordPair(f, t): RecordPair,
 ) -> ApiResult<Response> {
-    let started = now_millis();
-    let (a, b) = auth.subject;
-    let (f, t) = (path_id(&from_id)?, path_id(&to_id)?);
-    let defs = Definitions::load(&state, auth.principal.portal, a, b).await?;
-    let link = defs.default_link(a, b)?;
-    let outcome = state
-        .store
-        .put_associations(
-            auth.principal.portal,
-            vec![AssociationWrite {
-                from_type: a.id.0.to_owned(),
-                from_id: f,
-                to_type: b.id.0.to_owned(),
-                to_id: t,
-                types: vec![link.clone()],
-            }],
-        )
-        .await?;
-    if let Some(Err(failure)) = outcome.first() {
-        return Err(failure_error(failure));
-    }
-    let results: Vec<PublicDefaultAssociation> = default_results(a, f, b, t, &link).into();
+    let link = default_link(auth.subject)?;
+    put_one(&auth, write(&auth, f, t, vec![link.clone()])).await?;
+    let results = default_results(f, t, &link).to_vec();
     Ok(batch_response(
         BATCH_ALWAYS_OK,
-        started,
+        auth.started,
         results,
         Vec::new(),
     ))
 }
 
 pub(crate) async fn delete_pair(
-    State(state): State<AppState>,
     auth: Authorized<Pair>,
-    Path((_, from_id, _, to_id)): Path<(String, String, String, String)>,
+    RecordPair(f, t): RecordPair,
 ) -> ApiResult<Response> {
-    let (a, b) = auth.subject;
-    let (f, t) = (path_id(&from_id)?, path_id(&to_id)?);
-    state
-        .store
-        .remove_associations(
-            auth.principal.portal,
-            vec![AssociationRemoval {
-                from_type: a.id.0.to_owned(),
-                from_id: f,
-                to_type: b.id.0.to_owned(),
-                to_id: t,
-                types: None,
-            }],
-        )
-        .await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    remove_all(&auth, vec![removal(&auth, f, t, None)]).await
 }
 
 fn spec_with_label(t: &AssociationType) -> AssociationSpecWithLabel {
@@ -657,46 +639,33 @@ fn spec_with_label(t: &AssociationType) -> AssociationSpecWithLabel {
     }
 }
 
-pub(crate) async fn list_labels(
-    State(state): State<AppState>,
-    auth: Authorized<Pair>,
-) -> ApiResult<Response> {
-    let (a, b) = auth.subject;
-    let defs = Definitions::load(&state, auth.principal.portal, a, b).await?;
-    let results = defs.forward.iter().map(spec_with_label).collect();
-    Ok(Json(
-        StatusCode::OK,
-        Results::<AssociationSpecWithLabel> { results },
-    )
-    .into_response())
+/// Labels in HubSpot's list envelope.
+fn labels_response(results: Vec<AssociationSpecWithLabel>) -> Response {
+    Json(StatusCode::OK, Results { results }).into_response()
+}
+
+pub(crate) async fn list_labels(auth: Authorized<Pair>) -> ApiResult<Response> {
+    let defs = Definitions::of(&auth).await?;
+    Ok(labels_response(
+        defs.forward.iter().map(spec_with_label).collect(),
+    ))
 }
 
 pub(crate) async fn create_label(
-    State(state): State<AppState>,
     auth: Authorized<Pair>,
-    body: Bytes,
+    Body(input): Body<LabelCreate>,
 ) -> ApiResult<Response> {
-    let (a, b) = auth.subject;
-    let input: LabelCreate = parse_body(&body)?;
-    let (Some(label), Some(name)) = (
+    let (label, name) = both(
         input.label.filter(|l| !l.trim().is_empty()),
         input.name.filter(|n| !n.trim().is_empty()),
-    ) else {
-        return Err(ApiError::validation(
-            "Missing required field(s): label, name",
-        ));
-    };
-    let made = state
+        "label, name",
+    )?;
+    let (portal, from, to) = keys(&auth);
+    let inverse = input.inverse_label.as_deref();
+    let made = auth
+        .state
         .store
-        .create_label(
-            auth.principal.portal,
-            a.id.0,
-            b.id.0,
-            &name,
-            &label,
-            input.inverse_label.as_deref(),
-            MAX_LABELS_PER_PAIR,
-        )
+        .create_label(portal, from, to, &name, &label, inverse, MAX_LABELS_PER_PAIR)
         .await?
         .ok_or_else(|| {
             ApiError::validation(format!(
@@ -711,11 +680,7 @@ pub(crate) async fn create_label(
             label: Some(l.label.clone()),
         })
         .collect();
-    Ok(Json(
-        StatusCode::OK,
-        Results::<AssociationSpecWithLabel> { results },
-    )
-    .into_response())
+    Ok(labels_response(results))
 }
 
 fn unknown_label(type_id: i64) -> ApiError {
@@ -727,46 +692,38 @@ fn unknown_label(type_id: i64) -> ApiError {
 }
 
 pub(crate) async fn update_label(
-    State(state): State<AppState>,
     auth: Authorized<Pair>,
-    body: Bytes,
+    Body(input): Body<LabelUpdate>,
 ) -> ApiResult<Response> {
-    let (a, b) = auth.subject;
-    let input: LabelUpdate = parse_body(&body)?;
-    let (Some(type_id), Some(label)) = (input.association_type_id, input.label) else {
-        return Err(ApiError::validation(
-            "Missing required field(s): associationTypeId, label",
-        ));
-    };
-    let found = state
-        .store
-        .update_label(
-            auth.principal.portal,
-            a.id.0,
-            b.id.0,
-            type_id,
-            &label,
-            input.inverse_label.as_deref(),
-        )
-        .await?;
-    if !found {
+    let (type_id, label) = both(
+        input.association_type_id,
+        input.label,
+        "associationTypeId, label",
+    )?;
+    let (portal, from, to) = keys(&auth);
+    let inverse = input.inverse_label.as_deref();
+    let store = &auth.state.store;
+    if !store
+        .update_label(portal, from, to, type_id, &label, inverse)
+        .await?
+    {
         return Err(unknown_label(type_id));
     }
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 pub(crate) async fn delete_label(
-    State(state): State<AppState>,
     auth: Authorized<Pair>,
     Path((_, _, type_id)): Path<(String, String, String)>,
 ) -> ApiResult<Response> {
-    let (a, b) = auth.subject;
     let type_id: i64 = type_id.parse().map_err(|_| {
         ApiError::validation(format!("{type_id} is not a valid association type id"))
     })?;
-    if !state
+    let (portal, from, to) = keys(&auth);
+    if !auth
+        .state
         .store
-        .delete_label(auth.principal.portal, a.id.0, b.id.0, type_id)
+        .delete_label(portal, from, to, type_id)
         .await?
     {
         return Err(unknown_label(type_id));
@@ -849,12 +806,7 @@ pub async fn v3_associations(
                     })
                 })
                 .collect();
-            let paging = page.more.then(|| spoke_types::objects::Paging {
-                next: spoke_types::objects::NextPage {
-                    after: encode_after(to, page.targets.last().map_or(0, |t| t.to_id)),
-                    link: None,
-                },
-            });
+            let paging = next_page(to, &page);
             let block = CollectionResponseAssociatedId { results, paging };
             for name in &spellings {
                 slot.insert((*name).clone(), block.clone());

@@ -3,10 +3,9 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, RawQuery};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
 use serde_json::Value;
 use spoke_core::record::Projection;
 use spoke_core::scope;
@@ -16,21 +15,18 @@ use spoke_store::{
     ItemFailure, ItemResult, NewAssociation, NewObject, ObjectPatch, ReadKeys, ReadOptions, Target,
     UpsertItem, WriteContext, WriteSource,
 };
-use spoke_types::associations::AssociationSpec;
 use spoke_types::objects::PublicAssociationsForObject;
 use spoke_types::objects::{
-    BatchInput, BatchReadInput, CollectionResponse, NextPage, Paging, SimplePublicObject,
+    BatchReadInput, CollectionResponse, NextPage, Paging, SimplePublicObject,
     SimplePublicObjectBatchInput, SimplePublicObjectId, SimplePublicObjectInput,
     SimplePublicObjectInputForCreate,
 };
 
-use crate::auth::Principal;
-use crate::catalogue::{Authorized, Type};
+use crate::catalogue::{Authorized, Subject, Type};
 use crate::error::{ctx, ApiError, ApiResult};
-use crate::handlers::{associations, check_batch_limit, id_text, path_id};
+use crate::handlers::{associations, check_batch_limit, id_text, path_id, Archived, Batch};
 use crate::schema::{TypeSchema, WireSchema};
-use crate::wire::{batch_response, parse_body, Json, QueryParams, BATCH_CREATED, BATCH_OK};
-use crate::AppState;
+use crate::wire::{batch_response, Body, Json, QueryParams, BATCH_CREATED, BATCH_OK};
 
 /// HubSpot's batch limits (§1.1).
 pub const MAX_BATCH: usize = 100;
@@ -38,13 +34,32 @@ pub const MAX_BATCH_WITH_HISTORY: usize = 50;
 const LIST_DEFAULT: usize = 10;
 const LIST_MAX: usize = 100;
 
-/// The type's live schema, for a request its catalogue row has authorized.
-pub(crate) async fn begin(state: &AppState, auth: &Authorized<Type>) -> ApiResult<TypeSchema> {
-    Ok(TypeSchema::load(state.store.as_ref(), auth.principal.portal, auth.subject).await?)
+/// The path type's live schema: what every objects handler starts from.
+impl Subject for TypeSchema {
+    async fn resolve(auth: &Authorized<()>, types: &[Type]) -> ApiResult<Self> {
+        let ty = Type::resolve(auth, types).await?;
+        let (store, portal) = (auth.state.store.as_ref(), auth.principal.portal);
+        Ok(TypeSchema::load(store, portal, ty).await?)
+    }
 }
 
-/// Partner types are created and archived by HubSpot only: their specs have no create,
-/// upsert or archive operations (hubspot-behavior.md §4.1).
+/// The path type's live schema, for an operation that creates or removes records
+/// (create, upsert, archive, one or a batch). Partner types are created and archived by
+/// HubSpot only: their specs have no such operations (hubspot-behavior.md §4.1), so they
+/// are refused before the body is read.
+pub(crate) struct Creatable(pub TypeSchema);
+
+impl Subject for Creatable {
+    async fn resolve(auth: &Authorized<()>, types: &[Type]) -> ApiResult<Self> {
+        let schema = TypeSchema::resolve(auth, types).await?;
+        // The operation as its catalogue row names it, batch or not: `batch-upsert` is an
+        // upsert.
+        require_public_create(schema.ty, auth.op.name.trim_start_matches("batch-"))?;
+        Ok(Self(schema))
+    }
+}
+
+/// [`Creatable`]'s check, worded after the refused operation.
 fn require_public_create(ty: &ObjectType, operation: &str) -> ApiResult<()> {
     if ty.public_create {
         return Ok(());
@@ -154,16 +169,37 @@ fn validation_item(errors: &[PropertyError], trace: Option<&str>) -> ApiError {
     traced(e, trace)
 }
 
+/// What every input of a record write carries: its values and its optional trace id.
+trait WriteInput {
+    fn properties(&self) -> &BTreeMap<String, Value>;
+    fn trace(&self) -> Option<&str>;
+}
+
+impl WriteInput for SimplePublicObjectInputForCreate {
+    fn properties(&self) -> &BTreeMap<String, Value> {
+        &self.properties
+    }
+    fn trace(&self) -> Option<&str> {
+        self.object_write_trace_id.as_deref()
+    }
+}
+
+impl WriteInput for SimplePublicObjectBatchInput {
+    fn properties(&self) -> &BTreeMap<String, Value> {
+        &self.properties
+    }
+    fn trace(&self) -> Option<&str> {
+        self.object_write_trace_id.as_deref()
+    }
+}
+
 /// Each input's validated values (`None` where invalid) and the per-input errors.
 type Validated = (Vec<Option<BTreeMap<String, String>>>, Vec<ApiError>);
 
 /// Validates a write batch. Inputs without `objectWriteTraceId` make it all-or-nothing
 /// (HubSpot's default); returns that mode with the validated inputs.
-fn validate_batch(
-    schema: &TypeSchema,
-    inputs: &[(&BTreeMap<String, Value>, Option<&str>)],
-) -> ApiResult<(bool, Validated)> {
-    let atomic = inputs.iter().all(|(_, trace)| trace.is_none());
+fn validate_batch(schema: &TypeSchema, inputs: &[impl WriteInput]) -> ApiResult<(bool, Validated)> {
+    let atomic = inputs.iter().all(|i| i.trace().is_none());
     Ok((atomic, validate_all(schema, inputs, atomic)?))
 }
 
@@ -171,17 +207,17 @@ fn validate_batch(
 /// aggregated 400, otherwise failures become per-item errors.
 fn validate_all(
     schema: &TypeSchema,
-    inputs: &[(&BTreeMap<String, Value>, Option<&str>)],
+    inputs: &[impl WriteInput],
     atomic: bool,
 ) -> ApiResult<Validated> {
     let mut valid = Vec::with_capacity(inputs.len());
     let mut all_errors = Vec::new();
     let mut item_errors = Vec::new();
-    for (props, trace) in inputs {
-        match schema.validate(props) {
+    for input in inputs {
+        match schema.validate(input.properties()) {
             Ok(v) => valid.push(Some(v)),
             Err(errs) => {
-                item_errors.push(validation_item(&errs, *trace));
+                item_errors.push(validation_item(&errs, input.trace()));
                 all_errors.extend(errs);
                 valid.push(None);
             }
@@ -193,20 +229,39 @@ fn validate_all(
     Ok((valid, item_errors))
 }
 
+/// A batch write's answers: each record as written, through `view`, carrying its input's
+/// trace id; each failure as its input's error, added to `errors` (in an all-or-nothing
+/// batch the first failure is the whole answer instead).
+fn answers<'r, 't, R, P>(
+    ty: &ObjectType,
+    atomic: bool,
+    outcomes: impl IntoIterator<Item = (&'r ItemResult<R>, Option<&'t str>)>,
+    errors: &mut Vec<ApiError>,
+    view: impl Fn(&'r R) -> SimplePublicObject<P>,
+) -> ApiResult<Vec<SimplePublicObject<P>>>
+where
+    R: 'r,
+{
+    let mut results = Vec::new();
+    for (outcome, trace) in outcomes {
+        match outcome {
+            Ok(record) => results.push(with_trace(view(record), trace)),
+            Err(failure) if atomic => return Err(conflict_error(ty, failure)),
+            Err(failure) => errors.push(traced(conflict_error(ty, failure), trace)),
+        }
+    }
+    Ok(results)
+}
+
 pub(crate) async fn batch_read(
-    State(state): State<AppState>,
-    auth: Authorized<Type>,
-    RawQuery(query): RawQuery,
-    body: Bytes,
+    auth: Authorized<TypeSchema>,
+    Archived(archived): Archived,
+    Body(input): Body<BatchReadInput>,
 ) -> ApiResult<Response> {
-    let started = now_millis();
-    let schema = begin(&state, &auth).await?;
-    let q = QueryParams::parse(query.as_deref());
-    let archived = q.bool("archived")?;
-    let input: BatchReadInput = parse_body(&body)?;
+    let schema = &auth.subject;
     let history = input.properties_with_history.clone().unwrap_or_default();
     check_batch_size(input.inputs.len(), !history.is_empty())?;
-    let id_prop = id_property(&schema, input.id_property.as_deref(), false)?;
+    let id_prop = id_property(schema, input.id_property.as_deref(), false)?;
 
     // Each record once, however often it was asked for.
     let mut seen = HashSet::new();
@@ -240,7 +295,8 @@ pub(crate) async fn batch_read(
             }
         }
     };
-    let found = state
+    let found = auth
+        .state
         .store
         .read_objects(
             schema.portal,
@@ -269,7 +325,7 @@ pub(crate) async fn batch_read(
     } else {
         vec![not_found_error(schema.ty, missing, Vec::new())]
     };
-    Ok(batch_response(BATCH_OK, started, results, errors))
+    Ok(batch_response(BATCH_OK, auth.started, results, errors))
 }
 
 fn with_trace<P>(mut o: SimplePublicObject<P>, trace: Option<&str>) -> SimplePublicObject<P> {
@@ -278,59 +334,36 @@ fn with_trace<P>(mut o: SimplePublicObject<P>, trace: Option<&str>) -> SimplePub
 }
 
 pub(crate) async fn batch_create(
-    State(state): State<AppState>,
-    auth: Authorized<Type>,
-    body: Bytes,
+    auth: Authorized<Creatable>,
+    Batch(inputs): Batch<SimplePublicObjectInputForCreate, MAX_BATCH>,
 ) -> ApiResult<Response> {
-    let started = now_millis();
-    let schema = begin(&state, &auth).await?;
-    require_public_create(schema.ty, "create")?;
-    let input: BatchInput<SimplePublicObjectInputForCreate> = parse_body(&body)?;
-    check_batch_size(input.inputs.len(), false)?;
-    let links = inline_associations(
-        &state,
-        &auth.principal,
-        &schema,
-        &input
-            .inputs
-            .iter()
-            .map(|i| i.associations.as_slice())
-            .collect::<Vec<_>>(),
-    )
-    .await?;
-    let pairs: Vec<_> = input
-        .inputs
-        .iter()
-        .map(|i| (&i.properties, i.object_write_trace_id.as_deref()))
-        .collect();
-    let (atomic, (valid, mut errors)) = validate_batch(&schema, &pairs)?;
+    let schema = &auth.subject.0;
+    let lists: Vec<_> = inputs.iter().map(|i| i.associations.as_slice()).collect();
+    let links = inline_associations(&auth, &lists).await?;
+    let (atomic, (valid, mut errors)) = validate_batch(schema, &inputs)?;
 
     let mut traces = Vec::new();
     let mut items = Vec::new();
-    for ((props, input), associations) in valid.into_iter().zip(&input.inputs).zip(links) {
+    for ((props, input), associations) in valid.into_iter().zip(&inputs).zip(links) {
         if let Some(mut properties) = props {
             properties.retain(|_, v| !v.is_empty());
-            traces.push(input.object_write_trace_id.as_deref());
+            traces.push(input.trace());
             items.push(NewObject {
                 properties,
                 associations,
             });
         }
     }
-    let ctx = write_context(&schema, api_source(), atomic);
-    let outcomes = state.store.create_objects(&ctx, items).await?;
-    let mut results = Vec::new();
-    for (outcome, trace) in outcomes.iter().zip(traces) {
-        match outcome {
-            Ok(record) => results.push(with_trace(
-                schema.view(record, Projection::AllNonEmpty, &[]),
-                trace,
-            )),
-            Err(failure) if atomic => return Err(conflict_error(schema.ty, failure)),
-            Err(failure) => errors.push(traced(conflict_error(schema.ty, failure), trace)),
-        }
-    }
-    Ok(batch_response(BATCH_CREATED, started, results, errors))
+    let ctx = write_context(schema, api_source(), atomic);
+    let outcomes = auth.state.store.create_objects(&ctx, items).await?;
+    let results = answers(
+        schema.ty,
+        atomic,
+        outcomes.iter().zip(traces),
+        &mut errors,
+        |r| schema.view(r, Projection::AllNonEmpty, &[]),
+    )?;
+    Ok(batch_response(BATCH_CREATED, auth.started, results, errors))
 }
 
 /// Resolves `associations` given on create (§3.7). The target type is implied by the
@@ -340,11 +373,10 @@ pub(crate) async fn batch_create(
 /// target's is checked before storage is asked anything about the target, so a token
 /// without it cannot learn whether a record of that type exists.
 async fn inline_associations(
-    state: &AppState,
-    principal: &Principal,
-    schema: &TypeSchema,
+    auth: &Authorized<Creatable>,
     inputs: &[&[PublicAssociationsForObject]],
 ) -> ApiResult<Vec<Vec<NewAssociation>>> {
+    let schema = &auth.subject.0;
     if inputs.iter().all(|a| a.is_empty()) {
         return Ok(inputs.iter().map(|_| Vec::new()).collect());
     }
@@ -352,7 +384,7 @@ async fn inline_associations(
     for to in ObjectType::all() {
         pairs.push((
             to,
-            associations::Definitions::load(state, schema.portal, schema.ty, to).await?,
+            associations::Definitions::load(&auth.state, schema.portal, schema.ty, to).await?,
         ));
     }
     let mut out = Vec::with_capacity(inputs.len());
@@ -362,21 +394,17 @@ async fn inline_associations(
             let mut target: Option<&ObjectType> = None;
             let mut types = Vec::new();
             for spec in &assoc.types {
-                let spec = AssociationSpec {
-                    association_category: spec.association_category.clone(),
-                    association_type_id: spec.association_type_id,
-                };
                 let (to, defs) = pairs
                     .iter()
                     .find(|(to, defs)| {
-                        target.is_none_or(|t| t.id == to.id) && defs.link(&spec).is_ok()
+                        target.is_none_or(|t| t.id == to.id) && defs.link(spec).is_ok()
                     })
-                    .ok_or_else(|| associations::invalid_type(&spec))?;
+                    .ok_or_else(|| associations::invalid_type(spec))?;
                 target = Some(to);
-                types.extend(defs.link(&spec)?);
+                types.extend(defs.link(spec)?);
             }
             let Some(to) = target else { continue };
-            principal.require(&scope::object_write(to))?;
+            auth.principal.require(&scope::object_write(to))?;
             let to_id = id_text(&assoc.to.id)
                 .trim()
                 .parse::<ObjectId>()
@@ -432,6 +460,25 @@ fn key_inputs(
     Ok(keys)
 }
 
+/// Each input of an update or upsert with where it points; the batch's mode and
+/// per-input errors come from [`validate_batch`].
+type KeyedBatch = (
+    bool,
+    Vec<(Option<BTreeMap<String, String>>, Keyed)>,
+    Vec<ApiError>,
+);
+
+/// Checks an update or upsert batch: where each input points, then its values.
+fn keyed_batch(
+    schema: &TypeSchema,
+    inputs: &[SimplePublicObjectBatchInput],
+    upsert: bool,
+) -> ApiResult<KeyedBatch> {
+    let keys = key_inputs(schema, inputs, upsert)?;
+    let (atomic, (valid, errors)) = validate_batch(schema, inputs)?;
+    Ok((atomic, valid.into_iter().zip(keys).collect(), errors))
+}
+
 fn reject_duplicates(keys: &[Keyed]) -> ApiResult<()> {
     let mut seen = HashSet::new();
     let mut dups: Vec<String> = Vec::new();
@@ -451,28 +498,18 @@ fn reject_duplicates(keys: &[Keyed]) -> ApiResult<()> {
 }
 
 pub(crate) async fn batch_update(
-    State(state): State<AppState>,
-    auth: Authorized<Type>,
-    body: Bytes,
+    auth: Authorized<TypeSchema>,
+    Batch(inputs): Batch<SimplePublicObjectBatchInput, MAX_BATCH>,
 ) -> ApiResult<Response> {
-    let started = now_millis();
-    let schema = begin(&state, &auth).await?;
-    let input: BatchInput<SimplePublicObjectBatchInput> = parse_body(&body)?;
-    check_batch_size(input.inputs.len(), false)?;
-    let keys = key_inputs(&schema, &input.inputs, false)?;
-    let pairs: Vec<_> = input
-        .inputs
-        .iter()
-        .map(|i| (&i.properties, i.object_write_trace_id.as_deref()))
-        .collect();
-    let (atomic, (valid, mut errors)) = validate_batch(&schema, &pairs)?;
+    let schema = &auth.subject;
+    let (atomic, keyed, mut errors) = keyed_batch(schema, &inputs, false)?;
 
     let mut missing = Vec::new();
     let mut missing_traces = Vec::new();
     let mut patches = Vec::new();
     let mut meta = Vec::new();
-    for ((props, key), input) in valid.into_iter().zip(keys).zip(&input.inputs) {
-        let trace = input.object_write_trace_id.as_deref();
+    for ((props, key), input) in keyed.into_iter().zip(&inputs) {
+        let trace = input.trace();
         let Some(properties) = props else { continue };
         match key.target {
             Some(target) => {
@@ -485,59 +522,47 @@ pub(crate) async fn batch_update(
             }
         }
     }
-    let ctx = write_context(&schema, api_source(), atomic);
-    let outcomes = state.store.update_objects(&ctx, patches).await?;
-    let mut results = Vec::new();
+    let ctx = write_context(schema, api_source(), atomic);
+    let outcomes = auth.state.store.update_objects(&ctx, patches).await?;
+    // Records that were not found are reported together, like ids that name none.
+    let mut found = Vec::new();
     for (outcome, (raw, trace)) in outcomes.iter().zip(meta) {
         match outcome {
-            Ok(record) => results.push(with_trace(
-                schema.view(record, Projection::AllNonEmpty, &[]),
-                trace,
-            )),
             Err(ItemFailure::NotFound) => {
                 missing.push(raw);
                 missing_traces.extend(trace.map(str::to_owned));
             }
-            Err(failure) if atomic => return Err(conflict_error(schema.ty, failure)),
-            Err(failure) => errors.push(traced(conflict_error(schema.ty, failure), trace)),
+            _ => found.push((outcome, trace)),
         }
     }
+    let results = answers(schema.ty, atomic, found, &mut errors, |r| {
+        schema.view(r, Projection::AllNonEmpty, &[])
+    })?;
     if !missing.is_empty() {
         errors.insert(0, not_found_error(schema.ty, missing, missing_traces));
     }
-    Ok(batch_response(BATCH_OK, started, results, errors))
+    Ok(batch_response(BATCH_OK, auth.started, results, errors))
 }
 
 pub(crate) async fn batch_upsert(
-    State(state): State<AppState>,
-    auth: Authorized<Type>,
-    body: Bytes,
+    auth: Authorized<Creatable>,
+    Batch(inputs): Batch<SimplePublicObjectBatchInput, MAX_BATCH>,
 ) -> ApiResult<Response> {
-    let started = now_millis();
-    let schema = begin(&state, &auth).await?;
-    require_public_create(schema.ty, "upsert")?;
-    let input: BatchInput<SimplePublicObjectBatchInput> = parse_body(&body)?;
-    check_batch_size(input.inputs.len(), false)?;
-    let keys = key_inputs(&schema, &input.inputs, true)?;
-    let pairs: Vec<_> = input
-        .inputs
-        .iter()
-        .map(|i| (&i.properties, i.object_write_trace_id.as_deref()))
-        .collect();
-    let (atomic, (valid, mut errors)) = validate_batch(&schema, &pairs)?;
+    let schema = &auth.subject.0;
+    let (atomic, keyed, mut errors) = keyed_batch(schema, &inputs, true)?;
 
     // Every upsert input names a unique property; HubSpot upserts by one key per call in
     // practice, and spoke requires it (checked below) so the call is one store call.
     let mut groups: BTreeMap<String, Vec<(UpsertItem, Option<&str>)>> = BTreeMap::new();
-    for ((props, key), input) in valid.into_iter().zip(keys).zip(&input.inputs) {
+    for ((props, key), input) in keyed.into_iter().zip(&inputs) {
         let (Some(properties), Some(Target::Unique { property, value })) = (props, key.target)
         else {
             continue;
         };
-        groups.entry(property).or_default().push((
-            UpsertItem { value, properties },
-            input.object_write_trace_id.as_deref(),
-        ));
+        groups
+            .entry(property)
+            .or_default()
+            .push((UpsertItem { value, properties }, input.trace()));
     }
     // One store call per request, so the batch is one transaction whatever happens to the
     // request (a client that disconnects cannot leave some groups written).
@@ -548,45 +573,48 @@ pub(crate) async fn batch_upsert(
             names.join(", ")
         )));
     }
-    let mut results = Vec::new();
-    let ctx = write_context(&schema, api_source(), atomic);
-    for (property, items) in groups {
-        let (items, traces): (Vec<_>, Vec<_>) = items.into_iter().unzip();
-        let outcomes = state.store.upsert_objects(&ctx, &property, items).await?;
-        for (outcome, trace) in outcomes.iter().zip(traces) {
-            match outcome {
-                Ok(u) => {
-                    let mut o = with_trace(
-                        schema.to_wire(&u.record, Projection::AllNonEmpty, &[]),
-                        trace,
-                    );
+    let ctx = write_context(schema, api_source(), atomic);
+    let results = match groups.pop_first() {
+        None => Vec::new(),
+        Some((property, items)) => {
+            let (items, traces): (Vec<_>, Vec<_>) = items.into_iter().unzip();
+            let outcomes = auth
+                .state
+                .store
+                .upsert_objects(&ctx, &property, items)
+                .await?;
+            answers(
+                schema.ty,
+                atomic,
+                outcomes.iter().zip(traces),
+                &mut errors,
+                |u| {
+                    let mut o = schema.to_wire(&u.record, Projection::AllNonEmpty, &[]);
                     o.new = Some(u.created);
-                    results.push(o);
-                }
-                Err(failure) if atomic => return Err(conflict_error(schema.ty, failure)),
-                Err(failure) => errors.push(traced(conflict_error(schema.ty, failure), trace)),
-            }
+                    o
+                },
+            )?
         }
-    }
-    Ok(batch_response(BATCH_OK, started, results, errors))
+    };
+    Ok(batch_response(BATCH_OK, auth.started, results, errors))
 }
 
 pub(crate) async fn batch_archive(
-    State(state): State<AppState>,
-    auth: Authorized<Type>,
-    body: Bytes,
+    auth: Authorized<Creatable>,
+    Batch(inputs): Batch<SimplePublicObjectId, MAX_BATCH>,
 ) -> ApiResult<Response> {
-    let schema = begin(&state, &auth).await?;
-    require_public_create(schema.ty, "archive")?;
-    let input: BatchInput<SimplePublicObjectId> = parse_body(&body)?;
-    check_batch_size(input.inputs.len(), false)?;
     // Unknown, malformed and already archived ids are ignored, as on HubSpot (§1.9).
-    let ids: Vec<ObjectId> = input
-        .inputs
+    let ids = inputs
         .iter()
         .filter_map(|i| id_text(&i.id).trim().parse().ok())
         .collect();
-    state
+    archive(&auth, ids).await
+}
+
+/// Archives records in one store call; ids of no live record are ignored.
+async fn archive(auth: &Authorized<Creatable>, ids: Vec<ObjectId>) -> ApiResult<Response> {
+    let schema = &auth.subject.0;
+    auth.state
         .store
         .archive_objects(schema.portal, schema.ty.id.0, ids, now_millis())
         .await?;
@@ -595,13 +623,13 @@ pub(crate) async fn batch_archive(
 
 /// Finds one record by path id (or `idProperty` value) for the single-record endpoints.
 async fn find_one(
-    state: &AppState,
-    schema: &TypeSchema,
+    auth: &Authorized<TypeSchema>,
     raw_id: &str,
     id_prop: Option<&str>,
     archived: bool,
     history: &[String],
 ) -> ApiResult<StoredRecord> {
+    let schema = &auth.subject;
     let keys = match id_property(schema, id_prop, false)? {
         Some(p) => ReadKeys::Unique {
             values: vec![schema.normalize_key(&p, raw_id)],
@@ -609,7 +637,7 @@ async fn find_one(
         },
         None => ReadKeys::Ids(vec![path_id(raw_id)?]),
     };
-    state
+    auth.state
         .store
         .read_objects(
             schema.portal,
@@ -625,57 +653,47 @@ async fn find_one(
 }
 
 pub(crate) async fn read_one(
-    State(state): State<AppState>,
-    auth: Authorized<Type>,
+    auth: Authorized<TypeSchema>,
     Path((_, raw_id)): Path<(String, String)>,
     RawQuery(query): RawQuery,
 ) -> ApiResult<Response> {
-    let schema = begin(&state, &auth).await?;
+    let schema = &auth.subject;
     let q = QueryParams::parse(query.as_deref());
     let properties = q.list("properties");
     let history = q.list("propertiesWithHistory").unwrap_or_default();
-    let record = find_one(
-        &state,
-        &schema,
-        &raw_id,
-        q.one("idProperty"),
-        q.bool("archived")?,
-        &history,
-    )
-    .await?;
+    let (id_prop, archived) = (q.one("idProperty"), q.bool("archived")?);
+    let record = find_one(&auth, &raw_id, id_prop, archived, &history).await?;
     let mut out = schema.view_stored(&record, &schema.shown(projection(&properties)), &history)?;
     if let Some(names) = q.list("associations").filter(|n| !n.is_empty()) {
-        let mut blocks =
-            associations::v3_associations(&state, &auth.principal, schema.ty, &[record.id], &names)
-                .await?;
+        let mut blocks = associations::v3_associations(
+            &auth.state,
+            &auth.principal,
+            schema.ty,
+            &[record.id],
+            &names,
+        )
+        .await?;
         out.associations = blocks.pop().filter(|b| !b.is_empty());
     }
     Ok(Json(StatusCode::OK, out).into_response())
 }
 
 pub(crate) async fn create_one(
-    State(state): State<AppState>,
-    auth: Authorized<Type>,
-    body: Bytes,
+    auth: Authorized<Creatable>,
+    Body(input): Body<SimplePublicObjectInputForCreate>,
 ) -> ApiResult<Response> {
-    let schema = begin(&state, &auth).await?;
-    require_public_create(schema.ty, "create")?;
-    let input: SimplePublicObjectInputForCreate = parse_body(&body)?;
-    let associations = inline_associations(
-        &state,
-        &auth.principal,
-        &schema,
-        &[input.associations.as_slice()],
-    )
-    .await?
-    .pop()
-    .unwrap_or_default();
+    let schema = &auth.subject.0;
+    let associations = inline_associations(&auth, &[input.associations.as_slice()])
+        .await?
+        .pop()
+        .unwrap_or_default();
     let mut properties = schema
         .validate(&input.properties)
         .map_err(|e| ApiError::property_values(&e))?;
     properties.retain(|_, v| !v.is_empty());
-    let ctx = write_context(&schema, api_source(), true);
-    let outcomes = state
+    let ctx = write_context(schema, api_source(), true);
+    let outcomes = auth
+        .state
         .store
         .create_objects(
             &ctx,
@@ -685,7 +703,7 @@ pub(crate) async fn create_one(
             }],
         )
         .await?;
-    written(&schema, StatusCode::CREATED, outcomes)
+    written(schema, StatusCode::CREATED, outcomes)
 }
 
 /// The answer to a single-record write: its one outcome, or that outcome's error.
@@ -704,16 +722,14 @@ fn written(
 }
 
 pub(crate) async fn update_one(
-    State(state): State<AppState>,
-    auth: Authorized<Type>,
+    auth: Authorized<TypeSchema>,
     Path((_, raw_id)): Path<(String, String)>,
     RawQuery(query): RawQuery,
-    body: Bytes,
+    Body(input): Body<SimplePublicObjectInput>,
 ) -> ApiResult<Response> {
-    let schema = begin(&state, &auth).await?;
+    let schema = &auth.subject;
     let q = QueryParams::parse(query.as_deref());
-    let input: SimplePublicObjectInput = parse_body(&body)?;
-    let target = match id_property(&schema, q.one("idProperty"), true)? {
+    let target = match id_property(schema, q.one("idProperty"), true)? {
         Some(p) => Target::Unique {
             value: schema.normalize_key(&p, &raw_id),
             property: p,
@@ -723,39 +739,33 @@ pub(crate) async fn update_one(
     let properties = schema
         .validate(&input.properties)
         .map_err(|e| ApiError::property_values(&e))?;
-    let ctx = write_context(&schema, api_source(), true);
-    let outcomes = state
+    let ctx = write_context(schema, api_source(), true);
+    let outcomes = auth
+        .state
         .store
         .update_objects(&ctx, vec![ObjectPatch { target, properties }])
         .await?;
-    written(&schema, StatusCode::OK, outcomes)
+    written(schema, StatusCode::OK, outcomes)
 }
 
 pub(crate) async fn archive_one(
-    State(state): State<AppState>,
-    auth: Authorized<Type>,
+    auth: Authorized<Creatable>,
     Path((_, raw_id)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    let schema = begin(&state, &auth).await?;
-    require_public_create(schema.ty, "archive")?;
     // DELETE of an unknown record answers 204 on HubSpot too (§1.9).
-    if let Ok(id) = raw_id.trim().parse::<ObjectId>() {
-        state
-            .store
-            .archive_objects(schema.portal, schema.ty.id.0, vec![id], now_millis())
-            .await?;
+    match raw_id.trim().parse::<ObjectId>() {
+        Ok(id) => archive(&auth, vec![id]).await,
+        Err(_) => Ok(StatusCode::NO_CONTENT.into_response()),
     }
-    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 pub(crate) async fn list(
-    State(state): State<AppState>,
-    auth: Authorized<Type>,
+    auth: Authorized<TypeSchema>,
     Path(segment): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let schema = begin(&state, &auth).await?;
+    let schema = &auth.subject;
     let q = QueryParams::parse(query.as_deref());
     let properties = q.list("properties");
     let history = q.list("propertiesWithHistory").unwrap_or_default();
@@ -774,7 +784,8 @@ pub(crate) async fn list(
             })? - 1,
         ),
     };
-    let mut records = state
+    let mut records = auth
+        .state
         .store
         .list_objects(
             schema.portal,
@@ -815,7 +826,8 @@ pub(crate) async fn list(
     if let Some(names) = q.list("associations").filter(|n| !n.is_empty()) {
         let ids: Vec<ObjectId> = records.iter().map(|r| r.id).collect();
         let blocks =
-            associations::v3_associations(&state, &auth.principal, schema.ty, &ids, &names).await?;
+            associations::v3_associations(&auth.state, &auth.principal, schema.ty, &ids, &names)
+                .await?;
         for (o, block) in results.iter_mut().zip(blocks) {
             o.associations = (!block.is_empty()).then_some(block);
         }

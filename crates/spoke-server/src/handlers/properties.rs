@@ -4,28 +4,24 @@
 
 use std::collections::HashSet;
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
 use spoke_core::catalog::{builtin_groups, builtin_properties};
 use spoke_core::property::{PropertyOption, PropertyType};
 use spoke_core::time::{format_iso, now_millis};
 use spoke_core::{ObjectType, PropertyDefinition};
 use spoke_store::PropertyGroup as StoredGroup;
-use spoke_types::objects::BatchInput;
 use spoke_types::properties::{
     BatchReadPropertyNames, OptionInput, Property, PropertyCreate, PropertyGroup,
     PropertyGroupCreate, PropertyGroupUpdate, PropertyModificationMetadata, PropertyName,
     PropertyOptionOut, PropertyUpdate, Results,
 };
 
-use crate::auth::Principal;
 use crate::catalogue::{Authorized, Type};
 use crate::error::{ctx, ApiError, ApiResult, Category};
-use crate::handlers::check_batch_limit;
-use crate::wire::{batch_response, parse_body, Json, QueryParams, BATCH_CREATED, BATCH_OK};
-use crate::AppState;
+use crate::handlers::{both, check_batch_limit, missing_fields, missing_required, Archived, Batch};
+use crate::wire::{batch_response, Body, Json, BATCH_CREATED, BATCH_OK};
 
 /// Inputs per properties batch call. HubSpot's spec states no maximum; spoke takes the
 /// objects API's (§1.1), with its wording, so no one call can be unbounded work.
@@ -99,29 +95,35 @@ fn builtin(ty: &ObjectType, name: &str) -> Option<&'static PropertyDefinition> {
     builtin_properties(ty).iter().find(|p| p.name == name)
 }
 
-async fn custom(
-    state: &AppState,
-    principal: &Principal,
-    ty: &ObjectType,
-) -> ApiResult<Vec<PropertyDefinition>> {
-    Ok(state
-        .store
-        .list_properties(principal.portal, ty.id.0)
-        .await?)
+/// The type's custom definitions, live and archived.
+async fn custom(auth: &Authorized<Type>) -> ApiResult<Vec<PropertyDefinition>> {
+    let (store, portal) = (&auth.state.store, auth.principal.portal);
+    Ok(store.list_properties(portal, auth.subject.id.0).await?)
 }
 
-async fn group_names(
-    state: &AppState,
-    principal: &Principal,
-    ty: &ObjectType,
-) -> ApiResult<HashSet<String>> {
-    let mut names: HashSet<String> = builtin_groups(ty).into_iter().map(|(n, _)| n).collect();
-    for g in state.store.list_groups(principal.portal, ty.id.0).await? {
+/// The type's custom groups, live and archived.
+async fn custom_groups(auth: &Authorized<Type>) -> ApiResult<Vec<StoredGroup>> {
+    let (store, portal) = (&auth.state.store, auth.principal.portal);
+    Ok(store.list_groups(portal, auth.subject.id.0).await?)
+}
+
+async fn group_names(auth: &Authorized<Type>) -> ApiResult<HashSet<String>> {
+    let builtin = builtin_groups(auth.subject).into_iter().map(|(n, _)| n);
+    let mut names: HashSet<String> = builtin.collect();
+    for g in custom_groups(auth).await? {
         if !g.archived {
             names.insert(g.name);
         }
     }
     Ok(names)
+}
+
+/// Writes a custom group; `create` refuses a name that is taken. `false` when refused.
+async fn put_group(auth: &Authorized<Type>, group: StoredGroup, create: bool) -> ApiResult<bool> {
+    let (store, portal) = (&auth.state.store, auth.principal.portal);
+    Ok(store
+        .put_group(portal, auth.subject.id.0, group, create)
+        .await?)
 }
 
 fn options_from(input: Option<&[OptionInput]>) -> Vec<PropertyOption> {
@@ -175,22 +177,14 @@ fn check_definition(d: &PropertyDefinition, groups: &HashSet<String>) -> ApiResu
 }
 
 fn definition_from(input: &PropertyCreate) -> ApiResult<PropertyDefinition> {
-    let missing: Vec<&str> = [
-        ("name", input.name.is_none()),
-        ("label", input.label.is_none()),
-        ("type", input.kind.is_none()),
-        ("fieldType", input.field_type.is_none()),
-        ("groupName", input.group_name.is_none()),
-    ]
-    .iter()
-    .filter(|(_, m)| *m)
-    .map(|(n, _)| *n)
-    .collect();
-    if !missing.is_empty() {
-        return Err(ApiError::validation(format!(
-            "Missing required field(s): {}",
-            missing.join(", ")
-        )));
+    if let Some(missing) = missing_fields(&[
+        ("name", input.name.is_some()),
+        ("label", input.label.is_some()),
+        ("type", input.kind.is_some()),
+        ("fieldType", input.field_type.is_some()),
+        ("groupName", input.group_name.is_some()),
+    ]) {
+        return Err(missing_required(&missing));
     }
     let name = input.name.clone().unwrap_or_default();
     let valid_name = name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
@@ -274,17 +268,27 @@ fn prepare(
     Ok(def)
 }
 
+/// Inserts new custom definitions in one store call, within the type's limit. `false`
+/// when another writer took one of their names first.
+async fn insert(auth: &Authorized<Type>, defs: Vec<PropertyDefinition>) -> ApiResult<bool> {
+    let (ty, portal) = (auth.subject, auth.principal.portal);
+    let fresh = auth
+        .state
+        .store
+        .insert_properties_bounded(portal, ty.id.0, defs, MAX_CUSTOM_PROPERTIES)
+        .await?
+        .ok_or_else(|| too_many_properties(ty))?;
+    Ok(fresh.iter().all(|f| *f))
+}
+
 pub(crate) async fn list(
-    State(state): State<AppState>,
     auth: Authorized<Type>,
-    RawQuery(query): RawQuery,
+    Archived(archived): Archived,
 ) -> ApiResult<Response> {
-    let (ty, principal) = (auth.subject, &auth.principal);
-    let archived = QueryParams::parse(query.as_deref()).bool("archived")?;
-    let customs = custom(&state, principal, ty).await?;
+    let customs = custom(&auth).await?;
     let mut out: Vec<Property> = Vec::new();
     if !archived {
-        out.extend(builtin_properties(ty).iter().map(to_wire));
+        out.extend(builtin_properties(auth.subject).iter().map(to_wire));
     }
     out.extend(
         customs
@@ -297,44 +301,29 @@ pub(crate) async fn list(
 }
 
 pub(crate) async fn create(
-    State(state): State<AppState>,
     auth: Authorized<Type>,
-    body: Bytes,
+    Body(input): Body<PropertyCreate>,
 ) -> ApiResult<Response> {
-    let (ty, principal) = (auth.subject, &auth.principal);
-    let input: PropertyCreate = parse_body(&body)?;
-    let customs = custom(&state, principal, ty).await?;
-    let groups = group_names(&state, principal, ty).await?;
-    let def = prepare(ty, &input, &customs, &groups)?;
-    let fresh = state
-        .store
-        .insert_properties_bounded(
-            principal.portal,
-            ty.id.0,
-            vec![def.clone()],
-            MAX_CUSTOM_PROPERTIES,
-        )
-        .await?
-        .ok_or_else(|| too_many_properties(ty))?;
-    if fresh.iter().any(|f| !f) {
+    let customs = custom(&auth).await?;
+    let groups = group_names(&auth).await?;
+    let def = prepare(auth.subject, &input, &customs, &groups)?;
+    if !insert(&auth, vec![def.clone()]).await? {
         return Err(exists_error(&def.name));
     }
     Ok(Json(StatusCode::CREATED, to_wire(&def)).into_response())
 }
 
 async fn find(
-    state: &AppState,
-    principal: &Principal,
-    ty: &ObjectType,
+    auth: &Authorized<Type>,
     name: &str,
     archived: bool,
 ) -> ApiResult<PropertyDefinition> {
     if !archived {
-        if let Some(b) = builtin(ty, name) {
+        if let Some(b) = builtin(auth.subject, name) {
             return Ok(b.clone());
         }
     }
-    custom(state, principal, ty)
+    custom(auth)
         .await?
         .into_iter()
         .find(|c| c.name == name && c.archived == archived)
@@ -342,14 +331,11 @@ async fn find(
 }
 
 pub(crate) async fn read(
-    State(state): State<AppState>,
     auth: Authorized<Type>,
     Path((_, name)): Path<(String, String)>,
-    RawQuery(query): RawQuery,
+    Archived(archived): Archived,
 ) -> ApiResult<Response> {
-    let (ty, principal) = (auth.subject, &auth.principal);
-    let archived = QueryParams::parse(query.as_deref()).bool("archived")?;
-    let def = find(&state, principal, ty, &name, archived).await?;
+    let def = find(&auth, &name, archived).await?;
     Ok(Json(StatusCode::OK, to_wire(&def)).into_response())
 }
 
@@ -360,17 +346,14 @@ fn read_only_definition(name: &str) -> ApiError {
 }
 
 pub(crate) async fn update(
-    State(state): State<AppState>,
     auth: Authorized<Type>,
     Path((_, name)): Path<(String, String)>,
-    body: Bytes,
+    Body(input): Body<PropertyUpdate>,
 ) -> ApiResult<Response> {
-    let (ty, principal) = (auth.subject, &auth.principal);
-    let input: PropertyUpdate = parse_body(&body)?;
-    if builtin(ty, &name).is_some() {
+    if builtin(auth.subject, &name).is_some() {
         return Err(read_only_definition(&name));
     }
-    let mut def = find(&state, principal, ty, &name, false).await?;
+    let mut def = find(&auth, &name, false).await?;
     if let Some(v) = &input.label {
         def.label = v.clone();
     }
@@ -400,10 +383,10 @@ pub(crate) async fn update(
         def.form_field = v;
     }
     def.updated_at = Some(now_millis());
-    check_definition(&def, &group_names(&state, principal, ty).await?)?;
-    if !state
-        .store
-        .update_property(principal.portal, ty.id.0, def.clone())
+    check_definition(&def, &group_names(&auth).await?)?;
+    let (store, portal) = (&auth.state.store, auth.principal.portal);
+    if !store
+        .update_property(portal, auth.subject.id.0, def.clone())
         .await?
     {
         return Err(not_found(&name));
@@ -414,19 +397,16 @@ pub(crate) async fn update(
 /// Archives custom properties in one store call: all or none, whatever happens to the
 /// request. A HubSpot-defined name refuses the whole call before anything is written;
 /// unknown and already archived names are ignored. Returns how many were archived.
-async fn archive_named(
-    state: &AppState,
-    principal: &Principal,
-    ty: &ObjectType,
-    names: Vec<String>,
-) -> ApiResult<usize> {
+async fn archive_named(auth: &Authorized<Type>, names: Vec<String>) -> ApiResult<usize> {
+    let ty = auth.subject;
     if let Some(name) = names.iter().find(|n| builtin(ty, n).is_some()) {
         return Err(read_only_definition(name));
     }
-    Ok(state
+    Ok(auth
+        .state
         .store
         .archive_properties(
-            principal.portal,
+            auth.principal.portal,
             ty.id.0,
             names,
             now_millis(),
@@ -436,12 +416,10 @@ async fn archive_named(
 }
 
 pub(crate) async fn archive(
-    State(state): State<AppState>,
     auth: Authorized<Type>,
     Path((_, name)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    let (ty, principal) = (auth.subject, &auth.principal);
-    if archive_named(&state, principal, ty, vec![name.clone()]).await? == 0 {
+    if archive_named(&auth, vec![name.clone()]).await? == 0 {
         return Err(not_found(&name));
     }
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -454,20 +432,15 @@ fn item_error(e: ApiError, name: Option<&str>) -> ApiError {
 }
 
 pub(crate) async fn batch_create(
-    State(state): State<AppState>,
     auth: Authorized<Type>,
-    body: Bytes,
+    Batch(inputs): Batch<PropertyCreate, MAX_BATCH>,
 ) -> ApiResult<Response> {
-    let started = now_millis();
-    let (ty, principal) = (auth.subject, &auth.principal);
-    let input: BatchInput<PropertyCreate> = parse_body(&body)?;
-    check_batch_limit(input.inputs.len(), MAX_BATCH)?;
-    let mut customs = custom(&state, principal, ty).await?;
-    let groups = group_names(&state, principal, ty).await?;
+    let mut customs = custom(&auth).await?;
+    let groups = group_names(&auth).await?;
     let mut defs = Vec::new();
     let mut errors = Vec::new();
-    for item in &input.inputs {
-        match prepare(ty, item, &customs, &groups) {
+    for item in &inputs {
+        match prepare(auth.subject, item, &customs, &groups) {
             Ok(def) => {
                 // A name twice in one batch: the second is a conflict with the first.
                 customs.push(def.clone());
@@ -476,43 +449,27 @@ pub(crate) async fn batch_create(
             Err(e) => errors.push(item_error(e, item.name.as_deref())),
         }
     }
-    if !defs.is_empty() {
-        let fresh = state
-            .store
-            .insert_properties_bounded(
-                principal.portal,
-                ty.id.0,
-                defs.clone(),
-                MAX_CUSTOM_PROPERTIES,
-            )
-            .await?
-            .ok_or_else(|| too_many_properties(ty))?;
-        if fresh.iter().any(|f| !f) {
-            // Lost a race with another writer: report every input as conflicting.
-            for d in defs.drain(..) {
-                errors.push(item_error(exists_error(&d.name), Some(&d.name)));
-            }
+    if !defs.is_empty() && !insert(&auth, defs.clone()).await? {
+        // Lost a race with another writer: report every input as conflicting.
+        for d in defs.drain(..) {
+            errors.push(item_error(exists_error(&d.name), Some(&d.name)));
         }
     }
     let results: Vec<Property> = defs.iter().map(to_wire).collect();
-    Ok(batch_response(BATCH_CREATED, started, results, errors))
+    Ok(batch_response(BATCH_CREATED, auth.started, results, errors))
 }
 
 pub(crate) async fn batch_read(
-    State(state): State<AppState>,
     auth: Authorized<Type>,
-    body: Bytes,
+    Body(input): Body<BatchReadPropertyNames>,
 ) -> ApiResult<Response> {
-    let started = now_millis();
-    let (ty, principal) = (auth.subject, &auth.principal);
-    let input: BatchReadPropertyNames = parse_body(&body)?;
     check_batch_limit(input.inputs.len(), MAX_BATCH)?;
-    let customs = custom(&state, principal, ty).await?;
+    let customs = custom(&auth).await?;
     let mut results = Vec::new();
     let mut missing = Vec::new();
     for PropertyName { name } in &input.inputs {
         let found = (!input.archived)
-            .then(|| builtin(ty, name).cloned())
+            .then(|| builtin(auth.subject, name).cloned())
             .flatten()
             .or_else(|| {
                 customs
@@ -531,19 +488,14 @@ pub(crate) async fn batch_read(
         let message = format!("Could not find some properties: {}", missing.join(", "));
         vec![ApiError::object_not_found(message).with_context(ctx(&[("names", missing)]))]
     };
-    Ok(batch_response(BATCH_OK, started, results, errors))
+    Ok(batch_response(BATCH_OK, auth.started, results, errors))
 }
 
 pub(crate) async fn batch_archive(
-    State(state): State<AppState>,
     auth: Authorized<Type>,
-    body: Bytes,
+    Batch(inputs): Batch<PropertyName, MAX_BATCH>,
 ) -> ApiResult<Response> {
-    let (ty, principal) = (auth.subject, &auth.principal);
-    let input: BatchInput<PropertyName> = parse_body(&body)?;
-    check_batch_limit(input.inputs.len(), MAX_BATCH)?;
-    let names = input.inputs.into_iter().map(|p| p.name).collect();
-    archive_named(&state, principal, ty, names).await?;
+    archive_named(&auth, inputs.into_iter().map(|p| p.name).collect()).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -556,12 +508,8 @@ fn group_wire(g: &StoredGroup) -> PropertyGroup {
     }
 }
 
-async fn all_groups(
-    state: &AppState,
-    principal: &Principal,
-    ty: &ObjectType,
-) -> ApiResult<Vec<StoredGroup>> {
-    let mut out: Vec<StoredGroup> = builtin_groups(ty)
+async fn all_groups(auth: &Authorized<Type>) -> ApiResult<Vec<StoredGroup>> {
+    let mut out: Vec<StoredGroup> = builtin_groups(auth.subject)
         .into_iter()
         .map(|(name, label)| StoredGroup {
             name,
@@ -570,7 +518,7 @@ async fn all_groups(
             archived: false,
         })
         .collect();
-    for g in state.store.list_groups(principal.portal, ty.id.0).await? {
+    for g in custom_groups(auth).await? {
         if !g.archived && !out.iter().any(|b| b.name == g.name) {
             out.push(g);
         }
@@ -586,44 +534,26 @@ fn group_not_found(name: &str) -> ApiError {
     )
 }
 
-pub(crate) async fn list_groups(
-    State(state): State<AppState>,
-    auth: Authorized<Type>,
-) -> ApiResult<Response> {
-    let (ty, principal) = (auth.subject, &auth.principal);
-    let results = all_groups(&state, principal, ty)
-        .await?
-        .iter()
-        .map(group_wire)
-        .collect();
+pub(crate) async fn list_groups(auth: Authorized<Type>) -> ApiResult<Response> {
+    let results = all_groups(&auth).await?.iter().map(group_wire).collect();
     Ok(Json(StatusCode::OK, Results::<PropertyGroup> { results }).into_response())
 }
 
 pub(crate) async fn create_group(
-    State(state): State<AppState>,
     auth: Authorized<Type>,
-    body: Bytes,
+    Body(input): Body<PropertyGroupCreate>,
 ) -> ApiResult<Response> {
-    let (ty, principal) = (auth.subject, &auth.principal);
-    let input: PropertyGroupCreate = parse_body(&body)?;
-    let (Some(name), Some(label)) = (input.name, input.label) else {
-        return Err(ApiError::validation(
-            "Missing required field(s): name, label",
-        ));
-    };
+    let (name, label) = both(input.name, input.label, "name, label")?;
     let group = StoredGroup {
         name,
         label,
         display_order: input.display_order.unwrap_or(-1),
         archived: false,
     };
-    let builtin_taken = builtin_groups(ty).iter().any(|(n, _)| *n == group.name);
-    if builtin_taken
-        || !state
-            .store
-            .put_group(principal.portal, ty.id.0, group.clone(), true)
-            .await?
-    {
+    let builtin_taken = builtin_groups(auth.subject)
+        .iter()
+        .any(|(n, _)| *n == group.name);
+    if builtin_taken || !put_group(&auth, group.clone(), true).await? {
         return Err(ApiError::conflict(format!(
             "Property group named '{}' already exists.",
             group.name
@@ -633,12 +563,10 @@ pub(crate) async fn create_group(
 }
 
 pub(crate) async fn read_group(
-    State(state): State<AppState>,
     auth: Authorized<Type>,
     Path((_, name)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    let (ty, principal) = (auth.subject, &auth.principal);
-    let group = all_groups(&state, principal, ty)
+    let group = all_groups(&auth)
         .await?
         .into_iter()
         .find(|g| g.name == name)
@@ -646,20 +574,14 @@ pub(crate) async fn read_group(
     Ok(Json(StatusCode::OK, group_wire(&group)).into_response())
 }
 
-async fn custom_group(
-    state: &AppState,
-    principal: &Principal,
-    ty: &ObjectType,
-    name: &str,
-) -> ApiResult<StoredGroup> {
-    if builtin_groups(ty).iter().any(|(n, _)| n == name) {
+/// A live custom group, to change or archive; HubSpot's groups cannot be.
+async fn custom_group(auth: &Authorized<Type>, name: &str) -> ApiResult<StoredGroup> {
+    if builtin_groups(auth.subject).iter().any(|(n, _)| n == name) {
         return Err(ApiError::validation(format!(
             "{name} is a HubSpot-defined property group; it cannot be changed or archived."
         )));
     }
-    state
-        .store
-        .list_groups(principal.portal, ty.id.0)
+    custom_groups(auth)
         .await?
         .into_iter()
         .find(|g| g.name == name && !g.archived)
@@ -667,38 +589,27 @@ async fn custom_group(
 }
 
 pub(crate) async fn update_group(
-    State(state): State<AppState>,
     auth: Authorized<Type>,
     Path((_, name)): Path<(String, String)>,
-    body: Bytes,
+    Body(input): Body<PropertyGroupUpdate>,
 ) -> ApiResult<Response> {
-    let (ty, principal) = (auth.subject, &auth.principal);
-    let input: PropertyGroupUpdate = parse_body(&body)?;
-    let mut group = custom_group(&state, principal, ty, &name).await?;
+    let mut group = custom_group(&auth, &name).await?;
     if let Some(l) = input.label {
         group.label = l;
     }
     if let Some(o) = input.display_order {
         group.display_order = o;
     }
-    state
-        .store
-        .put_group(principal.portal, ty.id.0, group.clone(), false)
-        .await?;
+    put_group(&auth, group.clone(), false).await?;
     Ok(Json(StatusCode::OK, group_wire(&group)).into_response())
 }
 
 pub(crate) async fn archive_group(
-    State(state): State<AppState>,
     auth: Authorized<Type>,
     Path((_, name)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    let (ty, principal) = (auth.subject, &auth.principal);
-    let mut group = custom_group(&state, principal, ty, &name).await?;
+    let mut group = custom_group(&auth, &name).await?;
     group.archived = true;
-    state
-        .store
-        .put_group(principal.portal, ty.id.0, group, false)
-        .await?;
+    put_group(&auth, group, false).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -2,10 +2,8 @@
 //! checked against HubSpot's limits and the type's properties, compiled into the core's
 //! search AST, and run by the store in the database.
 
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
 use serde_json::Value;
 use spoke_core::property::PropertyType;
 use spoke_core::search::{
@@ -20,21 +18,19 @@ use spoke_types::objects::{
     SortSpec,
 };
 
-use crate::catalogue::{Authorized, Type};
+use crate::catalogue::Authorized;
 use crate::error::{ApiError, ApiResult};
-use crate::handlers::objects::{begin, projection};
+use crate::handlers::missing_fields;
+use crate::handlers::objects::projection;
 use crate::schema::{TypeSchema, WireSchema};
-use crate::wire::{parse_body, Json};
-use crate::AppState;
+use crate::wire::{Body, Json};
 
 pub(crate) async fn search(
-    State(state): State<AppState>,
-    auth: Authorized<Type>,
-    body: Bytes,
+    auth: Authorized<TypeSchema>,
+    Body(input): Body<PublicObjectSearchRequest>,
 ) -> ApiResult<Response> {
-    let schema = begin(&state, &auth).await?;
-    let input: PublicObjectSearchRequest = parse_body(&body)?;
-    let query = compile(&schema, &input)?;
+    let schema = &auth.subject;
+    let query = compile(schema, &input)?;
     // An `associations.{type}` filter tells which records are linked to a record of another
     // type, so it needs that type's read scope too, as every association read does.
     for filter in query.groups.iter().flatten() {
@@ -44,7 +40,8 @@ pub(crate) async fn search(
             }
         }
     }
-    let page = state
+    let page = auth
+        .state
         .store
         .search_objects(schema.portal, schema.ty.id.0, &query)
         .await?;
@@ -268,18 +265,12 @@ fn operand(field: &Field, name: &str, v: &Value) -> ApiResult<Operand> {
 }
 
 fn compile_filter(schema: &TypeSchema, f: &WireFilter) -> ApiResult<Filter> {
-    let missing: Vec<&str> = [
-        ("propertyName", f.property_name.is_none()),
-        ("operator", f.operator.is_none()),
-    ]
-    .iter()
-    .filter(|(_, m)| *m)
-    .map(|(n, _)| *n)
-    .collect();
-    if !missing.is_empty() {
+    if let Some(missing) = missing_fields(&[
+        ("propertyName", f.property_name.is_some()),
+        ("operator", f.operator.is_some()),
+    ]) {
         return Err(bad(format!(
-            "Cannot build Filter, some of required attributes are not set [{}]",
-            missing.join(", ")
+            "Cannot build Filter, some of required attributes are not set [{missing}]"
         )));
     }
     let name = f.property_name.as_deref().unwrap_or_default();

@@ -389,3 +389,30 @@ async fn framework_rejections_keep_hubspots_envelope() {
     assert_eq!(body["correlationId"], corr);
     assert_eq!(body["category"], "VALIDATION_ERROR");
 }
+
+/// The path and the query are checked before the body is parsed: a malformed body does
+/// not hide a non-numeric record id in the path, or a query boolean that is not one.
+#[tokio::test]
+async fn path_and_query_errors_come_before_body_errors() {
+    use reqwest::Method;
+    let app = crate::harness::TestApp::spawn().await;
+    let t = app.token(1, &["all"]).await;
+    for (method, path, status, message) in [
+        (
+            Method::PUT,
+            "/crm/v4/objects/contacts/abc/associations/companies/1",
+            404,
+            "Object not found.  objectId are usually numeric.",
+        ),
+        (
+            Method::POST,
+            "/crm/v3/objects/contacts/batch/read?archived=maybe",
+            400,
+            "Invalid value for query parameter archived: maybe is not a boolean",
+        ),
+    ] {
+        let ans = app.send_raw(method, &t, path, "[{").await;
+        assert_eq!(ans.status, status, "{path}: {}", ans.text);
+        assert_eq!(ans.body["message"], message, "{path}");
+    }
+}

@@ -235,9 +235,20 @@ impl TestApp {
 
     /// Sends raw bytes (for malformed JSON tests).
     pub async fn post_raw(&self, token: &str, path: &str, body: &'static str) -> Answer {
+        self.send_raw(Method::POST, token, path, body).await
+    }
+
+    /// Sends raw bytes as a JSON body with any method.
+    pub async fn send_raw(
+        &self,
+        method: Method,
+        token: &str,
+        path: &str,
+        body: &'static str,
+    ) -> Answer {
         let res = self
             .http
-            .post(format!("{}{}", self.base, path))
+            .request(method, format!("{}{}", self.base, path))
             .bearer_auth(token)
             .header("content-type", "application/json")
             .body(body)

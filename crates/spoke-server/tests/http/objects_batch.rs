@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::harness::TestApp;
+use crate::harness::{Answer, TestApp};
 use crate::support::*;
 
 const NOT_FOUND_CONTACT: &str =
@@ -1115,27 +1115,37 @@ async fn date_versioned_paths_serve_the_same_api() {
     assert_eq!(list.body["results"].as_array().map(Vec::len), Some(1));
 }
 
+/// Partner types have no create, upsert or archive operations (hubspot-behavior.md §4.1):
+/// each is refused, worded after the operation, before the body is parsed (a malformed
+/// body gets the same answer), and nothing is written or archived.
 #[tokio::test]
 async fn partner_types_refuse_public_create_upsert_and_archive() {
     let app = TestApp::spawn().await;
     let t = app.token(1, &["all"]).await;
+    let refused = |ans: &Answer, ty: &str, op: &str| {
+        assert_eq!(ans.status, 400, "{ty} {op}: {}", ans.text);
+        assert_eq!(ans.body["category"], "VALIDATION_ERROR", "{ty} {op}");
+        assert_eq!(
+            ans.body["message"],
+            format!("The {op} operation is not supported for {ty} objects: HubSpot creates and removes them. Use `spoke import` to load them."),
+        );
+        assert_wire_error(ans);
+    };
     for ty in ["partner_clients", "partner_services"] {
-        for (op, body) in [
+        for (op, path, body) in [
             (
+                "create",
                 "batch/create",
                 json!({"inputs": [{"properties": {"hs_name": "x"}}]}),
             ),
             (
+                "upsert",
                 "batch/upsert",
                 json!({"inputs": [{"id": "x", "idProperty": "hs_name", "properties": {}}]}),
             ),
         ] {
-            let ans = app
-                .post(&t, &format!("/crm/v3/objects/{ty}/{op}"), body)
-                .await;
-            assert_eq!(ans.status, 400, "{ty} {op}: {}", ans.text);
-            assert_eq!(ans.body["category"], "VALIDATION_ERROR", "{ty} {op}");
-            assert_wire_error(&ans);
+            let path = format!("/crm/v3/objects/{ty}/{path}");
+            refused(&app.post(&t, &path, body).await, ty, op);
         }
         let single = app
             .post(
@@ -1144,9 +1154,20 @@ async fn partner_types_refuse_public_create_upsert_and_archive() {
                 json!({"properties": {"hs_name": "x"}}),
             )
             .await;
-        assert_eq!(single.status, 400, "{ty}: {}", single.text);
-        assert_eq!(single.body["category"], "VALIDATION_ERROR");
+        refused(&single, ty, "create");
         assert!(list_all_ids(&app, &t, ty, false).await.is_empty());
+    }
+    for (op, path) in [
+        ("create", "/crm/v3/objects/partner_clients"),
+        (
+            "create",
+            "/crm/objects/2026-03/partner_clients/batch/create",
+        ),
+        ("upsert", "/crm/v3/objects/partner_clients/batch/upsert"),
+        ("archive", "/crm/v3/objects/partner_clients/batch/archive"),
+    ] {
+        let malformed = app.post_raw(&t, path, r#"{"inputs": ["#).await;
+        refused(&malformed, "partner_clients", op);
     }
     let ids = import_records(
         &app,
@@ -1163,13 +1184,11 @@ async fn partner_types_refuse_public_create_upsert_and_archive() {
             json!({"inputs": [{"id": ids[0]}]}),
         )
         .await;
-    assert_eq!(archive.status, 400, "{}", archive.text);
-    assert_eq!(archive.body["category"], "VALIDATION_ERROR");
+    refused(&archive, "partner_clients", "archive");
     let delete = app
         .delete(&t, &format!("/crm/v3/objects/partner_clients/{}", ids[0]))
         .await;
-    assert_eq!(delete.status, 400, "{}", delete.text);
-    assert_eq!(delete.body["category"], "VALIDATION_ERROR");
+    refused(&delete, "partner_clients", "archive");
     assert_eq!(list_all_ids(&app, &t, "partner_clients", false).await, ids);
 }
 

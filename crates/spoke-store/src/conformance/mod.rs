@@ -8,6 +8,10 @@
 //! [`run_all`] picks portal ids no earlier run has used, so it can run again and again on one
 //! reused database (a shared Postgres, say). [`run_all_from`] takes a fixed base instead.
 
+mod search;
+
+pub use search::{Exception, DATES as ODD_DATES, EXCEPTIONS, NUMBERS as ODD_NUMBERS};
+
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 
@@ -66,6 +70,7 @@ pub async fn run_all_from(store: &dyn Store, base: i64) {
     token_store_portals_and_tokens(store, p.of(18), p.other(18)).await;
     batches::run_all(store, &p).await;
     search_compares_text_by_the_core_fold(store, p.of(51)).await;
+    search::search_matches_the_core_reference(store, p.of(52)).await;
     property_batch_archive_and_bounded_insert_are_one_transaction(store, p.of(41), p.other(41))
         .await;
 

@@ -1,0 +1,431 @@
+//! The search AST compiled to SQL, once for every SQL backend.
+//!
+//! The meaning of a query is the core's (`spoke_core::search`, whose [`evaluate`] is the
+//! reference); this module writes it as SQL over the tables every SQL backend has
+//! (`objects o`, `associations`, `unique_values`). A backend supplies only its [`Dialect`]
+//! (placeholders, how a stored property is read, bytewise text, substring search) and the
+//! SQL functions named after the core's rules, each computing exactly that rule:
+//!
+//! | SQL function | the core's rule |
+//! | --- | --- |
+//! | `spoke_number(text)` | [`spoke_core::search::number`] (a double) |
+//! | `spoke_date(text)` | [`spoke_core::search::date`] (a 64-bit integer) |
+//! | `spoke_instant(text)` | [`spoke_core::search::instant`] (a 64-bit integer, NULL if unreadable) |
+//! | `spoke_fold(text)` | [`spoke_core::search::fold`] |
+//! | `spoke_multi_has(text, option)` | [`spoke_core::search::multi_has`], false for NULL |
+//! | `spoke_token_match(text, token)` | [`spoke_core::search::token_matches`], false for NULL |
+//!
+//! How SQL meets the reference: a stored value is NULL when unset, so SQL's three-valued
+//! logic gives "an unreadable value matches no comparison" for free, and NEQ / NOT_IN /
+//! NOT_CONTAINS_TOKEN add `raw IS NULL OR ...` for "also unset". Sorts say `NULLS FIRST`
+//! ascending and `NULLS LAST` descending, ties by id in the sort's direction. Record
+//! columns sort without a NULLS clause (they are never NULL), so their indexes serve the
+//! order. Contact email EQ/IN go through the unique-value index when that finds the same
+//! records as comparing folds ([`spoke_core::search::fold_is_exact_for_lowercase`]).
+//!
+//! [`evaluate`]: spoke_core::search::evaluate
+
+use spoke_core::search::{
+    check, fold_is_exact_for_lowercase, Condition, Field, Filter, Kind, Operand, SearchError,
+    SearchQuery,
+};
+use spoke_core::PortalId;
+
+/// A bound parameter, typed: PostgreSQL needs the type, SQLite compares by it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SqlValue {
+    Int(i64),
+    Real(f64),
+    Text(String),
+}
+
+/// SQL text with its parameters, numbered from 1 in the order they were bound.
+#[derive(Debug, Clone, Default)]
+pub struct Sql {
+    pub text: String,
+    pub params: Vec<SqlValue>,
+}
+
+/// What differs between SQL backends.
+pub trait Dialect {
+    /// The placeholder of parameter `n` (1-based), usable any number of times.
+    fn placeholder(&self, n: usize) -> String;
+    /// The stored text of property `name` of `o` (NULL when unset), compared bytewise.
+    /// `name` holds no quote (`"` or `'`), so it fits in a JSON path; bind it (with
+    /// [`Binder::bind`]) rather than write it into the SQL.
+    fn property(&self, b: &mut Binder<'_>, name: &str) -> String;
+    /// `expr`, a text expression, compared and sorted bytewise.
+    fn bytewise(&self, expr: &str) -> String;
+    /// Whether text `needle` occurs in text `haystack`.
+    fn contains(&self, haystack: &str, needle: &str) -> String;
+}
+
+/// A stored property, read through the dialect. Quotes are dropped from the name: SQLite's
+/// JSON paths cannot hold them, so every backend reads `o'x` as `ox` alike.
+fn property(b: &mut Binder<'_>, name: &str) -> String {
+    let clean: String = name.chars().filter(|c| *c != '"' && *c != '\'').collect();
+    let d = b.dialect;
+    d.property(b, &clean)
+}
+
+/// Binds parameters as a query is written.
+pub struct Binder<'d> {
+    dialect: &'d dyn Dialect,
+    params: Vec<SqlValue>,
+}
+
+impl Binder<'_> {
+    /// Binds `v` and returns its placeholder.
+    pub fn bind(&mut self, v: SqlValue) -> String {
+        self.params.push(v);
+        self.dialect.placeholder(self.params.len())
+    }
+
+    fn operand(&mut self, o: &Operand) -> String {
+        self.bind(match o {
+            Operand::Number(n) => SqlValue::Real(*n),
+            Operand::Text(t) => SqlValue::Text(t.clone()),
+            Operand::Millis(m) | Operand::Id(m) => SqlValue::Int(*m),
+        })
+    }
+
+    fn operands(&mut self, os: &[Operand]) -> String {
+        os.iter()
+            .map(|o| self.operand(o))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// A search as two statements over one snapshot: the total, and the page.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    /// `SELECT COUNT(*) ...`: one row, one integer.
+    pub count: Sql,
+    /// The page's records, as [`PAGE_COLUMNS`], in the query's order.
+    pub page: Sql,
+}
+
+/// The columns of [`Compiled::page`], in order: what each backend's row reader takes.
+pub const PAGE_COLUMNS: &str =
+    "o.id, o.properties, o.created_at, o.updated_at, o.archived_at, o.version";
+
+/// Compiles `q` for the live records of `object_type` in `portal`. Refuses what the core's
+/// [`check`] refuses.
+pub fn compile(
+    dialect: &dyn Dialect,
+    portal: PortalId,
+    object_type: &str,
+    q: &SearchQuery,
+) -> Result<Compiled, SearchError> {
+    check(q)?;
+    let mut b = Binder {
+        dialect,
+        params: Vec::new(),
+    };
+    let p = b.bind(SqlValue::Int(portal.0));
+    let t = b.bind(SqlValue::Text(object_type.to_owned()));
+    let scope = Scope {
+        portal: &p,
+        object_type: &t,
+    };
+    let mut clause = format!("o.portal_id = {p} AND o.object_type = {t} AND o.archived_at IS NULL");
+    if !q.groups.is_empty() {
+        let groups: Vec<String> = q
+            .groups
+            .iter()
+            .map(|g| {
+                let parts: Vec<String> = g.iter().map(|f| filter(&mut b, &scope, f)).collect();
+                if parts.is_empty() {
+                    "TRUE".to_owned()
+                } else {
+                    parts.join(" AND ")
+                }
+            })
+            .collect();
+        clause.push_str(&format!(" AND (({}))", groups.join(") OR (")));
+    }
+    if let Some(text) = q.text.as_ref().filter(|_| !q.text_properties.is_empty()) {
+        let needle = b.bind(SqlValue::Text(text.clone()));
+        let parts: Vec<String> = q
+            .text_properties
+            .iter()
+            .map(|name| {
+                let raw = property(&mut b, name);
+                dialect.contains(&format!("spoke_fold({raw})"), &needle)
+            })
+            .collect();
+        clause.push_str(&format!(" AND ({})", parts.join(" OR ")));
+    }
+    let count = Sql {
+        text: format!("SELECT COUNT(*) FROM objects o WHERE {clause}"),
+        params: b.params.clone(),
+    };
+    let order = order(&mut b, q);
+    let limit = b.bind(SqlValue::Int(i64::try_from(q.limit).unwrap_or(i64::MAX)));
+    let offset = b.bind(SqlValue::Int(i64::try_from(q.offset).unwrap_or(i64::MAX)));
+    let page = Sql {
+        text: format!(
+            "SELECT {PAGE_COLUMNS} FROM objects o WHERE {clause}
+             ORDER BY {order} LIMIT {limit} OFFSET {offset}"
+        ),
+        params: b.params,
+    };
+    Ok(Compiled { count, page })
+}
+
+/// The placeholders of the portal and type, for subqueries.
+struct Scope<'a> {
+    portal: &'a str,
+    object_type: &'a str,
+}
+
+/// The expression a property compares by, for its kind.
+fn typed(b: &mut Binder<'_>, name: &str, kind: Kind) -> (String, String) {
+    let raw = property(b, name);
+    let cmp = match kind {
+        Kind::Number => format!("spoke_number({raw})"),
+        Kind::Date => format!("spoke_date({raw})"),
+        Kind::Datetime => format!("spoke_instant({raw})"),
+        Kind::Text => b.dialect.bytewise(&format!("spoke_fold({raw})")),
+        Kind::Exact | Kind::Bool | Kind::Multi => raw.clone(),
+    };
+    (raw, cmp)
+}
+
+fn filter(b: &mut Binder<'_>, scope: &Scope<'_>, f: &Filter) -> String {
+    let c = &f.condition;
+    // Decided before anything is bound: SQLite wants every parameter bound to be used.
+    match c {
+        Condition::In(vs) if vs.is_empty() => return "FALSE".into(),
+        Condition::NotIn(vs) if vs.is_empty() => return "TRUE".into(),
+        _ => {}
+    }
+    let (raw, cmp, multi) = match &f.field {
+        Field::Id => return column(b, "o.id", c),
+        Field::CreatedAt => return column(b, "o.created_at", c),
+        Field::UpdatedAt => return column(b, "o.updated_at", c),
+        Field::Association { to_type } => {
+            let ids = match c {
+                Condition::Eq(v) => std::slice::from_ref(v),
+                Condition::In(vs) => vs.as_slice(),
+                _ => &[],
+            };
+            if ids.is_empty() {
+                return "FALSE".into();
+            }
+            let to = b.bind(SqlValue::Text(to_type.clone()));
+            return format!(
+                "o.id IN (SELECT from_id FROM associations WHERE portal_id = {}
+                 AND from_type = {} AND to_type = {to} AND to_id IN ({}))",
+                scope.portal,
+                scope.object_type,
+                b.operands(ids)
+            );
+        }
+        Field::Property {
+            name,
+            kind,
+            unique_index,
+        } => {
+            if *unique_index {
+                if let Some(sql) = unique_lookup(b, scope, name, c) {
+                    return sql;
+                }
+            }
+            let (raw, cmp) = typed(b, name, *kind);
+            (raw, cmp, *kind == Kind::Multi)
+        }
+    };
+    let unset = format!("{raw} IS NULL");
+    // Whether the value (or, for a multi-select, one of its options) is one of `vs`.
+    let has = |b: &mut Binder<'_>, vs: &[Operand]| -> String {
+        match vs {
+            _ if multi => {
+                let parts: Vec<String> = vs
+                    .iter()
+                    .map(|v| format!("spoke_multi_has({raw}, {})", b.operand(v)))
+                    .collect();
+                format!("({})", parts.join(" OR "))
+            }
+            [v] => format!("{cmp} = {}", b.operand(v)),
+            _ => format!("{cmp} IN ({})", b.operands(vs)),
+        }
+    };
+    match c {
+        Condition::Eq(v) => has(b, std::slice::from_ref(v)),
+        Condition::Neq(v) if !multi => format!("({unset} OR {cmp} <> {})", b.operand(v)),
+        Condition::Neq(v) => format!("({unset} OR NOT {})", has(b, std::slice::from_ref(v))),
+        Condition::In(vs) => has(b, vs),
+        Condition::NotIn(vs) => format!("({unset} OR NOT ({}))", has(b, vs)),
+        Condition::HasProperty => format!("({raw} IS NOT NULL AND {raw} <> '')"),
+        Condition::NotHasProperty => format!("({unset} OR {raw} = '')"),
+        Condition::ContainsToken(t) => format!(
+            "spoke_token_match({raw}, {})",
+            b.bind(SqlValue::Text(t.clone()))
+        ),
+        Condition::NotContainsToken(t) => format!(
+            "({unset} OR NOT spoke_token_match({raw}, {}))",
+            b.bind(SqlValue::Text(t.clone()))
+        ),
+        _ => range(b, &cmp, c),
+    }
+}
+
+/// A record column: always set, never NULL. Token conditions were refused by `check`.
+fn column(b: &mut Binder<'_>, col: &str, c: &Condition) -> String {
+    match c {
+        Condition::Eq(v) => format!("{col} = {}", b.operand(v)),
+        Condition::Neq(v) => format!("{col} <> {}", b.operand(v)),
+        Condition::In(vs) => format!("{col} IN ({})", b.operands(vs)),
+        Condition::NotIn(vs) => format!("{col} NOT IN ({})", b.operands(vs)),
+        Condition::HasProperty => "TRUE".into(),
+        Condition::NotHasProperty
+        | Condition::ContainsToken(_)
+        | Condition::NotContainsToken(_) => "FALSE".into(),
+        _ => range(b, col, c),
+    }
+}
+
+/// LT, LTE, GT, GTE and BETWEEN on a comparable expression.
+fn range(b: &mut Binder<'_>, cmp: &str, c: &Condition) -> String {
+    let (op, v) = match c {
+        Condition::Lt(v) => ("<", v),
+        Condition::Lte(v) => ("<=", v),
+        Condition::Gt(v) => (">", v),
+        Condition::Gte(v) => (">=", v),
+        Condition::Between(lo, hi) => {
+            let lo = b.operand(lo);
+            let hi = b.operand(hi);
+            return format!("{cmp} BETWEEN {lo} AND {hi}");
+        }
+        // Every other condition is written by the caller.
+        _ => return "FALSE".into(),
+    };
+    format!("{cmp} {op} {}", b.operand(v))
+}
+
+/// EQ/IN on contact email through the unique-value index, which holds emails lowercased.
+fn unique_lookup(
+    b: &mut Binder<'_>,
+    scope: &Scope<'_>,
+    name: &str,
+    c: &Condition,
+) -> Option<String> {
+    let values = match c {
+        Condition::Eq(v) => std::slice::from_ref(v),
+        Condition::In(vs) => vs.as_slice(),
+        _ => return None,
+    };
+    let exact = values.iter().all(|v| match v {
+        Operand::Text(t) => fold_is_exact_for_lowercase(t),
+        _ => false,
+    });
+    if !exact {
+        return None;
+    }
+    let n = b.bind(SqlValue::Text(name.to_owned()));
+    Some(format!(
+        "o.id IN (SELECT object_id FROM unique_values WHERE portal_id = {}
+         AND object_type = {} AND property = {n} AND value IN ({}))",
+        scope.portal,
+        scope.object_type,
+        b.operands(values)
+    ))
+}
+
+/// `ORDER BY` for the query's sort (see the module doc).
+fn order(b: &mut Binder<'_>, q: &SearchQuery) -> String {
+    let Some(sort) = &q.sort else {
+        return "o.id ASC".into();
+    };
+    let dir = if sort.descending { "DESC" } else { "ASC" };
+    let key = match &sort.field {
+        Field::Id => return format!("o.id {dir}"),
+        Field::Association { .. } => return "o.id ASC".into(),
+        Field::CreatedAt => format!("o.created_at {dir}"),
+        Field::UpdatedAt => format!("o.updated_at {dir}"),
+        Field::Property { name, kind, .. } => {
+            let nulls = if sort.descending {
+                "NULLS LAST"
+            } else {
+                "NULLS FIRST"
+            };
+            format!("{} {dir} {nulls}", typed(b, name, *kind).1)
+        }
+    };
+    format!("{key}, o.id {dir}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Numbered;
+    impl Dialect for Numbered {
+        fn placeholder(&self, n: usize) -> String {
+            format!("${n}")
+        }
+        fn property(&self, b: &mut Binder<'_>, name: &str) -> String {
+            format!("prop({})", b.bind(SqlValue::Text(name.to_owned())))
+        }
+        fn bytewise(&self, expr: &str) -> String {
+            expr.to_owned()
+        }
+        fn contains(&self, haystack: &str, needle: &str) -> String {
+            format!("strpos({haystack}, {needle}) > 0")
+        }
+    }
+
+    #[test]
+    fn a_refused_query_is_not_compiled() {
+        let q = SearchQuery {
+            groups: vec![vec![Filter {
+                field: Field::Id,
+                condition: Condition::ContainsToken("1".into()),
+            }]],
+            text: None,
+            text_properties: Vec::new(),
+            sort: None,
+            offset: 0,
+            limit: 10,
+        };
+        assert!(compile(&Numbered, PortalId(1), "0-1", &q).is_err());
+    }
+
+    #[test]
+    fn the_count_takes_the_filter_parameters_only() {
+        let q = SearchQuery {
+            groups: vec![vec![Filter {
+                field: Field::Property {
+                    name: "n".into(),
+                    kind: Kind::Number,
+                    unique_index: false,
+                },
+                condition: Condition::Neq(Operand::Number(1.0)),
+            }]],
+            text: None,
+            text_properties: Vec::new(),
+            sort: Some(spoke_core::search::Sort {
+                field: Field::Property {
+                    name: "n".into(),
+                    kind: Kind::Number,
+                    unique_index: false,
+                },
+                descending: true,
+            }),
+            offset: 5,
+            limit: 10,
+        };
+        let c = compile(&Numbered, PortalId(1), "0-1", &q).expect("compiles");
+        assert_eq!(c.count.params.len(), 4);
+        assert!(c
+            .count
+            .text
+            .contains("(prop($3) IS NULL OR spoke_number(prop($3)) <> $4)"));
+        assert_eq!(c.page.params.len(), 7);
+        assert!(c.page.text.contains(
+            "ORDER BY spoke_number(prop($5)) DESC NULLS LAST, o.id DESC LIMIT $6 OFFSET $7"
+        ));
+    }
+}
