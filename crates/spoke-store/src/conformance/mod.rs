@@ -91,6 +91,7 @@ pub async fn run_all_from(store: &dyn Store, base: i64) {
     records::history_is_written_only_on_change(store, p.of(79)).await;
     records::archived_records_are_found_by_their_last_unique_value(store, p.of(80)).await;
     tokens::portals_ascend_and_token_hashes_match_exactly(store, p.of(81), p.other(81)).await;
+    records::dropped_calls_leave_all_or_nothing(store, p.of(82)).await;
 
     let one = [store];
     concurrency::pages_never_repeat_or_skip_under_concurrent_writes(&one, p.of(37)).await;

@@ -298,3 +298,87 @@ pub(super) async fn archived_records_are_found_by_their_last_unique_value(
         Some(live.id)
     );
 }
+
+/// Live contacts of `portal` once the store is quiet: a dropped call may still run to its
+/// end on a backend's own thread, so reads go on until three in a row agree.
+async fn settled(store: &dyn Store, portal: PortalId) -> Vec<spoke_core::ObjectRecord> {
+    let read = || super::list_all(store, portal, CONTACTS, LIVE);
+    let mut last = read().await;
+    let mut same = 0;
+    for _ in 0..200 {
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        let now = read().await;
+        same = if now.len() == last.len() { same + 1 } else { 0 };
+        if same == 2 {
+            return now;
+        }
+        last = now;
+    }
+    panic!("the number of records kept changing");
+}
+
+/// Check 82: a call whose future is dropped part-way (the server drops a request's future
+/// when its client disconnects) leaves all of its batch or none of it, even if it goes on
+/// to finish after its caller left.
+pub(super) async fn dropped_calls_leave_all_or_nothing(store: &dyn Store, portal: PortalId) {
+    for round in 0..8u64 {
+        let items = (0..100)
+            .map(|i| new(&[("email", &format!("r{round}-{i}@example.com"))]))
+            .collect();
+        let c = super::atomic(ctx(portal, CONTACTS, T0));
+        let wait = std::time::Duration::from_micros(round * 1500);
+        let _ = tokio::time::timeout(wait, store.create_objects(&c, items)).await;
+    }
+    let live = settled(store, portal).await;
+    for round in 0..8u64 {
+        let prefix = format!("r{round}-");
+        let written = live
+            .iter()
+            .filter(|r| {
+                r.properties
+                    .get("email")
+                    .is_some_and(|e| e.starts_with(&prefix))
+            })
+            .count();
+        assert!(
+            written == 0 || written == 100,
+            "create dropped after {} µs: {written} of 100 written",
+            round * 1500
+        );
+    }
+    let names: Vec<String> = (0..500).map(|i| format!("dropped_{i:03}")).collect();
+    let defs = || {
+        names
+            .iter()
+            .map(|n| super::prop_def(n, n))
+            .collect::<Vec<_>>()
+    };
+    store
+        .insert_properties(portal, CONTACTS, defs())
+        .await
+        .expect("insert_properties failed");
+    for round in 0..16u64 {
+        let call = store.archive_properties(portal, CONTACTS, names.clone(), T0, 1000);
+        let wait = std::time::Duration::from_micros(round * 500);
+        let _ = tokio::time::timeout(wait, call).await;
+        // A second archive of the same names waits for the first, then archives nothing
+        // that the first archived: what is archived after it is the first's doing, or all.
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let listed = store
+            .list_properties(portal, CONTACTS)
+            .await
+            .expect("list_properties failed");
+        let archived = listed.iter().filter(|d| d.archived).count();
+        assert!(
+            archived == 0 || archived == names.len(),
+            "archive dropped after {wait:?}: {archived} of {} archived",
+            names.len()
+        );
+        if archived > 0 {
+            store
+                .insert_properties(portal, CONTACTS, defs())
+                .await
+                .expect("insert_properties failed");
+        }
+    }
+}
