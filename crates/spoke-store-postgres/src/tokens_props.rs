@@ -1,8 +1,9 @@
 //! Portals, tokens, custom property definitions and property groups.
 //!
-//! Row shapes and definition rules come from `spoke_store::columns`. Definition writes that check before
+//! Row shapes come from `spoke_store::columns` and the rules of each write from
+//! `spoke_store::requests`; this module is their SQL. Definition writes that check before
 //! they write run SERIALIZABLE (see the crate docs), so two processes creating the same
-//! property at once get the same answers SQLite's single writer would give.
+//! property at once get the same answers as one writer would.
 
 use async_trait::async_trait;
 use deadpool_postgres::Transaction;

@@ -7,6 +7,10 @@
 //! The suite never assumes it owns the database: it counts only rows of its own portals, and
 //! [`run_all`] picks portal ids no earlier run has used, so it can run again and again on one
 //! reused database (a shared Postgres, say). [`run_all_from`] takes a fixed base instead.
+//!
+//! The [`concurrency`] checks take several handles to one database: the suite passes one,
+//! and a backend whose processes share a database can pass several (PostgreSQL's
+//! `tests/concurrency.rs` passes two stores), so the same races run between them.
 
 mod search;
 
