@@ -1,6 +1,7 @@
 //! The association graph and USER_DEFINED labels.
 //!
-//! Mirrors `spoke-store-sqlite/src/associations.rs`. With several writers, "at most one
+//! What each operation reads and writes is decided by `spoke_store::graph`; this module is
+//! its SQL, in batches where the rules allow. With several writers, "at most one
 //! target of this type" (primary) is kept by locking the record whose links are pruned
 //! before pruning them, so two processes setting a record's primary company at once run one
 //! after the other and the second removes the first's link.
@@ -9,13 +10,18 @@ use std::collections::HashSet;
 
 use async_trait::async_trait;
 use deadpool_postgres::{GenericClient, Transaction};
-use spoke_core::association::{FIRST_USER_TYPE_ID, USER_DEFINED};
+use spoke_core::association::USER_DEFINED;
 use spoke_core::{ObjectId, PortalId};
+use spoke_store::columns::{self, Columns, LABEL_COLUMNS};
+use spoke_store::graph::{
+    LabelKey, LabelPair, LabelRename, LinkRow, NewLabel, PageRequest, Prune, Unlink,
+};
 use spoke_store::{
-    AssociatedTarget, AssociationPage, AssociationRemoval, AssociationStore, AssociationWrite,
-    ItemFailure, ItemResult, LabelRecord, LinkType, StoreResult,
+    AssociationPage, AssociationRemoval, AssociationStore, AssociationWrite, ItemResult,
+    LabelRecord, LinkType, StoreResult,
 };
 
+use crate::tokens_props::Cols;
 use crate::{db, into_store, Error, Finish, PostgresStore, TxMode};
 
 /// Which of `ids` are live records of the portal, as (id, object type). Only the primary
@@ -37,59 +43,44 @@ pub(crate) async fn live_among<C: GenericClient>(
         .collect()
 }
 
-async fn insert_row(
-    tx: &Transaction<'_>,
-    portal: PortalId,
-    from: (&str, ObjectId),
-    to: (&str, ObjectId),
-    category: &str,
-    type_id: i64,
-) -> Result<(), Error> {
-    db::execute(
-        tx,
-        "INSERT INTO associations (portal_id, from_type, from_id, to_type, to_id, category, type_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-        &[&portal.0, &from.0, &from.1, &to.0, &to.1, &category, &type_id],
-    )
-    .await?;
-    Ok(())
-}
+const INSERT_ROW: &str = "INSERT INTO associations
+     (portal_id, from_type, from_id, to_type, to_id, category, type_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING";
 
-async fn delete_row(
+const DELETE_ROW: &str = "DELETE FROM associations WHERE portal_id = $1 AND from_type = $2
+     AND from_id = $3 AND to_type = $4 AND to_id = $5 AND category = $6 AND type_id = $7";
+
+/// Runs `sql` (one of the statements above) on one row.
+async fn on_row(
     tx: &Transaction<'_>,
+    sql: &str,
     portal: PortalId,
-    from: (&str, ObjectId),
-    to: (&str, ObjectId),
-    category: &str,
-    type_id: i64,
+    r: &LinkRow<'_>,
 ) -> Result<(), Error> {
     db::execute(
         tx,
-        "DELETE FROM associations WHERE portal_id = $1 AND from_type = $2 AND from_id = $3
-         AND to_type = $4 AND to_id = $5 AND category = $6 AND type_id = $7",
+        sql,
         &[
-            &portal.0, &from.0, &from.1, &to.0, &to.1, &category, &type_id,
+            &portal.0,
+            &r.from.0,
+            &r.from.1,
+            &r.to.0,
+            &r.to.1,
+            &r.category,
+            &r.type_id,
         ],
     )
     .await?;
     Ok(())
 }
 
-/// Drops `from`'s other links of an exclusive type (and their inverses). `from`'s record
-/// is locked first, so concurrent writers of the same rule take turns.
-async fn clear_exclusive(
-    tx: &Transaction<'_>,
-    portal: PortalId,
-    from: (&str, ObjectId),
-    to: (&str, ObjectId),
-    category: &str,
-    type_id: i64,
-    inverse_type_id: i64,
-) -> Result<(), Error> {
+/// Carries out one prune. The pruned record is locked first, so concurrent writers of
+/// the same rule take turns.
+async fn prune(tx: &Transaction<'_>, portal: PortalId, p: &Prune<'_>) -> Result<(), Error> {
     db::execute(
         tx,
         "SELECT 1 FROM objects WHERE id = $1 FOR NO KEY UPDATE",
-        &[&from.1],
+        &[&p.from.1],
     )
     .await?;
     let others: Vec<ObjectId> = db::query(
@@ -97,7 +88,13 @@ async fn clear_exclusive(
         "DELETE FROM associations WHERE portal_id = $1 AND from_type = $2 AND from_id = $3
          AND to_type = $4 AND category = $5 AND type_id = $6 AND to_id <> $7 RETURNING to_id",
         &[
-            &portal.0, &from.0, &from.1, &to.0, &category, &type_id, &to.1,
+            &portal.0,
+            &p.from.0,
+            &p.from.1,
+            &p.to_type,
+            &p.category,
+            &p.type_id,
+            &p.keep,
         ],
     )
     .await?
@@ -112,12 +109,12 @@ async fn clear_exclusive(
              AND type_id = $7",
             &[
                 &portal.0,
-                &to.0,
+                &p.to_type,
                 &others,
-                &from.0,
-                &from.1,
-                &category,
-                &inverse_type_id,
+                &p.from.0,
+                &p.from.1,
+                &p.category,
+                &p.inverse_type_id,
             ],
         )
         .await?;
@@ -152,40 +149,21 @@ pub(crate) async fn prelock_exclusive(tx: &Transaction<'_>, ids: &[ObjectId]) ->
     Ok(())
 }
 
-/// Writes one link type in both directions, honoring exclusivity on either side.
-pub(crate) async fn write_link(
+/// Writes one link type in both directions, after the prunes its exclusivity asks for.
+async fn write_link(
     tx: &Transaction<'_>,
     portal: PortalId,
     from: (&str, ObjectId),
     to: (&str, ObjectId),
     t: &LinkType,
 ) -> Result<(), Error> {
-    if t.exclusive {
-        clear_exclusive(
-            tx,
-            portal,
-            from,
-            to,
-            &t.category,
-            t.type_id,
-            t.inverse_type_id,
-        )
-        .await?;
+    for p in t.prunes(from, to) {
+        prune(tx, portal, &p).await?;
     }
-    if t.inverse_exclusive {
-        clear_exclusive(
-            tx,
-            portal,
-            to,
-            from,
-            &t.category,
-            t.inverse_type_id,
-            t.type_id,
-        )
-        .await?;
+    for row in t.rows(from, to) {
+        on_row(tx, INSERT_ROW, portal, &row).await?;
     }
-    insert_row(tx, portal, from, to, &t.category, t.type_id).await?;
-    insert_row(tx, portal, to, from, &t.category, t.inverse_type_id).await
+    Ok(())
 }
 
 /// One link to write: from, to, and the type.
@@ -193,16 +171,13 @@ pub(crate) type Link<'a> = ((&'a str, ObjectId), (&'a str, ObjectId), &'a LinkTy
 
 /// Writes links in both directions, in order. Without an exclusive type among them the
 /// order does not matter, and all rows go in one statement; otherwise each link is written
-/// in turn, as SQLite does, since an exclusive type prunes the links written before it.
+/// in turn, since an exclusive type prunes the links written before it.
 pub(crate) async fn write_links(
     tx: &Transaction<'_>,
     portal: PortalId,
     links: &[Link<'_>],
 ) -> Result<(), Error> {
-    if links
-        .iter()
-        .any(|(_, _, t)| t.exclusive || t.inverse_exclusive)
-    {
+    if links.iter().any(|(_, _, t)| t.prunes_any()) {
         for (from, to, t) in links {
             write_link(tx, portal, *from, *to, t).await?;
         }
@@ -210,8 +185,9 @@ pub(crate) async fn write_links(
     }
     let mut rows = LinkRows::default();
     for (from, to, t) in links {
-        rows.push(*from, *to, &t.category, t.type_id);
-        rows.push(*to, *from, &t.category, t.inverse_type_id);
+        for row in t.rows(*from, *to) {
+            rows.push(row);
+        }
     }
     rows.insert(tx, portal).await
 }
@@ -228,19 +204,13 @@ struct LinkRows<'a> {
 }
 
 impl<'a> LinkRows<'a> {
-    fn push(
-        &mut self,
-        from: (&'a str, ObjectId),
-        to: (&'a str, ObjectId),
-        category: &'a str,
-        type_id: i64,
-    ) {
-        self.from_types.push(from.0);
-        self.from_ids.push(from.1);
-        self.to_types.push(to.0);
-        self.to_ids.push(to.1);
-        self.categories.push(category);
-        self.type_ids.push(type_id);
+    fn push(&mut self, r: LinkRow<'a>) {
+        self.from_types.push(r.from.0);
+        self.from_ids.push(r.from.1);
+        self.to_types.push(r.to.0);
+        self.to_ids.push(r.to.1);
+        self.categories.push(r.category);
+        self.type_ids.push(r.type_id);
     }
 
     async fn insert(&self, tx: &Transaction<'_>, portal: PortalId) -> Result<(), Error> {
@@ -270,17 +240,6 @@ impl<'a> LinkRows<'a> {
     }
 }
 
-fn label_row(r: &tokio_postgres::Row) -> Result<LabelRecord, Error> {
-    Ok(LabelRecord {
-        from_type: r.try_get(0)?,
-        to_type: r.try_get(1)?,
-        type_id: r.try_get(2)?,
-        label: r.try_get(3)?,
-        name: r.try_get(4)?,
-        inverse_type_id: r.try_get(5)?,
-    })
-}
-
 async fn labels_of<C: GenericClient>(
     c: &C,
     portal: PortalId,
@@ -289,13 +248,15 @@ async fn labels_of<C: GenericClient>(
 ) -> Result<Vec<LabelRecord>, Error> {
     db::query(
         c,
-        "SELECT from_type, to_type, type_id, label, name, inverse_type_id FROM association_labels
-         WHERE portal_id = $1 AND from_type = $2 AND to_type = $3 ORDER BY type_id",
+        &format!(
+            "SELECT {LABEL_COLUMNS} FROM association_labels
+             WHERE portal_id = $1 AND from_type = $2 AND to_type = $3 ORDER BY type_id"
+        ),
         &[&portal.0, &from, &to],
     )
     .await?
     .iter()
-    .map(label_row)
+    .map(|r| columns::label(&Cols(r)))
     .collect()
 }
 
@@ -320,23 +281,15 @@ async fn put_batch(
     let mut out = Vec::with_capacity(items.len());
     let mut links: Vec<Link> = Vec::new();
     for item in items {
-        // `from` is checked first, as in SQLite.
-        let missing = [(&item.from_type, item.from_id), (&item.to_type, item.to_id)]
-            .into_iter()
-            .find(|(t, id)| !live.contains(&(*id, (*t).clone())));
-        if let Some((t, id)) = missing {
-            out.push(Err(ItemFailure::AssociationTarget {
-                object_type: t.clone(),
-                id,
-            }));
+        let missing =
+            item.missing_end(|(t, id)| Ok::<_, Error>(live.contains(&(id, t.to_owned()))))?;
+        if let Some(m) = missing {
+            out.push(Err(m));
             continue;
         }
+        let [from, to] = item.ends();
         for t in &item.types {
-            links.push((
-                (&item.from_type, item.from_id),
-                (&item.to_type, item.to_id),
-                t,
-            ));
+            links.push((from, to, t));
         }
         out.push(Ok(()));
     }
@@ -350,75 +303,65 @@ async fn remove_batch(
     items: &[AssociationRemoval],
 ) -> Result<Finish<()>, Error> {
     for item in items {
-        let from = (item.from_type.as_str(), item.from_id);
-        let to = (item.to_type.as_str(), item.to_id);
-        match &item.types {
-            None => {
-                for (a, b) in [(from, to), (to, from)] {
+        for unlink in item.unlinks() {
+            match unlink {
+                Unlink::Pair { from, to } => {
                     db::execute(
                         tx,
                         "DELETE FROM associations WHERE portal_id = $1 AND from_type = $2
                          AND from_id = $3 AND to_type = $4 AND to_id = $5",
-                        &[&portal.0, &a.0, &a.1, &b.0, &b.1],
+                        &[&portal.0, &from.0, &from.1, &to.0, &to.1],
                     )
                     .await?;
                 }
-            }
-            Some(types) => {
-                for (category, type_id, inverse) in types {
-                    delete_row(tx, portal, from, to, category, *type_id).await?;
-                    delete_row(tx, portal, to, from, category, *inverse).await?;
-                }
+                Unlink::Row(row) => on_row(tx, DELETE_ROW, portal, &row).await?,
             }
         }
     }
     Ok(Finish::Commit(()))
 }
 
-async fn create_label_tx(
+/// Label writes check, then write; they take the portal's label lock first, so those of
+/// one portal run one at a time (from several processes too) and each reads what the
+/// previous committed, at READ COMMITTED and without retries. (SERIALIZABLE made a dozen
+/// concurrent creates in one portal fail for want of retries.)
+async fn lock_labels(tx: &Transaction<'_>, portal: PortalId) -> Result<(), Error> {
+    db::execute(
+        tx,
+        "SELECT pg_advisory_xact_lock($1, hashtext(current_schema() || ':' || $2::BIGINT::TEXT))",
+        &[&LABEL_LOCK_CLASS, &portal.0],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The label lock's first key: "spkl" in ASCII (the migration lock's is "spok").
+const LABEL_LOCK_CLASS: i32 = 0x7370_6b6c;
+
+async fn insert_label_tx(
     tx: &Transaction<'_>,
     portal: PortalId,
-    (from, to, name, label, inverse_label, max): &(&str, &str, &str, &str, Option<&str>, usize),
+    new: &NewLabel,
 ) -> Result<Finish<Option<Vec<LabelRecord>>>, Error> {
-    let (from, to, name, label) = (*from, *to, *name, *label);
-    let existing = labels_of(tx, portal, from, to).await?;
-    if existing.len() >= *max || existing.iter().any(|l| l.name == name) {
-        return Ok(Finish::Rollback(None));
-    }
-    let next: i64 = db::query_one(
+    lock_labels(tx, portal).await?;
+    let existing = labels_of(tx, portal, &new.from_type, &new.to_type).await?;
+    let largest: Option<i64> = db::query_one(
         tx,
-        "SELECT COALESCE(MAX(type_id), $2) + 1 FROM association_labels WHERE portal_id = $1",
-        &[&portal.0, &(FIRST_USER_TYPE_ID - 1)],
+        "SELECT MAX(type_id) FROM association_labels WHERE portal_id = $1",
+        &[&portal.0],
     )
     .await?
     .try_get(0)?;
-    // Same-type pairs without an inverse label use one type id both ways.
-    let single = from == to && inverse_label.is_none();
-    let inverse_id = if single { next } else { next + 1 };
-    let mut made = vec![LabelRecord {
-        from_type: from.to_owned(),
-        to_type: to.to_owned(),
-        type_id: next,
-        label: label.to_owned(),
-        name: name.to_owned(),
-        inverse_type_id: inverse_id,
-    }];
-    if !single {
-        made.push(LabelRecord {
-            from_type: to.to_owned(),
-            to_type: from.to_owned(),
-            type_id: inverse_id,
-            label: inverse_label.unwrap_or(label).to_owned(),
-            name: format!("{name}_inverse"),
-            inverse_type_id: next,
-        });
-    }
+    let Some(made) = new.records(&existing, largest) else {
+        return Ok(Finish::Rollback(None));
+    };
     for l in &made {
         db::execute(
             tx,
-            "INSERT INTO association_labels
-             (portal_id, from_type, to_type, type_id, label, name, inverse_type_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &format!(
+                "INSERT INTO association_labels (portal_id, {LABEL_COLUMNS})
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)"
+            ),
             &[
                 &portal.0,
                 &l.from_type,
@@ -434,18 +377,15 @@ async fn create_label_tx(
     Ok(Finish::Commit(Some(made)))
 }
 
-async fn inverse_of(
-    tx: &Transaction<'_>,
-    portal: PortalId,
-    from: &str,
-    to: &str,
-    type_id: i64,
-) -> Result<Option<i64>, Error> {
+/// Locks the portal's labels, then finds a label's inverse type id, if the label exists.
+async fn locked_inverse_of(tx: &Transaction<'_>, key: &LabelKey) -> Result<Option<i64>, Error> {
+    let portal = key.portal;
+    lock_labels(tx, portal).await?;
     db::query_opt(
         tx,
         "SELECT inverse_type_id FROM association_labels WHERE portal_id = $1 AND from_type = $2
          AND to_type = $3 AND type_id = $4",
-        &[&portal.0, &from, &to, &type_id],
+        &[&portal.0, &key.from_type, &key.to_type, &key.type_id],
     )
     .await?
     .map(|r| r.try_get(0))
@@ -453,45 +393,53 @@ async fn inverse_of(
     .map_err(Error::from)
 }
 
-const SET_LABEL: &str = "UPDATE association_labels SET label = $1 WHERE portal_id = $2
-     AND from_type = $3 AND to_type = $4 AND type_id = $5";
-
-async fn update_label_tx(
+async fn rename_label_tx(
     tx: &Transaction<'_>,
     portal: PortalId,
-    (from, to, type_id, label, inverse_label): &(&str, &str, i64, &str, Option<&str>),
+    (key, rename): &(LabelKey, LabelRename),
 ) -> Result<Finish<bool>, Error> {
-    let Some(inverse) = inverse_of(tx, portal, from, to, *type_id).await? else {
+    let Some(inverse) = locked_inverse_of(tx, key).await? else {
         return Ok(Finish::Rollback(false));
     };
-    db::execute(tx, SET_LABEL, &[label, &portal.0, from, to, type_id]).await?;
-    if let Some(il) = inverse_label.filter(|_| inverse != *type_id) {
-        db::execute(tx, SET_LABEL, &[&il, &portal.0, to, from, &inverse]).await?;
+    for (k, label) in rename.targets(key, inverse) {
+        db::execute(
+            tx,
+            "UPDATE association_labels SET label = $1 WHERE portal_id = $2
+             AND from_type = $3 AND to_type = $4 AND type_id = $5",
+            &[&label, &portal.0, &k.from_type, &k.to_type, &k.type_id],
+        )
+        .await?;
     }
     Ok(Finish::Commit(true))
 }
 
-async fn delete_label_tx(
+async fn remove_label_tx(
     tx: &Transaction<'_>,
     portal: PortalId,
-    (from, to, type_id): &(&str, &str, i64),
+    key: &LabelKey,
 ) -> Result<Finish<bool>, Error> {
-    let Some(inverse) = inverse_of(tx, portal, from, to, *type_id).await? else {
+    let Some(inverse) = locked_inverse_of(tx, key).await? else {
         return Ok(Finish::Rollback(false));
     };
-    for (a, b, id) in [(from, to, *type_id), (to, from, inverse)] {
+    for k in key.with_inverse(inverse) {
         db::execute(
             tx,
             "DELETE FROM association_labels WHERE portal_id = $1 AND from_type = $2
              AND to_type = $3 AND type_id = $4",
-            &[&portal.0, a, b, &id],
+            &[&portal.0, &k.from_type, &k.to_type, &k.type_id],
         )
         .await?;
         db::execute(
             tx,
             "DELETE FROM associations WHERE portal_id = $1 AND from_type = $2 AND to_type = $3
              AND category = $4 AND type_id = $5",
-            &[&portal.0, a, b, &USER_DEFINED, &id],
+            &[
+                &portal.0,
+                &k.from_type,
+                &k.to_type,
+                &USER_DEFINED,
+                &k.type_id,
+            ],
         )
         .await?;
     }
@@ -562,20 +510,14 @@ impl AssociationStore for PostgresStore {
         .await
     }
 
-    async fn page_associations(
-        &self,
-        portal: PortalId,
-        from_type: &str,
-        to_type: &str,
-        requests: Vec<(ObjectId, Option<ObjectId>)>,
-        limit: usize,
-    ) -> StoreResult<Vec<AssociationPage>> {
-        let mut pages = vec![AssociationPage::default(); requests.len()];
-        if requests.is_empty() {
+    async fn read_pages(&self, request: PageRequest) -> StoreResult<Vec<AssociationPage>> {
+        let portal = request.portal;
+        let mut pages = request.empty_pages();
+        if pages.is_empty() {
             return Ok(pages);
         }
-        let from_ids: Vec<ObjectId> = requests.iter().map(|r| r.0).collect();
-        let afters: Vec<ObjectId> = requests.iter().map(|r| r.1.unwrap_or(0)).collect();
+        let (from_ids, afters): (Vec<ObjectId>, Vec<ObjectId>) = request.starts().unzip();
+        let (from_type, to_type, limit) = (&request.from_type, &request.to_type, request.limit);
         let fetch = i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1);
         let client = self.client().await.map_err(into_store)?;
         let rows = db::query(
@@ -586,89 +528,47 @@ impl AssociationStore for PostgresStore {
         .await
         .map_err(into_store)?;
         for row in &rows {
-            let ord: i64 = row.try_get(0).map_err(|e| into_store(e.into()))?;
-            let to_id: ObjectId = row.try_get(1).map_err(|e| into_store(e.into()))?;
-            let ty = (
-                row.try_get::<_, String>(2)
-                    .map_err(|e| into_store(e.into()))?,
-                row.try_get::<_, i64>(3).map_err(|e| into_store(e.into()))?,
-            );
+            let cols = Cols(row);
+            let ord = cols.int(0).map_err(into_store)?;
             let Some(page) = usize::try_from(ord - 1).ok().and_then(|i| pages.get_mut(i)) else {
                 continue;
             };
-            if let Some(last) = page.targets.last_mut().filter(|l| l.to_id == to_id) {
-                last.types.push(ty);
-            } else if page.targets.len() == limit {
-                page.more = true;
-            } else {
-                page.targets.push(AssociatedTarget {
-                    to_id,
-                    types: vec![ty],
-                });
-            }
+            // The statement reads one target beyond the page; its rows only set `more`.
+            page.push(
+                cols.int(1).map_err(into_store)?,
+                cols.text(2).map_err(into_store)?,
+                cols.int(3).map_err(into_store)?,
+                limit,
+            );
         }
         Ok(pages)
     }
 
-    async fn list_labels(
-        &self,
-        portal: PortalId,
-        from_type: &str,
-        to_type: &str,
-    ) -> StoreResult<Vec<LabelRecord>> {
+    async fn read_labels(&self, pair: LabelPair) -> StoreResult<Vec<LabelRecord>> {
         let client = self.client().await.map_err(into_store)?;
-        labels_of(&client, portal, from_type, to_type)
+        labels_of(&client, pair.portal, &pair.from_type, &pair.to_type)
             .await
             .map_err(into_store)
     }
 
-    async fn create_label(
-        &self,
-        portal: PortalId,
-        from_type: &str,
-        to_type: &str,
-        name: &str,
-        label: &str,
-        inverse_label: Option<&str>,
-        max: usize,
-    ) -> StoreResult<Option<Vec<LabelRecord>>> {
-        self.write(
-            TxMode::DEFINITIONS,
-            (from_type, to_type, name, label, inverse_label, max),
-            move |tx, args| Box::pin(create_label_tx(tx, portal, args)),
-        )
+    async fn insert_label(&self, new: NewLabel) -> StoreResult<Option<Vec<LabelRecord>>> {
+        self.write(TxMode::RECORDS, new, move |tx, new| {
+            Box::pin(insert_label_tx(tx, new.portal, new))
+        })
         .await
     }
 
-    async fn update_label(
-        &self,
-        portal: PortalId,
-        from_type: &str,
-        to_type: &str,
-        type_id: i64,
-        label: &str,
-        inverse_label: Option<&str>,
-    ) -> StoreResult<bool> {
-        self.write(
-            TxMode::DEFINITIONS,
-            (from_type, to_type, type_id, label, inverse_label),
-            move |tx, args| Box::pin(update_label_tx(tx, portal, args)),
-        )
+    async fn rename_label(&self, key: LabelKey, rename: LabelRename) -> StoreResult<bool> {
+        self.write(TxMode::RECORDS, (key, rename), move |tx, args| {
+            Box::pin(rename_label_tx(tx, args.0.portal, args))
+        })
         .await
     }
 
-    async fn delete_label(
-        &self,
-        portal: PortalId,
-        from_type: &str,
-        to_type: &str,
-        type_id: i64,
-    ) -> StoreResult<bool> {
-        self.write(
-            TxMode::DEFINITIONS,
-            (from_type, to_type, type_id),
-            move |tx, args| Box::pin(delete_label_tx(tx, portal, args)),
-        )
+    async fn remove_label(&self, key: LabelKey) -> StoreResult<bool> {
+        self.write(TxMode::RECORDS, key, move |tx, key| {
+            Box::pin(remove_label_tx(tx, key.portal, key))
+        })
         .await
     }
 }

@@ -36,6 +36,7 @@ use deadpool_postgres::Transaction;
 use spoke_core::ObjectId;
 use spoke_store::plan::{Decided, Key, Plan, Reads, Snapshot, Versioned};
 use spoke_store::{ItemResult, RecordBatch, Upserted, WriteContext};
+use tokio_postgres::error::SqlState;
 
 use crate::objects::{row_to_record, to_json, COLUMNS};
 use crate::{db, Error, Finish};
@@ -267,15 +268,25 @@ async fn write(
          timestamp = EXCLUDED.timestamp, source_type = EXCLUDED.source_type,
          source_id = EXCLUDED.source_id",
     );
-    // Pipelined: tokio-postgres sends a request when its future is first polled, and a
-    // `biased` join polls in this order, so the server runs them in this order. After a
-    // failure the server refuses the rest ("transaction is aborted"), so the first error
-    // in this order is the cause (a unique violation to retry on, say).
+    // Pipelined: after a failure the server refuses the statements behind it
+    // ("transaction is aborted"). They need not run in this order (a statement not yet
+    // prepared on this connection goes out a round trip later), so the cause is the
+    // error that is not such a refusal (a unique violation to retry on, say).
     let (a, b, c, d, e) = tokio::join!(biased; insert, update, take, history_of_new, history);
+    let mut refused = None;
     for result in [a, b, c, d, e] {
-        result?;
+        match result {
+            Err(e) if e.code() == Some(&SqlState::IN_FAILED_SQL_TRANSACTION) => {
+                if refused.is_none() {
+                    refused = Some(e);
+                }
+            }
+            other => {
+                other?;
+            }
+        }
     }
-    Ok(())
+    refused.map_or(Ok(()), Err)
 }
 
 /// History rows as columns for `unnest`: the record, property, version, value.

@@ -1,8 +1,8 @@
 //! spoke's PostgreSQL storage: several spoke servers can share one database.
 //!
 //! It behaves exactly like the embedded SQLite backend (`spoke-store-sqlite`): same tables
-//! and keys, same per-item outcomes, same values on the wire (`tests/parity.rs` runs one
-//! scenario on both and compares every answer). What differs is how it stays correct with
+//! and keys, same per-item outcomes, same values on the wire (both pass the storage
+//! conformance suite, `spoke_store::conformance`). What differs is how it stays correct with
 //! many writers at once, where SQLite simply has one:
 //!
 //! - **Uniqueness is backed by constraints.** A unique property value is taken by inserting
@@ -23,8 +23,9 @@
 //! - **Retries.** Serialization failures, deadlocks and the unique violations above rerun
 //!   the whole transaction, up to [`PgOptions::max_retries`] times with a short random
 //!   backoff. Object and association writes run at READ COMMITTED (row locks and
-//!   constraints suffice); the rare definition writes (properties, groups, labels), which
-//!   check then write, run SERIALIZABLE, so they are exactly as if run one at a time.
+//!   constraints suffice); the rare definition writes (properties, groups), which check
+//!   then write, run SERIALIZABLE, so they are exactly as if run one at a time. Label
+//!   writes take their portal's advisory lock instead, and so never conflict.
 //! - **Cancellation.** The server drops a request's future when its client disconnects,
 //!   possibly mid-transaction. tokio-postgres then queues `ROLLBACK` on the connection
 //!   ahead of anything its next user sends, so a dropped batch leaves nothing behind and no
@@ -255,9 +256,10 @@ pub(crate) enum Finish<T> {
 pub(crate) struct TxMode(IsolationLevel);
 
 impl TxMode {
-    /// Record and association writes: row locks and constraints keep them correct.
+    /// Record and association writes: row locks and constraints keep them correct (label
+    /// writes too: they first take their portal's advisory lock).
     pub(crate) const RECORDS: TxMode = TxMode(IsolationLevel::ReadCommitted);
-    /// Definition writes (properties, groups, labels) that check, then write.
+    /// Definition writes (properties, groups) that check, then write.
     pub(crate) const DEFINITIONS: TxMode = TxMode(IsolationLevel::Serializable);
 }
 

@@ -4,32 +4,56 @@ use async_trait::async_trait;
 use rusqlite::{params, OptionalExtension};
 use spoke_core::time::Millis;
 use spoke_core::{PortalId, PropertyDefinition};
+use spoke_store::columns::{self, Columns, GROUP_COLUMNS, TOKEN_COLUMNS};
+use spoke_store::requests::{
+    DefinitionArchive, DefinitionInsert, DefinitionReplace, GroupPut, NewToken,
+};
 use spoke_store::{PropertyGroup, PropertyStore, StoreResult, TokenRecord, TokenStore};
 
 use crate::SqliteStore;
 
+/// A rusqlite row as [`Columns`], for the records `spoke_store::columns` builds.
+pub(crate) struct Cols<'a, 'b>(pub(crate) &'a rusqlite::Row<'b>);
+
+impl Columns for Cols<'_, '_> {
+    type Error = rusqlite::Error;
+    fn text(&self, i: usize) -> rusqlite::Result<String> {
+        self.0.get(i)
+    }
+    fn int(&self, i: usize) -> rusqlite::Result<i64> {
+        self.0.get(i)
+    }
+    fn int_or_null(&self, i: usize) -> rusqlite::Result<Option<i64>> {
+        self.0.get(i)
+    }
+    fn int32(&self, i: usize) -> rusqlite::Result<i32> {
+        self.0.get(i)
+    }
+    fn boolean(&self, i: usize) -> rusqlite::Result<bool> {
+        self.0.get(i)
+    }
+}
+
 fn def_from_json(s: String) -> rusqlite::Result<PropertyDefinition> {
-    serde_json::from_str(&s).map_err(|e| {
+    columns::definition_from_json(&s).map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
     })
 }
 
 fn def_to_json(d: &PropertyDefinition) -> rusqlite::Result<String> {
-    serde_json::to_string(d).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
+    columns::definition_json(d).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
 }
 
-/// Inserts definitions in one transaction: nothing if a name is taken by a live property
-/// (per-item `false`), or if the type would then have more than `max_live` live ones (`None`).
+/// Inserts definitions in one transaction, unless [`DefinitionInsert::refusal`] says no.
 fn insert_definitions(
     conn: &mut rusqlite::Connection,
     portal: PortalId,
-    object_type: &str,
-    defs: &[PropertyDefinition],
-    max_live: usize,
+    insert: &DefinitionInsert,
 ) -> rusqlite::Result<Option<Vec<bool>>> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let mut fresh = Vec::with_capacity(defs.len());
-    for d in defs {
+    let object_type = &insert.object_type;
+    let mut fresh = Vec::with_capacity(insert.defs.len());
+    for d in &insert.defs {
         let taken: Option<i64> = tx
             .prepare_cached(
                 "SELECT 1 FROM properties WHERE portal_id = ?1 AND object_type = ?2
@@ -39,23 +63,16 @@ fn insert_definitions(
             .optional()?;
         fresh.push(taken.is_none());
     }
-    if fresh.iter().any(|f| !f) {
-        return Ok(Some(fresh));
-    }
     let live: i64 = tx
         .prepare_cached(
             "SELECT COUNT(*) FROM properties WHERE portal_id = ?1 AND object_type = ?2
              AND archived = 0",
         )?
         .query_row(params![portal.0, object_type], |r| r.get(0))?;
-    if usize::try_from(live)
-        .unwrap_or(usize::MAX)
-        .saturating_add(defs.len())
-        > max_live
-    {
-        return Ok(None);
+    if let Some(refused) = insert.refusal(&fresh, usize::try_from(live).unwrap_or(usize::MAX)) {
+        return Ok(refused);
     }
-    for d in defs {
+    for d in &insert.defs {
         tx.prepare_cached(
             "INSERT OR REPLACE INTO properties (portal_id, object_type, name, definition, archived)
              VALUES (?1, ?2, ?3, ?4, 0)",
@@ -64,6 +81,87 @@ fn insert_definitions(
     }
     tx.commit()?;
     Ok(Some(fresh))
+}
+
+/// Archives the named live definitions, then prunes the oldest archived ones.
+fn archive_definitions(
+    conn: &mut rusqlite::Connection,
+    portal: PortalId,
+    archive: &DefinitionArchive,
+) -> rusqlite::Result<usize> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let object_type = &archive.object_type;
+    let mut archived = 0;
+    {
+        let mut select = tx.prepare_cached(
+            "SELECT definition FROM properties WHERE portal_id = ?1 AND object_type = ?2
+             AND name = ?3 AND archived = 0",
+        )?;
+        let mut update = tx.prepare_cached(
+            "UPDATE properties SET definition = ?1, archived = 1
+             WHERE portal_id = ?2 AND object_type = ?3 AND name = ?4",
+        )?;
+        for name in &archive.names {
+            let Some(json) = select
+                .query_row(params![portal.0, object_type, name], |r| r.get(0))
+                .optional()?
+            else {
+                continue;
+            };
+            let def = archive.archived(def_from_json(json)?);
+            update.execute(params![def_to_json(&def)?, portal.0, object_type, name])?;
+            archived += 1;
+        }
+    }
+    tx.prepare_cached(
+        "DELETE FROM properties WHERE portal_id = ?1 AND object_type = ?2 AND archived = 1
+         AND name NOT IN (SELECT name FROM properties
+             WHERE portal_id = ?1 AND object_type = ?2 AND archived = 1
+             ORDER BY json_extract(definition, '$.archived_at') DESC, name DESC
+             LIMIT ?3)",
+    )?
+    .execute(params![portal.0, object_type, archive.keep_limit()])?;
+    tx.commit()?;
+    Ok(archived)
+}
+
+/// Writes a group unless `only_new` and a live one of its name exists.
+fn write_group(
+    conn: &mut rusqlite::Connection,
+    portal: PortalId,
+    put: &GroupPut,
+) -> rusqlite::Result<bool> {
+    let group = &put.group;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    if put.only_new {
+        let taken: Option<i64> = tx
+            .query_row(
+                "SELECT 1 FROM property_groups WHERE portal_id = ?1 AND object_type = ?2
+                 AND name = ?3 AND archived = 0",
+                params![portal.0, put.object_type, group.name],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if taken.is_some() {
+            return Ok(false);
+        }
+    }
+    tx.execute(
+        &format!(
+            "INSERT OR REPLACE INTO property_groups (portal_id, object_type, {GROUP_COLUMNS})
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+        ),
+        params![
+            portal.0,
+            put.object_type,
+            group.name,
+            group.label,
+            group.display_order,
+            group.archived
+        ],
+    )?;
+    tx.commit()?;
+    Ok(true)
 }
 
 #[async_trait]
@@ -84,90 +182,32 @@ impl PropertyStore for SqliteStore {
         .await
     }
 
-    async fn insert_properties_bounded(
-        &self,
-        portal: PortalId,
-        object_type: &str,
-        defs: Vec<PropertyDefinition>,
-        max_live: usize,
-    ) -> StoreResult<Option<Vec<bool>>> {
-        let object_type = object_type.to_owned();
-        self.write(move |conn| insert_definitions(conn, portal, &object_type, &defs, max_live))
+    async fn insert_definitions(&self, insert: DefinitionInsert) -> StoreResult<Option<Vec<bool>>> {
+        let portal = insert.portal;
+        self.write(move |conn| insert_definitions(conn, portal, &insert))
             .await
     }
 
-    async fn archive_properties(
-        &self,
-        portal: PortalId,
-        object_type: &str,
-        names: Vec<String>,
-        now: Millis,
-        keep_archived: usize,
-    ) -> StoreResult<usize> {
-        let object_type = object_type.to_owned();
-        self.write(move |conn| {
-            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let mut archived = 0;
-            {
-                let mut select = tx.prepare_cached(
-                    "SELECT definition FROM properties WHERE portal_id = ?1 AND object_type = ?2
-                     AND name = ?3 AND archived = 0",
-                )?;
-                let mut update = tx.prepare_cached(
-                    "UPDATE properties SET definition = ?1, archived = 1
-                     WHERE portal_id = ?2 AND object_type = ?3 AND name = ?4",
-                )?;
-                for name in &names {
-                    let Some(json) = select
-                        .query_row(params![portal.0, object_type, name], |r| r.get(0))
-                        .optional()?
-                    else {
-                        continue;
-                    };
-                    let mut def = def_from_json(json)?;
-                    def.archived = true;
-                    def.archived_at = Some(now);
-                    def.updated_at = Some(now);
-                    update.execute(params![def_to_json(&def)?, portal.0, object_type, name])?;
-                    archived += 1;
-                }
-            }
-            tx.prepare_cached(
-                "DELETE FROM properties WHERE portal_id = ?1 AND object_type = ?2 AND archived = 1
-                 AND name NOT IN (SELECT name FROM properties
-                     WHERE portal_id = ?1 AND object_type = ?2 AND archived = 1
-                     ORDER BY json_extract(definition, '$.archived_at') DESC, name DESC
-                     LIMIT ?3)",
-            )?
-            .execute(params![
-                portal.0,
-                object_type,
-                i64::try_from(keep_archived).unwrap_or(i64::MAX)
-            ])?;
-            tx.commit()?;
-            Ok(archived)
-        })
-        .await
+    async fn archive_definitions(&self, archive: DefinitionArchive) -> StoreResult<usize> {
+        let portal = archive.portal;
+        self.write(move |conn| archive_definitions(conn, portal, &archive))
+            .await
     }
 
-    async fn update_property(
-        &self,
-        portal: PortalId,
-        object_type: &str,
-        def: PropertyDefinition,
-    ) -> StoreResult<bool> {
-        let object_type = object_type.to_owned();
+    async fn replace_definition(&self, replace: DefinitionReplace) -> StoreResult<bool> {
+        let portal = replace.portal;
         self.write(move |conn| {
+            let def = &replace.def;
             let n = conn
                 .prepare_cached(
                     "UPDATE properties SET definition = ?1, archived = ?2
                      WHERE portal_id = ?3 AND object_type = ?4 AND name = ?5",
                 )?
                 .execute(params![
-                    def_to_json(&def)?,
+                    def_to_json(def)?,
                     def.archived,
                     portal.0,
-                    object_type,
+                    replace.object_type,
                     def.name
                 ])?;
             Ok(n > 0)
@@ -180,85 +220,31 @@ impl PropertyStore for SqliteStore {
         portal: PortalId,
         object_type: &str,
     ) -> StoreResult<Vec<PropertyGroup>> {
-        let object_type = object_type.to_owned();
+        let (object_type, sql) = (
+            object_type.to_owned(),
+            format!(
+                "SELECT {GROUP_COLUMNS} FROM property_groups
+                 WHERE portal_id = ?1 AND object_type = ?2 ORDER BY name"
+            ),
+        );
         self.read(move |conn| {
-            conn.prepare_cached(
-                "SELECT name, label, display_order, archived FROM property_groups
-                 WHERE portal_id = ?1 AND object_type = ?2 ORDER BY name",
-            )?
-            .query_map(params![portal.0, object_type], |r| {
-                Ok(PropertyGroup {
-                    name: r.get(0)?,
-                    label: r.get(1)?,
-                    display_order: r.get(2)?,
-                    archived: r.get(3)?,
-                })
-            })?
-            .collect()
+            conn.prepare_cached(&sql)?
+                .query_map(params![portal.0, object_type], |r| columns::group(&Cols(r)))?
+                .collect()
         })
         .await
     }
 
-    async fn put_group(
-        &self,
-        portal: PortalId,
-        object_type: &str,
-        group: PropertyGroup,
-        only_new: bool,
-    ) -> StoreResult<bool> {
-        let object_type = object_type.to_owned();
-        self.write(move |conn| {
-            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            if only_new {
-                let taken: Option<i64> = tx
-                    .query_row(
-                        "SELECT 1 FROM property_groups WHERE portal_id = ?1 AND object_type = ?2
-                         AND name = ?3 AND archived = 0",
-                        params![portal.0, object_type, group.name],
-                        |r| r.get(0),
-                    )
-                    .optional()?;
-                if taken.is_some() {
-                    return Ok(false);
-                }
-            }
-            tx.execute(
-                "INSERT OR REPLACE INTO property_groups
-                 (portal_id, object_type, name, label, display_order, archived)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![
-                    portal.0,
-                    object_type,
-                    group.name,
-                    group.label,
-                    group.display_order,
-                    group.archived
-                ],
-            )?;
-            tx.commit()?;
-            Ok(true)
-        })
-        .await
+    async fn write_group(&self, put: GroupPut) -> StoreResult<bool> {
+        let portal = put.portal;
+        self.write(move |conn| write_group(conn, portal, &put))
+            .await
     }
 }
 
 fn token_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRecord> {
-    let scopes: String = r.get(3)?;
-    Ok(TokenRecord {
-        id: r.get(0)?,
-        portal: PortalId(r.get(1)?),
-        prefix: r.get(2)?,
-        scopes: scopes
-            .split(' ')
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect(),
-        created_at: r.get(4)?,
-        revoked_at: r.get(5)?,
-    })
+    columns::token(&Cols(r))
 }
-
-const TOKEN_COLUMNS: &str = "id, portal_id, prefix, scopes, created_at, revoked_at";
 
 #[async_trait]
 impl TokenStore for SqliteStore {
@@ -282,19 +268,19 @@ impl TokenStore for SqliteStore {
         .await
     }
 
-    async fn create_token(
-        &self,
-        portal: PortalId,
-        hash: &str,
-        prefix: &str,
-        scopes: &[String],
-        now: Millis,
-    ) -> StoreResult<TokenRecord> {
-        let (hash, prefix, scopes) = (hash.to_owned(), prefix.to_owned(), scopes.join(" "));
+    async fn insert_token(&self, token: NewToken) -> StoreResult<TokenRecord> {
+        let portal = token.portal;
         self.write(move |conn| {
             conn.execute(
-                "INSERT INTO tokens (portal_id, token_hash, prefix, scopes, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![portal.0, hash, prefix, scopes, now],
+                "INSERT INTO tokens (portal_id, token_hash, prefix, scopes, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    portal.0,
+                    token.hash,
+                    token.prefix,
+                    token.scopes_column(),
+                    token.now
+                ],
             )?;
             let id = conn.last_insert_rowid();
             conn.query_row(

@@ -19,8 +19,11 @@ use spoke_core::{
     HistoryEntry, ObjectId, ObjectRecord, PortalId, PropertyDefinition, StoredRecord,
 };
 
+pub mod columns;
 pub mod conformance;
+pub mod graph;
 pub mod plan;
+pub mod requests;
 pub mod schema;
 pub mod sql_search;
 pub mod tokens;
@@ -404,7 +407,15 @@ pub trait PropertyStore: Send + Sync {
         object_type: &str,
         defs: Vec<PropertyDefinition>,
         max_live: usize,
-    ) -> StoreResult<Option<Vec<bool>>>;
+    ) -> StoreResult<Option<Vec<bool>>> {
+        let insert = requests::DefinitionInsert {
+            portal,
+            object_type: object_type.to_owned(),
+            defs,
+            max_live,
+        };
+        self.insert_definitions(insert).await
+    }
 
     /// Archives the named live custom properties in one transaction: all of them or, if it
     /// fails, none. Their `archived_at` and `updated_at` become `now`. Unknown and already
@@ -418,7 +429,16 @@ pub trait PropertyStore: Send + Sync {
         names: Vec<String>,
         now: Millis,
         keep_archived: usize,
-    ) -> StoreResult<usize>;
+    ) -> StoreResult<usize> {
+        let archive = requests::DefinitionArchive {
+            portal,
+            object_type: object_type.to_owned(),
+            names,
+            now,
+            keep_archived,
+        };
+        self.archive_definitions(archive).await
+    }
 
     /// Replaces a stored definition. Returns false if it does not exist.
     async fn update_property(
@@ -426,7 +446,14 @@ pub trait PropertyStore: Send + Sync {
         portal: PortalId,
         object_type: &str,
         def: PropertyDefinition,
-    ) -> StoreResult<bool>;
+    ) -> StoreResult<bool> {
+        let replace = requests::DefinitionReplace {
+            portal,
+            object_type: object_type.to_owned(),
+            def,
+        };
+        self.replace_definition(replace).await
+    }
 
     async fn list_groups(
         &self,
@@ -441,7 +468,34 @@ pub trait PropertyStore: Send + Sync {
         object_type: &str,
         group: PropertyGroup,
         only_new: bool,
-    ) -> StoreResult<bool>;
+    ) -> StoreResult<bool> {
+        let put = requests::GroupPut {
+            portal,
+            object_type: object_type.to_owned(),
+            group,
+            only_new,
+        };
+        self.write_group(put).await
+    }
+
+    // What a backend implements: the methods above, with their arguments in one value
+    // that carries the rules needing no SQL (`requests`).
+
+    /// [`insert_properties_bounded`](Self::insert_properties_bounded), in one transaction.
+    async fn insert_definitions(
+        &self,
+        insert: requests::DefinitionInsert,
+    ) -> StoreResult<Option<Vec<bool>>>;
+
+    /// [`archive_properties`](Self::archive_properties), in one transaction.
+    async fn archive_definitions(&self, archive: requests::DefinitionArchive)
+        -> StoreResult<usize>;
+
+    /// [`update_property`](Self::update_property).
+    async fn replace_definition(&self, replace: requests::DefinitionReplace) -> StoreResult<bool>;
+
+    /// [`put_group`](Self::put_group), in one transaction.
+    async fn write_group(&self, put: requests::GroupPut) -> StoreResult<bool>;
 }
 
 /// An API token: belongs to one portal, carries HubSpot scope names. Stored hashed.
@@ -468,7 +522,19 @@ pub trait TokenStore: Send + Sync {
         prefix: &str,
         scopes: &[String],
         now: Millis,
-    ) -> StoreResult<TokenRecord>;
+    ) -> StoreResult<TokenRecord> {
+        let token = requests::NewToken {
+            portal,
+            hash: hash.to_owned(),
+            prefix: prefix.to_owned(),
+            scopes: scopes.to_vec(),
+            now,
+        };
+        self.insert_token(token).await
+    }
+
+    /// What a backend implements for [`create_token`](Self::create_token).
+    async fn insert_token(&self, token: requests::NewToken) -> StoreResult<TokenRecord>;
     /// A live (not revoked) token by the hash of its secret.
     async fn find_token(&self, hash: &str) -> StoreResult<Option<TokenRecord>>;
     async fn list_tokens(&self) -> StoreResult<Vec<TokenRecord>>;
@@ -503,7 +569,21 @@ pub trait AssociationStore: Send + Sync {
         to_type: &str,
         requests: Vec<(ObjectId, Option<ObjectId>)>,
         limit: usize,
-    ) -> StoreResult<Vec<AssociationPage>>;
+    ) -> StoreResult<Vec<AssociationPage>> {
+        let request = graph::PageRequest {
+            portal,
+            from_type: from_type.to_owned(),
+            to_type: to_type.to_owned(),
+            requests,
+            limit,
+        };
+        self.read_pages(request).await
+    }
+
+    /// What a backend implements for [`page_associations`](Self::page_associations):
+    /// reads each request's link rows in (target id, category, type id) order and builds
+    /// the pages with [`AssociationPage::push`].
+    async fn read_pages(&self, request: graph::PageRequest) -> StoreResult<Vec<AssociationPage>>;
 
     /// Both directions' labels are listed under their own (from, to) pair.
     async fn list_labels(
@@ -511,7 +591,14 @@ pub trait AssociationStore: Send + Sync {
         portal: PortalId,
         from_type: &str,
         to_type: &str,
-    ) -> StoreResult<Vec<LabelRecord>>;
+    ) -> StoreResult<Vec<LabelRecord>> {
+        let pair = graph::LabelPair {
+            portal,
+            from_type: from_type.to_owned(),
+            to_type: to_type.to_owned(),
+        };
+        self.read_labels(pair).await
+    }
 
     /// Creates a label (and its inverse, under the reversed pair), allocating type ids from
     /// `spoke_core::association::FIRST_USER_TYPE_ID` up, per portal.
@@ -526,7 +613,18 @@ pub trait AssociationStore: Send + Sync {
         label: &str,
         inverse_label: Option<&str>,
         max: usize,
-    ) -> StoreResult<Option<Vec<LabelRecord>>>;
+    ) -> StoreResult<Option<Vec<LabelRecord>>> {
+        let new = graph::NewLabel {
+            portal,
+            from_type: from_type.to_owned(),
+            to_type: to_type.to_owned(),
+            name: name.to_owned(),
+            label: label.to_owned(),
+            inverse_label: inverse_label.map(str::to_owned),
+            max,
+        };
+        self.insert_label(new).await
+    }
 
     /// Renames a label (and its inverse when `inverse_label` is given). False if unknown.
     async fn update_label(
@@ -537,7 +635,19 @@ pub trait AssociationStore: Send + Sync {
         type_id: i64,
         label: &str,
         inverse_label: Option<&str>,
-    ) -> StoreResult<bool>;
+    ) -> StoreResult<bool> {
+        let key = graph::LabelKey {
+            portal,
+            from_type: from_type.to_owned(),
+            to_type: to_type.to_owned(),
+            type_id,
+        };
+        let rename = graph::LabelRename {
+            label: label.to_owned(),
+            inverse_label: inverse_label.map(str::to_owned),
+        };
+        self.rename_label(key, rename).await
+    }
 
     /// Deletes a label, its inverse, and every association of either type. False if unknown.
     async fn delete_label(
@@ -546,7 +656,36 @@ pub trait AssociationStore: Send + Sync {
         from_type: &str,
         to_type: &str,
         type_id: i64,
+    ) -> StoreResult<bool> {
+        let key = graph::LabelKey {
+            portal,
+            from_type: from_type.to_owned(),
+            to_type: to_type.to_owned(),
+            type_id,
+        };
+        self.remove_label(key).await
+    }
+
+    /// What a backend implements for [`list_labels`](Self::list_labels).
+    async fn read_labels(&self, pair: graph::LabelPair) -> StoreResult<Vec<LabelRecord>>;
+
+    /// What a backend implements for [`create_label`](Self::create_label): in one
+    /// transaction, reads the pair's labels and the portal's largest label type id, asks
+    /// [`graph::NewLabel::records`] what to insert, and inserts it.
+    async fn insert_label(&self, new: graph::NewLabel) -> StoreResult<Option<Vec<LabelRecord>>>;
+
+    /// What a backend implements for [`update_label`](Self::update_label): finds the
+    /// label's inverse type id and relabels [`graph::LabelRename::targets`].
+    async fn rename_label(
+        &self,
+        key: graph::LabelKey,
+        rename: graph::LabelRename,
     ) -> StoreResult<bool>;
+
+    /// What a backend implements for [`delete_label`](Self::delete_label): finds the
+    /// label's inverse type id, then deletes both [`graph::LabelKey::with_inverse`] labels
+    /// and every USER_DEFINED link of their types under their pairs.
+    async fn remove_label(&self, key: graph::LabelKey) -> StoreResult<bool>;
 }
 
 /// Moving a whole database between backends (`spoke copy`): every table's rows, typed

@@ -7,6 +7,10 @@
 //! The suite never assumes it owns the database: it counts only rows of its own portals, and
 //! [`run_all`] picks portal ids no earlier run has used, so it can run again and again on one
 //! reused database (a shared Postgres, say). [`run_all_from`] takes a fixed base instead.
+//!
+//! The [`concurrency`] checks take several handles to one database: the suite passes one,
+//! and a backend whose processes share a database can pass several (PostgreSQL's
+//! `tests/concurrency.rs` passes two stores), so the same races run between them.
 
 mod search;
 
@@ -19,7 +23,12 @@ use spoke_core::property::PropertyType;
 use spoke_core::time::{now_millis, Millis};
 use spoke_core::{ObjectId, ObjectRecord, PortalId, PropertyDefinition, StoredRecord};
 
+mod associations;
 mod batches;
+pub mod concurrency;
+mod properties;
+mod records;
+mod tokens;
 mod transfer;
 pub use transfer::check_transfer;
 
@@ -68,6 +77,35 @@ pub async fn run_all_from(store: &dyn Store, base: i64) {
     search::search_matches_the_core_reference(store, p.of(52)).await;
     property_batch_archive_and_bounded_insert_are_one_transaction(store, p.of(41), p.other(41))
         .await;
+
+    associations::links_are_written_and_removed_in_both_directions(store, p.of(31)).await;
+    associations::exclusive_types_replace_the_others(store, p.of(32)).await;
+    associations::links_need_live_records_of_the_portal(store, p.of(33), p.other(33)).await;
+    associations::pages_by_ascending_target_id_with_more(store, p.of(34)).await;
+    associations::archived_records_are_hidden_but_keep_their_links(store, p.of(35)).await;
+    associations::links_and_labels_are_per_portal(store, p.of(36), p.other(36)).await;
+    associations::labels_create_list_update_and_delete(store, p.of(38)).await;
+
+    properties::properties_and_groups_list_by_name_bytewise(store, p.of(75)).await;
+    properties::definitions_round_trip_and_groups_are_per_portal(store, p.of(76), p.other(76))
+        .await;
+    properties::custom_unique_properties_are_enforced_like_email(store, p.of(77), p.other(77))
+        .await;
+    records::values_are_stored_byte_for_byte(store, p.of(78)).await;
+    records::history_is_written_only_on_change(store, p.of(79)).await;
+    records::archived_records_are_found_by_their_last_unique_value(store, p.of(80)).await;
+    tokens::portals_ascend_and_token_hashes_match_exactly(store, p.of(81), p.other(81)).await;
+    records::dropped_calls_leave_all_or_nothing(store, p.of(82)).await;
+
+    let one = [store];
+    concurrency::pages_never_repeat_or_skip_under_concurrent_writes(&one, p.of(37)).await;
+    concurrency::concurrent_exclusive_links_leave_exactly_one(&one, p.of(39)).await;
+    concurrency::concurrent_label_creation_allocates_distinct_type_ids(&one, p.of(40)).await;
+    concurrency::concurrent_creates_and_upserts_never_duplicate_a_unique_value(&one, p.of(71))
+        .await;
+    concurrency::concurrent_creates_get_distinct_ids(&one, p.of(72)).await;
+    concurrency::concurrent_patches_of_one_record_lose_no_update(&one, p.of(73)).await;
+    concurrency::archive_racing_upserts_keeps_one_holder(&one, p.of(74)).await;
 }
 
 /// A base no earlier run used: the clock in milliseconds, spread so that two runs in one
