@@ -314,11 +314,12 @@ impl ObjectStore for SqliteStore {
                     }
                 }
                 ReadKeys::Unique { property, values } => {
-                    // Archived records left the unique index; find them by value instead.
+                    // Archived records left the unique index; find them by value instead: the newest
+                    // archive, the lowest id on a tie (conformance check 80).
                     let sql = format!(
                         "{SELECT_OBJECT} WHERE portal_id = ?1 AND object_type = ?2
                          AND archived_at IS NOT NULL AND json_extract(properties, ?3) = ?4
-                         ORDER BY archived_at DESC LIMIT 1"
+                         ORDER BY archived_at DESC, id LIMIT 1"
                     );
                     let path = format!("$.\"{}\"", property.replace('"', ""));
                     for value in values {
