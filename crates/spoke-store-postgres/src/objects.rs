@@ -13,13 +13,12 @@ use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
 use deadpool_postgres::{GenericClient, Object, Transaction};
-use spoke_core::search::SearchQuery;
 use spoke_core::time::Millis;
 use spoke_core::{HistoryEntry, ObjectId, ObjectRecord, PortalId, StoredProperties, StoredRecord};
 use spoke_store::plan::Versioned;
 use spoke_store::{
-    ItemResult, ObjectStore, ReadKeys, ReadOptions, RecordBatch, SearchPage, StoreResult, Upserted,
-    WriteContext,
+    ItemResult, ObjectStore, ReadKeys, ReadOptions, RecordArchive, RecordBatch, RecordRead,
+    RecordSearch, SearchPage, Selection, StoreResult, Upserted, WriteContext,
 };
 use tokio_postgres::IsolationLevel;
 
@@ -225,57 +224,17 @@ async fn list_in<C: GenericClient>(
     Ok(records)
 }
 
-/// What a read of records asks for.
-#[derive(Clone, Copy)]
-enum Fetch<'a> {
-    Keys(&'a ReadKeys),
-    /// The next `limit` records by ascending id after `after`.
-    Page {
-        after: Option<ObjectId>,
-        limit: usize,
-    },
-}
-
 async fn fetch_in<C: GenericClient>(
     c: &C,
-    portal: PortalId,
-    object_type: &str,
-    fetch: Fetch<'_>,
-    options: ReadOptions<'_>,
+    read: &RecordRead<'_>,
 ) -> Result<Vec<Option<StoredRecord>>, Error> {
-    match fetch {
-        Fetch::Keys(keys) => read_in(c, portal, object_type, keys, options).await,
-        Fetch::Page { after, limit } => {
-            let records = list_in(c, portal, object_type, after, limit, options).await?;
+    let (portal, object_type, options) = (read.portal, read.object_type, read.options);
+    match &read.selection {
+        Selection::Keys(keys) => read_in(c, portal, object_type, keys, options).await,
+        Selection::Page { after, limit } => {
+            let records = list_in(c, portal, object_type, *after, *limit, options).await?;
             Ok(records.into_iter().map(Some).collect())
         }
-    }
-}
-
-impl PostgresStore {
-    /// Reads records on a pooled connection; with their history, inside a read-only
-    /// transaction, so that records and history come from one snapshot.
-    async fn fetch(
-        &self,
-        portal: PortalId,
-        object_type: &str,
-        fetch: Fetch<'_>,
-        options: ReadOptions<'_>,
-    ) -> StoreResult<Vec<Option<StoredRecord>>> {
-        let mut client = self.client().await.map_err(into_store)?;
-        if options.history.is_empty() {
-            return fetch_in(&client, portal, object_type, fetch, options)
-                .await
-                .map_err(into_store);
-        }
-        async {
-            let tx = snapshot(&mut client).await?;
-            let out = fetch_in(&tx, portal, object_type, fetch, options).await?;
-            tx.commit().await?;
-            Ok(out)
-        }
-        .await
-        .map_err(into_store)
     }
 }
 
@@ -306,39 +265,43 @@ impl ObjectStore for PostgresStore {
         Ok(out)
     }
 
-    async fn archive_objects(
-        &self,
-        portal: PortalId,
-        object_type: &str,
-        ids: Vec<ObjectId>,
-        now: Millis,
-    ) -> StoreResult<()> {
-        self.write(TxMode::RECORDS, (object_type, ids), |tx, (t, ids)| {
-            Box::pin(archive_ids(tx, portal, t, ids, now))
-        })
+    async fn archive_records(&self, archive: RecordArchive<'_>) -> StoreResult<()> {
+        let RecordArchive {
+            portal, ids, now, ..
+        } = archive;
+        self.write(
+            TxMode::RECORDS,
+            (archive.object_type, ids),
+            |tx, (t, ids)| Box::pin(archive_ids(tx, portal, t, ids, now)),
+        )
         .await
     }
 
-    async fn read_objects(
-        &self,
-        portal: PortalId,
-        object_type: &str,
-        keys: ReadKeys,
-        options: ReadOptions<'_>,
-    ) -> StoreResult<Vec<Option<StoredRecord>>> {
-        self.fetch(portal, object_type, Fetch::Keys(&keys), options)
-            .await
+    /// On a pooled connection; with history, inside a read-only transaction, so that
+    /// records and history come from one snapshot.
+    async fn fetch_records(&self, read: RecordRead<'_>) -> StoreResult<Vec<Option<StoredRecord>>> {
+        let mut client = self.client().await.map_err(into_store)?;
+        if read.options.history.is_empty() {
+            return fetch_in(&client, &read).await.map_err(into_store);
+        }
+        async {
+            let tx = snapshot(&mut client).await?;
+            let out = fetch_in(&tx, &read).await?;
+            tx.commit().await?;
+            Ok(out)
+        }
+        .await
+        .map_err(into_store)
     }
 
-    async fn search_objects(
-        &self,
-        portal: PortalId,
-        object_type: &str,
-        query: &SearchQuery,
-    ) -> StoreResult<SearchPage> {
-        let compiled =
-            spoke_store::sql_search::compile(&crate::search::Postgres, portal, object_type, query)
-                .map_err(|e| spoke_store::StoreError::Internal(e.to_string()))?;
+    async fn search_records(&self, search: RecordSearch<'_>) -> StoreResult<SearchPage> {
+        let compiled = spoke_store::sql_search::compile(
+            &crate::search::Postgres,
+            search.portal,
+            search.object_type,
+            search.query,
+        )
+        .map_err(|e| spoke_store::StoreError::Internal(e.to_string()))?;
         let mut client = self.client().await.map_err(into_store)?;
         async {
             let count_params = crate::search::params(&compiled.count);
@@ -365,18 +328,5 @@ impl ObjectStore for PostgresStore {
         }
         .await
         .map_err(into_store)
-    }
-
-    async fn list_objects(
-        &self,
-        portal: PortalId,
-        object_type: &str,
-        after: Option<ObjectId>,
-        limit: usize,
-        options: ReadOptions<'_>,
-    ) -> StoreResult<Vec<StoredRecord>> {
-        let page = Fetch::Page { after, limit };
-        let records = self.fetch(portal, object_type, page, options).await?;
-        Ok(records.into_iter().flatten().collect())
     }
 }

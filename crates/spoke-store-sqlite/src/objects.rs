@@ -6,13 +6,11 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};
-use spoke_core::search::SearchQuery;
-use spoke_core::time::Millis;
 use spoke_core::{HistoryEntry, ObjectId, ObjectRecord, PortalId, StoredProperties, StoredRecord};
 use spoke_store::plan::{Decided, Plan, Reads, Snapshot, Versioned};
 use spoke_store::{
-    ItemResult, ObjectStore, ReadKeys, ReadOptions, RecordBatch, SearchPage, StoreResult, Upserted,
-    WriteContext,
+    ItemResult, ObjectStore, ReadKeys, ReadOptions, RecordArchive, RecordBatch, RecordRead,
+    RecordSearch, SearchPage, Selection, StoreResult, Upserted, WriteContext,
 };
 
 use crate::SqliteStore;
@@ -247,14 +245,11 @@ impl ObjectStore for SqliteStore {
             .await
     }
 
-    async fn archive_objects(
-        &self,
-        portal: PortalId,
-        object_type: &str,
-        ids: Vec<ObjectId>,
-        now: Millis,
-    ) -> StoreResult<()> {
-        let object_type = object_type.to_owned();
+    async fn archive_records(&self, archive: RecordArchive<'_>) -> StoreResult<()> {
+        let RecordArchive {
+            portal, ids, now, ..
+        } = archive;
+        let object_type = archive.object_type.to_owned();
         self.write(move |conn| {
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             for id in ids {
@@ -276,79 +271,46 @@ impl ObjectStore for SqliteStore {
         .await
     }
 
-    async fn read_objects(
-        &self,
-        portal: PortalId,
-        object_type: &str,
-        keys: ReadKeys,
-        options: ReadOptions<'_>,
-    ) -> StoreResult<Vec<Option<StoredRecord>>> {
-        let object_type = object_type.to_owned();
-        let archived = options.archived;
-        let condition = options.archived_condition();
+    async fn fetch_records(&self, read: RecordRead<'_>) -> StoreResult<Vec<Option<StoredRecord>>> {
+        let RecordRead {
+            portal,
+            selection,
+            options,
+            ..
+        } = read;
+        let object_type = read.object_type.to_owned();
         let history = options.history.to_vec();
+        let (archived, condition) = (options.archived, options.archived_condition());
         self.read(move |conn| {
-            let by_id = format!(
-                "{SELECT_OBJECT} WHERE id = ?1 AND portal_id = ?2 AND object_type = ?3 AND {condition}"
-            );
-            let fetch = |id: ObjectId| -> rusqlite::Result<Option<StoredRecord>> {
-                conn.prepare_cached(&by_id)?
-                    .query_row(params![id, portal.0, object_type], row_to_stored)
-                    .optional()
-            };
-            let mut out = Vec::new();
-            match keys {
-                ReadKeys::Ids(ids) => {
-                    for id in ids {
-                        out.push(fetch(id)?);
-                    }
-                }
-                ReadKeys::Unique { property, values } if !archived => {
-                    for value in values {
-                        out.push(
-                            match holder_of(conn, portal, &object_type, &property, &value)? {
-                                Some(id) => fetch(id)?,
-                                None => None,
-                            },
-                        );
-                    }
-                }
-                ReadKeys::Unique { property, values } => {
-                    // Archived records left the unique index; find them by value instead: the newest
-                    // archive, the lowest id on a tie (conformance check 80).
+            let mut out = match selection {
+                Selection::Keys(keys) => read_keys(conn, portal, &object_type, archived, keys)?,
+                Selection::Page { after, limit } => {
                     let sql = format!(
-                        "{SELECT_OBJECT} WHERE portal_id = ?1 AND object_type = ?2
-                         AND archived_at IS NOT NULL AND json_extract(properties, ?3) = ?4
-                         ORDER BY archived_at DESC, id LIMIT 1"
+                        "{SELECT_OBJECT} WHERE portal_id = ?1 AND object_type = ?2 AND id > ?3
+                         AND {condition} ORDER BY id LIMIT ?4"
                     );
-                    let path = format!("$.\"{}\"", property.replace('"', ""));
-                    for value in values {
-                        out.push(
-                            conn.prepare_cached(&sql)?
-                                .query_row(
-                                    params![portal.0, object_type, path, value],
-                                    row_to_stored,
-                                )
-                                .optional()?,
-                        );
-                    }
+                    conn.prepare_cached(&sql)?
+                        .query_map(
+                            params![portal.0, object_type, after.unwrap_or(0), limit as i64],
+                            |r| row_to_stored(r).map(Some),
+                        )?
+                        .collect::<rusqlite::Result<Vec<_>>>()?
                 }
-            }
+            };
             load_history(conn, out.iter_mut().flatten(), &history)?;
             Ok(out)
         })
         .await
     }
 
-    async fn search_objects(
-        &self,
-        portal: PortalId,
-        object_type: &str,
-        query: &SearchQuery,
-    ) -> StoreResult<SearchPage> {
-        let compiled =
-            spoke_store::sql_search::compile(&crate::search::Sqlite, portal, object_type, query)
-                .map_err(crate::internal)?;
+    async fn search_records(&self, search: RecordSearch<'_>) -> StoreResult<SearchPage> {
+        let compiled = spoke_store::sql_search::compile(
+            &crate::search::Sqlite,
+            search.portal,
+            search.object_type,
+            search.query,
+        )
+        .map_err(crate::internal)?;
         self.read(move |conn| {
             let total: i64 = conn
                 .prepare(&compiled.count.text)?
@@ -364,33 +326,63 @@ impl ObjectStore for SqliteStore {
         })
         .await
     }
+}
 
-    async fn list_objects(
-        &self,
-        portal: PortalId,
-        object_type: &str,
-        after: Option<ObjectId>,
-        limit: usize,
-        options: ReadOptions<'_>,
-    ) -> StoreResult<Vec<StoredRecord>> {
-        let object_type = object_type.to_owned();
-        let condition = options.archived_condition();
-        let history = options.history.to_vec();
-        self.read(move |conn| {
-            let sql = format!(
-                "{SELECT_OBJECT} WHERE portal_id = ?1 AND object_type = ?2 AND id > ?3
-                 AND {condition} ORDER BY id LIMIT ?4"
-            );
-            let mut records = conn
-                .prepare_cached(&sql)?
-                .query_map(
-                    params![portal.0, object_type, after.unwrap_or(0), limit as i64],
-                    row_to_stored,
-                )?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            load_history(conn, records.iter_mut(), &history)?;
-            Ok(records)
-        })
-        .await
+/// One answer per key, in key order: `None` where no record matches.
+fn read_keys(
+    conn: &Connection,
+    portal: PortalId,
+    object_type: &str,
+    archived: bool,
+    keys: ReadKeys,
+) -> rusqlite::Result<Vec<Option<StoredRecord>>> {
+    let condition = ReadOptions {
+        archived,
+        history: &[],
     }
+    .archived_condition();
+    let by_id = format!(
+        "{SELECT_OBJECT} WHERE id = ?1 AND portal_id = ?2 AND object_type = ?3 AND {condition}"
+    );
+    let fetch = |id: ObjectId| -> rusqlite::Result<Option<StoredRecord>> {
+        conn.prepare_cached(&by_id)?
+            .query_row(params![id, portal.0, object_type], row_to_stored)
+            .optional()
+    };
+    let mut out = Vec::new();
+    match keys {
+        ReadKeys::Ids(ids) => {
+            for id in ids {
+                out.push(fetch(id)?);
+            }
+        }
+        ReadKeys::Unique { property, values } if !archived => {
+            for value in values {
+                out.push(
+                    match holder_of(conn, portal, object_type, &property, &value)? {
+                        Some(id) => fetch(id)?,
+                        None => None,
+                    },
+                );
+            }
+        }
+        ReadKeys::Unique { property, values } => {
+            // Archived records left the unique index; find them by value instead: the newest
+            // archive, the lowest id on a tie (conformance check 80).
+            let sql = format!(
+                "{SELECT_OBJECT} WHERE portal_id = ?1 AND object_type = ?2
+                 AND archived_at IS NOT NULL AND json_extract(properties, ?3) = ?4
+                 ORDER BY archived_at DESC, id LIMIT 1"
+            );
+            let path = format!("$.\"{}\"", property.replace('"', ""));
+            for value in values {
+                out.push(
+                    conn.prepare_cached(&sql)?
+                        .query_row(params![portal.0, object_type, path, value], row_to_stored)
+                        .optional()?,
+                );
+            }
+        }
+    }
+    Ok(out)
 }

@@ -29,6 +29,7 @@ pub mod sql_search;
 pub mod tokens;
 pub mod transfer;
 
+pub use requests::{RecordArchive, RecordRead, RecordSearch, Selection};
 pub use transfer::{RowKey, Rows, Table};
 
 #[derive(Debug, thiserror::Error)]
@@ -323,7 +324,15 @@ pub trait ObjectStore: Send + Sync {
         object_type: &str,
         ids: Vec<ObjectId>,
         now: Millis,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<()> {
+        let archive = RecordArchive {
+            portal,
+            object_type,
+            ids,
+            now,
+        };
+        self.archive_records(archive).await
+    }
 
     /// One entry per key, in key order: `None` where no record matches. Reads return values
     /// as stored ([`StoredRecord`]), undecoded.
@@ -333,7 +342,16 @@ pub trait ObjectStore: Send + Sync {
         object_type: &str,
         keys: ReadKeys,
         options: ReadOptions<'_>,
-    ) -> StoreResult<Vec<Option<StoredRecord>>>;
+    ) -> StoreResult<Vec<Option<StoredRecord>>> {
+        let selection = Selection::Keys(keys);
+        self.fetch_records(RecordRead {
+            portal,
+            object_type,
+            selection,
+            options,
+        })
+        .await
+    }
 
     /// Live records matching a search, with the total number of matches.
     async fn search_objects(
@@ -341,7 +359,14 @@ pub trait ObjectStore: Send + Sync {
         portal: PortalId,
         object_type: &str,
         query: &SearchQuery,
-    ) -> StoreResult<SearchPage>;
+    ) -> StoreResult<SearchPage> {
+        let search = RecordSearch {
+            portal,
+            object_type,
+            query,
+        };
+        self.search_records(search).await
+    }
 
     /// Records by ascending id, starting after `after`.
     async fn list_objects(
@@ -351,7 +376,32 @@ pub trait ObjectStore: Send + Sync {
         after: Option<ObjectId>,
         limit: usize,
         options: ReadOptions<'_>,
-    ) -> StoreResult<Vec<StoredRecord>>;
+    ) -> StoreResult<Vec<StoredRecord>> {
+        let selection = Selection::Page { after, limit };
+        let read = RecordRead {
+            portal,
+            object_type,
+            selection,
+            options,
+        };
+        Ok(self
+            .fetch_records(read)
+            .await?
+            .into_iter()
+            .flatten()
+            .collect())
+    }
+
+    /// What [`archive_objects`](Self::archive_objects) does, in one transaction.
+    async fn archive_records(&self, archive: RecordArchive<'_>) -> StoreResult<()>;
+
+    /// What [`read_objects`](Self::read_objects) and [`list_objects`](Self::list_objects)
+    /// read: for a page, only `Some` entries, in ascending id order.
+    async fn fetch_records(&self, read: RecordRead<'_>) -> StoreResult<Vec<Option<StoredRecord>>>;
+
+    /// What [`search_objects`](Self::search_objects) answers; an SQL backend compiles the
+    /// query with [`sql_search::compile`] and its own dialect.
+    async fn search_records(&self, search: RecordSearch<'_>) -> StoreResult<SearchPage>;
 }
 
 /// One page of search results.

@@ -3,10 +3,52 @@
 //! like, when a group may be written, how scopes are kept). Callers use the trait methods
 //! with plain arguments ([`crate::PropertyStore::archive_properties`], ...), which build these.
 
+use spoke_core::search::SearchQuery;
 use spoke_core::time::Millis;
-use spoke_core::{PortalId, PropertyDefinition};
+use spoke_core::{ObjectId, PortalId, PropertyDefinition};
 
-use crate::PropertyGroup;
+use crate::{PropertyGroup, ReadKeys, ReadOptions};
+
+/// [`crate::ObjectStore::archive_objects`]'s arguments: live records of one portal and type
+/// to archive; unknown, foreign and already archived ids are ignored.
+#[derive(Debug, Clone)]
+pub struct RecordArchive<'a> {
+    pub portal: PortalId,
+    pub object_type: &'a str,
+    pub ids: Vec<ObjectId>,
+    pub now: Millis,
+}
+
+/// Which records a read names.
+#[derive(Debug, Clone)]
+pub enum Selection {
+    /// One answer per key, in key order ([`crate::ObjectStore::read_objects`]).
+    Keys(ReadKeys),
+    /// The next `limit` records by ascending id after `after`
+    /// ([`crate::ObjectStore::list_objects`]).
+    Page {
+        after: Option<ObjectId>,
+        limit: usize,
+    },
+}
+
+/// [`crate::ObjectStore::read_objects`]' and [`crate::ObjectStore::list_objects`]'
+/// arguments: one read of one portal's records of one type.
+#[derive(Debug, Clone)]
+pub struct RecordRead<'a> {
+    pub portal: PortalId,
+    pub object_type: &'a str,
+    pub selection: Selection,
+    pub options: ReadOptions<'a>,
+}
+
+/// [`crate::ObjectStore::search_objects`]'s arguments.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordSearch<'a> {
+    pub portal: PortalId,
+    pub object_type: &'a str,
+    pub query: &'a SearchQuery,
+}
 
 /// [`crate::PropertyStore::insert_properties_bounded`]'s arguments.
 #[derive(Debug, Clone)]
