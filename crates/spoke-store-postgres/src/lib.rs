@@ -37,7 +37,8 @@
 //! `BTreeMap<String, String>`, the same bytes SQLite stores: reads parse them back into the
 //! same map (JSONB would reorder keys and reject `\u0000`, and search reads values with
 //! `::json ->>` anyway). All text columns use the "C" collation, so comparisons and ordering
-//! are bytewise, as in SQLite, whatever the database's default collation.
+//! are bytewise, as the conformance suite requires of every backend, whatever the database's
+//! default collation.
 //!
 //! Known limits PostgreSQL imposes, where SQLite would accept the write: text cannot hold
 //! U+0000, so a value containing it fails (`Internal`); and a unique value whose key does
