@@ -133,19 +133,28 @@ struct Draft {
     written: bool,
     /// Unique properties the batch wrote, with the value each was left with ("" for none).
     unique: BTreeMap<String, String>,
+    /// The outcome (index into `State::outcomes`) that shows this draft as it is now
+    /// without a copy of it, and the history group whose changes are all of its values
+    /// as they are now (a create's). A later write copies them before it changes the
+    /// draft; most drafts are written once, so most never are.
+    shown_by: Option<usize>,
+    created_history: Option<usize>,
 }
 
 /// The real changes of one write of a draft, at the version it made.
 struct HistoryGroup {
     draft: usize,
     version: i64,
-    changes: BTreeMap<String, String>,
+    /// `None`: every value of the draft as it is at the end (a create no later item
+    /// changed; see `Draft::created_history`).
+    changes: Option<BTreeMap<String, String>>,
 }
 
 /// One item's outcome, before new records have ids.
 enum Decision {
-    /// The record as this item left it (a later item may change the draft further).
-    Record(usize, ObjectRecord),
+    /// The record as this item left it: `None` while it is the draft as it is now (see
+    /// `Draft::shown_by`), a copy once a later item changed the draft.
+    Record(usize, Option<ObjectRecord>),
     Conflict {
         property: String,
         value: String,
@@ -171,14 +180,54 @@ struct State<'c> {
     drafts: Vec<Draft>,
     /// Stored records read (live, of the batch's portal and type): draft index.
     stored: HashMap<ObjectId, usize>,
-    /// Who holds each unique value the batch looked up. Absent means free.
-    holders: HashMap<(String, String), Holder>,
+    /// Who holds each unique value the batch looked up, by property then value. Absent
+    /// means free.
+    holders: HashMap<String, HashMap<String, Holder>>,
     /// Live association targets (id, type).
     live: HashSet<(ObjectId, String)>,
     history: Vec<HistoryGroup>,
+    /// Each item's outcome so far, and whether it created its record.
+    outcomes: Vec<(Decision, bool)>,
 }
 
 impl State<'_> {
+    fn holder(&self, property: &str, value: &str) -> Option<Holder> {
+        self.holders.get(property)?.get(value).copied()
+    }
+
+    fn set_holder(&mut self, property: String, value: String, holder: Holder) {
+        self.holders
+            .entry(property)
+            .or_default()
+            .insert(value, holder);
+    }
+
+    /// Before a draft changes: copies of what still shows it as it is now.
+    fn detach(&mut self, draft: usize) {
+        let Some(d) = self.drafts.get_mut(draft) else {
+            return;
+        };
+        if let Some(i) = d.shown_by.take() {
+            if let Some((Decision::Record(_, shown @ None), _)) = self.outcomes.get_mut(i) {
+                *shown = Some(d.record.clone());
+            }
+        }
+        if let Some(i) = d.created_history.take() {
+            if let Some(h @ HistoryGroup { changes: None, .. }) = self.history.get_mut(i) {
+                h.changes = Some(d.record.properties.clone());
+            }
+        }
+    }
+
+    /// Records an item's outcome; a record outcome shows its draft until it changes.
+    fn push(&mut self, decision: Decision, created: bool) {
+        if let Decision::Record(draft, None) = decision {
+            if let Some(d) = self.drafts.get_mut(draft) {
+                d.shown_by = Some(self.outcomes.len());
+            }
+        }
+        self.outcomes.push((decision, created));
+    }
     fn add_stored(&mut self, row: Versioned) {
         if self.stored.contains_key(&row.record.id) {
             return;
@@ -190,6 +239,8 @@ impl State<'_> {
             new: false,
             written: false,
             unique: BTreeMap::new(),
+            shown_by: None,
+            created_history: None,
         });
     }
 
@@ -207,7 +258,7 @@ impl State<'_> {
             let Some(value) = props.get(property).filter(|v| !v.is_empty()) else {
                 continue;
             };
-            if let Some(&holder) = self.holders.get(&(property.clone(), value.clone())) {
+            if let Some(holder) = self.holder(property, value) {
                 if Some(holder) != me {
                     return Some(Decision::Conflict {
                         property: property.clone(),
@@ -239,11 +290,12 @@ impl State<'_> {
                 continue;
             };
             if !fresh {
-                self.holders
-                    .retain(|(p, _), holder| !(p == property && *holder == me));
+                if let Some(held) = self.holders.get_mut(property) {
+                    held.retain(|_, holder| *holder != me);
+                }
             }
             if !value.is_empty() {
-                self.holders.insert((property.clone(), value.clone()), me);
+                self.set_holder(property.clone(), value.clone(), me);
             }
             if let Some(d) = self.drafts.get_mut(draft) {
                 d.unique.insert(property.clone(), value.clone());
@@ -284,17 +336,19 @@ impl State<'_> {
             new: true,
             written: true,
             unique: BTreeMap::new(),
+            shown_by: None,
+            created_history: Some(self.history.len()),
         });
         self.index_unique(Holder::New(draft), draft, &properties, true);
         self.history.push(HistoryGroup {
             draft,
             version: 1,
-            changes: properties.clone(),
+            changes: None,
         });
         match self.drafts.get_mut(draft) {
             Some(d) => {
                 d.record.properties = properties;
-                Decision::Record(draft, d.record.clone())
+                Decision::Record(draft, None)
             }
             None => Decision::Failed(ItemFailure::NotFound),
         }
@@ -309,6 +363,7 @@ impl State<'_> {
             return conflict;
         }
         let now = self.ctx.now;
+        self.detach(draft);
         let Some(d) = self.drafts.get_mut(draft) else {
             return Decision::Failed(ItemFailure::NotFound);
         };
@@ -316,14 +371,14 @@ impl State<'_> {
         d.version += 1;
         d.record.updated_at = now;
         d.written = true;
-        let (version, record) = (d.version, d.record.clone());
+        let version = d.version;
         self.index_unique(me, draft, &changed, false);
         self.history.push(HistoryGroup {
             draft,
             version,
-            changes: changed,
+            changes: Some(changed),
         });
-        Decision::Record(draft, record)
+        Decision::Record(draft, None)
     }
 
     /// The draft a target names: a live stored record read, or one created earlier in the
@@ -331,9 +386,7 @@ impl State<'_> {
     fn resolve(&self, target: Target<'_>) -> Option<usize> {
         let holder = match target {
             Target::Id(id) => Holder::Stored(id),
-            Target::Key(property, value) => {
-                *self.holders.get(&(property.to_owned(), value.to_owned()))?
-            }
+            Target::Key(property, value) => self.holder(property, value)?,
         };
         match holder {
             Holder::Stored(id) => self.stored.get(&id).copied(),
@@ -440,6 +493,7 @@ impl<'a> Plan<'a> {
                 holders: HashMap::new(),
                 live: HashSet::new(),
                 history: Vec::new(),
+                outcomes: Vec::new(),
             },
         }
     }
@@ -501,9 +555,7 @@ impl<'a> Plan<'a> {
         }
         self.state.holders.clear();
         for (property, value, id) in snapshot.holders {
-            self.state
-                .holders
-                .insert((property, value), Holder::Stored(id));
+            self.state.set_holder(property, value, Holder::Stored(id));
         }
         self.state.live.extend(snapshot.live);
     }
@@ -513,12 +565,12 @@ impl<'a> Plan<'a> {
         sorted(
             self.target_keys
                 .iter()
-                .filter_map(|(p, v)| self.state.holders.get(&((*p).to_owned(), (*v).to_owned())))
+                .filter_map(|(p, v)| self.state.holder(p, v))
                 .filter_map(|h| match h {
                     Holder::Stored(id)
-                        if !self.state.stored.contains_key(id) && !self.tried.contains(id) =>
+                        if !self.state.stored.contains_key(&id) && !self.tried.contains(&id) =>
                     {
-                        Some(*id)
+                        Some(id)
                     }
                     _ => None,
                 })
@@ -530,18 +582,18 @@ impl<'a> Plan<'a> {
     pub fn decide(self) -> Decided<'a> {
         let mut state = self.state;
         let atomic = state.ctx.atomic;
-        let mut outcomes = Vec::new();
         let mut stopped = false;
-        let mut push = |d: Decision, created: bool| {
+        let mut push = |state: &mut State<'_>, d: Decision, created: bool| {
             let stops = atomic && d.stops_atomic();
-            outcomes.push((d, created));
+            state.push(d, created);
             stopped = stops;
             !stops
         };
         match self.batch {
             RecordBatch::Create(items) => {
                 for item in items {
-                    if !push(state.create(item.properties.clone(), Some(item)), true) {
+                    let d = state.create(item.properties.clone(), Some(item));
+                    if !push(&mut state, d, true) {
                         break;
                     }
                 }
@@ -552,7 +604,7 @@ impl<'a> Plan<'a> {
                         Some(draft) => state.patch(draft, item.properties.clone()),
                         None => Decision::Failed(ItemFailure::NotFound),
                     };
-                    if !push(d, false) {
+                    if !push(&mut state, d, false) {
                         break;
                     }
                 }
@@ -571,12 +623,13 @@ impl<'a> Plan<'a> {
                             (state.create(props, None), true)
                         }
                     };
-                    if !push(d, created) {
+                    if !push(&mut state, d, created) {
                         break;
                     }
                 }
             }
         }
+        let outcomes = std::mem::take(&mut state.outcomes);
         Decided {
             batch: self.batch,
             state,
@@ -685,11 +738,12 @@ impl<'a> Decided<'a> {
     pub fn history(&self) -> impl Iterator<Item = HistoryWrite<'_>> {
         self.state.history.iter().filter_map(|h| {
             let d = self.state.drafts.get(h.draft)?;
-            (!h.changes.is_empty()).then_some(HistoryWrite {
+            let changes = h.changes.as_ref().unwrap_or(&d.record.properties);
+            (!changes.is_empty()).then_some(HistoryWrite {
                 id: d.record.id,
                 version: h.version,
                 new: d.new,
-                changes: &h.changes,
+                changes,
             })
         })
     }
@@ -724,15 +778,23 @@ impl<'a> Decided<'a> {
         let Self {
             state, outcomes, ..
         } = self;
-        let draft_id = |draft: usize| state.drafts.get(draft).map_or(0, |d| d.record.id);
+        let ids: Vec<ObjectId> = state.drafts.iter().map(|d| d.record.id).collect();
+        let draft_id = |draft: usize| ids.get(draft).copied().unwrap_or(0);
         let id_of = |holder: Holder| match holder {
             Holder::Stored(id) => id,
             Holder::New(draft) => draft_id(draft),
         };
+        // An outcome that still shows its draft is the draft's last: it takes the record.
+        let mut finals: Vec<Option<ObjectRecord>> =
+            state.drafts.into_iter().map(|d| Some(d.record)).collect();
         outcomes
             .into_iter()
             .map(|(decision, created)| match decision {
-                Decision::Record(draft, mut record) => {
+                Decision::Record(draft, shown) => {
+                    let taken = || finals.get_mut(draft).and_then(Option::take);
+                    let Some(mut record) = shown.or_else(taken) else {
+                        return Err(ItemFailure::NotFound);
+                    };
                     record.id = draft_id(draft);
                     Ok(Upserted { record, created })
                 }
