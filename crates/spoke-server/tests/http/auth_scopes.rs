@@ -579,6 +579,25 @@ async fn scope_is_checked_before_the_body() {
     );
 }
 
+/// The alternatives a 403 `MISSING_SCOPES` names, sorted.
+fn required_scopes(ans: &Answer) -> Vec<String> {
+    let body = assert_error(ans, 403, Some("MISSING_SCOPES"), SCOPES_MESSAGE);
+    let mut required: Vec<String> = body["errors"][0]["context"]["requiredGranularScopes"]
+        .as_array()
+        .expect("scopes")
+        .iter()
+        .map(|s| s.as_str().expect("scope").to_owned())
+        .collect();
+    required.sort();
+    required
+}
+
+fn sorted(scopes: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
+    v.sort();
+    v
+}
+
 #[tokio::test]
 async fn per_type_scopes() {
     let app = TestApp::spawn().await;
@@ -633,17 +652,7 @@ async fn per_type_scopes() {
             assert_eq!(ans.status, 200, "{ty} read with {scope}: {}", ans.text);
         }
         let denied = app.get(&nothing, &format!("/crm/v3/objects/{ty}")).await;
-        let body = assert_error(&denied, 403, Some("MISSING_SCOPES"), SCOPES_MESSAGE);
-        let mut required: Vec<String> = body["errors"][0]["context"]["requiredGranularScopes"]
-            .as_array()
-            .expect("scopes")
-            .iter()
-            .map(|s| s.as_str().expect("scope").to_owned())
-            .collect();
-        required.sort();
-        let mut expected: Vec<String> = reads.iter().map(|s| (*s).to_owned()).collect();
-        expected.sort();
-        assert_eq!(required, expected, "{ty}");
+        assert_eq!(required_scopes(&denied), sorted(reads), "{ty}");
         for scope in writes {
             let t = app.token(1, &[scope]).await;
             let ans = app
@@ -761,22 +770,6 @@ async fn per_type_schema_scopes() {
             ],
         )
         .await;
-    let required_of = |ans: &Answer| {
-        let body = assert_error(ans, 403, Some("MISSING_SCOPES"), SCOPES_MESSAGE);
-        let mut required: Vec<String> = body["errors"][0]["context"]["requiredGranularScopes"]
-            .as_array()
-            .expect("scopes")
-            .iter()
-            .map(|s| s.as_str().expect("scope").to_owned())
-            .collect();
-        required.sort();
-        required
-    };
-    let sorted = |list: &[&str]| {
-        let mut v: Vec<String> = list.iter().map(|s| (*s).to_owned()).collect();
-        v.sort();
-        v
-    };
     for (n, (ty, reads, writes)) in cases.into_iter().enumerate() {
         let path = format!("/crm/v3/properties/{ty}");
         for scope in reads {
@@ -800,9 +793,9 @@ async fn per_type_schema_scopes() {
             );
         }
         let ans = app.get(&invented, &path).await;
-        assert_eq!(required_of(&ans), sorted(reads), "{ty} read");
+        assert_eq!(required_scopes(&ans), sorted(reads), "{ty} read");
         let ans = app.post(&invented, &format!("{path}/groups"), group).await;
-        assert_eq!(required_of(&ans), sorted(writes), "{ty} write");
+        assert_eq!(required_scopes(&ans), sorted(writes), "{ty} write");
     }
 }
 
