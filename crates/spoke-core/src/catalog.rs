@@ -1,6 +1,8 @@
 //! The built-in object types and their HubSpot-defined properties.
 //!
-//! Ids, names and scopes follow hubspot-behavior.md §4.1/§4.2. HubSpot publishes no
+//! Ids, names and object scopes follow hubspot-behavior.md §4.1/§4.2; the scopes of
+//! property definitions and pipelines are alternatives HubSpot's properties and pipelines
+//! specs list (docs/compatibility.md says which stands for which type). HubSpot publishes no
 //! objectTypeId for partner clients and partner services; spoke uses `0-1500` and `0-1501`
 //! (docs/compatibility.md), and always accepts their names.
 
@@ -32,7 +34,8 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         ],
         public_create: true,
         required_on_create: &[],
-        schema_scope_name: "contacts",
+        schema_read_scopes: &["crm.schemas.contacts.read", "crm.objects.contacts.read"],
+        schema_write_scopes: &["crm.schemas.contacts.write"],
     },
     ObjectType {
         id: ObjectTypeId("0-2"),
@@ -52,7 +55,8 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         ],
         public_create: true,
         required_on_create: &[],
-        schema_scope_name: "companies",
+        schema_read_scopes: &["crm.schemas.companies.read", "crm.objects.companies.read"],
+        schema_write_scopes: &["crm.schemas.companies.write"],
     },
     ObjectType {
         id: ObjectTypeId("0-3"),
@@ -75,7 +79,8 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         ],
         public_create: true,
         required_on_create: &[],
-        schema_scope_name: "deals",
+        schema_read_scopes: &["crm.schemas.deals.read", "crm.objects.deals.read"],
+        schema_write_scopes: &["crm.schemas.deals.write"],
     },
     ObjectType {
         id: ObjectTypeId("0-5"),
@@ -99,7 +104,8 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         ],
         public_create: true,
         required_on_create: &[],
-        schema_scope_name: "tickets",
+        schema_read_scopes: &["crm.schemas.tickets.read", "tickets"],
+        schema_write_scopes: &["crm.schemas.tickets.write", "tickets"],
     },
     ObjectType {
         id: ObjectTypeId("0-7"),
@@ -120,7 +126,8 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         ],
         public_create: true,
         required_on_create: &[],
-        schema_scope_name: "products",
+        schema_read_scopes: &["e-commerce"],
+        schema_write_scopes: &["e-commerce"],
     },
     ObjectType {
         id: ObjectTypeId("0-8"),
@@ -141,7 +148,12 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         ],
         public_create: true,
         required_on_create: &[],
-        schema_scope_name: "line_items",
+        schema_read_scopes: &[
+            "crm.schemas.line_items.read",
+            "crm.objects.line_items.read",
+            "e-commerce",
+        ],
+        schema_write_scopes: &["e-commerce"],
     },
     ObjectType {
         id: ObjectTypeId("0-420"),
@@ -155,7 +167,8 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         default_properties: CUSTOM_DEFAULTS,
         public_create: true,
         required_on_create: &[],
-        schema_scope_name: "listings",
+        schema_read_scopes: &["crm.schemas.listings.read", "crm.objects.listings.read"],
+        schema_write_scopes: &["crm.schemas.listings.write"],
     },
     ObjectType {
         id: ObjectTypeId("0-1500"),
@@ -169,7 +182,8 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         default_properties: CUSTOM_DEFAULTS,
         public_create: false,
         required_on_create: &[],
-        schema_scope_name: "partner-clients",
+        schema_read_scopes: &["crm.schemas.custom.read", "crm.objects.custom.read"],
+        schema_write_scopes: &["crm.schemas.custom.write"],
     },
     ObjectType {
         id: ObjectTypeId("0-1501"),
@@ -183,7 +197,8 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         default_properties: CUSTOM_DEFAULTS,
         public_create: false,
         required_on_create: &[],
-        schema_scope_name: "partner-services",
+        schema_read_scopes: &["crm.schemas.custom.read", "crm.objects.custom.read"],
+        schema_write_scopes: &["crm.schemas.custom.write"],
     },
 ];
 

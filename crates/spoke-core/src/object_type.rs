@@ -37,8 +37,12 @@ pub struct ObjectType {
     pub public_create: bool,
     /// Properties a create must set (HubSpot's "understanding the CRM" guide).
     pub required_on_create: &'static [&'static str],
-    /// The property name part of `crm.schemas.{x}.read` for the properties API.
-    pub schema_scope_name: &'static str,
+    /// Any one of these scopes grants reading the type's property definitions and
+    /// pipelines: the alternatives HubSpot's properties and pipelines specs list that
+    /// stand for this type (docs/compatibility.md, "Scopes of property definitions").
+    pub schema_read_scopes: &'static [&'static str],
+    /// Any one of these scopes grants writing them.
+    pub schema_write_scopes: &'static [&'static str],
 }
 
 impl ObjectType {

@@ -1,33 +1,31 @@
 //! Scope names (hubspot-behavior.md §4.2). A requirement is a list of alternatives:
-//! any one granted scope satisfies it, as in HubSpot's spec `security` lists.
+//! any one granted scope satisfies it, as in HubSpot's spec `security` lists. Every name
+//! here is one of HubSpot's (`tests/http/catalogue.rs` holds them to its specs).
 
 use crate::object_type::ObjectType;
 
+fn owned(scopes: &[&str]) -> Vec<String> {
+    scopes.iter().map(|s| (*s).to_owned()).collect()
+}
+
 /// Scopes to read records of a type.
 pub fn object_read(ty: &ObjectType) -> Vec<String> {
-    ty.read_scopes.iter().map(|s| (*s).to_owned()).collect()
+    owned(ty.read_scopes)
 }
 
 /// Scopes to write records of a type.
 pub fn object_write(ty: &ObjectType) -> Vec<String> {
-    ty.write_scopes.iter().map(|s| (*s).to_owned()).collect()
+    owned(ty.write_scopes)
 }
 
-/// Scopes to read property definitions of a type. HubSpot's properties spec also lets the
-/// type's object-read scope read its definitions.
+/// Scopes to read property definitions (and pipelines) of a type.
 pub fn schema_read(ty: &ObjectType) -> Vec<String> {
-    let mut out = vec![format!("crm.schemas.{}.read", ty.schema_scope_name)];
-    out.extend(object_read(ty));
-    out
+    owned(ty.schema_read_scopes)
 }
 
-/// Scopes to write property definitions of a type (`tickets` covers ticket schemas).
+/// Scopes to write property definitions (and pipelines) of a type.
 pub fn schema_write(ty: &ObjectType) -> Vec<String> {
-    let mut out = vec![format!("crm.schemas.{}.write", ty.schema_scope_name)];
-    if ty.name == "tickets" {
-        out.push("tickets".into());
-    }
-    out
+    owned(ty.schema_write_scopes)
 }
 
 /// Every scope spoke knows: what `spoke serve` grants the token it prints on first start.

@@ -552,20 +552,20 @@ fn build() -> Vec<Operation> {
     let p = |tail: &str| format!("/crm/v3/pipelines/{{objectType}}{tail}");
     let (one, stages) = ("/{pipelineId}", "/{pipelineId}/stages");
     let stage = "/{pipelineId}/stages/{stageId}";
-    add("pipelines-v3", "list", Get, p(""), spec, Object(Read), None);
+    add("pipelines-v3", "list", Get, p(""), spec, Schema(Read), None);
     add("pipelines-v3", "create", Post, p(""), spec, Schema(Write), None);
-    add("pipelines-v3", "read", Get, p(one), spec, Object(Read), None);
+    add("pipelines-v3", "read", Get, p(one), spec, Schema(Read), None);
     add("pipelines-v3", "replace", Put, p(one), spec, Schema(Write), None);
     add("pipelines-v3", "archive", Delete, p(one), spec, Schema(Write), None);
     add("pipelines-v3", "update", Patch, p(one), spec, Schema(Write), None);
-    add("pipelines-v3", "audit", Get, p("/{pipelineId}/audit"), spec, Object(Read), None);
-    add("pipelines-v3", "stages-list", Get, p(stages), spec, Object(Read), None);
+    add("pipelines-v3", "audit", Get, p("/{pipelineId}/audit"), spec, Schema(Read), None);
+    add("pipelines-v3", "stages-list", Get, p(stages), spec, Schema(Read), None);
     add("pipelines-v3", "stages-create", Post, p(stages), spec, Schema(Write), None);
-    add("pipelines-v3", "stages-read", Get, p(stage), spec, Object(Read), None);
+    add("pipelines-v3", "stages-read", Get, p(stage), spec, Schema(Read), None);
     add("pipelines-v3", "stages-replace", Put, p(stage), spec, Schema(Write), None);
     add("pipelines-v3", "stages-archive", Delete, p(stage), spec, Schema(Write), None);
     add("pipelines-v3", "stages-update", Patch, p(stage), spec, Schema(Write), None);
-    add("pipelines-v3", "stages-audit", Get, p("/{pipelineId}/stages/{stageId}/audit"), spec, Object(Read), None);
+    add("pipelines-v3", "stages-audit", Get, p("/{pipelineId}/stages/{stageId}/audit"), spec, Schema(Read), None);
     ops
 }
 

@@ -40,10 +40,10 @@ ALL_SCOPES = [
     "crm.objects.listings.write",
     "crm.schemas.contacts.read",
     "crm.schemas.contacts.write",
-    "crm.schemas.partner-services.read",
-    "crm.schemas.partner-services.write",
-    "crm.schemas.partner-clients.read",
-    "crm.schemas.partner-clients.write",
+    # HubSpot has no schema scopes of its own for the partner types; spoke takes the
+    # custom ones for their property definitions (docs/compatibility.md).
+    "crm.schemas.custom.read",
+    "crm.schemas.custom.write",
     "crm.schemas.listings.read",
     "crm.schemas.listings.write",
     "tickets",

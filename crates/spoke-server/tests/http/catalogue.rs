@@ -2,9 +2,10 @@
 //! `SPOKE_HUBSPOT_SPEC_DIR`, by default `../shared/reference/hubspot-openapi` beside the
 //! workspace): every row exists in its spec files with its method and path; every spec
 //! operation of the API families spoke serves (and their neighbours) is a row; every scope
-//! spoke accepts for an operation is one of the spec's `security` alternatives for it,
-//! except the deviations listed below (issue 13 fixes them). Then, over HTTP, rows without a
-//! handler answer HubSpot's 403 after the same authorization as any other row.
+//! spoke accepts for an operation is one of the spec's `security` alternatives for it, for
+//! every object type the row can be called with; and every scope spoke can require or grant
+//! is one HubSpot has. Then, over HTTP, rows without a handler answer HubSpot's 403 after
+//! the same authorization as any other row.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -50,25 +51,6 @@ const FAMILIES: &[&str] = &[
     "pipelines-v3.json",
 ];
 
-/// Scopes spoke accepts for operations whose spec does not list them. spoke-core's scope
-/// rules invented the schema scopes of products, line items and the partner types, and let
-/// every type's object read scope read its properties (and pipelines); changing them
-/// changes what existing tokens may do, so they are known deviations (docs/compatibility.md)
-/// until issue 13 settles them. A deviation that stops occurring fails the test too, so
-/// this list stays true.
-const KNOWN_DEVIATIONS: &[&str] = &[
-    "crm.objects.partner-clients.read",
-    "crm.objects.partner-services.read",
-    "crm.objects.products.read",
-    "crm.schemas.line_items.write",
-    "crm.schemas.partner-clients.read",
-    "crm.schemas.partner-clients.write",
-    "crm.schemas.partner-services.read",
-    "crm.schemas.partner-services.write",
-    "crm.schemas.products.read",
-    "crm.schemas.products.write",
-];
-
 fn spec_dir() -> Option<PathBuf> {
     let dir = match std::env::var("SPOKE_HUBSPOT_SPEC_DIR") {
         Ok(d) if !d.is_empty() => PathBuf::from(d),
@@ -80,13 +62,13 @@ fn spec_dir() -> Option<PathBuf> {
 
 /// One operation of a spec file: method, path, and its `security` alternatives.
 struct SpecOp {
-    file: &'static str,
+    file: String,
     method: String,
     path: String,
     alternatives: Vec<Vec<String>>,
 }
 
-fn load(dir: &std::path::Path, file: &'static str) -> Vec<SpecOp> {
+fn load(dir: &std::path::Path, file: &str) -> Vec<SpecOp> {
     let text = std::fs::read_to_string(dir.join(file))
         .unwrap_or_else(|e| panic!("{file}: {e} (is the spec directory complete?)"));
     let spec: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
@@ -114,11 +96,32 @@ fn load(dir: &std::path::Path, file: &'static str) -> Vec<SpecOp> {
                 })
                 .unwrap_or_default();
             out.push(SpecOp {
-                file,
+                file: file.to_owned(),
                 method: method.to_uppercase(),
                 path: path.clone(),
                 alternatives,
             });
+        }
+    }
+    out
+}
+
+/// Every scope any operation of any spec file in `dir` lists: the scopes HubSpot has.
+fn every_spec_scope(dir: &std::path::Path) -> BTreeSet<String> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    let mut out = BTreeSet::new();
+    for path in files {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_else(|| panic!("{}: not a UTF-8 name", path.display()));
+        for op in load(dir, name) {
+            out.extend(op.alternatives.into_iter().flatten());
         }
     }
     out
@@ -253,29 +256,29 @@ fn the_catalogue_matches_hubspots_specs() {
         }
     }
     for (scope, where_) in &deviations {
-        let known = KNOWN_DEVIATIONS.contains(&scope.as_str());
-        let label = if known {
-            "known deviation"
-        } else {
-            "INVENTED SCOPE"
-        };
-        let example = where_.iter().next().map_or("", String::as_str);
-        println!(
-            "{label}: {scope}, in {} operations (e.g. {example})",
+        problems.push(format!(
+            "spoke accepts {scope} where the spec does not ({} operations): {where_:?}",
             where_.len()
-        );
-        if !known {
-            problems.push(format!(
-                "spoke accepts {scope} where the spec does not: {where_:?}"
-            ));
+        ));
+    }
+
+    // Whatever the path names, no row requires, and no token is granted, a scope HubSpot
+    // does not have.
+    let real = every_spec_scope(&dir);
+    assert!(
+        real.contains("crm.objects.contacts.read"),
+        "no scopes read from the specs"
+    );
+    let types: Vec<&'static ObjectType> = ObjectType::all().iter().collect();
+    let mut spoke_scopes: BTreeSet<String> = spoke_core::scope::all_scopes().into_iter().collect();
+    for op in operations() {
+        let lists = vec![types.clone(); op.scope.types_needed()];
+        for combination in combinations(&lists) {
+            spoke_scopes.extend(op.scope.required(&combination).into_iter().flatten());
         }
     }
-    for scope in KNOWN_DEVIATIONS {
-        if !deviations.contains_key(*scope) {
-            problems.push(format!(
-                "known deviation {scope} no longer occurs: remove it"
-            ));
-        }
+    for scope in spoke_scopes.difference(&real) {
+        problems.push(format!("{scope} is in none of HubSpot's specs"));
     }
     println!(
         "catalogue: {} rows, {checked} spec operations checked, {} problems",

@@ -67,7 +67,8 @@ async fn seed_000_partner_services_batch_read() {
             1,
             &[
                 "crm.objects.partner-services.read",
-                "crm.schemas.partner-services.write",
+                "crm.schemas.custom.read",
+                "crm.schemas.custom.write",
             ],
         )
         .await;
