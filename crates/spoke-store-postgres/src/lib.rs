@@ -1,8 +1,9 @@
 //! spoke's PostgreSQL storage: several spoke servers can share one database.
 //!
-//! It behaves exactly like the embedded SQLite backend (`spoke-store-sqlite`): same tables
-//! and keys, same per-item outcomes, same values on the wire (both pass the storage
-//! conformance suite, `spoke_store::conformance`). What differs is how it stays correct with
+//! It behaves like the embedded SQLite backend (`spoke-store-sqlite`): same tables and
+//! keys, same per-item outcomes, same values on the wire (both pass the storage conformance
+//! suite, `spoke_store::conformance`), except where `conformance::EXCEPTIONS` names a rule
+//! it cannot express. What differs is how it stays correct with
 //! many writers at once, where SQLite simply has one:
 //!
 //! - **Uniqueness is backed by constraints.** A unique property value is taken by inserting

@@ -64,19 +64,31 @@ async fn archive_ids(
     now: Millis,
 ) -> Result<Finish<()>, Error> {
     if !ids.is_empty() {
-        // Archived records give their unique values back (an upsert by the same key then
-        // creates a new record, as on HubSpot).
-        db::execute(
+        let archived: Vec<ObjectId> = db::query(
             tx,
-            "WITH archived AS (
-                 UPDATE objects SET archived_at = $1 WHERE id = ANY($2)
-                 AND (portal_id, object_type) IS NOT DISTINCT FROM ($3::BIGINT, $4::TEXT)
-                 AND archived_at IS NULL RETURNING id
-             )
-             DELETE FROM unique_values WHERE object_id IN (SELECT id FROM archived)",
+            "UPDATE objects SET archived_at = $1 WHERE id = ANY($2)
+             AND (portal_id, object_type) IS NOT DISTINCT FROM ($3::BIGINT, $4::TEXT)
+             AND archived_at IS NULL RETURNING id",
             &[&now, &ids, &portal.0, &object_type],
         )
-        .await?;
+        .await?
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect::<Result<_, _>>()?;
+        // Archived records give their unique values back (an upsert by the same key then
+        // creates a new record, as on HubSpot). A separate statement, so that it sees the
+        // values a concurrent batch gave a record while the UPDATE waited for its lock:
+        // one statement would delete with the snapshot it started with and leave such a
+        // value held by an archived record. The UPDATE's row locks keep them from moving
+        // again before this transaction ends.
+        if !archived.is_empty() {
+            db::execute(
+                tx,
+                "DELETE FROM unique_values WHERE object_id = ANY($1)",
+                &[&archived],
+            )
+            .await?;
+        }
     }
     Ok(Finish::Commit(()))
 }

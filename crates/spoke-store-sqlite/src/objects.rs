@@ -291,7 +291,7 @@ impl ObjectStore for SqliteStore {
                     );
                     conn.prepare_cached(&sql)?
                         .query_map(
-                            params![portal.0, object_type, after.unwrap_or(0), limit as i64],
+                            params![portal.0, object_type, after.unwrap_or(0), page_limit(limit)],
                             |r| row_to_stored(r).map(Some),
                         )?
                         .collect::<rusqlite::Result<Vec<_>>>()?
@@ -385,4 +385,9 @@ fn read_keys(
         }
     }
     Ok(out)
+}
+
+/// A page size as SQLite's `LIMIT`: a negative one would mean no limit at all.
+fn page_limit(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
 }
