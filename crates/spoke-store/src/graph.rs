@@ -221,8 +221,8 @@ pub struct NewLabel {
 
 impl NewLabel {
     /// The label records to insert, given the pair's labels now (`existing`) and the
-    /// largest type id any label of the portal uses; `None` if the pair is full or already
-    /// has a label of this name. Type ids are allocated from
+    /// largest type id any label of the portal uses; `None` if the pair is full, already
+    /// has a label of this name, or no type id is left. Type ids are allocated from
     /// [`FIRST_USER_TYPE_ID`] up, per portal. A same-type pair without an inverse label
     /// gets one record whose type id is its own inverse.
     pub fn records(
@@ -233,9 +233,10 @@ impl NewLabel {
         if existing.len() >= self.max || existing.iter().any(|l| l.name == self.name) {
             return None;
         }
-        let id = largest_type_id.map_or(FIRST_USER_TYPE_ID, |m| m + 1);
+        // Ids past i64::MAX (only reachable through copied rows) leave no room: refused.
+        let id = largest_type_id.map_or(Some(FIRST_USER_TYPE_ID), |m| m.checked_add(1))?;
         let single = self.from_type == self.to_type && self.inverse_label.is_none();
-        let inverse_id = if single { id } else { id + 1 };
+        let inverse_id = if single { id } else { id.checked_add(1)? };
         let mut made = vec![LabelRecord {
             from_type: self.from_type.clone(),
             to_type: self.to_type.clone(),

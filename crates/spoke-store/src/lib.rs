@@ -8,7 +8,10 @@
 //! reports per-item outcomes (HubSpot's 207 responses); callers never loop over
 //! single-item calls. Values reaching storage are already validated and normalized by
 //! [`schema::TypeSchema`] with the core's value rules: storage never interprets a property
-//! value, except to keep unique values unique.
+//! value, except to keep unique values unique and to search values by the core's rules
+//! ([`sql_search`]). The other shared rules: [`graph`] (association rows and labels),
+//! [`requests`] and [`columns`] (what narrow methods receive and how rows become records),
+//! [`transfer`] (every table declared once).
 
 use std::collections::{BTreeMap, HashMap};
 

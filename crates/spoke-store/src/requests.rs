@@ -1,7 +1,8 @@
-//! What a backend's definition and token writes receive: one value per call, carrying the
-//! rules that need no SQL (when an insert is refused, what an archived definition looks
-//! like, when a group may be written, how scopes are kept). Callers use the trait methods
-//! with plain arguments ([`crate::PropertyStore::archive_properties`], ...), which build these.
+//! What a backend's narrow trait methods receive: one value per call (record reads,
+//! searches and archives; definition, group and token writes), carrying the rules that need
+//! no SQL (when an insert is refused, what an archived definition looks like, how scopes
+//! are kept). Callers use the trait methods with plain arguments
+//! ([`crate::PropertyStore::archive_properties`], ...), which build these.
 
 use spoke_core::search::SearchQuery;
 use spoke_core::time::Millis;
