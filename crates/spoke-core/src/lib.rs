@@ -12,7 +12,8 @@
 //! - [`search`]: the search AST every backend compiles, and its reference semantics (the
 //!   text fold, token matching).
 //! - [`time`]: HubSpot's timestamp formats.
-//! - [`scope`]: scope names and the checks each operation needs.
+//! - [`scope`]: each type's scope alternatives (its lists in [`catalog`]) and how a grant
+//!   satisfies them; which list an operation needs is the server's operation catalogue.
 //!
 //! A type's live property set (built-in plus a portal's custom properties) needs stored
 //! state, so it is `spoke_store::schema`; token minting is `spoke_store::tokens`.

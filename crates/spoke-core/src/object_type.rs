@@ -16,7 +16,7 @@ impl fmt::Display for ObjectTypeId {
 #[derive(Debug)]
 pub struct ObjectType {
     pub id: ObjectTypeId,
-    /// Plural API name (`contacts`), as used in paths and scope names.
+    /// Plural API name (`contacts`), as used in paths.
     pub name: &'static str,
     /// Singular name (`contact`): accepted in paths, used lowercase in association messages.
     pub singular: &'static str,

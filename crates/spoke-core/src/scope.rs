@@ -28,7 +28,10 @@ pub fn schema_write(ty: &ObjectType) -> Vec<String> {
     owned(ty.schema_write_scopes)
 }
 
-/// Every scope spoke knows: what `spoke serve` grants the token it prints on first start.
+/// The scopes of every object type's records and property definitions, and of custom
+/// objects: what `spoke serve` grants the token it prints on first start. Scopes that only
+/// operations spoke does not serve need (`crm.objects.owners.read`, `automation`, ...) are
+/// not among them, so such a token gets their 403 `MISSING_SCOPES` first.
 pub fn all_scopes() -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for ty in ObjectType::all() {

@@ -447,20 +447,12 @@ pub enum SearchError {
     NotANumber,
     #[error("CONTAINS_TOKEN on record column {0:?}")]
     TokenOnColumn(Field),
-    #[error("an association filter supports only EQ and IN")]
-    AssociationOperator,
 }
 
 /// Refuses what has no meaning: an operand of the other [`ValueType`] than its field's (a
-/// multi-select's options are text), a NaN operand, a token condition on a record column,
-/// an association filter other than EQ and IN.
+/// multi-select's options are text), a NaN operand, a token condition on a record column.
 pub fn check(query: &SearchQuery) -> Result<(), SearchError> {
     for f in query.groups.iter().flatten() {
-        if matches!(f.field, Field::Association { .. })
-            && !matches!(f.condition, Condition::Eq(_) | Condition::In(_))
-        {
-            return Err(SearchError::AssociationOperator);
-        }
         let operands: &[Operand] = match &f.condition {
             Condition::Eq(v)
             | Condition::Neq(v)

@@ -128,11 +128,13 @@ impl ScopeRule {
                 })
                 .collect(),
             Self::AnyObject(a) => {
-                let mut all: Vec<String> = ObjectType::all()
+                // Types share scopes (`e-commerce`): each is listed once, first place kept.
+                let mut seen = std::collections::HashSet::new();
+                let all: Vec<String> = ObjectType::all()
                     .iter()
                     .flat_map(|t| object(t, a))
+                    .filter(|s| seen.insert(s.clone()))
                     .collect();
-                all.dedup();
                 vec![all]
             }
             Self::Fixed(list) => vec![list.iter().map(|s| (*s).to_owned()).collect()],

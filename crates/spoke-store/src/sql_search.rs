@@ -196,9 +196,12 @@ fn typed(b: &mut Binder<'_>, name: &str, kind: Kind) -> (String, String) {
 fn filter(b: &mut Binder<'_>, scope: &Scope<'_>, f: &Filter) -> String {
     let c = &f.condition;
     // Decided before anything is bound: SQLite wants every parameter bound to be used.
+    // An association filter other than EQ and IN matches nothing (the reference's rule),
+    // an empty NOT_IN included.
+    let association = matches!(f.field, Field::Association { .. });
     match c {
         Condition::In(vs) if vs.is_empty() => return "FALSE".into(),
-        Condition::NotIn(vs) if vs.is_empty() => return "TRUE".into(),
+        Condition::NotIn(vs) if vs.is_empty() && !association => return "TRUE".into(),
         _ => {}
     }
     let (raw, cmp, multi) = match &f.field {

@@ -778,11 +778,12 @@ pub(crate) async fn list(
     // `after` is the id of the next record to return (HubSpot's cursors look the same).
     let after = match q.one("after").filter(|a| !a.is_empty()) {
         None => None,
-        Some(a) => Some(
-            a.parse::<ObjectId>().map_err(|_| {
-                ApiError::validation(format!("Invalid value for query parameter after: {a}"))
-            })? - 1,
-        ),
+        Some(a) => {
+            let invalid =
+                || ApiError::validation(format!("Invalid value for query parameter after: {a}"));
+            let id = a.parse::<ObjectId>().map_err(|_| invalid())?;
+            Some(id.checked_sub(1).ok_or_else(invalid)?)
+        }
     };
     let mut records = auth
         .state

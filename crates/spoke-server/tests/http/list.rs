@@ -106,6 +106,24 @@ async fn list_exact_page_boundary_has_no_paging() {
 }
 
 #[tokio::test]
+async fn list_after_that_is_not_an_id_is_a_400() {
+    let app = TestApp::spawn().await;
+    let t = app.token(1, &["all"]).await;
+    // The smallest i64 parses, and the cursor's `after - 1` once overflowed on it.
+    for after in ["x", "-9223372036854775808", "9223372036854775808"] {
+        let ans = app
+            .get(&t, &format!("/crm/v3/objects/companies?after={after}"))
+            .await;
+        assert_error(
+            &ans,
+            400,
+            Some("VALIDATION_ERROR"),
+            &format!("Invalid value for query parameter after: {after}"),
+        );
+    }
+}
+
+#[tokio::test]
 async fn list_limit_max_is_100() {
     let app = TestApp::spawn().await;
     let t = app.token(1, &["all"]).await;

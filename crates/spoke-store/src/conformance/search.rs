@@ -528,6 +528,14 @@ fn queries(contacts: &[ObjectId], companies: &[ObjectId]) -> Vec<(String, Search
         &assoc,
         Condition::Neq(Operand::Id(companies[0])),
     );
+    // Matches nothing, as every association condition but EQ and IN (the SQL once took
+    // an empty NOT_IN for TRUE before looking at the field).
+    push(
+        &mut out,
+        "assoc not in nothing",
+        &assoc,
+        Condition::NotIn(Vec::new()),
+    );
 
     // Groups: OR of ANDs, an empty group.
     let f = |field: &Field, condition: Condition| Filter {
