@@ -51,6 +51,10 @@ pub struct ApiError {
     pub cause: Option<String>,
     /// Set on 429s only: HubSpot's `policyName` (`TEN_SECONDLY_ROLLING`, `SECONDLY`).
     pub policy_name: Option<&'static str>,
+    /// Set on answers of operations spoke knows but does not serve: the operation
+    /// (`GET /crm/v3/owners`), sent as `x-spoke-not-emulated` so a test can tell spoke's
+    /// gap from a real missing scope.
+    pub not_emulated: Option<String>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -74,6 +78,7 @@ impl ApiError {
             links: BTreeMap::new(),
             cause: None,
             policy_name: None,
+            not_emulated: None,
         }
     }
 
@@ -148,13 +153,15 @@ impl ApiError {
     /// its scopes: HubSpot's 403 for an API the caller cannot use (hubspot-behavior-platform.md
     /// §26), which connectors treat as "skip this stream" where a 404 would be fatal.
     pub fn not_implemented(method: &str, path: &str) -> Self {
-        Self::new(
+        let mut e = Self::new(
             StatusCode::FORBIDDEN,
             Some(Category::MissingScopes),
             format!(
                 "The scope needed for this API call isn't available for public use. spoke does not implement {method} {path} yet."
             ),
-        )
+        );
+        e.not_emulated = Some(format!("{method} {path}"));
+        e
     }
 
     pub fn method_not_allowed() -> Self {

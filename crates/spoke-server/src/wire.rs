@@ -17,6 +17,9 @@ use crate::error::{ApiError, ApiResult, Category};
 
 pub const JSON_CONTENT_TYPE: &str = "application/json;charset=utf-8";
 pub const CORRELATION_HEADER: &str = "x-hubspot-correlation-id";
+/// On answers of operations spoke knows but does not serve (their 403 is HubSpot's for a
+/// missing scope): which operation, so a test can tell spoke's gap from a real one.
+pub const NOT_EMULATED_HEADER: &str = "x-spoke-not-emulated";
 
 /// The request's correlation id, in request extensions for handlers that log.
 #[derive(Debug, Clone)]
@@ -63,6 +66,10 @@ pub async fn middleware(mut req: Request, next: Next) -> Response {
         }
         let status = e.status;
         let auth_failure = status == StatusCode::UNAUTHORIZED;
+        let not_emulated = e
+            .not_emulated
+            .as_deref()
+            .and_then(|op| HeaderValue::from_str(op).ok());
         let body = spoke_types::error::Error {
             status: "error",
             message: e.message,
@@ -79,6 +86,9 @@ pub async fn middleware(mut req: Request, next: Next) -> Response {
         if auth_failure {
             res.headers_mut()
                 .insert("x-hubspot-auth-failure", HeaderValue::from_static("true"));
+        }
+        if let Some(op) = not_emulated {
+            res.headers_mut().insert(NOT_EMULATED_HEADER, op);
         }
     }
     if let Ok(v) = HeaderValue::from_str(&id) {

@@ -342,6 +342,21 @@ async fn unimplemented_operations_answer_hubspots_403_after_authorization() {
         );
         assert!(body.get("errors").is_none(), "{what}: {}", ans.text);
         assert_wire_error(&ans);
+        let named = format!("{} {}", op.verb, op.path);
+        assert_eq!(
+            ans.headers
+                .get("x-spoke-not-emulated")
+                .and_then(|v| v.to_str().ok()),
+            Some(named.as_str()),
+            "{what}: the answer says which operation spoke does not serve"
+        );
+        // A real missing scope is not spoke's gap: no such header.
+        let ans = app.call(method.clone(), Some(&none), &path, None).await;
+        assert!(
+            ans.headers.get("x-spoke-not-emulated").is_none(),
+            "{what}: {:?}",
+            ans.headers
+        );
         if op.scope.types_needed() > 0 {
             let unknown = path.replacen("/contacts", "/widgets", 1);
             let ans = app.call(method.clone(), Some(&all), &unknown, None).await;
