@@ -83,7 +83,7 @@ async fn prune(tx: &Transaction<'_>, portal: PortalId, p: &Prune<'_>) -> Result<
         &[&p.from.1],
     )
     .await?;
-    let others: Vec<ObjectId> = db::query(
+    let others = db::query_ids(
         tx,
         "DELETE FROM associations WHERE portal_id = $1 AND from_type = $2 AND from_id = $3
          AND to_type = $4 AND category = $5 AND type_id = $6 AND to_id <> $7 RETURNING to_id",
@@ -97,10 +97,7 @@ async fn prune(tx: &Transaction<'_>, portal: PortalId, p: &Prune<'_>) -> Result<
             &p.keep,
         ],
     )
-    .await?
-    .iter()
-    .map(|r| r.try_get(0))
-    .collect::<Result<_, _>>()?;
+    .await?;
     if !others.is_empty() {
         db::execute(
             tx,

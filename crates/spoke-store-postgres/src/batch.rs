@@ -135,16 +135,13 @@ async fn take_ids(tx: &Transaction<'_>, decided: &mut Decided<'_>) -> Result<(),
     if count == 0 {
         return Ok(());
     }
-    let mut ids: Vec<ObjectId> = db::query(
+    let mut ids: Vec<ObjectId> = db::query_ids(
         tx,
         "SELECT nextval(pg_get_serial_sequence('objects', 'id'))
          FROM generate_series(1, $1::BIGINT)",
         &[&i64::try_from(count).unwrap_or(i64::MAX)],
     )
-    .await?
-    .iter()
-    .map(|r| r.try_get(0))
-    .collect::<Result<_, _>>()?;
+    .await?;
     ids.sort_unstable();
     decided
         .set_ids(&ids)

@@ -417,6 +417,19 @@ pub(crate) mod db {
         Ok(c.query(&stmt, params).await?)
     }
 
+    /// The first column of every row, as ids (`RETURNING id`, `SELECT id`).
+    pub(crate) async fn query_ids<C: GenericClient>(
+        c: &C,
+        sql: &str,
+        params: Params<'_>,
+    ) -> Result<Vec<i64>, Error> {
+        let rows = query(c, sql, params).await?;
+        Ok(rows
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<_, _>>()?)
+    }
+
     pub(crate) async fn query_opt<C: GenericClient>(
         c: &C,
         sql: &str,

@@ -29,14 +29,7 @@ pub(crate) const COLUMNS: &str = "id, properties, created_at, updated_at, archiv
 /// A record from the first five columns of `r`, in [`COLUMNS`] order, its values left as
 /// stored (reads).
 pub(crate) fn row_to_stored(r: &tokio_postgres::Row) -> Result<StoredRecord, Error> {
-    Ok(StoredRecord {
-        id: r.try_get(0)?,
-        properties: StoredProperties::from_stored(r.try_get(1)?),
-        created_at: r.try_get(2)?,
-        updated_at: r.try_get(3)?,
-        archived_at: r.try_get(4)?,
-        history: BTreeMap::new(),
-    })
+    spoke_store::columns::stored_record(&crate::tokens_props::Cols(r))
 }
 
 /// A record from the first six columns of `r`, its values decoded, and its version (writes).
@@ -64,17 +57,14 @@ async fn archive_ids(
     now: Millis,
 ) -> Result<Finish<()>, Error> {
     if !ids.is_empty() {
-        let archived: Vec<ObjectId> = db::query(
+        let archived = db::query_ids(
             tx,
             "UPDATE objects SET archived_at = $1 WHERE id = ANY($2)
              AND (portal_id, object_type) IS NOT DISTINCT FROM ($3::BIGINT, $4::TEXT)
              AND archived_at IS NULL RETURNING id",
             &[&now, &ids, &portal.0, &object_type],
         )
-        .await?
-        .iter()
-        .map(|r| r.try_get(0))
-        .collect::<Result<_, _>>()?;
+        .await?;
         // Archived records give their unique values back (an upsert by the same key then
         // creates a new record, as on HubSpot). A separate statement, so that it sees the
         // values a concurrent batch gave a record while the UPDATE waited for its lock:

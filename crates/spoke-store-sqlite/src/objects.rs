@@ -20,14 +20,7 @@ const SELECT_OBJECT: &str =
 
 /// A record from [`SELECT_OBJECT`]'s columns, its values left as stored (reads).
 fn row_to_stored(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredRecord> {
-    Ok(StoredRecord {
-        id: r.get(0)?,
-        properties: StoredProperties::from_stored(r.get(1)?),
-        created_at: r.get(2)?,
-        updated_at: r.get(3)?,
-        archived_at: r.get(4)?,
-        history: BTreeMap::new(),
-    })
+    spoke_store::columns::stored_record(&crate::tokens_props::Cols(r))
 }
 
 /// A record with its values decoded, and its version (writes).

@@ -1,8 +1,10 @@
-//! Records that both backends read from the same columns of the same tables (labels,
-//! tokens, property groups, definitions), built from a row in one place: a backend wraps
-//! its driver's row in [`Columns`] and selects the columns named here, in this order.
+//! Records that both backends read from the same columns of the same tables (records,
+//! labels, tokens, property groups, definitions), built from a row in one place: a backend
+//! wraps its driver's row in [`Columns`] and selects the columns named here, in this order.
 
-use spoke_core::{PortalId, PropertyDefinition};
+use std::collections::BTreeMap;
+
+use spoke_core::{PortalId, PropertyDefinition, StoredProperties, StoredRecord};
 
 use crate::{LabelRecord, PropertyGroup, TokenRecord};
 
@@ -14,6 +16,21 @@ pub trait Columns {
     fn int_or_null(&self, i: usize) -> Result<Option<i64>, Self::Error>;
     fn int32(&self, i: usize) -> Result<i32, Self::Error>;
     fn boolean(&self, i: usize) -> Result<bool, Self::Error>;
+}
+
+/// `objects` columns, as [`stored_record`] reads them (then `version`, for writes).
+pub const RECORD_COLUMNS: &str = "id, properties, created_at, updated_at, archived_at, version";
+
+/// A record from the first five [`RECORD_COLUMNS`], its values left as stored.
+pub fn stored_record<C: Columns>(r: &C) -> Result<StoredRecord, C::Error> {
+    Ok(StoredRecord {
+        id: r.int(0)?,
+        properties: StoredProperties::from_stored(r.text(1)?),
+        created_at: r.int(2)?,
+        updated_at: r.int(3)?,
+        archived_at: r.int_or_null(4)?,
+        history: BTreeMap::new(),
+    })
 }
 
 /// `association_labels` columns after `portal_id`, as [`label`] reads them.
