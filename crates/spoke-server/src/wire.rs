@@ -334,6 +334,26 @@ pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
 #[derive(Debug, Default)]
 pub struct QueryParams(Vec<(String, String)>);
 
+/// `paging.next.link`: the request's own URL on the host the client called, with every
+/// query parameter it sent (as sent) but `after`, then the next `after`. Connectors that
+/// page by this link alone (dlt) keep their properties, associations, limit and archived.
+pub fn next_link(host: &str, path: &str, raw_query: Option<&str>, after: &str) -> String {
+    let mut link = format!("http://{host}{path}?");
+    for pair in raw_query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let key = pair.split('=').next().unwrap_or("");
+        let is_after = form_urlencoded::parse(key.as_bytes())
+            .next()
+            .is_some_and(|(k, _)| k == "after");
+        if !is_after {
+            link.push_str(pair);
+            link.push('&');
+        }
+    }
+    link.push_str("after=");
+    link.extend(form_urlencoded::byte_serialize(after.as_bytes()));
+    link
+}
+
 impl QueryParams {
     pub fn parse(raw: Option<&str>) -> Self {
         Self(

@@ -761,7 +761,7 @@ pub(crate) async fn archive_one(
 
 pub(crate) async fn list(
     auth: Authorized<TypeSchema>,
-    Path(segment): Path<String>,
+    uri: axum::http::Uri,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
@@ -809,8 +809,11 @@ pub(crate) async fn list(
                 .unwrap_or("localhost");
             Paging {
                 next: NextPage {
-                    link: Some(format!(
-                        "http://{host}/crm/v3/objects/{segment}?after={next}"
+                    link: Some(crate::wire::next_link(
+                        host,
+                        uri.path(),
+                        query.as_deref(),
+                        &next,
                     )),
                     after: next,
                 },

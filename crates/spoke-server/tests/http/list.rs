@@ -106,6 +106,46 @@ async fn list_exact_page_boundary_has_no_paging() {
 }
 
 #[tokio::test]
+async fn list_next_link_carries_every_query_parameter() {
+    // dlt pages by `paging.next.link` alone: page 2 must ask what page 1 asked.
+    let app = TestApp::spawn().await;
+    let t = app.token(1, &["all"]).await;
+    let ids = seed_companies(&app, &t, 5).await;
+    for prefix in ["/crm/v3/objects", "/crm/objects/2026-03"] {
+        let first = app
+            .get(
+                &t,
+                &format!("{prefix}/companies?limit=2&properties=name%2Cphone&archived=false&foo=bar&after="),
+            )
+            .await;
+        assert_eq!(first.status, 200, "{}", first.text);
+        let next = &first.body["paging"]["next"];
+        let after = next["after"].as_str().expect("after");
+        let link = next["link"].as_str().expect("link");
+        let expected = format!(
+            "{prefix}/companies?limit=2&properties=name%2Cphone&archived=false&foo=bar&after={after}"
+        );
+        assert!(link.starts_with("http://"), "{link}");
+        assert!(
+            link.ends_with(&expected),
+            "{link} should end with {expected}"
+        );
+        let path = link
+            .split_once("//")
+            .and_then(|(_, rest)| rest.find('/').map(|i| &rest[i..]));
+        let second = app.get(&t, path.expect("a path")).await;
+        assert_eq!(second.status, 200, "{}", second.text);
+        assert_eq!(page_ids(&second.body), ids[2..4]);
+        let props = second.body["results"][0]["properties"]
+            .as_object()
+            .expect("properties");
+        // `domain` is in the default set; asked for name and phone, page 2 has phone only.
+        assert!(props.contains_key("phone"), "{}", second.text);
+        assert!(!props.contains_key("domain"), "{}", second.text);
+    }
+}
+
+#[tokio::test]
 async fn list_after_that_is_not_an_id_is_a_400() {
     let app = TestApp::spawn().await;
     let t = app.token(1, &["all"]).await;
