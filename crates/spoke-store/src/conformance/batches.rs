@@ -2,7 +2,6 @@
 //! on their own: an item sees what the earlier items of its batch did, history only on
 //! change, and which failures stop an atomic batch.
 
-use spoke_core::association::HUBSPOT_DEFINED;
 use spoke_core::{ObjectId, ObjectRecord, PortalId};
 
 use super::{
@@ -82,13 +81,7 @@ async fn linked(
 }
 
 fn link() -> LinkType {
-    LinkType {
-        category: HUBSPOT_DEFINED.into(),
-        type_id: 279,
-        inverse_type_id: 280,
-        exclusive: false,
-        inverse_exclusive: false,
-    }
+    super::associations::unlabeled()
 }
 
 async fn upsert_of_one_value_twice_creates_then_updates(store: &dyn Store, portal: PortalId) {

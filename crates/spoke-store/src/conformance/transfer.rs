@@ -10,8 +10,7 @@ use super::{
 };
 use crate::transfer::{Chunks, Value};
 use crate::{
-    AssociationWrite, LinkType, PropertyGroup, ReadKeys, ReadOptions, Rows, Store, Table,
-    WriteSource,
+    AssociationWrite, PropertyGroup, ReadKeys, ReadOptions, Rows, Store, Table, WriteSource,
 };
 
 /// `dest` answers the call (a method of [`Store`]) as `source` does.
@@ -176,20 +175,8 @@ pub async fn check_transfer(source: &dyn Store, dest: &dyn Store) {
             to_type: COMPANIES.into(),
             to_id: company.id,
             types: vec![
-                LinkType {
-                    category: HUBSPOT_DEFINED.into(),
-                    type_id: 279,
-                    inverse_type_id: 280,
-                    exclusive: false,
-                    inverse_exclusive: false,
-                },
-                LinkType {
-                    category: USER_DEFINED.into(),
-                    type_id: label.type_id,
-                    inverse_type_id: label.inverse_type_id,
-                    exclusive: false,
-                    inverse_exclusive: false,
-                },
+                super::associations::unlabeled(),
+                super::associations::plain(USER_DEFINED, label.type_id, label.inverse_type_id),
             ],
         })
         .collect();
