@@ -32,7 +32,10 @@ pub fn object_type(segment: &str) -> Result<&'static ObjectType, UnknownObjectTy
 pub struct TypeSchema {
     pub ty: &'static ObjectType,
     pub portal: PortalId,
-    props: HashMap<String, PropertyDefinition>,
+    /// The catalogue's definitions, shared by every request, sorted by name.
+    builtin: &'static [PropertyDefinition],
+    /// The portal's live custom ones, which win over a built-in of the same name.
+    custom: HashMap<String, PropertyDefinition>,
 }
 
 impl TypeSchema {
@@ -43,17 +46,18 @@ impl TypeSchema {
         portal: PortalId,
         custom: impl IntoIterator<Item = PropertyDefinition>,
     ) -> Self {
-        let mut props: HashMap<String, PropertyDefinition> = builtin_properties(ty)
-            .iter()
-            .map(|p| (p.name.clone(), p.clone()))
+        // Built from every request: the built-ins are borrowed, not copied.
+        let custom = custom
+            .into_iter()
+            .filter(|p| !p.archived)
+            .map(|p| (p.name.clone(), p))
             .collect();
-        props.extend(
-            custom
-                .into_iter()
-                .filter(|p| !p.archived)
-                .map(|p| (p.name.clone(), p)),
-        );
-        Self { ty, portal, props }
+        Self {
+            ty,
+            portal,
+            builtin: builtin_properties(ty),
+            custom,
+        }
     }
 
     /// The schema as the portal's properties stand now.
@@ -67,23 +71,30 @@ impl TypeSchema {
     }
 
     pub fn get(&self, name: &str) -> Option<&PropertyDefinition> {
-        self.props.get(name)
+        self.custom.get(name).or_else(|| {
+            let i = self
+                .builtin
+                .binary_search_by(|p| p.name.as_str().cmp(name))
+                .ok()?;
+            self.builtin.get(i)
+        })
     }
 
     /// Contact `email` and every `hasUniqueValue` property: usable as `idProperty`.
     pub fn is_unique(&self, name: &str) -> bool {
         (self.ty.id.0 == "0-1" && name == "email")
-            || self.props.get(name).is_some_and(|p| p.has_unique_value)
+            || self.get(name).is_some_and(|p| p.has_unique_value)
     }
 
     pub fn unique_properties(&self) -> Vec<String> {
-        let mut out: Vec<String> = self
-            .props
-            .keys()
+        let names = self.builtin.iter().map(|p| p.name.as_str());
+        let mut out: Vec<String> = names
+            .chain(self.custom.keys().map(String::as_str))
             .filter(|n| self.is_unique(n))
-            .cloned()
+            .map(str::to_owned)
             .collect();
         out.sort();
+        out.dedup();
         out
     }
 
@@ -101,7 +112,7 @@ impl TypeSchema {
 
     /// Normalizes a unique value the way writes store it (emails are lowercased).
     pub fn normalize_key(&self, property: &str, value: &str) -> String {
-        match self.props.get(property) {
+        match self.get(property) {
             Some(def) => def.normalize(value).unwrap_or_else(|_| value.to_owned()),
             None => value.to_owned(),
         }
@@ -117,7 +128,7 @@ impl TypeSchema {
         let mut out = BTreeMap::new();
         let mut errors = Vec::new();
         for (name, raw) in input {
-            let Some(def) = self.props.get(name) else {
+            let Some(def) = self.get(name) else {
                 errors.push(PropertyError::doesnt_exist(name));
                 continue;
             };
@@ -156,7 +167,7 @@ impl TypeSchema {
     /// The projection resolved for this type, once per read for all its records;
     /// requested names the type does not have are left out.
     pub fn shown<'a>(&self, projection: Projection<'a>) -> Shown<'a> {
-        projection.resolve(self.ty, |n| self.props.contains_key(n))
+        projection.resolve(self.ty, |n| self.get(n).is_some())
     }
 
     /// A record's `propertiesWithHistory`: each of `names` the type has, in the order
@@ -170,7 +181,7 @@ impl TypeSchema {
         (!names.is_empty()).then(|| {
             names
                 .iter()
-                .filter(|n| self.props.contains_key(n.as_str()))
+                .filter(|n| self.get(n).is_some())
                 .map(|n| (n.as_str(), self.history(record, n)))
                 .collect()
         })
@@ -205,6 +216,21 @@ mod tests {
 
     fn contacts() -> &'static ObjectType {
         object_type("contacts").expect("contacts")
+    }
+
+    #[test]
+    fn every_builtin_is_found_by_name_and_a_custom_one_wins() {
+        for ty in ObjectType::all() {
+            let schema = TypeSchema::new(ty, PortalId(1), []);
+            for p in builtin_properties(ty) {
+                assert_eq!(schema.get(&p.name), Some(p), "{} {}", ty.name, p.name);
+            }
+        }
+        let mut own = custom("firstname", true, false);
+        own.label = "Mine".into();
+        let schema = TypeSchema::new(contacts(), PortalId(1), [own.clone()]);
+        assert_eq!(schema.get("firstname"), Some(&own));
+        assert_eq!(schema.unique_properties(), ["email", "firstname"]);
     }
 
     fn custom(name: &str, unique: bool, archived: bool) -> PropertyDefinition {
