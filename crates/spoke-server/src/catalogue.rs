@@ -24,7 +24,7 @@ use spoke_core::{scope, ObjectType};
 
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
-use crate::handlers::{associations as assoc, objects, properties as props, search};
+use crate::handlers::{associations as assoc, legacy, objects, properties as props, search};
 use crate::schema::object_type;
 use crate::AppState;
 
@@ -97,6 +97,10 @@ pub enum ScopeRule {
     AnyObject(Access),
     /// A fixed list of alternatives.
     Fixed(&'static [&'static str]),
+    /// The object scopes of a type the path names literally (`/companies/v2/...`).
+    ObjectOf(&'static str, Access),
+    /// The schema scopes of a type the path names literally (`/companies/v2/properties`).
+    SchemaOf(&'static str, Access),
 }
 
 impl ScopeRule {
@@ -105,7 +109,7 @@ impl ScopeRule {
         match self {
             Self::Object(_) | Self::Schema(_) => 1,
             Self::Pair(_) => 2,
-            Self::AnyObject(_) | Self::Fixed(_) => 0,
+            Self::AnyObject(_) | Self::Fixed(_) | Self::ObjectOf(..) | Self::SchemaOf(..) => 0,
         }
     }
 
@@ -138,6 +142,18 @@ impl ScopeRule {
                 vec![all]
             }
             Self::Fixed(list) => vec![list.iter().map(|s| (*s).to_owned()).collect()],
+            // The name is the catalogue's own; the catalogue's tests resolve every one.
+            Self::ObjectOf(name, a) => ObjectType::resolve(name)
+                .map(|t| object(t, a))
+                .into_iter()
+                .collect(),
+            Self::SchemaOf(name, a) => ObjectType::resolve(name)
+                .map(|t| match a {
+                    Access::Read => scope::schema_read(t),
+                    Access::Write => scope::schema_write(t),
+                })
+                .into_iter()
+                .collect(),
         }
     }
 }
@@ -160,6 +176,9 @@ pub enum Source {
     /// A path HubSpot routes (or spoke serves) for the operation with this id, under
     /// another prefix that no spec file lists.
     Alias(&'static str),
+    /// A legacy (v1/v2) or documented-only path no spec file holds, with where its
+    /// behavior is described (a section of the project's reference).
+    Legacy(&'static str),
 }
 
 /// Builds the route of an implemented operation for its method.
@@ -381,7 +400,7 @@ fn authorize(
 #[rustfmt::skip]
 fn build() -> Vec<Operation> {
     use Access::{Read, Write};
-    use ScopeRule::{AnyObject, Fixed, Object, Pair, Schema};
+    use ScopeRule::{AnyObject, Fixed, Object, ObjectOf, Pair, Schema, SchemaOf};
     use Verb::{Delete, Get, Patch, Post, Put};
 
     let mut ops = Vec::new();
@@ -442,7 +461,7 @@ fn build() -> Vec<Operation> {
     add("objects-v3", "gdpr-delete", Post, o("/gdpr-delete"), Source::Spec(&["contacts-v3.json"]), Object(Write), None);
     let partner = Source::Spec(&["partner-clients-v3.json", "partner-services-v3.json"]);
     let v3 = o("/{objectId}/associations/{toObjectType}");
-    add("objects-v3", "associations-list", Get, v3.clone(), partner, Object(Read), None);
+    add("objects-v3", "associations-list", Get, v3.clone(), partner, Object(Read), serve!(legacy::associations_v3_list));
     let v3 = format!("{v3}/{{toObjectId}}/{{associationType}}");
     add("objects-v3", "associations-create", Put, v3.clone(), partner, Object(Write), None);
     add("objects-v3", "associations-archive", Delete, v3, partner, Object(Write), None);
@@ -528,7 +547,9 @@ fn build() -> Vec<Operation> {
     let v3 = |tail: &str| format!("/crm/v3/associations/{{fromObjectType}}/{{toObjectType}}/batch/{tail}");
     add("associations-v3", "batch-archive", Post, v3("archive"), spec, Pair(Write), None);
     add("associations-v3", "batch-create", Post, v3("create"), spec, Pair(Write), None);
-    add("associations-v3", "batch-read", Post, v3("read"), spec, Pair(Read), None);
+    add("associations-v3", "batch-read", Post, v3("read"), spec, Pair(Read), serve!(legacy::associations_v3_batch_read));
+    let types = "/crm/v3/associations/{fromObjectType}/{toObjectType}/types".to_owned();
+    add("associations-v3", "types", Get, types, Source::Legacy("hubspot-behavior-platform.md §25.6"), Pair(Read), serve!(legacy::associations_v3_types));
 
     // Custom object schemas (hubspot-behavior-apps.md).
     let spec = Source::Spec(&["schemas-v3.json"]);
@@ -568,6 +589,20 @@ fn build() -> Vec<Operation> {
     add("pipelines-v3", "stages-archive", Delete, p(stage), spec, Schema(Write), None);
     add("pipelines-v3", "stages-update", Patch, p(stage), spec, Schema(Write), None);
     add("pipelines-v3", "stages-audit", Get, p("/{pipelineId}/stages/{stageId}/audit"), spec, Schema(Read), None);
+    // Legacy read shapes connectors still call (hubspot-behavior-platform.md §25), served
+    // from the same data as v3.
+    let v4 = "/crm/v4/objects/{objectType}".to_owned();
+    add("objects-v4", "list", Get, v4, Source::Alias("objects-v3.list"), Object(Read), serve!(objects::list));
+    let doc = |section: &'static str| Source::Legacy(section);
+    add("properties-v2", "list", Get, "/properties/v2/{objectType}/properties".into(), doc("hubspot-behavior-platform.md §25.1"), Schema(Read), serve!(legacy::properties_v2));
+    add("properties-v1", "list", Get, "/properties/v1/{objectType}/properties".into(), doc("hubspot-behavior-platform.md §25.1"), Schema(Read), serve!(legacy::properties_v1));
+    let named = "/properties/v1/{objectType}/properties/named/{propertyName}".to_owned();
+    add("properties-v1", "read", Get, named, doc("hubspot-behavior-platform.md §25.1"), Schema(Read), serve!(legacy::property_v1));
+    let companies = |access| ObjectOf("companies", access);
+    add("companies-v2", "properties", Get, "/companies/v2/properties".into(), doc("hubspot-behavior-platform.md §25.1"), SchemaOf("companies", Read), serve!(legacy::companies_properties));
+    add("companies-v2", "paged", Get, "/companies/v2/companies/paged".into(), doc("hubspot-behavior-platform.md §25.2"), companies(Read), serve!(legacy::companies_paged));
+    add("companies-v2", "read", Get, "/companies/v2/companies/{companyId}".into(), doc("hubspot-behavior-platform.md §25.2"), companies(Read), serve!(legacy::company_read));
+    add("deals-v1", "paged", Get, "/deals/v1/deal/paged".into(), doc("hubspot-behavior-platform.md §25.3"), ObjectOf("deals", Read), serve!(legacy::deals_paged));
     ops
 }
 
@@ -592,6 +627,9 @@ mod tests {
                 );
             }
             assert!(op.type_params().len() >= op.scope.types_needed(), "{op:?}");
+            if let ScopeRule::ObjectOf(name, _) | ScopeRule::SchemaOf(name, _) = op.scope {
+                assert!(ObjectType::resolve(name).is_some(), "{op:?} names {name}");
+            }
         }
     }
 

@@ -14,5 +14,6 @@
 
 pub mod associations;
 pub mod error;
+pub mod legacy;
 pub mod objects;
 pub mod properties;

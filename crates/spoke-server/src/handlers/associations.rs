@@ -734,7 +734,7 @@ pub(crate) async fn delete_label(
 /// HubSpot's v3 name for an association type: `contact_to_company` for the primary (or the
 /// only) unlabeled type, `contact_to_company_unlabeled` for the unlabeled type of a pair
 /// that also has a primary, and the label in snake case for other labels.
-fn v3_type_name(
+pub(crate) fn v3_type_name(
     from: &ObjectType,
     to: &ObjectType,
     defs: &Definitions,

@@ -100,6 +100,17 @@ const SCHEMA_WRITE: Scopes = (
     &["crm.schemas.contacts.read", "crm.objects.contacts.write"],
     "crm.schemas.contacts.write",
 );
+// Legacy paths name their type literally (`/companies/v2/...`).
+const COMPANY_READ: Scopes = (
+    &["crm.objects.companies.read"],
+    &["crm.objects.contacts.read", "crm.objects.companies.write"],
+    "crm.objects.companies.read",
+);
+const COMPANY_SCHEMA_READ: Scopes = (
+    &["crm.schemas.companies.read"],
+    &["crm.schemas.contacts.read", "crm.objects.contacts.read"],
+    "crm.schemas.companies.read",
+);
 // Pair endpoints need both types: a token with contacts alone is missing companies.
 const PAIR_READ_SCOPES: Scopes = (
     PAIR_READ,
@@ -364,6 +375,23 @@ fn cases(op: &Operation) -> Vec<Case> {
             Is(404),
         ),
         ("associations", "labels-archive") => one(None, PAIR_WRITE_SCOPES, 204, Is(404)),
+        ("associations", "types") => one(None, PAIR_READ_SCOPES, 200, Is(200)),
+        ("objects", "associations-list") => one(None, PAIR_READ_SCOPES, 200, Is(200)),
+        ("companies", "properties") => one(None, COMPANY_SCHEMA_READ, 200, Is(200)),
+        ("companies", "paged") => vec![c("", "?properties=name", None, COMPANY_READ, 200, Is(200))],
+        ("companies", "read") => one(None, COMPANY_READ, 200, Is(404)),
+        ("deals", "paged") => vec![c(
+            "",
+            "?includeAllProperties=true&includeAssociations=true",
+            None,
+            (
+                &["crm.objects.deals.read"],
+                C_READ,
+                "crm.objects.deals.read",
+            ),
+            200,
+            Is(200),
+        )],
         _ => Vec::new(),
     }
 }
@@ -376,7 +404,7 @@ fn fill_path(op: &Operation, at: &str) -> String {
             "{objectType}" | "{fromObjectType}" => "contacts",
             "{toObjectType}" => "companies",
             "{objectId}" | "{fromObjectId}" => at,
-            "{toObjectId}" => "{cid}",
+            "{toObjectId}" | "{companyId}" => "{cid}",
             "{propertyName}" => "{prop}",
             "{groupName}" => "{group}",
             "{associationTypeId}" => "{label}",

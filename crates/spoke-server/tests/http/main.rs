@@ -12,6 +12,7 @@ mod connections;
 mod errors;
 mod fuzz;
 mod isolation;
+mod legacy;
 mod list;
 mod objects_batch;
 mod objects_single;
