@@ -624,3 +624,64 @@ fn malformed_requests_fail_with_serdes_message() {
         "data did not match any variant of untagged enum SortSpec at line 1 column 12"
     );
 }
+
+#[test]
+fn legacy_records_serialize_with_numbers_and_their_paging_keys() {
+    use spoke_types::legacy::{
+        CompaniesPage, CompanyV2, DealAssociations, DealV1, DealsPage, LegacyValue, LegacyVersion,
+    };
+    let version = |source_id: Option<&str>| LegacyVersion {
+        name: "name".into(),
+        value: "Acme".into(),
+        timestamp: 1457708103847,
+        source: "API".into(),
+        source_id: source_id.map(str::to_owned),
+        source_vid: Vec::new(),
+    };
+    let value = LegacyValue {
+        value: "Acme".into(),
+        timestamp: 1457708103847,
+        source: "API".into(),
+        source_id: None,
+        versions: vec![version(None), version(Some("x"))],
+    };
+    let properties = BTreeMap::from([("name".to_owned(), value)]);
+    let company = CompanyV2 {
+        portal_id: 62515,
+        company_id: 115200636,
+        is_deleted: false,
+        properties: properties.clone(),
+        additional_domains: Vec::new(),
+        state_changes: None,
+        merge_audits: None,
+    };
+    let page = CompaniesPage {
+        companies: vec![company],
+        has_more: true,
+        offset: 115200636,
+    };
+    assert_eq!(
+        text(&page),
+        r#"{"companies":[{"portalId":62515,"companyId":115200636,"isDeleted":false,"properties":{"name":{"value":"Acme","timestamp":1457708103847,"source":"API","sourceId":null,"versions":[{"name":"name","value":"Acme","timestamp":1457708103847,"source":"API","sourceVid":[]},{"name":"name","value":"Acme","timestamp":1457708103847,"source":"API","sourceId":"x","sourceVid":[]}]}},"additionalDomains":[]}],"has-more":true,"offset":115200636}"#
+    );
+    let deals = DealsPage {
+        deals: vec![DealV1 {
+            portal_id: 1,
+            deal_id: 2,
+            is_deleted: false,
+            associations: Some(DealAssociations {
+                associated_vids: vec![3],
+                ..DealAssociations::default()
+            }),
+            properties: BTreeMap::new(),
+            imports: Vec::new(),
+            state_changes: Vec::new(),
+        }],
+        has_more: false,
+        offset: 2,
+    };
+    assert_eq!(
+        text(&deals),
+        r#"{"deals":[{"portalId":1,"dealId":2,"isDeleted":false,"associations":{"associatedVids":[3],"associatedCompanyIds":[],"associatedDealIds":[],"associatedTicketIds":[]},"properties":{},"imports":[],"stateChanges":[]}],"hasMore":false,"offset":2}"#
+    );
+}

@@ -432,6 +432,9 @@ pub(crate) async fn deals_paged(
     Ok(Json(StatusCode::OK, body).into_response())
 }
 
+/// Where one associated type's ids go in a v1 deal's `associations`.
+type Slot = fn(&mut DealAssociations) -> &mut Vec<i64>;
+
 /// Each deal's associated contact, company, deal and ticket ids. A type the token cannot
 /// read stays an empty list rather than refusing the page.
 async fn deal_associations(
@@ -440,7 +443,7 @@ async fn deal_associations(
     ids: &[ObjectId],
 ) -> ApiResult<Vec<DealAssociations>> {
     let mut out = vec![DealAssociations::default(); ids.len()];
-    let slots: [(&str, fn(&mut DealAssociations) -> &mut Vec<i64>); 4] = [
+    let slots: [(&str, Slot); 4] = [
         ("contacts", |a| &mut a.associated_vids),
         ("companies", |a| &mut a.associated_company_ids),
         ("deals", |a| &mut a.associated_deal_ids),
