@@ -7,6 +7,13 @@
 //! pipelines, schemas, associations v3), are rows too, without a handler: they authorize
 //! like any other operation and then answer [`ApiError::not_implemented`].
 //! `tests/http/catalogue.rs` holds every row to HubSpot's OpenAPI specs.
+//!
+//! The rest of HubSpot's public API (lists, forms, email, workflows, CMS, files,
+//! conversations, legacy v1/v2 writes…) is a generated table, [`elsewhere`], derived from
+//! HubSpot's spec collection and legacy documentation by `scripts/catalogue-elsewhere`: rows
+//! without a handler too, so every operation HubSpot has answers its 403 instead of a 404.
+
+mod elsewhere;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -97,6 +104,9 @@ pub enum ScopeRule {
     AnyObject(Access),
     /// A fixed list of alternatives.
     Fixed(&'static [&'static str]),
+    /// Fixed requirements, checked in order, each a list of alternatives; none at all for
+    /// operations HubSpot authorizes by developer key or app rather than by scope.
+    AllOf(&'static [&'static [&'static str]]),
 }
 
 impl ScopeRule {
@@ -105,7 +115,7 @@ impl ScopeRule {
         match self {
             Self::Object(_) | Self::Schema(_) => 1,
             Self::Pair(_) => 2,
-            Self::AnyObject(_) | Self::Fixed(_) => 0,
+            Self::AnyObject(_) | Self::Fixed(_) | Self::AllOf(_) => 0,
         }
     }
 
@@ -138,6 +148,10 @@ impl ScopeRule {
                 vec![all]
             }
             Self::Fixed(list) => vec![list.iter().map(|s| (*s).to_owned()).collect()],
+            Self::AllOf(lists) => lists
+                .iter()
+                .map(|list| list.iter().map(|s| (*s).to_owned()).collect())
+                .collect(),
         }
     }
 }
@@ -160,6 +174,10 @@ pub enum Source {
     /// A path HubSpot routes (or spoke serves) for the operation with this id, under
     /// another prefix that no spec file lists.
     Alias(&'static str),
+    /// A row of the generated table ([`elsewhere`]): the file of HubSpot's public spec
+    /// collection (`CRM/Lists/Rollouts/144891/v3/lists.json`) or the legacy documentation
+    /// page it was derived from.
+    Elsewhere(&'static str),
 }
 
 /// Builds the route of an implemented operation for its method.
@@ -243,8 +261,9 @@ pub fn router() -> Router<AppState> {
     })
 }
 
-async fn not_implemented(auth: Authorized<()>) -> ApiError {
-    ApiError::not_implemented(auth.op.verb.as_str(), &auth.op.path)
+async fn not_implemented(auth: Authorized<Vec<Type>>) -> ApiError {
+    let required = auth.op.scope.required(&auth.subject);
+    ApiError::not_implemented(auth.op.verb.as_str(), &auth.op.path, &required)
 }
 
 /// The path's object type, resolved.
@@ -280,6 +299,13 @@ impl Subject for () {
 impl Subject for Type {
     async fn resolve(auth: &Authorized<()>, types: &[Type]) -> ApiResult<Self> {
         types.first().copied().ok_or_else(|| unresolved(auth.op))
+    }
+}
+
+/// Every type the path's scope rule resolved, however many.
+impl Subject for Vec<Type> {
+    async fn resolve(_: &Authorized<()>, types: &[Type]) -> ApiResult<Self> {
+        Ok(types.to_vec())
     }
 }
 
@@ -568,7 +594,98 @@ fn build() -> Vec<Operation> {
     add("pipelines-v3", "stages-archive", Delete, p(stage), spec, Schema(Write), None);
     add("pipelines-v3", "stages-update", Patch, p(stage), spec, Schema(Write), None);
     add("pipelines-v3", "stages-audit", Get, p("/{pipelineId}/stages/{stageId}/audit"), spec, Schema(Read), None);
+    add_elsewhere(&mut ops);
     ops
+}
+
+/// Appends the generated rows ([`elsewhere`]) after the rows written by hand, which win:
+/// a generated row is left out where a hand row has its method and path shape, and where
+/// its path would take requests a hand row serves (a literal segment where the hand row has
+/// a parameter: the router prefers the literal, and would answer the hand row's requests
+/// 403 or 405). Path parameters are renamed to the name an earlier row gives the parameter
+/// at the same place, as the router requires.
+fn add_elsewhere(ops: &mut Vec<Operation>) {
+    let hand = ops.len();
+    for &(api, name, verb, path, scopes, source) in elsewhere::ROWS {
+        let taken = ops[..hand]
+            .iter()
+            .any(|h| shadows(path, &h.path) || (h.verb == verb && same_shape(path, &h.path)));
+        let path = canonical(path, ops);
+        if taken || ops.iter().any(|o| o.verb == verb && o.path == path) {
+            continue;
+        }
+        let rate = if verb == Verb::Post && path.ends_with("/search") {
+            RateClass::Search
+        } else {
+            RateClass::Standard
+        };
+        ops.push(Operation {
+            api,
+            name,
+            verb,
+            path,
+            source: Source::Elsewhere(source),
+            scope: ScopeRule::AllOf(scopes),
+            rate,
+            handler: None,
+        });
+    }
+}
+
+fn is_param(segment: &str) -> bool {
+    segment.starts_with('{') && segment.ends_with('}')
+}
+
+/// Whether some path routed to `hand` would be routed to `path` instead: at the first
+/// segment where the two differ in kind, `path` has a literal and `hand` a parameter.
+fn shadows(path: &str, hand: &str) -> bool {
+    let (a, b): (Vec<&str>, Vec<&str>) = (path.split('/').collect(), hand.split('/').collect());
+    if a.len() != b.len() {
+        return false;
+    }
+    for (x, y) in a.iter().zip(&b) {
+        match (is_param(x), is_param(y)) {
+            (true, true) => {}
+            (false, false) if x == y => {}
+            (false, false) | (true, false) => return false,
+            (false, true) => return true,
+        }
+    }
+    false
+}
+
+/// Whether two templates route the same paths (parameters named differently).
+fn same_shape(a: &str, b: &str) -> bool {
+    let (a, b): (Vec<&str>, Vec<&str>) = (a.split('/').collect(), b.split('/').collect());
+    a.len() == b.len()
+        && a.iter()
+            .zip(&b)
+            .all(|(x, y)| (is_param(x) && is_param(y)) || x == y)
+}
+
+/// `path` with each parameter named as the first row of `ops` with the same segments
+/// before it names its parameter there.
+fn canonical(path: &str, ops: &[Operation]) -> String {
+    let mut out: Vec<String> = Vec::new();
+    for segment in path.split('/') {
+        let name = if is_param(segment) {
+            ops.iter()
+                .find_map(|o| {
+                    let theirs: Vec<&str> = o.path.split('/').collect();
+                    let same_prefix =
+                        theirs.len() > out.len() && theirs.iter().zip(&out).all(|(t, m)| t == m);
+                    theirs
+                        .get(out.len())
+                        .filter(|t| same_prefix && is_param(t))
+                        .map(|t| (*t).to_owned())
+                })
+                .unwrap_or_else(|| segment.to_owned())
+        } else {
+            segment.to_owned()
+        };
+        out.push(name);
+    }
+    out.join("/")
 }
 
 #[cfg(test)]
@@ -593,6 +710,53 @@ mod tests {
             }
             assert!(op.type_params().len() >= op.scope.types_needed(), "{op:?}");
         }
+    }
+
+    #[test]
+    fn generated_rows_fit_beside_the_rows_written_by_hand() {
+        // The router refuses (panics on) two routes it cannot tell apart.
+        let _ = router();
+        let (generated, hand): (Vec<&Operation>, Vec<&Operation>) = operations()
+            .iter()
+            .partition(|o| matches!(o.source, Source::Elsewhere(_)));
+        assert!(generated.len() > 500, "{} generated rows", generated.len());
+        assert!(generated.len() <= elsewhere::ROWS.len());
+        for e in &generated {
+            for h in &hand {
+                assert!(!shadows(&e.path, &h.path), "{e:?} takes requests of {h:?}");
+                assert!(
+                    e.verb != h.verb || !same_shape(&e.path, &h.path),
+                    "{e:?} is {h:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn shadowing_and_parameter_names() {
+        assert!(shadows("/a/contacts/x", "/a/{t}/x"));
+        assert!(!shadows("/a/{t}/x", "/a/contacts/x"));
+        assert!(!shadows("/a/{t}/x", "/a/{u}/x"));
+        assert!(!shadows("/a/b/x", "/a/c/{x}"));
+        assert!(!shadows("/a/{t}", "/a/{t}/x"));
+        assert!(same_shape("/a/{t}/x", "/a/{u}/x"));
+        assert!(!same_shape("/a/{t}/x", "/a/b/x"));
+        let ops = vec![Operation {
+            api: "t",
+            name: "t",
+            verb: Verb::Get,
+            path: "/a/{objectType}/x".into(),
+            source: Source::Elsewhere("t"),
+            scope: ScopeRule::AllOf(&[]),
+            rate: RateClass::Standard,
+            handler: None,
+        }];
+        assert_eq!(
+            canonical("/a/{type}/y/{id}", &ops),
+            "/a/{objectType}/y/{id}"
+        );
+        assert_eq!(canonical("/b/{type}", &ops), "/b/{type}");
+        assert_eq!(canonical("/a/lit/{id}", &ops), "/a/lit/{id}");
     }
 
     #[test]
