@@ -606,12 +606,21 @@ fn build() -> Vec<Operation> {
 /// at the same place, as the router requires.
 fn add_elsewhere(ops: &mut Vec<Operation>) {
     let hand = ops.len();
+    let mut names = ParamNames::default();
+    for op in ops.iter() {
+        names.canonical(&op.path);
+    }
+    let mut routes: std::collections::HashSet<(Verb, String)> =
+        ops.iter().map(|o| (o.verb, o.path.clone())).collect();
     for &(api, name, verb, path, scopes, source) in elsewhere::ROWS {
         let taken = ops[..hand]
             .iter()
             .any(|h| shadows(path, &h.path) || (h.verb == verb && same_shape(path, &h.path)));
-        let path = canonical(path, ops);
-        if taken || ops.iter().any(|o| o.verb == verb && o.path == path) {
+        if taken {
+            continue;
+        }
+        let path = names.canonical(path);
+        if !routes.insert((verb, path.clone())) {
             continue;
         }
         let rate = if verb == Verb::Post && path.ends_with("/search") {
@@ -629,6 +638,33 @@ fn add_elsewhere(ops: &mut Vec<Operation>) {
             rate,
             handler: None,
         });
+    }
+}
+
+/// The name the router knows for the parameter after each path prefix: the first row's.
+#[derive(Default)]
+struct ParamNames(HashMap<String, String>);
+
+impl ParamNames {
+    /// `path` with each parameter named as the first path seen with the same segments
+    /// before it names its parameter there; remembers the names `path` brings.
+    fn canonical(&mut self, path: &str) -> String {
+        let mut out = String::new();
+        for (i, segment) in path.split('/').enumerate() {
+            if i > 0 {
+                out.push('/');
+            }
+            let name = if is_param(segment) {
+                self.0
+                    .entry(out.clone())
+                    .or_insert_with(|| segment.to_owned())
+                    .clone()
+            } else {
+                segment.to_owned()
+            };
+            out.push_str(&name);
+        }
+        out
     }
 }
 
@@ -661,31 +697,6 @@ fn same_shape(a: &str, b: &str) -> bool {
         && a.iter()
             .zip(&b)
             .all(|(x, y)| (is_param(x) && is_param(y)) || x == y)
-}
-
-/// `path` with each parameter named as the first row of `ops` with the same segments
-/// before it names its parameter there.
-fn canonical(path: &str, ops: &[Operation]) -> String {
-    let mut out: Vec<String> = Vec::new();
-    for segment in path.split('/') {
-        let name = if is_param(segment) {
-            ops.iter()
-                .find_map(|o| {
-                    let theirs: Vec<&str> = o.path.split('/').collect();
-                    let same_prefix =
-                        theirs.len() > out.len() && theirs.iter().zip(&out).all(|(t, m)| t == m);
-                    theirs
-                        .get(out.len())
-                        .filter(|t| same_prefix && is_param(t))
-                        .map(|t| (*t).to_owned())
-                })
-                .unwrap_or_else(|| segment.to_owned())
-        } else {
-            segment.to_owned()
-        };
-        out.push(name);
-    }
-    out.join("/")
 }
 
 #[cfg(test)]
@@ -741,22 +752,15 @@ mod tests {
         assert!(!shadows("/a/{t}", "/a/{t}/x"));
         assert!(same_shape("/a/{t}/x", "/a/{u}/x"));
         assert!(!same_shape("/a/{t}/x", "/a/b/x"));
-        let ops = vec![Operation {
-            api: "t",
-            name: "t",
-            verb: Verb::Get,
-            path: "/a/{objectType}/x".into(),
-            source: Source::Elsewhere("t"),
-            scope: ScopeRule::AllOf(&[]),
-            rate: RateClass::Standard,
-            handler: None,
-        }];
+        let mut names = ParamNames::default();
+        assert_eq!(names.canonical("/a/{objectType}/x"), "/a/{objectType}/x");
         assert_eq!(
-            canonical("/a/{type}/y/{id}", &ops),
+            names.canonical("/a/{type}/y/{id}"),
             "/a/{objectType}/y/{id}"
         );
-        assert_eq!(canonical("/b/{type}", &ops), "/b/{type}");
-        assert_eq!(canonical("/a/lit/{id}", &ops), "/a/lit/{id}");
+        assert_eq!(names.canonical("/a/{t}/y/{key}"), "/a/{objectType}/y/{id}");
+        assert_eq!(names.canonical("/b/{type}"), "/b/{type}");
+        assert_eq!(names.canonical("/a/lit/{x}"), "/a/lit/{x}");
     }
 
     #[test]
