@@ -7,6 +7,13 @@
 //! pipelines, schemas, associations v3), are rows too, without a handler: they authorize
 //! like any other operation and then answer [`ApiError::not_implemented`].
 //! `tests/http/catalogue.rs` holds every row to HubSpot's OpenAPI specs.
+//!
+//! The rest of HubSpot's public API (lists, forms, email, workflows, CMS, files,
+//! conversations, legacy v1/v2 writes…) is a generated table, [`elsewhere`], derived from
+//! HubSpot's spec collection and legacy documentation by `scripts/catalogue-elsewhere`: rows
+//! without a handler too, so every operation HubSpot has answers its 403 instead of a 404.
+
+mod elsewhere;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -101,6 +108,9 @@ pub enum ScopeRule {
     ObjectOf(&'static str, Access),
     /// The schema scopes of a type the path names literally (`/companies/v2/properties`).
     SchemaOf(&'static str, Access),
+    /// Fixed requirements, checked in order, each a list of alternatives; none at all for
+    /// operations HubSpot authorizes by developer key or app rather than by scope.
+    AllOf(&'static [&'static [&'static str]]),
 }
 
 impl ScopeRule {
@@ -109,7 +119,11 @@ impl ScopeRule {
         match self {
             Self::Object(_) | Self::Schema(_) => 1,
             Self::Pair(_) => 2,
-            Self::AnyObject(_) | Self::Fixed(_) | Self::ObjectOf(..) | Self::SchemaOf(..) => 0,
+            Self::AnyObject(_)
+            | Self::Fixed(_)
+            | Self::ObjectOf(..)
+            | Self::SchemaOf(..)
+            | Self::AllOf(_) => 0,
         }
     }
 
@@ -154,6 +168,10 @@ impl ScopeRule {
                 })
                 .into_iter()
                 .collect(),
+            Self::AllOf(lists) => lists
+                .iter()
+                .map(|list| list.iter().map(|s| (*s).to_owned()).collect())
+                .collect(),
         }
     }
 }
@@ -179,6 +197,10 @@ pub enum Source {
     /// A legacy (v1/v2) or documented-only path no spec file holds, with where its
     /// behavior is described (a section of the project's reference).
     Legacy(&'static str),
+    /// A row of the generated table ([`elsewhere`]): the file of HubSpot's public spec
+    /// collection (`CRM/Lists/Rollouts/144891/v3/lists.json`) or the legacy documentation
+    /// page it was derived from.
+    Elsewhere(&'static str),
 }
 
 /// Builds the route of an implemented operation for its method.
@@ -262,8 +284,9 @@ pub fn router() -> Router<AppState> {
     })
 }
 
-async fn not_implemented(auth: Authorized<()>) -> ApiError {
-    ApiError::not_implemented(auth.op.verb.as_str(), &auth.op.path)
+async fn not_implemented(auth: Authorized<Vec<Type>>) -> ApiError {
+    let required = auth.op.scope.required(&auth.subject);
+    ApiError::not_implemented(auth.op.verb.as_str(), &auth.op.path, &required)
 }
 
 /// The path's object type, resolved.
@@ -299,6 +322,13 @@ impl Subject for () {
 impl Subject for Type {
     async fn resolve(auth: &Authorized<()>, types: &[Type]) -> ApiResult<Self> {
         types.first().copied().ok_or_else(|| unresolved(auth.op))
+    }
+}
+
+/// Every type the path's scope rule resolved, however many.
+impl Subject for Vec<Type> {
+    async fn resolve(_: &Authorized<()>, types: &[Type]) -> ApiResult<Self> {
+        Ok(types.to_vec())
     }
 }
 
@@ -603,7 +633,110 @@ fn build() -> Vec<Operation> {
     add("companies-v2", "paged", Get, "/companies/v2/companies/paged".into(), doc("hubspot-behavior-platform.md §25.2"), companies(Read), serve!(legacy::companies_paged));
     add("companies-v2", "read", Get, "/companies/v2/companies/{companyId}".into(), doc("hubspot-behavior-platform.md §25.2"), companies(Read), serve!(legacy::company_read));
     add("deals-v1", "paged", Get, "/deals/v1/deal/paged".into(), doc("hubspot-behavior-platform.md §25.3"), ObjectOf("deals", Read), serve!(legacy::deals_paged));
+    // Last: generated rows yield to every hand-written row above.
+    add_elsewhere(&mut ops);
     ops
+}
+
+/// Appends the generated rows ([`elsewhere`]) after the rows written by hand, which win:
+/// a generated row is left out where a hand row has its method and path shape, and where
+/// its path would take requests a hand row serves (a literal segment where the hand row has
+/// a parameter: the router prefers the literal, and would answer the hand row's requests
+/// 403 or 405). Path parameters are renamed to the name an earlier row gives the parameter
+/// at the same place, as the router requires.
+fn add_elsewhere(ops: &mut Vec<Operation>) {
+    let hand = ops.len();
+    let mut names = ParamNames::default();
+    for op in ops.iter() {
+        names.canonical(&op.path);
+    }
+    let mut routes: std::collections::HashSet<(Verb, String)> =
+        ops.iter().map(|o| (o.verb, o.path.clone())).collect();
+    for &(api, name, verb, path, scopes, source) in elsewhere::ROWS {
+        let taken = ops[..hand]
+            .iter()
+            .any(|h| shadows(path, &h.path) || (h.verb == verb && same_shape(path, &h.path)));
+        if taken {
+            continue;
+        }
+        let path = names.canonical(path);
+        if !routes.insert((verb, path.clone())) {
+            continue;
+        }
+        let rate = if verb == Verb::Post && path.ends_with("/search") {
+            RateClass::Search
+        } else {
+            RateClass::Standard
+        };
+        ops.push(Operation {
+            api,
+            name,
+            verb,
+            path,
+            source: Source::Elsewhere(source),
+            scope: ScopeRule::AllOf(scopes),
+            rate,
+            handler: None,
+        });
+    }
+}
+
+/// The name the router knows for the parameter after each path prefix: the first row's.
+#[derive(Default)]
+struct ParamNames(HashMap<String, String>);
+
+impl ParamNames {
+    /// `path` with each parameter named as the first path seen with the same segments
+    /// before it names its parameter there; remembers the names `path` brings.
+    fn canonical(&mut self, path: &str) -> String {
+        let mut out = String::new();
+        for (i, segment) in path.split('/').enumerate() {
+            if i > 0 {
+                out.push('/');
+            }
+            let name = if is_param(segment) {
+                self.0
+                    .entry(out.clone())
+                    .or_insert_with(|| segment.to_owned())
+                    .clone()
+            } else {
+                segment.to_owned()
+            };
+            out.push_str(&name);
+        }
+        out
+    }
+}
+
+fn is_param(segment: &str) -> bool {
+    segment.starts_with('{') && segment.ends_with('}')
+}
+
+/// Whether some path routed to `hand` would be routed to `path` instead: at the first
+/// segment where the two differ in kind, `path` has a literal and `hand` a parameter.
+fn shadows(path: &str, hand: &str) -> bool {
+    let (a, b): (Vec<&str>, Vec<&str>) = (path.split('/').collect(), hand.split('/').collect());
+    if a.len() != b.len() {
+        return false;
+    }
+    for (x, y) in a.iter().zip(&b) {
+        match (is_param(x), is_param(y)) {
+            (true, true) => {}
+            (false, false) if x == y => {}
+            (false, false) | (true, false) => return false,
+            (false, true) => return true,
+        }
+    }
+    false
+}
+
+/// Whether two templates route the same paths (parameters named differently).
+fn same_shape(a: &str, b: &str) -> bool {
+    let (a, b): (Vec<&str>, Vec<&str>) = (a.split('/').collect(), b.split('/').collect());
+    a.len() == b.len()
+        && a.iter()
+            .zip(&b)
+            .all(|(x, y)| (is_param(x) && is_param(y)) || x == y)
 }
 
 #[cfg(test)]
@@ -631,6 +764,46 @@ mod tests {
                 assert!(ObjectType::resolve(name).is_some(), "{op:?} names {name}");
             }
         }
+    }
+
+    #[test]
+    fn generated_rows_fit_beside_the_rows_written_by_hand() {
+        // The router refuses (panics on) two routes it cannot tell apart.
+        let _ = router();
+        let (generated, hand): (Vec<&Operation>, Vec<&Operation>) = operations()
+            .iter()
+            .partition(|o| matches!(o.source, Source::Elsewhere(_)));
+        assert!(generated.len() > 500, "{} generated rows", generated.len());
+        assert!(generated.len() <= elsewhere::ROWS.len());
+        for e in &generated {
+            for h in &hand {
+                assert!(!shadows(&e.path, &h.path), "{e:?} takes requests of {h:?}");
+                assert!(
+                    e.verb != h.verb || !same_shape(&e.path, &h.path),
+                    "{e:?} is {h:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn shadowing_and_parameter_names() {
+        assert!(shadows("/a/contacts/x", "/a/{t}/x"));
+        assert!(!shadows("/a/{t}/x", "/a/contacts/x"));
+        assert!(!shadows("/a/{t}/x", "/a/{u}/x"));
+        assert!(!shadows("/a/b/x", "/a/c/{x}"));
+        assert!(!shadows("/a/{t}", "/a/{t}/x"));
+        assert!(same_shape("/a/{t}/x", "/a/{u}/x"));
+        assert!(!same_shape("/a/{t}/x", "/a/b/x"));
+        let mut names = ParamNames::default();
+        assert_eq!(names.canonical("/a/{objectType}/x"), "/a/{objectType}/x");
+        assert_eq!(
+            names.canonical("/a/{type}/y/{id}"),
+            "/a/{objectType}/y/{id}"
+        );
+        assert_eq!(names.canonical("/a/{t}/y/{key}"), "/a/{objectType}/y/{id}");
+        assert_eq!(names.canonical("/b/{type}"), "/b/{type}");
+        assert_eq!(names.canonical("/a/lit/{x}"), "/a/lit/{x}");
     }
 
     #[test]

@@ -59,6 +59,18 @@ pub struct ApiError {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
+const SCOPES_LINK: &str = "https://developers.hubspot.com/scopes";
+
+/// One requirement of a 403 `MISSING_SCOPES`: its alternatives, any one of which suffices.
+fn scopes_detail(alternatives: &[String]) -> ErrorDetail {
+    ErrorDetail {
+        message: "One or more of the following scopes are required.".into(),
+        code: None,
+        context: ctx(&[("requiredGranularScopes", alternatives.to_vec())]),
+        sub_category: None,
+    }
+}
+
 pub fn ctx(pairs: &[(&str, Vec<String>)]) -> ErrorContext {
     pairs
         .iter()
@@ -145,14 +157,24 @@ impl ApiError {
         .with_context(ctx(&[("id", vec![id.to_owned()])]))
     }
 
+    /// A path that is no operation HubSpot has (none of the catalogue's rows, written or
+    /// generated). HubSpot answers these with HTML pages; spoke keeps to JSON, which every
+    /// client parses, in the shape of HubSpot's JSON "resource not found" with the
+    /// `OBJECT_NOT_FOUND` category (hubspot-behavior-platform.md §26).
     pub fn unknown_route() -> Self {
-        Self::new(StatusCode::NOT_FOUND, None, "resource not found")
+        Self::new(
+            StatusCode::NOT_FOUND,
+            Some(Category::ObjectNotFound),
+            "resource not found",
+        )
     }
 
     /// An operation HubSpot has and spoke does not implement, asked for by a token with
     /// its scopes: HubSpot's 403 for an API the caller cannot use (hubspot-behavior-platform.md
-    /// §26), which connectors treat as "skip this stream" where a 404 would be fatal.
-    pub fn not_implemented(method: &str, path: &str) -> Self {
+    /// §26), which connectors treat as "skip this stream" where a 404 would be fatal. It
+    /// names the scopes HubSpot requires for the operation (`required`, each a list of
+    /// alternatives) as a missing-scope answer does.
+    pub fn not_implemented(method: &str, path: &str, required: &[Vec<String>]) -> Self {
         let mut e = Self::new(
             StatusCode::FORBIDDEN,
             Some(Category::MissingScopes),
@@ -160,6 +182,12 @@ impl ApiError {
                 "The scope needed for this API call isn't available for public use. spoke does not implement {method} {path} yet."
             ),
         );
+        for alternatives in required.iter().filter(|a| !a.is_empty()) {
+            e.errors.push(scopes_detail(alternatives));
+        }
+        if !e.errors.is_empty() {
+            e.links.insert("scopes".into(), SCOPES_LINK.into());
+        }
         e.not_emulated = Some(format!("{method} {path}"));
         e
     }
@@ -187,16 +215,8 @@ impl ApiError {
             Some(Category::MissingScopes),
             "This app hasn't been granted all required scopes to make this call. Read more about required scopes here: https://developers.hubspot.com/scopes.",
         );
-        e.errors.push(ErrorDetail {
-            message: "One or more of the following scopes are required.".into(),
-            code: None,
-            context: ctx(&[("requiredGranularScopes", required.to_vec())]),
-            sub_category: None,
-        });
-        e.links.insert(
-            "scopes".into(),
-            "https://developers.hubspot.com/scopes".into(),
-        );
+        e.errors.push(scopes_detail(required));
+        e.links.insert("scopes".into(), SCOPES_LINK.into());
         e
     }
 

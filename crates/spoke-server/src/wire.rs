@@ -5,7 +5,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
-use axum::http::header::{HeaderValue, CONTENT_TYPE};
+use axum::http::header::{HeaderMap, HeaderValue, CONTENT_TYPE};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -337,8 +337,14 @@ pub struct QueryParams(Vec<(String, String)>);
 /// `paging.next.link`: the request's own URL on the host the client called, with every
 /// query parameter it sent (as sent) but `after`, then the next `after`. Connectors that
 /// page by this link alone (dlt) keep their properties, associations, limit and archived.
+/// `host` is a bare host (`localhost:8080`, linked over `http`) or an origin with its
+/// scheme, as [`origin`] gives it.
 pub fn next_link(host: &str, path: &str, raw_query: Option<&str>, after: &str) -> String {
-    let mut link = format!("http://{host}{path}?");
+    let mut link = if host.contains("://") {
+        format!("{host}{path}?")
+    } else {
+        format!("http://{host}{path}?")
+    };
     for pair in raw_query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
         let key = pair.split('=').next().unwrap_or("");
         let is_after = form_urlencoded::parse(key.as_bytes())
@@ -352,6 +358,45 @@ pub fn next_link(host: &str, path: &str, raw_query: Option<&str>, after: &str) -
     link.push_str("after=");
     link.extend(form_urlencoded::byte_serialize(after.as_bytes()));
     link
+}
+
+/// The origin (`https://api.hubapi.com`) the client called, for links back to spoke: when
+/// spoke sits behind a proxy that terminates TLS (serving `api.hubapi.com` to connectors
+/// with a fixed base URL), the client's scheme and host are in the proxy's `Forwarded`
+/// (RFC 7239; its first element) or `X-Forwarded-Proto` / `X-Forwarded-Host` headers, and
+/// otherwise the request's `Host` over plain `http`, which is what spoke itself serves.
+pub fn origin(headers: &HeaderMap) -> String {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    };
+    // `Forwarded: for=192.0.2.1;proto=https;host=api.hubapi.com, for=…`: the first hop
+    // is the client's.
+    let forwarded = |key: &str| {
+        let first = header("forwarded")?.split(',').next()?;
+        first.split(';').find_map(|pair| {
+            let (k, v) = pair.split_once('=')?;
+            k.trim()
+                .eq_ignore_ascii_case(key)
+                .then(|| v.trim().trim_matches('"').to_owned())
+                .filter(|v| !v.is_empty())
+        })
+    };
+    // A list of hops (`https, http`): the first is the client's.
+    let first_hop = |v: &str| v.split(',').next().unwrap_or("").trim().to_owned();
+    let scheme = forwarded("proto")
+        .or_else(|| header("x-forwarded-proto").map(first_hop))
+        .filter(|s| s.eq_ignore_ascii_case("https") || s.eq_ignore_ascii_case("http"))
+        .map_or_else(|| "http".to_owned(), |s| s.to_ascii_lowercase());
+    let host = forwarded("host")
+        .or_else(|| header("x-forwarded-host").map(first_hop))
+        .or_else(|| header("host").map(str::to_owned))
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned());
+    format!("{scheme}://{host}")
 }
 
 impl QueryParams {
@@ -455,6 +500,55 @@ mod tests {
         assert!(nul_in_uri(&uri("/crm/v3/objects/contacts/1?idProperty=a%00")).is_some());
         assert!(nul_in_uri(&uri("/crm/v3/objects/contacts/1%2500?x=%2500")).is_none());
         assert!(nul_in_uri(&uri("/crm/v3/objects/contacts?properties=a,b")).is_none());
+    }
+
+    #[test]
+    fn links_go_back_to_the_origin_the_client_called() {
+        let headers = |pairs: &[(&'static str, &'static str)]| {
+            let mut h = HeaderMap::new();
+            for (k, v) in pairs {
+                h.append(*k, HeaderValue::from_static(v));
+            }
+            h
+        };
+        assert_eq!(
+            origin(&headers(&[("host", "localhost:8080")])),
+            "http://localhost:8080"
+        );
+        assert_eq!(origin(&headers(&[])), "http://localhost");
+        let proxied = headers(&[
+            ("host", "10.0.0.5:8080"),
+            ("x-forwarded-proto", "https, http"),
+            ("x-forwarded-host", "api.hubapi.com"),
+        ]);
+        assert_eq!(origin(&proxied), "https://api.hubapi.com");
+        let rfc = headers(&[
+            ("host", "10.0.0.5:8080"),
+            (
+                "forwarded",
+                "for=192.0.2.1;Proto=HTTPS;host=\"api.hubapi.com\", proto=http",
+            ),
+            ("x-forwarded-proto", "http"),
+        ]);
+        assert_eq!(origin(&rfc), "https://api.hubapi.com");
+        let only_proto = headers(&[("host", "api.hubapi.com"), ("x-forwarded-proto", "https")]);
+        assert_eq!(origin(&only_proto), "https://api.hubapi.com");
+        // A scheme that is no web scheme is not taken.
+        let odd = headers(&[("host", "h"), ("x-forwarded-proto", "javascript")]);
+        assert_eq!(origin(&odd), "http://h");
+        assert_eq!(
+            next_link(
+                "https://api.hubapi.com",
+                "/crm/v3/objects/contacts",
+                Some("limit=2&after=5"),
+                "9"
+            ),
+            "https://api.hubapi.com/crm/v3/objects/contacts?limit=2&after=9"
+        );
+        assert_eq!(
+            next_link("localhost:1", "/p", None, "9"),
+            "http://localhost:1/p?after=9"
+        );
     }
 
     #[test]

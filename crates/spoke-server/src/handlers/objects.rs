@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 use spoke_core::record::Projection;
 use spoke_core::scope;
+use spoke_core::search::SearchQuery;
 use spoke_core::time::now_millis;
 use spoke_core::{ObjectId, ObjectRecord, ObjectType, PropertyError, StoredRecord};
 use spoke_store::{
@@ -785,32 +786,49 @@ pub(crate) async fn list(
             Some(id.checked_sub(1).ok_or_else(invalid)?)
         }
     };
-    let mut records = auth
-        .state
-        .store
-        .list_objects(
-            schema.portal,
-            schema.ty.id.0,
-            after,
-            limit + 1,
-            ReadOptions {
-                archived: q.bool("archived")?,
-                history: &history,
-            },
-        )
-        .await?;
+    let options = ReadOptions {
+        archived: q.bool("archived")?,
+        history: &history,
+    };
+    // HubSpot documents no `offset` here, but Airbyte 5.7.0 pages products, line items and
+    // goals with `offset=100,200,…` instead of `after`: spoke skips that many records in
+    // id order (docs/compatibility.md). A `paging.next.link` carries both; its `after` wins.
+    let skip = match after {
+        Some(_) => 0,
+        None => q.usize("offset")?.unwrap_or(0),
+    };
+    let store = &auth.state.store;
+    let (portal, ty) = (schema.portal, schema.ty.id.0);
+    let mut records = if skip == 0 {
+        store
+            .list_objects(portal, ty, after, limit + 1, options)
+            .await?
+    } else if !options.archived && history.is_empty() {
+        // Search without filters is the live records in id order, and skips in the database.
+        let query = SearchQuery {
+            groups: Vec::new(),
+            text: None,
+            text_properties: Vec::new(),
+            sort: None,
+            offset: skip,
+            limit: limit + 1,
+        };
+        store.search_objects(portal, ty, &query).await?.records
+    } else {
+        let mut page = store
+            .list_objects(portal, ty, None, skip.saturating_add(limit + 1), options)
+            .await?;
+        page.drain(..skip.min(page.len()));
+        page
+    };
     let paging = if records.len() > limit {
         records.truncate(limit);
         records.last().map(|last| {
             let next = (last.id + 1).to_string();
-            let host = headers
-                .get(axum::http::header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .unwrap_or("localhost");
             Paging {
                 next: NextPage {
                     link: Some(crate::wire::next_link(
-                        host,
+                        &crate::wire::origin(&headers),
                         uri.path(),
                         query.as_deref(),
                         &next,

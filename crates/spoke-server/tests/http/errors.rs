@@ -227,8 +227,20 @@ async fn unknown_routes_are_hubspot_shaped_404s() {
             assert_wire_error(&ans);
         }
     }
-    let plain = app.get(&t, "/crm/v3/nothing").await;
-    assert_error(&plain, 404, None, "resource not found");
+    // Not an operation HubSpot has: JSON 404 OBJECT_NOT_FOUND (docs/compatibility.md), and
+    // no `x-spoke-not-emulated`: spoke knows of nothing it lacks there.
+    for path in [
+        "/crm/v3/nothing",
+        "/nothing/v1/at/all",
+        "/marketing/v3/forms/1/2/3/4",
+    ] {
+        let plain = app.get(&t, path).await;
+        assert_error(&plain, 404, Some("OBJECT_NOT_FOUND"), "resource not found");
+        assert!(
+            plain.headers.get("x-spoke-not-emulated").is_none(),
+            "{path}"
+        );
+    }
 }
 
 #[tokio::test]

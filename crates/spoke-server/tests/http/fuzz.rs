@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use spoke_server::catalogue::{operations, Operation, Verb};
+use spoke_server::catalogue::{operations, Operation, Source, Verb};
 
 use crate::harness::TestApp;
 use crate::support::*;
@@ -70,7 +70,16 @@ struct Fixture {
 /// group, `{l}` an association type id.
 fn routes() -> Vec<(&'static str, String, Option<Value>)> {
     let mut r = Vec::new();
+    // The generated rows all answer alike (catalogue/elsewhere.rs): a sample of them, so
+    // the fuzz keeps its requests for the rows with handlers.
+    let mut generated = 0;
     for op in operations() {
+        if matches!(op.source, Source::Elsewhere(_)) {
+            generated += 1;
+            if generated % 25 != 1 {
+                continue;
+            }
+        }
         let (query, body) = valid(op);
         r.push((op.verb.as_str(), format!("{}{query}", template(op)), body));
     }

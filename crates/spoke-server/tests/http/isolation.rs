@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use crate::auth_scopes::{assert_401, assert_403};
 use spoke_core::ObjectType;
-use spoke_server::catalogue::{operations, Operation};
+use spoke_server::catalogue::{operations, Operation, Source};
 
 use crate::harness::{Answer, TestApp};
 use crate::support::*;
@@ -422,7 +422,11 @@ fn rows() -> (Vec<Row>, Vec<String>) {
     let mut rows = Vec::new();
     let mut missing = Vec::new();
     let owned = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-    for op in operations() {
+    // The generated rows touch no data and answer alike; `catalogue.rs` checks them.
+    for op in operations()
+        .iter()
+        .filter(|op| !matches!(op.source, Source::Elsewhere(_)))
+    {
         let method = Method::from_bytes(op.verb.as_str().as_bytes()).expect("method");
         if !op.implemented() {
             let types = ["contacts", "companies"].map(|t| ObjectType::resolve(t).expect("type"));
