@@ -279,8 +279,28 @@ impl Subject for () {
 
 impl Subject for Type {
     async fn resolve(auth: &Authorized<()>, types: &[Type]) -> ApiResult<Self> {
-        types.first().copied().ok_or_else(|| unresolved(auth.op))
+        let ty = types.first().copied().ok_or_else(|| unresolved(auth.op))?;
+        refuse_read_only(auth.op, ty)?;
+        Ok(ty)
     }
+}
+
+/// A read-only type (feedback submissions, deal splits) refuses every write of its records
+/// and of its property definitions: HubSpot's specs for it have no such operation. Refused
+/// before the body is read, as a missing operation would be.
+fn refuse_read_only(op: &Operation, ty: &ObjectType) -> ApiResult<()> {
+    let writes = matches!(
+        op.scope,
+        ScopeRule::Object(Access::Write) | ScopeRule::Schema(Access::Write)
+    );
+    if !ty.read_only || !writes {
+        return Ok(());
+    }
+    Err(ApiError::validation(format!(
+        "The {} operation is not supported for {}: HubSpot writes them and its API only reads them. Use `spoke import` to load them.",
+        op.name.trim_start_matches("batch-"),
+        ty.name
+    )))
 }
 
 impl Subject for Pair {

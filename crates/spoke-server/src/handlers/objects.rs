@@ -70,6 +70,15 @@ fn require_public_create(ty: &ObjectType, operation: &str) -> ApiResult<()> {
     )))
 }
 
+/// A create must set its type's required properties (hubspot-behavior-platform.md §24.3).
+fn require_properties(schema: &TypeSchema, values: &BTreeMap<String, String>) -> ApiResult<()> {
+    let missing = schema.missing_required(values);
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(ApiError::required_missing(schema.ty.upper, missing))
+}
+
 fn check_batch_size(len: usize, with_history: bool) -> ApiResult<()> {
     if with_history && len > MAX_BATCH_WITH_HISTORY {
         return Err(ApiError::validation(format!(
@@ -346,6 +355,14 @@ pub(crate) async fn batch_create(
     let mut items = Vec::new();
     for ((props, input), associations) in valid.into_iter().zip(&inputs).zip(links) {
         if let Some(mut properties) = props {
+            match require_properties(schema, &properties) {
+                Err(e) if atomic => return Err(e),
+                Err(e) => {
+                    errors.push(traced(e, input.trace()));
+                    continue;
+                }
+                Ok(()) => {}
+            }
             properties.retain(|_, v| !v.is_empty());
             traces.push(input.trace());
             items.push(NewObject {
@@ -690,6 +707,7 @@ pub(crate) async fn create_one(
     let mut properties = schema
         .validate(&input.properties)
         .map_err(|e| ApiError::property_values(&e))?;
+    require_properties(schema, &properties)?;
     properties.retain(|_, v| !v.is_empty());
     let ctx = write_context(schema, api_source(), true);
     let outcomes = auth

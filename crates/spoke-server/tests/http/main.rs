@@ -9,6 +9,7 @@ mod auth_scopes;
 mod batch_limits;
 mod catalogue;
 mod connections;
+mod engagements;
 mod errors;
 mod fuzz;
 mod isolation;
