@@ -472,6 +472,12 @@ fn build() -> Vec<Operation> {
         let path = format!("/crm/objects/v3/deals/splits/batch/{name}");
         add("deal-splits-v3", name, Post, path, splits, splits_scope, None);
     }
+    // HubSpot's Python client (12.x) calls them under the objects v3 prefix.
+    let alias = [("read", "deal-splits-v3.read"), ("upsert", "deal-splits-v3.upsert")];
+    for (name, of) in alias {
+        let path = format!("/crm/v3/objects/deals/splits/batch/{name}");
+        add("deal-splits-v3-objects", name, Post, path, Source::Alias(of), splits_scope, None);
+    }
 
     // Properties v3, and the date-versioned prefix spoke also serves (no spec lists it).
     for (api, prefix) in [
