@@ -457,7 +457,7 @@ async fn associations_carry_hubspots_type_ids_in_both_directions() {
     let others = targets(&app, &t).await;
     for k in kinds() {
         // Inline on create, with the type id to contacts.
-        let (to_contact, from_contact) = k.links[0];
+        let to_contact = k.links[0].0;
         let mut body = json!({"properties": (k.valid)()});
         if to_contact != 0 {
             body["associations"] = json!([{
