@@ -7,6 +7,7 @@ use axum::extract::{Path, RawQuery};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
+use spoke_core::association::{hubspot_defined, HUBSPOT_DEFINED};
 use spoke_core::record::Projection;
 use spoke_core::scope;
 use spoke_core::time::now_millis;
@@ -397,8 +398,18 @@ async fn inline_associations(
     if inputs.iter().all(|a| a.is_empty()) {
         return Ok(inputs.iter().map(|_| Vec::new()).collect());
     }
+    // Only a USER_DEFINED spec can name a label: without one, the pairs HubSpot defines no
+    // type for cannot match, and their labels are not read (the catalogue has many types).
+    let labels_needed = inputs
+        .iter()
+        .flat_map(|list| list.iter())
+        .flat_map(|a| a.types.iter())
+        .any(|spec| spec.association_category != HUBSPOT_DEFINED);
     let mut pairs = Vec::new();
     for to in ObjectType::all() {
+        if !labels_needed && hubspot_defined(schema.ty.id.0, to.id.0).is_empty() {
+            continue;
+        }
         pairs.push((
             to,
             associations::Definitions::load(&auth.state, schema.portal, schema.ty, to).await?,
