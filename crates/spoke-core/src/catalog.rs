@@ -3,8 +3,8 @@
 //! Ids, names and object scopes follow hubspot-behavior.md §4.1/§4.2; the scopes of
 //! property definitions and pipelines are alternatives HubSpot's properties and pipelines
 //! specs list (docs/compatibility.md says which stands for which type). HubSpot publishes no
-//! objectTypeId for partner clients and partner services; spoke uses `0-1500` and `0-1501`
-//! (docs/compatibility.md), and always accepts their names.
+//! objectTypeId for partner clients, partner services and deal splits; spoke uses `0-1500`,
+//! `0-1501` and `0-1502` (docs/compatibility.md), and always accepts their names.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
