@@ -5,7 +5,8 @@
 pub const HUBSPOT_DEFINED: &str = "HUBSPOT_DEFINED";
 pub const USER_DEFINED: &str = "USER_DEFINED";
 
-/// USER_DEFINED type ids start here, above every HUBSPOT_DEFINED id, so a type id names
+/// USER_DEFINED type ids start here, above nearly every HUBSPOT_DEFINED id; the few above
+/// it (leads and goals to deals) are stepped over when a label is made, so a type id names
 /// one definition of a pair whatever its category (labels are addressed by id alone).
 pub const FIRST_USER_TYPE_ID: i64 = 1001;
 
@@ -67,6 +68,85 @@ const DEFINED: &[Row] = &[
     ("0-420", "0-2", 884, 885, None, None, false),
     ("0-420", "0-3", 886, 887, None, None, false),
     ("0-420", "0-5", 942, 943, None, None, false),
+    // Engagements and the other synced types (hubspot-behavior-platform.md §24.6): each
+    // to contacts, companies, deals and tickets.
+    ("0-48", "0-1", 194, 193, None, None, false),
+    ("0-48", "0-2", 182, 181, None, None, false),
+    ("0-48", "0-3", 206, 205, None, None, false),
+    ("0-48", "0-5", 220, 219, None, None, false),
+    ("0-49", "0-1", 198, 197, None, None, false),
+    ("0-49", "0-2", 186, 185, None, None, false),
+    ("0-49", "0-3", 210, 209, None, None, false),
+    ("0-49", "0-5", 224, 223, None, None, false),
+    ("0-47", "0-1", 200, 199, None, None, false),
+    ("0-47", "0-2", 188, 187, None, None, false),
+    ("0-47", "0-3", 212, 211, None, None, false),
+    ("0-47", "0-5", 226, 225, None, None, false),
+    ("0-46", "0-1", 202, 201, None, None, false),
+    ("0-46", "0-2", 190, 189, None, None, false),
+    ("0-46", "0-3", 214, 213, None, None, false),
+    ("0-46", "0-5", 228, 227, None, None, false),
+    ("0-27", "0-1", 204, 203, None, None, false),
+    ("0-27", "0-2", 192, 191, None, None, false),
+    ("0-27", "0-3", 216, 215, None, None, false),
+    ("0-27", "0-5", 230, 229, None, None, false),
+    ("0-18", "0-1", 81, 82, None, None, false),
+    ("0-18", "0-2", 87, 88, None, None, false),
+    ("0-18", "0-3", 85, 86, None, None, false),
+    ("0-18", "0-5", 83, 84, None, None, false),
+    ("0-116", "0-1", 453, 454, None, None, false),
+    ("0-116", "0-2", 459, 460, None, None, false),
+    ("0-116", "0-3", 457, 458, None, None, false),
+    ("0-116", "0-5", 455, 456, None, None, false),
+    ("0-19", "0-1", 98, 97, None, None, false),
+    ("0-19", "0-2", 928, 929, None, None, false),
+    ("0-19", "0-3", 984, 985, None, None, false),
+    ("0-19", "0-5", 100, 99, None, None, false),
+    // Quotes, leads, deal splits and goals (§24.6). Inverses the guide does not list
+    // (599, 314, and the primary ones' 579, 581) are spoke's (docs/compatibility.md).
+    ("0-14", "0-1", 69, 70, None, None, false),
+    ("0-14", "0-2", 71, 72, None, None, false),
+    ("0-14", "0-3", 64, 63, None, None, false),
+    ("0-14", "0-8", 67, 68, None, None, false),
+    ("0-14", "0-27", 217, 218, None, None, false),
+    ("0-136", "0-1", 608, 609, None, None, false),
+    ("0-136", "0-2", 610, 611, None, None, false),
+    ("0-136", "0-3", 1037, 1038, None, None, false),
+    ("0-136", "0-48", 596, 597, None, None, false),
+    ("0-136", "0-49", 598, 599, None, None, false),
+    ("0-136", "0-47", 600, 601, None, None, false),
+    ("0-136", "0-46", 854, 855, None, None, false),
+    ("0-136", "0-27", 646, 647, None, None, false),
+    ("0-136", "0-18", 602, 603, None, None, false),
+    ("0-3", "0-1502", 313, 314, None, None, false),
+    ("0-74", "0-3", 1356, 1357, None, None, false),
+    (
+        "0-136",
+        "0-1",
+        578,
+        579,
+        Some("Primary"),
+        Some("Primary"),
+        true,
+    ),
+    (
+        "0-136",
+        "0-2",
+        580,
+        581,
+        Some("Primary"),
+        Some("Primary"),
+        true,
+    ),
+    (
+        "0-136",
+        "0-3",
+        582,
+        583,
+        Some("Primary"),
+        Some("Primary"),
+        true,
+    ),
 ];
 
 /// Every HUBSPOT_DEFINED type from `from` to `to`, unlabeled default first.

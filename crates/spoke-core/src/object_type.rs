@@ -37,6 +37,12 @@ pub struct ObjectType {
     pub public_create: bool,
     /// Properties a create must set (HubSpot's "understanding the CRM" guide).
     pub required_on_create: &'static [&'static str],
+    /// The properties search's `query` matches (HubSpot's default searchable ones;
+    /// docs/compatibility.md). Empty: `query` filters nothing.
+    pub text_search_properties: &'static [&'static str],
+    /// Records are written by HubSpot only (feedback submissions, deal splits through the
+    /// objects API): no create, update or archive, and no property definitions either.
+    pub read_only: bool,
     /// Any one of these scopes grants reading the type's property definitions and
     /// pipelines: the alternatives HubSpot's properties and pipelines specs list that
     /// stand for this type (docs/compatibility.md, "Scopes of property definitions").

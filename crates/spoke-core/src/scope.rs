@@ -53,3 +53,28 @@ pub fn all_scopes() -> Vec<String> {
 pub fn satisfies(granted: &[String], required: &[String]) -> bool {
     required.iter().any(|r| granted.iter().any(|g| g == r))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_all_scopes_token_covers_the_engagement_and_other_synced_types() {
+        let all = all_scopes();
+        for ty in ObjectType::all() {
+            for required in [object_read(ty), object_write(ty), schema_read(ty)] {
+                assert!(satisfies(&all, &required), "{}: {required:?}", ty.name);
+            }
+        }
+        for scope in [
+            "crm.objects.quotes.write",
+            "crm.objects.leads.write",
+            "crm.objects.goals.write",
+            "crm.objects.feedback_submissions.read",
+            "crm.dealsplits.read_write",
+            "sales-email-read",
+        ] {
+            assert!(all.iter().any(|s| s == scope), "{scope}");
+        }
+    }
+}

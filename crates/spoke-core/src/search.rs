@@ -134,25 +134,10 @@ pub struct SearchQuery {
     pub limit: usize,
 }
 
-/// The properties `query` searches for each type (HubSpot's default searchable ones).
+/// The properties `query` searches for each type: the catalogue's
+/// `text_search_properties`; a type outside it (a custom object) searches `hs_name`.
 pub fn default_text_properties(type_id: &str) -> &'static [&'static str] {
-    match type_id {
-        "0-1" => &[
-            "firstname",
-            "lastname",
-            "email",
-            "phone",
-            "company",
-            "mobilephone",
-        ],
-        "0-2" => &["name", "domain", "website", "phone"],
-        "0-3" => &["dealname", "description"],
-        "0-5" => &["subject", "content"],
-        "0-7" => &["name", "description", "hs_sku"],
-        "0-8" => &["name", "description", "hs_sku"],
-        "0-420" => &["hs_name", "hs_address_1", "hs_city"],
-        _ => &["hs_name"],
-    }
+    crate::ObjectType::by_id(type_id).map_or(&["hs_name"], |t| t.text_search_properties)
 }
 
 /// The form in which text compares case-insensitively in search (EQ, NEQ, IN, NOT_IN,

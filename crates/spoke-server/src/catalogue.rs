@@ -321,7 +321,9 @@ impl Subject for () {
 
 impl Subject for Type {
     async fn resolve(auth: &Authorized<()>, types: &[Type]) -> ApiResult<Self> {
-        types.first().copied().ok_or_else(|| unresolved(auth.op))
+        let ty = types.first().copied().ok_or_else(|| unresolved(auth.op))?;
+        refuse_read_only(auth.op, ty)?;
+        Ok(ty)
     }
 }
 
@@ -330,6 +332,24 @@ impl Subject for Vec<Type> {
     async fn resolve(_: &Authorized<()>, types: &[Type]) -> ApiResult<Self> {
         Ok(types.to_vec())
     }
+}
+
+/// A read-only type (feedback submissions, deal splits) refuses every write of its records
+/// and of its property definitions: HubSpot's specs for it have no such operation. Refused
+/// before the body is read, as a missing operation would be.
+fn refuse_read_only(op: &Operation, ty: &ObjectType) -> ApiResult<()> {
+    let writes = matches!(
+        op.scope,
+        ScopeRule::Object(Access::Write) | ScopeRule::Schema(Access::Write)
+    );
+    if !ty.read_only || !writes {
+        return Ok(());
+    }
+    Err(ApiError::validation(format!(
+        "The {} operation is not supported for {}: HubSpot writes them and its API only reads them. Use `spoke import` to load them.",
+        op.name.trim_start_matches("batch-"),
+        ty.name
+    )))
 }
 
 impl Subject for Pair {
@@ -500,6 +520,12 @@ fn build() -> Vec<Operation> {
     for name in ["read", "upsert"] {
         let path = format!("/crm/objects/v3/deals/splits/batch/{name}");
         add("deal-splits-v3", name, Post, path, splits, splits_scope, None);
+    }
+    // HubSpot's Python client (12.x) calls them under the objects v3 prefix.
+    let alias = [("read", "deal-splits-v3.read"), ("upsert", "deal-splits-v3.upsert")];
+    for (name, of) in alias {
+        let path = format!("/crm/v3/objects/deals/splits/batch/{name}");
+        add("deal-splits-v3-objects", name, Post, path, Source::Alias(of), splits_scope, None);
     }
 
     // Properties v3, and the date-versioned prefix spoke also serves (no spec lists it).

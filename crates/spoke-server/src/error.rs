@@ -138,6 +138,15 @@ impl ApiError {
         )
     }
 
+    /// A create that leaves some of its type's required properties unset (HubSpot's
+    /// message and `context.properties`, hubspot-behavior-platform.md §24.3).
+    pub fn required_missing(upper: &str, missing: Vec<String>) -> Self {
+        Self::validation(format!(
+            "Error creating {upper}. Some required properties were not set."
+        ))
+        .with_context(ctx(&[("properties", missing)]))
+    }
+
     pub fn conflict(message: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, Some(Category::Conflict), message)
     }

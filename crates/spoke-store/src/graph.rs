@@ -3,7 +3,7 @@
 //! and which labels a create, rename or delete touches. Each backend reads and writes the
 //! rows these name, in its own transaction, and decides nothing itself.
 
-use spoke_core::association::FIRST_USER_TYPE_ID;
+use spoke_core::association::{hubspot_defined, FIRST_USER_TYPE_ID};
 use spoke_core::{ObjectId, PortalId};
 
 use crate::{
@@ -234,9 +234,19 @@ impl NewLabel {
             return None;
         }
         // Ids past i64::MAX (only reachable through copied rows) leave no room: refused.
-        let id = largest_type_id.map_or(Some(FIRST_USER_TYPE_ID), |m| m.checked_add(1))?;
+        let mut id = largest_type_id.map_or(Some(FIRST_USER_TYPE_ID), |m| m.checked_add(1))?;
         let single = self.from_type == self.to_type && self.inverse_label.is_none();
-        let inverse_id = if single { id } else { id.checked_add(1)? };
+        // A few HUBSPOT_DEFINED ids are above FIRST_USER_TYPE_ID (leads and goals to
+        // deals): a label's ids step over the pair's, so an id still names one definition.
+        let defined: Vec<i64> = hubspot_defined(&self.from_type, &self.to_type)
+            .iter()
+            .flat_map(|t| [t.type_id, t.inverse_type_id])
+            .collect();
+        let mut inverse_id = if single { id } else { id.checked_add(1)? };
+        while defined.contains(&id) || defined.contains(&inverse_id) {
+            id = inverse_id.checked_add(1)?;
+            inverse_id = if single { id } else { id.checked_add(1)? };
+        }
         let mut made = vec![LabelRecord {
             from_type: self.from_type.clone(),
             to_type: self.to_type.clone(),

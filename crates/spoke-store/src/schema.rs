@@ -80,6 +80,17 @@ impl TypeSchema {
         })
     }
 
+    /// The type's required properties a create's validated `values` leave unset (an
+    /// empty value clears, so it does not count), in the catalogue's order.
+    pub fn missing_required(&self, values: &PropertyMap) -> Vec<String> {
+        self.ty
+            .required_on_create
+            .iter()
+            .filter(|name| values.get(**name).is_none_or(|v| v.is_empty()))
+            .map(|name| (*name).to_owned())
+            .collect()
+    }
+
     /// Contact `email` and every `hasUniqueValue` property: usable as `idProperty`.
     pub fn is_unique(&self, name: &str) -> bool {
         (self.ty.id.0 == "0-1" && name == "email")

@@ -263,6 +263,28 @@ async fn build(dir: &std::path::Path, db: &str) -> (Tokens, Vec<i64>, Vec<Probe>
         .await;
     assert_eq!(r.status, 204);
 
+    // Notes (an engagement type) with their contacts, one archived.
+    let inputs: Vec<Value> = contacts[..5]
+        .iter()
+        .enumerate()
+        .map(|(i, c)| json!({
+            "properties": {"hs_timestamp": "2024-01-15T10:00:00.123Z", "hs_note_body": format!("note {i}")},
+            "associations": [{"to": {"id": c.to_string()},
+                "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 202}]}]}))
+        .collect();
+    let notes = ids_of(
+        &api.post_ok(
+            "/crm/v3/objects/notes/batch/create",
+            json!({ "inputs": inputs }),
+            201,
+        )
+        .await,
+    );
+    let r = api
+        .delete(&format!("/crm/v3/objects/notes/{}", notes[4]))
+        .await;
+    assert_eq!(r.status, 204);
+
     // Another portal with the same emails.
     let other = server.api(&other_portal);
     let inputs: Vec<Value> = (0..3)
@@ -309,6 +331,11 @@ async fn build(dir: &std::path::Path, db: &str) -> (Tokens, Vec<i64>, Vec<Probe>
              json!({"inputs": [{"properties": {"email": "x@example.com"}}]})),
         get("revoked", "/crm/v3/objects/contacts?limit=5"),
         get("other_portal", "/crm/v3/objects/contacts?properties=email"),
+        get("all", "/crm/v3/objects/notes?properties=hs_timestamp,hs_note_body&associations=contacts"),
+        get("all", "/crm/v3/objects/notes?archived=true&properties=hs_note_body"),
+        post("all", "/crm/v4/associations/contacts/notes/batch/read", json!({
+            "inputs": contacts[..5].iter().map(|c| json!({"id": c.to_string()})).collect::<Vec<_>>()})),
+        post("all", "/crm/v3/objects/notes/search", json!({"query": "note", "properties": ["hs_note_body"]})),
     ];
     for c in &contacts {
         probes.push(get(
@@ -333,6 +360,7 @@ async fn build(dir: &std::path::Path, db: &str) -> (Tokens, Vec<i64>, Vec<Probe>
     let mut ids = contacts;
     ids.extend(companies);
     ids.extend(other_ids);
+    ids.extend(notes);
     (
         Tokens {
             all,

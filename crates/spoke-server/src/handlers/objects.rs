@@ -7,6 +7,7 @@ use axum::extract::{Path, RawQuery};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
+use spoke_core::association::{hubspot_defined, HUBSPOT_DEFINED};
 use spoke_core::record::Projection;
 use spoke_core::scope;
 use spoke_core::search::SearchQuery;
@@ -69,6 +70,15 @@ fn require_public_create(ty: &ObjectType, operation: &str) -> ApiResult<()> {
         "The {operation} operation is not supported for {} objects: HubSpot creates and removes them. Use `spoke import` to load them.",
         ty.name
     )))
+}
+
+/// A create must set its type's required properties (hubspot-behavior-platform.md §24.3).
+fn require_properties(schema: &TypeSchema, values: &BTreeMap<String, String>) -> ApiResult<()> {
+    let missing = schema.missing_required(values);
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(ApiError::required_missing(schema.ty.upper, missing))
 }
 
 fn check_batch_size(len: usize, with_history: bool) -> ApiResult<()> {
@@ -347,6 +357,14 @@ pub(crate) async fn batch_create(
     let mut items = Vec::new();
     for ((props, input), associations) in valid.into_iter().zip(&inputs).zip(links) {
         if let Some(mut properties) = props {
+            match require_properties(schema, &properties) {
+                Err(e) if atomic => return Err(e),
+                Err(e) => {
+                    errors.push(traced(e, input.trace()));
+                    continue;
+                }
+                Ok(()) => {}
+            }
             properties.retain(|_, v| !v.is_empty());
             traces.push(input.trace());
             items.push(NewObject {
@@ -381,8 +399,18 @@ async fn inline_associations(
     if inputs.iter().all(|a| a.is_empty()) {
         return Ok(inputs.iter().map(|_| Vec::new()).collect());
     }
+    // Only a USER_DEFINED spec can name a label: without one, the pairs HubSpot defines no
+    // type for cannot match, and their labels are not read (the catalogue has many types).
+    let labels_needed = inputs
+        .iter()
+        .flat_map(|list| list.iter())
+        .flat_map(|a| a.types.iter())
+        .any(|spec| spec.association_category != HUBSPOT_DEFINED);
     let mut pairs = Vec::new();
     for to in ObjectType::all() {
+        if !labels_needed && hubspot_defined(schema.ty.id.0, to.id.0).is_empty() {
+            continue;
+        }
         pairs.push((
             to,
             associations::Definitions::load(&auth.state, schema.portal, schema.ty, to).await?,
@@ -691,6 +719,7 @@ pub(crate) async fn create_one(
     let mut properties = schema
         .validate(&input.properties)
         .map_err(|e| ApiError::property_values(&e))?;
+    require_properties(schema, &properties)?;
     properties.retain(|_, v| !v.is_empty());
     let ctx = write_context(schema, api_source(), true);
     let outcomes = auth

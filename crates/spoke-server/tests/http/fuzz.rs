@@ -207,6 +207,11 @@ const OBJECT_TYPES: &[&str] = &[
     "0-420",
     "partner_clients",
     "partner_services",
+    "notes",
+    "0-48",
+    "feedback_submissions",
+    "deal_split",
+    "leads",
     "2-123",
     "emails",
 ];
