@@ -100,8 +100,6 @@ pub enum ScopeRule {
     Pair(Access),
     /// The path type's schema scopes (properties, pipelines).
     Schema(Access),
-    /// Any object type's object scopes (operations that name no type).
-    AnyObject(Access),
     /// A fixed list of alternatives.
     Fixed(&'static [&'static str]),
     /// The object scopes of a type the path names literally (`/companies/v2/...`).
@@ -119,11 +117,7 @@ impl ScopeRule {
         match self {
             Self::Object(_) | Self::Schema(_) => 1,
             Self::Pair(_) => 2,
-            Self::AnyObject(_)
-            | Self::Fixed(_)
-            | Self::ObjectOf(..)
-            | Self::SchemaOf(..)
-            | Self::AllOf(_) => 0,
+            Self::Fixed(_) | Self::ObjectOf(..) | Self::SchemaOf(..) | Self::AllOf(_) => 0,
         }
     }
 
@@ -145,16 +139,6 @@ impl ScopeRule {
                     Access::Write => scope::schema_write(t),
                 })
                 .collect(),
-            Self::AnyObject(a) => {
-                // Types share scopes (`e-commerce`): each is listed once, first place kept.
-                let mut seen = std::collections::HashSet::new();
-                let all: Vec<String> = ObjectType::all()
-                    .iter()
-                    .flat_map(|t| object(t, a))
-                    .filter(|s| seen.insert(s.clone()))
-                    .collect();
-                vec![all]
-            }
             Self::Fixed(list) => vec![list.iter().map(|s| (*s).to_owned()).collect()],
             // The name is the catalogue's own; the catalogue's tests resolve every one.
             Self::ObjectOf(name, a) => ObjectType::resolve(name)
@@ -175,6 +159,92 @@ impl ScopeRule {
         }
     }
 }
+
+/// The alternatives HubSpot lists for the association operations that name no object type
+/// (associations-v4.json's usage report, associations-schema-v4.json's configurations): every
+/// object scope it has, in the specs' order, whether or not spoke serves that type.
+const EVERY_OBJECT_SCOPE: &[&str] = &[
+    "crm.objects.deals.read",
+    "crm.objects.subscriptions.read",
+    "crm.objects.services.read",
+    "crm.objects.tickets.sensitive.read",
+    "crm.objects.orders.read",
+    "crm.objects.listings.write",
+    "crm.objects.custom.read",
+    "crm.objects.companies.write",
+    "crm.objects.tasks.read",
+    "crm.objects.custom.sensitive.write.v2",
+    "crm.objects.custom.highly_sensitive.write.v2",
+    "crm.objects.companies.read",
+    "crm.objects.contacts.highly_sensitive.read.v2",
+    "crm.objects.appointments.sensitive.read.v2",
+    "crm.objects.tickets.highly_sensitive.read",
+    "crm.objects.companies.sensitive.read.v2",
+    "crm.objects.tickets.sensitive.write",
+    "media_bridge.read",
+    "crm.objects.deals.highly_sensitive.read.v2",
+    "crm.objects.contacts.highly_sensitive.write.v2",
+    "crm.objects.companies.highly_sensitive.read.v2",
+    "crm.objects.commercepayments.write",
+    "crm.objects.invoices.write",
+    "crm.objects.contacts.sensitive.write.v2",
+    "crm.objects.users.write",
+    "crm.objects.calls.read",
+    "crm.objects.meetings.read",
+    "crm.objects.custom.sensitive.read.v2",
+    "crm.objects.users.read",
+    "crm.objects.partner-services.read",
+    "crm.objects.orders.write",
+    "crm.objects.partner-services.write",
+    "crm.objects.appointments.write",
+    "crm.objects.projects.highly_sensitive.write",
+    "crm.objects.carts.write",
+    "crm.objects.tickets.highly_sensitive.write",
+    "tickets",
+    "crm.objects.commercepayments.read",
+    "crm.objects.products.write",
+    "crm.objects.services.write",
+    "crm.objects.subscriptions.write",
+    "crm.objects.deals.sensitive.write.v2",
+    "crm.objects.contacts.read",
+    "crm.objects.appointments.sensitive.write.v2",
+    "crm.objects.invoices.read",
+    "crm.objects.projects.highly_sensitive.read",
+    "tickets.sensitive.v2",
+    "crm.objects.custom.write",
+    "crm.objects.deals.write",
+    "e-commerce",
+    "crm.objects.appointments.read",
+    "crm.objects.companies.sensitive.write.v2",
+    "crm.objects.projects.read",
+    "crm.objects.deals.highly_sensitive.write.v2",
+    "crm.objects.custom.highly_sensitive.read.v2",
+    "crm.objects.companies.highly_sensitive.write.v2",
+    "crm.objects.goals.write",
+    "crm.objects.line_items.write",
+    "crm.objects.projects.sensitive.read",
+    "crm.objects.contacts.write",
+    "crm.objects.goals.read",
+    "crm.objects.line_items.read",
+    "crm.objects.partner-clients.write",
+    "crm.objects.projects.write",
+    "crm.objects.deals.sensitive.read.v2",
+    "crm.objects.projects.sensitive.write",
+    "crm.objects.quotes.write",
+    "tickets.highly_sensitive.v2",
+    "crm.objects.leads.read",
+    "crm.objects.leads.write",
+    "crm.objects.carts.read",
+    "crm.objects.emails.read",
+    "crm.objects.quotes.read",
+    "crm.objects.courses.write",
+    "crm.objects.partner-clients.read",
+    "crm.objects.notes.read",
+    "crm.objects.courses.read",
+    "crm.objects.listings.read",
+    "crm.objects.contacts.sensitive.read.v2",
+    "crm.objects.products.read",
+];
 
 /// HubSpot's rate-limit policies (hubspot-behavior.md §6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -450,7 +520,7 @@ fn authorize(
 #[rustfmt::skip]
 fn build() -> Vec<Operation> {
     use Access::{Read, Write};
-    use ScopeRule::{AnyObject, Fixed, Object, ObjectOf, Pair, Schema, SchemaOf};
+    use ScopeRule::{Fixed, Object, ObjectOf, Pair, Schema, SchemaOf};
     use Verb::{Delete, Get, Patch, Post, Put};
 
     let mut ops = Vec::new();
@@ -570,7 +640,7 @@ fn build() -> Vec<Operation> {
     let default = "/crm/v4/objects/{fromObjectType}/{fromObjectId}/associations/default/{toObjectType}/{toObjectId}";
     add("associations-v4", "create-default", Put, default.into(), spec, Pair(Write), serve!(assoc::put_default));
     let usage = "/crm/v4/associations/usage/high-usage-report/{userId}";
-    add("associations-v4", "high-usage-report", Post, usage.into(), spec, AnyObject(Read), None);
+    add("associations-v4", "high-usage-report", Post, usage.into(), spec, Fixed(EVERY_OBJECT_SCOPE), None);
     // Labels live in the associations schema spec; spoke also serves them under
     // `/crm/v4/associations`, where HubSpot's clients used to call them.
     for (api, prefix) in [
@@ -590,7 +660,7 @@ fn build() -> Vec<Operation> {
     }
     let spec = Source::Spec(&["associations-schema-v4.json"]);
     let c = "/crm/associations/v4/definitions/configurations";
-    add("associations-schema-v4", "configurations-all", Get, format!("{c}/all"), spec, AnyObject(Read), None);
+    add("associations-schema-v4", "configurations-all", Get, format!("{c}/all"), spec, Fixed(EVERY_OBJECT_SCOPE), None);
     let pair = format!("{c}/{{fromObjectType}}/{{toObjectType}}");
     add("associations-schema-v4", "configurations-list", Get, pair.clone(), spec, Pair(Read), None);
     for name in ["create", "purge", "update"] {
