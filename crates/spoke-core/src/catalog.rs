@@ -9,10 +9,28 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use crate::object_type::{ObjectType, ObjectTypeId};
+use crate::object_type::{ObjectType, ObjectTypeId, Pipelined};
 use crate::property::{PropertyDefinition, PropertyOption, PropertyType};
 
 const CUSTOM_DEFAULTS: &[&str] = &["hs_createdate", "hs_lastmodifieddate", "hs_object_id"];
+
+/// Deals: `pipeline` and `dealstage`, stages with a required probability.
+const DEAL_PIPELINES: Pipelined = Pipelined {
+    pipeline_property: "pipeline",
+    stage_property: "dealstage",
+    probability: true,
+    ticket_state: false,
+    max_stages: 100,
+};
+
+/// Tickets: `hs_pipeline` and `hs_pipeline_stage`, stages with an optional ticket state.
+const TICKET_PIPELINES: Pipelined = Pipelined {
+    pipeline_property: "hs_pipeline",
+    stage_property: "hs_pipeline_stage",
+    probability: false,
+    ticket_state: true,
+    max_stages: 100,
+};
 
 pub static OBJECT_TYPES: &[ObjectType] = &[
     ObjectType {
@@ -36,6 +54,7 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         required_on_create: &[],
         schema_read_scopes: &["crm.schemas.contacts.read", "crm.objects.contacts.read"],
         schema_write_scopes: &["crm.schemas.contacts.write"],
+        pipelines: None,
     },
     ObjectType {
         id: ObjectTypeId("0-2"),
@@ -57,6 +76,7 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         required_on_create: &[],
         schema_read_scopes: &["crm.schemas.companies.read", "crm.objects.companies.read"],
         schema_write_scopes: &["crm.schemas.companies.write"],
+        pipelines: None,
     },
     ObjectType {
         id: ObjectTypeId("0-3"),
@@ -81,6 +101,7 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         required_on_create: &[],
         schema_read_scopes: &["crm.schemas.deals.read", "crm.objects.deals.read"],
         schema_write_scopes: &["crm.schemas.deals.write"],
+        pipelines: Some(DEAL_PIPELINES),
     },
     ObjectType {
         id: ObjectTypeId("0-5"),
@@ -106,6 +127,7 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         required_on_create: &[],
         schema_read_scopes: &["crm.schemas.tickets.read", "tickets"],
         schema_write_scopes: &["crm.schemas.tickets.write", "tickets"],
+        pipelines: Some(TICKET_PIPELINES),
     },
     ObjectType {
         id: ObjectTypeId("0-7"),
@@ -128,6 +150,7 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         required_on_create: &[],
         schema_read_scopes: &["e-commerce"],
         schema_write_scopes: &["e-commerce"],
+        pipelines: None,
     },
     ObjectType {
         id: ObjectTypeId("0-8"),
@@ -154,6 +177,7 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
             "e-commerce",
         ],
         schema_write_scopes: &["e-commerce"],
+        pipelines: None,
     },
     ObjectType {
         id: ObjectTypeId("0-420"),
@@ -169,6 +193,7 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         required_on_create: &[],
         schema_read_scopes: &["crm.schemas.listings.read", "crm.objects.listings.read"],
         schema_write_scopes: &["crm.schemas.listings.write"],
+        pipelines: None,
     },
     ObjectType {
         id: ObjectTypeId("0-1500"),
@@ -184,6 +209,7 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         required_on_create: &[],
         schema_read_scopes: &["crm.schemas.custom.read", "crm.objects.custom.read"],
         schema_write_scopes: &["crm.schemas.custom.write"],
+        pipelines: None,
     },
     ObjectType {
         id: ObjectTypeId("0-1501"),
@@ -199,6 +225,7 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         required_on_create: &[],
         schema_read_scopes: &["crm.schemas.custom.read", "crm.objects.custom.read"],
         schema_write_scopes: &["crm.schemas.custom.write"],
+        pipelines: None,
     },
 ];
 
@@ -392,7 +419,9 @@ const OWN: &[Own] = &[
     },
 ];
 
-/// Options of the built-in enumerations that HubSpot ships with fixed values.
+/// Options of the built-in enumerations that HubSpot ships with fixed values. A pipelined
+/// type's pipeline and stage properties have none here: their options are the portal's
+/// pipelines and stages (`spoke_store::pipelines`).
 fn builtin_options(type_id: &str, name: &str) -> &'static [(&'static str, &'static str)] {
     match (type_id, name) {
         (_, "lifecyclestage") => &[
@@ -415,16 +444,6 @@ fn builtin_options(type_id: &str, name: &str) -> &'static [(&'static str, &'stat
             ("CONNECTED", "Connected"),
             ("BAD_TIMING", "Bad Timing"),
         ],
-        ("0-3", "dealstage") => &[
-            ("appointmentscheduled", "Appointment Scheduled"),
-            ("qualifiedtobuy", "Qualified To Buy"),
-            ("presentationscheduled", "Presentation Scheduled"),
-            ("decisionmakerboughtin", "Decision Maker Bought-In"),
-            ("contractsent", "Contract Sent"),
-            ("closedwon", "Closed Won"),
-            ("closedlost", "Closed Lost"),
-        ],
-        ("0-3", "pipeline") | ("0-5", "hs_pipeline") => &[("default", "Sales Pipeline")],
         ("0-3", "dealtype") => &[
             ("newbusiness", "New Business"),
             ("existingbusiness", "Existing Business"),
@@ -432,12 +451,6 @@ fn builtin_options(type_id: &str, name: &str) -> &'static [(&'static str, &'stat
         ("0-3", "hs_priority") | ("0-5", "hs_ticket_priority") => {
             &[("LOW", "Low"), ("MEDIUM", "Medium"), ("HIGH", "High")]
         }
-        ("0-5", "hs_pipeline_stage") => &[
-            ("1", "New"),
-            ("2", "Waiting on contact"),
-            ("3", "Waiting on us"),
-            ("4", "Closed"),
-        ],
         ("0-5", "hs_ticket_category") => &[
             ("PRODUCT_ISSUE", "Product issue"),
             ("BILLING_ISSUE", "Billing issue"),
