@@ -15,4 +15,5 @@
 pub mod associations;
 pub mod error;
 pub mod objects;
+pub mod pipelines;
 pub mod properties;

@@ -14,6 +14,7 @@ use crate::AppState;
 
 pub mod associations;
 pub mod objects;
+pub mod pipelines;
 pub mod properties;
 pub mod search;
 
