@@ -223,46 +223,70 @@ impl PipelineCheck {
         let Some(rules) = schema.ty.pipelines else {
             return Ok(none);
         };
-        if !schema.touches_pipelines(inputs) {
+        let inputs: Vec<&BTreeMap<String, Value>> = inputs.into_iter().collect();
+        if !schema.touches_pipelines(inputs.iter().copied()) {
             return Ok(none);
         }
         let store = &auth.state.store;
         let pipelines = store.read_pipelines(schema.portal, schema.ty.id.0).await?;
-        let mut stored = Vec::new();
-        for target in targets.into_iter().flatten() {
-            let keys = match target {
-                Some(Target::Id(id)) => ReadKeys::Ids(vec![*id]),
-                Some(Target::Unique { property, value }) => ReadKeys::Unique {
-                    property: property.clone(),
-                    values: vec![value.clone()],
-                },
-                None => {
-                    stored.push(None);
-                    continue;
+        // Only inputs that set one of the two need their record's other value; each key
+        // kind is read in one store call.
+        let targets = targets.unwrap_or_default();
+        let needs = |i: usize| {
+            inputs.get(i).is_some_and(|v| {
+                v.contains_key(rules.pipeline_property) != v.contains_key(rules.stage_property)
+            })
+        };
+        let mut ids = Vec::new();
+        let mut unique: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        for (i, target) in targets.iter().enumerate().filter(|(i, _)| needs(*i)) {
+            match target {
+                Some(Target::Id(id)) => ids.push((i, *id)),
+                Some(Target::Unique { property, value }) => {
+                    unique.entry(property).or_default().push(value.clone())
                 }
-            };
-            let live = ReadOptions {
-                archived: false,
-                history: &[],
+                None => {}
+            }
+        }
+        let mut stored = vec![None; targets.len()];
+        let live = ReadOptions {
+            archived: false,
+            history: &[],
+        };
+        let pair = |r: &StoredRecord| -> ApiResult<(String, String)> {
+            let v = r
+                .properties
+                .decode()
+                .map_err(|e| ApiError::internal(format!("stored values: {e}")))?;
+            let get = |k: &str| v.get(k).cloned().unwrap_or_default();
+            Ok((get(rules.pipeline_property), get(rules.stage_property)))
+        };
+        if !ids.is_empty() {
+            let keys = ReadKeys::Ids(ids.iter().map(|(_, id)| *id).collect());
+            let found = store
+                .read_objects(schema.portal, schema.ty.id.0, keys, live)
+                .await?;
+            for ((i, _), record) in ids.iter().zip(found) {
+                stored[*i] = record.as_ref().map(pair).transpose()?;
+            }
+        }
+        for (property, values) in unique {
+            let keys = ReadKeys::Unique {
+                property: property.to_owned(),
+                values: values.clone(),
             };
             let found = store
                 .read_objects(schema.portal, schema.ty.id.0, keys, live)
-                .await?
-                .into_iter()
-                .next()
-                .flatten();
-            let values = match found {
-                Some(r) => Some(
-                    r.properties
-                        .decode()
-                        .map_err(|e| ApiError::internal(format!("stored values: {e}")))?,
-                ),
-                None => None,
-            };
-            stored.push(values.map(|v| {
-                let get = |k: &str| v.get(k).cloned().unwrap_or_default();
-                (get(rules.pipeline_property), get(rules.stage_property))
-            }));
+                .await?;
+            for (value, record) in values.iter().zip(found) {
+                let at = targets.iter().enumerate().position(|(i, t)| {
+                    needs(i)
+                        && matches!(t, Some(Target::Unique { property: p, value: v }) if p == property && v == value)
+                });
+                if let Some(i) = at {
+                    stored[i] = record.as_ref().map(pair).transpose()?;
+                }
+            }
         }
         Ok(Self {
             rules: Some(rules),

@@ -300,6 +300,36 @@ async fn record_values_are_checked_against_the_portals_pipelines() {
         )
         .await;
     assert_eq!(moved.status, 400, "{}", moved.text);
+    let signed = made.body["stages"][1]["id"]
+        .as_str()
+        .expect("stage")
+        .to_owned();
+    let update = |stage: &str| json!({"inputs": [{"id": id, "properties": {"dealstage": stage}}]});
+    let refused = app
+        .post(
+            &t,
+            "/crm/v3/objects/deals/batch/update",
+            update("closedwon"),
+        )
+        .await;
+    assert_eq!(refused.status, 400, "{}", refused.text);
+    let done = app
+        .post(&t, "/crm/v3/objects/deals/batch/update", update(&signed))
+        .await;
+    assert_eq!(done.status, 200, "{}", done.text);
+    assert_eq!(
+        done.body["results"][0]["properties"]["pipeline"],
+        pid.as_str()
+    );
+    // Moving to another pipeline without a stage keeps the stage only if it is one of it.
+    let away = app
+        .patch(
+            &t,
+            &format!("/crm/v3/objects/deals/{id}"),
+            json!({"properties": {"pipeline": "default"}}),
+        )
+        .await;
+    assert_eq!(away.status, 400, "{}", away.text);
     let batch = app
         .post(
             &t,
