@@ -369,6 +369,8 @@ pub enum Refusal {
     TooManyStages(usize),
     #[error("A pipeline must have at least one stage")]
     NoStages,
+    #[error("An account must have at least one pipeline for each object type that has pipelines")]
+    LastPipeline,
     #[error("{0}")]
     InvalidMetadata(String),
     #[error("{0} must not be empty")]
@@ -665,6 +667,10 @@ impl PipelineWrite {
             }
             Change::Archive { pipeline_id } => {
                 let mut p = find_live(pipeline_id)?;
+                // "Each account has at least one pipeline" (pipelines guide).
+                if live(current).len() <= 1 {
+                    return Err(Refusal::LastPipeline);
+                }
                 removed.extend(p.live_stages().iter().map(|s| s.id.clone()));
                 p.archived_at = Some(now);
                 p.updated_at = now;
@@ -767,6 +773,10 @@ impl PipelineWrite {
                 let Some(mut s) = p.live_stage(sid).cloned() else {
                     return Err(Refusal::StageNotFound(sid.clone()));
                 };
+                // "Each pipeline always has at least one stage" (pipelines guide).
+                if p.live_stages().len() <= 1 {
+                    return Err(Refusal::NoStages);
+                }
                 s.archived_at = Some(now);
                 s.updated_at = now;
                 removed.push(sid.clone());

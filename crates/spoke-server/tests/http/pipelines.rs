@@ -201,6 +201,19 @@ async fn pipelines_and_stages_round_trip_every_operation() {
         app.get(&t, "/crm/v3/pipelines/deals/nope").await.status,
         404
     );
+    // At least one pipeline per type, at least one stage per pipeline.
+    assert_eq!(app.delete(&t, &one).await.status, 204);
+    let last = app.delete(&t, "/crm/v3/pipelines/deals/default").await;
+    assert_eq!(last.status, 400, "{}", last.text);
+    let tickets = "/crm/v3/pipelines/tickets/0/stages";
+    for stage in ["1", "2", "3"] {
+        assert_eq!(
+            app.delete(&t, &format!("{tickets}/{stage}")).await.status,
+            204
+        );
+    }
+    let only = app.delete(&t, &format!("{tickets}/4")).await;
+    assert_eq!(only.status, 400, "{}", only.text);
 }
 
 #[tokio::test]
