@@ -9,10 +9,28 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use crate::object_type::{ObjectType, ObjectTypeId};
+use crate::object_type::{ObjectType, ObjectTypeId, Pipelined};
 use crate::property::{PropertyDefinition, PropertyOption, PropertyType};
 
 const CUSTOM_DEFAULTS: &[&str] = &["hs_createdate", "hs_lastmodifieddate", "hs_object_id"];
+
+/// Deals: `pipeline` and `dealstage`, stages with a required probability.
+const DEAL_PIPELINES: Pipelined = Pipelined {
+    pipeline_property: "pipeline",
+    stage_property: "dealstage",
+    probability: true,
+    ticket_state: false,
+    max_stages: 100,
+};
+
+/// Tickets: `hs_pipeline` and `hs_pipeline_stage`, stages with an optional ticket state.
+const TICKET_PIPELINES: Pipelined = Pipelined {
+    pipeline_property: "hs_pipeline",
+    stage_property: "hs_pipeline_stage",
+    probability: false,
+    ticket_state: true,
+    max_stages: 100,
+};
 
 pub static OBJECT_TYPES: &[ObjectType] = &[
     ObjectType {
@@ -45,6 +63,7 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         read_only: false,
         schema_read_scopes: &["crm.schemas.contacts.read", "crm.objects.contacts.read"],
         schema_write_scopes: &["crm.schemas.contacts.write"],
+        pipelines: None,
     },
     ObjectType {
         id: ObjectTypeId("0-2"),
@@ -68,6 +87,7 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         read_only: false,
         schema_read_scopes: &["crm.schemas.companies.read", "crm.objects.companies.read"],
         schema_write_scopes: &["crm.schemas.companies.write"],
+        pipelines: None,
     },
     ObjectType {
         id: ObjectTypeId("0-3"),
@@ -94,6 +114,7 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         read_only: false,
         schema_read_scopes: &["crm.schemas.deals.read", "crm.objects.deals.read"],
         schema_write_scopes: &["crm.schemas.deals.write"],
+        pipelines: Some(DEAL_PIPELINES),
     },
     ObjectType {
         id: ObjectTypeId("0-5"),
@@ -121,6 +142,7 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         read_only: false,
         schema_read_scopes: &["crm.schemas.tickets.read", "tickets"],
         schema_write_scopes: &["crm.schemas.tickets.write", "tickets"],
+        pipelines: Some(TICKET_PIPELINES),
     },
     ObjectType {
         id: ObjectTypeId("0-7"),
@@ -145,6 +167,7 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         read_only: false,
         schema_read_scopes: &["e-commerce"],
         schema_write_scopes: &["e-commerce"],
+        pipelines: None,
     },
     ObjectType {
         id: ObjectTypeId("0-8"),
@@ -173,6 +196,7 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
             "e-commerce",
         ],
         schema_write_scopes: &["e-commerce"],
+        pipelines: None,
     },
     ObjectType {
         id: ObjectTypeId("0-420"),
@@ -190,6 +214,7 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         read_only: false,
         schema_read_scopes: &["crm.schemas.listings.read", "crm.objects.listings.read"],
         schema_write_scopes: &["crm.schemas.listings.write"],
+        pipelines: None,
     },
     ObjectType {
         id: ObjectTypeId("0-1500"),
@@ -207,6 +232,7 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         read_only: false,
         schema_read_scopes: &["crm.schemas.custom.read", "crm.objects.custom.read"],
         schema_write_scopes: &["crm.schemas.custom.write"],
+        pipelines: None,
     },
     ObjectType {
         id: ObjectTypeId("0-1501"),
@@ -224,6 +250,7 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         read_only: false,
         schema_read_scopes: &["crm.schemas.custom.read", "crm.objects.custom.read"],
         schema_write_scopes: &["crm.schemas.custom.write"],
+        pipelines: None,
     },
     // Engagements and the other types connectors sync (hubspot-behavior-platform.md §24;
     // docs/compatibility.md, "Engagements and other object types").
@@ -248,6 +275,7 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
             "crm.objects.contacts.read",
         ],
         schema_write_scopes: &["crm.schemas.contacts.write"],
+        pipelines: None,
     },
     ObjectType {
         id: ObjectTypeId("0-49"),
@@ -270,6 +298,7 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
             "crm.objects.contacts.read",
         ],
         schema_write_scopes: &["crm.schemas.contacts.write"],
+        pipelines: None,
     },
     ObjectType {
         id: ObjectTypeId("0-47"),
@@ -292,6 +321,7 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
             "crm.objects.contacts.read",
         ],
         schema_write_scopes: &["crm.schemas.contacts.write"],
+        pipelines: None,
     },
     ObjectType {
         id: ObjectTypeId("0-46"),
@@ -314,6 +344,7 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
             "crm.objects.contacts.read",
         ],
         schema_write_scopes: &["crm.schemas.contacts.write"],
+        pipelines: None,
     },
     ObjectType {
         id: ObjectTypeId("0-27"),
@@ -336,6 +367,7 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
             "crm.objects.contacts.read",
         ],
         schema_write_scopes: &["crm.schemas.contacts.write"],
+        pipelines: None,
     },
     ObjectType {
         id: ObjectTypeId("0-18"),
@@ -353,6 +385,7 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         read_only: false,
         schema_read_scopes: &["crm.schemas.contacts.read", "crm.objects.contacts.read"],
         schema_write_scopes: &["crm.schemas.contacts.write"],
+        pipelines: None,
     },
     ObjectType {
         id: ObjectTypeId("0-116"),
@@ -370,6 +403,7 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         read_only: false,
         schema_read_scopes: &["crm.schemas.contacts.read", "crm.objects.contacts.read"],
         schema_write_scopes: &["crm.schemas.contacts.write"],
+        pipelines: None,
     },
     ObjectType {
         id: ObjectTypeId("0-14"),
@@ -399,6 +433,7 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
             "e-commerce",
         ],
         schema_write_scopes: &["crm.schemas.quotes.write", "e-commerce"],
+        pipelines: None,
     },
     ObjectType {
         id: ObjectTypeId("0-136"),
@@ -416,6 +451,7 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         read_only: false,
         schema_read_scopes: &["crm.objects.leads.read"],
         schema_write_scopes: &["crm.schemas.contacts.write"],
+        pipelines: None,
     },
     ObjectType {
         id: ObjectTypeId("0-74"),
@@ -433,6 +469,7 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         read_only: false,
         schema_read_scopes: &["crm.objects.goals.read"],
         schema_write_scopes: &["crm.schemas.contacts.write"],
+        pipelines: None,
     },
     ObjectType {
         id: ObjectTypeId("0-19"),
@@ -456,6 +493,7 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
             "crm.objects.contacts.read",
         ],
         schema_write_scopes: &["crm.schemas.contacts.write"],
+        pipelines: None,
     },
     ObjectType {
         id: ObjectTypeId("0-1502"),
@@ -473,6 +511,7 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         read_only: true,
         schema_read_scopes: &["crm.schemas.deals.read", "crm.objects.deals.read"],
         schema_write_scopes: &["crm.schemas.deals.write"],
+        pipelines: None,
     },
 ];
 
@@ -1038,7 +1077,9 @@ const OWN_OPTIONS: &[(&str, &str, Options)] = &[
     ),
 ];
 
-/// Options of the built-in enumerations that HubSpot ships with fixed values.
+/// Options of the built-in enumerations that HubSpot ships with fixed values. A pipelined
+/// type's pipeline and stage properties have none here: their options are the portal's
+/// pipelines and stages (`spoke_store::pipelines`).
 fn builtin_options(type_id: &str, name: &str) -> &'static [(&'static str, &'static str)] {
     match (type_id, name) {
         (_, "lifecyclestage") => &[
@@ -1061,16 +1102,6 @@ fn builtin_options(type_id: &str, name: &str) -> &'static [(&'static str, &'stat
             ("CONNECTED", "Connected"),
             ("BAD_TIMING", "Bad Timing"),
         ],
-        ("0-3", "dealstage") => &[
-            ("appointmentscheduled", "Appointment Scheduled"),
-            ("qualifiedtobuy", "Qualified To Buy"),
-            ("presentationscheduled", "Presentation Scheduled"),
-            ("decisionmakerboughtin", "Decision Maker Bought-In"),
-            ("contractsent", "Contract Sent"),
-            ("closedwon", "Closed Won"),
-            ("closedlost", "Closed Lost"),
-        ],
-        ("0-3", "pipeline") | ("0-5", "hs_pipeline") => &[("default", "Sales Pipeline")],
         ("0-3", "dealtype") => &[
             ("newbusiness", "New Business"),
             ("existingbusiness", "Existing Business"),
@@ -1078,12 +1109,6 @@ fn builtin_options(type_id: &str, name: &str) -> &'static [(&'static str, &'stat
         ("0-3", "hs_priority") | ("0-5", "hs_ticket_priority") => {
             &[("LOW", "Low"), ("MEDIUM", "Medium"), ("HIGH", "High")]
         }
-        ("0-5", "hs_pipeline_stage") => &[
-            ("1", "New"),
-            ("2", "Waiting on contact"),
-            ("3", "Waiting on us"),
-            ("4", "Closed"),
-        ],
         ("0-5", "hs_ticket_category") => &[
             ("PRODUCT_ISSUE", "Product issue"),
             ("BILLING_ISSUE", "Billing issue"),

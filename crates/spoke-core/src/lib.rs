@@ -27,7 +27,7 @@ pub mod scope;
 pub mod search;
 pub mod time;
 
-pub use object_type::{ObjectType, ObjectTypeId};
+pub use object_type::{ObjectType, ObjectTypeId, Pipelined};
 pub use property::{PropertyDefinition, PropertyError, PropertyType};
 pub use record::{
     HistoryEntry, ObjectId, ObjectRecord, PortalId, PropertyMap, PropertyValue, StoredProperties,

@@ -49,6 +49,25 @@ pub struct ObjectType {
     pub schema_read_scopes: &'static [&'static str],
     /// Any one of these scopes grants writing them.
     pub schema_write_scopes: &'static [&'static str],
+    /// Whether records of this type move through pipelines, and how (`None`: they do not,
+    /// and `/crm/v3/pipelines/{type}` refuses the type).
+    pub pipelines: Option<Pipelined>,
+}
+
+/// How a pipelined type's records name their pipeline and stage, and what its stages must
+/// carry (hubspot-behavior-platform.md §23.4–§23.6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pipelined {
+    /// The record property holding the pipeline id (`pipeline`, `hs_pipeline`).
+    pub pipeline_property: &'static str,
+    /// The record property holding the stage id (`dealstage`, `hs_pipeline_stage`).
+    pub stage_property: &'static str,
+    /// Whether a stage's metadata must carry a `probability` between 0 and 1 (deals).
+    pub probability: bool,
+    /// Whether a stage's metadata may carry a `ticketState` (`OPEN` or `CLOSED`).
+    pub ticket_state: bool,
+    /// The most stages one pipeline may have.
+    pub max_stages: usize,
 }
 
 impl ObjectType {

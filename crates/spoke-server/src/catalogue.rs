@@ -31,7 +31,9 @@ use spoke_core::{scope, ObjectType};
 
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
-use crate::handlers::{associations as assoc, legacy, objects, properties as props, search};
+use crate::handlers::{
+    associations as assoc, legacy, objects, pipelines as pipes, properties as props, search,
+};
 use crate::schema::object_type;
 use crate::AppState;
 
@@ -701,20 +703,26 @@ fn build() -> Vec<Operation> {
     let p = |tail: &str| format!("/crm/v3/pipelines/{{objectType}}{tail}");
     let (one, stages) = ("/{pipelineId}", "/{pipelineId}/stages");
     let stage = "/{pipelineId}/stages/{stageId}";
-    add("pipelines-v3", "list", Get, p(""), spec, Schema(Read), None);
-    add("pipelines-v3", "create", Post, p(""), spec, Schema(Write), None);
-    add("pipelines-v3", "read", Get, p(one), spec, Schema(Read), None);
-    add("pipelines-v3", "replace", Put, p(one), spec, Schema(Write), None);
-    add("pipelines-v3", "archive", Delete, p(one), spec, Schema(Write), None);
-    add("pipelines-v3", "update", Patch, p(one), spec, Schema(Write), None);
-    add("pipelines-v3", "audit", Get, p("/{pipelineId}/audit"), spec, Schema(Read), None);
-    add("pipelines-v3", "stages-list", Get, p(stages), spec, Schema(Read), None);
-    add("pipelines-v3", "stages-create", Post, p(stages), spec, Schema(Write), None);
-    add("pipelines-v3", "stages-read", Get, p(stage), spec, Schema(Read), None);
-    add("pipelines-v3", "stages-replace", Put, p(stage), spec, Schema(Write), None);
-    add("pipelines-v3", "stages-archive", Delete, p(stage), spec, Schema(Write), None);
-    add("pipelines-v3", "stages-update", Patch, p(stage), spec, Schema(Write), None);
-    add("pipelines-v3", "stages-audit", Get, p("/{pipelineId}/stages/{stageId}/audit"), spec, Schema(Read), None);
+    add("pipelines-v3", "list", Get, p(""), spec, Schema(Read), serve!(pipes::list));
+    add("pipelines-v3", "create", Post, p(""), spec, Schema(Write), serve!(pipes::create));
+    add("pipelines-v3", "read", Get, p(one), spec, Schema(Read), serve!(pipes::read));
+    add("pipelines-v3", "replace", Put, p(one), spec, Schema(Write), serve!(pipes::replace));
+    add("pipelines-v3", "archive", Delete, p(one), spec, Schema(Write), serve!(pipes::archive));
+    add("pipelines-v3", "update", Patch, p(one), spec, Schema(Write), serve!(pipes::update));
+    add("pipelines-v3", "audit", Get, p("/{pipelineId}/audit"), spec, Schema(Read), serve!(pipes::audit));
+    add("pipelines-v3", "stages-list", Get, p(stages), spec, Schema(Read), serve!(pipes::stages_list));
+    add("pipelines-v3", "stages-create", Post, p(stages), spec, Schema(Write), serve!(pipes::stages_create));
+    add("pipelines-v3", "stages-read", Get, p(stage), spec, Schema(Read), serve!(pipes::stages_read));
+    add("pipelines-v3", "stages-replace", Put, p(stage), spec, Schema(Write), serve!(pipes::stages_replace));
+    add("pipelines-v3", "stages-archive", Delete, p(stage), spec, Schema(Write), serve!(pipes::stages_archive));
+    add("pipelines-v3", "stages-update", Patch, p(stage), spec, Schema(Write), serve!(pipes::stages_update));
+    add("pipelines-v3", "stages-audit", Get, p("/{pipelineId}/stages/{stageId}/audit"), spec, Schema(Read), serve!(pipes::stages_audit));
+    // The legacy read shapes of the same pipelines (hubspot-behavior-platform.md §23.8,
+    // §23.9): the object's read scope, which works for them in practice.
+    let v1 = Source::Legacy("hubspot-behavior-platform.md §23.8, legacy CRM Pipelines v1");
+    add("crm-pipelines-v1", "list", Get, "/crm-pipelines/v1/pipelines/{objectType}".into(), v1, Object(Read), serve!(pipes::v1_list));
+    let deals = Source::Legacy("hubspot-behavior-platform.md §23.9, legacy Deal Pipelines v1");
+    add("deal-pipelines-v1", "list", Get, "/deals/v1/pipelines".into(), deals, Fixed(&["crm.objects.deals.read"]), serve!(pipes::deals_v1_list));
     // Legacy read shapes connectors still call (hubspot-behavior-platform.md §25), served
     // from the same data as v3.
     let v4 = "/crm/v4/objects/{objectType}".to_owned();

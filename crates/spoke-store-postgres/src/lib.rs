@@ -60,6 +60,7 @@
 mod associations;
 mod batch;
 mod objects;
+mod pipelines;
 mod schema;
 mod search;
 mod stats;

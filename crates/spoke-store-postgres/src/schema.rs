@@ -27,6 +27,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0005_search_rules",
         include_str!("../migrations/0005_search_rules.sql"),
     ),
+    (
+        "0007_pipelines",
+        include_str!("../migrations/0007_pipelines.sql"),
+    ),
 ];
 
 /// The advisory lock's first key: "spok" in ASCII, so it does not meet other applications'
@@ -96,6 +100,7 @@ async fn run(store: &PostgresStore, schema: Option<&str>) -> Result<(), Error> {
 
 /// A migration's text with the character tables it takes from Rust filled in.
 fn fill_in(sql: &str) -> String {
+    let sql = spoke_store::pipelines::fill_in_migration(sql);
     let mut sql = sql.replace("{{ALNUM}}", &alnum_class());
     if sql.contains("{{WHITESPACE}}") {
         let (from, to) = lower_table();

@@ -176,7 +176,7 @@ async fn write_group_tx(tx: &Transaction<'_>, put: &GroupPut) -> Result<Finish<b
 
 impl PostgresStore {
     /// Every row `sql` selects, each read by `read`.
-    async fn read_all<T>(
+    pub(crate) async fn read_all<T>(
         &self,
         sql: &str,
         params: db::Params<'_>,
@@ -280,13 +280,19 @@ fn token_row(r: &tokio_postgres::Row) -> Result<TokenRecord, Error> {
 impl TokenStore for PostgresStore {
     async fn ensure_portal(&self, portal: PortalId, now: Millis) -> StoreResult<()> {
         async {
-            let client = self.client().await?;
-            db::execute(
-                &client,
+            let mut client = self.client().await?;
+            let tx = client.transaction().await?;
+            let created = db::execute(
+                &tx,
                 "INSERT INTO portals (id, created_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
                 &[&portal.0, &now],
             )
             .await?;
+            // A new portal's defaults, in the transaction that creates it.
+            if created > 0 {
+                crate::pipelines::seed_portal(&tx, portal).await?;
+            }
+            tx.commit().await?;
             Ok(())
         }
         .await

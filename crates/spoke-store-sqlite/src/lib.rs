@@ -17,6 +17,7 @@
 
 mod associations;
 mod objects;
+mod pipelines;
 mod schema;
 mod search;
 mod tokens_props;

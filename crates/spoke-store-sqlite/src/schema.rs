@@ -9,14 +9,64 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0004_live_updated.sql"),
     include_str!("../migrations/0005_live_ids.sql"),
     include_str!("../migrations/0006_archived_ids.sql"),
+    include_str!("../migrations/0008_pipelines.sql"),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let current: usize = tx.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
-        tx.execute_batch(sql)?;
+        tx.execute_batch(&spoke_store::pipelines::fill_in_migration(sql))?;
         tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))?;
     }
     tx.commit()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database from before the pipelines migration: its portals get the defaults a new
+    /// portal gets, from the same definition.
+    #[test]
+    fn the_pipelines_migration_seeds_every_existing_portal() {
+        let mut conn = Connection::open_in_memory().expect("open");
+        let before = MIGRATIONS
+            .iter()
+            .position(|m| m.contains("{{SEED_DEFAULT_PIPELINES}}"))
+            .expect("the pipelines migration");
+        for sql in &MIGRATIONS[..before] {
+            conn.execute_batch(sql).expect("older migration");
+        }
+        conn.execute_batch(&format!(
+            "PRAGMA user_version = {before};
+             INSERT INTO portals (id, created_at) VALUES (7, 1), (8, 2);"
+        ))
+        .expect("old portals");
+        migrate(&mut conn).expect("migrate");
+        for portal in [7, 8] {
+            let count = |table: &str| -> i64 {
+                conn.query_row(
+                    &format!("SELECT COUNT(*) FROM {table} WHERE portal_id = ?1"),
+                    [portal],
+                    |r| r.get(0),
+                )
+                .expect("count")
+            };
+            assert_eq!(count("pipelines"), 2, "portal {portal}: deals and tickets");
+            assert_eq!(
+                count("pipeline_stages"),
+                11,
+                "portal {portal}: 7 + 4 stages"
+            );
+        }
+        let label: String = conn
+            .query_row(
+                "SELECT label FROM pipeline_stages WHERE portal_id = 7 AND id = 'closedwon'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("closedwon");
+        assert_eq!(label, "Closed Won");
+    }
 }

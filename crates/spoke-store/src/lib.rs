@@ -25,6 +25,7 @@ use spoke_core::{
 pub mod columns;
 pub mod conformance;
 pub mod graph;
+pub mod pipelines;
 pub mod plan;
 pub mod requests;
 pub mod schema;
@@ -32,6 +33,7 @@ pub mod sql_search;
 pub mod tokens;
 pub mod transfer;
 
+pub use pipelines::PipelineStore;
 pub use requests::{RecordArchive, RecordRead, RecordSearch, Selection};
 pub use transfer::{RowKey, Rows, Table};
 
@@ -773,7 +775,7 @@ pub trait TransferStore: Send + Sync {
 
 /// Everything a spoke server needs from its database.
 pub trait Store:
-    ObjectStore + PropertyStore + TokenStore + AssociationStore + TransferStore
+    ObjectStore + PropertyStore + TokenStore + AssociationStore + TransferStore + PipelineStore
 {
     /// The backend's name for logs (`sqlite`, `postgres`).
     fn backend(&self) -> &'static str;

@@ -91,6 +91,24 @@ impl TypeSchema {
             .collect()
     }
 
+    /// Whether `name` is the type's pipeline or stage property.
+    pub fn is_pipeline_property(&self, name: &str) -> bool {
+        self.ty
+            .pipelines
+            .is_some_and(|p| p.pipeline_property == name || p.stage_property == name)
+    }
+
+    /// Whether a write's values touch the type's pipeline or stage: then the write needs
+    /// the portal's pipelines ([`crate::pipelines::check_record`]).
+    pub fn touches_pipelines<'a, V: 'a>(
+        &self,
+        inputs: impl IntoIterator<Item = &'a BTreeMap<String, V>>,
+    ) -> bool {
+        inputs
+            .into_iter()
+            .any(|values| values.keys().any(|k| self.is_pipeline_property(k)))
+    }
+
     /// Contact `email` and every `hasUniqueValue` property: usable as `idProperty`.
     pub fn is_unique(&self, name: &str) -> bool {
         (self.ty.id.0 == "0-1" && name == "email")
@@ -161,6 +179,20 @@ impl TypeSchema {
                     continue;
                 }
             };
+            // A pipelined type's pipeline and stage are checked against the portal's
+            // pipelines (`pipelines::check_record`), not against options.
+            if self.is_pipeline_property(name) {
+                if text.contains('\0') || text.trim() != text {
+                    errors.push(PropertyError::new(
+                        name,
+                        "INVALID_OPTION",
+                        format!("{} was not one of the allowed options", text.escape_debug()),
+                    ));
+                } else {
+                    out.insert(name.clone(), text.into_owned());
+                }
+                continue;
+            }
             match def.normalize(&text) {
                 Ok(v) => {
                     out.insert(name.clone(), v);

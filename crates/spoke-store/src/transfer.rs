@@ -26,6 +26,9 @@ pub enum Table {
     UniqueValues,
     AssociationLabels,
     Associations,
+    Pipelines,
+    PipelineStages,
+    PipelineAudits,
 }
 
 /// What a column holds. A backend maps each to its own SQL type.
@@ -135,13 +138,40 @@ mod defs {
         col("portal_id", Int), col("from_type", Text), col("from_id", Int), col("to_type", Text),
         col("to_id", Int), col("category", Text), col("type_id", Int),
     ]};
+
+    /// A pipeline (`crate::pipelines`); `object_type` is the type id.
+    pub(super) const PIPELINES: Def = Def {
+        name: "pipelines", key: &["portal_id", "object_type", "id"], columns: &[
+        col("portal_id", Int), col("object_type", Text), col("id", Text), col("label", Text),
+        col("display_order", Int32), col("created_at", Int), col("updated_at", Int),
+        nullable("archived_at", Int),
+    ]};
+
+    /// A stage; `position` is its place in its pipeline's storage order.
+    pub(super) const PIPELINE_STAGES: Def = Def {
+        name: "pipeline_stages", key: &["portal_id", "object_type", "pipeline_id", "id"], columns: &[
+        col("portal_id", Int), col("object_type", Text), col("pipeline_id", Text), col("id", Text),
+        col("position", Int), col("label", Text), col("display_order", Int32),
+        col("metadata", Json), col("write_permissions", Text), col("created_at", Int),
+        col("updated_at", Int), nullable("archived_at", Int),
+    ]};
+
+    /// One audit entry of a pipeline (`stage_id` empty) or stage; `snapshot` is the
+    /// subject after the change.
+    pub(super) const PIPELINE_AUDITS: Def = Def {
+        name: "pipeline_audits",
+        key: &["portal_id", "object_type", "pipeline_id", "stage_id", "version"], columns: &[
+        col("portal_id", Int), col("object_type", Text), col("pipeline_id", Text),
+        col("stage_id", Text), col("version", Int), col("action", Text), col("timestamp", Int),
+        col("snapshot", Json),
+    ]};
 }
 
 use defs::*;
 use ColumnType::{Bool, Int, Int32, Json, Text};
 
 impl Table {
-    pub const ALL: [Table; 9] = [
+    pub const ALL: [Table; 12] = [
         Table::Portals,
         Table::Tokens,
         Table::PropertyGroups,
@@ -151,6 +181,9 @@ impl Table {
         Table::UniqueValues,
         Table::AssociationLabels,
         Table::Associations,
+        Table::Pipelines,
+        Table::PipelineStages,
+        Table::PipelineAudits,
     ];
 
     fn def(self) -> &'static Def {
@@ -164,6 +197,9 @@ impl Table {
             Table::UniqueValues => &UNIQUE_VALUES,
             Table::AssociationLabels => &ASSOCIATION_LABELS,
             Table::Associations => &ASSOCIATIONS,
+            Table::Pipelines => &PIPELINES,
+            Table::PipelineStages => &PIPELINE_STAGES,
+            Table::PipelineAudits => &PIPELINE_AUDITS,
         }
     }
 

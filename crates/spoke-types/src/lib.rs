@@ -17,4 +17,5 @@ pub mod associations;
 pub mod error;
 pub mod legacy;
 pub mod objects;
+pub mod pipelines;
 pub mod properties;

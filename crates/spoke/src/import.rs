@@ -104,10 +104,24 @@ pub async fn run(
         .map_err(|e| e.to_string())?;
     let rows = read_rows(file)?;
 
+    // Import creates records: pipeline and stage are checked as the API checks a create.
+    let pipelines = match ty.pipelines {
+        Some(_) if schema.touches_pipelines(rows.iter().map(|r| &r.properties)) => store
+            .read_pipelines(portal, ty.id.0)
+            .await
+            .map_err(|e| e.to_string())?,
+        _ => Vec::new(),
+    };
     let mut valid = Vec::with_capacity(rows.len());
     let mut bad = Vec::new();
     for row in &rows {
-        match schema.validate(&row.properties) {
+        let checked = schema.validate(&row.properties).and_then(|mut v| {
+            if let Some(rules) = &ty.pipelines {
+                spoke_store::pipelines::check_record(rules, &pipelines, &mut v, None)?;
+            }
+            Ok(v)
+        });
+        match checked {
             Ok(mut props) => {
                 props.retain(|_, v| !v.is_empty());
                 valid.push((row.line, props));

@@ -476,7 +476,11 @@ async fn copy_and_compare(dest: &[&str], dest_extra: &[&str]) {
     args.extend_from_slice(dest_extra);
     let first = spoke_ok(&args);
     let table = counts(&first);
-    assert_eq!(table.len(), 9, "a row per table: {first}");
+    assert_eq!(
+        table.len(),
+        spoke_store::Table::ALL.len(),
+        "a row per table: {first}"
+    );
     for (t, (s, d)) in &table {
         assert_eq!(s, d, "{t}: {first}");
     }
@@ -488,6 +492,9 @@ async fn copy_and_compare(dest: &[&str], dest_extra: &[&str]) {
         table["associations"].0 > 0 && table["association_labels"].0 == 2,
         "{first}"
     );
+    // Each portal's default deal and ticket pipelines (7 + 4 stages).
+    assert_eq!(table["pipelines"].0, 4, "{first}");
+    assert_eq!(table["pipeline_stages"].0, 22, "{first}");
 
     // Again: nothing changes, the same counts.
     let second = spoke_ok(&args);

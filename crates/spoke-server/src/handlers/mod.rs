@@ -15,6 +15,7 @@ use crate::AppState;
 pub mod associations;
 pub mod legacy;
 pub mod objects;
+pub mod pipelines;
 pub mod properties;
 pub mod search;
 

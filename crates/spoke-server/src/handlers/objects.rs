@@ -12,7 +12,8 @@ use spoke_core::record::Projection;
 use spoke_core::scope;
 use spoke_core::search::SearchQuery;
 use spoke_core::time::now_millis;
-use spoke_core::{ObjectId, ObjectRecord, ObjectType, PropertyError, StoredRecord};
+use spoke_core::{ObjectId, ObjectRecord, ObjectType, Pipelined, PropertyError, StoredRecord};
+use spoke_store::pipelines::{check_record, Pipeline};
 use spoke_store::{
     ItemFailure, ItemResult, NewAssociation, NewObject, ObjectPatch, ReadKeys, ReadOptions, Target,
     UpsertItem, WriteContext, WriteSource,
@@ -207,11 +208,132 @@ impl WriteInput for SimplePublicObjectBatchInput {
 /// Each input's validated values (`None` where invalid) and the per-input errors.
 type Validated = (Vec<Option<BTreeMap<String, String>>>, Vec<ApiError>);
 
+/// What a write's pipeline and stage values are checked against: the type's pipelines,
+/// loaded once per request and only when a write touches them, and for updates the
+/// pipeline and stage each input's record has (`None` where it has none yet).
+pub(crate) struct PipelineCheck {
+    rules: Option<Pipelined>,
+    pipelines: Vec<Pipeline>,
+    stored: Vec<Option<(String, String)>>,
+}
+
+impl PipelineCheck {
+    /// Loads what the `inputs` need; `targets` (one per input) names the records updates
+    /// write, whose stored pipeline and stage are read only then.
+    pub(crate) async fn load<'a>(
+        auth: &Authorized<impl Sized>,
+        schema: &TypeSchema,
+        inputs: impl IntoIterator<Item = &'a BTreeMap<String, Value>>,
+        targets: Option<&[Option<Target>]>,
+    ) -> ApiResult<Self> {
+        let none = Self {
+            rules: None,
+            pipelines: Vec::new(),
+            stored: Vec::new(),
+        };
+        let Some(rules) = schema.ty.pipelines else {
+            return Ok(none);
+        };
+        let inputs: Vec<&BTreeMap<String, Value>> = inputs.into_iter().collect();
+        if !schema.touches_pipelines(inputs.iter().copied()) {
+            return Ok(none);
+        }
+        let store = &auth.state.store;
+        let pipelines = store.read_pipelines(schema.portal, schema.ty.id.0).await?;
+        // Only inputs that set one of the two need their record's other value; each key
+        // kind is read in one store call.
+        let targets = targets.unwrap_or_default();
+        let needs = |i: usize| {
+            inputs.get(i).is_some_and(|v| {
+                v.contains_key(rules.pipeline_property) != v.contains_key(rules.stage_property)
+            })
+        };
+        let mut ids = Vec::new();
+        let mut unique: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        for (i, target) in targets.iter().enumerate().filter(|(i, _)| needs(*i)) {
+            match target {
+                Some(Target::Id(id)) => ids.push((i, *id)),
+                Some(Target::Unique { property, value }) => {
+                    unique.entry(property).or_default().push(value.clone())
+                }
+                None => {}
+            }
+        }
+        let mut stored = vec![None; targets.len()];
+        let live = ReadOptions {
+            archived: false,
+            history: &[],
+        };
+        let pair = |r: &StoredRecord| -> ApiResult<(String, String)> {
+            let v = r
+                .properties
+                .decode()
+                .map_err(|e| ApiError::internal(format!("stored values: {e}")))?;
+            let get = |k: &str| v.get(k).cloned().unwrap_or_default();
+            Ok((get(rules.pipeline_property), get(rules.stage_property)))
+        };
+        if !ids.is_empty() {
+            let keys = ReadKeys::Ids(ids.iter().map(|(_, id)| *id).collect());
+            let found = store
+                .read_objects(schema.portal, schema.ty.id.0, keys, live)
+                .await?;
+            for ((i, _), record) in ids.iter().zip(found) {
+                stored[*i] = record.as_ref().map(pair).transpose()?;
+            }
+        }
+        for (property, values) in unique {
+            let keys = ReadKeys::Unique {
+                property: property.to_owned(),
+                values: values.clone(),
+            };
+            let found = store
+                .read_objects(schema.portal, schema.ty.id.0, keys, live)
+                .await?;
+            for (value, record) in values.iter().zip(found) {
+                let at = targets.iter().enumerate().position(|(i, t)| {
+                    needs(i)
+                        && matches!(t, Some(Target::Unique { property: p, value: v }) if p == property && v == value)
+                });
+                if let Some(i) = at {
+                    stored[i] = record.as_ref().map(pair).transpose()?;
+                }
+            }
+        }
+        Ok(Self {
+            rules: Some(rules),
+            pipelines,
+            stored,
+        })
+    }
+
+    /// Checks input `i`'s validated values, filling in the pipeline where a stage came
+    /// without one.
+    pub(crate) fn check(
+        &self,
+        i: usize,
+        values: &mut BTreeMap<String, String>,
+    ) -> Result<(), Vec<PropertyError>> {
+        let Some(rules) = &self.rules else {
+            return Ok(());
+        };
+        let stored = self
+            .stored
+            .get(i)
+            .and_then(|s| s.as_ref())
+            .map(|(p, s)| (p.as_str(), s.as_str()));
+        check_record(rules, &self.pipelines, values, stored)
+    }
+}
+
 /// Validates a write batch. Inputs without `objectWriteTraceId` make it all-or-nothing
 /// (HubSpot's default); returns that mode with the validated inputs.
-fn validate_batch(schema: &TypeSchema, inputs: &[impl WriteInput]) -> ApiResult<(bool, Validated)> {
+fn validate_batch(
+    schema: &TypeSchema,
+    inputs: &[impl WriteInput],
+    check: &PipelineCheck,
+) -> ApiResult<(bool, Validated)> {
     let atomic = inputs.iter().all(|i| i.trace().is_none());
-    Ok((atomic, validate_all(schema, inputs, atomic)?))
+    Ok((atomic, validate_all(schema, inputs, atomic, check)?))
 }
 
 /// Validates every input; in atomic mode any failure rejects the whole batch with one
@@ -220,12 +342,17 @@ fn validate_all(
     schema: &TypeSchema,
     inputs: &[impl WriteInput],
     atomic: bool,
+    check: &PipelineCheck,
 ) -> ApiResult<Validated> {
     let mut valid = Vec::with_capacity(inputs.len());
     let mut all_errors = Vec::new();
     let mut item_errors = Vec::new();
-    for input in inputs {
-        match schema.validate(input.properties()) {
+    for (i, input) in inputs.iter().enumerate() {
+        let checked = schema.validate(input.properties()).and_then(|mut v| {
+            check.check(i, &mut v)?;
+            Ok(v)
+        });
+        match checked {
             Ok(v) => valid.push(Some(v)),
             Err(errs) => {
                 item_errors.push(validation_item(&errs, input.trace()));
@@ -351,7 +478,9 @@ pub(crate) async fn batch_create(
     let schema = &auth.subject.0;
     let lists: Vec<_> = inputs.iter().map(|i| i.associations.as_slice()).collect();
     let links = inline_associations(&auth, &lists).await?;
-    let (atomic, (valid, mut errors)) = validate_batch(schema, &inputs)?;
+    let check =
+        PipelineCheck::load(&auth, schema, inputs.iter().map(|i| &i.properties), None).await?;
+    let (atomic, (valid, mut errors)) = validate_batch(schema, &inputs, &check)?;
 
     let mut traces = Vec::new();
     let mut items = Vec::new();
@@ -498,13 +627,17 @@ type KeyedBatch = (
 );
 
 /// Checks an update or upsert batch: where each input points, then its values.
-fn keyed_batch(
+async fn keyed_batch(
+    auth: &Authorized<impl Sized>,
     schema: &TypeSchema,
     inputs: &[SimplePublicObjectBatchInput],
     upsert: bool,
 ) -> ApiResult<KeyedBatch> {
     let keys = key_inputs(schema, inputs, upsert)?;
-    let (atomic, (valid, errors)) = validate_batch(schema, inputs)?;
+    let targets: Vec<Option<Target>> = keys.iter().map(|k| k.target.clone()).collect();
+    let values = inputs.iter().map(|i| &i.properties);
+    let check = PipelineCheck::load(auth, schema, values, Some(&targets)).await?;
+    let (atomic, (valid, errors)) = validate_batch(schema, inputs, &check)?;
     Ok((atomic, valid.into_iter().zip(keys).collect(), errors))
 }
 
@@ -531,7 +664,7 @@ pub(crate) async fn batch_update(
     Batch(inputs): Batch<SimplePublicObjectBatchInput, MAX_BATCH>,
 ) -> ApiResult<Response> {
     let schema = &auth.subject;
-    let (atomic, keyed, mut errors) = keyed_batch(schema, &inputs, false)?;
+    let (atomic, keyed, mut errors) = keyed_batch(&auth, schema, &inputs, false).await?;
 
     let mut missing = Vec::new();
     let mut missing_traces = Vec::new();
@@ -578,7 +711,7 @@ pub(crate) async fn batch_upsert(
     Batch(inputs): Batch<SimplePublicObjectBatchInput, MAX_BATCH>,
 ) -> ApiResult<Response> {
     let schema = &auth.subject.0;
-    let (atomic, keyed, mut errors) = keyed_batch(schema, &inputs, true)?;
+    let (atomic, keyed, mut errors) = keyed_batch(&auth, schema, &inputs, true).await?;
 
     // Every upsert input names a unique property; HubSpot upserts by one key per call in
     // practice, and spoke requires it (checked below) so the call is one store call.
@@ -716,8 +849,10 @@ pub(crate) async fn create_one(
         .await?
         .pop()
         .unwrap_or_default();
+    let check = PipelineCheck::load(&auth, schema, [&input.properties], None).await?;
     let mut properties = schema
         .validate(&input.properties)
+        .and_then(|mut v| check.check(0, &mut v).map(|()| v))
         .map_err(|e| ApiError::property_values(&e))?;
     require_properties(schema, &properties)?;
     properties.retain(|_, v| !v.is_empty());
@@ -766,8 +901,11 @@ pub(crate) async fn update_one(
         },
         None => Target::Id(path_id(&raw_id)?),
     };
+    let targets = [Some(target.clone())];
+    let check = PipelineCheck::load(&auth, schema, [&input.properties], Some(&targets)).await?;
     let properties = schema
         .validate(&input.properties)
+        .and_then(|mut v| check.check(0, &mut v).map(|()| v))
         .map_err(|e| ApiError::property_values(&e))?;
     let ctx = write_context(schema, api_source(), true);
     let outcomes = auth

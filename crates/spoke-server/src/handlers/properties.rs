@@ -83,6 +83,49 @@ fn to_wire(d: &PropertyDefinition) -> Property {
     }
 }
 
+/// A pipelined type's pipeline and stage properties list the portal's live pipelines and
+/// their live stages as options (in display order), loaded only when a listed property
+/// needs them.
+async fn pipeline_options(auth: &Authorized<Type>, out: &mut [Property]) -> ApiResult<()> {
+    let Some(rules) = auth.subject.pipelines else {
+        return Ok(());
+    };
+    let (pp, sp) = (rules.pipeline_property, rules.stage_property);
+    let wanted = |p: &Property| !p.archived && p.hubspot_defined && (p.name == pp || p.name == sp);
+    if !out.iter().any(wanted) {
+        return Ok(());
+    }
+    let (store, portal) = (&auth.state.store, auth.principal.portal);
+    let all = store.read_pipelines(portal, auth.subject.id.0).await?;
+    let live = spoke_store::pipelines::live(&all);
+    let option = |value: &str, label: &str, order: usize| PropertyOptionOut {
+        label: label.to_owned(),
+        value: value.to_owned(),
+        description: None,
+        display_order: order as i32,
+        hidden: false,
+    };
+    let pipelines: Vec<PropertyOptionOut> = live
+        .iter()
+        .enumerate()
+        .map(|(i, p)| option(&p.id, &p.label, i))
+        .collect();
+    let stages: Vec<PropertyOptionOut> = live
+        .iter()
+        .flat_map(|p| p.live_stages())
+        .enumerate()
+        .map(|(i, s)| option(&s.id, &s.label, i))
+        .collect();
+    for p in out.iter_mut().filter(|p| wanted(p)) {
+        p.options = if p.name == pp {
+            pipelines.clone()
+        } else {
+            stages.clone()
+        };
+    }
+    Ok(())
+}
+
 fn not_found(name: &str) -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
@@ -297,6 +340,7 @@ pub(crate) async fn list(
             .map(to_wire),
     );
     out.sort_by(|a, b| a.name.cmp(&b.name));
+    pipeline_options(&auth, &mut out).await?;
     Ok(Json(StatusCode::OK, Results { results: out }).into_response())
 }
 
@@ -336,7 +380,10 @@ pub(crate) async fn read(
     Archived(archived): Archived,
 ) -> ApiResult<Response> {
     let def = find(&auth, &name, archived).await?;
-    Ok(Json(StatusCode::OK, to_wire(&def)).into_response())
+    let mut out = [to_wire(&def)];
+    pipeline_options(&auth, &mut out).await?;
+    let [out] = out;
+    Ok(Json(StatusCode::OK, out).into_response())
 }
 
 fn read_only_definition(name: &str) -> ApiError {
@@ -488,6 +535,7 @@ pub(crate) async fn batch_read(
         let message = format!("Could not find some properties: {}", missing.join(", "));
         vec![ApiError::object_not_found(message).with_context(ctx(&[("names", missing)]))]
     };
+    pipeline_options(&auth, &mut results).await?;
     Ok(batch_response(BATCH_OK, auth.started, results, errors))
 }
 

@@ -123,6 +123,23 @@ const PAIR_WRITE_SCOPES: Scopes = (
     "crm.objects.companies.write",
 );
 
+const PIPE_READ: Scopes = (
+    &["crm.schemas.deals.read"],
+    &["crm.schemas.contacts.read", "crm.objects.contacts.read"],
+    "crm.schemas.deals.read",
+);
+const PIPE_WRITE: Scopes = (
+    &["crm.schemas.deals.write"],
+    &["crm.schemas.deals.read", "crm.objects.deals.write"],
+    "crm.schemas.deals.write",
+);
+const DEAL_READ: Scopes = (
+    &["crm.objects.deals.read"],
+    &["crm.objects.contacts.read", "crm.objects.deals.write"],
+    "crm.objects.deals.read",
+);
+const PIPE_BODY: &str = r#"{"label":"Pipeline {n}","displayOrder":1,"stages":[{"label":"A","displayOrder":0,"metadata":{"probability":"0.5"}}]}"#;
+
 /// The calls of an implemented operation, by API family and operation name. An
 /// implemented operation without one fails the test: a new endpoint needs its rows.
 fn cases(op: &Operation) -> Vec<Case> {
@@ -392,15 +409,63 @@ fn cases(op: &Operation) -> Vec<Case> {
             200,
             Is(200),
         )],
+        // Pipelines of deals, in every portal its own: another portal reads and writes its
+        // own default pipeline, never this one's.
+        ("pipelines", "list") | ("pipelines", "read") | ("pipelines", "audit") => {
+            one(None, PIPE_READ, 200, Is(200))
+        }
+        ("pipelines", "stages-list") => one(None, PIPE_READ, 200, Is(200)),
+        ("pipelines", "stages-read") | ("pipelines", "stages-audit") => {
+            vec![c("closedwon", "", None, PIPE_READ, 200, Is(200))]
+        }
+        ("pipelines", "create") => one(Some(PIPE_BODY), PIPE_WRITE, 201, Is(201)),
+        ("pipelines", "replace") => one(Some(PIPE_BODY), PIPE_WRITE, 200, Is(200)),
+        ("pipelines", "update") => {
+            one(Some(r#"{"label":"Renamed {n}"}"#), PIPE_WRITE, 200, Is(200))
+        }
+        // A portal's only pipeline cannot go (each account has at least one).
+        ("pipelines", "archive") => one(None, PIPE_WRITE, 400, Is(400)),
+        ("pipelines", "stages-create") => one(
+            Some(r#"{"label":"Stage {n}","displayOrder":9,"metadata":{"probability":"0.5"}}"#),
+            PIPE_WRITE,
+            201,
+            Is(201),
+        ),
+        ("pipelines", "stages-replace") => vec![c(
+            "closedwon",
+            "",
+            Some(r#"{"label":"Won {n}","displayOrder":5,"metadata":{"probability":"1.0"}}"#),
+            PIPE_WRITE,
+            200,
+            Is(200),
+        )],
+        ("pipelines", "stages-update") => vec![c(
+            "closedwon",
+            "",
+            Some(r#"{"label":"Won {n}","metadata":{}}"#),
+            PIPE_WRITE,
+            200,
+            Is(200),
+        )],
+        ("pipelines", "stages-archive") => {
+            vec![c("closedwon", "", None, PIPE_WRITE, 204, Is(204))]
+        }
+        ("crm", "list") => one(None, DEAL_READ, 200, Is(200)),
+        ("deal", "list") => one(None, DEAL_READ, 200, Is(200)),
         _ => Vec::new(),
     }
 }
 
 /// The operation's path for the row's fixture: contacts (to companies), the object `at`.
 fn fill_path(op: &Operation, at: &str) -> String {
+    // Pipelines exist for deals: every portal's own default pipeline answers.
+    let pipelines = op.path.contains("pipelines");
     op.path
         .split('/')
         .map(|s| match s {
+            "{objectType}" if pipelines => "deals",
+            "{pipelineId}" => "default",
+            "{stageId}" => at,
             "{objectType}" | "{fromObjectType}" => "contacts",
             "{toObjectType}" => "companies",
             "{objectId}" | "{fromObjectId}" => at,

@@ -19,6 +19,7 @@ mod list;
 mod objects_batch;
 mod objects_single;
 mod persistence;
+mod pipelines;
 mod properties;
 mod ratelimit;
 mod search;

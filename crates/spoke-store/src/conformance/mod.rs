@@ -26,6 +26,7 @@ use spoke_core::{ObjectId, ObjectRecord, PortalId, PropertyDefinition, StoredRec
 mod associations;
 mod batches;
 pub mod concurrency;
+mod pipelines;
 mod properties;
 mod records;
 mod tokens;
@@ -96,6 +97,10 @@ pub async fn run_all_from(store: &dyn Store, base: i64) {
     records::archived_records_are_found_by_their_last_unique_value(store, p.of(80)).await;
     tokens::portals_ascend_and_token_hashes_match_exactly(store, p.of(81), p.other(81)).await;
     records::dropped_calls_leave_all_or_nothing(store, p.of(82)).await;
+
+    // 115, 116 and 118 are the second tenants of checks 15, 16 and 18.
+    pipelines::a_new_portal_gets_the_default_pipelines(store, p.of(111)).await;
+    pipelines::writes_are_whole_and_per_portal(store, p.of(112), p.of(113)).await;
 
     let one = [store];
     concurrency::pages_never_repeat_or_skip_under_concurrent_writes(&one, p.of(37)).await;

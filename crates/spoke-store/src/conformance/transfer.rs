@@ -424,7 +424,19 @@ fn crafted_rows(portal: PortalId, base: i64) -> Vec<Rows> {
         rows_of(Table::Associations, vec![
             vec![p.clone(), c.clone(), a.clone(), co.clone(), b.clone(), text(USER_DEFINED), lt],
             vec![p.clone(), co.clone(), b.clone(), c.clone(), a.clone(), text(USER_DEFINED), lt1],
-            vec![p, c, a, co, b, text(HUBSPOT_DEFINED), int(279)],
+            vec![p.clone(), c, a, co, b, text(HUBSPOT_DEFINED), int(279)],
+        ]),
+        rows_of(Table::Pipelines, vec![
+            vec![p.clone(), text("0-3"), text("pipe ü"), text("Pipeline 😀"), int(-1), int(0), int(1), Value::Null],
+            vec![p.clone(), text("0-3"), text("Z"), text(""), int(i32::MAX.into()), int(i64::MIN), int(i64::MAX), int(i64::MAX)],
+        ]),
+        rows_of(Table::PipelineStages, vec![
+            vec![p.clone(), text("0-3"), text("pipe ü"), text("stage ü"), int(0), text("Étape"), int(2), json(serde_json::json!({"probability": "0.5"})), text("READ_ONLY"), int(0), int(1), Value::Null],
+            vec![p.clone(), text("0-3"), text("pipe ü"), text("a"), int(1), text("A"), int(-3), json(serde_json::json!({})), text(""), int(i64::MIN), int(i64::MAX), int(i64::MAX)],
+        ]),
+        rows_of(Table::PipelineAudits, vec![
+            vec![p.clone(), text("0-3"), text("pipe ü"), text(""), int(1), text("CREATE"), int(0), json(serde_json::json!({"id": "pipe ü"}))],
+            vec![p, text("0-3"), text("pipe ü"), text("stage ü"), int(i64::MAX), text("UPDATE"), int(i64::MIN), json(serde_json::json!({}))],
         ]),
     ];
     for rows in &all {
