@@ -551,7 +551,7 @@ async fn objects_under_a_v4_path_are_the_v3_list() {
             &app,
             &t,
             "tickets",
-            json!({"subject": format!("t{i}"), "hs_pipeline": "default"}),
+            json!({"subject": format!("t{i}"), "hs_pipeline": "0"}),
         )
         .await;
     }
