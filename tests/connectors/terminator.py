@@ -163,7 +163,8 @@ class _Handler(BaseHTTPRequestHandler):
             except (ValueError, AttributeError):
                 entry["message"] = data[:200].decode("utf-8", "replace")
         self.server.log.add(entry)
-        self.send_response(status, reason)
+        # spoke's own Date, and no Server header of the terminator's.
+        self.send_response_only(status, reason)
         for k, v in resp_headers:
             if k.lower() not in HOP_BY_HOP and k.lower() != "content-length":
                 self.send_header(k, v)
