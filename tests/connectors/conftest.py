@@ -124,6 +124,19 @@ def _trust(venv: Path, ca_file: Path, bundle: Path) -> None:
         pytest.exit(f"cannot bind-mount the test CA bundle over {target}: {mount.stderr}", 2)
 
 
+_SESSION: dict = {}
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Every call spoke refused in the whole run, once each: the list to check after merging
+    the branches that implement them."""
+    log = _SESSION.get("log")
+    if log is None:
+        return
+    terminalreporter.section("calls spoke refused during this run")
+    terminalreporter.write_line(summarize(log.since(0), limit=80))
+
+
 @dataclass
 class Env:
     workdir: Path
@@ -241,6 +254,7 @@ def env():
     token = server.token(CONNECTOR_SCOPES)
     server.start()
     log = RequestLog(workdir / "requests.jsonl")
+    _SESSION["log"] = log
     terminator = Terminator(server.port, context, log)
     terminator.start()
     print(f"\nspoke on 127.0.0.1:{server.port} ({server.database}), TLS for {HOST} on :443, "

@@ -10,7 +10,7 @@
 # configs, catalogs and connector outputs are kept in target/connectors/runs/<time>/.
 # SPOKE_CONNECTORS_DATABASE=postgres://postgres@127.0.0.1:5432/test (with SPOKE_PG_SCHEMA set to a
 # fresh schema) runs spoke on PostgreSQL, reached through its Unix socket from the namespace.
-# Needs root (or user namespaces) for `unshare --net --mount`; without it the test is skipped
+# Needs root, or user namespaces, for `unshare --net --mount`; without them the test is skipped
 # with a message and exit status 0. Exit code = pytest's.
 set -euo pipefail
 
@@ -22,10 +22,15 @@ python="${SPOKE_CONNECTORS_PYTHON:-python3.11}"
 export SPOKE_BIN="${SPOKE_BIN:-$repo/target/debug/spoke}"
 export PYTHONDONTWRITEBYTECODE=1
 
-if ! unshare --net --mount true 2>/dev/null; then
-    echo "SKIPPED: the connector tests need a private network namespace (unshare --net --mount)," \
-        "which this machine does not allow (run as root, or enable user namespaces)."
-    exit 0
+# As root, plain namespaces; otherwise a user namespace that maps the caller to root in it.
+unshare=(unshare --net --mount)
+if ! "${unshare[@]}" true 2>/dev/null; then
+    unshare=(unshare --user --map-root-user --net --mount)
+    if ! "${unshare[@]}" true 2>/dev/null; then
+        echo "SKIPPED: the connector tests need a private network namespace (unshare --net --mount)," \
+            "which this machine does not allow (run as root, or enable user namespaces)."
+        exit 0
+    fi
 fi
 if ! command -v "$python" >/dev/null 2>&1; then
     echo "the connector tests need $python (Airbyte source-hubspot 5.7.0 wants Python >=3.10,<3.12)" >&2
@@ -59,7 +64,7 @@ export SPOKE_CONNECTORS_WORKDIR="$workdir" SPOKE_CONNECTORS_VENVS="$venvs" SPOKE
 # unshare's mount namespace is private by default, so the bind mount over /etc/hosts is seen
 # by this process tree only and ends with it.
 set +e
-unshare --net --mount -- bash -c '
+"${unshare[@]}" -- bash -c '
     set -e
     ip link set lo up
     mount --bind "$SPOKE_CONNECTORS_WORKDIR/hosts" /etc/hosts
