@@ -3,9 +3,9 @@ for `api.hubapi.com`, inside the network and mount namespace `run.sh` made.
 
 Nothing here changes a connector: they are installed from their registries, run as their own
 command-line programs, and reach spoke because, in this namespace only, `api.hubapi.com` is
-127.0.0.1 (a hosts file bind-mounted over /etc/hosts) and they trust the test's CA through
-`REQUESTS_CA_BUNDLE`/`SSL_CERT_FILE`, which is how any Python HTTPS client is pointed at a
-private CA.
+127.0.0.1 (a hosts file bind-mounted over /etc/hosts) and the test's CA is trusted: through
+`REQUESTS_CA_BUNDLE`/`SSL_CERT_FILE`, and, for clients that never read those, in the
+namespace's view of each venv's certifi bundle (`_trust`).
 
 Environment (set by run.sh):
   SPOKE_BIN                  the spoke binary
@@ -133,6 +133,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     log = _SESSION.get("log")
     if log is None:
         return
+    terminalreporter.section("timings")
+    for line in _SESSION.get("timings", []):
+        terminalreporter.write_line(line)
     terminalreporter.section("calls spoke refused during this run")
     terminalreporter.write_line(summarize(log.since(0), limit=80))
 
@@ -270,8 +273,10 @@ def seed(env: Env) -> Seed:
     started = time.monotonic()
     s = seed_all(env.spoke_url, env.seed_token)
     counts = ", ".join(f"{t} {len(r)}" for t, r in s.records.items())
-    print(f"\nseeded in {time.monotonic() - started:.1f} s: {counts}, {len(s.links)} links, "
-          f"{len(s.owners)} owners; {len(s.failures)} seeding calls failed")
+    line = (f"seeded in {time.monotonic() - started:.1f} s: {counts}, {len(s.links)} links, "
+            f"{len(s.owners)} owners; {len(s.failures)} seeding calls failed")
+    _SESSION.setdefault("timings", []).append(line)
+    print("\n" + line)
     (env.workdir / "seed.json").write_text(
         json.dumps({"records": s.records, "links": s.links, "owners": s.owners,
                     "failures": [str(f) for f in s.failures]}, indent=1)
@@ -296,7 +301,7 @@ class Run:
 
 # A connector that keeps retrying (backoff on a 5xx, a refused TLS handshake) is stopped here so
 # the suite stays within CI's budget; its output up to then is kept.
-RUN_TIMEOUT = float(os.environ.get("SPOKE_CONNECTORS_RUN_TIMEOUT", "300"))
+RUN_TIMEOUT = float(os.environ.get("SPOKE_CONNECTORS_RUN_TIMEOUT", "180"))
 
 
 def run_connector(env: Env, name: str, argv: list[str], timeout: float = RUN_TIMEOUT) -> Run:
@@ -323,5 +328,7 @@ def run_connector(env: Env, name: str, argv: list[str], timeout: float = RUN_TIM
             except ValueError:
                 pass
     n = len(env.log.since(mark))
-    print(f"\n{name}: exit {code} in {seconds:.1f} s, {n} requests to {HOST}")
+    line = f"{name}: exit {code} in {seconds:.1f} s, {n} requests to {HOST}"
+    _SESSION.setdefault("timings", []).append(line)
+    print("\n" + line)
     return Run(argv, code, messages, err_path.read_text(errors="replace"), seconds, mark)
