@@ -58,6 +58,8 @@ echo "==> connectors ready in $(($(date +%s) - started)) s"
 
 workdir="$venvs/runs/$(date -u +%Y%m%dT%H%M%SZ)-$$"
 mkdir -p "$workdir"
+# Keep the outputs of the last ten runs.
+ls -dt "$venvs"/runs/*/ | tail -n +11 | xargs -r rm -rf
 printf '127.0.0.1\tlocalhost\n127.0.0.1\tapi.hubapi.com\n::1\tlocalhost\n' >"$workdir/hosts"
 export SPOKE_CONNECTORS_WORKDIR="$workdir" SPOKE_CONNECTORS_VENVS="$venvs" SPOKE_CONNECTORS_NETNS=1
 
