@@ -70,3 +70,18 @@ def expect(condition, message: str) -> None:
     pytest's rewrite of a bare assert would print the whole seed after it."""
     if not condition:
         pytest.fail(message, pytrace=False)
+
+
+def compare_pipelines(seed: Seed, object_type: str, records: list[dict]) -> list[str]:
+    """Problems with the pipelines the seed created, as a connector emitted them: the legacy v1
+    shape (`pipelineId`, `stages[].stageId`) or v3's (`id`, `stages[].id`)."""
+    got = {str(p.get("pipelineId") or p.get("id")): p for p in records}
+    problems = []
+    for pipeline_id, stages in seed.pipelines.get(object_type, {}).items():
+        if pipeline_id not in got:
+            problems.append(f"{object_type} pipeline {pipeline_id} did not come back (got {sorted(got)})")
+            continue
+        have = {str(s.get("stageId") or s.get("id")) for s in got[pipeline_id].get("stages", [])}
+        if stages - have:
+            problems.append(f"{object_type} pipeline {pipeline_id}: stages {sorted(stages - have)} missing (got {sorted(have)})")
+    return problems

@@ -63,11 +63,13 @@ CONNECTOR_SCOPES = [
     "settings.users.read",
     "settings.users.teams.read",
 ]
-# The seeding token also writes records, associations and users.
+# The seeding token also writes records, associations, pipelines and users.
 SEED_SCOPES = CONNECTOR_SCOPES + [
     "crm.objects.contacts.write",
     "crm.objects.companies.write",
     "crm.objects.deals.write",
+    "crm.schemas.deals.write",
+    "crm.schemas.tickets.write",
     "settings.users.write",
 ]
 
@@ -279,6 +281,7 @@ def seed(env: Env) -> Seed:
     print("\n" + line)
     (env.workdir / "seed.json").write_text(
         json.dumps({"records": s.records, "links": s.links, "owners": s.owners,
+                    "pipelines": {t: {p: sorted(st) for p, st in ps.items()} for t, ps in s.pipelines.items()},
                     "failures": [str(f) for f in s.failures]}, indent=1)
     )
     return s

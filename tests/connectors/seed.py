@@ -88,6 +88,9 @@ class Seed:
     records: dict[str, dict[str, dict]] = field(default_factory=dict)
     # (from type, from id, to type, to id), both directions listed once each
     links: list[tuple[str, str, str, str]] = field(default_factory=list)
+    # object type (deals, tickets) -> pipeline id -> the ids of its stages, for the pipelines
+    # the seed created (a portal's default pipelines are checked apart: see the tests)
+    pipelines: dict[str, dict[str, set[str]]] = field(default_factory=dict)
     # owner id -> {email, firstName, lastName}
     owners: dict[str, dict] = field(default_factory=dict)
     user_emails: list[str] = field(default_factory=list)
@@ -249,6 +252,22 @@ def seed_all(base_url: str, token: str) -> Seed:
         s.associate(object_type, "contacts", pairs(ids, contacts))
         s.associate(object_type, "companies", pairs(ids, companies))
         s.associate(object_type, "deals", pairs(ids, deals))
+
+    # A pipeline of each kind written now: connectors filter pipelines on `updatedAt` from
+    # their start date, and a portal's default pipelines carry HubSpot's epoch-0 timestamps.
+    stage_meta = {
+        "deals": lambda i: {"probability": ["0.1", "0.5", "1.0"][i]},
+        "tickets": lambda i: {"ticketState": ["OPEN", "OPEN", "CLOSED"][i]},
+    }
+    for object_type, meta in stage_meta.items():
+        body = {
+            "label": f"Connector {object_type} pipeline {run}",
+            "displayOrder": 5,
+            "stages": [{"label": f"Stage {i} {run}", "displayOrder": i, "metadata": meta(i)} for i in range(3)],
+        }
+        made = s.call("POST", f"/crm/v3/pipelines/{object_type}", body, ok=(200, 201))
+        if made is not None:
+            seed.pipelines.setdefault(object_type, {})[str(made["id"])] = {str(st["id"]) for st in made.get("stages", [])}
 
     # Owners come from users, as in HubSpot: a user is created, its owner appears.
     for i in range(N_USERS):
