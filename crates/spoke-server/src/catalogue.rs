@@ -693,6 +693,10 @@ fn build() -> Vec<Operation> {
     add("schemas-v3", "associations-create", Post, s("/{objectType}/associations"), spec, write, None);
     let a = s("/{objectType}/associations/{associationIdentifier}");
     add("schemas-v3", "associations-archive", Delete, a, spec, write, None);
+    // HubSpot's custom-object guide lists schemas under `/crm/v3/schemas`; Airbyte reads
+    // that on every discover and read, and skips custom objects on a 403 (a 404 fails it).
+    let alias = Source::Alias("schemas-v3.list");
+    add("schemas-v3", "list-crm-v3", Get, "/crm/v3/schemas".into(), alias, read, None);
 
     // Owners and pipelines (hubspot-behavior-platform.md).
     let spec = Source::Spec(&["owners-v3.json"]);
