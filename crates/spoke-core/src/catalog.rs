@@ -32,6 +32,29 @@ const TICKET_PIPELINES: Pipelined = Pipelined {
     max_stages: 100,
 };
 
+/// HubSpot's forms object (`0-28`): not a CRM object spoke serves records of (the forms APIs
+/// are not emulated), but Airbyte reads its definitions from the legacy property listing
+/// `/properties/v2/form/properties` before anything else (docs/compatibility.md). Kept out
+/// of [`OBJECT_TYPES`] so that no objects, search or associations path resolves it.
+pub static FORMS: ObjectType = ObjectType {
+    id: ObjectTypeId("0-28"),
+    name: "forms",
+    singular: "form",
+    upper: "FORM",
+    read_scopes: &[],
+    write_scopes: &[],
+    createdate_property: "hs_createdate",
+    modified_property: "hs_lastmodifieddate",
+    default_properties: CUSTOM_DEFAULTS,
+    public_create: false,
+    required_on_create: &[],
+    text_search_properties: &[],
+    read_only: true,
+    schema_read_scopes: &["crm.schemas.contacts.read", "crm.objects.contacts.read"],
+    schema_write_scopes: &[],
+    pipelines: None,
+};
+
 pub static OBJECT_TYPES: &[ObjectType] = &[
     ObjectType {
         id: ObjectTypeId("0-1"),
@@ -1221,7 +1244,13 @@ fn opt(value: &str, label: &str, order: i32) -> PropertyOption {
 /// The HubSpot-defined properties of a built-in type, sorted by name.
 pub fn builtin_properties(ty: &ObjectType) -> &'static [PropertyDefinition] {
     static CACHE: OnceLock<HashMap<&'static str, Vec<PropertyDefinition>>> = OnceLock::new();
-    let cache = CACHE.get_or_init(|| OBJECT_TYPES.iter().map(|t| (t.id.0, build(t))).collect());
+    let cache = CACHE.get_or_init(|| {
+        OBJECT_TYPES
+            .iter()
+            .chain(std::iter::once(&FORMS))
+            .map(|t| (t.id.0, build(t)))
+            .collect()
+    });
     cache.get(ty.id.0).map(Vec::as_slice).unwrap_or(&[])
 }
 

@@ -733,6 +733,8 @@ fn build() -> Vec<Operation> {
     add("objects-v4", "list", Get, v4, Source::Alias("objects-v3.list"), Object(Read), serve!(objects::list));
     let doc = |section: &'static str| Source::Legacy(section);
     add("properties-v2", "list", Get, "/properties/v2/{objectType}/properties".into(), doc("hubspot-behavior-platform.md §25.1"), Schema(Read), serve!(legacy::properties_v2));
+    // Airbyte reads it before anything else; without it no stream is discovered.
+    add("properties-v2", "form", Get, "/properties/v2/form/properties".into(), doc("hubspot-behavior-platform.md §25.1"), SchemaOf("contacts", Read), serve!(legacy::form_properties));
     add("properties-v1", "list", Get, "/properties/v1/{objectType}/properties".into(), doc("hubspot-behavior-platform.md §25.1"), Schema(Read), serve!(legacy::properties_v1));
     let named = "/properties/v1/{objectType}/properties/named/{propertyName}".to_owned();
     add("properties-v1", "read", Get, named, doc("hubspot-behavior-platform.md §25.1"), Schema(Read), serve!(legacy::property_v1));

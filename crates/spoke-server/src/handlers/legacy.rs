@@ -136,6 +136,17 @@ pub(crate) async fn properties_v1(auth: Authorized<Type>) -> ApiResult<Response>
     properties_v2(auth).await
 }
 
+/// `GET /properties/v2/form/properties`: the forms object's definitions (the system
+/// properties every HubSpot object has), which spoke lists without serving forms.
+pub(crate) async fn form_properties(auth: Authorized<()>) -> ApiResult<Response> {
+    property_listing(
+        &auth.state,
+        auth.principal.portal,
+        &spoke_core::catalog::FORMS,
+    )
+    .await
+}
+
 /// `GET /companies/v2/properties`.
 pub(crate) async fn companies_properties(auth: Authorized<()>) -> ApiResult<Response> {
     let ty = object_type("companies")?;

@@ -395,6 +395,7 @@ fn cases(op: &Operation) -> Vec<Case> {
         ("associations", "types") => one(None, PAIR_READ_SCOPES, 200, Is(200)),
         ("objects", "associations-list") => one(None, PAIR_READ_SCOPES, 200, Is(200)),
         ("companies", "properties") => one(None, COMPANY_SCHEMA_READ, 200, Is(200)),
+        ("properties", "form") => one(None, SCHEMA_READ, 200, Is(200)),
         ("companies", "paged") => vec![c("", "?properties=name", None, COMPANY_READ, 200, Is(200))],
         ("companies", "read") => one(None, COMPANY_READ, 200, Is(404)),
         ("deals", "paged") => vec![c(

@@ -162,13 +162,39 @@ async fn property_listings_are_bare_arrays_by_every_type_name() {
         "Property no_such does not exist",
     );
 
-    // A type spoke does not have, `form` among them: HubSpot's resolver's 400.
+    // Forms are not an object type spoke serves, but their v2 listing is there: Airbyte
+    // reads it before any stream and gives up discovery without a non-empty array.
+    let forms = app.get(&t, "/properties/v2/form/properties").await;
+    ok(&forms, "forms' listing");
+    let mut names = names_of(&forms.body);
+    names.sort();
+    assert_eq!(
+        names,
+        ["hs_createdate", "hs_lastmodifieddate", "hs_object_id"],
+        "{}",
+        forms.text
+    );
+    for p in forms.body.as_array().expect("a bare array") {
+        assert!(p["type"].is_string(), "{p}");
+    }
+    let companies_only = app.token(1, &["crm.objects.companies.read"]).await;
+    let ans = app
+        .get(&companies_only, "/properties/v2/form/properties")
+        .await;
+    assert_eq!(ans.status.as_u16(), 403, "{}", ans.text);
+
+    // A type spoke does not have: HubSpot's resolver's 400 (forms too, outside the one
+    // listing above).
     for ty in ["widgets", "form"] {
-        for path in [
+        let paths = [
             format!("/properties/v2/{ty}/properties"),
             format!("/properties/v1/{ty}/properties"),
             format!("/properties/v1/{ty}/properties/named/name"),
-        ] {
+        ];
+        for path in paths
+            .into_iter()
+            .filter(|p| p != "/properties/v2/form/properties")
+        {
             let ans = app.get(&t, &path).await;
             assert_error(
                 &ans,
