@@ -61,6 +61,42 @@ pub fn company(n: u64) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// Deal number `n` (the full-sync scenarios load deals; the others do not).
+pub fn deal(n: u64) -> Vec<(&'static str, String)> {
+    vec![
+        ("dealname", format!("Deal {n}")),
+        ("amount", format!("{}", (n % 100 + 1) * 100)),
+    ]
+}
+
+/// Contact `j` (in load order) belongs to company `j / 10`, so every one of the regular
+/// companies has exactly 10 contacts; the hub contact to every hub company, the ten-link
+/// contact to the first ten of them. Over HTTP and on the raw store alike.
+pub fn company_pairs(
+    contacts: &[i64],
+    regular: &[i64],
+    (hub, hub_companies): (i64, &[i64]),
+    ten: i64,
+) -> Vec<(i64, i64)> {
+    let mut pairs: Vec<(i64, i64)> = contacts
+        .iter()
+        .enumerate()
+        .filter_map(|(j, c)| regular.get(j / 10).map(|co| (*c, *co)))
+        .collect();
+    pairs.extend(hub_companies.iter().map(|co| (hub, *co)));
+    pairs.extend(hub_companies.iter().take(10).map(|co| (ten, *co)));
+    pairs
+}
+
+/// Contact `j` to deal `j / 10`: deals in the same proportion as companies.
+pub fn deal_pairs(contacts: &[i64], deals: &[i64]) -> Vec<(i64, i64)> {
+    contacts
+        .iter()
+        .enumerate()
+        .filter_map(|(j, c)| deals.get(j / 10).map(|d| (*c, *d)))
+        .collect()
+}
+
 /// A batch update's three changed properties; `seq` makes every write a real change, so
 /// every update adds history.
 pub fn update(seq: u64) -> Vec<(&'static str, String)> {

@@ -168,7 +168,7 @@ impl Api {
     }
 }
 
-fn parse(body: &[u8]) -> Result<Value, String> {
+pub fn parse(body: &[u8]) -> Result<Value, String> {
     serde_json::from_slice(body)
         .map_err(|e| format!("response is not JSON ({e}): {}", snippet(body)))
 }
@@ -213,7 +213,7 @@ fn results_len(v: &Value) -> u64 {
 /// `first + i`.
 pub struct Create {
     pub api: Arc<Api>,
-    /// `contacts` or `companies`.
+    /// `contacts`, `companies` or `deals`.
     pub object_type: &'static str,
     pub first: u64,
 }
@@ -223,10 +223,10 @@ impl Create {
         let want = numbers.end - numbers.start;
         let body = data::create_body(numbers.map(|i| {
             let n = self.first + i;
-            if self.object_type == "contacts" {
-                data::contact(n)
-            } else {
-                data::company(n)
+            match self.object_type {
+                "contacts" => data::contact(n),
+                "deals" => data::deal(n),
+                _ => data::company(n),
             }
         }));
         let path = format!("/crm/v3/objects/{}/batch/create", self.object_type);
@@ -244,9 +244,11 @@ impl Batch for Create {
     }
 }
 
-/// Associates (contact, company) pairs with the default type: item `i` is `pairs[i]`.
+/// Associates (contact, `to`) pairs with the default type: item `i` is `pairs[i]`.
 pub struct Link {
     pub api: Arc<Api>,
+    /// `companies` or `deals`.
+    pub to: &'static str,
     pub pairs: Vec<(i64, i64)>,
 }
 
@@ -257,13 +259,13 @@ impl Link {
             .iter()
             .map(|(c, co)| json!({ "from": { "id": c.to_string() }, "to": { "id": co.to_string() } }))
             .collect();
+        let path = format!(
+            "/crm/v4/associations/contacts/{}/batch/associate/default",
+            self.to
+        );
         let body = self
             .api
-            .post(
-                "/crm/v4/associations/contacts/companies/batch/associate/default",
-                &json!({ "inputs": inputs }),
-                200,
-            )
+            .post(&path, &json!({ "inputs": inputs }), 200)
             .await?;
         no_item_errors(&parse(&body)?)?;
         Ok(Vec::new())
@@ -290,6 +292,8 @@ pub struct DataSet {
     /// A `lastmodifieddate` in the middle of the load (epoch ms): about half the
     /// contacts were modified after it.
     pub modified_cutoff: i64,
+    /// When the contacts' load began (epoch ms): every contact was modified after it.
+    pub loaded_from: i64,
 }
 
 impl DataSet {

@@ -21,6 +21,7 @@ mod report;
 mod server;
 mod soak;
 mod stats;
+mod sync;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -34,7 +35,8 @@ use clap::{Parser, ValueEnum};
 use crate::driver::{drive, Batch, Limit, Load, Measured, Op};
 use crate::http::{Api, Create, DataSet, HttpOp, Link, Scenario};
 use crate::report::{BackendReport, Row, Snapshot};
-use crate::server::{RssSampler, Server, TokenOutcome};
+use crate::server::{Resources, RssSampler, Server, TokenOutcome};
+use crate::sync::SyncScenario;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum Preset {
@@ -94,8 +96,8 @@ struct Cli {
     #[arg(long)]
     analyze: bool,
     /// Run only these scenarios (comma-separated): read, assoc-read, list, search-email,
-    /// search-modified, page-10, page-10k, page-10k-limit-10, update, upsert, create.
-    /// The load always runs.
+    /// search-modified, page-10, page-10k, page-10k-limit-10, update, upsert, create;
+    /// and full-sync, which runs only when named (it loads deals too). The load always runs.
     #[arg(long, value_delimiter = ',')]
     scenarios: Option<Vec<String>>,
     /// Instead of the scenarios, soak: drive a mixed HubSpot-shaped load for this many
@@ -124,6 +126,8 @@ pub struct Config {
     raw: bool,
     analyze: bool,
     scenarios: Vec<Scenario>,
+    /// Connector-shaped syncs, run once each before the timed scenarios.
+    syncs: Vec<SyncScenario>,
     soak: Option<soak::SoakConfig>,
 }
 
@@ -164,27 +168,41 @@ fn config(cli: &Cli) -> Result<Config, String> {
             spoke.display()
         ));
     }
-    let scenarios = match &cli.scenarios {
-        None => Scenario::ALL.to_vec(),
+    let (scenarios, syncs) = match &cli.scenarios {
+        None => (Scenario::ALL.to_vec(), Vec::new()),
         Some(keys) => {
             let mut out = Vec::new();
+            let mut syncs = Vec::new();
             for key in keys {
+                if let Some(s) = SyncScenario::ALL
+                    .into_iter()
+                    .find(|s| s.key() == key.trim())
+                {
+                    syncs.push(s);
+                    continue;
+                }
                 let s = Scenario::ALL
                     .into_iter()
                     .find(|s| s.key() == key.trim())
                     .ok_or_else(|| {
                         format!(
-                            "unknown scenario {key:?}; one of: {}",
-                            Scenario::ALL.map(Scenario::key).join(", ")
+                            "unknown scenario {key:?}; one of: {}, {}",
+                            Scenario::ALL.map(Scenario::key).join(", "),
+                            SyncScenario::ALL.map(SyncScenario::key).join(", ")
                         )
                     })?;
                 out.push(s);
             }
             // Keep the canonical order (reads before writes).
-            Scenario::ALL
+            let scenarios = Scenario::ALL
                 .into_iter()
                 .filter(|s| out.contains(s))
-                .collect()
+                .collect();
+            let syncs = SyncScenario::ALL
+                .into_iter()
+                .filter(|s| syncs.contains(s))
+                .collect();
+            (scenarios, syncs)
         }
     };
     let soak = match cli.soak {
@@ -218,6 +236,7 @@ fn config(cli: &Cli) -> Result<Config, String> {
         soak,
         analyze: cli.analyze,
         scenarios,
+        syncs,
         preset: if cli.records.is_some() {
             format!("{name} with --records {records}")
         } else {
@@ -305,6 +324,7 @@ async fn raw_phase(
     raw::prepare(store.as_ref()).await?;
     let mut out = BTreeMap::new();
     progress(name, &format!("raw: loading {} contacts", cfg.records));
+    let loaded_from = spoke_core::time::now_millis();
     let loader = Load::new(raw::RawCreate(store.clone()), cfg.records);
     let m = loader.run(cfg.load_concurrency, 1).await;
     progress_row(name, "raw load", cfg.load_concurrency, &m);
@@ -317,6 +337,37 @@ async fn raw_phase(
         return Ok(out);
     }
     let contacts = Arc::new(loader.ids()?);
+    // The syncs first: the write scenarios after them add contacts.
+    if !cfg.syncs.is_empty() {
+        progress(
+            name,
+            "raw: loading companies, deals and associations for the sync",
+        );
+        let hub_links = HUB_LINKS.min(cfg.records);
+        sync::raw_shape(&store, &contacts, hub_links, cfg.load_concurrency).await?;
+        let window = sync::Window {
+            from: loaded_from,
+            to: spoke_core::time::now_millis(),
+        };
+        let want = cfg.records + 2;
+        for &s in &cfg.syncs {
+            match s {
+                SyncScenario::FullSync => {
+                    let list = sync::raw_list(&store, want).await;
+                    progress(name, &format!("raw {}: {}", sync::LIST_ROW, list.summary()));
+                    let search = sync::raw_search(&store, window, want).await;
+                    progress(
+                        name,
+                        &format!("raw {}: {}", sync::SEARCH_ROW, search.summary()),
+                    );
+                    let both = sync::Walk::both(&list, &search);
+                    out.insert((sync::LIST_ROW.to_owned(), 1), list.measured());
+                    out.insert((sync::SEARCH_ROW.to_owned(), 1), search.measured());
+                    out.insert((sync::TOTAL_ROW.to_owned(), 1), both.measured());
+                }
+            }
+        }
+    }
     let next_number = Arc::new(AtomicU64::new(cfg.records));
     let seq = Arc::new(AtomicU64::new(0));
     for scenario in cfg.scenarios.iter().copied().filter(|s| raw::has_raw(*s)) {
@@ -457,25 +508,49 @@ async fn load_phase(
     let company_ids = companies.ids()?;
     let (regular, hub_companies) = company_ids.split_at(regular_companies as usize);
     let (hub, ten) = http::create_special_contacts(api).await?;
-    // Contact j -> company j/10: every regular company gets exactly 10 contacts.
-    let mut pairs: Vec<(i64, i64)> = contact_ids
-        .iter()
-        .enumerate()
-        .map(|(j, c)| (*c, regular[j / 10]))
-        .collect();
-    pairs.extend(hub_companies.iter().map(|co| (hub, *co)));
-    pairs.extend(hub_companies.iter().take(10).map(|co| (ten, *co)));
+    let pairs = data::company_pairs(&contact_ids, regular, (hub, hub_companies), ten);
     progress(name, &format!("associating {} pairs", pairs.len()));
     let count = pairs.len() as u64;
     let linker = Load::new(
         Link {
             api: api.clone(),
+            to: "companies",
             pairs,
         },
         count,
     );
     let what = ("associations", "associations, v4 batch associate default");
     steps.run(&linker, 4, what, None, rows).await?;
+
+    // Deals only for the sync scenarios, so the other rows stay comparable with earlier runs.
+    if !cfg.syncs.is_empty() {
+        let deal_count = records.div_ceil(10);
+        progress(name, &format!("loading {deal_count} deals"));
+        let deals = Load::new(create(api, "deals", 0), deal_count);
+        steps
+            .run(&deals, 6, ("deals", "deals, batch create"), None, rows)
+            .await?;
+        let deal_ids = deals.ids()?;
+        let pairs = data::deal_pairs(&contact_ids, &deal_ids);
+        progress(
+            name,
+            &format!("associating {} contact-deal pairs", pairs.len()),
+        );
+        let count = pairs.len() as u64;
+        let linker = Load::new(
+            Link {
+                api: api.clone(),
+                to: "deals",
+                pairs,
+            },
+            count,
+        );
+        let what = (
+            "deal associations",
+            "contact-deal associations, v4 batch associate default",
+        );
+        steps.run(&linker, 7, what, None, rows).await?;
+    }
     Ok(DataSet {
         contacts: contact_ids,
         records,
@@ -484,6 +559,7 @@ async fn load_phase(
         hub_links: hub_links as usize,
         ten,
         modified_cutoff: before + (after - before) / 2,
+        loaded_from: before,
     })
 }
 
@@ -633,6 +709,10 @@ async fn run_on(
         return Ok(());
     }
 
+    for &s in &cfg.syncs {
+        run_sync(s, &api, &data, &raw, &rss, name, report).await?;
+    }
+
     let next_number = Arc::new(AtomicU64::new(cfg.records));
     let seq = Arc::new(AtomicU64::new(1_000_000_000));
     for &scenario in &cfg.scenarios {
@@ -674,6 +754,113 @@ async fn run_on(
     report.startup_loaded = Some(again.startup);
     again.stop().await?;
     Ok(())
+}
+
+/// `/proc/loadavg`'s three load averages: the machine is shared, and a figure is read beside
+/// how busy it was.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// Two stretches of the run as one: CPU averaged over their time, the higher RSS peak.
+fn combined(a: (Resources, Duration), b: (Resources, Duration)) -> Resources {
+    let (ta, tb) = (a.1.as_secs_f64(), b.1.as_secs_f64());
+    let total = (ta + tb).max(1e-9);
+    let mean = |x: f64, y: f64| (x * ta + y * tb) / total;
+    Resources {
+        server_cores: mean(a.0.server_cores, b.0.server_cores),
+        client_cores: mean(a.0.client_cores, b.0.client_cores),
+        other_cores: mean(a.0.other_cores, b.0.other_cores),
+        rss_peak: a.0.rss_peak.max(b.0.rss_peak),
+    }
+}
+
+/// One sync over HTTP, its phases as rows beside the raw figures of the same names.
+async fn run_sync(
+    s: SyncScenario,
+    api: &Arc<Api>,
+    data: &DataSet,
+    raw: &BTreeMap<(String, usize), Measured>,
+    rss: &RssSampler,
+    name: &str,
+    report: &mut BackendReport,
+) -> Result<(), String> {
+    match s {
+        SyncScenario::FullSync => {
+            let names = sync::property_names(api).await?;
+            let want = data.records + 2;
+            let window = sync::Window {
+                from: data.loaded_from,
+                to: spoke_core::time::now_millis(),
+            };
+            progress(
+                name,
+                &format!(
+                    "full sync: {want} contacts, {} property names, load average {}",
+                    names.len(),
+                    load_average()
+                ),
+            );
+            let mut phases = Vec::new();
+            for row in [sync::LIST_ROW, sync::SEARCH_ROW] {
+                let before = load_average();
+                let stretch = rss.begin();
+                let walk = if row == sync::LIST_ROW {
+                    sync::http_list(api, &names, want).await
+                } else {
+                    sync::http_search(api, &names, window, want).await
+                };
+                let resources = rss.end(stretch);
+                let m = walk.measured();
+                progress(name, &format!("{row}: {}", walk.summary()));
+                let raw_m = raw.get(&(row.to_owned(), 1)).cloned();
+                let ratio = raw_m
+                    .as_ref()
+                    .map(|r| m.objects_per_sec() / r.objects_per_sec().max(1e-9));
+                let associations = if row == sync::LIST_ROW {
+                    format!(
+                        "; association ids seen: {} companies, {} deals",
+                        walk.associations.0, walk.associations.1
+                    )
+                } else {
+                    String::new()
+                };
+                report.notes.push(format!(
+                    "{row}: {} records in {} pages, {:.1} s; {} property names{associations}; load average {before} before, {} after; server {:.2} cores, load generator {:.2}, other processes {:.2}; server RSS peak {:.0} MiB{}",
+                    walk.records(),
+                    m.requests,
+                    m.elapsed.as_secs_f64(),
+                    names.len(),
+                    load_average(),
+                    resources.server_cores,
+                    resources.client_cores,
+                    resources.other_cores,
+                    resources.rss_peak as f64 / 1024.0 / 1024.0,
+                    ratio.map_or(String::new(), |r| format!("; {:.0}% of the raw store's records/s", 100.0 * r))
+                ));
+                report
+                    .rows
+                    .push(report::Row::new(row, 1, m, raw_m, resources));
+                phases.push((walk, resources));
+            }
+            if let [(list, lr), (search, sr)] = &phases[..] {
+                let both = sync::Walk::both(list, search);
+                let m = both.measured();
+                let resources = combined(
+                    (*lr, list.measured().elapsed),
+                    (*sr, search.measured().elapsed),
+                );
+                let raw_m = raw.get(&(sync::TOTAL_ROW.to_owned(), 1)).cloned();
+                report
+                    .rows
+                    .push(report::Row::new(sync::TOTAL_ROW, 1, m, raw_m, resources));
+            }
+            Ok(())
+        }
+    }
 }
 
 fn machine() -> String {

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use spoke_core::time::now_millis;
 use spoke_core::PortalId;
 use spoke_store::{
-    NewObject, ObjectPatch, ReadKeys, ReadOptions, Store, Target, UpsertItem, WriteContext,
-    WriteSource,
+    AssociationWrite, LinkType, NewObject, ObjectPatch, ReadKeys, ReadOptions, Store, Target,
+    UpsertItem, WriteContext, WriteSource,
 };
 
 use crate::data;
@@ -19,7 +19,9 @@ use crate::driver::{Batch, BoxFuture, Op, Worker};
 use crate::http::{Scenario, BATCH};
 
 pub const PORTAL: PortalId = PortalId(42_000_001);
-const CONTACTS: &str = "0-1";
+pub const CONTACTS: &str = "0-1";
+pub const COMPANIES: &str = "0-2";
+pub const DEALS: &str = "0-3";
 
 /// Opens a store as `spoke serve` would, with its default settings.
 pub async fn open(url: &str) -> Result<Arc<dyn Store>, String> {
@@ -43,15 +45,23 @@ pub async fn prepare(store: &dyn Store) -> Result<(), String> {
 }
 
 fn context() -> WriteContext {
+    context_for(CONTACTS)
+}
+
+fn context_for(object_type: &str) -> WriteContext {
     WriteContext {
         portal: PORTAL,
-        object_type: CONTACTS.to_owned(),
+        object_type: object_type.to_owned(),
         now: now_millis(),
         source: WriteSource {
             source_type: "API".into(),
             source_id: None,
         },
-        unique_properties: vec!["email".to_owned()],
+        unique_properties: if object_type == CONTACTS {
+            vec!["email".to_owned()]
+        } else {
+            Vec::new()
+        },
         atomic: true,
     }
 }
@@ -94,6 +104,111 @@ pub struct RawCreate(pub Arc<dyn Store>);
 impl Batch for RawCreate {
     fn write(&self, numbers: Range<u64>) -> BoxFuture<'_, Result<Vec<i64>, String>> {
         Box::pin(create(self.0.as_ref(), numbers))
+    }
+}
+
+/// Creates records of a type other than contacts: item `i` is record number `i`, with the
+/// values the HTTP load gives it ([`data::company`], [`data::deal`]).
+pub struct RawCreateOf(pub Arc<dyn Store>, pub &'static str);
+
+impl RawCreateOf {
+    async fn create(&self, numbers: Range<u64>) -> Result<Vec<i64>, String> {
+        let items = numbers
+            .map(|n| NewObject {
+                properties: data::to_map(if self.1 == DEALS {
+                    data::deal(n)
+                } else {
+                    data::company(n)
+                }),
+                associations: Vec::new(),
+            })
+            .collect();
+        let results = self
+            .0
+            .create_objects(&context_for(self.1), items)
+            .await
+            .map_err(|e| e.to_string())?;
+        results
+            .into_iter()
+            .map(|r| {
+                r.map(|rec| rec.id)
+                    .map_err(|f| format!("create failed: {f:?}"))
+            })
+            .collect()
+    }
+}
+
+impl Batch for RawCreateOf {
+    fn write(&self, numbers: Range<u64>) -> BoxFuture<'_, Result<Vec<i64>, String>> {
+        Box::pin(self.create(numbers))
+    }
+}
+
+/// The hub contact and the ten-link contact, as `http::create_special_contacts` makes them.
+pub async fn create_special_contacts(store: &dyn Store) -> Result<(i64, i64), String> {
+    let items = ["hub", "ten"]
+        .map(|n| NewObject {
+            properties: [("email", format!("bench-{n}@example.com"))]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect(),
+            associations: Vec::new(),
+        })
+        .to_vec();
+    let ids: Vec<i64> = store
+        .create_objects(&context(), items)
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|r| {
+            r.map(|rec| rec.id)
+                .map_err(|f| format!("create failed: {f:?}"))
+        })
+        .collect::<Result<_, _>>()?;
+    match ids[..] {
+        [hub, ten] => Ok((hub, ten)),
+        _ => Err(format!("creating the hub contacts gave {} ids", ids.len())),
+    }
+}
+
+/// Associates (contact, `to_type`) pairs with the pair's default type, as the HTTP load's
+/// `batch/associate/default` does: item `i` is `pairs[i]`.
+pub struct RawLink {
+    pub store: Arc<dyn Store>,
+    pub to_type: &'static str,
+    pub pairs: Vec<(i64, i64)>,
+}
+
+impl RawLink {
+    async fn link(&self, numbers: Range<u64>) -> Result<Vec<i64>, String> {
+        let default = spoke_core::association::default_type(CONTACTS, self.to_type)
+            .ok_or("no default association type")?;
+        let link = LinkType {
+            category: default.category,
+            type_id: default.type_id,
+            inverse_type_id: default.inverse_type_id,
+            exclusive: false,
+            inverse_exclusive: false,
+        };
+        let items = self.pairs[numbers.start as usize..numbers.end as usize]
+            .iter()
+            .map(|(from, to)| AssociationWrite {
+                from_type: CONTACTS.to_owned(),
+                from_id: *from,
+                to_type: self.to_type.to_owned(),
+                to_id: *to,
+                types: vec![link.clone()],
+            })
+            .collect();
+        let out = self.store.put_associations(PORTAL, items).await;
+        all_ok("associate", out.map_err(|e| e.to_string())?)?;
+        Ok(Vec::new())
+    }
+}
+
+impl Batch for RawLink {
+    fn write(&self, numbers: Range<u64>) -> BoxFuture<'_, Result<Vec<i64>, String>> {
+        Box::pin(self.link(numbers))
     }
 }
 

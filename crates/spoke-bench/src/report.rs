@@ -92,6 +92,8 @@ pub struct BackendReport {
     pub analyzed: bool,
     /// The soak's Markdown summary and whether it passed (`--soak`).
     pub soak: Option<(String, bool)>,
+    /// Lines about this backend's run to print under its table (the syncs' conditions).
+    pub notes: Vec<String>,
 }
 
 impl BackendReport {
@@ -496,6 +498,9 @@ pub fn markdown(h: &Header, reports: &[BackendReport], total: Duration) -> Strin
                 .map_or("not measured".to_owned(), |d| format!("{:.0} ms", ms(d)))
         );
         let _ = writeln!(s, "- data set load: {:.1} s", r.load_time.as_secs_f64());
+        for note in &r.notes {
+            let _ = writeln!(s, "- {note}");
+        }
         if r.analyzed {
             let _ = writeln!(s, "- `ANALYZE` run after the load (`--analyze`)");
         }
@@ -565,6 +570,7 @@ pub fn json(h: &Header, reports: &[BackendReport], total: Duration) -> Value {
             "bytes_per_object_at_end": r.at_end.bytes_per_object(),
             "startup_empty_ms": r.startup_empty.map(ms),
             "startup_loaded_ms": r.startup_loaded.map(ms),
+            "notes": r.notes,
             "rows": r.rows.iter().map(|row| json!({
                 "scenario": row.scenario,
                 "concurrency": row.concurrency,
