@@ -319,7 +319,7 @@ impl PropertyDefinition {
 /// HubSpot lowercases contact emails; this is a shape check, not RFC 5322. Control
 /// characters (U+0000, tabs, line breaks...) are refused anywhere, even where the trim
 /// would otherwise drop them.
-fn normalize_email(raw: &str) -> Option<String> {
+pub fn normalize_email(raw: &str) -> Option<String> {
     if raw.contains(char::is_control) {
         return None;
     }

@@ -59,6 +59,7 @@
 
 mod associations;
 mod batch;
+mod directory;
 mod objects;
 mod schema;
 mod search;

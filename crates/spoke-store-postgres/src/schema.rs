@@ -27,6 +27,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0005_search_rules",
         include_str!("../migrations/0005_search_rules.sql"),
     ),
+    (
+        "0006_directory",
+        include_str!("../migrations/0006_directory.sql"),
+    ),
 ];
 
 /// The advisory lock's first key: "spok" in ASCII, so it does not meet other applications'

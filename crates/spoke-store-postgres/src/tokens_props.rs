@@ -279,18 +279,23 @@ fn token_row(r: &tokio_postgres::Row) -> Result<TokenRecord, Error> {
 #[async_trait]
 impl TokenStore for PostgresStore {
     async fn ensure_portal(&self, portal: PortalId, now: Millis) -> StoreResult<()> {
-        async {
-            let client = self.client().await?;
-            db::execute(
-                &client,
-                "INSERT INTO portals (id, created_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
-                &[&portal.0, &now],
-            )
-            .await?;
-            Ok(())
-        }
+        self.write(TxMode::RECORDS, (), move |tx, ()| {
+            Box::pin(async move {
+                let created = db::execute(
+                    tx,
+                    "INSERT INTO portals (id, created_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
+                    &[&portal.0, &now],
+                )
+                .await?
+                    == 1;
+                // What a new portal starts with is written with it, never after.
+                if created {
+                    crate::directory::seed_portal(tx, portal, now).await?;
+                }
+                Ok(Finish::Commit(()))
+            })
+        })
         .await
-        .map_err(into_store)
     }
 
     async fn list_portals(&self) -> StoreResult<Vec<PortalId>> {

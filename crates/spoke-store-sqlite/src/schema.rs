@@ -9,6 +9,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0004_live_updated.sql"),
     include_str!("../migrations/0005_live_ids.sql"),
     include_str!("../migrations/0006_archived_ids.sql"),
+    include_str!("../migrations/0007_directory.sql"),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

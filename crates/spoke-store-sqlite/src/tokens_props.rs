@@ -250,11 +250,16 @@ fn token_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRecord> {
 impl TokenStore for SqliteStore {
     async fn ensure_portal(&self, portal: PortalId, now: Millis) -> StoreResult<()> {
         self.write(move |conn| {
-            conn.execute(
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let created = tx.execute(
                 "INSERT OR IGNORE INTO portals (id, created_at) VALUES (?1, ?2)",
                 params![portal.0, now],
-            )
-            .map(|_| ())
+            )? == 1;
+            // What a new portal starts with is written with it, never after.
+            if created {
+                crate::directory::seed_portal(&tx, portal, now)?;
+            }
+            tx.commit()
         })
         .await
     }

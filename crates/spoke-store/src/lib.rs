@@ -24,6 +24,7 @@ use spoke_core::{
 
 pub mod columns;
 pub mod conformance;
+pub mod directory;
 pub mod graph;
 pub mod plan;
 pub mod requests;
@@ -773,7 +774,12 @@ pub trait TransferStore: Send + Sync {
 
 /// Everything a spoke server needs from its database.
 pub trait Store:
-    ObjectStore + PropertyStore + TokenStore + AssociationStore + TransferStore
+    ObjectStore
+    + PropertyStore
+    + TokenStore
+    + AssociationStore
+    + TransferStore
+    + directory::DirectoryStore
 {
     /// The backend's name for logs (`sqlite`, `postgres`).
     fn backend(&self) -> &'static str;

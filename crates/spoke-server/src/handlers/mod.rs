@@ -13,6 +13,7 @@ use crate::wire::{Body, QueryParams};
 use crate::AppState;
 
 pub mod associations;
+pub mod directory;
 pub mod objects;
 pub mod properties;
 pub mod search;

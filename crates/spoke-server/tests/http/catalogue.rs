@@ -49,6 +49,8 @@ const FAMILIES: &[&str] = &[
     "schemas-v3.json",
     "owners-v3.json",
     "pipelines-v3.json",
+    "users-v3.json",
+    "account-info-v3.json",
 ];
 
 fn spec_dir() -> Option<PathBuf> {
@@ -363,5 +365,6 @@ async fn unimplemented_operations_answer_hubspots_403_after_authorization() {
             assert_error(&ans, 400, None, "Unable to infer object type from: widgets");
         }
     }
-    assert!(seen >= 40, "{seen} unimplemented rows");
+    // Owners, users and pipelines left this list as they got handlers.
+    assert!(seen >= 20, "{seen} unimplemented rows");
 }

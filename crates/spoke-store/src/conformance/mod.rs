@@ -26,6 +26,7 @@ use spoke_core::{ObjectId, ObjectRecord, PortalId, PropertyDefinition, StoredRec
 mod associations;
 mod batches;
 pub mod concurrency;
+mod directory;
 mod properties;
 mod records;
 mod tokens;
@@ -96,6 +97,8 @@ pub async fn run_all_from(store: &dyn Store, base: i64) {
     records::archived_records_are_found_by_their_last_unique_value(store, p.of(80)).await;
     tokens::portals_ascend_and_token_hashes_match_exactly(store, p.of(81), p.other(81)).await;
     records::dropped_calls_leave_all_or_nothing(store, p.of(82)).await;
+    directory::a_new_portal_has_its_owner_teams_and_roles(store, p.of(101)).await;
+    directory::users_are_written_and_refused_per_portal(store, p.of(102), p.other(102)).await;
 
     let one = [store];
     concurrency::pages_never_repeat_or_skip_under_concurrent_writes(&one, p.of(37)).await;

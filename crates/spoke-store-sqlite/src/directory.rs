@@ -1,0 +1,171 @@
+//! Users, owners, teams and roles: the SQL of `spoke_store::directory`, whose rules decide
+//! every write.
+
+use async_trait::async_trait;
+use rusqlite::{params, Connection, OptionalExtension};
+use spoke_core::time::Millis;
+use spoke_core::PortalId;
+use spoke_store::directory::{
+    Directory, DirectoryRefusal, DirectoryRole, DirectoryStore, DirectoryTeam, DirectoryUser,
+    DirectoryWrite, LargestIds, Seed,
+};
+use spoke_store::StoreResult;
+
+use crate::SqliteStore;
+
+const USER_COLUMNS: &str = "id, portal_id, owner_id, email, first_name, last_name, role_id, \
+     primary_team_id, secondary_team_ids, seat_names, super_admin, created_at, updated_at, \
+     removed_at";
+
+fn user(r: &rusqlite::Row<'_>) -> rusqlite::Result<DirectoryUser> {
+    let (secondary_team_ids, seat_names) =
+        DirectoryUser::parse_lists(&r.get::<_, String>(8)?, &r.get::<_, String>(9)?);
+    Ok(DirectoryUser {
+        id: r.get(0)?,
+        portal: PortalId(r.get(1)?),
+        owner_id: r.get(2)?,
+        email: r.get(3)?,
+        first_name: r.get(4)?,
+        last_name: r.get(5)?,
+        role_id: r.get(6)?,
+        primary_team_id: r.get(7)?,
+        secondary_team_ids,
+        seat_names,
+        super_admin: r.get(10)?,
+        created_at: r.get(11)?,
+        updated_at: r.get(12)?,
+        removed_at: r.get(13)?,
+    })
+}
+
+fn read(conn: &Connection, portal: PortalId) -> rusqlite::Result<Directory> {
+    let users = conn
+        .prepare_cached(&format!(
+            "SELECT {USER_COLUMNS} FROM directory_users WHERE portal_id = ?1 ORDER BY id"
+        ))?
+        .query_map([portal.0], user)?
+        .collect::<rusqlite::Result<_>>()?;
+    let teams = conn
+        .prepare_cached("SELECT id, name FROM directory_teams WHERE portal_id = ?1 ORDER BY id")?
+        .query_map([portal.0], |r| {
+            Ok(DirectoryTeam {
+                id: r.get(0)?,
+                name: r.get(1)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let roles = conn
+        .prepare_cached(
+            "SELECT id, name, requires_billing_write FROM directory_roles WHERE portal_id = ?1
+             ORDER BY id",
+        )?
+        .query_map([portal.0], |r| {
+            Ok(DirectoryRole {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                requires_billing_write: r.get(2)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(Directory {
+        users,
+        teams,
+        roles,
+    })
+}
+
+fn largest(conn: &Connection) -> rusqlite::Result<LargestIds> {
+    let max = |sql: &str| -> rusqlite::Result<Option<i64>> {
+        conn.prepare_cached(sql)?.query_row([], |r| r.get(0))
+    };
+    Ok(LargestIds {
+        user: max("SELECT MAX(id) FROM directory_users")?,
+        owner: max("SELECT MAX(owner_id) FROM directory_users")?,
+        team: max("SELECT MAX(id) FROM directory_teams")?,
+        role: max("SELECT MAX(id) FROM directory_roles")?,
+    })
+}
+
+fn put_user(conn: &Connection, u: &DirectoryUser) -> rusqlite::Result<()> {
+    conn.prepare_cached(&format!(
+        "INSERT OR REPLACE INTO directory_users ({USER_COLUMNS})
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+    ))?
+    .execute(params![
+        u.id,
+        u.portal.0,
+        u.owner_id,
+        u.email,
+        u.first_name,
+        u.last_name,
+        u.role_id,
+        u.primary_team_id,
+        u.secondary_column(),
+        u.seats_column(),
+        u.super_admin,
+        u.created_at,
+        u.updated_at,
+        u.removed_at,
+    ])?;
+    Ok(())
+}
+
+/// Writes a new portal's [`Seed`]; called by `ensure_portal` in the transaction that
+/// inserted the portal row.
+pub(crate) fn seed_portal(
+    conn: &Connection,
+    portal: PortalId,
+    now: Millis,
+) -> rusqlite::Result<()> {
+    let seed = Seed::new(portal, now, largest(conn)?);
+    for t in &seed.teams {
+        conn.prepare_cached(
+            "INSERT INTO directory_teams (id, portal_id, name) VALUES (?1, ?2, ?3)",
+        )?
+        .execute(params![t.id, portal.0, t.name])?;
+    }
+    for r in &seed.roles {
+        conn.prepare_cached(
+            "INSERT INTO directory_roles (id, portal_id, name, requires_billing_write)
+             VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![r.id, portal.0, r.name, r.requires_billing_write])?;
+    }
+    put_user(conn, &seed.owner)
+}
+
+fn write(
+    conn: &mut Connection,
+    w: &DirectoryWrite,
+) -> rusqlite::Result<Result<DirectoryUser, DirectoryRefusal>> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let exists: Option<i64> = tx
+        .prepare_cached("SELECT 1 FROM portals WHERE id = ?1")?
+        .query_row([w.portal.0], |r| r.get(0))
+        .optional()?;
+    let dir = if exists.is_some() {
+        read(&tx, w.portal)?
+    } else {
+        Directory::default()
+    };
+    let outcome = w.apply(&dir, largest(&tx)?);
+    if let Ok(u) = &outcome {
+        put_user(&tx, u)?;
+        tx.commit()?;
+    }
+    Ok(outcome)
+}
+
+#[async_trait]
+impl DirectoryStore for SqliteStore {
+    async fn read_directory(&self, portal: PortalId) -> StoreResult<Directory> {
+        self.read(move |conn| read(conn, portal)).await
+    }
+
+    async fn write_directory(
+        &self,
+        w: DirectoryWrite,
+    ) -> StoreResult<Result<DirectoryUser, DirectoryRefusal>> {
+        self.write(move |conn| write(conn, &w)).await
+    }
+}
