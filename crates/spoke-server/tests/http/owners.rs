@@ -289,3 +289,102 @@ async fn owners_need_their_scope_and_stay_in_their_portal() {
         .await;
     assert_eq!(ans.status, 404, "{}", ans.text);
 }
+
+/// HubSpot refuses a `hubspot_owner_id` that is not one of the portal's owners (a user id,
+/// say: the owners guide), with `INVALID_OWNER_ID` among the property errors.
+#[tokio::test]
+async fn hubspot_owner_id_must_name_a_live_owner_of_the_portal() {
+    let app = TestApp::spawn().await;
+    let t = app
+        .token(
+            5206,
+            &[
+                OWNERS,
+                USERS[1],
+                "crm.objects.contacts.write",
+                "crm.objects.deals.write",
+            ],
+        )
+        .await;
+    let theirs = app.token(5207, &[OWNERS]).await;
+    let user = add_user(
+        &app,
+        &t,
+        json!({"email": "keeper@example.com", "sendWelcomeEmail": false}),
+    )
+    .await;
+    let user_id = user["id"].as_str().expect("id").to_owned();
+    let owner = app
+        .get(&t, &format!("/crm/v3/owners/{user_id}?idProperty=userId"))
+        .await;
+    let owner_id = owner.body["id"].as_str().expect("id").to_owned();
+    let their_owner = app.get(&theirs, "/crm/v3/owners").await.body["results"][0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+
+    let ok = app
+        .post(
+            &t,
+            "/crm/v3/objects/contacts",
+            json!({"properties": {"hubspot_owner_id": owner_id}}),
+        )
+        .await;
+    assert_eq!(ok.status, 201, "{}", ok.text);
+    let contact = ok.body["id"].as_str().expect("id").to_owned();
+    let cleared = app
+        .patch(
+            &t,
+            &format!("/crm/v3/objects/contacts/{contact}"),
+            json!({"properties": {"hubspot_owner_id": ""}}),
+        )
+        .await;
+    assert_eq!(
+        cleared.status, 200,
+        "clearing is always allowed: {}",
+        cleared.text
+    );
+
+    for bad in [user_id.clone(), their_owner, "42".to_owned()] {
+        let ans = app
+            .post(
+                &t,
+                "/crm/v3/objects/deals",
+                json!({"properties": {"hubspot_owner_id": bad}}),
+            )
+            .await;
+        let message = format!(
+            "Property values were not valid: [{{\"isValid\":false,\"message\":\"{bad} is not a valid owner id\",\"error\":\"INVALID_OWNER_ID\",\"name\":\"hubspot_owner_id\"}}]"
+        );
+        assert_error(&ans, 400, Some("VALIDATION_ERROR"), &message);
+        assert_eq!(ans.body["errors"][0]["code"], "INVALID_OWNER_ID");
+    }
+    let batch = app
+        .post(
+            &t,
+            "/crm/v3/objects/contacts/batch/update",
+            json!({"inputs": [{"id": contact, "properties": {"hubspot_owner_id": user_id}}]}),
+        )
+        .await;
+    assert!(
+        batch.status.is_client_error() || batch.status == 207,
+        "{}",
+        batch.text
+    );
+    assert!(batch.text.contains("INVALID_OWNER_ID"), "{}", batch.text);
+
+    // A removed user's owner is archived: records can no longer be given to it.
+    let gone = app
+        .delete(&t, &format!("/settings/v3/users/{user_id}"))
+        .await;
+    assert_eq!(gone.status, 204, "{}", gone.text);
+    let ans = app
+        .patch(
+            &t,
+            &format!("/crm/v3/objects/contacts/{contact}"),
+            json!({"properties": {"hubspot_owner_id": owner_id}}),
+        )
+        .await;
+    assert_eq!(ans.status, 400, "{}", ans.text);
+    assert!(ans.text.contains("INVALID_OWNER_ID"), "{}", ans.text);
+}
