@@ -169,3 +169,53 @@ impl DirectoryStore for SqliteStore {
         self.write(move |conn| write(conn, &w)).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use spoke_store::directory::{owner_email, DEFAULT_TEAMS, FIRST_OWNER_ID, FIRST_USER_ID};
+
+    use super::*;
+
+    /// A database from before the directory: its migration gives every portal what a new
+    /// one is seeded with, and new portals then take the ids after them.
+    #[tokio::test]
+    async fn the_migration_seeds_every_existing_portal() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("old.db");
+        {
+            let conn = Connection::open(&path).expect("open");
+            let before = crate::schema::MIGRATIONS.len() - 1;
+            for sql in &crate::schema::MIGRATIONS[..before] {
+                conn.execute_batch(sql).expect("an older migration");
+            }
+            conn.execute_batch(&format!(
+                "PRAGMA user_version = {before};
+                 INSERT INTO portals (id, created_at) VALUES (7, 1000), (3, 2000);"
+            ))
+            .expect("old portals");
+        }
+        let store = SqliteStore::open(&format!("sqlite://{}", path.display())).expect("migrate");
+        let three = store.read_directory(PortalId(3)).await.expect("read");
+        let seven = store.read_directory(PortalId(7)).await.expect("read");
+        assert_eq!(three.users.len(), 1);
+        let owner = &three.users[0];
+        assert_eq!((owner.id, owner.owner_id), (FIRST_USER_ID, FIRST_OWNER_ID));
+        assert_eq!(owner.email, owner_email(PortalId(3)));
+        assert!(owner.super_admin);
+        assert_eq!(owner.created_at, 2000);
+        assert_eq!(seven.users[0].id, FIRST_USER_ID + 1);
+        let names: Vec<&str> = seven.teams.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, DEFAULT_TEAMS);
+        assert_eq!(seven.roles.len(), 2);
+
+        use spoke_store::TokenStore;
+        store
+            .ensure_portal(PortalId(9), 3000)
+            .await
+            .expect("ensure");
+        let nine = store.read_directory(PortalId(9)).await.expect("read");
+        assert_eq!(nine.users[0].id, FIRST_USER_ID + 2);
+        assert_eq!(nine.users[0].owner_id, FIRST_OWNER_ID + 2);
+        assert!(nine.teams[0].id > seven.teams[1].id);
+    }
+}
