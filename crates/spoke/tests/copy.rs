@@ -309,6 +309,11 @@ async fn build(dir: &std::path::Path, db: &str) -> (Tokens, Vec<i64>, Vec<Probe>
              json!({"inputs": [{"properties": {"email": "x@example.com"}}]})),
         get("revoked", "/crm/v3/objects/contacts?limit=5"),
         get("other_portal", "/crm/v3/objects/contacts?properties=email"),
+        // The seeded directory: owners, users, teams, roles.
+        get("all", "/crm/v3/owners/"),
+        get("all", "/settings/v3/users/"),
+        get("all", "/settings/v3/users/teams"),
+        get("all", "/settings/v3/users/roles"),
     ];
     for c in &contacts {
         probes.push(get(
@@ -448,13 +453,20 @@ async fn copy_and_compare(dest: &[&str], dest_extra: &[&str]) {
     args.extend_from_slice(dest_extra);
     let first = spoke_ok(&args);
     let table = counts(&first);
-    assert_eq!(table.len(), 9, "a row per table: {first}");
+    assert_eq!(
+        table.len(),
+        spoke_store::Table::ALL.len(),
+        "a row per table: {first}"
+    );
     for (t, (s, d)) in &table {
         assert_eq!(s, d, "{t}: {first}");
     }
     assert_eq!(table["objects"].0, ids.len() as u64 + 2, "{first}");
     assert_eq!(table["tokens"].0, 4, "{first}");
     assert_eq!(table["portals"].0, 2, "{first}");
+    // Each portal's seeded directory: its owner user, two teams, two roles.
+    assert_eq!(table["directory_users"].0, 2, "{first}");
+    assert_eq!(table["directory_teams"].0, 4, "{first}");
     assert!(table["property_history"].0 > ids.len() as u64, "{first}");
     assert!(
         table["associations"].0 > 0 && table["association_labels"].0 == 2,
