@@ -104,19 +104,25 @@ async fn largest<C: GenericClient>(c: &C) -> Result<LargestIds, Error> {
     })
 }
 
-async fn put_user<C: GenericClient>(c: &C, u: &DirectoryUser) -> Result<(), Error> {
+/// Inserts a new user row (a concurrent writer that took its id or email first makes this
+/// fail with a unique violation, and the transaction runs again), or (`insert` false)
+/// updates the row of its id: its email, owner id, portal and creation date never change.
+async fn put_user<C: GenericClient>(c: &C, u: &DirectoryUser, insert: bool) -> Result<(), Error> {
+    let sql = if insert {
+        format!(
+            "INSERT INTO directory_users ({USER_COLUMNS})
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+        )
+    } else {
+        "UPDATE directory_users SET first_name = $5, last_name = $6, role_id = $7,
+             primary_team_id = $8, secondary_team_ids = $9, seat_names = $10,
+             super_admin = $11, updated_at = $13, removed_at = $14
+         WHERE id = $1 AND portal_id = $2 AND owner_id = $3 AND email = $4 AND created_at = $12"
+            .to_owned()
+    };
     db::execute(
         c,
-        &format!(
-            "INSERT INTO directory_users ({USER_COLUMNS})
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-             ON CONFLICT (id) DO UPDATE SET first_name = excluded.first_name,
-                 last_name = excluded.last_name, role_id = excluded.role_id,
-                 primary_team_id = excluded.primary_team_id,
-                 secondary_team_ids = excluded.secondary_team_ids,
-                 seat_names = excluded.seat_names, super_admin = excluded.super_admin,
-                 updated_at = excluded.updated_at, removed_at = excluded.removed_at"
-        ),
+        &sql,
         &[
             &u.id,
             &u.portal.0,
@@ -163,18 +169,27 @@ pub(crate) async fn seed_portal<C: GenericClient>(
         )
         .await?;
     }
-    put_user(c, &seed.owner).await
+    put_user(c, &seed.owner, true).await
 }
 
 async fn write_tx<C: GenericClient>(
     c: &C,
     w: &DirectoryWrite,
 ) -> Result<Finish<Result<DirectoryUser, DirectoryRefusal>>, Error> {
+    // One directory write per portal at a time, so each reads what the last one wrote
+    // (two PUTs of one user lose neither's fields). `NO KEY UPDATE` leaves the row to the
+    // key-share locks that token inserts take on it.
+    db::query_opt(
+        c,
+        "SELECT 1 FROM portals WHERE id = $1 FOR NO KEY UPDATE",
+        &[&w.portal.0],
+    )
+    .await?;
     let dir = read(c, w.portal).await?;
     let outcome = w.apply(&dir, largest(c).await?);
     match &outcome {
         Ok(u) => {
-            put_user(c, u).await?;
+            put_user(c, u, w.inserts()).await?;
             Ok(Finish::Commit(outcome))
         }
         Err(_) => Ok(Finish::Rollback(outcome)),

@@ -86,12 +86,22 @@ fn largest(conn: &Connection) -> rusqlite::Result<LargestIds> {
     })
 }
 
-fn put_user(conn: &Connection, u: &DirectoryUser) -> rusqlite::Result<()> {
-    conn.prepare_cached(&format!(
-        "INSERT OR REPLACE INTO directory_users ({USER_COLUMNS})
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
-    ))?
-    .execute(params![
+/// Inserts a new user row, or (`insert` false) updates the row of its id: its email, owner
+/// id, portal and creation date never change.
+fn put_user(conn: &Connection, u: &DirectoryUser, insert: bool) -> rusqlite::Result<()> {
+    let sql = if insert {
+        format!(
+            "INSERT INTO directory_users ({USER_COLUMNS})
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+        )
+    } else {
+        "UPDATE directory_users SET first_name = ?5, last_name = ?6, role_id = ?7,
+             primary_team_id = ?8, secondary_team_ids = ?9, seat_names = ?10,
+             super_admin = ?11, updated_at = ?13, removed_at = ?14
+         WHERE id = ?1 AND portal_id = ?2 AND owner_id = ?3 AND email = ?4 AND created_at = ?12"
+            .to_owned()
+    };
+    conn.prepare_cached(&sql)?.execute(params![
         u.id,
         u.portal.0,
         u.owner_id,
@@ -131,7 +141,7 @@ pub(crate) fn seed_portal(
         )?
         .execute(params![r.id, portal.0, r.name, r.requires_billing_write])?;
     }
-    put_user(conn, &seed.owner)
+    put_user(conn, &seed.owner, true)
 }
 
 fn write(
@@ -150,7 +160,7 @@ fn write(
     };
     let outcome = w.apply(&dir, largest(&tx)?);
     if let Ok(u) = &outcome {
-        put_user(&tx, u)?;
+        put_user(&tx, u, w.inserts())?;
         tx.commit()?;
     }
     Ok(outcome)

@@ -249,8 +249,15 @@ fn next(largest: Option<i64>, first: i64) -> i64 {
 }
 
 impl DirectoryWrite {
+    /// Whether the row [`apply`](Self::apply) returns is a new one, to insert (a plain
+    /// insert: a concurrent writer that took the same id makes it fail, never overwrites);
+    /// otherwise it replaces the stored row of its id.
+    pub fn inserts(&self) -> bool {
+        matches!(self.change, UserChange::Create { .. })
+    }
+
     /// What the write makes of the portal's directory `dir` (read in the writing
-    /// transaction): the user row to store (insert or replace by id), or why not.
+    /// transaction): the user row to store, or why not.
     pub fn apply(
         &self,
         dir: &Directory,
@@ -387,7 +394,8 @@ pub trait DirectoryStore: Send + Sync {
     async fn read_directory(&self, portal: PortalId) -> StoreResult<Directory>;
 
     /// In one transaction: reads the portal's directory and the largest ids, asks
-    /// [`DirectoryWrite::apply`], and stores the user row it returns (insert or replace).
+    /// [`DirectoryWrite::apply`], and stores the user row it returns: inserted when
+    /// [`DirectoryWrite::inserts`], else updating the row of its id.
     async fn write_directory(
         &self,
         write: DirectoryWrite,

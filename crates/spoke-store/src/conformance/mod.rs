@@ -109,6 +109,8 @@ pub async fn run_all_from(store: &dyn Store, base: i64) {
     concurrency::concurrent_creates_get_distinct_ids(&one, p.of(72)).await;
     concurrency::concurrent_patches_of_one_record_lose_no_update(&one, p.of(73)).await;
     concurrency::archive_racing_upserts_keeps_one_holder(&one, p.of(74)).await;
+    concurrency::concurrent_directory_writes_keep_ids_distinct_and_emails_unique(&one, p.of(103))
+        .await;
 }
 
 /// A base no earlier run used: the clock in milliseconds, spread so that two runs in one
