@@ -91,11 +91,8 @@ pub struct PublicPermissionSet {
     pub requires_billing_write: bool,
 }
 
-/// `{"results": [...]}` without paging (teams, roles, API usage).
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Results<T> {
-    pub results: Vec<T>,
-}
+/// `{"results": [...]}` without paging (teams, roles, API usage), as properties lists it.
+pub use crate::properties::Results;
 
 /// `GET /account-info/v3/details` (spec `PortalInformationResponse`), in the captured order.
 #[derive(Debug, Clone, Serialize, PartialEq)]
