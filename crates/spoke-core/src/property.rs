@@ -287,6 +287,11 @@ impl PropertyDefinition {
     }
 
     fn normalize_option(&self, raw: &str) -> Result<String, PropertyError> {
+        // Options kept elsewhere (`hubspot_owner_id`: the portal's owners) are checked by
+        // whoever holds them (`spoke_store::schema::TypeSchema`), not against `options`.
+        if self.external_options {
+            return Ok(raw.to_owned());
+        }
         let known = |v: &str| self.options.iter().any(|o| o.value == v);
         let invalid = |v: &str| {
             let allowed: Vec<&str> = self.options.iter().map(|o| o.value.as_str()).collect();
@@ -319,7 +324,7 @@ impl PropertyDefinition {
 /// HubSpot lowercases contact emails; this is a shape check, not RFC 5322. Control
 /// characters (U+0000, tabs, line breaks...) are refused anywhere, even where the trim
 /// would otherwise drop them.
-fn normalize_email(raw: &str) -> Option<String> {
+pub fn normalize_email(raw: &str) -> Option<String> {
     if raw.contains(char::is_control) {
         return None;
     }

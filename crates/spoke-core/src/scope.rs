@@ -28,10 +28,10 @@ pub fn schema_write(ty: &ObjectType) -> Vec<String> {
     owned(ty.schema_write_scopes)
 }
 
-/// The scopes of every object type's records and property definitions, and of custom
-/// objects: what `spoke serve` grants the token it prints on first start. Scopes that only
-/// operations spoke does not serve need (`crm.objects.owners.read`, `automation`, ...) are
-/// not among them, so such a token gets their 403 `MISSING_SCOPES` first.
+/// The scopes of every object type's records and property definitions, of custom objects,
+/// of owners and of the settings users API: what `spoke serve` grants the token it prints
+/// on first start. Scopes that only operations spoke does not serve need (`automation`,
+/// ...) are not among them, so such a token gets their 403 `MISSING_SCOPES` first.
 pub fn all_scopes() -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for ty in ObjectType::all() {
@@ -44,6 +44,15 @@ pub fn all_scopes() -> Vec<String> {
     out.push("crm.schemas.custom.write".into());
     out.push("crm.objects.custom.read".into());
     out.push("crm.objects.custom.write".into());
+    // Owners and the settings users API (users, teams, roles).
+    for s in [
+        "crm.objects.owners.read",
+        "settings.users.read",
+        "settings.users.write",
+        "settings.users.teams.read",
+    ] {
+        out.push(s.into());
+    }
     out.sort();
     out.dedup();
     out

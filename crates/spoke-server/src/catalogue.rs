@@ -32,7 +32,8 @@ use spoke_core::{scope, ObjectType};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::handlers::{
-    associations as assoc, legacy, objects, pipelines as pipes, properties as props, search,
+    associations as assoc, directory as dir, legacy, objects, pipelines as pipes,
+    properties as props, search,
 };
 use crate::schema::object_type;
 use crate::AppState;
@@ -111,6 +112,8 @@ pub enum ScopeRule {
     /// Fixed requirements, checked in order, each a list of alternatives; none at all for
     /// operations HubSpot authorizes by developer key or app rather than by scope.
     AllOf(&'static [&'static [&'static str]]),
+    /// Any valid token (the spec's `oauth`, which every token has: account info).
+    Token,
 }
 
 impl ScopeRule {
@@ -119,7 +122,11 @@ impl ScopeRule {
         match self {
             Self::Object(_) | Self::Schema(_) => 1,
             Self::Pair(_) => 2,
-            Self::Fixed(_) | Self::ObjectOf(..) | Self::SchemaOf(..) | Self::AllOf(_) => 0,
+            Self::Fixed(_)
+            | Self::ObjectOf(..)
+            | Self::SchemaOf(..)
+            | Self::AllOf(_)
+            | Self::Token => 0,
         }
     }
 
@@ -158,6 +165,7 @@ impl ScopeRule {
                 .iter()
                 .map(|list| list.iter().map(|s| (*s).to_owned()).collect())
                 .collect(),
+            Self::Token => Vec::new(),
         }
     }
 }
@@ -701,8 +709,10 @@ fn build() -> Vec<Operation> {
     // Owners and pipelines (hubspot-behavior-platform.md).
     let spec = Source::Spec(&["owners-v3.json"]);
     let owners = Fixed(&["crm.objects.owners.read", "automation"]);
-    add("owners-v3", "list", Get, "/crm/v3/owners".into(), spec, owners, None);
-    add("owners-v3", "read", Get, "/crm/v3/owners/{ownerId}".into(), spec, owners, None);
+    add("owners-v3", "list", Get, "/crm/v3/owners".into(), spec, owners, serve!(dir::list_owners));
+    add("owners-v3", "read", Get, "/crm/v3/owners/{ownerId}".into(), spec, owners, serve!(dir::read_owner));
+    // HubSpot's clients (and singer, dlt) list owners with a trailing slash (§20.1).
+    add("owners-v3", "list-slash", Get, "/crm/v3/owners/".into(), Source::Alias("owners-v3.list"), owners, serve!(dir::list_owners));
     let spec = Source::Spec(&["pipelines-v3.json"]);
     let p = |tail: &str| format!("/crm/v3/pipelines/{{objectType}}{tail}");
     let (one, stages) = ("/{pipelineId}", "/{pipelineId}/stages");
@@ -743,6 +753,34 @@ fn build() -> Vec<Operation> {
     add("companies-v2", "paged", Get, "/companies/v2/companies/paged".into(), doc("hubspot-behavior-platform.md §25.2"), companies(Read), serve!(legacy::companies_paged));
     add("companies-v2", "read", Get, "/companies/v2/companies/{companyId}".into(), doc("hubspot-behavior-platform.md §25.2"), companies(Read), serve!(legacy::company_read));
     add("deals-v1", "paged", Get, "/deals/v1/deal/paged".into(), doc("hubspot-behavior-platform.md §25.3"), ObjectOf("deals", Read), serve!(legacy::deals_paged));
+    // Settings users v3 (§21): the spec lists the list and create under
+    // `/settings/users/v3`; HubSpot's clients and docs call `/settings/v3/users/`.
+    let spec = Source::Spec(&["users-v3.json"]);
+    let read = Fixed(&["settings.users.read", "crm.objects.users.read"]);
+    let write = Fixed(&["settings.users.write", "crm.objects.users.write"]);
+    let teams = Fixed(&["settings.users.teams.read"]);
+    add("users-v3", "list", Get, "/settings/users/v3".into(), spec, read, serve!(dir::list_users));
+    add("users-v3", "create", Post, "/settings/users/v3".into(), spec, write, serve!(dir::create_user));
+    for (suffix, path) in [("", "/settings/v3/users"), ("-slash", "/settings/v3/users/")] {
+        let (list, create) = match suffix {
+            "" => ("list-v3", "create-v3"),
+            _ => ("list-v3-slash", "create-v3-slash"),
+        };
+        add("users-v3", list, Get, path.into(), Source::Alias("users-v3.list"), read, serve!(dir::list_users));
+        add("users-v3", create, Post, path.into(), Source::Alias("users-v3.create"), write, serve!(dir::create_user));
+    }
+    add("users-v3", "teams", Get, "/settings/v3/users/teams".into(), spec, teams, serve!(dir::list_teams));
+    add("users-v3", "roles", Get, "/settings/v3/users/roles".into(), spec, read, serve!(dir::list_roles));
+    let one = "/settings/v3/users/{userId}";
+    add("users-v3", "read", Get, one.into(), spec, read, serve!(dir::read_user));
+    add("users-v3", "update", Put, one.into(), spec, write, serve!(dir::update_user));
+    add("users-v3", "archive", Delete, one.into(), spec, write, serve!(dir::remove_user));
+
+    // Account info v3 (§22): any valid token.
+    let spec = Source::Spec(&["account-info-v3.json"]);
+    add("account-info-v3", "details", Get, "/account-info/v3/details".into(), spec, ScopeRule::Token, serve!(dir::account_details));
+    let usage = "/account-info/v3/api-usage/daily/private-apps";
+    add("account-info-v3", "api-usage", Get, usage.into(), spec, ScopeRule::Token, serve!(dir::api_usage));
     // Last: generated rows yield to every hand-written row above.
     add_elsewhere(&mut ops);
     ops

@@ -59,6 +59,7 @@
 
 mod associations;
 mod batch;
+mod directory;
 mod objects;
 mod pipelines;
 mod schema;

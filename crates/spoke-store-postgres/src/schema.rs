@@ -28,6 +28,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../migrations/0005_search_rules.sql"),
     ),
     (
+        "0006_directory",
+        include_str!("../migrations/0006_directory.sql"),
+    ),
+    (
         "0007_pipelines",
         include_str!("../migrations/0007_pipelines.sql"),
     ),

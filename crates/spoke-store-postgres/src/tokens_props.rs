@@ -279,24 +279,24 @@ fn token_row(r: &tokio_postgres::Row) -> Result<TokenRecord, Error> {
 #[async_trait]
 impl TokenStore for PostgresStore {
     async fn ensure_portal(&self, portal: PortalId, now: Millis) -> StoreResult<()> {
-        async {
-            let mut client = self.client().await?;
-            let tx = client.transaction().await?;
-            let created = db::execute(
-                &tx,
-                "INSERT INTO portals (id, created_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
-                &[&portal.0, &now],
-            )
-            .await?;
-            // A new portal's defaults, in the transaction that creates it.
-            if created > 0 {
-                crate::pipelines::seed_portal(&tx, portal).await?;
-            }
-            tx.commit().await?;
-            Ok(())
-        }
+        self.write(TxMode::RECORDS, (), move |tx, ()| {
+            Box::pin(async move {
+                let created = db::execute(
+                    tx,
+                    "INSERT INTO portals (id, created_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
+                    &[&portal.0, &now],
+                )
+                .await?
+                    == 1;
+                // What a new portal starts with is written with it, never after.
+                if created {
+                    crate::directory::seed_portal(tx, portal, now).await?;
+                    crate::pipelines::seed_portal(tx, portal).await?;
+                }
+                Ok(Finish::Commit(()))
+            })
+        })
         .await
-        .map_err(into_store)
     }
 
     async fn list_portals(&self) -> StoreResult<Vec<PortalId>> {

@@ -150,3 +150,16 @@ async fn archive_racing_upserts_keeps_one_holder() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_directory_writes_keep_ids_distinct_and_emails_unique() {
+    common::with_db(|db| async move {
+        let stores = two_stores(&db).await;
+        concurrency::concurrent_directory_writes_keep_ids_distinct_and_emails_unique(
+            &handles(&stores),
+            PortalId(7101),
+        )
+        .await;
+    })
+    .await;
+}

@@ -16,6 +16,7 @@
 //! its end on its blocking thread, so its transaction commits or rolls back whole.
 
 mod associations;
+mod directory;
 mod objects;
 mod pipelines;
 mod schema;

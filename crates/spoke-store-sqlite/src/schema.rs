@@ -2,13 +2,14 @@
 
 use rusqlite::Connection;
 
-const MIGRATIONS: &[&str] = &[
+pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_initial.sql"),
     include_str!("../migrations/0002_associations.sql"),
     include_str!("../migrations/0003_search.sql"),
     include_str!("../migrations/0004_live_updated.sql"),
     include_str!("../migrations/0005_live_ids.sql"),
     include_str!("../migrations/0006_archived_ids.sql"),
+    include_str!("../migrations/0007_directory.sql"),
     include_str!("../migrations/0008_pipelines.sql"),
 ];
 

@@ -254,9 +254,10 @@ impl TokenStore for SqliteStore {
             let created = tx.execute(
                 "INSERT OR IGNORE INTO portals (id, created_at) VALUES (?1, ?2)",
                 params![portal.0, now],
-            )?;
-            // A new portal's defaults, in the transaction that creates it.
-            if created > 0 {
+            )? == 1;
+            // What a new portal starts with is written with it, never after.
+            if created {
+                crate::directory::seed_portal(&tx, portal, now)?;
                 crate::pipelines::seed_portal(&tx, portal)?;
             }
             tx.commit()

@@ -24,6 +24,7 @@ use spoke_core::{
 
 pub mod columns;
 pub mod conformance;
+pub mod directory;
 pub mod graph;
 pub mod pipelines;
 pub mod plan;
@@ -775,7 +776,13 @@ pub trait TransferStore: Send + Sync {
 
 /// Everything a spoke server needs from its database.
 pub trait Store:
-    ObjectStore + PropertyStore + TokenStore + AssociationStore + TransferStore + PipelineStore
+    ObjectStore
+    + PropertyStore
+    + TokenStore
+    + AssociationStore
+    + TransferStore
+    + directory::DirectoryStore
+    + PipelineStore
 {
     /// The backend's name for logs (`sqlite`, `postgres`).
     fn backend(&self) -> &'static str;

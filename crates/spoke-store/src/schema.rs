@@ -7,7 +7,7 @@
 //! is exactly a write the API accepts. Turning records into wire types is the server's.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde_json::Value;
 use spoke_core::catalog::builtin_properties;
@@ -28,6 +28,9 @@ pub fn object_type(segment: &str) -> Result<&'static ObjectType, UnknownObjectTy
     ObjectType::resolve(segment).ok_or_else(|| UnknownObjectType(segment.to_owned()))
 }
 
+/// The property that names a record's owner by owner id (never a user id).
+pub const OWNER_PROPERTY: &str = "hubspot_owner_id";
+
 #[derive(Debug, Clone)]
 pub struct TypeSchema {
     pub ty: &'static ObjectType,
@@ -36,6 +39,9 @@ pub struct TypeSchema {
     builtin: &'static [PropertyDefinition],
     /// The portal's live custom ones, which win over a built-in of the same name.
     custom: HashMap<String, PropertyDefinition>,
+    /// The portal's live owner ids, when the request writes values: `hubspot_owner_id`
+    /// must name one of them (HubSpot's `INVALID_OWNER_ID`). `None` checks nothing.
+    owners: Option<HashSet<String>>,
 }
 
 impl TypeSchema {
@@ -57,7 +63,14 @@ impl TypeSchema {
             portal,
             builtin: builtin_properties(ty),
             custom,
+            owners: None,
         }
+    }
+
+    /// This schema, holding `hubspot_owner_id` values to the portal's live owner ids.
+    pub fn with_owners(mut self, ids: impl IntoIterator<Item = i64>) -> Self {
+        self.owners = Some(ids.into_iter().map(|id| id.to_string()).collect());
+        self
     }
 
     /// The schema as the portal's properties stand now.
@@ -194,6 +207,13 @@ impl TypeSchema {
                 continue;
             }
             match def.normalize(&text) {
+                Ok(v) if !v.is_empty() && self.is_unknown_owner(name, &v) => {
+                    errors.push(PropertyError::new(
+                        name,
+                        "INVALID_OWNER_ID",
+                        format!("{v} is not a valid owner id"),
+                    ));
+                }
                 Ok(v) => {
                     out.insert(name.clone(), v);
                 }
@@ -205,6 +225,10 @@ impl TypeSchema {
         } else {
             Err(errors)
         }
+    }
+
+    fn is_unknown_owner(&self, name: &str, value: &str) -> bool {
+        name == OWNER_PROPERTY && self.owners.as_ref().is_some_and(|ids| !ids.contains(value))
     }
 
     /// The projection resolved for this type, once per read for all its records;

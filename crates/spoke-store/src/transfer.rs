@@ -26,6 +26,9 @@ pub enum Table {
     UniqueValues,
     AssociationLabels,
     Associations,
+    DirectoryTeams,
+    DirectoryRoles,
+    DirectoryUsers,
     Pipelines,
     PipelineStages,
     PipelineAudits,
@@ -139,6 +142,25 @@ mod defs {
         col("to_id", Int), col("category", Text), col("type_id", Int),
     ]};
 
+    /// A team of a portal (settings users v3); read-only over HTTP, seeded per portal.
+    pub(super) const DIRECTORY_TEAMS: Def = Def { name: "directory_teams", key: &["id"], columns: &[
+        col("id", Int), col("portal_id", Int), col("name", Text),
+    ]};
+
+    pub(super) const DIRECTORY_ROLES: Def = Def { name: "directory_roles", key: &["id"], columns: &[
+        col("id", Int), col("portal_id", Int), col("name", Text), col("requires_billing_write", Bool),
+    ]};
+
+    /// A user and the owner it is (`directory::DirectoryUser`); `secondary_team_ids` is
+    /// space-separated, `seat_names` a JSON array; `removed_at` archives the owner.
+    pub(super) const DIRECTORY_USERS: Def = Def { name: "directory_users", key: &["id"], columns: &[
+        col("id", Int), col("portal_id", Int), col("owner_id", Int), col("email", Text),
+        nullable("first_name", Text), nullable("last_name", Text), nullable("role_id", Int),
+        nullable("primary_team_id", Int), col("secondary_team_ids", Text), col("seat_names", Json),
+        col("super_admin", Bool), col("created_at", Int), col("updated_at", Int),
+        nullable("removed_at", Int),
+    ]};
+
     /// A pipeline (`crate::pipelines`); `object_type` is the type id.
     pub(super) const PIPELINES: Def = Def {
         name: "pipelines", key: &["portal_id", "object_type", "id"], columns: &[
@@ -171,7 +193,7 @@ use defs::*;
 use ColumnType::{Bool, Int, Int32, Json, Text};
 
 impl Table {
-    pub const ALL: [Table; 12] = [
+    pub const ALL: [Table; 15] = [
         Table::Portals,
         Table::Tokens,
         Table::PropertyGroups,
@@ -181,6 +203,9 @@ impl Table {
         Table::UniqueValues,
         Table::AssociationLabels,
         Table::Associations,
+        Table::DirectoryTeams,
+        Table::DirectoryRoles,
+        Table::DirectoryUsers,
         Table::Pipelines,
         Table::PipelineStages,
         Table::PipelineAudits,
@@ -197,6 +222,9 @@ impl Table {
             Table::UniqueValues => &UNIQUE_VALUES,
             Table::AssociationLabels => &ASSOCIATION_LABELS,
             Table::Associations => &ASSOCIATIONS,
+            Table::DirectoryTeams => &DIRECTORY_TEAMS,
+            Table::DirectoryRoles => &DIRECTORY_ROLES,
+            Table::DirectoryUsers => &DIRECTORY_USERS,
             Table::Pipelines => &PIPELINES,
             Table::PipelineStages => &PIPELINE_STAGES,
             Table::PipelineAudits => &PIPELINE_AUDITS,

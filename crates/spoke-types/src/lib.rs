@@ -14,6 +14,7 @@
 //! `Option` field); `#[serde(default)]` is only on the collections a request may leave out.
 
 pub mod associations;
+pub mod directory;
 pub mod error;
 pub mod legacy;
 pub mod objects;

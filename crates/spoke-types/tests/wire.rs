@@ -685,3 +685,58 @@ fn legacy_records_serialize_with_numbers_and_their_paging_keys() {
         r#"{"deals":[{"portalId":1,"dealId":2,"isDeleted":false,"associations":{"associatedVids":[3],"associatedCompanyIds":[],"associatedDealIds":[],"associatedTicketIds":[]},"properties":{},"imports":[],"stateChanges":[]}],"hasMore":false,"offset":2}"#
     );
 }
+
+#[test]
+fn directory_types() {
+    use spoke_types::directory::{PublicOwner, PublicOwnerTeam, PublicUser, UserProvisionRequest};
+    let mut owner = PublicOwner {
+        id: "40000002".into(),
+        email: "a@b.test".into(),
+        owner_type: "PERSON",
+        first_name: "A".into(),
+        last_name: String::new(),
+        user_id: Some(1000002),
+        user_id_including_inactive: 1000002,
+        created_at: "2026-01-01T00:00:00Z".into(),
+        updated_at: "2026-01-01T00:00:00.5Z".into(),
+        archived: false,
+        teams: Vec::new(),
+    };
+    assert_eq!(
+        text(&owner),
+        r#"{"id":"40000002","email":"a@b.test","type":"PERSON","firstName":"A","lastName":"","userId":1000002,"userIdIncludingInactive":1000002,"createdAt":"2026-01-01T00:00:00Z","updatedAt":"2026-01-01T00:00:00.5Z","archived":false}"#
+    );
+    owner.user_id = None;
+    owner.archived = true;
+    owner.teams = vec![PublicOwnerTeam {
+        id: "360001".into(),
+        name: "Sales Team".into(),
+        primary: true,
+    }];
+    assert_eq!(
+        text(&owner),
+        r#"{"id":"40000002","email":"a@b.test","type":"PERSON","firstName":"A","lastName":"","userIdIncludingInactive":1000002,"createdAt":"2026-01-01T00:00:00Z","updatedAt":"2026-01-01T00:00:00.5Z","archived":true,"teams":[{"id":"360001","name":"Sales Team","primary":true}]}"#
+    );
+    let user = PublicUser {
+        id: "1000002".into(),
+        email: "a@b.test".into(),
+        first_name: None,
+        last_name: None,
+        role_ids: Vec::new(),
+        role_id: None,
+        primary_team_id: None,
+        secondary_team_ids: Vec::new(),
+        seat_names: Vec::new(),
+        send_welcome_email: false,
+        super_admin: true,
+    };
+    assert_eq!(
+        text(&user),
+        r#"{"id":"1000002","email":"a@b.test","roleIds":[],"sendWelcomeEmail":false,"superAdmin":true}"#
+    );
+    let req: UserProvisionRequest =
+        parse(r#"{"email":"a@b.test","roleId":null,"secondaryTeamIds":["1",2]}"#);
+    assert_eq!(req.email, Some(json!("a@b.test")));
+    assert!(req.role_id.is_none() && req.send_welcome_email.is_none());
+    assert_eq!(req.secondary_team_ids, Some(vec![json!("1"), json!(2)]));
+}

@@ -121,6 +121,20 @@ async fn first_start_prints_an_all_scopes_token_that_works() {
     )
     .await;
     assert_eq!(status, 201);
+    // The first token reads the portal's owners and users too.
+    for path in [
+        "/crm/v3/owners/",
+        "/settings/v3/users/",
+        "/settings/v3/users/teams",
+    ] {
+        let r = reqwest::Client::new()
+            .get(format!("{}{path}", server.base))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(r.status().as_u16(), 200, "{path}");
+    }
     server.kill();
     // A second start on the same database prints no new token.
     let (server, printed) = Server::start(&db_url(dir.path())).await;

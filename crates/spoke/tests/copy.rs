@@ -336,6 +336,11 @@ async fn build(dir: &std::path::Path, db: &str) -> (Tokens, Vec<i64>, Vec<Probe>
         post("all", "/crm/v4/associations/contacts/notes/batch/read", json!({
             "inputs": contacts[..5].iter().map(|c| json!({"id": c.to_string()})).collect::<Vec<_>>()})),
         post("all", "/crm/v3/objects/notes/search", json!({"query": "note", "properties": ["hs_note_body"]})),
+        // The seeded directory: owners, users, teams, roles.
+        get("all", "/crm/v3/owners/"),
+        get("all", "/settings/v3/users/"),
+        get("all", "/settings/v3/users/teams"),
+        get("all", "/settings/v3/users/roles"),
     ];
     for c in &contacts {
         probes.push(get(
@@ -487,6 +492,9 @@ async fn copy_and_compare(dest: &[&str], dest_extra: &[&str]) {
     assert_eq!(table["objects"].0, ids.len() as u64 + 2, "{first}");
     assert_eq!(table["tokens"].0, 4, "{first}");
     assert_eq!(table["portals"].0, 2, "{first}");
+    // Each portal's seeded directory: its owner user, two teams, two roles.
+    assert_eq!(table["directory_users"].0, 2, "{first}");
+    assert_eq!(table["directory_teams"].0, 4, "{first}");
     assert!(table["property_history"].0 > ids.len() as u64, "{first}");
     assert!(
         table["associations"].0 > 0 && table["association_labels"].0 == 2,

@@ -13,6 +13,7 @@ use crate::wire::{Body, QueryParams};
 use crate::AppState;
 
 pub mod associations;
+pub mod directory;
 pub mod legacy;
 pub mod objects;
 pub mod pipelines;

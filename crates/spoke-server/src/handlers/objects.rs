@@ -42,7 +42,19 @@ impl Subject for TypeSchema {
     async fn resolve(auth: &Authorized<()>, types: &[Type]) -> ApiResult<Self> {
         let ty = Type::resolve(auth, types).await?;
         let (store, portal) = (auth.state.store.as_ref(), auth.principal.portal);
-        Ok(TypeSchema::load(store, portal, ty).await?)
+        let schema = TypeSchema::load(store, portal, ty).await?;
+        // Writes hold `hubspot_owner_id` to the portal's live owners (docs/compatibility.md,
+        // "Owners, users, teams, roles and account info").
+        let writes = matches!(
+            auth.op.name,
+            "create" | "update" | "batch-create" | "batch-update" | "batch-upsert"
+        );
+        if !writes || schema.get(spoke_store::schema::OWNER_PROPERTY).is_none() {
+            return Ok(schema);
+        }
+        let dir = store.read_directory(portal).await?;
+        let live = dir.users.iter().filter(|u| !u.removed());
+        Ok(schema.with_owners(live.map(|u| u.owner_id)))
     }
 }
 

@@ -49,6 +49,8 @@ const FAMILIES: &[&str] = &[
     "schemas-v3.json",
     "owners-v3.json",
     "pipelines-v3.json",
+    "users-v3.json",
+    "account-info-v3.json",
 ];
 
 fn spec_dir() -> Option<PathBuf> {

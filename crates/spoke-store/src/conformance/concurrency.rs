@@ -642,3 +642,81 @@ pub async fn archive_racing_upserts_keeps_one_holder(stores: &[&dyn Store], port
         }
     }
 }
+
+/// Check 103: portals created at once each get their own seeded directory with distinct
+/// ids, and concurrent user creates (two per email) leave one user per email, every id
+/// handed out once. Uses portals `first` to `first + 7`.
+pub async fn concurrent_directory_writes_keep_ids_distinct_and_emails_unique(
+    stores: &[&dyn Store],
+    first: PortalId,
+) {
+    use crate::directory::{DirectoryRefusal, DirectoryWrite, UserChange, UserFields};
+
+    let portals: Vec<PortalId> = (0..8).map(|i| PortalId(first.0 + i)).collect();
+    join_all(portals.iter().enumerate().map(|(i, p)| async move {
+        pick(stores, i)
+            .ensure_portal(*p, T0)
+            .await
+            .expect("ensure_portal failed")
+    }))
+    .await;
+    let mut users = BTreeSet::new();
+    let mut owners = BTreeSet::new();
+    let mut teams = BTreeSet::new();
+    for p in &portals {
+        let dir = pick(stores, 0)
+            .read_directory(*p)
+            .await
+            .expect("read_directory failed");
+        assert_eq!(
+            (dir.users.len(), dir.teams.len(), dir.roles.len()),
+            (1, 2, 2)
+        );
+        assert!(users.insert(dir.users[0].id) && owners.insert(dir.users[0].owner_id));
+        for t in &dir.teams {
+            assert!(teams.insert(t.id), "team id {} handed out twice", t.id);
+        }
+    }
+
+    let portal = portals[0];
+    let outcomes = join_all((0..16usize).map(|task| async move {
+        let write = DirectoryWrite {
+            portal,
+            now: T0,
+            change: UserChange::Create {
+                email: format!("racer{}@example.com", task / 2),
+                fields: UserFields::default(),
+            },
+        };
+        pick(stores, task)
+            .write_directory(write)
+            .await
+            .expect("write_directory failed")
+    }))
+    .await;
+    let made: Vec<_> = outcomes.iter().filter_map(|o| o.as_ref().ok()).collect();
+    assert_eq!(made.len(), 8, "one user per email: {outcomes:?}");
+    for o in &outcomes {
+        if let Err(refusal) = o {
+            assert!(
+                matches!(refusal, DirectoryRefusal::EmailTaken(_)),
+                "{refusal:?}"
+            );
+        }
+    }
+    for u in &made {
+        assert!(
+            users.insert(u.id) && owners.insert(u.owner_id),
+            "ids handed out once"
+        );
+    }
+    let dir = pick(stores, 1)
+        .read_directory(portal)
+        .await
+        .expect("read_directory failed");
+    assert_eq!(
+        dir.users.len(),
+        9,
+        "the account owner and the eight winners"
+    );
+}

@@ -26,6 +26,7 @@ use spoke_core::{ObjectId, ObjectRecord, PortalId, PropertyDefinition, StoredRec
 mod associations;
 mod batches;
 pub mod concurrency;
+mod directory;
 mod pipelines;
 mod properties;
 mod records;
@@ -97,6 +98,8 @@ pub async fn run_all_from(store: &dyn Store, base: i64) {
     records::archived_records_are_found_by_their_last_unique_value(store, p.of(80)).await;
     tokens::portals_ascend_and_token_hashes_match_exactly(store, p.of(81), p.other(81)).await;
     records::dropped_calls_leave_all_or_nothing(store, p.of(82)).await;
+    directory::a_new_portal_has_its_owner_teams_and_roles(store, p.of(101)).await;
+    directory::users_are_written_and_refused_per_portal(store, p.of(102), p.other(102)).await;
 
     // 115, 116 and 118 are the second tenants of checks 15, 16 and 18.
     pipelines::a_new_portal_gets_the_default_pipelines(store, p.of(111)).await;
@@ -111,6 +114,8 @@ pub async fn run_all_from(store: &dyn Store, base: i64) {
     concurrency::concurrent_creates_get_distinct_ids(&one, p.of(72)).await;
     concurrency::concurrent_patches_of_one_record_lose_no_update(&one, p.of(73)).await;
     concurrency::archive_racing_upserts_keeps_one_holder(&one, p.of(74)).await;
+    concurrency::concurrent_directory_writes_keep_ids_distinct_and_emails_unique(&one, p.of(103))
+        .await;
 }
 
 /// A base no earlier run used: the clock in milliseconds, spread so that two runs in one

@@ -298,6 +298,8 @@ pub async fn check_transfer(source: &dyn Store, dest: &dyn Store) {
             .collect::<Vec<_>>(),
         "labels are copied"
     );
+    // The seeded directory (users, owners, teams, roles) travels whole.
+    same_answer!(dest, source, read_directory(portal));
 
     // New rows get ids past every copied one.
     let max_object = ids
@@ -424,7 +426,22 @@ fn crafted_rows(portal: PortalId, base: i64) -> Vec<Rows> {
         rows_of(Table::Associations, vec![
             vec![p.clone(), c.clone(), a.clone(), co.clone(), b.clone(), text(USER_DEFINED), lt],
             vec![p.clone(), co.clone(), b.clone(), c.clone(), a.clone(), text(USER_DEFINED), lt1],
-            vec![p.clone(), c, a, co, b, text(HUBSPOT_DEFINED), int(279)],
+            vec![p.clone(), c, a.clone(), co, b.clone(), text(HUBSPOT_DEFINED), int(279)],
+        ]),
+        rows_of(Table::DirectoryTeams, vec![
+            vec![a.clone(), p.clone(), text("Équipe 😀")],
+            vec![b.clone(), p.clone(), text("")],
+        ]),
+        rows_of(Table::DirectoryRoles, vec![
+            vec![a.clone(), p.clone(), text("Rôle ✓"), flag(true)],
+            vec![b.clone(), p.clone(), text(""), flag(false)],
+        ]),
+        rows_of(Table::DirectoryUsers, vec![
+            vec![a.clone(), p.clone(), int(i64::MAX), text("zoë@example.com"), text("Zoë 😀"),
+                 text(""), a.clone(), a.clone(), text(&format!("{} {}", crafted_id(base, 0), crafted_id(base, 1))),
+                 json(serde_json::json!(["sales ü"])), flag(true), int(i64::MIN), int(i64::MAX), Value::Null],
+            vec![b.clone(), p.clone(), int(1), text("z@example.com"), Value::Null, Value::Null, Value::Null,
+                 Value::Null, text(""), json(serde_json::json!([])), flag(false), int(0), int(0), int(i64::MAX)],
         ]),
         rows_of(Table::Pipelines, vec![
             vec![p.clone(), text("0-3"), text("pipe ü"), text("Pipeline 😀"), int(-1), int(0), int(1), Value::Null],

@@ -1,0 +1,217 @@
+//! Users, owners, teams and roles: the SQL of `spoke_store::directory`, whose rules decide
+//! every write. Ids are the table's largest plus one: two writers that read the same
+//! largest id collide on the primary key, and the loser's transaction runs again
+//! (`PostgresStore::write` retries unique violations), as does a create that lost a race
+//! for an email to the partial unique index.
+
+use async_trait::async_trait;
+use deadpool_postgres::GenericClient;
+use spoke_core::time::Millis;
+use spoke_core::PortalId;
+use spoke_store::directory::{
+    Directory, DirectoryRefusal, DirectoryRole, DirectoryStore, DirectoryTeam, DirectoryUser,
+    DirectoryWrite, LargestIds, Seed,
+};
+use spoke_store::StoreResult;
+use tokio_postgres::Row;
+
+use crate::{db, into_store, Error, Finish, PostgresStore, TxMode};
+
+const USER_COLUMNS: &str = "id, portal_id, owner_id, email, first_name, last_name, role_id, \
+     primary_team_id, secondary_team_ids, seat_names, super_admin, created_at, updated_at, \
+     removed_at";
+
+fn user(r: &Row) -> Result<DirectoryUser, Error> {
+    let (secondary_team_ids, seat_names) = DirectoryUser::parse_lists(r.try_get(8)?, r.try_get(9)?);
+    Ok(DirectoryUser {
+        id: r.try_get(0)?,
+        portal: PortalId(r.try_get(1)?),
+        owner_id: r.try_get(2)?,
+        email: r.try_get(3)?,
+        first_name: r.try_get(4)?,
+        last_name: r.try_get(5)?,
+        role_id: r.try_get(6)?,
+        primary_team_id: r.try_get(7)?,
+        secondary_team_ids,
+        seat_names,
+        super_admin: r.try_get(10)?,
+        created_at: r.try_get(11)?,
+        updated_at: r.try_get(12)?,
+        removed_at: r.try_get(13)?,
+    })
+}
+
+async fn read<C: GenericClient>(c: &C, portal: PortalId) -> Result<Directory, Error> {
+    let users = db::query(
+        c,
+        &format!("SELECT {USER_COLUMNS} FROM directory_users WHERE portal_id = $1 ORDER BY id"),
+        &[&portal.0],
+    )
+    .await?
+    .iter()
+    .map(user)
+    .collect::<Result<_, _>>()?;
+    let teams = db::query(
+        c,
+        "SELECT id, name FROM directory_teams WHERE portal_id = $1 ORDER BY id",
+        &[&portal.0],
+    )
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(DirectoryTeam {
+            id: r.try_get(0)?,
+            name: r.try_get(1)?,
+        })
+    })
+    .collect::<Result<_, Error>>()?;
+    let roles = db::query(
+        c,
+        "SELECT id, name, requires_billing_write FROM directory_roles WHERE portal_id = $1
+         ORDER BY id",
+        &[&portal.0],
+    )
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(DirectoryRole {
+            id: r.try_get(0)?,
+            name: r.try_get(1)?,
+            requires_billing_write: r.try_get(2)?,
+        })
+    })
+    .collect::<Result<_, Error>>()?;
+    Ok(Directory {
+        users,
+        teams,
+        roles,
+    })
+}
+
+async fn largest<C: GenericClient>(c: &C) -> Result<LargestIds, Error> {
+    let row = db::query_one(
+        c,
+        "SELECT (SELECT MAX(id) FROM directory_users), (SELECT MAX(owner_id) FROM directory_users),
+                (SELECT MAX(id) FROM directory_teams), (SELECT MAX(id) FROM directory_roles)",
+        &[],
+    )
+    .await?;
+    Ok(LargestIds {
+        user: row.try_get(0)?,
+        owner: row.try_get(1)?,
+        team: row.try_get(2)?,
+        role: row.try_get(3)?,
+    })
+}
+
+/// Inserts a new user row (a concurrent writer that took its id or email first makes this
+/// fail with a unique violation, and the transaction runs again), or (`insert` false)
+/// updates the row of its id: its email, owner id, portal and creation date never change.
+async fn put_user<C: GenericClient>(c: &C, u: &DirectoryUser, insert: bool) -> Result<(), Error> {
+    let sql = if insert {
+        format!(
+            "INSERT INTO directory_users ({USER_COLUMNS})
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+        )
+    } else {
+        "UPDATE directory_users SET first_name = $5, last_name = $6, role_id = $7,
+             primary_team_id = $8, secondary_team_ids = $9, seat_names = $10,
+             super_admin = $11, updated_at = $13, removed_at = $14
+         WHERE id = $1 AND portal_id = $2 AND owner_id = $3 AND email = $4 AND created_at = $12"
+            .to_owned()
+    };
+    db::execute(
+        c,
+        &sql,
+        &[
+            &u.id,
+            &u.portal.0,
+            &u.owner_id,
+            &u.email,
+            &u.first_name,
+            &u.last_name,
+            &u.role_id,
+            &u.primary_team_id,
+            &u.secondary_column(),
+            &u.seats_column(),
+            &u.super_admin,
+            &u.created_at,
+            &u.updated_at,
+            &u.removed_at,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Writes a new portal's [`Seed`]; called by `ensure_portal` in the transaction that
+/// inserted the portal row.
+pub(crate) async fn seed_portal<C: GenericClient>(
+    c: &C,
+    portal: PortalId,
+    now: Millis,
+) -> Result<(), Error> {
+    let seed = Seed::new(portal, now, largest(c).await?);
+    for t in &seed.teams {
+        db::execute(
+            c,
+            "INSERT INTO directory_teams (id, portal_id, name) VALUES ($1, $2, $3)",
+            &[&t.id, &portal.0, &t.name],
+        )
+        .await?;
+    }
+    for r in &seed.roles {
+        db::execute(
+            c,
+            "INSERT INTO directory_roles (id, portal_id, name, requires_billing_write)
+             VALUES ($1, $2, $3, $4)",
+            &[&r.id, &portal.0, &r.name, &r.requires_billing_write],
+        )
+        .await?;
+    }
+    put_user(c, &seed.owner, true).await
+}
+
+async fn write_tx<C: GenericClient>(
+    c: &C,
+    w: &DirectoryWrite,
+) -> Result<Finish<Result<DirectoryUser, DirectoryRefusal>>, Error> {
+    // One directory write per portal at a time, so each reads what the last one wrote
+    // (two PUTs of one user lose neither's fields). `NO KEY UPDATE` leaves the row to the
+    // key-share locks that token inserts take on it.
+    db::query_opt(
+        c,
+        "SELECT 1 FROM portals WHERE id = $1 FOR NO KEY UPDATE",
+        &[&w.portal.0],
+    )
+    .await?;
+    let dir = read(c, w.portal).await?;
+    let outcome = w.apply(&dir, largest(c).await?);
+    match &outcome {
+        Ok(u) => {
+            put_user(c, u, w.inserts()).await?;
+            Ok(Finish::Commit(outcome))
+        }
+        Err(_) => Ok(Finish::Rollback(outcome)),
+    }
+}
+
+#[async_trait]
+impl DirectoryStore for PostgresStore {
+    async fn read_directory(&self, portal: PortalId) -> StoreResult<Directory> {
+        async {
+            let client = self.client().await?;
+            read(&client, portal).await
+        }
+        .await
+        .map_err(into_store)
+    }
+
+    async fn write_directory(
+        &self,
+        w: DirectoryWrite,
+    ) -> StoreResult<Result<DirectoryUser, DirectoryRefusal>> {
+        self.write(TxMode::RECORDS, w, |tx, w| Box::pin(write_tx(tx, w)))
+            .await
+    }
+}

@@ -1,0 +1,46 @@
+//! Migration 0006 on a database from before the directory: every existing portal gets what a
+//! new one is seeded with (its owner user, two teams, two roles), and portals created later
+//! take the ids after them.
+
+mod common;
+
+use spoke_core::PortalId;
+use spoke_store::directory::{owner_email, DirectoryStore, FIRST_OWNER_ID, FIRST_USER_ID};
+use spoke_store::TokenStore;
+
+#[tokio::test]
+async fn the_directory_migration_seeds_every_existing_portal() {
+    common::with_db(|db| async move {
+        drop(db.open().await);
+        // Back to version 5: no directory tables, two portals.
+        let admin = db.admin().await;
+        admin
+            .batch_execute(
+                "DROP TABLE directory_users, directory_teams, directory_roles;
+                 DELETE FROM spoke_schema_version WHERE version = 6;
+                 INSERT INTO portals (id, created_at) VALUES (7, 1000), (3, 2000);",
+            )
+            .await
+            .expect("an older database");
+        let store = db.open().await;
+        let three = store.read_directory(PortalId(3)).await.expect("read");
+        let seven = store.read_directory(PortalId(7)).await.expect("read");
+        let owner = &three.users[0];
+        assert_eq!(three.users.len(), 1);
+        assert_eq!((owner.id, owner.owner_id), (FIRST_USER_ID, FIRST_OWNER_ID));
+        assert_eq!(owner.email, owner_email(PortalId(3)));
+        assert!(owner.super_admin);
+        assert_eq!(owner.created_at, 2000);
+        assert_eq!(seven.users[0].id, FIRST_USER_ID + 1);
+        assert_eq!((seven.teams.len(), seven.roles.len()), (2, 2));
+
+        store
+            .ensure_portal(PortalId(9), 3000)
+            .await
+            .expect("ensure");
+        let nine = store.read_directory(PortalId(9)).await.expect("read");
+        assert_eq!(nine.users[0].owner_id, FIRST_OWNER_ID + 2);
+        assert!(nine.teams[0].id > seven.teams[1].id);
+    })
+    .await;
+}
