@@ -194,7 +194,10 @@ mod tests {
         let path = dir.path().join("old.db");
         {
             let conn = Connection::open(&path).expect("open");
-            let before = crate::schema::MIGRATIONS.len() - 1;
+            let before = crate::schema::MIGRATIONS
+                .iter()
+                .position(|m| m.contains("CREATE TABLE directory_users"))
+                .expect("the directory migration");
             for sql in &crate::schema::MIGRATIONS[..before] {
                 conn.execute_batch(sql).expect("an older migration");
             }
