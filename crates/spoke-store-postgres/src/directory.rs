@@ -9,37 +9,15 @@ use deadpool_postgres::GenericClient;
 use spoke_core::time::Millis;
 use spoke_core::PortalId;
 use spoke_store::directory::{
-    Directory, DirectoryRefusal, DirectoryRole, DirectoryStore, DirectoryTeam, DirectoryUser,
-    DirectoryWrite, LargestIds, Seed,
+    role_row, team_row, user_row, Directory, DirectoryRefusal, DirectoryRole, DirectoryStore,
+    DirectoryTeam, DirectoryUser, DirectoryWrite, LargestIds, Seed, ROLE_COLUMNS, TEAM_COLUMNS,
+    USER_COLUMNS,
 };
 use spoke_store::StoreResult;
 use tokio_postgres::Row;
 
+use crate::tokens_props::Cols;
 use crate::{db, into_store, Error, Finish, PostgresStore, TxMode};
-
-const USER_COLUMNS: &str = "id, portal_id, owner_id, email, first_name, last_name, role_id, \
-     primary_team_id, secondary_team_ids, seat_names, super_admin, created_at, updated_at, \
-     removed_at";
-
-fn user(r: &Row) -> Result<DirectoryUser, Error> {
-    let (secondary_team_ids, seat_names) = DirectoryUser::parse_lists(r.try_get(8)?, r.try_get(9)?);
-    Ok(DirectoryUser {
-        id: r.try_get(0)?,
-        portal: PortalId(r.try_get(1)?),
-        owner_id: r.try_get(2)?,
-        email: r.try_get(3)?,
-        first_name: r.try_get(4)?,
-        last_name: r.try_get(5)?,
-        role_id: r.try_get(6)?,
-        primary_team_id: r.try_get(7)?,
-        secondary_team_ids,
-        seat_names,
-        super_admin: r.try_get(10)?,
-        created_at: r.try_get(11)?,
-        updated_at: r.try_get(12)?,
-        removed_at: r.try_get(13)?,
-    })
-}
 
 async fn read<C: GenericClient>(c: &C, portal: PortalId) -> Result<Directory, Error> {
     let users = db::query(
@@ -49,37 +27,25 @@ async fn read<C: GenericClient>(c: &C, portal: PortalId) -> Result<Directory, Er
     )
     .await?
     .iter()
-    .map(user)
+    .map(|r| user_row(&Cols(r)))
     .collect::<Result<_, _>>()?;
     let teams = db::query(
         c,
-        "SELECT id, name FROM directory_teams WHERE portal_id = $1 ORDER BY id",
+        &format!("SELECT {TEAM_COLUMNS} FROM directory_teams WHERE portal_id = $1 ORDER BY id"),
         &[&portal.0],
     )
     .await?
     .iter()
-    .map(|r| {
-        Ok(DirectoryTeam {
-            id: r.try_get(0)?,
-            name: r.try_get(1)?,
-        })
-    })
+    .map(|r| team_row(&Cols(r)))
     .collect::<Result<_, Error>>()?;
     let roles = db::query(
         c,
-        "SELECT id, name, requires_billing_write FROM directory_roles WHERE portal_id = $1
-         ORDER BY id",
+        &format!("SELECT {ROLE_COLUMNS} FROM directory_roles WHERE portal_id = $1 ORDER BY id"),
         &[&portal.0],
     )
     .await?
     .iter()
-    .map(|r| {
-        Ok(DirectoryRole {
-            id: r.try_get(0)?,
-            name: r.try_get(1)?,
-            requires_billing_write: r.try_get(2)?,
-        })
-    })
+    .map(|r| role_row(&Cols(r)))
     .collect::<Result<_, Error>>()?;
     Ok(Directory {
         users,
@@ -144,6 +110,21 @@ async fn put_user<C: GenericClient>(c: &C, u: &DirectoryUser, insert: bool) -> R
     Ok(())
 }
 
+/// Directory ids are the largest of their table plus one, across portals: writers that
+/// take new ids (a new portal's seed, a new user) take them one at a time, until their
+/// transaction ends, so that they never meet on a primary key. Retrying on such a collision
+/// instead gives up under a burst of new portals (16 at once in the conformance suite).
+/// Read committed: the largest ids read after the lock include the last holder's.
+async fn lock_new_ids<C: GenericClient>(c: &C) -> Result<(), Error> {
+    db::execute(
+        c,
+        "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.spoke_directory_ids'))",
+        &[],
+    )
+    .await?;
+    Ok(())
+}
+
 /// Writes a new portal's [`Seed`]; called by `ensure_portal` in the transaction that
 /// inserted the portal row.
 pub(crate) async fn seed_portal<C: GenericClient>(
@@ -151,6 +132,7 @@ pub(crate) async fn seed_portal<C: GenericClient>(
     portal: PortalId,
     now: Millis,
 ) -> Result<(), Error> {
+    lock_new_ids(c).await?;
     let seed = Seed::new(portal, now, largest(c).await?);
     for t in &seed.teams {
         db::execute(
@@ -185,6 +167,9 @@ async fn write_tx<C: GenericClient>(
         &[&w.portal.0],
     )
     .await?;
+    if w.inserts() {
+        lock_new_ids(c).await?;
+    }
     let dir = read(c, w.portal).await?;
     let outcome = w.apply(&dir, largest(c).await?);
     match &outcome {

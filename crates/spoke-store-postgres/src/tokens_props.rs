@@ -25,6 +25,9 @@ impl Columns for Cols<'_> {
     fn text(&self, i: usize) -> Result<String, Error> {
         Ok(self.0.try_get(i)?)
     }
+    fn text_or_null(&self, i: usize) -> Result<Option<String>, Error> {
+        Ok(self.0.try_get(i)?)
+    }
     fn int(&self, i: usize) -> Result<i64, Error> {
         Ok(self.0.try_get(i)?)
     }

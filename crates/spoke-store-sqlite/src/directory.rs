@@ -6,66 +6,33 @@ use rusqlite::{params, Connection, OptionalExtension};
 use spoke_core::time::Millis;
 use spoke_core::PortalId;
 use spoke_store::directory::{
-    Directory, DirectoryRefusal, DirectoryRole, DirectoryStore, DirectoryTeam, DirectoryUser,
-    DirectoryWrite, LargestIds, Seed,
+    role_row, team_row, user_row, Directory, DirectoryRefusal, DirectoryRole, DirectoryStore,
+    DirectoryTeam, DirectoryUser, DirectoryWrite, LargestIds, Seed, ROLE_COLUMNS, TEAM_COLUMNS,
+    USER_COLUMNS,
 };
 use spoke_store::StoreResult;
 
+use crate::tokens_props::Cols;
 use crate::SqliteStore;
-
-const USER_COLUMNS: &str = "id, portal_id, owner_id, email, first_name, last_name, role_id, \
-     primary_team_id, secondary_team_ids, seat_names, super_admin, created_at, updated_at, \
-     removed_at";
-
-fn user(r: &rusqlite::Row<'_>) -> rusqlite::Result<DirectoryUser> {
-    let (secondary_team_ids, seat_names) =
-        DirectoryUser::parse_lists(&r.get::<_, String>(8)?, &r.get::<_, String>(9)?);
-    Ok(DirectoryUser {
-        id: r.get(0)?,
-        portal: PortalId(r.get(1)?),
-        owner_id: r.get(2)?,
-        email: r.get(3)?,
-        first_name: r.get(4)?,
-        last_name: r.get(5)?,
-        role_id: r.get(6)?,
-        primary_team_id: r.get(7)?,
-        secondary_team_ids,
-        seat_names,
-        super_admin: r.get(10)?,
-        created_at: r.get(11)?,
-        updated_at: r.get(12)?,
-        removed_at: r.get(13)?,
-    })
-}
 
 fn read(conn: &Connection, portal: PortalId) -> rusqlite::Result<Directory> {
     let users = conn
         .prepare_cached(&format!(
             "SELECT {USER_COLUMNS} FROM directory_users WHERE portal_id = ?1 ORDER BY id"
         ))?
-        .query_map([portal.0], user)?
+        .query_map([portal.0], |r| user_row(&Cols(r)))?
         .collect::<rusqlite::Result<_>>()?;
     let teams = conn
-        .prepare_cached("SELECT id, name FROM directory_teams WHERE portal_id = ?1 ORDER BY id")?
-        .query_map([portal.0], |r| {
-            Ok(DirectoryTeam {
-                id: r.get(0)?,
-                name: r.get(1)?,
-            })
-        })?
+        .prepare_cached(&format!(
+            "SELECT {TEAM_COLUMNS} FROM directory_teams WHERE portal_id = ?1 ORDER BY id"
+        ))?
+        .query_map([portal.0], |r| team_row(&Cols(r)))?
         .collect::<rusqlite::Result<_>>()?;
     let roles = conn
-        .prepare_cached(
-            "SELECT id, name, requires_billing_write FROM directory_roles WHERE portal_id = ?1
-             ORDER BY id",
-        )?
-        .query_map([portal.0], |r| {
-            Ok(DirectoryRole {
-                id: r.get(0)?,
-                name: r.get(1)?,
-                requires_billing_write: r.get(2)?,
-            })
-        })?
+        .prepare_cached(&format!(
+            "SELECT {ROLE_COLUMNS} FROM directory_roles WHERE portal_id = ?1 ORDER BY id"
+        ))?
+        .query_map([portal.0], |r| role_row(&Cols(r)))?
         .collect::<rusqlite::Result<_>>()?;
     Ok(Directory {
         users,

@@ -20,6 +20,9 @@ impl Columns for Cols<'_, '_> {
     fn text(&self, i: usize) -> rusqlite::Result<String> {
         self.0.get(i)
     }
+    fn text_or_null(&self, i: usize) -> rusqlite::Result<Option<String>> {
+        self.0.get(i)
+    }
     fn int(&self, i: usize) -> rusqlite::Result<i64> {
         self.0.get(i)
     }

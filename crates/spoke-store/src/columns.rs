@@ -12,6 +12,7 @@ use crate::{LabelRecord, PropertyGroup, TokenRecord};
 pub trait Columns {
     type Error;
     fn text(&self, i: usize) -> Result<String, Self::Error>;
+    fn text_or_null(&self, i: usize) -> Result<Option<String>, Self::Error>;
     fn int(&self, i: usize) -> Result<i64, Self::Error>;
     fn int_or_null(&self, i: usize) -> Result<Option<i64>, Self::Error>;
     fn int32(&self, i: usize) -> Result<i32, Self::Error>;

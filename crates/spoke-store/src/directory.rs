@@ -74,6 +74,53 @@ impl DirectoryUser {
     }
 }
 
+/// `directory_users` columns, as [`user_row`] reads them (and as inserts write them).
+pub const USER_COLUMNS: &str = "id, portal_id, owner_id, email, first_name, last_name, role_id, \
+     primary_team_id, secondary_team_ids, seat_names, super_admin, created_at, updated_at, \
+     removed_at";
+
+/// A user from the [`USER_COLUMNS`] of a row, in either backend.
+pub fn user_row<C: crate::columns::Columns>(r: &C) -> Result<DirectoryUser, C::Error> {
+    let (secondary_team_ids, seat_names) = DirectoryUser::parse_lists(&r.text(8)?, &r.text(9)?);
+    Ok(DirectoryUser {
+        id: r.int(0)?,
+        portal: PortalId(r.int(1)?),
+        owner_id: r.int(2)?,
+        email: r.text(3)?,
+        first_name: r.text_or_null(4)?,
+        last_name: r.text_or_null(5)?,
+        role_id: r.int_or_null(6)?,
+        primary_team_id: r.int_or_null(7)?,
+        secondary_team_ids,
+        seat_names,
+        super_admin: r.boolean(10)?,
+        created_at: r.int(11)?,
+        updated_at: r.int(12)?,
+        removed_at: r.int_or_null(13)?,
+    })
+}
+
+/// `directory_teams` columns after the portal, as [`team_row`] reads them.
+pub const TEAM_COLUMNS: &str = "id, name";
+
+pub fn team_row<C: crate::columns::Columns>(r: &C) -> Result<DirectoryTeam, C::Error> {
+    Ok(DirectoryTeam {
+        id: r.int(0)?,
+        name: r.text(1)?,
+    })
+}
+
+/// `directory_roles` columns after the portal, as [`role_row`] reads them.
+pub const ROLE_COLUMNS: &str = "id, name, requires_billing_write";
+
+pub fn role_row<C: crate::columns::Columns>(r: &C) -> Result<DirectoryRole, C::Error> {
+    Ok(DirectoryRole {
+        id: r.int(0)?,
+        name: r.text(1)?,
+        requires_billing_write: r.boolean(2)?,
+    })
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DirectoryTeam {
     pub id: i64,
