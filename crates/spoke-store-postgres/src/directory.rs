@@ -9,12 +9,10 @@ use deadpool_postgres::GenericClient;
 use spoke_core::time::Millis;
 use spoke_core::PortalId;
 use spoke_store::directory::{
-    role_row, team_row, user_row, Directory, DirectoryRefusal, DirectoryRole, DirectoryStore,
-    DirectoryTeam, DirectoryUser, DirectoryWrite, LargestIds, Seed, ROLE_COLUMNS, TEAM_COLUMNS,
-    USER_COLUMNS,
+    role_row, team_row, user_row, Directory, DirectoryRefusal, DirectoryStore, DirectoryUser,
+    DirectoryWrite, LargestIds, Seed, ROLE_COLUMNS, TEAM_COLUMNS, USER_COLUMNS,
 };
 use spoke_store::StoreResult;
-use tokio_postgres::Row;
 
 use crate::tokens_props::Cols;
 use crate::{db, into_store, Error, Finish, PostgresStore, TxMode};
