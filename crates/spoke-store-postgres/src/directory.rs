@@ -1,8 +1,7 @@
 //! Users, owners, teams and roles: the SQL of `spoke_store::directory`, whose rules decide
-//! every write. Ids are the table's largest plus one: two writers that read the same
-//! largest id collide on the primary key, and the loser's transaction runs again
-//! (`PostgresStore::write` retries unique violations), as does a create that lost a race
-//! for an email to the partial unique index.
+//! every write. Ids are the table's largest plus one, taken by one writer at a time
+//! (`lock_new_ids`); a create that lost a race for an email to the partial unique index
+//! runs again (`PostgresStore::write` retries unique violations).
 
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
