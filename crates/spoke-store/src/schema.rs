@@ -67,10 +67,26 @@ impl TypeSchema {
         }
     }
 
-    /// This schema, holding `hubspot_owner_id` values to the portal's live owner ids.
-    pub fn with_owners(mut self, ids: impl IntoIterator<Item = i64>) -> Self {
-        self.owners = Some(ids.into_iter().map(|id| id.to_string()).collect());
-        self
+    /// Holds the `hubspot_owner_id` values of a write to the portal's live owners. The
+    /// directory is read only when one of the write's `inputs` names that property, so
+    /// writes that leave owners alone (most of them) cost no extra reads.
+    pub async fn hold_owners<'a, S, V>(
+        &mut self,
+        store: &S,
+        inputs: impl IntoIterator<Item = &'a BTreeMap<String, V>>,
+    ) -> StoreResult<()>
+    where
+        S: crate::directory::DirectoryStore + ?Sized,
+        V: 'a,
+    {
+        let sets_owner = |v: &BTreeMap<String, V>| v.contains_key(OWNER_PROPERTY);
+        if self.get(OWNER_PROPERTY).is_none() || !inputs.into_iter().any(sets_owner) {
+            return Ok(());
+        }
+        let directory = store.read_directory(self.portal).await?;
+        let live = directory.users.iter().filter(|u| !u.removed());
+        self.owners = Some(live.map(|u| u.owner_id.to_string()).collect());
+        Ok(())
     }
 
     /// The schema as the portal's properties stand now.

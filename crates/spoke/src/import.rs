@@ -99,17 +99,15 @@ pub async fn run(
         .ensure_portal(portal, now_millis())
         .await
         .map_err(|e| e.to_string())?;
-    let schema = TypeSchema::load(store.as_ref(), portal, ty)
+    let mut schema = TypeSchema::load(store.as_ref(), portal, ty)
         .await
         .map_err(|e| e.to_string())?;
-    // Imported owners are held to the portal's live owners, as the API holds them.
-    let directory = store
-        .read_directory(portal)
-        .await
-        .map_err(|e| e.to_string())?;
-    let live = directory.users.iter().filter(|u| !u.removed());
-    let schema = schema.with_owners(live.map(|u| u.owner_id));
     let rows = read_rows(file)?;
+    // Imported owners are held to the portal's live owners, as the API holds them.
+    schema
+        .hold_owners(store.as_ref(), rows.iter().map(|r| &r.properties))
+        .await
+        .map_err(|e| e.to_string())?;
 
     // Import creates records: pipeline and stage are checked as the API checks a create.
     let pipelines = match ty.pipelines {

@@ -350,6 +350,48 @@ async fn import_validates_every_row_and_writes_nothing_on_a_bad_one() {
     server.kill();
 }
 
+/// `spoke import` holds `hubspot_owner_id` to the portal's live owners, as the API does: a
+/// value that names no owner fails its line; the seeded owner of the portal is accepted.
+#[test]
+fn import_holds_owner_ids_to_the_portals_owners() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = db_url(dir.path());
+    let import = |name: &str, body: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, body).expect("write");
+        spoke(&[
+            "import",
+            "--database",
+            &url,
+            "--portal",
+            "9",
+            "--object-type",
+            "contacts",
+            path.to_str().expect("path"),
+        ])
+    };
+    let out = import(
+        "bad.jsonl",
+        "{\"properties\":{\"email\":\"a@x.io\",\"hubspot_owner_id\":\"12345\"}}\n",
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bad.jsonl:1:") && err.contains("INVALID_OWNER_ID"),
+        "{err}"
+    );
+    // The first owner every portal is seeded with (spoke_store::directory::FIRST_OWNER_ID).
+    let out = import(
+        "good.jsonl",
+        "{\"properties\":{\"email\":\"b@x.io\",\"hubspot_owner_id\":\"40000001\"}}\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Runs `spoke` with stdout connected to a reader that has already gone away, as
 /// `spoke … | head -c 10` becomes once `head` exits. A socket pair stands in for the pipe:
 /// its write end fails with EPIPE exactly like a pipe's, and closing the read end before

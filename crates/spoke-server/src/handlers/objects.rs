@@ -42,19 +42,10 @@ impl Subject for TypeSchema {
     async fn resolve(auth: &Authorized<()>, types: &[Type]) -> ApiResult<Self> {
         let ty = Type::resolve(auth, types).await?;
         let (store, portal) = (auth.state.store.as_ref(), auth.principal.portal);
-        let schema = TypeSchema::load(store, portal, ty).await?;
-        // Writes hold `hubspot_owner_id` to the portal's live owners (docs/compatibility.md,
-        // "Owners, users, teams, roles and account info").
-        let writes = matches!(
-            auth.op.name,
-            "create" | "update" | "batch-create" | "batch-update" | "batch-upsert"
-        );
-        if !writes || schema.get(spoke_store::schema::OWNER_PROPERTY).is_none() {
-            return Ok(schema);
-        }
-        let dir = store.read_directory(portal).await?;
-        let live = dir.users.iter().filter(|u| !u.removed());
-        Ok(schema.with_owners(live.map(|u| u.owner_id)))
+        // Writes hold `hubspot_owner_id` to the portal's live owners once their body is
+        // read (`TypeSchema::hold_owners`; docs/compatibility.md, "Owners, users, teams,
+        // roles and account info").
+        Ok(TypeSchema::load(store, portal, ty).await?)
     }
 }
 
@@ -484,9 +475,12 @@ fn with_trace<P>(mut o: SimplePublicObject<P>, trace: Option<&str>) -> SimplePub
 }
 
 pub(crate) async fn batch_create(
-    auth: Authorized<Creatable>,
+    mut auth: Authorized<Creatable>,
     Batch(inputs): Batch<SimplePublicObjectInputForCreate, MAX_BATCH>,
 ) -> ApiResult<Response> {
+    let store = auth.state.store.as_ref();
+    let values = inputs.iter().map(|i| &i.properties);
+    auth.subject.0.hold_owners(store, values).await?;
     let schema = &auth.subject.0;
     let lists: Vec<_> = inputs.iter().map(|i| i.associations.as_slice()).collect();
     let links = inline_associations(&auth, &lists).await?;
@@ -672,9 +666,12 @@ fn reject_duplicates(keys: &[Keyed]) -> ApiResult<()> {
 }
 
 pub(crate) async fn batch_update(
-    auth: Authorized<TypeSchema>,
+    mut auth: Authorized<TypeSchema>,
     Batch(inputs): Batch<SimplePublicObjectBatchInput, MAX_BATCH>,
 ) -> ApiResult<Response> {
+    let store = auth.state.store.as_ref();
+    let values = inputs.iter().map(|i| &i.properties);
+    auth.subject.hold_owners(store, values).await?;
     let schema = &auth.subject;
     let (atomic, keyed, mut errors) = keyed_batch(&auth, schema, &inputs, false).await?;
 
@@ -719,9 +716,12 @@ pub(crate) async fn batch_update(
 }
 
 pub(crate) async fn batch_upsert(
-    auth: Authorized<Creatable>,
+    mut auth: Authorized<Creatable>,
     Batch(inputs): Batch<SimplePublicObjectBatchInput, MAX_BATCH>,
 ) -> ApiResult<Response> {
+    let store = auth.state.store.as_ref();
+    let values = inputs.iter().map(|i| &i.properties);
+    auth.subject.0.hold_owners(store, values).await?;
     let schema = &auth.subject.0;
     let (atomic, keyed, mut errors) = keyed_batch(&auth, schema, &inputs, true).await?;
 
@@ -853,9 +853,14 @@ pub(crate) async fn read_one(
 }
 
 pub(crate) async fn create_one(
-    auth: Authorized<Creatable>,
+    mut auth: Authorized<Creatable>,
     Body(input): Body<SimplePublicObjectInputForCreate>,
 ) -> ApiResult<Response> {
+    let store = auth.state.store.as_ref();
+    auth.subject
+        .0
+        .hold_owners(store, [&input.properties])
+        .await?;
     let schema = &auth.subject.0;
     let associations = inline_associations(&auth, &[input.associations.as_slice()])
         .await?
@@ -899,11 +904,13 @@ fn written(
 }
 
 pub(crate) async fn update_one(
-    auth: Authorized<TypeSchema>,
+    mut auth: Authorized<TypeSchema>,
     Path((_, raw_id)): Path<(String, String)>,
     RawQuery(query): RawQuery,
     Body(input): Body<SimplePublicObjectInput>,
 ) -> ApiResult<Response> {
+    let store = auth.state.store.as_ref();
+    auth.subject.hold_owners(store, [&input.properties]).await?;
     let schema = &auth.subject;
     let q = QueryParams::parse(query.as_deref());
     let target = match id_property(schema, q.one("idProperty"), true)? {
