@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+use spoke_core::property::PropertyOption;
 use spoke_core::time::Millis;
 use spoke_core::{ObjectId, ObjectType, Pipelined, PortalId, PropertyError};
 
@@ -79,6 +80,32 @@ pub fn live(pipelines: &[Pipeline]) -> Vec<&Pipeline> {
     let mut out: Vec<&Pipeline> = pipelines.iter().filter(|p| !p.archived()).collect();
     out.sort_by_key(|p| display_key(p.display_order, &p.label, &p.id));
     out
+}
+
+/// The options of a pipelined type's pipeline and of its stage property, as every
+/// property listing shows them (v3 and the legacy v1/v2 shapes): the live pipelines, and
+/// their live stages, in display order.
+pub fn property_options(pipelines: &[Pipeline]) -> (Vec<PropertyOption>, Vec<PropertyOption>) {
+    let option = |value: &str, label: &str, order: usize| PropertyOption {
+        label: label.to_owned(),
+        value: value.to_owned(),
+        description: None,
+        display_order: order as i32,
+        hidden: false,
+    };
+    let live = live(pipelines);
+    let pipeline_options = live
+        .iter()
+        .enumerate()
+        .map(|(i, p)| option(&p.id, &p.label, i))
+        .collect();
+    let stage_options = live
+        .iter()
+        .flat_map(|p| p.live_stages())
+        .enumerate()
+        .map(|(i, s)| option(&s.id, &s.label, i))
+        .collect();
+    (pipeline_options, stage_options)
 }
 
 /// The pipeline a record lands in when its write names none: the first live one in display

@@ -61,7 +61,23 @@ async fn definitions(
     for c in customs.iter().filter(|c| !c.archived) {
         by_name.insert(c.name.as_str(), c);
     }
-    let live = by_name.into_values().cloned().collect();
+    let mut live: Vec<PropertyDefinition> = by_name.into_values().cloned().collect();
+    // A pipelined type's pipeline and stage list the portal's pipelines, as in v3.
+    if let Some(rules) = ty.pipelines {
+        let (pp, sp) = (rules.pipeline_property, rules.stage_property);
+        let wanted = |d: &PropertyDefinition| d.hubspot_defined && (d.name == pp || d.name == sp);
+        if live.iter().any(wanted) {
+            let all = state.store.read_pipelines(portal, ty.id.0).await?;
+            let (pipelines, stages) = spoke_store::pipelines::property_options(&all);
+            for d in live.iter_mut().filter(|d| wanted(d)) {
+                d.options = if d.name == pp {
+                    pipelines.clone()
+                } else {
+                    stages.clone()
+                };
+            }
+        }
+    }
     Ok((live, TypeSchema::new(ty, portal, customs)))
 }
 

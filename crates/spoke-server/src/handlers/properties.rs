@@ -45,6 +45,16 @@ fn too_many_properties(ty: &ObjectType) -> ApiError {
     ))
 }
 
+fn option_out(o: &PropertyOption) -> PropertyOptionOut {
+    PropertyOptionOut {
+        label: o.label.clone(),
+        value: o.value.clone(),
+        description: o.description.clone(),
+        display_order: o.display_order,
+        hidden: o.hidden,
+    }
+}
+
 fn to_wire(d: &PropertyDefinition) -> Property {
     Property {
         updated_at: d.updated_at.map(format_iso),
@@ -56,17 +66,7 @@ fn to_wire(d: &PropertyDefinition) -> Property {
         field_type: d.field_type.clone(),
         description: d.description.clone(),
         group_name: d.group_name.clone(),
-        options: d
-            .options
-            .iter()
-            .map(|o| PropertyOptionOut {
-                label: o.label.clone(),
-                value: o.value.clone(),
-                description: o.description.clone(),
-                display_order: o.display_order,
-                hidden: o.hidden,
-            })
-            .collect(),
+        options: d.options.iter().map(option_out).collect(),
         display_order: d.display_order,
         calculated: d.calculated,
         external_options: d.external_options,
@@ -97,25 +97,9 @@ async fn pipeline_options(auth: &Authorized<Type>, out: &mut [Property]) -> ApiR
     }
     let (store, portal) = (&auth.state.store, auth.principal.portal);
     let all = store.read_pipelines(portal, auth.subject.id.0).await?;
-    let live = spoke_store::pipelines::live(&all);
-    let option = |value: &str, label: &str, order: usize| PropertyOptionOut {
-        label: label.to_owned(),
-        value: value.to_owned(),
-        description: None,
-        display_order: order as i32,
-        hidden: false,
-    };
-    let pipelines: Vec<PropertyOptionOut> = live
-        .iter()
-        .enumerate()
-        .map(|(i, p)| option(&p.id, &p.label, i))
-        .collect();
-    let stages: Vec<PropertyOptionOut> = live
-        .iter()
-        .flat_map(|p| p.live_stages())
-        .enumerate()
-        .map(|(i, s)| option(&s.id, &s.label, i))
-        .collect();
+    let (pipelines, stages) = spoke_store::pipelines::property_options(&all);
+    let pipelines: Vec<PropertyOptionOut> = pipelines.iter().map(option_out).collect();
+    let stages: Vec<PropertyOptionOut> = stages.iter().map(option_out).collect();
     for p in out.iter_mut().filter(|p| wanted(p)) {
         p.options = if p.name == pp {
             pipelines.clone()

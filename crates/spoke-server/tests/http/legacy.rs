@@ -145,6 +145,25 @@ async fn property_listings_are_bare_arrays_by_every_type_name() {
     let deals = app.get(&t, "/properties/v1/deals/properties").await;
     ok(&deals, "v1 deals");
     assert!(names_of(&deals.body).contains(&"dealname".to_owned()));
+    // Pipeline and stage list the portal's pipelines, exactly as v3 lists them.
+    for name in ["pipeline", "dealstage"] {
+        let v3 = app
+            .get(&t, &format!("/crm/v3/properties/deals/{name}"))
+            .await;
+        ok(&v3, name);
+        let values = |options: &Value| -> Vec<Value> {
+            options
+                .as_array()
+                .map(|a| a.iter().map(|o| o["value"].clone()).collect())
+                .unwrap_or_default()
+        };
+        let want = values(&v3.body["options"]);
+        assert!(!want.is_empty(), "{}", v3.text);
+        let path = format!("/properties/v1/deals/properties/named/{name}");
+        let legacy = app.get(&t, &path).await;
+        ok(&legacy, &path);
+        assert_eq!(values(&legacy.body["options"]), want, "{path}");
+    }
     for ty in ["deals", "deal", "0-3"] {
         let path = format!("/properties/v1/{ty}/properties/named/dealname");
         let one = app.get(&t, &path).await;
