@@ -23,6 +23,10 @@ export SPOKE_BIN="${SPOKE_BIN:-$repo/target/debug/spoke}"
 export PYTHONDONTWRITEBYTECODE=1
 
 # As root, plain namespaces; otherwise a user namespace that maps the caller to root in it.
+# `ip` brings the namespace's loopback up; a fresh Debian machine may lack it.
+if ! command -v ip >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && apt-get install -y -qq iproute2 >/dev/null
+fi
 unshare=(unshare --net --mount)
 if ! "${unshare[@]}" true 2>/dev/null; then
     unshare=(unshare --user --map-root-user --net --mount)
