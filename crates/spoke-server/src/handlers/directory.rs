@@ -20,7 +20,7 @@ use time::{Date, Month, OffsetDateTime};
 use super::missing_required;
 use crate::catalogue::Authorized;
 use crate::error::{ApiError, ApiResult};
-use crate::wire::{next_link, Body, Json, QueryParams};
+use crate::wire::{next_link, origin, Body, Json, QueryParams};
 
 /// Owners and users pages: HubSpot's default, and the largest page spoke serves (HubSpot's
 /// maximum is undocumented; singer asks for 500). Larger limits are clamped.
@@ -61,13 +61,9 @@ fn paging(
 ) -> Option<Paging> {
     let last = last.filter(|_| more)?;
     let after = last.saturating_add(1).to_string();
-    let host = headers
-        .get(axum::http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
     Some(Paging {
         next: NextPage {
-            link: Some(next_link(host, uri.path(), query, &after)),
+            link: Some(next_link(&origin(headers), uri.path(), query, &after)),
             after,
         },
     })

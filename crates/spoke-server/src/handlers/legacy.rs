@@ -28,7 +28,7 @@ use crate::error::{ctx, ApiError, ApiResult};
 use crate::handlers::associations::{decode_after, encode_after, v3_type_name, Definitions};
 use crate::handlers::{id_text, path_id, Batch};
 use crate::schema::{object_type, TypeSchema};
-use crate::wire::{batch_response, next_link, Json, QueryParams, BATCH_OK};
+use crate::wire::{batch_response, next_link, origin, Json, QueryParams, BATCH_OK};
 use crate::AppState;
 
 /// Companies v2 and deals v1 `limit`: documented default 100, maximum 250 (§25.2, §25.3).
@@ -501,13 +501,6 @@ async fn deal_associations(
 
 // ---- associations v3 (§25.6) ----
 
-fn host(headers: &HeaderMap) -> &str {
-    headers
-        .get(axum::http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost")
-}
-
 /// One `{id, type}` row per associated record and association type.
 fn v3_rows(
     from: &ObjectType,
@@ -583,8 +576,8 @@ pub(crate) async fn associations_v3_batch_read(
         let paging = page.more.then(|| {
             let after = encode_after(b, page.targets.last().map_or(0, |t| t.to_id));
             let link = format!(
-                "http://{}/crm/v3/objects/{}/{id}/associations/{}?after={after}",
-                host(&headers),
+                "{}/crm/v3/objects/{}/{id}/associations/{}?after={after}",
+                origin(&headers),
                 a.id,
                 b.id
             );
@@ -642,7 +635,7 @@ pub(crate) async fn associations_v3_list(
         Paging {
             next: NextPage {
                 link: Some(next_link(
-                    host(&headers),
+                    &origin(&headers),
                     uri.path(),
                     query.as_deref(),
                     &after,
