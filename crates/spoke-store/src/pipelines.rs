@@ -453,22 +453,36 @@ fn snapshot<T: Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "{}".into())
 }
 
-/// Hands out numeric ids past every numeric id of the type.
-struct Ids(u64);
+/// Hands out numeric ids past every numeric id of the type, never one the type already
+/// has: a client may choose any id, `"18446744073709551615"` included, and the count then
+/// wraps instead of overflowing, stepping over ids in use (the default ticket pipeline's
+/// `"0"` among them) so that a generated id never replaces a pipeline or stage.
+struct Ids {
+    last: u64,
+    taken: HashSet<String>,
+}
 
 impl Ids {
     fn new(current: &[Pipeline]) -> Self {
-        let numeric = current
+        let taken: HashSet<String> = current
             .iter()
             .flat_map(|p| std::iter::once(&p.id).chain(p.stages.iter().map(|s| &s.id)))
-            .filter_map(|id| id.parse::<u64>().ok())
-            .max()
-            .unwrap_or(0);
-        Ids(numeric.max(ID_FLOOR))
+            .cloned()
+            .collect();
+        let numeric = taken.iter().filter_map(|id| id.parse::<u64>().ok()).max();
+        Ids {
+            last: numeric.unwrap_or(0).max(ID_FLOOR),
+            taken,
+        }
     }
     fn next(&mut self) -> String {
-        self.0 += 1;
-        self.0.to_string()
+        loop {
+            self.last = self.last.wrapping_add(1);
+            let id = self.last.to_string();
+            if self.taken.insert(id.clone()) {
+                return id;
+            }
+        }
     }
 }
 
@@ -1106,6 +1120,22 @@ pub trait PipelineStore: Send + Sync {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A client that chose the largest id makes the count wrap, not overflow; the ids the
+    /// type has (the ticket pipeline's `0` among them) are stepped over.
+    #[test]
+    fn generated_ids_wrap_past_a_chosen_maximum_without_reusing_one() {
+        let tickets = ObjectType::resolve("tickets").expect("tickets");
+        let mut current = defaults(tickets);
+        let mut chosen = current[0].clone();
+        chosen.id = u64::MAX.to_string();
+        chosen.stages.clear();
+        current.push(chosen);
+        let mut ids = Ids::new(&current);
+        let fresh: Vec<String> = (0..3).map(|_| ids.next()).collect();
+        // `0` is the default pipeline; `1`–`4` are its stages.
+        assert_eq!(fresh, ["5", "6", "7"]);
+    }
 
     fn deals() -> &'static ObjectType {
         ObjectType::resolve("deals").expect("deals")
