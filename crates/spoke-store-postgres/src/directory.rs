@@ -164,11 +164,15 @@ async fn write_tx<C: GenericClient>(
         &[&w.portal.0],
     )
     .await?;
-    if w.inserts() {
+    // Only a create takes new ids.
+    let largest = if w.inserts() {
         lock_new_ids(c).await?;
-    }
+        largest(c).await?
+    } else {
+        LargestIds::default()
+    };
     let dir = read(c, w.portal).await?;
-    let outcome = w.apply(&dir, largest(c).await?);
+    let outcome = w.apply(&dir, largest);
     match &outcome {
         Ok(u) => {
             put_user(c, u, w.inserts()).await?;

@@ -124,7 +124,13 @@ fn write(
     } else {
         Directory::default()
     };
-    let outcome = w.apply(&dir, largest(&tx)?);
+    // Only a create takes new ids.
+    let largest = if w.inserts() {
+        largest(&tx)?
+    } else {
+        LargestIds::default()
+    };
+    let outcome = w.apply(&dir, largest);
     if let Ok(u) = &outcome {
         put_user(&tx, u, w.inserts())?;
         tx.commit()?;
