@@ -4,6 +4,7 @@
 //! - [`object_type`]: what an object type is (ids, names, scopes, default properties) and
 //!   how a name or id resolves to one.
 //! - [`catalog`]: the built-in object types and their HubSpot-defined properties and groups.
+//! - [`custom`]: a portal's custom object schema as stored.
 //! - [`property`]: property definitions and the value rules that turn what a client sent
 //!   into the string spoke stores.
 //! - [`record`]: a stored record and how it is projected onto HubSpot's output rules.
@@ -20,6 +21,7 @@
 
 pub mod association;
 pub mod catalog;
+pub mod custom;
 pub mod object_type;
 pub mod property;
 pub mod record;
@@ -27,6 +29,7 @@ pub mod scope;
 pub mod search;
 pub mod time;
 
+pub use custom::CustomSchema;
 pub use object_type::{ObjectType, ObjectTypeId, Pipelined};
 pub use property::{PropertyDefinition, PropertyError, PropertyType};
 pub use record::{
