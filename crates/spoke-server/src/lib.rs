@@ -11,8 +11,10 @@
 //! - [`schema`]: a type's records in HubSpot's output shape (the type's live property set
 //!   and its rules are `spoke_store::schema`).
 //! - `handlers/*`: one module per HubSpot API.
-//! - [`conn`]: the accept loop: connection limits, timeouts, hyper's own errors in
+//! - [`conn`]: the accept loop: connection limits, timeouts, TLS, hyper's own errors in
 //!   HubSpot's envelope.
+//! - [`tls`]: the local certificate authority and server certificate for
+//!   `--https-listen`.
 
 pub mod auth;
 pub mod catalogue;
@@ -21,6 +23,7 @@ pub mod error;
 mod handlers;
 pub mod ratelimit;
 pub mod schema;
+pub mod tls;
 pub mod wire;
 
 use std::sync::Arc;
@@ -30,7 +33,7 @@ use axum::Router;
 use spoke_store::Store;
 use tokio::net::TcpListener;
 
-pub use conn::ConnLimits;
+pub use conn::{ConnLimits, Listeners};
 pub use error::ApiError;
 
 #[derive(Clone)]
@@ -106,7 +109,22 @@ pub async fn serve_with(
     limits: ConnLimits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    conn::serve(listener, app(state), limits, shutdown).await
+    let listeners = Listeners {
+        http: Some(listener),
+        https: None,
+    };
+    conn::serve(listeners, app(state), limits, shutdown).await
+}
+
+/// Serves the app on plain HTTP, HTTPS or both listeners, under one set of connection
+/// limits, until `shutdown` resolves.
+pub async fn serve_listeners(
+    listeners: Listeners,
+    state: AppState,
+    limits: ConnLimits,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    conn::serve(listeners, app(state), limits, shutdown).await
 }
 
 #[cfg(test)]
