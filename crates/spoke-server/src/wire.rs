@@ -27,12 +27,30 @@ pub const NOT_EMULATED_HEADER: &str = "x-spoke-not-emulated";
 #[derive(Debug, Clone)]
 pub struct CorrelationId(pub String);
 
+/// The tracing target of the access log: one `debug` event per request (method, host, path,
+/// the query's parameter names, status, time, correlation id; for errors HubSpot's message
+/// and category). Off by default; `SPOKE_LOG=info,spoke::access=debug` turns it on.
+/// Query values are left out: some carry credentials (`hapikey`, OAuth codes).
+pub const ACCESS_LOG_TARGET: &str = "spoke::access";
+
 /// Gives every response a correlation id and renders [`ApiError`]s as HubSpot's JSON.
 pub async fn middleware(mut req: Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
+    let access = tracing::enabled!(target: ACCESS_LOG_TARGET, tracing::Level::DEBUG).then(|| {
+        let host = req
+            .headers()
+            .get(axum::http::header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let keys = query_keys(req.uri().query());
+        (host, keys)
+    });
     let id = uuid::Uuid::now_v7().to_string();
     req.extensions_mut().insert(CorrelationId(id.clone()));
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
+    let tls = req.extensions().get::<TlsConnection>().is_some();
     // Like other malformed requests, a NUL in the URL is refused before anything else runs.
     let mut res = match nul_in_uri(req.uri()) {
         Some(e) => e.into_response(),
@@ -62,7 +80,15 @@ pub async fn middleware(mut req: Request, next: Next) -> Response {
         }
         None => None,
     };
+    let mut failure = None;
     if let Some(e) = error {
+        failure = access.is_some().then(|| {
+            (
+                e.message.clone(),
+                e.category.map(|c| c.as_str()).unwrap_or(""),
+                e.not_emulated.clone(),
+            )
+        });
         if let Some(cause) = &e.cause {
             tracing::error!(correlation_id = %id, %method, %path, status = e.status.as_u16(), %cause, "request failed");
         }
@@ -96,7 +122,31 @@ pub async fn middleware(mut req: Request, next: Next) -> Response {
     if let Ok(v) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(CORRELATION_HEADER, v);
     }
+    if let Some((host, query)) = access {
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        let status = res.status().as_u16();
+        match failure {
+            None => {
+                tracing::debug!(target: ACCESS_LOG_TARGET, %method, ?host, %path, ?query, status, ms, tls, correlation_id = %id, "request")
+            }
+            Some((message, category, not_emulated)) => tracing::debug!(
+                target: ACCESS_LOG_TARGET, %method, ?host, %path, ?query, status, ms, tls,
+                correlation_id = %id, error = ?message, category, not_emulated = not_emulated.as_deref().unwrap_or(""), "request"
+            ),
+        }
+    }
     res
+}
+
+/// A query's parameter names, each once, comma-separated (`limit,after,properties`).
+fn query_keys(query: Option<&str>) -> String {
+    let mut keys: Vec<String> = Vec::new();
+    for (k, _) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+        if !keys.iter().any(|x| *x == *k) {
+            keys.push(k.into_owned());
+        }
+    }
+    keys.join(",")
 }
 
 /// U+0000 percent-encoded (`%00`) in a path segment or a query parameter (docs/compatibility.md,

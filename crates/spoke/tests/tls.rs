@@ -22,19 +22,35 @@ struct TlsServer {
 
 impl TlsServer {
     async fn start(dir: &Path, ca_dir: &Path) -> Self {
-        let http: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("address");
-        let https: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("address");
+        Self::start_logged(dir, ca_dir, None).await
+    }
+
+    /// With `log`, spoke's stderr goes there with the access log on.
+    async fn start_logged(dir: &Path, ca_dir: &Path, log: Option<&Path>) -> Self {
+        let http: SocketAddr = format!("127.0.0.1:{}", free_port())
+            .parse()
+            .expect("address");
+        let https: SocketAddr = format!("127.0.0.1:{}", free_port())
+            .parse()
+            .expect("address");
         let db = format!("sqlite://{}", dir.join("spoke.db").display());
-        let child = spoke_command(ca_dir)
+        let mut child = spoke_command(ca_dir);
+        child
             .args(["serve", "--database", &db])
             .args(["--listen", &http.to_string()])
             .args(["--https-listen", &https.to_string()])
             // Short, so the stalled-handshake check below is quick.
             .args(["--header-timeout-ms", "800"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn spoke serve");
+            .stdout(Stdio::null());
+        let child = match log {
+            Some(path) => child
+                .env("SPOKE_LOG", "warn,spoke::access=debug")
+                .env("NO_COLOR", "1")
+                .stderr(std::fs::File::create(path).expect("log file")),
+            None => child.stderr(Stdio::null()),
+        }
+        .spawn()
+        .expect("spawn spoke serve");
         let mut server = Self { child, http, https };
         let plain = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -108,7 +124,10 @@ fn token(dir: &Path, ca_dir: &Path) -> String {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8(out.stdout).expect("utf-8").trim().to_owned()
+    String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_owned()
 }
 
 #[tokio::test]
@@ -368,4 +387,131 @@ fn spoke_ca_prints_the_path_and_the_trust_settings() {
             .unwrap()
             .contains("made just now")
     );
+}
+
+#[tokio::test]
+async fn the_access_log_names_query_parameters_but_never_their_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca_dir = dir.path().join("ca");
+    let log = dir.path().join("spoke.log");
+    let server = TlsServer::start_logged(dir.path(), &ca_dir, Some(&log)).await;
+    let client = client_trusting(&ca_dir.join("ca.pem"), server.https);
+    let port = server.https.port();
+    let res = client
+        .get(format!(
+            "https://api.hubapi.com:{port}/crm/v3/objects/contacts?hapikey=sekrit-value&limit=1"
+        ))
+        .bearer_auth("pat-na1-not-a-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let id = res.headers()["x-hubspot-correlation-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    reqwest::get(format!("http://{}/healthz", server.http))
+        .await
+        .unwrap();
+    drop(server);
+    let text = std::fs::read_to_string(&log).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.contains(&id))
+        .unwrap_or_else(|| panic!("no access line for {id} in:\n{text}"));
+    for field in [
+        "spoke::access: request",
+        "method=GET",
+        "host=\"api.hubapi.com:",
+        "path=/crm/v3/objects/contacts",
+        "query=\"hapikey,limit\"",
+        "status=401",
+        "tls=true",
+        "category=\"INVALID_AUTHENTICATION\"",
+    ] {
+        assert!(line.contains(field), "{field:?} missing from {line}");
+    }
+    assert!(
+        !text.contains("sekrit"),
+        "a query value was logged:\n{text}"
+    );
+    assert!(
+        !text.contains("pat-na1-not-a-token"),
+        "a token was logged:\n{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.contains("path=/healthz") && l.contains("tls=false")),
+        "{text}"
+    );
+}
+
+/// The README's "Run an unmodified connector against spoke" check, run as written against
+/// a server on a free port: curl is told to connect there for api.hubapi.com:443 (what the
+/// hosts entry and port 443 do for a user), everything else is the README's text.
+#[tokio::test]
+async fn readme_https_check_runs_as_written() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    let start = readme
+        .find("## Run an unmodified connector against spoke")
+        .expect("the README section");
+    let section = &readme[start..];
+    let section = &section[..section[3..].find("\n## ").map_or(section.len(), |e| e + 3)];
+    assert!(section.contains("spoke serve --https-listen 127.0.0.1:443"));
+    let block = section
+        .split("```sh\n")
+        .skip(1)
+        .filter_map(|b| b.split("\n```").next())
+        .find(|b| b.contains("curl --cacert"))
+        .expect("the curl check block");
+
+    let dir = tempfile::tempdir().unwrap();
+    let ca_dir = dir.path().join("ca");
+    let server = TlsServer::start(dir.path(), &ca_dir).await;
+    let token = token(dir.path(), &ca_dir);
+    // The hosts line the README adds is the one `spoke ca` prints.
+    let ca_text =
+        String::from_utf8(spoke_command(&ca_dir).arg("ca").output().unwrap().stdout).unwrap();
+    let hosts = "127.0.0.1 api.hubapi.com app.hubspot.com";
+    assert!(ca_text.contains(hosts) && section.contains(&format!("echo '{hosts}'")));
+
+    let script: Vec<String> = block
+        .lines()
+        .map(|l| {
+            if l.starts_with("export T=") {
+                format!("export T={token}")
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect();
+    let script = format!(
+        "set -euo pipefail\ncurl() {{ command curl -sS --fail-with-body --connect-to api.hubapi.com:443:127.0.0.1:{} \"$@\"; }}\n{}\n",
+        server.https.port(),
+        script.join("\n")
+    );
+    let bin_dir = Path::new(BIN).parent().unwrap();
+    let out = Command::new("bash")
+        .args(["-c", &script])
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                bin_dir.display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        )
+        .env("SPOKE_CA_DIR", &ca_dir)
+        .env_remove("SPOKE_DATA_DIR")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{script}\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(answer["results"].is_array(), "{answer}");
 }
