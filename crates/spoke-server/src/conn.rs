@@ -168,13 +168,20 @@ pub(crate) async fn serve(
                 Err(_) => break,
             },
         };
+        // Unbiased between the two listeners (tokio picks a random first branch), so a
+        // flood on one cannot starve the other; shutdown still comes first.
+        let either = async {
+            tokio::select! {
+                r = accept_on(http.as_ref()) => (r, None),
+                r = accept_on(https.as_ref().map(|(l, _)| l)) => {
+                    (r, https.as_ref().map(|(_, acceptor)| acceptor.clone()))
+                }
+            }
+        };
         let (accepted, tls) = tokio::select! {
             biased;
             () = &mut shutdown => break,
-            r = accept_on(http.as_ref()) => (r, None),
-            r = accept_on(https.as_ref().map(|(l, _)| l)) => {
-                (r, https.as_ref().map(|(_, acceptor)| acceptor.clone()))
-            }
+            r = either => r,
         };
         let stream = match accepted {
             Ok(stream) => stream,
