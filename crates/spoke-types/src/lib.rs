@@ -20,3 +20,4 @@ pub mod legacy;
 pub mod objects;
 pub mod pipelines;
 pub mod properties;
+pub mod schemas;
