@@ -3,15 +3,17 @@
 
 use spoke_core::record::{Projection, PropertySource, Shown};
 use spoke_core::time::format_iso;
-use spoke_core::{HistoryEntry, ObjectRecord, ObjectType, PropertyValue, StoredRecord};
+use spoke_core::{HistoryEntry, ObjectRecord, PortalId, PropertyValue, StoredRecord, TypeRef};
 use spoke_types::objects::{PropertyValues, SimplePublicObject, ValueWithTimestamp};
 
 pub use spoke_store::schema::TypeSchema;
 
 use crate::error::{ApiError, ApiResult};
+use crate::AppState;
 
-/// Resolves an `{objectType}` path segment (plural, singular or type id).
-pub fn object_type(segment: &str) -> ApiResult<&'static ObjectType> {
+/// Resolves an `{objectType}` path segment (plural, singular or type id) for a portal.
+pub async fn resolve_type(state: &AppState, portal: PortalId, segment: &str) -> ApiResult<TypeRef> {
+    let _ = (state, portal);
     Ok(spoke_store::schema::object_type(segment)?)
 }
 
@@ -28,7 +30,7 @@ pub trait WireSchema {
 
     /// A record a write returned in HubSpot's output shape, borrowing its values.
     fn view<'a>(
-        &self,
+        &'a self,
         record: &'a ObjectRecord,
         projection: Projection<'a>,
         history: &[String],
@@ -73,7 +75,7 @@ impl WireSchema for TypeSchema {
     }
 
     fn view<'a>(
-        &self,
+        &'a self,
         record: &'a ObjectRecord,
         projection: Projection<'a>,
         history: &[String],

@@ -99,7 +99,7 @@ pub async fn run(
         .ensure_portal(portal, now_millis())
         .await
         .map_err(|e| e.to_string())?;
-    let mut schema = TypeSchema::load(store.as_ref(), portal, ty)
+    let mut schema = TypeSchema::load(store.as_ref(), portal, ty.clone())
         .await
         .map_err(|e| e.to_string())?;
     let rows = read_rows(file)?;
@@ -112,7 +112,7 @@ pub async fn run(
     // Import creates records: pipeline and stage are checked as the API checks a create.
     let pipelines = match ty.pipelines {
         Some(_) if schema.touches_pipelines(rows.iter().map(|r| &r.properties)) => store
-            .read_pipelines(portal, ty.id.0)
+            .read_pipelines(portal, ty.id.as_str())
             .await
             .map_err(|e| e.to_string())?,
         _ => Vec::new(),

@@ -7,9 +7,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 use spoke_core::property::PropertyType;
 use spoke_core::search::{
-    default_text_properties, fold, Condition, Field, Filter, Kind, Operand, SearchQuery, Sort,
-    DEFAULT_LIMIT, MAX_FILTERS, MAX_FILTERS_PER_GROUP, MAX_GROUPS, MAX_LIMIT, MAX_QUERY_CHARS,
-    MAX_RESULTS,
+    fold, Condition, Field, Filter, Kind, Operand, SearchQuery, Sort, DEFAULT_LIMIT, MAX_FILTERS,
+    MAX_FILTERS_PER_GROUP, MAX_GROUPS, MAX_LIMIT, MAX_QUERY_CHARS, MAX_RESULTS,
 };
 use spoke_core::time::{parse_iso, parse_ymd};
 use spoke_core::{scope, ObjectType};
@@ -35,15 +34,15 @@ pub(crate) async fn search(
     // type, so it needs that type's read scope too, as every association read does.
     for filter in query.groups.iter().flatten() {
         if let Field::Association { to_type } = &filter.field {
-            if let Some(to) = ObjectType::resolve(to_type) {
-                auth.principal.require(&scope::object_read(to))?;
+            if let Some(to) = ObjectType::standard(to_type) {
+                auth.principal.require(&scope::object_read(&to))?;
             }
         }
     }
     let page = auth
         .state
         .store
-        .search_objects(schema.portal, schema.ty.id.0, &query)
+        .search_objects(schema.portal, schema.ty.id.as_str(), &query)
         .await?;
     let next = query.offset + query.limit;
     // Past HubSpot's 10,000-result window there is no next page to offer.
@@ -179,10 +178,12 @@ fn compile(schema: &TypeSchema, input: &PublicObjectSearchRequest) -> ApiResult<
     Ok(SearchQuery {
         groups,
         text: text.map(fold),
-        text_properties: default_text_properties(schema.ty.id.0)
+        text_properties: schema
+            .ty
+            .text_search_properties
             .iter()
             .filter(|p| schema.get(p).is_some())
-            .map(|p| (*p).to_owned())
+            .cloned()
             .collect(),
         sort,
         offset,
@@ -193,16 +194,16 @@ fn compile(schema: &TypeSchema, input: &PublicObjectSearchRequest) -> ApiResult<
 /// What a property name means for search: a record column, an association, or a value.
 fn field(schema: &TypeSchema, name: &str) -> ApiResult<Field> {
     if let Some(to) = name.strip_prefix("associations.") {
-        let ty = ObjectType::resolve(to)
+        let ty = ObjectType::standard(to)
             .ok_or_else(|| bad(format!("Unable to infer object type from: {to}")))?;
         return Ok(Field::Association {
-            to_type: ty.id.0.to_owned(),
+            to_type: ty.id.as_str().to_owned(),
         });
     }
     let def = schema
         .get(name)
         .ok_or_else(|| bad(format!("Property \"{name}\" does not exist")))?;
-    let ty = schema.ty;
+    let ty = &schema.ty;
     if name == "hs_object_id" {
         return Ok(Field::Id);
     }
@@ -224,7 +225,7 @@ fn field(schema: &TypeSchema, name: &str) -> ApiResult<Field> {
     Ok(Field::Property {
         name: name.to_owned(),
         kind,
-        unique_index: ty.id.0 == "0-1" && name == "email",
+        unique_index: ty.unique_property(name).is_some_and(|u| u.lowercase),
     })
 }
 
