@@ -156,8 +156,14 @@ fn no_code_outside_the_catalogue_names_a_standard_type() {
 
 #[test]
 fn the_literal_scanner_finds_literals_and_skips_comments() {
-    assert_eq!(literals(r#"if ty.id == "0-1" && p == "email" {"#), ["0-1", "email"]);
-    assert_eq!(literals(r#"    // "contacts" in a comment"#), Vec::<&str>::new());
+    assert_eq!(
+        literals(r#"if ty.id == "0-1" && p == "email" {"#),
+        ["0-1", "email"]
+    );
+    assert_eq!(
+        literals(r#"    // "contacts" in a comment"#),
+        Vec::<&str>::new()
+    );
     assert_eq!(literals(r#"f("deals"); // "tickets""#), ["deals"]);
     assert_eq!(literals(r#"let q = '"'; g("a\"b")"#), [r#"a\"b"#]);
 }
