@@ -453,7 +453,22 @@ fn crafted_rows(portal: PortalId, base: i64) -> Vec<Rows> {
         ]),
         rows_of(Table::PipelineAudits, vec![
             vec![p.clone(), text("0-3"), text("pipe ü"), text(""), int(1), text("CREATE"), int(0), json(serde_json::json!({"id": "pipe ü"}))],
-            vec![p, text("0-3"), text("pipe ü"), text("stage ü"), int(i64::MAX), text("UPDATE"), int(i64::MIN), json(serde_json::json!({}))],
+            vec![p.clone(), text("0-3"), text("pipe ü"), text("stage ü"), int(i64::MAX), text("UPDATE"), int(i64::MIN), json(serde_json::json!({}))],
+        ]),
+        rows_of(Table::CustomObjectSchemas, vec![
+            vec![a.clone(), p.clone(), text("Cars"), text("Car ü"), text("Cars 😀"), text(""), text("model"),
+                 json(serde_json::json!(["make"])), json(serde_json::json!(["model", "make"])),
+                 json(serde_json::json!([])), flag(true), flag(false), int(i64::MIN), int(i64::MAX),
+                 int(1), int(2), Value::Null, Value::Null],
+            vec![b.clone(), p.clone(), text("cars"), text(""), text(""), text("Gone ✓"), Value::Null,
+                 json(serde_json::json!([])), json(serde_json::json!([])), json(serde_json::json!(["x"])),
+                 flag(false), flag(true), int(0), int(1), Value::Null, Value::Null, int(1), int(2)],
+        ]),
+        rows_of(Table::AssociationDefinitions, vec![
+            vec![p.clone(), text("2-1"), text(CONTACTS), int(label_type + 2), int(label_type + 3), text(USER_DEFINED),
+                 text("cars_to_contacts ü"), int(i64::MIN), int(i64::MAX)],
+            vec![p, text(CONTACTS), text("2-1"), int(label_type + 3), int(label_type + 2), text(USER_DEFINED),
+                 text(""), int(0), int(0)],
         ]),
     ];
     for rows in &all {
