@@ -156,6 +156,7 @@ const FORMS: Parts = Parts {
     schema_read_scopes: &["crm.schemas.contacts.read", "crm.objects.contacts.read"],
     schema_write_scopes: &[],
     pipelines: None,
+    associated_with_custom_objects: false,
 };
 
 /// HubSpot's standard types: one entry each, every per-type fact a field.
@@ -194,6 +195,7 @@ const STANDARD: &[Parts] = &[
         schema_read_scopes: &["crm.schemas.contacts.read", "crm.objects.contacts.read"],
         schema_write_scopes: &["crm.schemas.contacts.write"],
         pipelines: None,
+        associated_with_custom_objects: false,
     },
     Parts {
         id: "0-2",
@@ -219,6 +221,7 @@ const STANDARD: &[Parts] = &[
         schema_read_scopes: &["crm.schemas.companies.read", "crm.objects.companies.read"],
         schema_write_scopes: &["crm.schemas.companies.write"],
         pipelines: None,
+        associated_with_custom_objects: false,
     },
     Parts {
         id: "0-3",
@@ -247,6 +250,7 @@ const STANDARD: &[Parts] = &[
         schema_read_scopes: &["crm.schemas.deals.read", "crm.objects.deals.read"],
         schema_write_scopes: &["crm.schemas.deals.write"],
         pipelines: Some(DEAL_PIPELINES),
+        associated_with_custom_objects: false,
     },
     Parts {
         id: "0-5",
@@ -276,6 +280,7 @@ const STANDARD: &[Parts] = &[
         schema_read_scopes: &["crm.schemas.tickets.read", "tickets"],
         schema_write_scopes: &["crm.schemas.tickets.write", "tickets"],
         pipelines: Some(TICKET_PIPELINES),
+        associated_with_custom_objects: false,
     },
     Parts {
         id: "0-7",
@@ -302,6 +307,7 @@ const STANDARD: &[Parts] = &[
         schema_read_scopes: &["e-commerce"],
         schema_write_scopes: &["e-commerce"],
         pipelines: None,
+        associated_with_custom_objects: false,
     },
     Parts {
         id: "0-8",
@@ -332,6 +338,7 @@ const STANDARD: &[Parts] = &[
         ],
         schema_write_scopes: &["e-commerce"],
         pipelines: None,
+        associated_with_custom_objects: false,
     },
     Parts {
         id: "0-420",
@@ -351,6 +358,7 @@ const STANDARD: &[Parts] = &[
         schema_read_scopes: &["crm.schemas.listings.read", "crm.objects.listings.read"],
         schema_write_scopes: &["crm.schemas.listings.write"],
         pipelines: None,
+        associated_with_custom_objects: false,
     },
     Parts {
         id: "0-1500",
@@ -370,6 +378,7 @@ const STANDARD: &[Parts] = &[
         schema_read_scopes: &["crm.schemas.custom.read", "crm.objects.custom.read"],
         schema_write_scopes: &["crm.schemas.custom.write"],
         pipelines: None,
+        associated_with_custom_objects: false,
     },
     Parts {
         id: "0-1501",
@@ -389,6 +398,7 @@ const STANDARD: &[Parts] = &[
         schema_read_scopes: &["crm.schemas.custom.read", "crm.objects.custom.read"],
         schema_write_scopes: &["crm.schemas.custom.write"],
         pipelines: None,
+        associated_with_custom_objects: false,
     },
     // Engagements and the other types connectors sync (hubspot-behavior-platform.md §24;
     // docs/compatibility.md, "Engagements and other object types").
@@ -415,6 +425,7 @@ const STANDARD: &[Parts] = &[
         ],
         schema_write_scopes: &["crm.schemas.contacts.write"],
         pipelines: None,
+        associated_with_custom_objects: true,
     },
     Parts {
         id: "0-49",
@@ -439,6 +450,7 @@ const STANDARD: &[Parts] = &[
         ],
         schema_write_scopes: &["crm.schemas.contacts.write"],
         pipelines: None,
+        associated_with_custom_objects: true,
     },
     Parts {
         id: "0-47",
@@ -463,6 +475,7 @@ const STANDARD: &[Parts] = &[
         ],
         schema_write_scopes: &["crm.schemas.contacts.write"],
         pipelines: None,
+        associated_with_custom_objects: true,
     },
     Parts {
         id: "0-46",
@@ -487,6 +500,7 @@ const STANDARD: &[Parts] = &[
         ],
         schema_write_scopes: &["crm.schemas.contacts.write"],
         pipelines: None,
+        associated_with_custom_objects: true,
     },
     Parts {
         id: "0-27",
@@ -511,6 +525,7 @@ const STANDARD: &[Parts] = &[
         ],
         schema_write_scopes: &["crm.schemas.contacts.write"],
         pipelines: None,
+        associated_with_custom_objects: true,
     },
     Parts {
         id: "0-18",
@@ -530,6 +545,7 @@ const STANDARD: &[Parts] = &[
         schema_read_scopes: &["crm.schemas.contacts.read", "crm.objects.contacts.read"],
         schema_write_scopes: &["crm.schemas.contacts.write"],
         pipelines: None,
+        associated_with_custom_objects: true,
     },
     Parts {
         id: "0-116",
@@ -549,6 +565,7 @@ const STANDARD: &[Parts] = &[
         schema_read_scopes: &["crm.schemas.contacts.read", "crm.objects.contacts.read"],
         schema_write_scopes: &["crm.schemas.contacts.write"],
         pipelines: None,
+        associated_with_custom_objects: false,
     },
     Parts {
         id: "0-14",
@@ -580,6 +597,7 @@ const STANDARD: &[Parts] = &[
         ],
         schema_write_scopes: &["crm.schemas.quotes.write", "e-commerce"],
         pipelines: None,
+        associated_with_custom_objects: false,
     },
     Parts {
         id: "0-136",
@@ -599,6 +617,7 @@ const STANDARD: &[Parts] = &[
         schema_read_scopes: &["crm.objects.leads.read"],
         schema_write_scopes: &["crm.schemas.contacts.write"],
         pipelines: None,
+        associated_with_custom_objects: false,
     },
     Parts {
         id: "0-74",
@@ -618,6 +637,7 @@ const STANDARD: &[Parts] = &[
         schema_read_scopes: &["crm.objects.goals.read"],
         schema_write_scopes: &["crm.schemas.contacts.write"],
         pipelines: None,
+        associated_with_custom_objects: false,
     },
     Parts {
         id: "0-19",
@@ -643,6 +663,7 @@ const STANDARD: &[Parts] = &[
         ],
         schema_write_scopes: &["crm.schemas.contacts.write"],
         pipelines: None,
+        associated_with_custom_objects: false,
     },
     Parts {
         id: "0-1502",
@@ -662,6 +683,7 @@ const STANDARD: &[Parts] = &[
         schema_read_scopes: &["crm.schemas.deals.read", "crm.objects.deals.read"],
         schema_write_scopes: &["crm.schemas.deals.write"],
         pipelines: None,
+        associated_with_custom_objects: false,
     },
 ];
 

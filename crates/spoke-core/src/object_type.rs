@@ -112,6 +112,9 @@ pub struct ObjectType {
     /// Whether records of this type move through pipelines, and how (`None`: they do not,
     /// and `/crm/v3/pipelines/{type}` refuses the type).
     pub pipelines: Option<Pipelined>,
+    /// Whether every custom object is associated with this type when it is created
+    /// (emails, meetings, notes, tasks, calls and communications; §40.3).
+    pub associated_with_custom_objects: bool,
     /// The custom schema this type was built from (`None` for HubSpot's own types).
     pub custom: Option<CustomOrigin>,
     /// The HubSpot-defined property definitions, sorted by name.
@@ -300,6 +303,7 @@ impl ObjectType {
             schema_read_scopes: owned(CUSTOM_SCHEMA_READ),
             schema_write_scopes: owned(CUSTOM_SCHEMA_WRITE),
             pipelines: None,
+            associated_with_custom_objects: false,
             custom: Some(CustomOrigin {
                 portal: schema.portal,
                 number: schema.number,
@@ -384,6 +388,7 @@ pub(crate) fn from_parts(parts: &Parts) -> ObjectType {
             .map(|s| (*s).to_owned())
             .collect(),
         pipelines: parts.pipelines,
+        associated_with_custom_objects: parts.associated_with_custom_objects,
         custom: None,
         properties: Arc::from(Vec::new()),
     }
@@ -410,6 +415,7 @@ pub(crate) struct Parts {
     pub schema_read_scopes: &'static [&'static str],
     pub schema_write_scopes: &'static [&'static str],
     pub pipelines: Option<Pipelined>,
+    pub associated_with_custom_objects: bool,
 }
 
 #[cfg(test)]

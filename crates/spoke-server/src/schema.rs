@@ -11,10 +11,12 @@ pub use spoke_store::schema::TypeSchema;
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
 
-/// Resolves an `{objectType}` path segment (plural, singular or type id) for a portal.
+/// Resolves an `{objectType}` path segment for the request's portal: a standard type
+/// (plural, singular or type id) or one of the portal's custom types
+/// (`spoke_store::schema::resolve_type`).
 pub async fn resolve_type(state: &AppState, portal: PortalId, segment: &str) -> ApiResult<TypeRef> {
-    let _ = (state, portal);
-    Ok(spoke_store::schema::object_type(segment)?)
+    let store = state.store.as_ref();
+    Ok(spoke_store::schema::resolve_type(store, portal, segment).await??)
 }
 
 /// Records of a [`TypeSchema`] in HubSpot's output shape.

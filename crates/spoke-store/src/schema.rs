@@ -8,13 +8,17 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 use serde_json::Value;
 use spoke_core::record::{Projection, Shown};
 use spoke_core::time::{format_iso, Millis};
-use spoke_core::{HistoryEntry, ObjectRecord, ObjectType, PortalId, PropertyDefinition, TypeRef};
+use spoke_core::{
+    HistoryEntry, ObjectRecord, ObjectType, PortalId, PropertyDefinition, Segment, TypeRef,
+};
 use spoke_core::{PropertyError, PropertyMap};
 
+use crate::schemas::{SchemaKey, SchemaStore};
 use crate::{PropertyStore, StoreResult, WriteContext, WriteSource};
 
 /// A path segment or command-line argument that names no object type.
@@ -25,6 +29,30 @@ pub struct UnknownObjectType(pub String);
 /// The standard object type a name (plural or singular) or type id stands for.
 pub fn object_type(segment: &str) -> Result<TypeRef, UnknownObjectType> {
     ObjectType::standard(segment).ok_or_else(|| UnknownObjectType(segment.to_owned()))
+}
+
+/// The object type a path segment (or command-line argument) names for `portal`: a
+/// standard type from the catalogue, without reading anything, else one of the portal's
+/// live custom types (`2-{number}`, `p{portal}_{name}`, `p_{name}`; §40.2). Another
+/// portal's custom type, an archived one and a bare schema name are unknown, as HubSpot
+/// answers them.
+pub async fn resolve_type<S: SchemaStore + ?Sized>(
+    store: &S,
+    portal: PortalId,
+    segment: &str,
+) -> StoreResult<Result<TypeRef, UnknownObjectType>> {
+    let unknown = || UnknownObjectType(segment.to_owned());
+    let key = match ObjectType::parse_segment(segment, portal) {
+        Segment::Standard(ty) => return Ok(Ok(ty)),
+        Segment::CustomNumber(n) => SchemaKey::Number(n),
+        Segment::CustomName(name) => SchemaKey::Name(name),
+        Segment::Unknown => return Ok(Err(unknown())),
+    };
+    let schema = store.find_schema(portal, key).await?;
+    Ok(schema
+        .filter(|s| s.portal == portal && !s.archived)
+        .map(|s| Arc::new(ObjectType::from_custom(&s)))
+        .ok_or_else(unknown))
 }
 
 /// The property that names a record's owner by owner id (never a user id).

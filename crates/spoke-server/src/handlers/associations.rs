@@ -762,7 +762,8 @@ pub(crate) fn v3_type_name(
 }
 
 /// The v3 `associations` block for records read with `?associations=a,b`: per requested
-/// type, the first page of associated ids, keyed by the name as requested.
+/// type, the first page of associated ids, keyed by the name as requested, or for a custom
+/// type by its `fullyQualifiedName` however it was requested (§40.2).
 pub async fn v3_associations(
     state: &AppState,
     principal: &Principal,
@@ -813,6 +814,10 @@ pub async fn v3_associations(
                 .collect();
             let paging = next_page(&to, &page);
             let block = CollectionResponseAssociatedId { results, paging };
+            if to.custom.is_some() {
+                slot.insert(to.name.clone(), block);
+                continue;
+            }
             for name in &spellings {
                 slot.insert((*name).clone(), block.clone());
             }
