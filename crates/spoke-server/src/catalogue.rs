@@ -15,6 +15,7 @@
 
 mod elsewhere;
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
@@ -27,7 +28,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::Router;
 use spoke_core::time::{now_millis, Millis};
-use spoke_core::{scope, ObjectType};
+use spoke_core::{scope, ObjectType, TypeRef};
 
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
@@ -35,7 +36,7 @@ use crate::handlers::{
     associations as assoc, directory as dir, legacy, objects, pipelines as pipes,
     properties as props, schemas, search,
 };
-use crate::schema::object_type;
+use crate::schema::resolve_type;
 use crate::AppState;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -130,19 +131,37 @@ impl ScopeRule {
         }
     }
 
+    /// The standard type a rule names literally (`/companies/v2/...`): the request's
+    /// subject type, after the path's.
+    pub fn named_type(self) -> Option<&'static str> {
+        match self {
+            Self::ObjectOf(name, _) | Self::SchemaOf(name, _) => Some(name),
+            _ => None,
+        }
+    }
+
     /// The requirements for the path's resolved `types` (as many as [`Self::types_needed`]),
     /// checked in order; each is a list of alternatives, any one of which satisfies it.
-    pub fn required(self, types: &[&ObjectType]) -> Vec<Vec<String>> {
+    pub fn required<T: Borrow<ObjectType>>(self, types: &[T]) -> Vec<Vec<String>> {
         let object = |ty: &ObjectType, access| match access {
             Access::Read => scope::object_read(ty),
             Access::Write => scope::object_write(ty),
         };
         match self {
-            Self::Object(a) => types.iter().take(1).map(|t| object(t, a)).collect(),
-            Self::Pair(a) => types.iter().take(2).map(|t| object(t, a)).collect(),
+            Self::Object(a) => types
+                .iter()
+                .take(1)
+                .map(|t| object(t.borrow(), a))
+                .collect(),
+            Self::Pair(a) => types
+                .iter()
+                .take(2)
+                .map(|t| object(t.borrow(), a))
+                .collect(),
             Self::Schema(a) => types
                 .iter()
                 .take(1)
+                .map(Borrow::borrow)
                 .map(|t| match a {
                     Access::Read => scope::schema_read(t),
                     Access::Write => scope::schema_write(t),
@@ -150,14 +169,14 @@ impl ScopeRule {
                 .collect(),
             Self::Fixed(list) => vec![list.iter().map(|s| (*s).to_owned()).collect()],
             // The name is the catalogue's own; the catalogue's tests resolve every one.
-            Self::ObjectOf(name, a) => ObjectType::resolve(name)
-                .map(|t| object(t, a))
+            Self::ObjectOf(name, a) => ObjectType::standard(name)
+                .map(|t| object(&t, a))
                 .into_iter()
                 .collect(),
-            Self::SchemaOf(name, a) => ObjectType::resolve(name)
+            Self::SchemaOf(name, a) => ObjectType::standard(name)
                 .map(|t| match a {
-                    Access::Read => scope::schema_read(t),
-                    Access::Write => scope::schema_write(t),
+                    Access::Read => scope::schema_read(&t),
+                    Access::Write => scope::schema_write(&t),
                 })
                 .into_iter()
                 .collect(),
@@ -369,8 +388,8 @@ async fn not_implemented(auth: Authorized<Vec<Type>>) -> ApiError {
     ApiError::not_implemented(auth.op.verb.as_str(), &auth.op.path, &required)
 }
 
-/// The path's object type, resolved.
-pub type Type = &'static ObjectType;
+/// The path's object type, resolved (for the rows that name one literally, that type).
+pub type Type = TypeRef;
 /// The path's two object types (from, to), resolved.
 pub type Pair = (Type, Type);
 
@@ -401,8 +420,8 @@ impl Subject for () {
 
 impl Subject for Type {
     async fn resolve(auth: &Authorized<()>, types: &[Type]) -> ApiResult<Self> {
-        let ty = types.first().copied().ok_or_else(|| unresolved(auth.op))?;
-        refuse_read_only(auth.op, ty)?;
+        let ty = types.first().cloned().ok_or_else(|| unresolved(auth.op))?;
+        refuse_read_only(auth.op, &ty)?;
         Ok(ty)
     }
 }
@@ -435,7 +454,7 @@ fn refuse_read_only(op: &Operation, ty: &ObjectType) -> ApiResult<()> {
 impl Subject for Pair {
     async fn resolve(auth: &Authorized<()>, types: &[Type]) -> ApiResult<Self> {
         match types {
-            [a, b, ..] => Ok((*a, *b)),
+            [a, b, ..] => Ok((a.clone(), b.clone())),
             _ => Err(unresolved(auth.op)),
         }
     }
@@ -468,7 +487,9 @@ impl<S: Subject> FromRequestParts<AppState> for Authorized<S> {
         let params = RawPathParams::from_request_parts(parts, state)
             .await
             .map_err(IntoResponse::into_response)?;
-        let types = authorize(op, &principal, &params).map_err(IntoResponse::into_response)?;
+        let types = authorize(state, op, &principal, &params)
+            .await
+            .map_err(IntoResponse::into_response)?;
         let auth = Authorized {
             state: state.clone(),
             principal,
@@ -503,24 +524,29 @@ impl Authorized<()> {
     }
 }
 
-/// Resolves the path's object types the rule needs, then checks its scopes.
-fn authorize(
+/// Resolves the path's object types the rule needs (for the token's portal), then checks
+/// its scopes.
+async fn authorize(
+    state: &AppState,
     op: &Operation,
     principal: &Principal,
     params: &RawPathParams,
-) -> ApiResult<Vec<&'static ObjectType>> {
+) -> ApiResult<Vec<Type>> {
     let wanted = op.type_params();
-    let types = wanted
-        .iter()
-        .take(op.scope.types_needed())
-        .map(|name| {
-            let segment = params
-                .iter()
-                .find(|(k, _)| k == name)
-                .map_or("", |(_, v)| v);
-            object_type(segment)
-        })
-        .collect::<ApiResult<Vec<_>>>()?;
+    let mut types = Vec::with_capacity(2);
+    for name in wanted.iter().take(op.scope.types_needed()) {
+        let segment = params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or("", |(_, v)| v);
+        types.push(resolve_type(state, principal.portal, segment).await?);
+    }
+    if let Some(name) = op.scope.named_type() {
+        // The catalogue's own name; its tests resolve every one.
+        let ty = ObjectType::standard(name)
+            .ok_or_else(|| ApiError::internal(format!("{op:?} names no standard type")))?;
+        types.push(ty);
+    }
     for required in op.scope.required(&types) {
         principal.require(&required)?;
     }
@@ -776,7 +802,7 @@ fn build() -> Vec<Operation> {
     let v1 = Source::Legacy("hubspot-behavior-platform.md §23.8, legacy CRM Pipelines v1");
     add("crm-pipelines-v1", "list", Get, "/crm-pipelines/v1/pipelines/{objectType}".into(), v1, Object(Read), serve!(pipes::v1_list));
     let deals = Source::Legacy("hubspot-behavior-platform.md §23.9, legacy Deal Pipelines v1");
-    add("deal-pipelines-v1", "list", Get, "/deals/v1/pipelines".into(), deals, Fixed(&["crm.objects.deals.read"]), serve!(pipes::deals_v1_list));
+    add("deal-pipelines-v1", "list", Get, "/deals/v1/pipelines".into(), deals, ObjectOf("deals", Read), serve!(pipes::deals_v1_list));
     // Legacy read shapes connectors still call (hubspot-behavior-platform.md §25), served
     // from the same data as v3.
     let v4 = "/crm/v4/objects/{objectType}".to_owned();
@@ -949,7 +975,7 @@ mod tests {
             }
             assert!(op.type_params().len() >= op.scope.types_needed(), "{op:?}");
             if let ScopeRule::ObjectOf(name, _) | ScopeRule::SchemaOf(name, _) = op.scope {
-                assert!(ObjectType::resolve(name).is_some(), "{op:?} names {name}");
+                assert!(ObjectType::standard(name).is_some(), "{op:?} names {name}");
             }
         }
     }

@@ -29,8 +29,13 @@ pub const FIRST_SCHEMA_NUMBER: i64 = 1_000_001;
 pub const MAX_SCHEMAS_PER_PORTAL: usize = 10;
 
 /// The types every custom object is associated with on creation (§40.3: emails,
-/// meetings, notes, tasks, calls and communications).
-pub const ENGAGEMENT_TYPES: [&str; 6] = ["0-49", "0-47", "0-46", "0-27", "0-48", "0-18"];
+/// meetings, notes, tasks, calls and communications): a field of the catalogue's types.
+pub fn engagement_types() -> impl Iterator<Item = &'static str> {
+    spoke_core::ObjectType::all()
+        .iter()
+        .filter(|t| t.associated_with_custom_objects)
+        .map(|t| t.id.as_str())
+}
 
 /// How a lookup names a schema.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

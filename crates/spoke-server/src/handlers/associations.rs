@@ -13,7 +13,7 @@ use serde_json::Value;
 use spoke_core::association::{
     AssociationType, HUBSPOT_DEFINED, MAX_LABELS_PER_PAIR, USER_DEFINED,
 };
-use spoke_core::{scope, ObjectId, ObjectType, PortalId};
+use spoke_core::{scope, ObjectId, ObjectType, PortalId, TypeRef};
 use spoke_store::graph::{default_of, pair_types};
 use spoke_store::{
     AssociatedTarget, AssociationPage, AssociationRemoval, AssociationWrite, ItemFailure, LinkType,
@@ -30,7 +30,7 @@ use crate::auth::Principal;
 use crate::catalogue::{Authorized, Pair};
 use crate::error::{ctx, ApiError, ApiResult};
 use crate::handlers::{both, id_text, path_id, Batch};
-use crate::schema::object_type;
+use crate::schema::resolve_type;
 use crate::wire::{
     batch_response, Body, Json, QueryParams, BATCH_ALWAYS_OK, BATCH_CREATED, BATCH_OK,
 };
@@ -52,15 +52,15 @@ pub struct Definitions {
 }
 
 impl Definitions {
-    pub async fn load(
-        state: &AppState,
+    pub async fn load<'a>(
+        state: &'a AppState,
         portal: PortalId,
-        from: &ObjectType,
-        to: &ObjectType,
+        from: &'a ObjectType,
+        to: &'a ObjectType,
     ) -> ApiResult<Self> {
         // HubSpot's types, the portal's custom object definitions, then its labels.
-        let load = |a: &ObjectType, b: &ObjectType| {
-            let (a, b) = (a.id.0, b.id.0);
+        let load = |a: &'a ObjectType, b: &'a ObjectType| {
+            let (a, b) = (a.id.as_str(), b.id.as_str());
             async move { Ok::<_, ApiError>(pair_types(state.store.as_ref(), portal, a, b).await?) }
         };
         let (forward, reverse) = tokio::try_join!(load(from, to), load(to, from))?;
@@ -69,7 +69,7 @@ impl Definitions {
 
     /// The definitions of the path's pair.
     async fn of(auth: &Authorized<Pair>) -> ApiResult<Self> {
-        let (a, b) = auth.subject;
+        let (a, b) = &auth.subject;
         Self::load(&auth.state, auth.principal.portal, a, b).await
     }
 
@@ -121,7 +121,7 @@ impl Definitions {
 
 /// The pair's default (unlabeled) type, which HubSpot defines for every pair it links (a
 /// pair with a custom type: the definition its schema made).
-fn default_link((from, to): Pair, defs: &Definitions) -> ApiResult<LinkType> {
+fn default_link((from, to): &Pair, defs: &Definitions) -> ApiResult<LinkType> {
     let d = default_of(&defs.forward).cloned().ok_or_else(|| {
         ApiError::validation(format!(
             "There is no default association type between {} and {}",
@@ -151,7 +151,8 @@ pub fn invalid_type(spec: &AssociationSpec) -> ApiError {
 
 /// §3.8: an association pointing at a record that does not exist.
 pub fn invalid_object(object_type: &str, id: ObjectId) -> ApiError {
-    let upper = ObjectType::by_id(object_type).map_or("OBJECT", |t| t.upper);
+    let ty = ObjectType::by_id(object_type);
+    let upper = ty.as_ref().map_or("OBJECT", |t| t.upper.as_str());
     ApiError::validation("One or more associations are invalid").with_context(ctx(&[
         (
             "INVALID_OBJECT_IDS",
@@ -226,9 +227,9 @@ fn wire_targets(
 type Ids = (ObjectId, ObjectId);
 
 /// What storage needs to know of the path's pair: the portal and the two type ids.
-fn keys(auth: &Authorized<Pair>) -> (PortalId, &'static str, &'static str) {
-    let (a, b) = auth.subject;
-    (auth.principal.portal, a.id.0, b.id.0)
+fn keys(auth: &Authorized<Pair>) -> (PortalId, &str, &str) {
+    let (a, b) = &auth.subject;
+    (auth.principal.portal, a.id.as_str(), b.id.as_str())
 }
 
 /// The types to write between two records of the path's pair.
@@ -336,7 +337,7 @@ pub(crate) async fn batch_read(
     auth: Authorized<Pair>,
     Batch(inputs): Batch<FetchRequest, MAX_READ_INPUTS>,
 ) -> ApiResult<Response> {
-    let (a, b) = auth.subject;
+    let (a, b) = &auth.subject;
     let defs = Definitions::of(&auth).await?;
 
     let mut errors = Vec::new();
@@ -392,15 +393,15 @@ pub(crate) async fn batch_read(
 }
 
 fn labels_pair(
-    (a, b): Pair,
+    (a, b): &Pair,
     from_id: ObjectId,
     to_id: ObjectId,
     labels: Vec<String>,
 ) -> LabelsBetweenObjectPair {
     LabelsBetweenObjectPair {
-        from_object_type_id: a.id.0.to_owned(),
+        from_object_type_id: a.id.as_str().to_owned(),
         from_object_id: from_id,
-        to_object_type_id: b.id.0.to_owned(),
+        to_object_type_id: b.id.as_str().to_owned(),
         to_object_id: to_id,
         labels,
     }
@@ -463,7 +464,7 @@ pub(crate) async fn batch_create(
     let mut results = Vec::new();
     for (written, labels) in written.into_iter().zip(labels) {
         if let Some((f, t)) = written {
-            results.push(labels_pair(auth.subject, f, t, labels));
+            results.push(labels_pair(&auth.subject, f, t, labels));
         }
     }
     Ok(batch_response(BATCH_CREATED, auth.started, results, errors))
@@ -499,7 +500,7 @@ pub(crate) async fn batch_default(
     Batch(inputs): Batch<DefaultAssociationPost, MAX_WRITE_INPUTS>,
 ) -> ApiResult<Response> {
     let defs = Definitions::of(&auth).await?;
-    let link = default_link(auth.subject, &defs)?;
+    let link = default_link(&auth.subject, &defs)?;
     let mut errors = Vec::new();
     let mut writes = Vec::new();
     for i in &inputs {
@@ -581,7 +582,7 @@ pub(crate) async fn list_for_record(
         .next()
         .unwrap_or_default();
     let results = wire_targets(&defs, &page.targets);
-    let paging = next_page(auth.subject.1, &page);
+    let paging = next_page(&auth.subject.1, &page);
     Ok(Json(StatusCode::OK, AssociationsPage { results, paging }).into_response())
 }
 
@@ -597,7 +598,11 @@ pub(crate) async fn put_labelled(
     }
     put_one(&auth, write(&auth, f, t, types)).await?;
     let labels = labels_of(&defs, &specs);
-    Ok(Json(StatusCode::CREATED, labels_pair(auth.subject, f, t, labels)).into_response())
+    Ok(Json(
+        StatusCode::CREATED,
+        labels_pair(&auth.subject, f, t, labels),
+    )
+    .into_response())
 }
 
 pub(crate) async fn put_default(
@@ -605,7 +610,7 @@ pub(crate) async fn put_default(
     RecordPair(f, t): RecordPair,
 ) -> ApiResult<Response> {
     let defs = Definitions::of(&auth).await?;
-    let link = default_link(auth.subject, &defs)?;
+    let link = default_link(&auth.subject, &defs)?;
     put_one(&auth, write(&auth, f, t, vec![link.clone()])).await?;
     let results = default_results(f, t, &link).to_vec();
     Ok(batch_response(
@@ -749,11 +754,12 @@ pub(crate) fn v3_type_name(
 }
 
 /// The v3 `associations` block for records read with `?associations=a,b`: per requested
-/// type, the first page of associated ids, keyed by the name as requested.
+/// type, the first page of associated ids, keyed by the name as requested, or for a custom
+/// type by its `fullyQualifiedName` however it was requested (§40.2).
 pub async fn v3_associations(
     state: &AppState,
     principal: &Principal,
-    from: &'static ObjectType,
+    from: &ObjectType,
     ids: &[ObjectId],
     names: &[String],
 ) -> ApiResult<
@@ -763,23 +769,23 @@ pub async fn v3_associations(
     let mut out = vec![std::collections::BTreeMap::new(); ids.len()];
     // One store call per distinct type, however many names (or spellings of one type) the
     // query repeats: the query string must not multiply a read's work.
-    let mut by_type: Vec<(&'static ObjectType, Vec<&String>)> = Vec::new();
+    let mut by_type: Vec<(TypeRef, Vec<&String>)> = Vec::new();
     for name in names {
-        let to = object_type(name)?;
-        principal.require(&scope::object_read(to))?;
+        let to = resolve_type(state, principal.portal, name).await?;
+        principal.require(&scope::object_read(&to))?;
         match by_type.iter_mut().find(|(t, _)| t.id == to.id) {
             Some((_, spellings)) => spellings.push(name),
             None => by_type.push((to, vec![name])),
         }
     }
     for (to, spellings) in by_type {
-        let defs = Definitions::load(state, principal.portal, from, to).await?;
+        let defs = Definitions::load(state, principal.portal, from, &to).await?;
         let pages = state
             .store
             .page_associations(
                 principal.portal,
-                from.id.0,
-                to.id.0,
+                from.id.as_str(),
+                to.id.as_str(),
                 ids.iter().map(|id| (*id, None)).collect(),
                 PAGE_SIZE,
             )
@@ -794,12 +800,16 @@ pub async fn v3_associations(
                 .flat_map(|t| {
                     t.types.iter().map(|(category, type_id)| AssociatedId {
                         id: t.to_id.to_string(),
-                        kind: v3_type_name(from, to, &defs, category, *type_id),
+                        kind: v3_type_name(from, &to, &defs, category, *type_id),
                     })
                 })
                 .collect();
-            let paging = next_page(to, &page);
+            let paging = next_page(&to, &page);
             let block = CollectionResponseAssociatedId { results, paging };
+            if to.custom.is_some() {
+                slot.insert(to.name.clone(), block);
+                continue;
+            }
             for name in &spellings {
                 slot.insert((*name).clone(), block.clone());
             }

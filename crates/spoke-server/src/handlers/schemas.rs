@@ -15,8 +15,9 @@ use spoke_core::time::{format_iso, now_millis};
 use spoke_core::{CustomSchema, ObjectType, PortalId, PropertyDefinition};
 use spoke_store::schemas::{
     AssociationDefinition, DefinitionRequest, NewDefinition, NewSchema, SchemaKey, SchemaPatch,
-    SchemaRefusal, SchemaUpdate, ENGAGEMENT_TYPES, MAX_SCHEMAS_PER_PORTAL,
+    SchemaRefusal, SchemaUpdate, MAX_SCHEMAS_PER_PORTAL,
 };
+use spoke_store::schemas::engagement_types;
 use spoke_store::PropertyGroup;
 use spoke_types::properties::PropertyCreate;
 use spoke_types::schemas as wire;
@@ -57,22 +58,14 @@ impl Include {
 /// association definitions (`0-1`, `contacts`, `contact`, `CONTACT`): its id and the
 /// singular name association definitions are named with.
 fn standard(segment: &str) -> Option<(String, String)> {
-    ObjectType::resolve(segment).map(|t| (t.id.0.to_owned(), t.singular.to_owned()))
+    ObjectType::standard(segment).map(|t| (t.id.as_str().to_owned(), t.singular.clone()))
 }
 
-/// The HubSpot-defined properties every custom type has (§40.8), listed first in a
-/// schema's `properties` like HubSpot's boilerplate (§40.4; docs/compatibility.md).
-fn builtin_properties(_schema: &CustomSchema) -> Vec<PropertyDefinition> {
-    const NAMES: [&str; 3] = ["hs_createdate", "hs_lastmodifieddate", "hs_object_id"];
-    ObjectType::resolve("tickets")
-        .map(|t| {
-            spoke_core::catalog::builtin_properties(t)
-                .iter()
-                .filter(|p| NAMES.contains(&p.name.as_str()))
-                .cloned()
-                .collect()
-        })
-        .unwrap_or_default()
+/// The HubSpot-defined properties every custom type has (§40.8: its type's built-in
+/// definitions), listed with the schema's own in its `properties` like HubSpot's
+/// boilerplate (§40.4; docs/compatibility.md).
+fn builtin_properties(schema: &CustomSchema) -> Vec<PropertyDefinition> {
+    ObjectType::from_custom(schema).builtin_properties().to_vec()
 }
 
 /// How a schemas-path segment names a schema in `portal`; `None`: it names none there.
@@ -394,10 +387,35 @@ pub(crate) async fn create(
         return Err(missing_required("labels.singular, labels.plural"));
     };
 
+    let now = now_millis();
+    let schema = CustomSchema {
+        portal: auth.principal.portal,
+        number: 0,
+        name: name.clone(),
+        singular_label: singular.clone(),
+        plural_label: plural,
+        description: input.description.clone().unwrap_or_default(),
+        primary_display_property: input.primary_display_property.clone(),
+        secondary_display_properties: input
+            .secondary_display_properties
+            .clone()
+            .unwrap_or_default(),
+        searchable_properties: input.searchable_properties.clone().unwrap_or_default(),
+        required_properties: input.required_properties.clone().unwrap_or_default(),
+        allows_sensitive_properties: input.allows_sensitive_properties.unwrap_or(false),
+        restorable: true,
+        archived: false,
+        created_at: now,
+        updated_at: now,
+        created_by_user_id: None,
+        updated_by_user_id: None,
+    };
+
     let group = format!("{name}_information");
     let groups: HashSet<String> = [group.clone()].into();
     let mut defs = Vec::new();
-    let builtin = builtin_properties_named();
+    let builtin_defs = builtin_properties(&schema);
+    let builtin: Vec<&str> = builtin_defs.iter().map(|d| d.name.as_str()).collect();
     for p in input.properties.iter().flatten() {
         let def = property(p, &group)?;
         if builtin.contains(&def.name.as_str())
@@ -435,7 +453,7 @@ pub(crate) async fn create(
             targets.push(t);
         }
     }
-    for id in ENGAGEMENT_TYPES {
+    for id in engagement_types() {
         if let Some(t) = standard(id) {
             if !targets.iter().any(|(have, _)| *have == t.0) {
                 targets.push(t);
@@ -459,41 +477,11 @@ pub(crate) async fn create(
         });
     }
 
-    let now = now_millis();
-    let portal = auth.principal.portal;
     let new = NewSchema {
-        schema: CustomSchema {
-            portal,
-            number: 0,
-            name: name.clone(),
-            singular_label: singular,
-            plural_label: plural,
-            description: input.description.clone().unwrap_or_default(),
-            primary_display_property: input.primary_display_property.clone(),
-            secondary_display_properties: input
-                .secondary_display_properties
-                .clone()
-                .unwrap_or_default(),
-            searchable_properties: input.searchable_properties.clone().unwrap_or_default(),
-            required_properties: input.required_properties.clone().unwrap_or_default(),
-            allows_sensitive_properties: input.allows_sensitive_properties.unwrap_or(false),
-            restorable: true,
-            archived: false,
-            created_at: now,
-            updated_at: now,
-            created_by_user_id: None,
-            updated_by_user_id: None,
-        },
+        schema,
         properties: defs,
         group: PropertyGroup {
-            label: format!(
-                "{} information",
-                input
-                    .labels
-                    .as_ref()
-                    .and_then(|l| l.singular.clone())
-                    .unwrap_or_default()
-            ),
+            label: format!("{singular} information"),
             name: group,
             display_order: -1,
             archived: false,
@@ -514,11 +502,6 @@ pub(crate) async fn create(
     };
     let answer = schema_wire(&auth, &created.schema, include).await?;
     Ok(Json(StatusCode::CREATED, answer).into_response())
-}
-
-/// The names of [`builtin_properties`].
-fn builtin_properties_named() -> Vec<&'static str> {
-    vec!["hs_createdate", "hs_lastmodifieddate", "hs_object_id"]
 }
 
 pub(crate) async fn update(

@@ -10,6 +10,7 @@ mod batch_limits;
 mod catalogue;
 mod connections;
 mod connector_shapes;
+mod custom_objects;
 mod engagements;
 mod errors;
 mod fuzz;
