@@ -13,11 +13,11 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use spoke_core::time::{format_iso, now_millis};
 use spoke_core::{CustomSchema, ObjectType, PortalId, PropertyDefinition};
+use spoke_store::schemas::engagement_types;
 use spoke_store::schemas::{
     AssociationDefinition, DefinitionRequest, NewDefinition, NewSchema, SchemaKey, SchemaPatch,
     SchemaRefusal, SchemaUpdate, MAX_SCHEMAS_PER_PORTAL,
 };
-use spoke_store::schemas::engagement_types;
 use spoke_store::PropertyGroup;
 use spoke_types::properties::PropertyCreate;
 use spoke_types::schemas as wire;
@@ -65,7 +65,9 @@ fn standard(segment: &str) -> Option<(String, String)> {
 /// definitions), listed with the schema's own in its `properties` like HubSpot's
 /// boilerplate (§40.4; docs/compatibility.md).
 fn builtin_properties(schema: &CustomSchema) -> Vec<PropertyDefinition> {
-    ObjectType::from_custom(schema).builtin_properties().to_vec()
+    ObjectType::from_custom(schema)
+        .builtin_properties()
+        .to_vec()
 }
 
 /// How a schemas-path segment names a schema in `portal`; `None`: it names none there.

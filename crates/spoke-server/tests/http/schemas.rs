@@ -548,3 +548,183 @@ async fn schema_operations_need_the_specs_scopes() {
         ])
     );
 }
+
+/// The associations of one record to one type, as v4 lists them: (to id, [(category,
+/// type id, label)]).
+async fn v4_links(app: &TestApp, t: &str, from: &str, id: &str, to: &str) -> Value {
+    let got = app
+        .get(t, &format!("/crm/v4/objects/{from}/{id}/associations/{to}"))
+        .await;
+    assert_eq!(got.status, 200, "{}", got.text);
+    got.body["results"].clone()
+}
+
+#[tokio::test]
+async fn custom_records_associate_through_their_schemas_definitions() {
+    let app = TestApp::spawn().await;
+    let portal = 12107;
+    let mut scopes = SCOPES.to_vec();
+    scopes.extend([
+        "crm.objects.companies.read",
+        "crm.objects.companies.write",
+        "crm.objects.notes.read",
+        "crm.objects.notes.write",
+    ]);
+    let t = app.token(portal, &scopes).await;
+    let made = create_cars(&app, &t).await;
+    let ty = made["objectTypeId"].as_str().expect("type").to_owned();
+    let def = made["associations"]
+        .as_array()
+        .and_then(|a| a.iter().find(|d| d["toObjectTypeId"] == "0-1"))
+        .expect("to contacts")
+        .clone();
+    let type_id: i64 = def["id"].as_str().and_then(|i| i.parse().ok()).expect("id");
+
+    // The pair's labels list the definition as its unlabeled USER_DEFINED type, both ways.
+    let labels = app
+        .get(&t, &format!("/crm/v4/associations/{ty}/contacts/labels"))
+        .await;
+    assert_eq!(labels.status, 200, "{}", labels.text);
+    assert_eq!(
+        labels.body,
+        json!({"results": [{"category": "USER_DEFINED", "typeId": type_id, "label": null}]})
+    );
+    let back = app
+        .get(&t, "/crm/v4/associations/contacts/p_cars/labels")
+        .await;
+    assert_eq!(back.status, 200, "{}", back.text);
+    let inverse = back.body["results"][0]["typeId"].as_i64().expect("inverse");
+    assert_ne!(inverse, type_id);
+
+    let contact =
+        crate::support::create_one(&app, &t, "contacts", json!({"email": "driver@example.com"}))
+            .await;
+    let car = app
+        .post(
+            &t,
+            &format!("/crm/v3/objects/{ty}"),
+            json!({"properties": {"year": "2020", "make": "VW", "vin": "V1", "model": "Golf"}}),
+        )
+        .await;
+    assert_eq!(car.status, 201, "{}", car.text);
+    let car = car.body["id"].as_str().expect("id").to_owned();
+
+    // The default association is the definition.
+    let put = app
+        .call(
+            axum::http::Method::PUT,
+            Some(&t),
+            &format!("/crm/v4/objects/{ty}/{car}/associations/default/contacts/{contact}"),
+            None,
+        )
+        .await;
+    assert_eq!(put.status, 200, "{}", put.text);
+    assert_eq!(
+        v4_links(&app, &t, &ty, &car, "contacts").await,
+        json!([{"toObjectId": contact.parse::<i64>().unwrap_or_default(), "associationTypes": [
+            {"category": "USER_DEFINED", "typeId": type_id, "label": null}]}])
+    );
+    let from_contact = v4_links(&app, &t, "contacts", &contact, "p_cars").await;
+    assert_eq!(from_contact[0]["associationTypes"][0]["typeId"], inverse);
+
+    // v3 names it with the bare names.
+    let types = app
+        .get(&t, &format!("/crm/v3/associations/contacts/{ty}/types"))
+        .await;
+    assert_eq!(types.status, 200, "{}", types.text);
+    assert_eq!(
+        types.body,
+        json!({"results": [{"id": inverse.to_string(), "name": "contact_to_cars"}]})
+    );
+
+    // A label between the custom type and contacts takes a fresh id and links too.
+    let label = app
+        .post(
+            &t,
+            &format!("/crm/v4/associations/{ty}/contacts/labels"),
+            json!({"label": "Driver", "name": "driver"}),
+        )
+        .await;
+    assert_eq!(label.status, 200, "{}", label.text);
+    let driver = label.body["results"][0]["typeId"]
+        .as_i64()
+        .expect("label id");
+    assert!(driver > type_id.max(inverse));
+    let labelled = app
+        .call(
+            axum::http::Method::PUT,
+            Some(&t),
+            &format!("/crm/v4/objects/{ty}/{car}/associations/contacts/{contact}"),
+            Some(json!([{"associationCategory": "USER_DEFINED", "associationTypeId": driver}])),
+        )
+        .await;
+    assert_eq!(labelled.status, 201, "{}", labelled.text);
+    let links = v4_links(&app, &t, &ty, &car, "contacts").await;
+    assert_eq!(
+        links[0]["associationTypes"].as_array().map(Vec::len),
+        Some(2),
+        "{links}"
+    );
+
+    // Every custom object is associated with the engagement types: a note takes the
+    // definition its schema made as its default.
+    let note_def = made["associations"]
+        .as_array()
+        .and_then(|a| a.iter().find(|d| d["toObjectTypeId"] == "0-46"))
+        .and_then(|d| d["id"].as_str())
+        .and_then(|i| i.parse::<i64>().ok())
+        .expect("a definition to notes");
+    let note = crate::support::create_one(
+        &app,
+        &t,
+        "notes",
+        json!({"hs_timestamp": "2024-01-01T00:00:00Z", "hs_note_body": "Serviced"}),
+    )
+    .await;
+    let linked = app
+        .call(
+            axum::http::Method::PUT,
+            Some(&t),
+            &format!("/crm/v4/objects/{ty}/{car}/associations/default/notes/{note}"),
+            None,
+        )
+        .await;
+    assert_eq!(linked.status, 200, "{}", linked.text);
+    let notes = v4_links(&app, &t, &ty, &car, "notes").await;
+    assert_eq!(notes[0]["associationTypes"][0]["typeId"], note_def);
+
+    // A pair without a definition has no default.
+    let company =
+        crate::support::create_one(&app, &t, "companies", json!({"name": "Garage"})).await;
+    let none = app
+        .call(
+            axum::http::Method::PUT,
+            Some(&t),
+            &format!("/crm/v4/objects/{ty}/{car}/associations/default/companies/{company}"),
+            None,
+        )
+        .await;
+    assert_eq!(none.status, 400, "{}", none.text);
+
+    // Deleting the definition removes its links; the label's stay.
+    let id = def["id"].as_str().expect("id");
+    let deleted = app
+        .delete(&t, &format!("{V3}/{ty}/associations/{id}"))
+        .await;
+    assert_eq!(deleted.status, 204, "{}", deleted.text);
+    let links = v4_links(&app, &t, &ty, &car, "contacts").await;
+    assert_eq!(
+        links[0]["associationTypes"],
+        json!([{"category": "USER_DEFINED", "typeId": driver, "label": "Driver"}])
+    );
+
+    // Another portal has no such type.
+    let other = app.token(portal + 1, &scopes).await;
+    let foreign = app
+        .get(
+            &other,
+            &format!("/crm/v4/associations/{ty}/contacts/labels"),
+        )
+        .await;
+    assert_eq!(foreign.status, 400, "{}", foreign.text);
+}
