@@ -546,8 +546,18 @@ async fn inline_associations(
         .flat_map(|list| list.iter())
         .flat_map(|a| a.types.iter())
         .any(|spec| spec.association_category != HUBSPOT_DEFINED);
+    // USER_DEFINED types also link to the portal's custom types (their schemas'
+    // definitions and labels), which only such a spec can name.
+    let customs: Vec<spoke_core::TypeRef> = if labels_needed {
+        let live = auth.state.store.list_schemas(schema.portal, false).await?;
+        live.iter()
+            .map(|s| std::sync::Arc::new(ObjectType::from_custom(s)))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let mut pairs = Vec::new();
-    for to in ObjectType::all() {
+    for to in ObjectType::all().iter().chain(&customs) {
         if !labels_needed && hubspot_defined(schema.ty.id.as_str(), to.id.as_str()).is_empty() {
             continue;
         }

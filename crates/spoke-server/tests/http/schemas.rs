@@ -627,6 +627,25 @@ async fn custom_records_associate_through_their_schemas_definitions() {
     let from_contact = v4_links(&app, &t, "contacts", &contact, "p_cars").await;
     assert_eq!(from_contact[0]["associationTypes"][0]["typeId"], inverse);
 
+    // A record created with an inline association to a custom record, by the definition's
+    // type id.
+    let inline = app
+        .post(
+            &t,
+            "/crm/v3/objects/contacts",
+            json!({"properties": {"email": "passenger@example.com"}, "associations": [
+                {"to": {"id": car}, "types": [{"associationCategory": "USER_DEFINED", "associationTypeId": inverse}]}]}),
+        )
+        .await;
+    assert_eq!(inline.status, 201, "{}", inline.text);
+    let passenger = inline.body["id"].as_str().expect("id").to_owned();
+    let riders = v4_links(&app, &t, &ty, &car, "contacts").await;
+    let ids: Vec<String> = riders
+        .as_array()
+        .map(|a| a.iter().map(|r| r["toObjectId"].to_string()).collect())
+        .unwrap_or_default();
+    assert!(ids.contains(&passenger), "{riders}");
+
     // v3 names it with the bare names.
     let types = app
         .get(&t, &format!("/crm/v3/associations/contacts/{ty}/types"))
