@@ -35,7 +35,7 @@ fn schema(portal: PortalId, name: &str) -> CustomSchema {
     }
 }
 
-fn new_schema(portal: PortalId, name: &str, to: &[Option<&str>]) -> NewSchema {
+pub(super) fn new_schema(portal: PortalId, name: &str, to: &[Option<&str>]) -> NewSchema {
     let group = format!("{name}_information");
     let properties = ["model", "make"]
         .iter()
