@@ -35,6 +35,8 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0007_pipelines",
         include_str!("../migrations/0007_pipelines.sql"),
     ),
+    // 0008-0009 are issue 12's (custom object schemas); they go before this when merged.
+    ("0010_oauth", include_str!("../migrations/0010_oauth.sql")),
 ];
 
 /// The advisory lock's first key: "spok" in ASCII, so it does not meet other applications'

@@ -11,6 +11,8 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0006_archived_ids.sql"),
     include_str!("../migrations/0007_directory.sql"),
     include_str!("../migrations/0008_pipelines.sql"),
+    // 0009-0010 are issue 12's (custom object schemas); they go before this when merged.
+    include_str!("../migrations/0011_oauth.sql"),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

@@ -26,14 +26,17 @@ pub mod columns;
 pub mod conformance;
 pub mod directory;
 pub mod graph;
+pub mod oauth;
 pub mod pipelines;
 pub mod plan;
 pub mod requests;
 pub mod schema;
+pub mod sealed;
 pub mod sql_search;
 pub mod tokens;
 pub mod transfer;
 
+pub use oauth::OAuthStore;
 pub use pipelines::PipelineStore;
 pub use requests::{RecordArchive, RecordRead, RecordSearch, Selection};
 pub use transfer::{RowKey, Rows, Table};
@@ -783,6 +786,7 @@ pub trait Store:
     + TransferStore
     + directory::DirectoryStore
     + PipelineStore
+    + OAuthStore
 {
     /// The backend's name for logs (`sqlite`, `postgres`).
     fn backend(&self) -> &'static str;
