@@ -46,7 +46,8 @@ pub async fn middleware(mut req: Request, next: Next) -> Response {
         // Any other error the framework produced itself (body too large, a path segment
         // that is not valid UTF-8...) still leaves in HubSpot's envelope.
         None if (res.status().is_client_error() || res.status().is_server_error())
-            && !is_json(&res) =>
+            && !is_json(&res)
+            && !is_html(&res) =>
         {
             let status = res.status();
             let message = match status {
@@ -62,6 +63,7 @@ pub async fn middleware(mut req: Request, next: Next) -> Response {
     };
     if let Some(e) = error {
         if let Some(cause) = &e.cause {
+            let path = loggable_path(&path);
             tracing::error!(correlation_id = %id, %method, %path, status = e.status.as_u16(), %cause, "request failed");
         }
         let status = e.status;
@@ -70,6 +72,20 @@ pub async fn middleware(mut req: Request, next: Next) -> Response {
             .not_emulated
             .as_deref()
             .and_then(|op| HeaderValue::from_str(op).ok());
+        if let Some(code) = e.oauth {
+            let body = spoke_types::oauth::OAuthError {
+                error: code.error,
+                error_description: e.message.clone(),
+                status: code.status,
+                message: e.message,
+                correlation_id: id.clone(),
+            };
+            res = json_response(status, &body);
+            if let Ok(v) = HeaderValue::from_str(&id) {
+                res.headers_mut().insert(CORRELATION_HEADER, v);
+            }
+            return res;
+        }
         let body = spoke_types::error::Error {
             status: "error",
             message: e.message,
@@ -196,6 +212,25 @@ fn display_path(path: &str) -> &str {
     } else {
         path
     }
+}
+
+/// A page for people (the OAuth consent page and its errors), left as it is.
+fn is_html(res: &Response) -> bool {
+    res.headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"))
+}
+
+/// A request path fit for logs: the OAuth paths that carry a token in the path
+/// (`/oauth/v1/access-tokens/{token}`, `/oauth/v1/refresh-tokens/{token}`) lose the token.
+pub fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    for marker in ["/access-tokens/", "/refresh-tokens/"] {
+        if let Some(at) = path.find(marker) {
+            return format!("{}{marker}…", &path[..at]).into();
+        }
+    }
+    path.into()
 }
 
 fn is_json(res: &Response) -> bool {
