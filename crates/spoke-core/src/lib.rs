@@ -5,6 +5,8 @@
 //!   how a name or id resolves to one.
 //! - [`catalog`]: the built-in object types and their HubSpot-defined properties and groups.
 //! - [`custom`]: a portal's custom object schema as stored.
+//! - [`datadir`]: spoke's data directory (`SPOKE_DATA_DIR`) and CA directory
+//!   (`SPOKE_CA_DIR`), and owner-only files in them.
 //! - [`property`]: property definitions and the value rules that turn what a client sent
 //!   into the string spoke stores.
 //! - [`record`]: a stored record and how it is projected onto HubSpot's output rules.
@@ -22,6 +24,7 @@
 pub mod association;
 pub mod catalog;
 pub mod custom;
+pub mod datadir;
 pub mod object_type;
 pub mod property;
 pub mod record;
