@@ -305,6 +305,20 @@ fn check_redirect_uri(uri: &str) -> Result<(), AppError> {
     }
 }
 
+/// The app a client id names. A client id no app can have (one holding U+0000, which
+/// PostgreSQL cannot even compare) is simply unknown.
+pub async fn find_client<S: OAuthStore + ?Sized>(
+    store: &S,
+    client_id: &str,
+) -> StoreResult<Option<AppRecord>> {
+    if client_id.contains('\0') {
+        return Ok(None);
+    }
+    store
+        .find_app(AppLookup::ClientId(client_id.to_owned()))
+        .await
+}
+
 /// Registers an app: new client id, client secret and developer API key (UUIDs, as
 /// HubSpot's), the secrets sealed under `key`.
 pub async fn create_app<S: OAuthStore + ?Sized>(
@@ -313,6 +327,13 @@ pub async fn create_app<S: OAuthStore + ?Sized>(
     spec: AppSpec,
     now: Millis,
 ) -> Result<(AppRecord, AppSecrets), AppError> {
+    let texts = std::iter::once(&spec.name)
+        .chain(&spec.redirect_uris)
+        .chain(&spec.scopes)
+        .chain(&spec.optional_scopes);
+    if texts.into_iter().any(|t| t.contains('\0')) {
+        return Err(AppError::Invalid("U+0000 cannot be stored".into()));
+    }
     if spec.name.trim().is_empty() {
         return Err(AppError::Invalid("an app needs a name".into()));
     }
@@ -411,10 +432,7 @@ pub async fn check_authorization<S: OAuthStore + ?Sized>(
     let Some(client_id) = client_id.filter(|c| !c.is_empty()) else {
         return Ok(Err(AuthorizeError::MissingParameter("client_id")));
     };
-    let Some(app) = store
-        .find_app(AppLookup::ClientId(client_id.to_owned()))
-        .await?
-    else {
+    let Some(app) = find_client(store, client_id).await? else {
         return Ok(Err(AuthorizeError::UnknownClient(client_id.to_owned())));
     };
     let Some(redirect_uri) = redirect_uri.filter(|r| !r.is_empty()) else {
@@ -538,10 +556,7 @@ pub async fn authenticate_client<S: OAuthStore + ?Sized>(
     let Some(client_id) = client_id.filter(|c| !c.is_empty()) else {
         return Ok(Err(GrantError::BadClientId));
     };
-    let Some(app) = store
-        .find_app(AppLookup::ClientId(client_id.to_owned()))
-        .await?
-    else {
+    let Some(app) = find_client(store, client_id).await? else {
         return Ok(Err(GrantError::BadClientId));
     };
     // Hashes are compared, not secrets, so the comparison's timing says nothing useful.
