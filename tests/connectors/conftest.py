@@ -1,11 +1,14 @@
-"""Session fixtures for the connector tests: a seeded spoke behind a TLS terminator that answers
-for `api.hubapi.com`, inside the network and mount namespace `run.sh` made.
+"""Session fixtures for the connector tests: a seeded spoke serving HTTPS for `api.hubapi.com`
+itself (`spoke serve --https-listen 127.0.0.1:443`), inside the network and mount namespace
+`run.sh` made.
 
 Nothing here changes a connector: they are installed from their registries, run as their own
 command-line programs, and reach spoke because, in this namespace only, `api.hubapi.com` is
-127.0.0.1 (a hosts file bind-mounted over /etc/hosts) and the test's CA is trusted: through
+127.0.0.1 (a hosts file bind-mounted over /etc/hosts) and spoke's local CA (made by spoke in
+the run's directory, `SPOKE_CA_DIR`) is trusted, as `spoke ca` tells a user to: through
 `REQUESTS_CA_BUNDLE`/`SSL_CERT_FILE`, and, for clients that never read those, in the
-namespace's view of each venv's certifi bundle (`_trust`).
+namespace's view of each venv's certifi bundle (`_trust`). What the connectors sent is read
+from spoke's own access log (`requestlog.py`).
 
 Environment (set by run.sh):
   SPOKE_BIN                  the spoke binary
@@ -30,10 +33,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import trustme
 
+from requestlog import RequestLog, summarize
 from seed import Seed, seed_all
-from terminator import RequestLog, Terminator, summarize
 
 HOST = "api.hubapi.com"
 PORTAL_ID = 606060
@@ -108,12 +110,12 @@ def _database(workdir: Path) -> str:
 
 
 def _trust(venv: Path, ca_file: Path, bundle: Path) -> None:
-    """Makes a connector's venv trust the test CA inside this mount namespace only.
+    """Makes a connector's venv trust spoke's CA inside this mount namespace only.
 
     `REQUESTS_CA_BUNDLE` is read by `requests.Session.request`, but the Airbyte CDK sends its
     prepared requests with `Session.send`, which never looks at the environment and verifies
     against certifi's bundle. So, as /etc/hosts is for the name, the namespace's view of that
-    bundle is the bundle plus the test CA: a bind mount over the file, which ends with the
+    bundle is the bundle plus spoke's CA (what `spoke ca` tells a user to append): a bind mount over the file, which ends with the
     namespace and leaves the installed file as it was."""
     where = subprocess.run([str(venv / "bin" / "python"), "-c", "import certifi; print(certifi.where())"],
                            capture_output=True, text=True, timeout=60)
@@ -175,7 +177,7 @@ class Env:
         entries = self.log.since(mark)
         if paths:
             entries = [e for e in entries if any(p in e["path"] for p in paths)]
-        return f"{what}\n{summarize(entries)}\nspoke log: {self.spoke_log}\nrequest log: {self.log.path}"
+        return f"{what}\n{summarize(entries)}\nspoke log (with every request): {self.spoke_log}"
 
 
 class Spoke:
@@ -185,7 +187,16 @@ class Spoke:
         self.database = database
         self.port = _free_port()
         self.log_path = workdir / "spoke.log"
+        self.ca_dir = workdir / "ca"
         self.process: subprocess.Popen | None = None
+
+    def ca(self) -> Path:
+        """spoke's CA certificate, made now if it is not there yet (`spoke ca --path`)."""
+        proc = subprocess.run([str(self.binary), "ca", "--path"], capture_output=True, text=True, timeout=60,
+                              env=dict(os.environ, SPOKE_CA_DIR=str(self.ca_dir)))
+        if proc.returncode != 0:
+            pytest.exit(f"`spoke ca --path` failed ({proc.returncode}):\n{proc.stderr}", 2)
+        return Path(proc.stdout.strip())
 
     def token(self, scopes: list[str]) -> str:
         cmd = [str(self.binary), "token", "create", "--database", self.database, "--portal", str(PORTAL_ID),
@@ -197,26 +208,35 @@ class Spoke:
 
     def start(self) -> None:
         log = open(self.log_path, "wb")
-        env = dict(os.environ, RUST_LOG=os.environ.get("RUST_LOG", "info"), NO_COLOR="1")
+        # The access log is the request log the tests print from.
+        env = dict(os.environ, SPOKE_LOG=(os.environ.get("SPOKE_LOG") or "info") + ",spoke::access=debug", NO_COLOR="1",
+                   SPOKE_CA_DIR=str(self.ca_dir))
         self.process = subprocess.Popen(
-            [str(self.binary), "serve", "--listen", f"127.0.0.1:{self.port}", "--database", self.database],
+            [str(self.binary), "serve", "--listen", f"127.0.0.1:{self.port}", "--https-listen", "127.0.0.1:443",
+             "--database", self.database],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=self.workdir, env=env,
         )
         log.close()
+        # Ready when both listeners answer, the HTTPS one for api.hubapi.com to a client that
+        # trusts only spoke's CA, as the connectors will.
+        context = ssl.create_default_context(cafile=str(self.ca_dir / "ca.pem"))
         deadline = time.monotonic() + 30
+        last = None
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 pytest.exit(f"spoke serve exited {self.process.returncode}:\n{_tail(self.log_path)}", 2)
             try:
                 conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
                 conn.request("GET", "/healthz")
-                if conn.getresponse().status == 200:
+                tls = http.client.HTTPSConnection(HOST, 443, timeout=2, context=context)
+                tls.request("GET", "/healthz")
+                if conn.getresponse().status == 200 and tls.getresponse().status == 200:
                     return
-            except OSError:
-                pass
+            except (OSError, http.client.HTTPException) as e:
+                last = e
             time.sleep(0.1)
         self.stop()
-        pytest.exit(f"spoke did not answer /healthz in 30 s:\n{_tail(self.log_path)}", 2)
+        pytest.exit(f"spoke did not answer /healthz over HTTP and HTTPS in 30 s ({last}):\n{_tail(self.log_path)}", 2)
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
@@ -243,30 +263,23 @@ def env():
     workdir.mkdir(parents=True, exist_ok=True)
     binary = Path(os.environ["SPOKE_BIN"])
 
-    ca = trustme.CA()
-    ca_file = workdir / "ca.pem"
-    ca.cert_pem.write_to_path(str(ca_file))
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ca.issue_cert(HOST).configure_cert(context)
+    started = time.monotonic()
+    server = Spoke(binary, workdir, _database(workdir))
+    ca_file = server.ca()
 
     venvs = Path(os.environ["SPOKE_CONNECTORS_VENVS"])
     for name in ("airbyte", "meltano"):
         _trust(venvs / name, ca_file, workdir / f"trust-{name}.pem")
 
-    started = time.monotonic()
-    server = Spoke(binary, workdir, _database(workdir))
     seed_token = server.token(SEED_SCOPES)
     token = server.token(CONNECTOR_SCOPES)
     server.start()
-    log = RequestLog(workdir / "requests.jsonl")
+    log = RequestLog(server.log_path)
     _SESSION["log"] = log
-    terminator = Terminator(server.port, context, log)
-    terminator.start()
-    print(f"\nspoke on 127.0.0.1:{server.port} ({server.database}), TLS for {HOST} on :443, "
-          f"up in {time.monotonic() - started:.1f} s; logs in {workdir}")
+    print(f"\nspoke on http://127.0.0.1:{server.port} and https://{HOST} (:443) ({server.database}), "
+          f"up in {time.monotonic() - started:.1f} s; CA {ca_file}; logs in {workdir}")
     yield Env(workdir, venvs, binary, server.database, server.port,
               log, token, seed_token, ca_file, server.log_path)
-    terminator.stop()
     server.stop()
 
 

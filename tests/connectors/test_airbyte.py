@@ -2,7 +2,7 @@
 default CRM streams, first a full refresh, then incremental from the state it emitted after a few
 records changed. Credentials: "Private App Credentials" (a spoke token), so no OAuth call.
 
-Every step that fails says which calls spoke refused (from the terminator's request log).
+Every step that fails says which calls spoke refused (from spoke's access log).
 """
 
 from __future__ import annotations

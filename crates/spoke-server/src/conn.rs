@@ -1,6 +1,11 @@
 //! spoke's own accept loop: HTTP/1.1 connections served by hyper with the limits a
 //! production server needs against slow or hostile clients (issue 18, defects 2 and 9).
 //!
+//! - **TLS** (`spoke serve --https-listen`): the handshake runs in the connection's own
+//!   task, after its slot is taken, and must end within the header timeout (a client that
+//!   stalls mid-handshake is a slowloris like any other); a failed or timed-out handshake
+//!   closes the connection quietly. Requests on a TLS connection carry a
+//!   [`TlsConnection`] extension, so links spoke writes say `https` (`wire::Origin`).
 //! - **Header timeout**: hyper's `header_read_timeout`. Its timer starts when a connection
 //!   opens and again each time a keep-alive connection goes idle after a response (hyper
 //!   1.x `State::idle` re-arms the read), so the same limit bounds both the wait for the
@@ -41,6 +46,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
 use tokio::time::{Instant, Sleep};
+use tokio_rustls::TlsAcceptor;
 
 use crate::wire::{CORRELATION_HEADER, JSON_CONTENT_TYPE};
 
@@ -48,7 +54,8 @@ use crate::wire::{CORRELATION_HEADER, JSON_CONTENT_TYPE};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConnLimits {
     /// Longest wait for a request's complete headers, counted from when the connection
-    /// opens or its previous response was sent (so also the keep-alive idle timeout).
+    /// opens or its previous response was sent (so also the keep-alive idle timeout); on
+    /// an HTTPS listener also the longest a TLS handshake may take, before that.
     /// `None`: no limit.
     pub header_timeout: Option<Duration>,
     /// Longest time to receive a request body, counted from the end of its headers.
@@ -102,14 +109,42 @@ pub async fn shutdown_signal() {
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }
 
-/// Serves `router` on `listener` with `limits` until `shutdown` resolves, then lets
+/// Where connections come in: plain HTTP, HTTPS, or both. Both serve the same app under
+/// one set of [`ConnLimits`] (one connection budget for the two).
+#[derive(Default)]
+pub struct Listeners {
+    pub http: Option<TcpListener>,
+    pub https: Option<(TcpListener, Arc<rustls::ServerConfig>)>,
+}
+
+/// A request came over TLS (set by the accept loop on every request of an HTTPS
+/// connection).
+#[derive(Debug, Clone)]
+pub struct TlsConnection {
+    /// The name the client asked for in the handshake (SNI), if it sent one.
+    pub server_name: Option<Arc<str>>,
+}
+
+/// Accepts on `listener`, or waits forever when there is none.
+async fn accept_on(listener: Option<&TcpListener>) -> io::Result<TcpStream> {
+    match listener {
+        Some(l) => l.accept().await.map(|(stream, _)| stream),
+        None => std::future::pending().await,
+    }
+}
+
+/// Serves `router` on `listeners` with `limits` until `shutdown` resolves, then lets
 /// in-flight requests finish.
 pub(crate) async fn serve(
-    listener: TcpListener,
+    listeners: Listeners,
     router: Router,
     limits: ConnLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
+    let http = listeners.http;
+    let https = listeners
+        .https
+        .map(|(listener, config)| (listener, TlsAcceptor::from(config)));
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
@@ -133,16 +168,20 @@ pub(crate) async fn serve(
                 Err(_) => break,
             },
         };
-        let stream = tokio::select! {
+        let (accepted, tls) = tokio::select! {
             biased;
             () = &mut shutdown => break,
-            r = listener.accept() => match r {
-                Ok((stream, _)) => stream,
-                Err(e) => {
-                    accept_error(e).await;
-                    continue;
-                }
-            },
+            r = accept_on(http.as_ref()) => (r, None),
+            r = accept_on(https.as_ref().map(|(l, _)| l)) => {
+                (r, https.as_ref().map(|(_, acceptor)| acceptor.clone()))
+            }
+        };
+        let stream = match accepted {
+            Ok(stream) => stream,
+            Err(e) => {
+                accept_error(e).await;
+                continue;
+            }
         };
         // Responses are written head and body at once; Nagle would only add latency.
         let _ = stream.set_nodelay(true);
@@ -152,13 +191,18 @@ pub(crate) async fn serve(
             body_timeout: limits.body_timeout,
             stop: stop_rx.clone(),
         };
+        let handshake_timeout = limits.header_timeout;
         tokio::spawn(async move {
-            conn.run(stream).await;
+            match tls {
+                None => conn.run(stream, None).await,
+                Some(acceptor) => conn.run_tls(stream, acceptor, handshake_timeout).await,
+            }
             drop(permit);
         });
     }
 
-    drop(listener);
+    drop(http);
+    drop(https);
     drop(stop_rx);
     let _ = stop_tx.send(());
     stop_tx.closed().await;
@@ -187,12 +231,50 @@ struct Connection {
 }
 
 impl Connection {
-    async fn run(mut self, stream: TcpStream) {
+    /// The TLS handshake, then HTTP over it. A client that fails the handshake (plain HTTP
+    /// on the HTTPS port, a CA it does not trust, garbage) or stalls in it is dropped:
+    /// there is no HTTP connection yet to answer on.
+    async fn run_tls(
+        mut self,
+        stream: TcpStream,
+        acceptor: TlsAcceptor,
+        timeout: Option<Duration>,
+    ) {
+        let handshake = acceptor.accept(stream);
+        let limited = async {
+            match timeout {
+                Some(t) => tokio::time::timeout(t, handshake)
+                    .await
+                    .unwrap_or_else(|_| Err(io::ErrorKind::TimedOut.into())),
+                None => handshake.await,
+            }
+        };
+        let stream = tokio::select! {
+            r = limited => match r {
+                Ok(stream) => stream,
+                Err(e) => {
+                    tracing::debug!(error = %e, "TLS handshake failed");
+                    return;
+                }
+            },
+            _ = self.stop.changed() => return,
+        };
+        let tls = TlsConnection {
+            server_name: stream.get_ref().1.server_name().map(Arc::from),
+        };
+        self.run(stream, Some(tls)).await;
+    }
+
+    async fn run<S>(mut self, stream: S, tls: Option<TlsConnection>)
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
         let state = Arc::new(ConnState::default());
         let service = Service {
             inner: TowerToHyperService::new(self.router),
             body_timeout: self.body_timeout,
             state,
+            tls,
         };
         let conn = self
             .builder
@@ -224,6 +306,7 @@ struct Service {
     inner: TowerToHyperService<Router>,
     body_timeout: Option<Duration>,
     state: Arc<ConnState>,
+    tls: Option<TlsConnection>,
 }
 
 type ResponseFuture = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
@@ -233,7 +316,10 @@ impl hyper::service::Service<Request<Incoming>> for Service {
     type Error = Infallible;
     type Future = ResponseFuture;
 
-    fn call(&self, req: Request<Incoming>) -> Self::Future {
+    fn call(&self, mut req: Request<Incoming>) -> Self::Future {
+        if let Some(tls) = &self.tls {
+            req.extensions_mut().insert(tls.clone());
+        }
         let Some(timeout) = self.body_timeout else {
             return Box::pin(hyper::service::Service::call(
                 &self.inner,

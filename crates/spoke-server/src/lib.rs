@@ -12,8 +12,10 @@
 //!   and its rules are `spoke_store::schema`).
 //! - `handlers/*`: one module per HubSpot API; `handlers::oauth` (token endpoints) and
 //!   `handlers::consent` (the consent page) are OAuth 2.0, routed outside the catalogue.
-//! - [`conn`]: the accept loop: connection limits, timeouts, hyper's own errors in
+//! - [`conn`]: the accept loop: connection limits, timeouts, TLS, hyper's own errors in
 //!   HubSpot's envelope.
+//! - [`tls`]: the local certificate authority and server certificate for
+//!   `--https-listen`.
 
 pub mod auth;
 pub mod catalogue;
@@ -22,6 +24,7 @@ pub mod error;
 mod handlers;
 pub mod ratelimit;
 pub mod schema;
+pub mod tls;
 pub mod wire;
 
 use std::sync::Arc;
@@ -31,7 +34,7 @@ use axum::Router;
 use spoke_store::Store;
 use tokio::net::TcpListener;
 
-pub use conn::ConnLimits;
+pub use conn::{ConnLimits, Listeners};
 pub use error::ApiError;
 
 #[derive(Clone)]
@@ -111,7 +114,22 @@ pub async fn serve_with(
     limits: ConnLimits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    conn::serve(listener, app(state), limits, shutdown).await
+    let listeners = Listeners {
+        http: Some(listener),
+        https: None,
+    };
+    conn::serve(listeners, app(state), limits, shutdown).await
+}
+
+/// Serves the app on plain HTTP, HTTPS or both listeners, under one set of connection
+/// limits, until `shutdown` resolves.
+pub async fn serve_listeners(
+    listeners: Listeners,
+    state: AppState,
+    limits: ConnLimits,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    conn::serve(listeners, app(state), limits, shutdown).await
 }
 
 #[cfg(test)]

@@ -4,8 +4,9 @@
 //! query).
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::{HeaderMap, HeaderValue, CONTENT_TYPE};
+use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -13,6 +14,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use spoke_types::error::StandardError;
 
+use crate::conn::TlsConnection;
 use crate::error::{ApiError, ApiResult, Category};
 
 pub const JSON_CONTENT_TYPE: &str = "application/json;charset=utf-8";
@@ -25,12 +27,30 @@ pub const NOT_EMULATED_HEADER: &str = "x-spoke-not-emulated";
 #[derive(Debug, Clone)]
 pub struct CorrelationId(pub String);
 
+/// The tracing target of the access log: one `debug` event per request (method, host, path,
+/// the query's parameter names, status, time, correlation id; for errors HubSpot's message
+/// and category). Off by default; `SPOKE_LOG=info,spoke::access=debug` turns it on.
+/// Query values are left out: some carry credentials (`hapikey`, OAuth codes).
+pub const ACCESS_LOG_TARGET: &str = "spoke::access";
+
 /// Gives every response a correlation id and renders [`ApiError`]s as HubSpot's JSON.
 pub async fn middleware(mut req: Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
+    let access = tracing::enabled!(target: ACCESS_LOG_TARGET, tracing::Level::DEBUG).then(|| {
+        let host = req
+            .headers()
+            .get(axum::http::header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let keys = query_keys(req.uri().query());
+        (host, keys)
+    });
     let id = uuid::Uuid::now_v7().to_string();
     req.extensions_mut().insert(CorrelationId(id.clone()));
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
+    let tls = req.extensions().get::<TlsConnection>().is_some();
     // Like other malformed requests, a NUL in the URL is refused before anything else runs.
     let mut res = match nul_in_uri(req.uri()) {
         Some(e) => e.into_response(),
@@ -61,7 +81,15 @@ pub async fn middleware(mut req: Request, next: Next) -> Response {
         }
         None => None,
     };
+    let mut failure = None;
     if let Some(e) = error {
+        failure = access.is_some().then(|| {
+            (
+                e.message.clone(),
+                e.category.map(|c| c.as_str()).unwrap_or(""),
+                e.not_emulated.clone(),
+            )
+        });
         if let Some(cause) = &e.cause {
             let path = loggable_path(&path);
             tracing::error!(correlation_id = %id, %method, %path, status = e.status.as_u16(), %cause, "request failed");
@@ -110,7 +138,31 @@ pub async fn middleware(mut req: Request, next: Next) -> Response {
     if let Ok(v) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(CORRELATION_HEADER, v);
     }
+    if let Some((host, query)) = access {
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        let status = res.status().as_u16();
+        match failure {
+            None => {
+                tracing::debug!(target: ACCESS_LOG_TARGET, %method, ?host, %path, ?query, status, ms, tls, correlation_id = %id, "request")
+            }
+            Some((message, category, not_emulated)) => tracing::debug!(
+                target: ACCESS_LOG_TARGET, %method, ?host, %path, ?query, status, ms, tls,
+                correlation_id = %id, error = ?message, category, not_emulated = not_emulated.as_deref().unwrap_or(""), "request"
+            ),
+        }
+    }
     res
+}
+
+/// A query's parameter names, each once, comma-separated (`limit,after,properties`).
+fn query_keys(query: Option<&str>) -> String {
+    let mut keys: Vec<String> = Vec::new();
+    for (k, _) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+        if !keys.iter().any(|x| *x == *k) {
+            keys.push(k.into_owned());
+        }
+    }
+    keys.join(",")
 }
 
 /// U+0000 percent-encoded (`%00`) in a path segment or a query parameter (docs/compatibility.md,
@@ -395,12 +447,14 @@ pub fn next_link(host: &str, path: &str, raw_query: Option<&str>, after: &str) -
     link
 }
 
-/// The origin (`https://api.hubapi.com`) the client called, for links back to spoke: when
-/// spoke sits behind a proxy that terminates TLS (serving `api.hubapi.com` to connectors
-/// with a fixed base URL), the client's scheme and host are in the proxy's `Forwarded`
-/// (RFC 7239; its first element) or `X-Forwarded-Proto` / `X-Forwarded-Host` headers, and
-/// otherwise the request's `Host` over plain `http`, which is what spoke itself serves.
-pub fn origin(headers: &HeaderMap) -> String {
+/// The origin (`https://api.hubapi.com`) the client called, for links back to spoke. When
+/// spoke sits behind a proxy (serving `api.hubapi.com` to connectors with a fixed base URL),
+/// the client's scheme and host are in the proxy's `Forwarded` (RFC 7239; its first element)
+/// or `X-Forwarded-Proto` / `X-Forwarded-Host` headers; otherwise the scheme is the
+/// connection's own (`https` on `--https-listen`, where the accept loop marks every request
+/// with [`TlsConnection`]) and the host the request's `Host` (on TLS without one, the name
+/// the client asked for in the handshake).
+pub fn origin(headers: &HeaderMap, tls: Option<&TlsConnection>) -> String {
     let header = |name: &str| {
         headers
             .get(name)
@@ -425,13 +479,28 @@ pub fn origin(headers: &HeaderMap) -> String {
     let scheme = forwarded("proto")
         .or_else(|| header("x-forwarded-proto").map(first_hop))
         .filter(|s| s.eq_ignore_ascii_case("https") || s.eq_ignore_ascii_case("http"))
-        .map_or_else(|| "http".to_owned(), |s| s.to_ascii_lowercase());
+        .map_or_else(
+            || if tls.is_some() { "https" } else { "http" }.to_owned(),
+            |s| s.to_ascii_lowercase(),
+        );
     let host = forwarded("host")
         .or_else(|| header("x-forwarded-host").map(first_hop))
         .or_else(|| header("host").map(str::to_owned))
+        .or_else(|| tls.and_then(|t| t.server_name.as_deref().map(str::to_owned)))
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "localhost".to_owned());
     format!("{scheme}://{host}")
+}
+
+/// [`origin`] as an extractor, for handlers that write absolute links.
+pub struct Origin(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Origin {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(origin(&parts.headers, parts.extensions.get())))
+    }
 }
 
 impl QueryParams {
@@ -547,16 +616,16 @@ mod tests {
             h
         };
         assert_eq!(
-            origin(&headers(&[("host", "localhost:8080")])),
+            origin(&headers(&[("host", "localhost:8080")]), None),
             "http://localhost:8080"
         );
-        assert_eq!(origin(&headers(&[])), "http://localhost");
+        assert_eq!(origin(&headers(&[]), None), "http://localhost");
         let proxied = headers(&[
             ("host", "10.0.0.5:8080"),
             ("x-forwarded-proto", "https, http"),
             ("x-forwarded-host", "api.hubapi.com"),
         ]);
-        assert_eq!(origin(&proxied), "https://api.hubapi.com");
+        assert_eq!(origin(&proxied, None), "https://api.hubapi.com");
         let rfc = headers(&[
             ("host", "10.0.0.5:8080"),
             (
@@ -565,12 +634,23 @@ mod tests {
             ),
             ("x-forwarded-proto", "http"),
         ]);
-        assert_eq!(origin(&rfc), "https://api.hubapi.com");
+        assert_eq!(origin(&rfc, None), "https://api.hubapi.com");
         let only_proto = headers(&[("host", "api.hubapi.com"), ("x-forwarded-proto", "https")]);
-        assert_eq!(origin(&only_proto), "https://api.hubapi.com");
+        assert_eq!(origin(&only_proto, None), "https://api.hubapi.com");
         // A scheme that is no web scheme is not taken.
         let odd = headers(&[("host", "h"), ("x-forwarded-proto", "javascript")]);
-        assert_eq!(origin(&odd), "http://h");
+        assert_eq!(origin(&odd, None), "http://h");
+        // On spoke's own TLS listener the scheme is the connection's; a proxy's headers
+        // still describe the client's hop.
+        let tls = TlsConnection {
+            server_name: Some("api.hubapi.com".into()),
+        };
+        let direct = headers(&[("host", "api.hubapi.com")]);
+        assert_eq!(origin(&direct, Some(&tls)), "https://api.hubapi.com");
+        assert_eq!(origin(&headers(&[]), Some(&tls)), "https://api.hubapi.com");
+        assert_eq!(origin(&proxied, Some(&tls)), "https://api.hubapi.com");
+        let downgraded = headers(&[("host", "h:1"), ("x-forwarded-proto", "http")]);
+        assert_eq!(origin(&downgraded, Some(&tls)), "http://h:1");
         assert_eq!(
             next_link(
                 "https://api.hubapi.com",

@@ -1,8 +1,10 @@
-//! The `spoke` command: `serve`, `token`, `app`, `oauth`, `import`, `migrate`, `copy`. Thin: every
+//! The `spoke` command: `serve`, `token`, `app`, `oauth`, `import`, `migrate`, `copy`, `ca`.
+//! Thin: every
 //! behavior lives in the library crates; this file parses arguments and wires them together.
 
 #[macro_use]
 mod out;
+mod ca;
 mod copy;
 mod import;
 
@@ -66,6 +68,12 @@ enum Command {
         /// Address to listen on (port 0 picks a free port; the address is logged).
         #[arg(long, env = "SPOKE_LISTEN", default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+        /// Also serve HTTPS on this address (e.g. 127.0.0.1:443), with a certificate for
+        /// api.hubapi.com, app.hubspot.com, localhost, 127.0.0.1 and ::1 signed by spoke's
+        /// local CA (made on first use; `spoke ca` shows where it is and how to trust it).
+        /// With a hosts entry for api.hubapi.com, unmodified HubSpot clients reach spoke.
+        #[arg(long, env = "SPOKE_HTTPS_LISTEN")]
+        https_listen: Option<SocketAddr>,
         #[command(flatten)]
         db: DatabaseArg,
         /// Enforce HubSpot-style rate limits: at most N requests per rolling 10 seconds per
@@ -102,6 +110,14 @@ enum Command {
     /// OAuth without a browser, for scripts and CI.
     #[command(subcommand)]
     Oauth(OauthCommand),
+    /// Show spoke's local certificate authority (made on first use, in SPOKE_CA_DIR or the
+    /// data directory) and how to make clients trust it and send api.hubapi.com to spoke.
+    Ca {
+        /// Print only the CA certificate's path (for scripts:
+        /// `export REQUESTS_CA_BUNDLE=$(spoke ca --path)`).
+        #[arg(long)]
+        path: bool,
+    },
     /// Load records from a CSV (header row = property names) or JSON Lines
     /// (`{"properties":{...}}` per line) file, validated as the API validates them.
     Import {
@@ -485,6 +501,18 @@ async fn create_token(
         .map_err(|e| e.to_string())
 }
 
+/// Port 443 is privileged on Linux; say how to get it rather than only "permission denied".
+fn bind_error(addr: SocketAddr, e: &std::io::Error) -> String {
+    let mut msg = format!("cannot listen on {addr}: {e}");
+    if e.kind() == std::io::ErrorKind::PermissionDenied && addr.port() < 1024 {
+        msg.push_str(
+            "; ports below 1024 need root, or on Linux once: \
+             sudo setcap cap_net_bind_service=+ep \"$(command -v spoke)\"",
+        );
+    }
+    msg
+}
+
 /// A fresh database gets one portal and an all-scopes token, printed once, so a newcomer
 /// can call the API right after the first `spoke serve`.
 async fn first_start(store: &dyn Store) -> Result<(), String> {
@@ -514,6 +542,7 @@ async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Serve {
             listen,
+            https_listen,
             db,
             rate_limit,
             search_rate_limit,
@@ -521,6 +550,25 @@ async fn run(cli: Cli) -> Result<(), String> {
             body_timeout_ms,
             max_connections,
         } => {
+            // Certificates before the database, so a CA problem is reported before any
+            // first-start output.
+            let tls = match https_listen {
+                Some(_) => {
+                    let ca = ca::open()?;
+                    let identity = ca.server_config().map_err(|e| e.to_string())?;
+                    if ca.created() {
+                        tracing::info!(
+                            "made a local certificate authority at {}; `spoke ca` shows how to trust it",
+                            ca.cert_path().display()
+                        );
+                    }
+                    if identity.issued {
+                        tracing::info!(dir = %ca.dir().display(), "issued a server certificate for {}", spoke_server::tls::SERVER_NAMES.join(", "));
+                    }
+                    Some((ca, identity.config))
+                }
+                None => None,
+            };
             let store = open_store(&db.database, &db.pg).await?;
             first_start(store.as_ref()).await?;
             let listener = tokio::net::TcpListener::bind(listen)
@@ -528,6 +576,17 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
             let addr = listener.local_addr().map_err(|e| e.to_string())?;
             tracing::info!(backend = store.backend(), database = %db.database, "spoke listening on http://{addr}");
+            let https = match (https_listen, tls) {
+                (Some(https_addr), Some((ca, config))) => {
+                    let l = tokio::net::TcpListener::bind(https_addr)
+                        .await
+                        .map_err(|e| bind_error(https_addr, &e))?;
+                    let bound = l.local_addr().map_err(|e| e.to_string())?;
+                    tracing::info!(ca = %ca.cert_path().display(), "spoke listening on https://{bound}");
+                    Some((l, config))
+                }
+                _ => None,
+            };
             let mut state = AppState::new(store);
             if let Some(n) = rate_limit {
                 state = state.with_rate_limits(spoke_server::ratelimit::RateLimits {
@@ -542,9 +601,22 @@ async fn run(cli: Cli) -> Result<(), String> {
                 max_connections,
                 ..Default::default()
             };
-            spoke_server::serve_with(listener, state, limits, shutdown_signal())
+            let listeners = spoke_server::Listeners {
+                http: Some(listener),
+                https,
+            };
+            spoke_server::serve_listeners(listeners, state, limits, shutdown_signal())
                 .await
                 .map_err(|e| e.to_string())
+        }
+        Command::Ca { path } => {
+            let ca = ca::open()?;
+            if path {
+                outln!("{}", ca.cert_path().display());
+            } else {
+                outln!("{}", ca::instructions(&ca));
+            }
+            Ok(())
         }
         Command::Token(TokenCommand::Create { db, portal, scopes }) => {
             let store = open_store(&db.database, &db.pg).await?;

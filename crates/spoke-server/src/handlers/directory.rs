@@ -4,7 +4,7 @@
 //! owner, with an owner id of its own; a removed user's owner is archived.
 
 use axum::extract::{Path, RawQuery};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use spoke_core::time::{format_iso, now_millis, Millis};
 use spoke_store::directory::{
@@ -20,7 +20,7 @@ use time::{Date, Month, OffsetDateTime};
 use super::missing_required;
 use crate::catalogue::Authorized;
 use crate::error::{ApiError, ApiResult};
-use crate::wire::{next_link, origin, Body, Json, QueryParams};
+use crate::wire::{next_link, Body, Json, Origin, QueryParams};
 
 /// Owners and users pages: HubSpot's default, and the largest page spoke serves (HubSpot's
 /// maximum is undocumented; singer asks for 500). Larger limits are clamped.
@@ -55,7 +55,7 @@ fn page_params(q: &QueryParams) -> ApiResult<(usize, Option<i64>)> {
 fn paging(
     more: bool,
     last: Option<i64>,
-    headers: &HeaderMap,
+    origin: &str,
     uri: &Uri,
     query: Option<&str>,
 ) -> Option<Paging> {
@@ -63,7 +63,7 @@ fn paging(
     let after = last.saturating_add(1).to_string();
     Some(Paging {
         next: NextPage {
-            link: Some(next_link(&origin(headers), uri.path(), query, &after)),
+            link: Some(next_link(origin, uri.path(), query, &after)),
             after,
         },
     })
@@ -124,7 +124,7 @@ pub(crate) async fn list_owners(
     auth: Authorized<()>,
     uri: Uri,
     RawQuery(query): RawQuery,
-    headers: HeaderMap,
+    Origin(origin): Origin,
 ) -> ApiResult<Response> {
     let q = QueryParams::parse(query.as_deref());
     let (limit, after) = page_params(&q)?;
@@ -135,7 +135,7 @@ pub(crate) async fn list_owners(
     let last = owners.last().map(|u| u.owner_id);
     let body = CollectionResponse {
         results: owners.into_iter().map(|u| owner_view(&dir, u)).collect(),
-        paging: paging(more, last, &headers, &uri, query.as_deref()),
+        paging: paging(more, last, &origin, &uri, query.as_deref()),
     };
     Ok(Json(StatusCode::OK, body).into_response())
 }
@@ -169,7 +169,7 @@ pub(crate) async fn list_users(
     auth: Authorized<()>,
     uri: Uri,
     RawQuery(query): RawQuery,
-    headers: HeaderMap,
+    Origin(origin): Origin,
 ) -> ApiResult<Response> {
     let q = QueryParams::parse(query.as_deref());
     let (limit, after) = page_params(&q)?;
@@ -178,7 +178,7 @@ pub(crate) async fn list_users(
     let last = users.last().map(|u| u.id);
     let body = CollectionResponse {
         results: users.into_iter().map(|u| user_view(u, false)).collect(),
-        paging: paging(more, last, &headers, &uri, query.as_deref()),
+        paging: paging(more, last, &origin, &uri, query.as_deref()),
     };
     Ok(Json(StatusCode::OK, body).into_response())
 }

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use axum::extract::{Path, RawQuery};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use spoke_core::catalog::builtin_properties;
 use spoke_core::record::Projection;
@@ -28,7 +28,7 @@ use crate::error::{ctx, ApiError, ApiResult};
 use crate::handlers::associations::{decode_after, encode_after, v3_type_name, Definitions};
 use crate::handlers::{id_text, path_id, Batch};
 use crate::schema::{object_type, TypeSchema};
-use crate::wire::{batch_response, next_link, origin, Json, QueryParams, BATCH_OK};
+use crate::wire::{batch_response, next_link, Json, Origin, QueryParams, BATCH_OK};
 use crate::AppState;
 
 /// Companies v2 and deals v1 `limit`: documented default 100, maximum 250 (§25.2, §25.3).
@@ -522,7 +522,7 @@ fn v3_rows(
 /// `POST /crm/v3/associations/{fromObjectType}/{toObjectType}/batch/read`.
 pub(crate) async fn associations_v3_batch_read(
     auth: Authorized<Pair>,
-    headers: HeaderMap,
+    Origin(origin): Origin,
     Batch(inputs): Batch<FetchRequest, V3_MAX_INPUTS>,
 ) -> ApiResult<Response> {
     let (a, b) = auth.subject;
@@ -577,9 +577,7 @@ pub(crate) async fn associations_v3_batch_read(
             let after = encode_after(b, page.targets.last().map_or(0, |t| t.to_id));
             let link = format!(
                 "{}/crm/v3/objects/{}/{id}/associations/{}?after={after}",
-                origin(&headers),
-                a.id,
-                b.id
+                origin, a.id, b.id
             );
             Paging {
                 next: NextPage {
@@ -603,7 +601,7 @@ pub(crate) async fn associations_v3_list(
     Path((_, raw_id, to)): Path<(String, String, String)>,
     uri: Uri,
     RawQuery(query): RawQuery,
-    headers: HeaderMap,
+    Origin(origin): Origin,
 ) -> ApiResult<Response> {
     let from = auth.subject;
     let to = object_type(&to)?;
@@ -634,12 +632,7 @@ pub(crate) async fn associations_v3_list(
         let after = encode_after(to, page.targets.last().map_or(0, |t| t.to_id));
         Paging {
             next: NextPage {
-                link: Some(next_link(
-                    &origin(&headers),
-                    uri.path(),
-                    query.as_deref(),
-                    &after,
-                )),
+                link: Some(next_link(&origin, uri.path(), query.as_deref(), &after)),
                 after,
             },
         }

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use axum::extract::{Path, RawQuery};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 use spoke_core::association::{hubspot_defined, HUBSPOT_DEFINED};
@@ -29,7 +29,7 @@ use crate::catalogue::{Authorized, Subject, Type};
 use crate::error::{ctx, ApiError, ApiResult};
 use crate::handlers::{associations, check_batch_limit, id_text, path_id, Archived, Batch};
 use crate::schema::{TypeSchema, WireSchema};
-use crate::wire::{batch_response, Body, Json, QueryParams, BATCH_CREATED, BATCH_OK};
+use crate::wire::{batch_response, Body, Json, Origin, QueryParams, BATCH_CREATED, BATCH_OK};
 
 /// HubSpot's batch limits (§1.1).
 pub const MAX_BATCH: usize = 100;
@@ -950,7 +950,7 @@ pub(crate) async fn list(
     auth: Authorized<TypeSchema>,
     uri: axum::http::Uri,
     RawQuery(query): RawQuery,
-    headers: HeaderMap,
+    Origin(origin): Origin,
 ) -> ApiResult<Response> {
     let schema = &auth.subject;
     let q = QueryParams::parse(query.as_deref());
@@ -1014,7 +1014,7 @@ pub(crate) async fn list(
             Paging {
                 next: NextPage {
                     link: Some(crate::wire::next_link(
-                        &crate::wire::origin(&headers),
+                        &origin,
                         uri.path(),
                         query.as_deref(),
                         &next,
