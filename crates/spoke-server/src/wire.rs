@@ -86,11 +86,15 @@ pub async fn middleware(mut req: Request, next: Next) -> Response {
         failure = access.is_some().then(|| {
             (
                 e.message.clone(),
-                e.category.map(|c| c.as_str()).unwrap_or(""),
+                e.category
+                    .map(|c| c.as_str())
+                    .or(e.oauth.map(|c| c.status))
+                    .unwrap_or(""),
                 e.not_emulated.clone(),
             )
         });
         if let Some(cause) = &e.cause {
+            // Paths with a token in them (OAuth metadata) are logged without it.
             let path = loggable_path(&path);
             tracing::error!(correlation_id = %id, %method, %path, status = e.status.as_u16(), %cause, "request failed");
         }
@@ -109,36 +113,34 @@ pub async fn middleware(mut req: Request, next: Next) -> Response {
                 correlation_id: id.clone(),
             };
             res = json_response(status, &body);
-            if let Ok(v) = HeaderValue::from_str(&id) {
-                res.headers_mut().insert(CORRELATION_HEADER, v);
+        } else {
+            let body = spoke_types::error::Error {
+                status: "error",
+                message: e.message,
+                error_type: e.policy_name.map(|_| "RATE_LIMIT".to_owned()),
+                correlation_id: id.clone(),
+                policy_name: e.policy_name.map(str::to_owned),
+                errors: e.errors,
+                context: e.context,
+                links: e.links,
+                category: e.category.map(|c| c.as_str().to_owned()),
+                sub_category: e.sub_category,
+            };
+            res = json_response(status, &body);
+            if auth_failure {
+                res.headers_mut()
+                    .insert("x-hubspot-auth-failure", HeaderValue::from_static("true"));
             }
-            return res;
-        }
-        let body = spoke_types::error::Error {
-            status: "error",
-            message: e.message,
-            error_type: e.policy_name.map(|_| "RATE_LIMIT".to_owned()),
-            correlation_id: id.clone(),
-            policy_name: e.policy_name.map(str::to_owned),
-            errors: e.errors,
-            context: e.context,
-            links: e.links,
-            category: e.category.map(|c| c.as_str().to_owned()),
-            sub_category: e.sub_category,
-        };
-        res = json_response(status, &body);
-        if auth_failure {
-            res.headers_mut()
-                .insert("x-hubspot-auth-failure", HeaderValue::from_static("true"));
-        }
-        if let Some(op) = not_emulated {
-            res.headers_mut().insert(NOT_EMULATED_HEADER, op);
+            if let Some(op) = not_emulated {
+                res.headers_mut().insert(NOT_EMULATED_HEADER, op);
+            }
         }
     }
     if let Ok(v) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(CORRELATION_HEADER, v);
     }
     if let Some((host, query)) = access {
+        let path = loggable_path(&path);
         let ms = started.elapsed().as_secs_f64() * 1000.0;
         let status = res.status().as_u16();
         match failure {

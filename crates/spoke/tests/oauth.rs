@@ -242,6 +242,10 @@ async fn apps_grants_and_tokens_from_the_command_line_never_in_clear_at_rest_or_
 
     let logged = std::fs::read(&log_path).expect("log");
     assert!(contains(&logged, "listening"), "the log was written");
+    assert!(
+        contains(&logged, "/oauth/v1/access-tokens/…"),
+        "the access log has the request, without its token"
+    );
     for (what, value) in [
         ("client secret", &secret),
         ("developer API key", &api_key),
