@@ -311,10 +311,17 @@ async fn run_app(command: AppCommand) -> Result<(), String> {
         AppCommand::List { db } => {
             let store = open_store(&db.database, &db.pg).await?;
             let apps = store.list_apps().await.map_err(|e| e.to_string())?;
+            // Without the key the apps are still listed, their secrets as null.
             let key = if apps.is_empty() {
                 None
             } else {
-                Some(SecretKey::load(&secret_key_path()?).map_err(|e| e.to_string())?)
+                match SecretKey::load(&secret_key_path()?) {
+                    Ok(key) => Some(key),
+                    Err(e) => {
+                        errln!("spoke: {e}; the apps' secrets cannot be shown");
+                        None
+                    }
+                }
             };
             let mut out = Vec::with_capacity(apps.len());
             for app in &apps {
