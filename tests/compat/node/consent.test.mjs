@@ -27,7 +27,8 @@ async function receiver() {
   const calls = [];
   const server = createServer((req, res) => {
     const url = new URL(req.url, 'http://127.0.0.1');
-    calls.push(Object.fromEntries(url.searchParams));
+    // The browser asks for /favicon.ico too.
+    if (url.pathname === '/callback') calls.push(Object.fromEntries(url.searchParams));
     res.writeHead(200, { 'content-type': 'text/html' });
     res.end('<!doctype html><title>connected</title><p id="done">The app got its code.</p>');
   });
