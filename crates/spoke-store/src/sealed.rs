@@ -98,7 +98,7 @@ impl SecretKey {
                 writeln!(file, "{}", hex(&key))
                     .and_then(|()| file.sync_all())
                     .map_err(|e| fail(e.to_string()))?;
-                Ok(Self::from_bytes(&key, path))
+                Ok(Self::from_bytes(key, path))
             }
             // Another process created it first: use theirs.
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Self::load(path),
@@ -118,14 +118,14 @@ impl SecretKey {
             Err(e) => return Err(fail(&e.to_string())),
         };
         let bytes = unhex(text.trim())
-            .filter(|b| b.len() == KEY_LEN)
+            .and_then(|b| <[u8; KEY_LEN]>::try_from(b.as_slice()).ok())
             .ok_or_else(|| fail("not a key (64 hex digits)"))?;
-        Ok(Self::from_bytes(&bytes, path))
+        Ok(Self::from_bytes(bytes, path))
     }
 
-    fn from_bytes(bytes: &[u8], path: &Path) -> Self {
+    fn from_bytes(bytes: [u8; KEY_LEN], path: &Path) -> Self {
         Self {
-            cipher: ChaCha20Poly1305::new(Key::from_slice(bytes)),
+            cipher: ChaCha20Poly1305::new(&Key::from(bytes)),
             path: path.to_owned(),
         }
     }
@@ -141,7 +141,7 @@ impl SecretKey {
         let sealed = self
             .cipher
             .encrypt(
-                Nonce::from_slice(&nonce),
+                &Nonce::from(nonce),
                 Payload {
                     msg: plain.as_bytes(),
                     aad: purpose.as_bytes(),
@@ -160,13 +160,13 @@ impl SecretKey {
             return Err(SealError::Open);
         };
         let nonce = unhex(nonce)
-            .filter(|n| n.len() == NONCE_LEN)
+            .and_then(|n| <[u8; NONCE_LEN]>::try_from(n.as_slice()).ok())
             .ok_or(SealError::Open)?;
         let body = unhex(body).ok_or(SealError::Open)?;
         let plain = self
             .cipher
             .decrypt(
-                Nonce::from_slice(&nonce),
+                &Nonce::from(nonce),
                 Payload {
                     msg: &body,
                     aad: purpose.as_bytes(),
