@@ -198,6 +198,22 @@ pub(super) async fn codes_are_used_once_and_grants_are_found_by_exact_hash(
             .expect("find_grant"),
         Some(used)
     );
+    // Exchanges racing for one code: exactly one of them gets it.
+    let mut raced = grant(&format!("{tag}-raced"), app.id, portal, Some(T0 + 600_000));
+    raced.redirect_uri = Some("https://x.test/cb?a=1".into());
+    store
+        .insert_grant(GrantKind::Code, raced.clone(), T0)
+        .await
+        .expect("insert_grant");
+    let race = || store.use_code(&raced.hash, T0 + 7);
+    let (a, b, c, d) = tokio::join!(race(), race(), race(), race());
+    let fresh = [a, b, c, d]
+        .into_iter()
+        .map(|r| r.expect("use_code"))
+        .filter(|u| matches!(u, CodeUse::Fresh(_)))
+        .count();
+    assert_eq!(fresh, 1, "one code, one exchange");
+
     // A hash of one kind is not a grant of another, and matches only itself.
     for kind in [GrantKind::Refresh, GrantKind::Access] {
         assert_eq!(
