@@ -424,6 +424,18 @@ async fn token_errors_are_hubspots() {
         "invalid_client",
         "missing or invalid client secret",
     );
+    // Credentials go in the form: HTTP Basic alone is not read.
+    let basic = t
+        .http
+        .post(format!("{}/oauth/v1/token", t.base))
+        .basic_auth(id, Some(secret))
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", "na1-x")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(basic.status(), StatusCode::BAD_REQUEST);
+    let basic: Value = basic.json().await.expect("json");
+    assert_eq!(basic["status"], "BAD_CLIENT_ID");
     assert_oauth_error(
         &exchange(&t, &app, "na1-0000-not-a-code").await,
         "BAD_AUTH_CODE",
