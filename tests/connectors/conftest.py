@@ -112,11 +112,12 @@ def _database(workdir: Path) -> str:
 def _trust(venv: Path, ca_file: Path, bundle: Path) -> None:
     """Makes a connector's venv trust spoke's CA inside this mount namespace only.
 
-    `REQUESTS_CA_BUNDLE` is read by `requests.Session.request`, but the Airbyte CDK sends its
-    prepared requests with `Session.send`, which never looks at the environment and verifies
-    against certifi's bundle. So, as /etc/hosts is for the name, the namespace's view of that
-    bundle is the bundle plus spoke's CA (what `spoke ca` tells a user to append): a bind mount over the file, which ends with the
-    namespace and leaves the installed file as it was."""
+    `REQUESTS_CA_BUNDLE` is read by `requests.Session.request`, but the Airbyte CDK and the
+    Singer SDK send their prepared requests with `Session.send`, which never looks at the
+    environment and verifies against certifi's bundle. So, as /etc/hosts is for the name, the
+    namespace's view of that bundle is the bundle plus spoke's CA (what `spoke ca` and the
+    README tell a user to append): a bind mount over the file, which ends with the namespace
+    and leaves the installed file as it was."""
     where = subprocess.run([str(venv / "bin" / "python"), "-c", "import certifi; print(certifi.where())"],
                            capture_output=True, text=True, timeout=60)
     if where.returncode != 0:

@@ -4,7 +4,8 @@
 //! - **TLS** (`spoke serve --https-listen`): the handshake runs in the connection's own
 //!   task, after its slot is taken, and must end within the header timeout (a client that
 //!   stalls mid-handshake is a slowloris like any other); a failed or timed-out handshake
-//!   closes the connection quietly. Requests on a TLS connection carry a
+//!   closes the connection quietly, and plain HTTP on the HTTPS port gets a 400 saying
+//!   so. Requests on a TLS connection carry a
 //!   [`TlsConnection`] extension, so links spoke writes say `https` (`wire::Origin`).
 //! - **Header timeout**: hyper's `header_read_timeout`. Its timer starts when a connection
 //!   opens and again each time a keep-alive connection goes idle after a response (hyper
@@ -168,13 +169,20 @@ pub(crate) async fn serve(
                 Err(_) => break,
             },
         };
+        // Unbiased between the two listeners (tokio picks a random first branch), so a
+        // flood on one cannot starve the other; shutdown still comes first.
+        let either = async {
+            tokio::select! {
+                r = accept_on(http.as_ref()) => (r, None),
+                r = accept_on(https.as_ref().map(|(l, _)| l)) => {
+                    (r, https.as_ref().map(|(_, acceptor)| acceptor.clone()))
+                }
+            }
+        };
         let (accepted, tls) = tokio::select! {
             biased;
             () = &mut shutdown => break,
-            r = accept_on(http.as_ref()) => (r, None),
-            r = accept_on(https.as_ref().map(|(l, _)| l)) => {
-                (r, https.as_ref().map(|(_, acceptor)| acceptor.clone()))
-            }
+            r = either => r,
         };
         let stream = match accepted {
             Ok(stream) => stream,
@@ -231,16 +239,24 @@ struct Connection {
 }
 
 impl Connection {
-    /// The TLS handshake, then HTTP over it. A client that fails the handshake (plain HTTP
-    /// on the HTTPS port, a CA it does not trust, garbage) or stalls in it is dropped:
-    /// there is no HTTP connection yet to answer on.
+    /// The TLS handshake, then HTTP over it. A client that fails the handshake (a CA it
+    /// does not trust, garbage) or stalls in it is dropped: there is no HTTP connection yet
+    /// to answer on. One that sends plain HTTP is answered in plain HTTP.
     async fn run_tls(
         mut self,
         stream: TcpStream,
         acceptor: TlsAcceptor,
         timeout: Option<Duration>,
     ) {
-        let handshake = acceptor.accept(stream);
+        let handshake = async {
+            // A TLS client speaks first with a handshake record (0x16); a request line
+            // starts with an upper-case method. That one gets an answer it can show.
+            let mut first = [0u8; 1];
+            if stream.peek(&mut first).await? == 1 && first[0].is_ascii_uppercase() {
+                return Ok(Err(stream));
+            }
+            acceptor.accept(stream).await.map(Ok)
+        };
         let limited = async {
             match timeout {
                 Some(t) => tokio::time::timeout(t, handshake)
@@ -251,7 +267,8 @@ impl Connection {
         };
         let stream = tokio::select! {
             r = limited => match r {
-                Ok(stream) => stream,
+                Ok(Ok(stream)) => stream,
+                Ok(Err(plain)) => return plain_http_on_tls_port(plain).await,
                 Err(e) => {
                     tracing::debug!(error = %e, "TLS handshake failed");
                     return;
@@ -292,6 +309,39 @@ impl Connection {
             tracing::debug!(error = %e, "connection closed with an error");
         }
     }
+}
+
+/// A plain-HTTP request on the HTTPS port (`http://host:443/…`): a 400 in HubSpot's
+/// envelope saying so, instead of a TLS alert that clients report as a garbled answer. The
+/// request is not read; as after hyper's own rejections, the connection lingers a moment
+/// reading what the client still sends, so closing it does not reset the answer away.
+async fn plain_http_on_tls_port(mut stream: TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let id = uuid::Uuid::now_v7().to_string();
+    let body = envelope_with(
+        &id,
+        "This port serves HTTPS; the request was sent as plain HTTP",
+    );
+    let head = format!(
+        "HTTP/1.1 400 Bad Request\r\ncontent-type: {JSON_CONTENT_TYPE}\r\n{CORRELATION_HEADER}: {id}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    );
+    let mut answer = head.into_bytes();
+    answer.extend_from_slice(&body);
+    if stream.write_all(&answer).await.is_err() || stream.shutdown().await.is_err() {
+        return;
+    }
+    let mut scratch = [0u8; 4096];
+    let mut drained = 0;
+    let _ = tokio::time::timeout(LINGER, async {
+        while drained < LINGER_BYTES {
+            match stream.read(&mut scratch).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => drained += n,
+            }
+        }
+    })
+    .await;
 }
 
 /// What a request learns about its connection. HTTP/1.1 serves one request at a time per
@@ -371,6 +421,10 @@ fn envelope(status: StatusCode, correlation_id: &str) -> Vec<u8> {
         StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => "The request headers are too large",
         _ => "The request could not be parsed as HTTP/1.1",
     };
+    envelope_with(correlation_id, message)
+}
+
+fn envelope_with(correlation_id: &str, message: &str) -> Vec<u8> {
     let body = spoke_types::error::Error {
         status: "error",
         message: message.to_owned(),

@@ -214,7 +214,7 @@ impl LocalCa {
                 }
             }
         }
-        let (cert_pem, key_pem) = self.issue()?;
+        let (cert_pem, key_pem) = self.issue(&SERVER_NAMES, SERVER_VALIDITY_DAYS)?;
         let cert = CertificateDer::from_pem_slice(cert_pem.as_bytes())
             .map_err(|e| invalid(&cert_path, e))?;
         // A CA that cannot sign a certificate its own clients accept (not spoke's, or
@@ -235,14 +235,10 @@ impl LocalCa {
         })
     }
 
-    /// A new server certificate and key, as PEM.
-    fn issue(&self) -> Result<(String, String), TlsError> {
-        let mut params = CertificateParams::new(
-            SERVER_NAMES
-                .iter()
-                .map(|n| (*n).to_owned())
-                .collect::<Vec<_>>(),
-        )?;
+    /// A new server certificate for `names`, valid `days`, and its key, as PEM.
+    fn issue(&self, names: &[&str], days: i64) -> Result<(String, String), TlsError> {
+        let mut params =
+            CertificateParams::new(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>())?;
         let mut dn = DistinguishedName::new();
         dn.push(DnType::OrganizationName, "spoke");
         dn.push(DnType::CommonName, SERVER_NAMES[0]);
@@ -252,7 +248,7 @@ impl LocalCa {
         params.use_authority_key_identifier_extension = true;
         let now = time::OffsetDateTime::now_utc();
         params.not_before = now - time::Duration::hours(1);
-        params.not_after = now + time::Duration::days(SERVER_VALIDITY_DAYS);
+        params.not_after = now + time::Duration::days(days);
         params.serial_number = Some(random_serial());
         let key = KeyPair::generate()?;
         let issuer = Issuer::new(ca_params(&self.key), &self.key);
@@ -395,7 +391,7 @@ mod tests {
 
         // A certificate that is no longer the CA's (another CA's, here) is replaced.
         let other = LocalCa::open(&temp_dir("other")).unwrap();
-        let (pem, key) = other.issue().unwrap();
+        let (pem, key) = other.issue(&SERVER_NAMES, SERVER_VALIDITY_DAYS).unwrap();
         fs::write(dir.join(SERVER_CERT_FILE), pem).unwrap();
         fs::write(dir.join(SERVER_KEY_FILE), key).unwrap();
         assert!(again.server_config().unwrap().issued);
@@ -410,6 +406,27 @@ mod tests {
             .is_err());
         let _ = fs::remove_dir_all(&dir);
         let _ = fs::remove_dir_all(other.dir());
+    }
+
+    #[test]
+    fn a_server_certificate_that_expires_soon_or_misses_a_name_is_issued_again() {
+        let dir = temp_dir("renew");
+        let ca = LocalCa::open(&dir).unwrap();
+        let store = |(pem, key): (String, String)| {
+            fs::write(dir.join(SERVER_CERT_FILE), pem).unwrap();
+            fs::write(dir.join(SERVER_KEY_FILE), key).unwrap();
+        };
+        // Still valid, but for less than the 30 days renewal looks ahead.
+        store(ca.issue(&SERVER_NAMES, 20).unwrap());
+        assert!(ca.server_config().unwrap().issued);
+        // Valid for a year, but without a name spoke now serves.
+        store(ca.issue(&SERVER_NAMES[..4], SERVER_VALIDITY_DAYS).unwrap());
+        assert!(ca.server_config().unwrap().issued);
+        // What it issued fits, and is kept.
+        let kept = fs::read(dir.join(SERVER_CERT_FILE)).unwrap();
+        assert!(!ca.server_config().unwrap().issued);
+        assert_eq!(fs::read(dir.join(SERVER_CERT_FILE)).unwrap(), kept);
+        let _ = fs::remove_dir_all(&dir);
     }
 
     #[test]
@@ -431,6 +448,27 @@ mod tests {
         assert!(verifier
             .verify_server_cert(cert.der(), &[], &name, &[], now)
             .is_err());
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn servers_started_together_make_one_ca() {
+        let dir = temp_dir("race");
+        let certs: Vec<_> = (0..6)
+            .map(|_| {
+                let dir = dir.clone();
+                std::thread::spawn(move || {
+                    let ca = LocalCa::open(&dir).unwrap();
+                    ca.server_config().unwrap();
+                    (ca.cert.clone(), ca.created())
+                })
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|t| t.join().unwrap())
+            .collect();
+        assert!(certs.iter().all(|(c, _)| *c == certs[0].0));
+        assert_eq!(certs.iter().filter(|(_, created)| *created).count(), 1);
         let _ = fs::remove_dir_all(&dir);
     }
 

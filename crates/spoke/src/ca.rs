@@ -46,9 +46,9 @@ readable by you only) never leaves that directory. SPOKE_CA_DIR chooses another 
     export REQUESTS_CA_BUNDLE={pem}
     export SSL_CERT_FILE={pem}
 
-  Python code that ignores those variables and reads certifi's bundle directly (the
-  Airbyte CDK does): append the CA to that environment's bundle (undone by reinstalling
-  certifi):
+  Python code that ignores those variables and verifies against certifi's bundle (the
+  Airbyte CDK and the Singer SDK, through requests' Session.send): append the CA to that
+  environment's bundle (undone by reinstalling certifi):
     cat {pem} >> \"$(python -m certifi)\"
 
   Node.js:

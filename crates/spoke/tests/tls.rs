@@ -237,21 +237,16 @@ async fn hostile_handshakes_are_dropped_and_the_server_keeps_serving() {
     let client = client_trusting(&ca_dir.join("ca.pem"), server.https);
     let url = format!("https://api.hubapi.com:{}/healthz", server.https.port());
 
-    // Garbage, a plain HTTP request, and a TLS record header that promises more than it sends.
+    // Garbage, and a TLS record header that promises more than it sends: the server ends
+    // the connection (an alert at most, never an HTTP answer) within the handshake timeout.
     let garbage: Vec<u8> = (0..4096u32)
         .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
         .collect();
-    let inputs: [&[u8]; 3] = [
-        &garbage,
-        b"GET /healthz HTTP/1.1\r\nhost: api.hubapi.com\r\n\r\n",
-        &[0x16, 0x03, 0x01, 0xff, 0xff, 0x01, 0x00],
-    ];
+    let inputs: [&[u8]; 2] = [&garbage, &[0x16, 0x03, 0x01, 0xff, 0xff, 0x01, 0x00]];
     for input in inputs {
         let mut s = tokio::net::TcpStream::connect(server.https).await.unwrap();
         let _ = s.write_all(input).await;
         let mut buf = Vec::new();
-        // The server ends the connection (an alert at most, never an HTTP answer) within
-        // the handshake timeout.
         let read = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut buf)).await;
         assert!(read.is_ok(), "connection left open after {:?}", &input[..4]);
         assert!(
@@ -260,6 +255,26 @@ async fn hostile_handshakes_are_dropped_and_the_server_keeps_serving() {
             String::from_utf8_lossy(&buf)
         );
     }
+    // Plain HTTP on the HTTPS port is told so, in HubSpot's envelope.
+    let mut s = tokio::net::TcpStream::connect(server.https).await.unwrap();
+    s.write_all(b"GET /crm/v3/objects/contacts HTTP/1.1\r\nhost: api.hubapi.com:443\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut buf))
+        .await
+        .expect("answered and closed")
+        .unwrap();
+    let text = String::from_utf8_lossy(&buf);
+    assert!(text.starts_with("HTTP/1.1 400 "), "{text}");
+    assert!(text.contains("\r\nx-hubspot-correlation-id: "), "{text}");
+    let body: Value = serde_json::from_str(text.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    assert_eq!(body["status"], "error");
+    assert_eq!(body["category"], "VALIDATION_ERROR");
+    assert!(
+        body["message"].as_str().unwrap().contains("serves HTTPS"),
+        "{body}"
+    );
 
     // Slowloris on the handshake: clients that connect and never finish it are dropped at
     // the header timeout (800 ms here), and meanwhile others are served.
