@@ -75,7 +75,8 @@ set +e
     ip link set lo up
     mount --bind "$SPOKE_CONNECTORS_WORKDIR/hosts" /etc/hosts
     exec "$@"
-' connectors "$venvs/driver/bin/python" -m pytest -p no:cacheprovider -ra --rootdir "$here" "$here/test_seed.py" "$here/test_airbyte.py" "$here/test_meltano.py" "$here/test_readme.py" "$@"
+' connectors "$venvs/driver/bin/python" -m pytest -p no:cacheprovider -ra --rootdir "$here" "$here/test_seed.py" "$here/test_airbyte.py" "$here/test_meltano.py" "$here/test_readme.py" \
+    "$here/test_airbyte_oauth.py" "$here/test_meltano_oauth.py" "$@"
 status=$?
 set -e
 echo "==> connector tests: exit $status in $(($(date +%s) - started)) s; outputs in $workdir"

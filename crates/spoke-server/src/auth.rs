@@ -1,11 +1,14 @@
 //! The bearer-token check: each token belongs to one portal and carries HubSpot scope
-//! names. Minting and hashing tokens is `spoke_store::tokens`, shared with the command line.
+//! names. A bearer is a private-app token (`spoke_store::tokens`, shared with the command
+//! line) or an OAuth access token (`spoke_store::oauth`), which also expires: an expired
+//! one gets HubSpot's 401 `EXPIRED_AUTHENTICATION` on every API.
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use spoke_core::time::now_millis;
 use spoke_core::PortalId;
-use spoke_store::tokens;
+use spoke_store::{oauth, tokens};
 
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
@@ -14,8 +17,11 @@ use crate::AppState;
 #[derive(Debug, Clone)]
 pub struct Principal {
     pub portal: PortalId,
+    /// The private-app token's id; 0 for an OAuth access token.
     pub token_id: i64,
     pub scopes: Vec<String>,
+    /// The OAuth app whose access token this is; `None` for a private-app token.
+    pub app_id: Option<i64>,
 }
 
 impl Principal {
@@ -43,13 +49,26 @@ impl FromRequestParts<AppState> for Principal {
             })
             .filter(|s| !s.is_empty())
             .ok_or_else(ApiError::unauthenticated)?;
-        let token = tokens::authenticate(state.store.as_ref(), secret)
+        if let Some(token) = tokens::authenticate(state.store.as_ref(), secret).await? {
+            return Ok(Principal {
+                portal: token.portal,
+                token_id: token.id,
+                scopes: token.scopes,
+                app_id: None,
+            });
+        }
+        let token = oauth::find_access_token(state.store.as_ref(), secret)
             .await?
             .ok_or_else(ApiError::unauthenticated)?;
+        let now = now_millis();
+        if let Some(at) = token.expires_at.filter(|at| *at <= now) {
+            return Err(ApiError::expired(at, now));
+        }
         Ok(Principal {
             portal: token.portal,
-            token_id: token.id,
+            token_id: 0,
             scopes: token.scopes,
+            app_id: Some(token.app_id),
         })
     }
 }

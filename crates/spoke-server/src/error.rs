@@ -20,6 +20,7 @@ pub enum Category {
     ObjectNotFound,
     Conflict,
     InvalidAuthentication,
+    ExpiredAuthentication,
     MissingScopes,
 }
 
@@ -30,6 +31,7 @@ impl Category {
             Self::ObjectNotFound => "OBJECT_NOT_FOUND",
             Self::Conflict => "CONFLICT",
             Self::InvalidAuthentication => "INVALID_AUTHENTICATION",
+            Self::ExpiredAuthentication => "EXPIRED_AUTHENTICATION",
             Self::MissingScopes => "MISSING_SCOPES",
         }
     }
@@ -55,6 +57,17 @@ pub struct ApiError {
     /// (`GET /crm/v3/owners`), sent as `x-spoke-not-emulated` so a test can tell spoke's
     /// gap from a real missing scope.
     pub not_emulated: Option<String>,
+    /// Set on errors of the OAuth endpoints, which answer in their own shape
+    /// (`spoke_types::oauth::OAuthError`): HubSpot's `status` code and RFC 6749's `error`.
+    pub oauth: Option<OAuthCode>,
+}
+
+/// The codes of an OAuth endpoint's error: HubSpot's `status` (`BAD_AUTH_CODE`) and the
+/// RFC 6749 `error` (`invalid_grant`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OAuthCode {
+    pub status: &'static str,
+    pub error: &'static str,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -91,7 +104,44 @@ impl ApiError {
             cause: None,
             policy_name: None,
             not_emulated: None,
+            oauth: None,
         }
+    }
+
+    /// An OAuth endpoint's error (hubspot-behavior-apps.md §41.3).
+    pub fn oauth(
+        status: StatusCode,
+        code: &'static str,
+        error: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
+        let mut e = Self::new(status, None, message);
+        e.oauth = Some(OAuthCode {
+            status: code,
+            error,
+        });
+        e
+    }
+
+    /// An expired OAuth access token on any API (§41.5): how long ago, in the largest
+    /// whole unit, and the expiry instant in `context`.
+    pub fn expired(expired_at: spoke_core::time::Millis, now: spoke_core::time::Millis) -> Self {
+        let secs = (now - expired_at).max(0) / 1000;
+        let (n, unit) = match secs {
+            s if s < 60 => (s, "second"),
+            s if s < 3600 => (s / 60, "minute"),
+            s if s < 86_400 => (s / 3600, "hour"),
+            s => (s / 86_400, "day"),
+        };
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            Some(Category::ExpiredAuthentication),
+            format!("The OAuth token used to make this call expired {n} {unit}(s) ago."),
+        )
+        .with_context(ctx(&[(
+            "expire time",
+            vec![spoke_core::time::format_iso(expired_at)],
+        )]))
     }
 
     /// HubSpot's 429 (§6.3): `errorType: RATE_LIMIT` and the policy, no category.

@@ -10,7 +10,8 @@
 //!   are minted and hashed by `spoke_store::tokens`.
 //! - [`schema`]: a type's records in HubSpot's output shape (the type's live property set
 //!   and its rules are `spoke_store::schema`).
-//! - `handlers/*`: one module per HubSpot API.
+//! - `handlers/*`: one module per HubSpot API; `handlers::oauth` (token endpoints) and
+//!   `handlers::consent` (the consent page) are OAuth 2.0, routed outside the catalogue.
 //! - [`conn`]: the accept loop: connection limits, timeouts, TLS, hyper's own errors in
 //!   HubSpot's envelope.
 //! - [`tls`]: the local certificate authority and server certificate for
@@ -62,6 +63,10 @@ pub fn app(state: AppState) -> Router {
     let router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .merge(catalogue::router())
+        // OAuth authorizes by client credentials and consent, not by bearer token, so its
+        // routes are not catalogue rows (see `handlers::oauth`).
+        .merge(handlers::oauth::router())
+        .merge(handlers::consent::router())
         .fallback(|| async { ApiError::unknown_route() });
     // Layers run outermost-last: the wire middleware wraps everything, so rate-limit
     // rejections get their correlation id and JSON like any other error.

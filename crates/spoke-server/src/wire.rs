@@ -66,7 +66,8 @@ pub async fn middleware(mut req: Request, next: Next) -> Response {
         // Any other error the framework produced itself (body too large, a path segment
         // that is not valid UTF-8...) still leaves in HubSpot's envelope.
         None if (res.status().is_client_error() || res.status().is_server_error())
-            && !is_json(&res) =>
+            && !is_json(&res)
+            && !is_html(&res) =>
         {
             let status = res.status();
             let message = match status {
@@ -85,11 +86,16 @@ pub async fn middleware(mut req: Request, next: Next) -> Response {
         failure = access.is_some().then(|| {
             (
                 e.message.clone(),
-                e.category.map(|c| c.as_str()).unwrap_or(""),
+                e.category
+                    .map(|c| c.as_str())
+                    .or(e.oauth.map(|c| c.status))
+                    .unwrap_or(""),
                 e.not_emulated.clone(),
             )
         });
         if let Some(cause) = &e.cause {
+            // Paths with a token in them (OAuth metadata) are logged without it.
+            let path = loggable_path(&path);
             tracing::error!(correlation_id = %id, %method, %path, status = e.status.as_u16(), %cause, "request failed");
         }
         let status = e.status;
@@ -98,31 +104,43 @@ pub async fn middleware(mut req: Request, next: Next) -> Response {
             .not_emulated
             .as_deref()
             .and_then(|op| HeaderValue::from_str(op).ok());
-        let body = spoke_types::error::Error {
-            status: "error",
-            message: e.message,
-            error_type: e.policy_name.map(|_| "RATE_LIMIT".to_owned()),
-            correlation_id: id.clone(),
-            policy_name: e.policy_name.map(str::to_owned),
-            errors: e.errors,
-            context: e.context,
-            links: e.links,
-            category: e.category.map(|c| c.as_str().to_owned()),
-            sub_category: e.sub_category,
-        };
-        res = json_response(status, &body);
-        if auth_failure {
-            res.headers_mut()
-                .insert("x-hubspot-auth-failure", HeaderValue::from_static("true"));
-        }
-        if let Some(op) = not_emulated {
-            res.headers_mut().insert(NOT_EMULATED_HEADER, op);
+        if let Some(code) = e.oauth {
+            let body = spoke_types::oauth::OAuthError {
+                error: code.error,
+                error_description: e.message.clone(),
+                status: code.status,
+                message: e.message,
+                correlation_id: id.clone(),
+            };
+            res = json_response(status, &body);
+        } else {
+            let body = spoke_types::error::Error {
+                status: "error",
+                message: e.message,
+                error_type: e.policy_name.map(|_| "RATE_LIMIT".to_owned()),
+                correlation_id: id.clone(),
+                policy_name: e.policy_name.map(str::to_owned),
+                errors: e.errors,
+                context: e.context,
+                links: e.links,
+                category: e.category.map(|c| c.as_str().to_owned()),
+                sub_category: e.sub_category,
+            };
+            res = json_response(status, &body);
+            if auth_failure {
+                res.headers_mut()
+                    .insert("x-hubspot-auth-failure", HeaderValue::from_static("true"));
+            }
+            if let Some(op) = not_emulated {
+                res.headers_mut().insert(NOT_EMULATED_HEADER, op);
+            }
         }
     }
     if let Ok(v) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(CORRELATION_HEADER, v);
     }
     if let Some((host, query)) = access {
+        let path = loggable_path(&path);
         let ms = started.elapsed().as_secs_f64() * 1000.0;
         let status = res.status().as_u16();
         match failure {
@@ -248,6 +266,25 @@ fn display_path(path: &str) -> &str {
     } else {
         path
     }
+}
+
+/// A page for people (the OAuth consent page and its errors), left as it is.
+fn is_html(res: &Response) -> bool {
+    res.headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"))
+}
+
+/// A request path fit for logs: the OAuth paths that carry a token in the path
+/// (`/oauth/v1/access-tokens/{token}`, `/oauth/v1/refresh-tokens/{token}`) lose the token.
+pub fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    for marker in ["/access-tokens/", "/refresh-tokens/"] {
+        if let Some(at) = path.find(marker) {
+            return format!("{}{marker}…", &path[..at]).into();
+        }
+    }
+    path.into()
 }
 
 fn is_json(res: &Response) -> bool {

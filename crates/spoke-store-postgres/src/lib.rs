@@ -60,6 +60,7 @@
 mod associations;
 mod batch;
 mod directory;
+mod oauth;
 mod objects;
 mod pipelines;
 mod schema;

@@ -39,6 +39,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0008_custom_objects",
         include_str!("../migrations/0008_custom_objects.sql"),
     ),
+    ("0009_oauth", include_str!("../migrations/0009_oauth.sql")),
 ];
 
 /// The advisory lock's first key: "spok" in ASCII, so it does not meet other applications'

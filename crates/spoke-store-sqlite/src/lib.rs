@@ -17,6 +17,7 @@
 
 mod associations;
 mod directory;
+mod oauth;
 mod objects;
 mod pipelines;
 mod schema;

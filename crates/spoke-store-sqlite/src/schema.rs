@@ -12,6 +12,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0007_directory.sql"),
     include_str!("../migrations/0008_pipelines.sql"),
     include_str!("../migrations/0009_custom_objects.sql"),
+    include_str!("../migrations/0010_oauth.sql"),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

@@ -26,15 +26,18 @@ pub mod columns;
 pub mod conformance;
 pub mod directory;
 pub mod graph;
+pub mod oauth;
 pub mod pipelines;
 pub mod plan;
 pub mod requests;
 pub mod schema;
 pub mod schemas;
+pub mod sealed;
 pub mod sql_search;
 pub mod tokens;
 pub mod transfer;
 
+pub use oauth::OAuthStore;
 pub use pipelines::PipelineStore;
 pub use requests::{RecordArchive, RecordRead, RecordSearch, Selection};
 pub use schemas::{SchemaKey, SchemaStore};
@@ -786,6 +789,7 @@ pub trait Store:
     + directory::DirectoryStore
     + PipelineStore
     + SchemaStore
+    + OAuthStore
 {
     /// The backend's name for logs (`sqlite`, `postgres`).
     fn backend(&self) -> &'static str;

@@ -34,6 +34,10 @@ pub enum Table {
     PipelineAudits,
     CustomObjectSchemas,
     AssociationDefinitions,
+    OAuthApps,
+    OAuthCodes,
+    OAuthRefreshTokens,
+    OAuthAccessTokens,
 }
 
 /// What a column holds. A backend maps each to its own SQL type.
@@ -211,6 +215,34 @@ mod defs {
         col("portal_id", Int), col("from_type", Text), col("to_type", Text), col("type_id", Int),
         col("inverse_type_id", Int), col("category", Text), col("name", Text),
         col("created_at", Int), col("updated_at", Int),
+    /// An OAuth app (`crate::oauth`): its secrets hashed and sealed, never in clear;
+    /// `redirect_uris` a JSON array, scopes space-separated.
+    pub(super) const OAUTH_APPS: Def = Def { name: "oauth_apps", key: &["id"], columns: &[
+        col("id", Int), col("name", Text), col("client_id", Text), col("client_secret_hash", Text),
+        col("client_secret_sealed", Text), col("developer_api_key_hash", Text),
+        col("developer_api_key_sealed", Text), col("redirect_uris", Json), col("scopes", Text),
+        col("optional_scopes", Text), col("created_at", Int),
+    ]};
+
+    /// An authorization code, by its hash.
+    pub(super) const OAUTH_CODES: Def = Def { name: "oauth_codes", key: &["code_hash"], columns: &[
+        col("code_hash", Text), col("app_id", Int), col("portal_id", Int), col("scopes", Text),
+        col("created_at", Int), col("expires_at", Int), col("redirect_uri", Text),
+        nullable("used_at", Int),
+    ]};
+
+    /// A refresh token, by its hash.
+    pub(super) const OAUTH_REFRESH_TOKENS: Def = Def {
+        name: "oauth_refresh_tokens", key: &["token_hash"], columns: &[
+        col("token_hash", Text), col("app_id", Int), col("portal_id", Int), col("scopes", Text),
+        col("created_at", Int),
+    ]};
+
+    /// An access token, by its hash.
+    pub(super) const OAUTH_ACCESS_TOKENS: Def = Def {
+        name: "oauth_access_tokens", key: &["token_hash"], columns: &[
+        col("token_hash", Text), col("app_id", Int), col("portal_id", Int), col("scopes", Text),
+        col("created_at", Int), col("expires_at", Int),
     ]};
 }
 
@@ -218,7 +250,7 @@ use defs::*;
 use ColumnType::{Bool, Int, Int32, Json, Text};
 
 impl Table {
-    pub const ALL: [Table; 17] = [
+    pub const ALL: [Table; 21] = [
         Table::Portals,
         Table::Tokens,
         Table::PropertyGroups,
@@ -236,6 +268,10 @@ impl Table {
         Table::PipelineAudits,
         Table::CustomObjectSchemas,
         Table::AssociationDefinitions,
+        Table::OAuthApps,
+        Table::OAuthCodes,
+        Table::OAuthRefreshTokens,
+        Table::OAuthAccessTokens,
     ];
 
     fn def(self) -> &'static Def {
@@ -257,6 +293,10 @@ impl Table {
             Table::PipelineAudits => &PIPELINE_AUDITS,
             Table::CustomObjectSchemas => &CUSTOM_OBJECT_SCHEMAS,
             Table::AssociationDefinitions => &ASSOCIATION_DEFINITIONS,
+            Table::OAuthApps => &OAUTH_APPS,
+            Table::OAuthCodes => &OAUTH_CODES,
+            Table::OAuthRefreshTokens => &OAUTH_REFRESH_TOKENS,
+            Table::OAuthAccessTokens => &OAUTH_ACCESS_TOKENS,
         }
     }
 

@@ -17,6 +17,7 @@ pub mod associations;
 pub mod directory;
 pub mod error;
 pub mod legacy;
+pub mod oauth;
 pub mod objects;
 pub mod pipelines;
 pub mod properties;

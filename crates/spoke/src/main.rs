@@ -1,4 +1,5 @@
-//! The `spoke` command: `serve`, `token`, `import`, `migrate`, `copy`, `ca`. Thin: every
+//! The `spoke` command: `serve`, `token`, `app`, `oauth`, `import`, `migrate`, `copy`, `ca`.
+//! Thin: every
 //! behavior lives in the library crates; this file parses arguments and wires them together.
 
 #[macro_use]
@@ -101,6 +102,14 @@ enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage OAuth apps (public apps: client id and secret, redirect URIs, scopes). Their
+    /// secrets are stored encrypted under a key file in spoke's data directory
+    /// (`SPOKE_DATA_DIR`), created on first use.
+    #[command(subcommand)]
+    App(AppCommand),
+    /// OAuth without a browser, for scripts and CI.
+    #[command(subcommand)]
+    Oauth(OauthCommand),
     /// Show spoke's local certificate authority (made on first use, in SPOKE_CA_DIR or the
     /// data directory) and how to make clients trust it and send api.hubapi.com to spoke.
     Ca {
@@ -184,6 +193,223 @@ enum TokenCommand {
         db: DatabaseArg,
         id: i64,
     },
+}
+
+#[derive(Subcommand)]
+enum AppCommand {
+    /// Register an app; prints `{"appId","clientId","clientSecret","developerApiKey"}` as
+    /// JSON. Keep the output: it is the only time the secrets are printed outside `list`.
+    Create {
+        #[command(flatten)]
+        db: DatabaseArg,
+        /// The app's name, shown on the consent page.
+        #[arg(long)]
+        name: String,
+        /// A redirect URI the app may use (repeat, or separate with commas).
+        #[arg(long = "redirect-uri", required = true, value_delimiter = ',')]
+        redirect_uris: Vec<String>,
+        /// Comma-separated scopes the app requires.
+        #[arg(long, required = true, value_delimiter = ',')]
+        scopes: Vec<String>,
+        /// Comma-separated scopes the app may ask for besides.
+        #[arg(long = "optional-scopes", value_delimiter = ',')]
+        optional_scopes: Vec<String>,
+    },
+    /// List apps as JSON, secrets included (opened with the key file).
+    List {
+        #[command(flatten)]
+        db: DatabaseArg,
+    },
+    /// Delete an app by id, and every authorization code and token issued to it.
+    Delete {
+        #[command(flatten)]
+        db: DatabaseArg,
+        id: i64,
+    },
+}
+
+#[derive(Subcommand)]
+enum OauthCommand {
+    /// Prints the authorization code that approving the consent page for PORTAL would
+    /// produce; exchange it at `POST /oauth/v1/token` within ten minutes.
+    Grant {
+        #[command(flatten)]
+        db: DatabaseArg,
+        /// Portal (account) id to connect; created if needed.
+        #[arg(long)]
+        portal: i64,
+        #[arg(long = "client-id")]
+        client_id: String,
+        /// Comma-separated scopes to grant (default: all the app's scopes, optional ones
+        /// included); must include every scope the app requires.
+        #[arg(long, value_delimiter = ',')]
+        scopes: Vec<String>,
+        /// The redirect URI the code is for (default: the app's first).
+        #[arg(long = "redirect-uri")]
+        redirect_uri: Option<String>,
+    },
+}
+
+/// The key that seals app secrets, in spoke's data directory.
+fn secret_key_path() -> Result<PathBuf, String> {
+    spoke_core::datadir::data_dir()
+        .map(|d| d.join(spoke_store::sealed::KEY_FILE))
+        .map_err(|e| e.to_string())
+}
+
+fn app_json(
+    app: &spoke_store::oauth::AppRecord,
+    secrets: Option<&spoke_store::oauth::AppSecrets>,
+) -> serde_json::Value {
+    serde_json::json!({
+        "appId": app.id,
+        "name": app.name,
+        "clientId": app.client_id,
+        "clientSecret": secrets.map(|s| s.client_secret.clone()),
+        "developerApiKey": secrets.map(|s| s.developer_api_key.clone()),
+        "redirectUris": app.redirect_uris,
+        "scopes": app.scopes,
+        "optionalScopes": app.optional_scopes,
+        "createdAt": format_iso(app.created_at),
+    })
+}
+
+async fn run_app(command: AppCommand) -> Result<(), String> {
+    use spoke_store::oauth;
+    use spoke_store::sealed::SecretKey;
+    match command {
+        AppCommand::Create {
+            db,
+            name,
+            redirect_uris,
+            scopes,
+            optional_scopes,
+        } => {
+            let key = SecretKey::load_or_create(&secret_key_path()?).map_err(|e| e.to_string())?;
+            let store = open_store(&db.database, &db.pg).await?;
+            let spec = oauth::AppSpec {
+                name,
+                redirect_uris: redirect_uris
+                    .into_iter()
+                    .map(|u| u.trim().to_owned())
+                    .collect(),
+                scopes,
+                optional_scopes,
+            };
+            let (app, secrets) = oauth::create_app(store.as_ref(), &key, spec, now_millis())
+                .await
+                .map_err(|e| e.to_string())?;
+            let out = serde_json::json!({
+                "appId": app.id,
+                "clientId": app.client_id,
+                "clientSecret": secrets.client_secret,
+                "developerApiKey": secrets.developer_api_key,
+            });
+            outln!("{out}");
+            Ok(())
+        }
+        AppCommand::List { db } => {
+            let store = open_store(&db.database, &db.pg).await?;
+            let apps = store.list_apps().await.map_err(|e| e.to_string())?;
+            // Without the key the apps are still listed, their secrets as null.
+            let key = if apps.is_empty() {
+                None
+            } else {
+                match SecretKey::load(&secret_key_path()?) {
+                    Ok(key) => Some(key),
+                    Err(e) => {
+                        errln!("spoke: {e}; the apps' secrets cannot be shown");
+                        None
+                    }
+                }
+            };
+            let mut out = Vec::with_capacity(apps.len());
+            for app in &apps {
+                let secrets = match &key {
+                    Some(key) => match oauth::open_secrets(key, app) {
+                        Ok(s) => Some(s),
+                        Err(e) => {
+                            errln!("spoke: app {}: {e}", app.id);
+                            None
+                        }
+                    },
+                    None => None,
+                };
+                out.push(app_json(app, secrets.as_ref()));
+            }
+            let text = serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?;
+            outln!("{text}");
+            Ok(())
+        }
+        AppCommand::Delete { db, id } => {
+            let store = open_store(&db.database, &db.pg).await?;
+            if store.delete_app(id).await.map_err(|e| e.to_string())? {
+                errln!("app {id} deleted, with its codes and tokens");
+                Ok(())
+            } else {
+                Err(format!("no app with id {id}"))
+            }
+        }
+    }
+}
+
+async fn run_oauth(command: OauthCommand) -> Result<(), String> {
+    use spoke_store::oauth::{self, AuthorizeError};
+    let OauthCommand::Grant {
+        db,
+        portal,
+        client_id,
+        scopes,
+        redirect_uri,
+    } = command;
+    if portal <= 0 {
+        return Err(format!(
+            "--portal must be a positive account id, not {portal}"
+        ));
+    }
+    let store = open_store(&db.database, &db.pg).await?;
+    let app = oauth::find_client(store.as_ref(), &client_id)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no app has the client id {client_id}"))?;
+    let scopes = if scopes.is_empty() {
+        app.scopes
+            .iter()
+            .chain(&app.optional_scopes)
+            .cloned()
+            .collect()
+    } else {
+        scopes
+    };
+    let redirect = redirect_uri
+        .or_else(|| app.redirect_uris.first().cloned())
+        .unwrap_or_default();
+    let grant = oauth::check_authorization(
+        store.as_ref(),
+        Some(&client_id),
+        Some(&redirect),
+        Some(&scopes.join(" ")),
+        None,
+    )
+    .await
+    .map_err(|e| e.to_string())?
+    .map_err(|e| match e {
+        AuthorizeError::RedirectMismatch(r) => {
+            format!("{r} is not one of the app's redirect URIs")
+        }
+        AuthorizeError::UnknownScopes(s) => {
+            format!("the app did not register these scopes: {}", s.join(", "))
+        }
+        AuthorizeError::MissingScopes(s) => {
+            format!("the app requires these scopes too: {}", s.join(", "))
+        }
+        other => format!("{other:?}"),
+    })?;
+    let code = oauth::issue_code(store.as_ref(), &grant, PortalId(portal), now_millis())
+        .await
+        .map_err(|e| e.to_string())?;
+    outln!("{code}");
+    Ok(())
 }
 
 /// Opens the backend a URL names. The one place that knows every backend.
@@ -448,6 +674,8 @@ async fn run(cli: Cli) -> Result<(), String> {
                 Err(format!("no active token with id {id}"))
             }
         }
+        Command::App(command) => run_app(command).await,
+        Command::Oauth(command) => run_oauth(command).await,
         Command::Import {
             db,
             portal,

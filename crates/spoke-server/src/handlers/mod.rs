@@ -13,8 +13,10 @@ use crate::wire::{Body, QueryParams};
 use crate::AppState;
 
 pub mod associations;
+pub mod consent;
 pub mod directory;
 pub mod legacy;
+pub mod oauth;
 pub mod objects;
 pub mod pipelines;
 pub mod properties;

@@ -27,6 +27,7 @@ mod associations;
 mod batches;
 pub mod concurrency;
 mod directory;
+mod oauth;
 mod pipelines;
 mod properties;
 mod records;
@@ -109,6 +110,11 @@ pub async fn run_all_from(store: &dyn Store, base: i64) {
     schemas::names_and_the_limit(store, p.of(123)).await;
     schemas::archive_and_purge(store, p.of(124)).await;
     schemas::definitions_are_added_and_removed(store, p.of(126)).await;
+
+    oauth::apps_are_found_by_id_client_id_and_key_and_deleted_with_their_grants(store, p.of(151))
+        .await;
+    oauth::codes_are_used_once_and_grants_are_found_by_exact_hash(store, p.of(152)).await;
+    oauth::the_authorization_code_flow_runs_on_the_backend(store, p.of(153), p.of(154)).await;
 
     let one = [store];
     concurrency::pages_never_repeat_or_skip_under_concurrent_writes(&one, p.of(37)).await;

@@ -506,8 +506,24 @@ fn crafted_rows(portal: PortalId, base: i64) -> Vec<Rows> {
         rows_of(Table::AssociationDefinitions, vec![
             vec![p.clone(), text("2-1"), text(CONTACTS), int(label_type + 2), int(label_type + 3), text(USER_DEFINED),
                  text("cars_to_contacts ü"), int(i64::MIN), int(i64::MAX)],
-            vec![p, text(CONTACTS), text("2-1"), int(label_type + 3), int(label_type + 2), text(USER_DEFINED),
+            vec![p.clone(), text(CONTACTS), text("2-1"), int(label_type + 3), int(label_type + 2), text(USER_DEFINED),
                  text(""), int(0), int(0)],
+        ]),
+        rows_of(Table::OAuthApps, vec![
+            vec![a.clone(), text("Äpp 😀"), hash("client-a"), hash("secret-a"), text("v1.00.00"), hash("key-a"),
+                 text("v1.01.01"), json(serde_json::json!(["http://localhost/ü"])), text("oauth tickets"), text(""), int(i64::MIN)],
+            vec![b.clone(), text(""), hash("client-b"), hash("secret-b"), text(""), hash("key-b"), text(""),
+                 json(serde_json::json!([])), text(""), text("e-commerce"), int(i64::MAX)],
+        ]),
+        rows_of(Table::OAuthCodes, vec![
+            vec![hash("code-1"), a.clone(), p.clone(), text("oauth"), int(0), int(i64::MAX), text("http://localhost/ü"), Value::Null],
+            vec![hash("code-2"), b.clone(), p.clone(), text(""), int(i64::MIN), int(0), text(""), int(i64::MAX)],
+        ]),
+        rows_of(Table::OAuthRefreshTokens, vec![
+            vec![hash("refresh-1"), a.clone(), p.clone(), text("oauth tickets"), int(i64::MAX)],
+        ]),
+        rows_of(Table::OAuthAccessTokens, vec![
+            vec![hash("access-1"), a.clone(), p, text("oauth tickets"), int(0), int(i64::MAX)],
         ]),
     ];
     for rows in &all {
