@@ -215,6 +215,8 @@ mod defs {
         col("portal_id", Int), col("from_type", Text), col("to_type", Text), col("type_id", Int),
         col("inverse_type_id", Int), col("category", Text), col("name", Text),
         col("created_at", Int), col("updated_at", Int),
+    ]};
+
     /// An OAuth app (`crate::oauth`): its secrets hashed and sealed, never in clear;
     /// `redirect_uris` a JSON array, scopes space-separated.
     pub(super) const OAUTH_APPS: Def = Def { name: "oauth_apps", key: &["id"], columns: &[
