@@ -6,6 +6,8 @@
 //! - [`catalogue`]: every HubSpot operation spoke knows (method, path, spec, scopes, rate
 //!   class, handler); the router, the scope check and the rate limiter read it.
 //! - [`error`]: [`ApiError`], the single way an error reaches the wire.
+//! - [`admin`]: spoke's own API under `/_spoke/` (portals, reset, snapshots), guarded by the
+//!   admin token; not catalogue rows.
 //! - [`auth`]: the [`auth::Principal`] extractor (token, portal, scopes); tokens themselves
 //!   are minted and hashed by `spoke_store::tokens`.
 //! - [`schema`]: a type's records in HubSpot's output shape (the type's live property set
@@ -14,6 +16,7 @@
 //! - [`conn`]: the accept loop: connection limits, timeouts, hyper's own errors in
 //!   HubSpot's envelope.
 
+pub mod admin;
 pub mod auth;
 pub mod catalogue;
 pub mod conn;
@@ -59,6 +62,7 @@ pub fn app(state: AppState) -> Router {
     let router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .merge(catalogue::router())
+        .merge(admin::router())
         .fallback(|| async { ApiError::unknown_route() });
     // Layers run outermost-last: the wire middleware wraps everything, so rate-limit
     // rejections get their correlation id and JSON like any other error.

@@ -35,6 +35,9 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0007_pipelines",
         include_str!("../migrations/0007_pipelines.sql"),
     ),
+    // Numbered after the migrations other branches add (0008–0011); when they land, this
+    // stays last.
+    ("0012_admin", include_str!("../migrations/0012_admin.sql")),
 ];
 
 /// The advisory lock's first key: "spok" in ASCII, so it does not meet other applications'
@@ -104,7 +107,7 @@ async fn run(store: &PostgresStore, schema: Option<&str>) -> Result<(), Error> {
 
 /// A migration's text with the character tables it takes from Rust filled in.
 fn fill_in(sql: &str) -> String {
-    let sql = spoke_store::pipelines::fill_in_migration(sql);
+    let sql = spoke_store::admin::fill_in_migration(&spoke_store::pipelines::fill_in_migration(sql));
     let mut sql = sql.replace("{{ALNUM}}", &alnum_class());
     if sql.contains("{{WHITESPACE}}") {
         let (from, to) = lower_table();
