@@ -16,9 +16,11 @@ async fn run<C: GenericClient>(c: &C, statements: Vec<String>) -> Result<(), Err
 }
 
 async fn portal_exists<C: GenericClient>(c: &C, portal: PortalId) -> Result<bool, Error> {
-    Ok(db::query_opt(c, "SELECT 1 FROM portals WHERE id = $1", &[&portal.0])
-        .await?
-        .is_some())
+    Ok(
+        db::query_opt(c, "SELECT 1 FROM portals WHERE id = $1", &[&portal.0])
+            .await?
+            .is_some(),
+    )
 }
 
 async fn snapshot_id<C: GenericClient>(
@@ -48,9 +50,12 @@ impl AdminStore for PostgresStore {
     async fn admin_token_hash(&self) -> StoreResult<Option<String>> {
         async {
             let client = self.client().await?;
-            let row =
-                db::query_opt(&client, "SELECT token_hash FROM admin_token WHERE id = 1", &[])
-                    .await?;
+            let row = db::query_opt(
+                &client,
+                "SELECT token_hash FROM admin_token WHERE id = 1",
+                &[],
+            )
+            .await?;
             Ok::<_, Error>(match row {
                 Some(r) => Some(r.try_get(0)?),
                 None => None,

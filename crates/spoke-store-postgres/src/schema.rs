@@ -107,7 +107,8 @@ async fn run(store: &PostgresStore, schema: Option<&str>) -> Result<(), Error> {
 
 /// A migration's text with the character tables it takes from Rust filled in.
 fn fill_in(sql: &str) -> String {
-    let sql = spoke_store::admin::fill_in_migration(&spoke_store::pipelines::fill_in_migration(sql));
+    let sql =
+        spoke_store::admin::fill_in_migration(&spoke_store::pipelines::fill_in_migration(sql));
     let mut sql = sql.replace("{{ALNUM}}", &alnum_class());
     if sql.contains("{{WHITESPACE}}") {
         let (from, to) = lower_table();

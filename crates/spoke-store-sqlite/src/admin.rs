@@ -68,11 +68,10 @@ impl AdminStore for SqliteStore {
         self.write(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             // The writer is the only one: the largest id cannot move before the insert.
-            let id: i64 = tx.query_row(
-                "SELECT COALESCE(MAX(id), 0) + 1 FROM portals",
-                [],
-                |r| r.get(0),
-            )?;
+            let id: i64 =
+                tx.query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM portals", [], |r| {
+                    r.get(0)
+                })?;
             let portal = PortalId(id);
             tx.execute(
                 "INSERT INTO portals (id, created_at) VALUES (?1, ?2)",

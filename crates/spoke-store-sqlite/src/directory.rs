@@ -46,14 +46,22 @@ fn largest(conn: &Connection) -> rusqlite::Result<LargestIds> {
     };
     // Snapshots hold ids too: a restore puts them back, so none is handed out again.
     Ok(LargestIds {
-        user: max("SELECT MAX(m) FROM (SELECT MAX(id) AS m FROM directory_users
-                   UNION ALL SELECT MAX(id) FROM snapshot_directory_users)")?,
-        owner: max("SELECT MAX(m) FROM (SELECT MAX(owner_id) AS m FROM directory_users
-                    UNION ALL SELECT MAX(owner_id) FROM snapshot_directory_users)")?,
-        team: max("SELECT MAX(m) FROM (SELECT MAX(id) AS m FROM directory_teams
-                   UNION ALL SELECT MAX(id) FROM snapshot_directory_teams)")?,
-        role: max("SELECT MAX(m) FROM (SELECT MAX(id) AS m FROM directory_roles
-                   UNION ALL SELECT MAX(id) FROM snapshot_directory_roles)")?,
+        user: max(
+            "SELECT MAX(m) FROM (SELECT MAX(id) AS m FROM directory_users
+                   UNION ALL SELECT MAX(id) FROM snapshot_directory_users)",
+        )?,
+        owner: max(
+            "SELECT MAX(m) FROM (SELECT MAX(owner_id) AS m FROM directory_users
+                    UNION ALL SELECT MAX(owner_id) FROM snapshot_directory_users)",
+        )?,
+        team: max(
+            "SELECT MAX(m) FROM (SELECT MAX(id) AS m FROM directory_teams
+                   UNION ALL SELECT MAX(id) FROM snapshot_directory_teams)",
+        )?,
+        role: max(
+            "SELECT MAX(m) FROM (SELECT MAX(id) AS m FROM directory_roles
+                   UNION ALL SELECT MAX(id) FROM snapshot_directory_roles)",
+        )?,
     })
 }
 

@@ -54,8 +54,12 @@ pub trait AdminStore: Send + Sync {
     /// Stores `hash` as the admin token's. With `replace` false it is stored only if none is
     /// yet (so of several processes starting on one database exactly one makes it); returns
     /// whether it was stored.
-    async fn put_admin_token_hash(&self, hash: &str, replace: bool, now: Millis)
-        -> StoreResult<bool>;
+    async fn put_admin_token_hash(
+        &self,
+        hash: &str,
+        replace: bool,
+        now: Millis,
+    ) -> StoreResult<bool>;
 
     /// Creates a portal with a new id (larger than every portal's), seeded as
     /// [`crate::TokenStore::ensure_portal`] seeds one, in one transaction.
@@ -163,7 +167,9 @@ pub fn delete_portal_sql(portal: PortalId) -> Vec<String> {
             snapshot_table(t)
         ));
     }
-    out.push(format!("DELETE FROM portal_snapshots WHERE portal_id = {p}"));
+    out.push(format!(
+        "DELETE FROM portal_snapshots WHERE portal_id = {p}"
+    ));
     out.push(format!("DELETE FROM tokens WHERE portal_id = {p}"));
     out.push(format!("DELETE FROM portals WHERE id = {p}"));
     out

@@ -37,7 +37,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/_spoke/portals/{portalId}/reset"),
     ("GET", "/_spoke/portals/{portalId}/snapshots"),
     ("POST", "/_spoke/portals/{portalId}/snapshots"),
-    ("POST", "/_spoke/portals/{portalId}/snapshots/{name}/restore"),
+    (
+        "POST",
+        "/_spoke/portals/{portalId}/snapshots/{name}/restore",
+    ),
     ("DELETE", "/_spoke/portals/{portalId}/snapshots/{name}"),
 ];
 

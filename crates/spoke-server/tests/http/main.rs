@@ -4,6 +4,7 @@
 mod harness;
 mod support;
 
+mod admin;
 mod associations;
 mod auth_scopes;
 mod batch_limits;

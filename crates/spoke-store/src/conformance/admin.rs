@@ -13,7 +13,10 @@ use crate::transfer::{Chunks, Value};
 use crate::{tokens, AssociationWrite, Table};
 
 /// Every row of the portal, by table, in key order.
-async fn portal_rows(store: &dyn Store, portal: PortalId) -> BTreeMap<&'static str, Vec<Vec<Value>>> {
+async fn portal_rows(
+    store: &dyn Store,
+    portal: PortalId,
+) -> BTreeMap<&'static str, Vec<Vec<Value>>> {
     let mut out = BTreeMap::new();
     let mut records = BTreeSet::new();
     // Objects before history: history rows belong to the portal's records.
@@ -55,7 +58,10 @@ async fn fill(store: &dyn Store, portal: PortalId, tag: &str) -> (i64, i64) {
     let c = ctx(portal, CONTACTS, T0);
     let email = format!("{tag}@example.com");
     let contacts = store
-        .create_objects(&c, vec![new(&[("email", &email)]), new(&[("firstname", tag)])])
+        .create_objects(
+            &c,
+            vec![new(&[("email", &email)]), new(&[("firstname", tag)])],
+        )
         .await
         .expect("create contacts");
     let contact = ok(&contacts[0], "contact").id;
@@ -68,7 +74,10 @@ async fn fill(store: &dyn Store, portal: PortalId, tag: &str) -> (i64, i64) {
     )
     .id;
     store
-        .update_objects(&ctx(portal, CONTACTS, T0 + 1), vec![patch(contact, &[("firstname", "again")])])
+        .update_objects(
+            &ctx(portal, CONTACTS, T0 + 1),
+            vec![patch(contact, &[("firstname", "again")])],
+        )
         .await
         .expect("update");
     let link = AssociationWrite {
@@ -78,7 +87,10 @@ async fn fill(store: &dyn Store, portal: PortalId, tag: &str) -> (i64, i64) {
         to_id: company,
         types: vec![super::associations::unlabeled()],
     };
-    store.put_associations(portal, vec![link]).await.expect("link");
+    store
+        .put_associations(portal, vec![link])
+        .await
+        .expect("link");
     (contact, company)
 }
 
@@ -107,16 +119,29 @@ pub(super) async fn restore_puts_back_every_row(store: &dyn Store, portal: Porta
         .expect("archive");
     assert_ne!(portal_rows(store, portal).await, before);
 
-    assert!(store.restore_snapshot(portal, "before").await.expect("restore"));
-    assert_eq!(portal_rows(store, portal).await, before, "restored row for row");
+    assert!(store
+        .restore_snapshot(portal, "before")
+        .await
+        .expect("restore"));
+    assert_eq!(
+        portal_rows(store, portal).await,
+        before,
+        "restored row for row"
+    );
     assert!(
-        tokens::authenticate(store, &secret).await.expect("auth").is_some(),
+        tokens::authenticate(store, &secret)
+            .await
+            .expect("auth")
+            .is_some(),
         "a restore keeps the portal's tokens"
     );
     // A snapshot can be restored again; new records after it get new ids.
     let (again, _) = fill(store, portal, "third").await;
     assert!(again > contact, "ids never go back");
-    assert!(store.restore_snapshot(portal, "before").await.expect("restore twice"));
+    assert!(store
+        .restore_snapshot(portal, "before")
+        .await
+        .expect("restore twice"));
     assert_eq!(portal_rows(store, portal).await, before);
 }
 
@@ -142,20 +167,51 @@ pub(super) async fn reset_empties_and_seeds_again(
 
     assert!(store.reset_portal(portal, T0 + 1).await.expect("reset"));
     let after = portal_rows(store, portal).await;
-    for table in [Table::Objects, Table::PropertyHistory, Table::Associations, Table::UniqueValues] {
+    for table in [
+        Table::Objects,
+        Table::PropertyHistory,
+        Table::Associations,
+        Table::UniqueValues,
+    ] {
         assert_eq!(count(&after, table), 0, "{table} emptied");
     }
-    for table in [Table::DirectoryUsers, Table::DirectoryTeams, Table::Pipelines, Table::PipelineStages] {
-        assert_eq!(count(&after, table), count(&fresh, table), "{table} seeded as new");
+    for table in [
+        Table::DirectoryUsers,
+        Table::DirectoryTeams,
+        Table::Pipelines,
+        Table::PipelineStages,
+    ] {
+        assert_eq!(
+            count(&after, table),
+            count(&fresh, table),
+            "{table} seeded as new"
+        );
     }
-    assert!(tokens::authenticate(store, &secret).await.expect("auth").is_some());
-    let snaps = store.list_snapshots(portal).await.expect("list").expect("portal");
+    assert!(tokens::authenticate(store, &secret)
+        .await
+        .expect("auth")
+        .is_some());
+    let snaps = store
+        .list_snapshots(portal)
+        .await
+        .expect("list")
+        .expect("portal");
     assert_eq!(snaps.len(), 1, "reset keeps snapshots");
-    assert_eq!(portal_rows(store, other).await, other_rows, "another portal untouched");
+    assert_eq!(
+        portal_rows(store, other).await,
+        other_rows,
+        "another portal untouched"
+    );
     // The seed's owner ids are new, and restoring the snapshot brings the old ones back.
-    assert!(store.restore_snapshot(portal, "kept").await.expect("restore"));
+    assert!(store
+        .restore_snapshot(portal, "kept")
+        .await
+        .expect("restore"));
     assert_eq!(count(&portal_rows(store, portal).await, Table::Objects), 3);
-    assert!(!store.reset_portal(PortalId(-portal.0), T0).await.expect("unknown"));
+    assert!(!store
+        .reset_portal(PortalId(-portal.0), T0)
+        .await
+        .expect("unknown"));
 }
 
 /// Check 173: new portals take ids above every portal, come seeded, and deleting one
@@ -173,15 +229,32 @@ pub(super) async fn create_and_delete_portals(store: &dyn Store, anchor: PortalI
 
     let secret = tokens::issue(store, a, &[], T0).await.expect("token");
     fill(store, a, "gone").await;
-    store.create_snapshot(a, "s", T0).await.expect("snap").expect("taken");
+    store
+        .create_snapshot(a, "s", T0)
+        .await
+        .expect("snap")
+        .expect("taken");
     let b_rows = portal_rows(store, b).await;
     assert!(store.delete_portal(a).await.expect("delete"));
-    assert!(portal_rows(store, a).await.values().all(Vec::is_empty), "no row left");
-    assert!(tokens::authenticate(store, &secret).await.expect("auth").is_none());
+    assert!(
+        portal_rows(store, a).await.values().all(Vec::is_empty),
+        "no row left"
+    );
+    assert!(tokens::authenticate(store, &secret)
+        .await
+        .expect("auth")
+        .is_none());
     assert!(!store.list_portals().await.expect("list").contains(&a));
     assert_eq!(store.list_snapshots(a).await.expect("list"), None);
-    assert!(!store.delete_portal(a).await.expect("again"), "already gone");
-    assert_eq!(portal_rows(store, b).await, b_rows, "the other portal untouched");
+    assert!(
+        !store.delete_portal(a).await.expect("again"),
+        "already gone"
+    );
+    assert_eq!(
+        portal_rows(store, b).await,
+        b_rows,
+        "the other portal untouched"
+    );
     // Nothing of the deleted portal's snapshot stays behind for a later portal of its id.
     store.ensure_portal(a, T0).await.expect("recreate");
     assert_eq!(store.list_snapshots(a).await.expect("list"), Some(vec![]));
@@ -204,13 +277,21 @@ pub(super) async fn snapshot_names_are_per_portal(
     store.ensure_portal(portal, T0).await.expect("portal");
     store.ensure_portal(other, T0).await.expect("other");
     for name in ["b", "a", "B"] {
-        store.create_snapshot(portal, name, T0).await.expect("snap").expect("taken");
+        store
+            .create_snapshot(portal, name, T0)
+            .await
+            .expect("snap")
+            .expect("taken");
     }
     assert_eq!(
         store.create_snapshot(portal, "a", T0).await.expect("call"),
         Err(SnapshotRefusal::Exists)
     );
-    store.create_snapshot(other, "a", T0).await.expect("snap").expect("same name elsewhere");
+    store
+        .create_snapshot(other, "a", T0)
+        .await
+        .expect("snap")
+        .expect("same name elsewhere");
     let names: Vec<String> = store
         .list_snapshots(portal)
         .await
@@ -221,23 +302,58 @@ pub(super) async fn snapshot_names_are_per_portal(
         .collect();
     assert_eq!(names, ["B", "a", "b"], "bytewise by name");
     assert!(!store.restore_snapshot(portal, "zz").await.expect("unknown"));
-    assert!(!store.restore_snapshot(missing, "a").await.expect("unknown portal"));
+    assert!(!store
+        .restore_snapshot(missing, "a")
+        .await
+        .expect("unknown portal"));
     assert!(store.delete_snapshot(portal, "a").await.expect("delete"));
     assert!(!store.delete_snapshot(portal, "a").await.expect("again"));
-    assert_eq!(store.list_snapshots(other).await.expect("list").expect("other").len(), 1);
-    assert!(store.restore_snapshot(other, "a").await.expect("other's stays"));
+    assert_eq!(
+        store
+            .list_snapshots(other)
+            .await
+            .expect("list")
+            .expect("other")
+            .len(),
+        1
+    );
+    assert!(store
+        .restore_snapshot(other, "a")
+        .await
+        .expect("other's stays"));
 }
 
 /// Check 175: the admin token's hash is made once and replaced only when asked.
 pub(super) async fn the_admin_token_is_made_once(store: &dyn Store) {
     let previous = store.admin_token_hash().await.expect("read");
-    assert!(store.put_admin_token_hash("h1", true, T0).await.expect("put"));
-    assert_eq!(store.admin_token_hash().await.expect("read").as_deref(), Some("h1"));
-    assert!(!store.put_admin_token_hash("h2", false, T0).await.expect("put"));
-    assert_eq!(store.admin_token_hash().await.expect("read").as_deref(), Some("h1"));
-    assert!(store.put_admin_token_hash("h3", true, T0).await.expect("replace"));
-    assert_eq!(store.admin_token_hash().await.expect("read").as_deref(), Some("h3"));
+    assert!(store
+        .put_admin_token_hash("h1", true, T0)
+        .await
+        .expect("put"));
+    assert_eq!(
+        store.admin_token_hash().await.expect("read").as_deref(),
+        Some("h1")
+    );
+    assert!(!store
+        .put_admin_token_hash("h2", false, T0)
+        .await
+        .expect("put"));
+    assert_eq!(
+        store.admin_token_hash().await.expect("read").as_deref(),
+        Some("h1")
+    );
+    assert!(store
+        .put_admin_token_hash("h3", true, T0)
+        .await
+        .expect("replace"));
+    assert_eq!(
+        store.admin_token_hash().await.expect("read").as_deref(),
+        Some("h3")
+    );
     if let Some(previous) = previous {
-        store.put_admin_token_hash(&previous, true, T0).await.expect("put back");
+        store
+            .put_admin_token_hash(&previous, true, T0)
+            .await
+            .expect("put back");
     }
 }
