@@ -1,4 +1,4 @@
-//! The `spoke` command: `serve`, `token`, `import`, `migrate`, `copy`. Thin: every
+//! The `spoke` command: `serve`, `token`, `admin-token`, `import`, `migrate`, `copy`. Thin: every
 //! behavior lives in the library crates; this file parses arguments and wires them together.
 
 #[macro_use]
@@ -90,6 +90,17 @@ enum Command {
         /// closes. Keep it below the open-file limit (`ulimit -n`) minus about 50.
         #[arg(long, env = "SPOKE_MAX_CONNECTIONS", default_value_t = 1024)]
         max_connections: usize,
+        /// Use this secret as the admin token of the `/_spoke/` API (its hash replaces the
+        /// stored one), e.g. a fixed one in CI. Without it, a database that has none gets a
+        /// new one, printed once.
+        #[arg(long, env = "SPOKE_ADMIN_TOKEN", hide_env_values = true)]
+        admin_token: Option<String>,
+    },
+    /// Issue a new admin token for the `/_spoke/` API and print it. Only its hash is
+    /// stored, so the old one stops working at once (running servers included).
+    AdminToken {
+        #[command(flatten)]
+        db: DatabaseArg,
     },
     /// Manage API tokens.
     #[command(subcommand)]
@@ -292,6 +303,37 @@ async fn first_start(store: &dyn Store) -> Result<(), String> {
     Ok(())
 }
 
+/// The admin token: the one given (stored as the database's), else a new one if the database
+/// has none (printed: only its hash is kept, so this is the one time it can be shown).
+async fn admin_start(store: &dyn Store, given: Option<&str>) -> Result<(), String> {
+    use spoke_store::admin::{admin_hash, new_admin_secret};
+    let now = now_millis();
+    if let Some(secret) = given.map(str::trim).filter(|s| !s.is_empty()) {
+        store
+            .put_admin_token_hash(&admin_hash(secret), true, now)
+            .await
+            .map_err(|e| e.to_string())?;
+        outln!("spoke: admin API at /_spoke/ with the admin token given (--admin-token).");
+        return Ok(());
+    }
+    let secret = new_admin_secret();
+    // Of several servers starting on one database, one stores its secret; the others print
+    // how to get one.
+    if store
+        .put_admin_token_hash(&admin_hash(&secret), false, now)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        outln!("spoke: admin token for the /_spoke/ API (shown once; `spoke admin-token` issues a new one):");
+        outln!();
+        outln!("    {secret}");
+        outln!();
+    } else {
+        outln!("spoke: admin API at /_spoke/; `spoke admin-token` prints a new admin token (the old one stops working).");
+    }
+    Ok(())
+}
+
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Serve {
@@ -302,9 +344,11 @@ async fn run(cli: Cli) -> Result<(), String> {
             header_timeout_ms,
             body_timeout_ms,
             max_connections,
+            admin_token,
         } => {
             let store = open_store(&db.database, &db.pg).await?;
             first_start(store.as_ref()).await?;
+            admin_start(store.as_ref(), admin_token.as_deref()).await?;
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
@@ -327,6 +371,16 @@ async fn run(cli: Cli) -> Result<(), String> {
             spoke_server::serve_with(listener, state, limits, shutdown_signal())
                 .await
                 .map_err(|e| e.to_string())
+        }
+        Command::AdminToken { db } => {
+            let store = open_store(&db.database, &db.pg).await?;
+            let secret = spoke_store::admin::new_admin_secret();
+            store
+                .put_admin_token_hash(&spoke_store::admin::admin_hash(&secret), true, now_millis())
+                .await
+                .map_err(|e| e.to_string())?;
+            outln!("{secret}");
+            Ok(())
         }
         Command::Token(TokenCommand::Create { db, portal, scopes }) => {
             let store = open_store(&db.database, &db.pg).await?;
