@@ -13,6 +13,7 @@
 //! - [`schema`]: a type's records in HubSpot's output shape (the type's live property set
 //!   and its rules are `spoke_store::schema`).
 //! - `handlers/*`: one module per HubSpot API.
+//! - [`metrics`]: Prometheus metrics at `/metrics` and the store wrapper that times calls.
 //! - [`conn`]: the accept loop: connection limits, timeouts, hyper's own errors in
 //!   HubSpot's envelope.
 
@@ -22,6 +23,7 @@ pub mod catalogue;
 pub mod conn;
 pub mod error;
 mod handlers;
+pub mod metrics;
 pub mod ratelimit;
 pub mod schema;
 pub mod wire;
@@ -39,16 +41,28 @@ pub use error::ApiError;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    /// The app's Prometheus metrics; `store` is already wrapped to time its calls.
+    pub metrics: Arc<metrics::Metrics>,
+    /// Whether `/metrics` is served (on by default; `spoke serve --no-metrics`).
+    pub serve_metrics: bool,
     /// HubSpot-style rate limiting; `None` (the default) serves without limits.
     pub rate_limits: Option<ratelimit::RateLimits>,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>) -> Self {
+        let metrics = metrics::Metrics::new();
         Self {
-            store,
+            store: metrics::TimedStore::wrap(store, metrics.clone()),
+            metrics,
+            serve_metrics: true,
             rate_limits: None,
         }
+    }
+
+    pub fn without_metrics_endpoint(mut self) -> Self {
+        self.serve_metrics = false;
+        self
     }
 
     pub fn with_rate_limits(mut self, limits: ratelimit::RateLimits) -> Self {
@@ -59,8 +73,14 @@ impl AppState {
 
 /// The whole application. Tests and the binary both serve exactly this.
 pub fn app(state: AppState) -> Router {
-    let router = Router::new()
-        .route("/healthz", get(|| async { "ok" }))
+    let mut router = Router::new().route("/healthz", get(|| async { "ok" }));
+    if state.serve_metrics {
+        router = router.route(
+            "/metrics",
+            get(metrics::render).with_state(state.metrics.clone()),
+        );
+    }
+    let router = router
         .merge(catalogue::router())
         .merge(admin::router())
         .fallback(|| async { ApiError::unknown_route() });
@@ -73,6 +93,7 @@ pub fn app(state: AppState) -> Router {
         )),
         None => router,
     };
+    let metrics = state.metrics.clone();
     router
         // Inside the wire middleware, so a handler bug still answers a 500 in HubSpot's
         // envelope with its correlation id instead of dropping the connection.
@@ -80,6 +101,11 @@ pub fn app(state: AppState) -> Router {
             panic_response,
         ))
         .layer(axum::middleware::from_fn(wire::middleware))
+        // Outside it, so each request is counted with the status it was answered with.
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            metrics::middleware,
+        ))
         .with_state(state)
 }
 

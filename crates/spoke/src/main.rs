@@ -95,6 +95,10 @@ enum Command {
         /// new one, printed once.
         #[arg(long, env = "SPOKE_ADMIN_TOKEN", hide_env_values = true)]
         admin_token: Option<String>,
+        /// Do not serve Prometheus metrics at `/metrics` (served without a token by
+        /// default: spoke is meant for loopback and private networks).
+        #[arg(long, env = "SPOKE_NO_METRICS")]
+        no_metrics: bool,
     },
     /// Issue a new admin token for the `/_spoke/` API and print it. Only its hash is
     /// stored, so the old one stops working at once (running servers included).
@@ -345,6 +349,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             body_timeout_ms,
             max_connections,
             admin_token,
+            no_metrics,
         } => {
             let store = open_store(&db.database, &db.pg).await?;
             first_start(store.as_ref()).await?;
@@ -355,6 +360,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             let addr = listener.local_addr().map_err(|e| e.to_string())?;
             tracing::info!(backend = store.backend(), database = %db.database, "spoke listening on http://{addr}");
             let mut state = AppState::new(store);
+            if no_metrics {
+                state = state.without_metrics_endpoint();
+            }
             if let Some(n) = rate_limit {
                 state = state.with_rate_limits(spoke_server::ratelimit::RateLimits {
                     per_ten_seconds: n.max(1),

@@ -17,6 +17,7 @@ mod fuzz;
 mod isolation;
 mod legacy;
 mod list;
+mod metrics;
 mod objects_batch;
 mod objects_single;
 mod owners;
