@@ -270,6 +270,11 @@ async fn reset_and_snapshots_between_tests() {
         )
         .await;
     assert_envelope(&unknown, 404, "OBJECT_NOT_FOUND");
+    // The path is checked before the body.
+    let unknown = app
+        .post(&admin, "/_spoke/portals/abc/snapshots", json!({}))
+        .await;
+    assert_envelope(&unknown, 404, "OBJECT_NOT_FOUND");
 }
 
 #[tokio::test]
