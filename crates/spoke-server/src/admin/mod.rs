@@ -241,9 +241,15 @@ async fn create_snapshot(
     // The path before the body (ARCHITECTURE.md invariant 4).
     let portal = portal_id(&raw)?;
     let SnapshotRequest { name } = wire::parse_body(&body)?;
-    if name.is_empty() || name.chars().count() > MAX_SNAPSHOT_NAME || name.contains('/') {
+    // A name must be a path segment a URL can carry: clients normalize `.` and `..` away.
+    if name.is_empty()
+        || name.chars().count() > MAX_SNAPSHOT_NAME
+        || name.contains('/')
+        || name == "."
+        || name == ".."
+    {
         return Err(ApiError::validation(format!(
-            "A snapshot name is 1 to {MAX_SNAPSHOT_NAME} characters without '/'"
+            "A snapshot name is 1 to {MAX_SNAPSHOT_NAME} characters without '/', and not '.' or '..'"
         ))
         .with_context(crate::error::ctx(&[("name", vec![name])])));
     }

@@ -361,3 +361,81 @@ async fn the_openapi_document_names_every_admin_route() {
         assert_ne!(a.status, 405, "{method} {concrete}");
     }
 }
+
+#[tokio::test]
+async fn hostile_input_to_the_admin_api_gets_hubspots_envelope_never_a_5xx() {
+    let app = TestApp::spawn().await;
+    let admin = admin_token(&app).await;
+    let (id, _) = new_portal(&app, &admin).await;
+    let base = format!("/_spoke/portals/{id}");
+    let long = "x".repeat(201);
+    for body in [
+        "",
+        "{",
+        "[]",
+        "null",
+        r#"{"name": null}"#,
+        r#"{"name": "a", "extra": 1}"#,
+        r#"{"name": ["a"]}"#,
+    ] {
+        let a = app
+            .send_raw(Method::POST, &admin, &format!("{base}/snapshots"), body)
+            .await;
+        assert_envelope(&a, 400, "VALIDATION_ERROR");
+    }
+    for name in [long.as_str(), ".", ".."] {
+        let a = app
+            .post(
+                &admin,
+                &format!("{base}/snapshots"),
+                json!({ "name": name }),
+            )
+            .await;
+        assert_envelope(&a, 400, "VALIDATION_ERROR");
+    }
+    // Any other name is data: stored and found again as given.
+    for name in [
+        "é 日本",
+        "a b",
+        "...",
+        "%2F",
+        "' OR 1=1 --",
+        &"y".repeat(200),
+    ] {
+        let a = app
+            .post(
+                &admin,
+                &format!("{base}/snapshots"),
+                json!({ "name": name }),
+            )
+            .await;
+        assert_eq!(a.status, 201, "{name}: {}", a.text);
+        assert_eq!(a.body["name"], name);
+        let encoded: String = form_urlencoded::byte_serialize(name.as_bytes())
+            .collect::<String>()
+            .replace('+', "%20");
+        let r = app
+            .post(
+                &admin,
+                &format!("{base}/snapshots/{encoded}/restore"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(r.status, 204, "{name}: {}", r.text);
+    }
+    for path in [
+        "/_spoke/portals/-1/reset".to_owned(),
+        "/_spoke/portals/99999999999999999999999/reset".to_owned(),
+        format!("{base}/snapshots/%FF%FE/restore"),
+        format!("{base}/snapshots/{}/restore", "z".repeat(5000)),
+    ] {
+        let a = app.post(&admin, &path, json!({})).await;
+        assert!(
+            a.status.is_client_error(),
+            "{path}: {} {}",
+            a.status,
+            a.text
+        );
+        assert_eq!(a.body["status"], "error", "{path}: {}", a.text);
+    }
+}
