@@ -19,6 +19,7 @@ mod pg;
 mod raw;
 mod report;
 mod server;
+mod snapshots;
 mod soak;
 mod stats;
 mod sync;
@@ -112,6 +113,11 @@ struct Cli {
     /// Soak: report RSS growth but judge only errors (for runs too short to mean anything).
     #[arg(long)]
     soak_no_flat_check: bool,
+    /// Instead of everything else, time the emulator controls (snapshot, restore, reset,
+    /// delete portal) straight on the store for portals of these sizes (comma-separated
+    /// contact counts, e.g. 1000,100000), on each `--database`.
+    #[arg(long, value_delimiter = ',', value_name = "SIZES")]
+    snapshots: Option<Vec<u64>>,
 }
 
 pub struct Config {
@@ -990,6 +996,15 @@ async fn run(cli: Cli) -> Result<bool, String> {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(sizes) = &cli.snapshots {
+        return match snapshots::run(&cli.database, sizes).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("spoke-bench: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     // On Ctrl-C or SIGTERM the run is dropped, and with it the server, which kills the
     // `spoke serve` child, and the temporary directory.
     let outcome = tokio::select! {

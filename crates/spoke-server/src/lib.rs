@@ -6,22 +6,27 @@
 //! - [`catalogue`]: every HubSpot operation spoke knows (method, path, spec, scopes, rate
 //!   class, handler); the router, the scope check and the rate limiter read it.
 //! - [`error`]: [`ApiError`], the single way an error reaches the wire.
+//! - [`admin`]: spoke's own API under `/_spoke/` (portals, reset, snapshots), guarded by the
+//!   admin token; not catalogue rows.
 //! - [`auth`]: the [`auth::Principal`] extractor (token, portal, scopes); tokens themselves
 //!   are minted and hashed by `spoke_store::tokens`.
 //! - [`schema`]: a type's records in HubSpot's output shape (the type's live property set
 //!   and its rules are `spoke_store::schema`).
 //! - `handlers/*`: one module per HubSpot API; `handlers::oauth` (token endpoints) and
 //!   `handlers::consent` (the consent page) are OAuth 2.0, routed outside the catalogue.
+//! - [`metrics`]: Prometheus metrics at `/metrics` and the store wrapper that times calls.
 //! - [`conn`]: the accept loop: connection limits, timeouts, TLS, hyper's own errors in
 //!   HubSpot's envelope.
 //! - [`tls`]: the local certificate authority and server certificate for
 //!   `--https-listen`.
 
+pub mod admin;
 pub mod auth;
 pub mod catalogue;
 pub mod conn;
 pub mod error;
 mod handlers;
+pub mod metrics;
 pub mod ratelimit;
 pub mod schema;
 pub mod tls;
@@ -40,16 +45,28 @@ pub use error::ApiError;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    /// The app's Prometheus metrics; `store` is already wrapped to time its calls.
+    pub metrics: Arc<metrics::Metrics>,
+    /// Whether `/metrics` is served (on by default; `spoke serve --no-metrics`).
+    pub serve_metrics: bool,
     /// HubSpot-style rate limiting; `None` (the default) serves without limits.
     pub rate_limits: Option<ratelimit::RateLimits>,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>) -> Self {
+        let metrics = metrics::Metrics::new();
         Self {
-            store,
+            store: metrics::TimedStore::wrap(store, metrics.clone()),
+            metrics,
+            serve_metrics: true,
             rate_limits: None,
         }
+    }
+
+    pub fn without_metrics_endpoint(mut self) -> Self {
+        self.serve_metrics = false;
+        self
     }
 
     pub fn with_rate_limits(mut self, limits: ratelimit::RateLimits) -> Self {
@@ -60,13 +77,20 @@ impl AppState {
 
 /// The whole application. Tests and the binary both serve exactly this.
 pub fn app(state: AppState) -> Router {
-    let router = Router::new()
-        .route("/healthz", get(|| async { "ok" }))
+    let mut router = Router::new().route("/healthz", get(|| async { "ok" }));
+    if state.serve_metrics {
+        router = router.route(
+            "/metrics",
+            get(metrics::render).with_state(state.metrics.clone()),
+        );
+    }
+    let router = router
         .merge(catalogue::router())
         // OAuth authorizes by client credentials and consent, not by bearer token, so its
         // routes are not catalogue rows (see `handlers::oauth`).
         .merge(handlers::oauth::router())
         .merge(handlers::consent::router())
+        .merge(admin::router())
         .fallback(|| async { ApiError::unknown_route() });
     // Layers run outermost-last: the wire middleware wraps everything, so rate-limit
     // rejections get their correlation id and JSON like any other error.
@@ -77,6 +101,7 @@ pub fn app(state: AppState) -> Router {
         )),
         None => router,
     };
+    let metrics = state.metrics.clone();
     router
         // Inside the wire middleware, so a handler bug still answers a 500 in HubSpot's
         // envelope with its correlation id instead of dropping the connection.
@@ -84,6 +109,11 @@ pub fn app(state: AppState) -> Router {
             panic_response,
         ))
         .layer(axum::middleware::from_fn(wire::middleware))
+        // Outside it, so each request is counted with the status it was answered with.
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            metrics::middleware,
+        ))
         .with_state(state)
 }
 

@@ -54,8 +54,11 @@ async fn read<C: GenericClient>(c: &C, portal: PortalId) -> Result<Directory, Er
 async fn largest<C: GenericClient>(c: &C) -> Result<LargestIds, Error> {
     let row = db::query_one(
         c,
-        "SELECT (SELECT MAX(id) FROM directory_users), (SELECT MAX(owner_id) FROM directory_users),
-                (SELECT MAX(id) FROM directory_teams), (SELECT MAX(id) FROM directory_roles)",
+        // Snapshots hold ids too: a restore puts them back, so none is handed out again.
+        "SELECT GREATEST((SELECT MAX(id) FROM directory_users), (SELECT MAX(id) FROM snapshot_directory_users)),
+                GREATEST((SELECT MAX(owner_id) FROM directory_users), (SELECT MAX(owner_id) FROM snapshot_directory_users)),
+                GREATEST((SELECT MAX(id) FROM directory_teams), (SELECT MAX(id) FROM snapshot_directory_teams)),
+                GREATEST((SELECT MAX(id) FROM directory_roles), (SELECT MAX(id) FROM snapshot_directory_roles))",
         &[],
     )
     .await?;

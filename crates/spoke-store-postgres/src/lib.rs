@@ -57,6 +57,7 @@
 //! waits forever: connecting has `connect_timeout`, getting a connection `pool_timeout`,
 //! each statement `statement_timeout`, and TCP keepalives notice a vanished server.
 
+mod admin;
 mod associations;
 mod batch;
 mod directory;
@@ -267,6 +268,9 @@ impl TxMode {
     pub(crate) const RECORDS: TxMode = TxMode(IsolationLevel::ReadCommitted);
     /// Definition writes (properties, groups) that check, then write.
     pub(crate) const DEFINITIONS: TxMode = TxMode(IsolationLevel::Serializable);
+    /// Whole-portal copies (snapshots, restores): every statement of the transaction sees
+    /// one state of the portal, and a concurrent write to its rows makes it run again.
+    pub(crate) const PORTAL: TxMode = TxMode(IsolationLevel::RepeatableRead);
 }
 
 /// Doubling, jittered backoff: up to 4, 8, 16, ... ms.

@@ -40,6 +40,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../migrations/0008_custom_objects.sql"),
     ),
     ("0009_oauth", include_str!("../migrations/0009_oauth.sql")),
+    ("0010_admin", include_str!("../migrations/0010_admin.sql")),
 ];
 
 /// The advisory lock's first key: "spok" in ASCII, so it does not meet other applications'
@@ -109,7 +110,8 @@ async fn run(store: &PostgresStore, schema: Option<&str>) -> Result<(), Error> {
 
 /// A migration's text with the character tables it takes from Rust filled in.
 fn fill_in(sql: &str) -> String {
-    let sql = spoke_store::pipelines::fill_in_migration(sql);
+    let sql =
+        spoke_store::admin::fill_in_migration(&spoke_store::pipelines::fill_in_migration(sql));
     let mut sql = sql.replace("{{ALNUM}}", &alnum_class());
     if sql.contains("{{WHITESPACE}}") {
         let (from, to) = lower_table();

@@ -184,10 +184,9 @@ async fn create_tx(
     if let Some(refusal) = new.refusal(&existing) {
         return Ok(Finish::Rollback(Err(refusal)));
     }
-    let largest: Option<i64> =
-        db::query_one(tx, "SELECT MAX(number) FROM custom_object_schemas", &[])
-            .await?
-            .try_get(0)?;
+    let largest: Option<i64> = db::query_one(tx, schemas::LARGEST_NUMBER_SQL, &[])
+        .await?
+        .try_get(0)?;
     let Some(number) = schemas::next_number(largest) else {
         return Ok(Finish::Rollback(Err(SchemaRefusal::Exhausted)));
     };

@@ -44,11 +44,24 @@ fn largest(conn: &Connection) -> rusqlite::Result<LargestIds> {
     let max = |sql: &str| -> rusqlite::Result<Option<i64>> {
         conn.prepare_cached(sql)?.query_row([], |r| r.get(0))
     };
+    // Snapshots hold ids too: a restore puts them back, so none is handed out again.
     Ok(LargestIds {
-        user: max("SELECT MAX(id) FROM directory_users")?,
-        owner: max("SELECT MAX(owner_id) FROM directory_users")?,
-        team: max("SELECT MAX(id) FROM directory_teams")?,
-        role: max("SELECT MAX(id) FROM directory_roles")?,
+        user: max(
+            "SELECT MAX(m) FROM (SELECT MAX(id) AS m FROM directory_users
+                   UNION ALL SELECT MAX(id) FROM snapshot_directory_users)",
+        )?,
+        owner: max(
+            "SELECT MAX(m) FROM (SELECT MAX(owner_id) AS m FROM directory_users
+                    UNION ALL SELECT MAX(owner_id) FROM snapshot_directory_users)",
+        )?,
+        team: max(
+            "SELECT MAX(m) FROM (SELECT MAX(id) AS m FROM directory_teams
+                   UNION ALL SELECT MAX(id) FROM snapshot_directory_teams)",
+        )?,
+        role: max(
+            "SELECT MAX(m) FROM (SELECT MAX(id) AS m FROM directory_roles
+                   UNION ALL SELECT MAX(id) FROM snapshot_directory_roles)",
+        )?,
     })
 }
 

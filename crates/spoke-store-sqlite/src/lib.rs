@@ -15,6 +15,7 @@
 //! Cancellation: a write whose future is dropped (its client disconnected) still runs to
 //! its end on its blocking thread, so its transaction commits or rolls back whole.
 
+mod admin;
 mod associations;
 mod directory;
 mod oauth;

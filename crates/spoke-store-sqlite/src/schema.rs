@@ -13,13 +13,15 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0008_pipelines.sql"),
     include_str!("../migrations/0009_custom_objects.sql"),
     include_str!("../migrations/0010_oauth.sql"),
+    include_str!("../migrations/0011_admin.sql"),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let current: usize = tx.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
-        tx.execute_batch(&spoke_store::pipelines::fill_in_migration(sql))?;
+        let sql = spoke_store::pipelines::fill_in_migration(sql);
+        tx.execute_batch(&spoke_store::admin::fill_in_migration(&sql))?;
         tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))?;
     }
     tx.commit()

@@ -165,10 +165,7 @@ fn create(
     if let Some(refusal) = new.refusal(&existing) {
         return Ok(Err(refusal));
     }
-    let largest: Option<i64> =
-        tx.query_row("SELECT MAX(number) FROM custom_object_schemas", [], |r| {
-            r.get(0)
-        })?;
+    let largest: Option<i64> = tx.query_row(schemas::LARGEST_NUMBER_SQL, [], |r| r.get(0))?;
     let Some(number) = schemas::next_number(largest) else {
         return Ok(Err(SchemaRefusal::Exhausted));
     };

@@ -22,6 +22,7 @@ use spoke_core::{
     HistoryEntry, ObjectId, ObjectRecord, PortalId, PropertyDefinition, StoredRecord,
 };
 
+pub mod admin;
 pub mod columns;
 pub mod conformance;
 pub mod directory;
@@ -790,6 +791,7 @@ pub trait Store:
     + PipelineStore
     + SchemaStore
     + OAuthStore
+    + admin::AdminStore
 {
     /// The backend's name for logs (`sqlite`, `postgres`).
     fn backend(&self) -> &'static str;

@@ -185,8 +185,15 @@ pub struct NewDefinition {
     pub now: Millis,
 }
 
-/// The schema number after `largest` (the largest any schema row of the installation
-/// holds, tombstones included), never below [`FIRST_SCHEMA_NUMBER`].
+/// The largest schema number the installation holds: live, archived and purged schemas,
+/// and those in portal snapshots (`crate::admin`), which a restore brings back under the
+/// same number. Both backends run it.
+pub const LARGEST_NUMBER_SQL: &str =
+    "SELECT MAX(n) FROM (SELECT MAX(number) AS n FROM custom_object_schemas \
+     UNION ALL SELECT MAX(number) FROM snapshot_custom_object_schemas) AS numbers";
+
+/// The schema number after `largest` ([`LARGEST_NUMBER_SQL`]), never below
+/// [`FIRST_SCHEMA_NUMBER`].
 pub fn next_number(largest: Option<i64>) -> Option<i64> {
     match largest {
         None => Some(FIRST_SCHEMA_NUMBER),

@@ -1,5 +1,5 @@
-//! The `spoke` command: `serve`, `token`, `app`, `oauth`, `import`, `migrate`, `copy`, `ca`.
-//! Thin: every
+//! The `spoke` command: `serve`, `token`, `admin-token`, `app`, `oauth`, `import`, `migrate`,
+//! `copy`, `ca`. Thin: every
 //! behavior lives in the library crates; this file parses arguments and wires them together.
 
 #[macro_use]
@@ -98,6 +98,21 @@ enum Command {
         /// closes. Keep it below the open-file limit (`ulimit -n`) minus about 50.
         #[arg(long, env = "SPOKE_MAX_CONNECTIONS", default_value_t = 1024)]
         max_connections: usize,
+        /// Use this secret as the admin token of the `/_spoke/` API (its hash replaces the
+        /// stored one), e.g. a fixed one in CI. Without it, a database that has none gets a
+        /// new one, printed once.
+        #[arg(long, env = "SPOKE_ADMIN_TOKEN", hide_env_values = true)]
+        admin_token: Option<String>,
+        /// Do not serve Prometheus metrics at `/metrics` (served without a token by
+        /// default: spoke is meant for loopback and private networks).
+        #[arg(long, env = "SPOKE_NO_METRICS")]
+        no_metrics: bool,
+    },
+    /// Issue a new admin token for the `/_spoke/` API and print it. Only its hash is
+    /// stored, so the old one stops working at once (running servers included).
+    AdminToken {
+        #[command(flatten)]
+        db: DatabaseArg,
     },
     /// Manage API tokens.
     #[command(subcommand)]
@@ -545,6 +560,37 @@ async fn first_start(store: &dyn Store) -> Result<(), String> {
     Ok(())
 }
 
+/// The admin token: the one given (stored as the database's), else a new one if the database
+/// has none (printed: only its hash is kept, so this is the one time it can be shown).
+async fn admin_start(store: &dyn Store, given: Option<&str>) -> Result<(), String> {
+    use spoke_store::admin::{admin_hash, new_admin_secret};
+    let now = now_millis();
+    if let Some(secret) = given.map(str::trim).filter(|s| !s.is_empty()) {
+        store
+            .put_admin_token_hash(&admin_hash(secret), true, now)
+            .await
+            .map_err(|e| e.to_string())?;
+        outln!("spoke: admin API at /_spoke/ with the admin token given (--admin-token).");
+        return Ok(());
+    }
+    let secret = new_admin_secret();
+    // Of several servers starting on one database, one stores its secret; the others print
+    // how to get one.
+    if store
+        .put_admin_token_hash(&admin_hash(&secret), false, now)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        outln!("spoke: admin token for the /_spoke/ API (shown once; `spoke admin-token` issues a new one):");
+        outln!();
+        outln!("    {secret}");
+        outln!();
+    } else {
+        outln!("spoke: admin API at /_spoke/; `spoke admin-token` prints a new admin token (the old one stops working).");
+    }
+    Ok(())
+}
+
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Serve {
@@ -556,6 +602,8 @@ async fn run(cli: Cli) -> Result<(), String> {
             header_timeout_ms,
             body_timeout_ms,
             max_connections,
+            admin_token,
+            no_metrics,
         } => {
             // Certificates before the database, so a CA problem is reported before any
             // first-start output.
@@ -578,6 +626,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             };
             let store = open_store(&db.database, &db.pg).await?;
             first_start(store.as_ref()).await?;
+            admin_start(store.as_ref(), admin_token.as_deref()).await?;
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
@@ -595,6 +644,9 @@ async fn run(cli: Cli) -> Result<(), String> {
                 _ => None,
             };
             let mut state = AppState::new(store);
+            if no_metrics {
+                state = state.without_metrics_endpoint();
+            }
             if let Some(n) = rate_limit {
                 state = state.with_rate_limits(spoke_server::ratelimit::RateLimits {
                     per_ten_seconds: n.max(1),
@@ -623,6 +675,16 @@ async fn run(cli: Cli) -> Result<(), String> {
             } else {
                 outln!("{}", ca::instructions(&ca));
             }
+            Ok(())
+        }
+        Command::AdminToken { db } => {
+            let store = open_store(&db.database, &db.pg).await?;
+            let secret = spoke_store::admin::new_admin_secret();
+            store
+                .put_admin_token_hash(&spoke_store::admin::admin_hash(&secret), true, now_millis())
+                .await
+                .map_err(|e| e.to_string())?;
+            outln!("{secret}");
             Ok(())
         }
         Command::Token(TokenCommand::Create { db, portal, scopes }) => {

@@ -599,3 +599,83 @@ fn messages_to_a_closed_stderr_do_not_panic() {
         .expect("run spoke");
     assert_eq!(status.code(), Some(0));
 }
+
+async fn get_status(base: &str, token: &str, path: &str) -> u16 {
+    reqwest::Client::new()
+        .get(format!("{base}{path}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("request")
+        .status()
+        .as_u16()
+}
+
+/// Issue 16: `spoke serve` prints the admin token once per database; `spoke admin-token`
+/// issues a new one that a running server honours at once, and the old one stops working.
+#[tokio::test]
+async fn the_admin_token_is_printed_once_and_rotated_by_admin_token() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = db_url(dir.path());
+    let (server, printed) = Server::start(&url).await;
+    let word = |prefix: &str, text: &str| {
+        text.split_whitespace()
+            .find(|w| w.starts_with(prefix))
+            .map(str::to_owned)
+    };
+    let admin = word("spoke-admin-", &printed).expect("an admin token in the banner");
+    let hubspot = word("pat-", &printed).expect("a HubSpot token in the banner");
+    assert_eq!(
+        get_status(&server.base, &admin, "/_spoke/portals").await,
+        200
+    );
+    assert_eq!(
+        get_status(&server.base, &hubspot, "/_spoke/portals").await,
+        401
+    );
+    assert_eq!(
+        get_status(&server.base, &admin, "/crm/v3/objects/contacts").await,
+        401
+    );
+    let (status, created) = post(&server.base, &admin, "/_spoke/portals", json!({})).await;
+    assert_eq!(status, 201, "{created}");
+    let token = created["token"].as_str().expect("token");
+    assert_eq!(
+        get_status(&server.base, token, "/crm/v3/objects/contacts").await,
+        200
+    );
+
+    let out = spoke(&["admin-token", "--database", &url]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let rotated = stdout.trim();
+    assert!(
+        rotated.starts_with("spoke-admin-") && !rotated.contains('\n'),
+        "{stdout}"
+    );
+    assert_eq!(
+        get_status(&server.base, &admin, "/_spoke/portals").await,
+        401,
+        "old one refused"
+    );
+    assert_eq!(
+        get_status(&server.base, rotated, "/_spoke/portals").await,
+        200
+    );
+    server.kill();
+
+    let (server, printed) = Server::start(&url).await;
+    assert!(
+        word("spoke-admin-", &printed).is_none(),
+        "a second start shows no admin token: {printed}"
+    );
+    assert_eq!(
+        get_status(&server.base, rotated, "/_spoke/portals").await,
+        200
+    );
+    server.kill();
+}

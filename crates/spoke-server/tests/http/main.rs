@@ -4,6 +4,7 @@
 mod harness;
 mod support;
 
+mod admin;
 mod associations;
 mod auth_scopes;
 mod batch_limits;
@@ -17,6 +18,7 @@ mod fuzz;
 mod isolation;
 mod legacy;
 mod list;
+mod metrics;
 mod oauth;
 mod objects_batch;
 mod objects_single;

@@ -23,6 +23,7 @@ use spoke_core::property::PropertyType;
 use spoke_core::time::{now_millis, Millis};
 use spoke_core::{ObjectId, ObjectRecord, PortalId, PropertyDefinition, StoredRecord};
 
+mod admin;
 mod associations;
 mod batches;
 pub mod concurrency;
@@ -115,6 +116,12 @@ pub async fn run_all_from(store: &dyn Store, base: i64) {
         .await;
     oauth::codes_are_used_once_and_grants_are_found_by_exact_hash(store, p.of(152)).await;
     oauth::the_authorization_code_flow_runs_on_the_backend(store, p.of(153), p.of(154)).await;
+
+    admin::restore_puts_back_every_row(store, p.of(171)).await;
+    admin::reset_empties_and_seeds_again(store, p.of(172), p.other(172)).await;
+    admin::create_and_delete_portals(store, p.of(173)).await;
+    admin::snapshot_names_are_per_portal(store, p.of(174), p.other(174)).await;
+    admin::the_admin_token_is_made_once(store).await;
 
     let one = [store];
     concurrency::pages_never_repeat_or_skip_under_concurrent_writes(&one, p.of(37)).await;

@@ -1,0 +1,505 @@
+//! Prometheus metrics at `/metrics` (issue 16): requests by operation and status, their
+//! latency, every store call's duration, and rate-limit rejections.
+//!
+//! The operation is the route axum matched (`POST /crm/v3/objects/{objectType}/batch/read`),
+//! which is the catalogue row's path (or an admin route's); a path no route matches counts
+//! as `unmatched`, so a scanner cannot grow the label set. Store calls are timed by
+//! [`TimedStore`], which wraps the app's store: every narrow trait method, by name, so a
+//! request's database time is visible apart from its HTTP time.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use async_trait::async_trait;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+};
+use spoke_core::time::Millis;
+use spoke_core::CustomSchema;
+use spoke_core::PortalId;
+use spoke_core::{PropertyDefinition, StoredRecord};
+use spoke_store::admin::{AdminStore, SnapshotInfo, SnapshotRefusal};
+use spoke_store::directory::{DirectoryRefusal, DirectoryStore, DirectoryUser, DirectoryWrite};
+use spoke_store::oauth::{AppLookup, AppRecord, CodeUse, GrantKind, GrantRecord, NewApp};
+use spoke_store::pipelines::{Applied, AuditKey, AuditRecord, Pipeline, PipelineWrite, Refusal};
+use spoke_store::schemas::{
+    AssociationDefinition, CreatedSchema, NewDefinition, NewSchema, SchemaRefusal, SchemaUpdate,
+};
+use spoke_store::{
+    graph, requests, AssociationPage, AssociationStore, ItemResult, LabelRecord, ObjectStore,
+    PipelineStore, PropertyGroup, PropertyStore, RecordArchive, RecordBatch, RecordRead,
+    RecordSearch, RowKey, Rows, SearchPage, Store, StoreResult, Table, TokenRecord, TokenStore,
+    TransferStore, Upserted, WriteContext,
+};
+use spoke_store::{OAuthStore, SchemaKey, SchemaStore};
+
+/// The app's metrics, in their own registry.
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    latency: HistogramVec,
+    store_calls: HistogramVec,
+    rate_limited: IntCounterVec,
+}
+
+impl Metrics {
+    pub fn new() -> Arc<Self> {
+        let registry = Registry::new();
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "spoke_http_requests_total",
+                "Requests answered, by operation and status",
+            ),
+            &["operation", "status"],
+        );
+        let latency = HistogramVec::new(
+            HistogramOpts::new(
+                "spoke_http_request_duration_seconds",
+                "Time from a request's arrival to its response head, by operation",
+            )
+            .buckets(vec![
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                10.0,
+            ]),
+            &["operation"],
+        );
+        let store_calls = HistogramVec::new(
+            HistogramOpts::new(
+                "spoke_store_call_duration_seconds",
+                "Duration of each storage call (one transaction or read), by trait method",
+            )
+            .buckets(vec![
+                0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+                1.0, 5.0,
+            ]),
+            &["call", "outcome"],
+        );
+        let rate_limited = IntCounterVec::new(
+            Opts::new(
+                "spoke_rate_limited_total",
+                "Requests refused with 429 by the rate limiter (--rate-limit), by operation",
+            ),
+            &["operation"],
+        );
+        // Fixed names and labels: only a programming error fails here, and every test that
+        // builds an app would show it. Nothing a request sends reaches these.
+        let requests = requests.expect("metric definition");
+        let latency = latency.expect("metric definition");
+        let store_calls = store_calls.expect("metric definition");
+        let rate_limited = rate_limited.expect("metric definition");
+        for c in [
+            Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(latency.clone()),
+            Box::new(store_calls.clone()),
+            Box::new(rate_limited.clone()),
+        ] {
+            if let Err(e) = registry.register(c) {
+                tracing::warn!(error = %e, "metric not registered");
+            }
+        }
+        Arc::new(Self {
+            registry,
+            requests,
+            latency,
+            store_calls,
+            rate_limited,
+        })
+    }
+
+    fn observe_store(&self, call: &str, ok: bool, started: Instant) {
+        let outcome = if ok { "ok" } else { "error" };
+        self.store_calls
+            .with_label_values(&[call, outcome])
+            .observe(started.elapsed().as_secs_f64());
+    }
+
+    /// The text exposition format.
+    pub fn render(&self) -> String {
+        let mut out = Vec::new();
+        if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut out) {
+            tracing::warn!(error = %e, "encoding metrics");
+        }
+        String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+/// Counts and times every request, after the wire middleware has rendered its answer.
+pub async fn middleware(State(metrics): State<Arc<Metrics>>, req: Request, next: Next) -> Response {
+    let operation = match req.extensions().get::<MatchedPath>() {
+        Some(p) => format!("{} {}", req.method(), p.as_str()),
+        None => "unmatched".to_owned(),
+    };
+    let started = Instant::now();
+    let res = next.run(req).await;
+    let status = res.status();
+    metrics
+        .latency
+        .with_label_values(&[&operation])
+        .observe(started.elapsed().as_secs_f64());
+    metrics
+        .requests
+        .with_label_values(&[&operation, status.as_str()])
+        .inc();
+    // Only the rate limiter answers 429.
+    if status == axum::http::StatusCode::TOO_MANY_REQUESTS {
+        metrics.rate_limited.with_label_values(&[&operation]).inc();
+    }
+    res
+}
+
+/// `GET /metrics`.
+pub async fn render(State(metrics): State<Arc<Metrics>>) -> Response {
+    (
+        [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        metrics.render(),
+    )
+        .into_response()
+}
+
+/// A store that times every call of the one it wraps.
+pub struct TimedStore {
+    inner: Arc<dyn Store>,
+    metrics: Arc<Metrics>,
+}
+
+impl TimedStore {
+    pub fn wrap(inner: Arc<dyn Store>, metrics: Arc<Metrics>) -> Arc<dyn Store> {
+        Arc::new(Self { inner, metrics })
+    }
+}
+
+/// Runs a call of the inner store and records its duration under its name.
+macro_rules! timed {
+    ($self:ident, $name:ident ( $($arg:expr),* )) => {{
+        let started = Instant::now();
+        let out = $self.inner.$name($($arg),*).await;
+        $self.metrics.observe_store(stringify!($name), out.is_ok(), started);
+        out
+    }};
+}
+
+#[async_trait]
+impl ObjectStore for TimedStore {
+    async fn write_objects(
+        &self,
+        ctx: &WriteContext,
+        batch: RecordBatch,
+    ) -> StoreResult<Vec<ItemResult<Upserted>>> {
+        timed!(self, write_objects(ctx, batch))
+    }
+    async fn archive_records(&self, archive: RecordArchive<'_>) -> StoreResult<()> {
+        timed!(self, archive_records(archive))
+    }
+    async fn fetch_records(&self, read: RecordRead<'_>) -> StoreResult<Vec<Option<StoredRecord>>> {
+        timed!(self, fetch_records(read))
+    }
+    async fn search_records(&self, search: RecordSearch<'_>) -> StoreResult<SearchPage> {
+        timed!(self, search_records(search))
+    }
+}
+
+#[async_trait]
+impl PropertyStore for TimedStore {
+    async fn list_properties(
+        &self,
+        portal: PortalId,
+        object_type: &str,
+    ) -> StoreResult<Vec<PropertyDefinition>> {
+        timed!(self, list_properties(portal, object_type))
+    }
+    async fn list_groups(
+        &self,
+        portal: PortalId,
+        object_type: &str,
+    ) -> StoreResult<Vec<PropertyGroup>> {
+        timed!(self, list_groups(portal, object_type))
+    }
+    async fn insert_definitions(
+        &self,
+        insert: requests::DefinitionInsert,
+    ) -> StoreResult<Option<Vec<bool>>> {
+        timed!(self, insert_definitions(insert))
+    }
+    async fn archive_definitions(
+        &self,
+        archive: requests::DefinitionArchive,
+    ) -> StoreResult<usize> {
+        timed!(self, archive_definitions(archive))
+    }
+    async fn replace_definition(&self, replace: requests::DefinitionReplace) -> StoreResult<bool> {
+        timed!(self, replace_definition(replace))
+    }
+    async fn write_group(&self, put: requests::GroupPut) -> StoreResult<bool> {
+        timed!(self, write_group(put))
+    }
+}
+
+#[async_trait]
+impl TokenStore for TimedStore {
+    async fn ensure_portal(&self, portal: PortalId, now: Millis) -> StoreResult<()> {
+        timed!(self, ensure_portal(portal, now))
+    }
+    async fn list_portals(&self) -> StoreResult<Vec<PortalId>> {
+        timed!(self, list_portals())
+    }
+    async fn insert_token(&self, token: requests::NewToken) -> StoreResult<TokenRecord> {
+        timed!(self, insert_token(token))
+    }
+    async fn find_token(&self, hash: &str) -> StoreResult<Option<TokenRecord>> {
+        timed!(self, find_token(hash))
+    }
+    async fn list_tokens(&self) -> StoreResult<Vec<TokenRecord>> {
+        timed!(self, list_tokens())
+    }
+    async fn revoke_token(&self, id: i64, now: Millis) -> StoreResult<bool> {
+        timed!(self, revoke_token(id, now))
+    }
+}
+
+#[async_trait]
+impl AssociationStore for TimedStore {
+    async fn put_associations(
+        &self,
+        portal: PortalId,
+        items: Vec<spoke_store::AssociationWrite>,
+    ) -> StoreResult<Vec<ItemResult<()>>> {
+        timed!(self, put_associations(portal, items))
+    }
+    async fn remove_associations(
+        &self,
+        portal: PortalId,
+        items: Vec<spoke_store::AssociationRemoval>,
+    ) -> StoreResult<()> {
+        timed!(self, remove_associations(portal, items))
+    }
+    async fn read_pages(&self, request: graph::PageRequest) -> StoreResult<Vec<AssociationPage>> {
+        timed!(self, read_pages(request))
+    }
+    async fn read_labels(&self, pair: graph::LabelPair) -> StoreResult<Vec<LabelRecord>> {
+        timed!(self, read_labels(pair))
+    }
+    async fn insert_label(&self, new: graph::NewLabel) -> StoreResult<Option<Vec<LabelRecord>>> {
+        timed!(self, insert_label(new))
+    }
+    async fn rename_label(
+        &self,
+        key: graph::LabelKey,
+        rename: graph::LabelRename,
+    ) -> StoreResult<bool> {
+        timed!(self, rename_label(key, rename))
+    }
+    async fn remove_label(&self, key: graph::LabelKey) -> StoreResult<bool> {
+        timed!(self, remove_label(key))
+    }
+}
+
+#[async_trait]
+impl TransferStore for TimedStore {
+    async fn export_rows(
+        &self,
+        table: Table,
+        after: Option<&RowKey>,
+        limit: usize,
+    ) -> StoreResult<Rows> {
+        timed!(self, export_rows(table, after, limit))
+    }
+    async fn import_rows(&self, rows: Rows) -> StoreResult<u64> {
+        timed!(self, import_rows(rows))
+    }
+    async fn count_rows(&self, table: Table) -> StoreResult<u64> {
+        timed!(self, count_rows(table))
+    }
+    async fn finish_import(&self) -> StoreResult<()> {
+        timed!(self, finish_import())
+    }
+}
+
+#[async_trait]
+impl DirectoryStore for TimedStore {
+    async fn read_directory(
+        &self,
+        portal: PortalId,
+    ) -> StoreResult<spoke_store::directory::Directory> {
+        timed!(self, read_directory(portal))
+    }
+    async fn write_directory(
+        &self,
+        write: DirectoryWrite,
+    ) -> StoreResult<Result<DirectoryUser, DirectoryRefusal>> {
+        timed!(self, write_directory(write))
+    }
+}
+
+#[async_trait]
+impl PipelineStore for TimedStore {
+    async fn read_pipelines(
+        &self,
+        portal: PortalId,
+        object_type: &str,
+    ) -> StoreResult<Vec<Pipeline>> {
+        timed!(self, read_pipelines(portal, object_type))
+    }
+    async fn write_pipeline(&self, write: PipelineWrite) -> StoreResult<Result<Applied, Refusal>> {
+        timed!(self, write_pipeline(write))
+    }
+    async fn read_audit(&self, key: AuditKey) -> StoreResult<Vec<AuditRecord>> {
+        timed!(self, read_audit(key))
+    }
+}
+
+#[async_trait]
+impl AdminStore for TimedStore {
+    async fn admin_token_hash(&self) -> StoreResult<Option<String>> {
+        timed!(self, admin_token_hash())
+    }
+    async fn put_admin_token_hash(
+        &self,
+        hash: &str,
+        replace: bool,
+        now: Millis,
+    ) -> StoreResult<bool> {
+        timed!(self, put_admin_token_hash(hash, replace, now))
+    }
+    async fn create_portal(&self, now: Millis) -> StoreResult<PortalId> {
+        timed!(self, create_portal(now))
+    }
+    async fn delete_portal(&self, portal: PortalId) -> StoreResult<bool> {
+        timed!(self, delete_portal(portal))
+    }
+    async fn reset_portal(&self, portal: PortalId, now: Millis) -> StoreResult<bool> {
+        timed!(self, reset_portal(portal, now))
+    }
+    async fn create_snapshot(
+        &self,
+        portal: PortalId,
+        name: &str,
+        now: Millis,
+    ) -> StoreResult<Result<SnapshotInfo, SnapshotRefusal>> {
+        timed!(self, create_snapshot(portal, name, now))
+    }
+    async fn list_snapshots(&self, portal: PortalId) -> StoreResult<Option<Vec<SnapshotInfo>>> {
+        timed!(self, list_snapshots(portal))
+    }
+    async fn restore_snapshot(&self, portal: PortalId, name: &str) -> StoreResult<bool> {
+        timed!(self, restore_snapshot(portal, name))
+    }
+    async fn delete_snapshot(&self, portal: PortalId, name: &str) -> StoreResult<bool> {
+        timed!(self, delete_snapshot(portal, name))
+    }
+}
+
+#[async_trait]
+impl SchemaStore for TimedStore {
+    async fn find_schema(
+        &self,
+        portal: PortalId,
+        key: SchemaKey<'_>,
+    ) -> StoreResult<Option<CustomSchema>> {
+        timed!(self, find_schema(portal, key))
+    }
+    async fn list_schemas(
+        &self,
+        portal: PortalId,
+        archived: bool,
+    ) -> StoreResult<Vec<CustomSchema>> {
+        timed!(self, list_schemas(portal, archived))
+    }
+    async fn lookup_schema(
+        &self,
+        portal: PortalId,
+        key: SchemaKey<'_>,
+        include_archived: bool,
+    ) -> StoreResult<Option<CustomSchema>> {
+        timed!(self, lookup_schema(portal, key, include_archived))
+    }
+    async fn create_schema(
+        &self,
+        new: NewSchema,
+    ) -> StoreResult<Result<CreatedSchema, SchemaRefusal>> {
+        timed!(self, create_schema(new))
+    }
+    async fn update_schema(&self, update: SchemaUpdate) -> StoreResult<Option<CustomSchema>> {
+        timed!(self, update_schema(update))
+    }
+    async fn archive_schema(
+        &self,
+        portal: PortalId,
+        number: i64,
+        now: Millis,
+    ) -> StoreResult<Result<(), SchemaRefusal>> {
+        timed!(self, archive_schema(portal, number, now))
+    }
+    async fn purge_schema(
+        &self,
+        portal: PortalId,
+        number: i64,
+        now: Millis,
+    ) -> StoreResult<Result<(), SchemaRefusal>> {
+        timed!(self, purge_schema(portal, number, now))
+    }
+    async fn list_definitions(
+        &self,
+        portal: PortalId,
+        from_type: &str,
+        to_type: Option<&str>,
+    ) -> StoreResult<Vec<AssociationDefinition>> {
+        timed!(self, list_definitions(portal, from_type, to_type))
+    }
+    async fn create_definition(
+        &self,
+        new: NewDefinition,
+    ) -> StoreResult<Result<Vec<AssociationDefinition>, SchemaRefusal>> {
+        timed!(self, create_definition(new))
+    }
+    async fn remove_definition(
+        &self,
+        portal: PortalId,
+        from_type: &str,
+        type_id: i64,
+    ) -> StoreResult<bool> {
+        timed!(self, remove_definition(portal, from_type, type_id))
+    }
+}
+
+#[async_trait]
+impl OAuthStore for TimedStore {
+    async fn insert_app(&self, app: NewApp) -> StoreResult<AppRecord> {
+        timed!(self, insert_app(app))
+    }
+    async fn find_app(&self, lookup: AppLookup) -> StoreResult<Option<AppRecord>> {
+        timed!(self, find_app(lookup))
+    }
+    async fn list_apps(&self) -> StoreResult<Vec<AppRecord>> {
+        timed!(self, list_apps())
+    }
+    async fn delete_app(&self, id: i64) -> StoreResult<bool> {
+        timed!(self, delete_app(id))
+    }
+    async fn insert_grant(
+        &self,
+        kind: GrantKind,
+        grant: GrantRecord,
+        purge_before: Millis,
+    ) -> StoreResult<()> {
+        timed!(self, insert_grant(kind, grant, purge_before))
+    }
+    async fn find_grant(&self, kind: GrantKind, hash: &str) -> StoreResult<Option<GrantRecord>> {
+        timed!(self, find_grant(kind, hash))
+    }
+    async fn delete_grant(&self, kind: GrantKind, hash: &str) -> StoreResult<bool> {
+        timed!(self, delete_grant(kind, hash))
+    }
+    async fn use_code(&self, hash: &str, now: Millis) -> StoreResult<CodeUse> {
+        timed!(self, use_code(hash, now))
+    }
+}
+
+impl Store for TimedStore {
+    fn backend(&self) -> &'static str {
+        self.inner.backend()
+    }
+}
