@@ -2,6 +2,7 @@
 //! `/crm/objects/2026-03/{objectType}` (hubspot-behavior.md §1).
 
 use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 
 use axum::extract::{Path, RawQuery};
 use axum::http::{HeaderMap, StatusCode};
@@ -12,7 +13,9 @@ use spoke_core::record::Projection;
 use spoke_core::scope;
 use spoke_core::search::SearchQuery;
 use spoke_core::time::now_millis;
-use spoke_core::{ObjectId, ObjectRecord, ObjectType, Pipelined, PropertyError, StoredRecord};
+use spoke_core::{
+    ObjectId, ObjectRecord, ObjectType, Pipelined, PropertyError, StoredRecord, TypeRef,
+};
 use spoke_store::pipelines::{check_record, Pipeline};
 use spoke_store::{
     ItemFailure, ItemResult, NewAssociation, NewObject, ObjectPatch, ReadKeys, ReadOptions, Target,
@@ -546,8 +549,15 @@ async fn inline_associations(
         .flat_map(|list| list.iter())
         .flat_map(|a| a.types.iter())
         .any(|spec| spec.association_category != HUBSPOT_DEFINED);
+    let mut targets: Vec<TypeRef> = ObjectType::all().to_vec();
+    // The portal's custom types are targets too; their definitions are the portal's own,
+    // not HubSpot's, so only a USER_DEFINED spec can reach them.
+    if labels_needed {
+        let schemas = auth.state.store.list_schemas(schema.portal, false).await?;
+        targets.extend(schemas.iter().map(|s| Arc::new(ObjectType::from_custom(s))));
+    }
     let mut pairs = Vec::new();
-    for to in ObjectType::all() {
+    for to in &targets {
         if !labels_needed && hubspot_defined(schema.ty.id.as_str(), to.id.as_str()).is_empty() {
             continue;
         }
