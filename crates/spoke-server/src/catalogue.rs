@@ -34,7 +34,7 @@ use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::handlers::{
     associations as assoc, directory as dir, legacy, objects, pipelines as pipes,
-    properties as props, search,
+    properties as props, schemas, search,
 };
 use crate::schema::resolve_type;
 use crate::AppState;
@@ -713,24 +713,64 @@ fn build() -> Vec<Operation> {
     let types = "/crm/v3/associations/{fromObjectType}/{toObjectType}/types".to_owned();
     add("associations-v3", "types", Get, types, Source::Legacy("hubspot-behavior-platform.md §25.6"), Pair(Read), serve!(legacy::associations_v3_types));
 
-    // Custom object schemas (hubspot-behavior-apps.md).
-    let spec = Source::Spec(&["schemas-v3.json"]);
-    let read = Fixed(&["crm.schemas.custom.read", "crm.objects.custom.read"]);
+    // Custom object schemas (hubspot-behavior-apps.md §40), under the spec's prefix, its
+    // dated twins and the older `/crm/v3/schemas` (HubSpot's guide used it until 2024;
+    // Airbyte and singer list schemas there on every run).
+    let read = Fixed(&[
+        "crm.schemas.custom.read",
+        "crm.objects.custom.sensitive.read.v2",
+        "crm.objects.custom.highly_sensitive.read.v2",
+        "crm.objects.custom.read",
+    ]);
     let write = Fixed(&["crm.schemas.custom.write"]);
-    let s = |tail: &str| format!("/crm-object-schemas/v3/schemas{tail}");
-    add("schemas-v3", "list", Get, s(""), spec, read, None);
-    add("schemas-v3", "create", Post, s(""), spec, write, None);
-    add("schemas-v3", "batch-read", Post, s("/batch/read"), spec, read, None);
-    add("schemas-v3", "read", Get, s("/{objectType}"), spec, read, None);
-    add("schemas-v3", "archive", Delete, s("/{objectType}"), spec, write, None);
-    add("schemas-v3", "update", Patch, s("/{objectType}"), spec, write, None);
-    add("schemas-v3", "associations-create", Post, s("/{objectType}/associations"), spec, write, None);
-    let a = s("/{objectType}/associations/{associationIdentifier}");
-    add("schemas-v3", "associations-archive", Delete, a, spec, write, None);
-    // HubSpot's custom-object guide lists schemas under `/crm/v3/schemas`; Airbyte reads
-    // that on every discover and read, and skips custom objects on a 403 (a 404 fails it).
-    let alias = Source::Alias("schemas-v3.list");
-    add("schemas-v3", "list-crm-v3", Get, "/crm/v3/schemas".into(), alias, read, None);
+    for (api, prefix) in [
+        ("schemas-v3", "/crm-object-schemas/v3/schemas"),
+        ("schemas-2025-09", "/crm-object-schemas/2025-09/schemas"),
+        ("schemas-2026-03", "/crm-object-schemas/2026-03/schemas"),
+        ("schemas-2026-09", "/crm-object-schemas/2026-09/schemas"),
+        ("schemas-crm-v3", "/crm/v3/schemas"),
+    ] {
+        let src = |name: &'static str| match api {
+            "schemas-v3" => Source::Spec(&["schemas-v3.json"]),
+            _ => Source::Alias(name),
+        };
+        let s = |tail: &str| format!("{prefix}{tail}");
+        add(api, "list", Get, s(""), src("schemas-v3.list"), read, serve!(schemas::list));
+        add(api, "create", Post, s(""), src("schemas-v3.create"), write, serve!(schemas::create));
+        add(api, "batch-read", Post, s("/batch/read"), src("schemas-v3.batch-read"), read, serve!(schemas::batch_read));
+        add(api, "read", Get, s("/{objectType}"), src("schemas-v3.read"), read, serve!(schemas::read));
+        add(api, "archive", Delete, s("/{objectType}"), src("schemas-v3.archive"), write, serve!(schemas::archive));
+        add(api, "update", Patch, s("/{objectType}"), src("schemas-v3.update"), write, serve!(schemas::update));
+        add(api, "associations-create", Post, s("/{objectType}/associations"), src("schemas-v3.associations-create"), write, serve!(schemas::create_association));
+        let a = s("/{objectType}/associations/{associationIdentifier}");
+        add(api, "associations-archive", Delete, a, src("schemas-v3.associations-archive"), write, serve!(schemas::delete_association));
+    }
+    // The hard delete before `?archived=true` (spec history, the Python SDK until 2024-10).
+    let purge = Source::Legacy("hubspot-behavior-apps.md §40.1");
+    add("schemas-crm-v3", "purge", Delete, "/crm/v3/schemas/{objectType}/purge".into(), purge, write, serve!(schemas::purge));
+    // The limits tracking API's custom object types (§40.7), with its specs' scopes.
+    let limits = Fixed(&[
+        "crm.schemas.custom.read",
+        "crm.objects.custom.sensitive.read.v2",
+        "crm.objects.custom.highly_sensitive.read.v2",
+        "crm.objects.custom.read",
+        "crm.objects.custom.sensitive.write.v2",
+        "crm.schemas.custom.write",
+        "crm.objects.custom.highly_sensitive.write.v2",
+        "crm.objects.custom.write",
+    ]);
+    // The limits tracking spec is not in the reference set the catalogue test reads.
+    let tracking = Source::Legacy("hubspot-behavior-apps.md §40.7, limits tracking API reference");
+    add("crm-limits-tracking-v3", "custom-object-types", Get, "/crm/v3/limits/custom-object-types".into(), tracking, limits, serve!(schemas::limits));
+    for version in ["2025-09", "2026-03", "2026-09"] {
+        let api: &'static str = match version {
+            "2025-09" => "crm-limits-tracking-2025-09",
+            "2026-03" => "crm-limits-tracking-2026-03",
+            _ => "crm-limits-tracking-2026-09",
+        };
+        let path = format!("/crm/limits/{version}/custom-object-types");
+        add(api, "custom-object-types", Get, path, Source::Alias("crm-limits-tracking-v3.custom-object-types"), limits, serve!(schemas::limits));
+    }
 
     // Owners and pipelines (hubspot-behavior-platform.md).
     let spec = Source::Spec(&["owners-v3.json"]);

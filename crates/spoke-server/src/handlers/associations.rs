@@ -11,10 +11,10 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use serde_json::Value;
 use spoke_core::association::{
-    default_type, hubspot_defined, AssociationType, HUBSPOT_DEFINED, MAX_LABELS_PER_PAIR,
-    USER_DEFINED,
+    AssociationType, HUBSPOT_DEFINED, MAX_LABELS_PER_PAIR, USER_DEFINED,
 };
 use spoke_core::{scope, ObjectId, ObjectType, PortalId, Segment, TypeRef};
+use spoke_store::graph::{default_of, pair_types};
 use spoke_store::{
     AssociatedTarget, AssociationPage, AssociationRemoval, AssociationWrite, ItemFailure, LinkType,
 };
@@ -42,8 +42,10 @@ const MAX_WRITE_INPUTS: usize = 100;
 /// Targets per from-object page; also the GET default and maximum (`limit`, §3.2).
 pub const PAGE_SIZE: usize = 500;
 
-/// Every association type defined from `from` to `to` in this portal: HubSpot's and the
-/// portal's labels, plus the reverse direction's, so inverses can be looked up.
+/// Every association type defined from `from` to `to` in this portal: HubSpot's, the
+/// definitions of its custom object schemas and its labels
+/// (`spoke_store::graph::pair_types`), plus the reverse direction's, so inverses can be
+/// looked up.
 pub struct Definitions {
     pub forward: Vec<AssociationType>,
     reverse: Vec<AssociationType>,
@@ -56,23 +58,10 @@ impl Definitions {
         from: &'a ObjectType,
         to: &'a ObjectType,
     ) -> ApiResult<Self> {
+        // HubSpot's types, the portal's custom object definitions, then its labels.
         let load = |a: &'a ObjectType, b: &'a ObjectType| {
             let (a, b) = (a.id.as_str(), b.id.as_str());
-            async move {
-                let mut out = hubspot_defined(a, b);
-                for l in state.store.list_labels(portal, a, b).await? {
-                    out.push(AssociationType {
-                        from_type: l.from_type,
-                        to_type: l.to_type,
-                        category: USER_DEFINED.into(),
-                        type_id: l.type_id,
-                        label: Some(l.label),
-                        inverse_type_id: l.inverse_type_id,
-                        exclusive: false,
-                    });
-                }
-                Ok::<_, ApiError>(out)
-            }
+            async move { Ok::<_, ApiError>(pair_types(state.store.as_ref(), portal, a, b).await?) }
         };
         let (forward, reverse) = tokio::try_join!(load(from, to), load(to, from))?;
         Ok(Self { forward, reverse })
@@ -130,9 +119,10 @@ impl Definitions {
     }
 }
 
-/// The pair's default (unlabeled) type, which HubSpot defines for every pair it links.
-fn default_link((from, to): &Pair) -> ApiResult<LinkType> {
-    let d = default_type(from.id.as_str(), to.id.as_str()).ok_or_else(|| {
+/// The pair's default (unlabeled) type, which HubSpot defines for every pair it links (a
+/// pair with a custom type: the definition its schema made).
+fn default_link((from, to): &Pair, defs: &Definitions) -> ApiResult<LinkType> {
+    let d = default_of(&defs.forward).cloned().ok_or_else(|| {
         ApiError::validation(format!(
             "There is no default association type between {} and {}",
             from.name, to.name
@@ -518,7 +508,8 @@ pub(crate) async fn batch_default(
     auth: Authorized<Pair>,
     Batch(inputs): Batch<DefaultAssociationPost, MAX_WRITE_INPUTS>,
 ) -> ApiResult<Response> {
-    let link = default_link(&auth.subject)?;
+    let defs = Definitions::of(&auth).await?;
+    let link = default_link(&auth.subject, &defs)?;
     let mut errors = Vec::new();
     let mut writes = Vec::new();
     for i in &inputs {
@@ -627,7 +618,8 @@ pub(crate) async fn put_default(
     auth: Authorized<Pair>,
     RecordPair(f, t): RecordPair,
 ) -> ApiResult<Response> {
-    let link = default_link(&auth.subject)?;
+    let defs = Definitions::of(&auth).await?;
+    let link = default_link(&auth.subject, &defs)?;
     put_one(&auth, write(&auth, f, t, vec![link.clone()])).await?;
     let results = default_results(f, t, &link).to_vec();
     Ok(batch_response(

@@ -2,7 +2,6 @@
 //! `/crm/objects/2026-03/{objectType}` (hubspot-behavior.md §1).
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::Arc;
 
 use axum::extract::{Path, RawQuery};
 use axum::http::{HeaderMap, StatusCode};
@@ -13,9 +12,7 @@ use spoke_core::record::Projection;
 use spoke_core::scope;
 use spoke_core::search::SearchQuery;
 use spoke_core::time::now_millis;
-use spoke_core::{
-    ObjectId, ObjectRecord, ObjectType, Pipelined, PropertyError, StoredRecord, TypeRef,
-};
+use spoke_core::{ObjectId, ObjectRecord, ObjectType, Pipelined, PropertyError, StoredRecord};
 use spoke_store::pipelines::{check_record, Pipeline};
 use spoke_store::{
     ItemFailure, ItemResult, NewAssociation, NewObject, ObjectPatch, ReadKeys, ReadOptions, Target,
@@ -549,15 +546,18 @@ async fn inline_associations(
         .flat_map(|list| list.iter())
         .flat_map(|a| a.types.iter())
         .any(|spec| spec.association_category != HUBSPOT_DEFINED);
-    let mut targets: Vec<TypeRef> = ObjectType::all().to_vec();
-    // The portal's custom types are targets too; their definitions are the portal's own,
-    // not HubSpot's, so only a USER_DEFINED spec can reach them.
-    if labels_needed {
-        let schemas = auth.state.store.list_schemas(schema.portal, false).await?;
-        targets.extend(schemas.iter().map(|s| Arc::new(ObjectType::from_custom(s))));
-    }
+    // USER_DEFINED types also link to the portal's custom types (their schemas'
+    // definitions and labels), which only such a spec can name.
+    let customs: Vec<spoke_core::TypeRef> = if labels_needed {
+        let live = auth.state.store.list_schemas(schema.portal, false).await?;
+        live.iter()
+            .map(|s| std::sync::Arc::new(ObjectType::from_custom(s)))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let mut pairs = Vec::new();
-    for to in &targets {
+    for to in ObjectType::all().iter().chain(&customs) {
         if !labels_needed && hubspot_defined(schema.ty.id.as_str(), to.id.as_str()).is_empty() {
             continue;
         }

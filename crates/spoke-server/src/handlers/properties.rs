@@ -55,7 +55,7 @@ fn option_out(o: &PropertyOption) -> PropertyOptionOut {
     }
 }
 
-fn to_wire(d: &PropertyDefinition) -> Property {
+pub(crate) fn to_wire(d: &PropertyDefinition) -> Property {
     Property {
         updated_at: d.updated_at.map(format_iso),
         created_at: d.created_at.map(format_iso),
@@ -173,7 +173,7 @@ fn options_from(input: Option<&[OptionInput]>) -> Vec<PropertyOption> {
 }
 
 /// Checks the parts of a definition that must agree with each other.
-fn check_definition(d: &PropertyDefinition, groups: &HashSet<String>) -> ApiResult<()> {
+pub(crate) fn check_definition(d: &PropertyDefinition, groups: &HashSet<String>) -> ApiResult<()> {
     if !d
         .kind
         .allowed_field_types()
@@ -207,7 +207,7 @@ fn check_definition(d: &PropertyDefinition, groups: &HashSet<String>) -> ApiResu
     Ok(())
 }
 
-fn definition_from(input: &PropertyCreate) -> ApiResult<PropertyDefinition> {
+pub(crate) fn definition_from(input: &PropertyCreate) -> ApiResult<PropertyDefinition> {
     if let Some(missing) = missing_fields(&[
         ("name", input.name.is_some()),
         ("label", input.label.is_some()),

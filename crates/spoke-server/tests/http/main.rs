@@ -24,6 +24,7 @@ mod persistence;
 mod pipelines;
 mod properties;
 mod ratelimit;
+mod schemas;
 mod search;
 mod seed_docs;
 mod smoke;

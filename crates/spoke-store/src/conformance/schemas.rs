@@ -35,7 +35,7 @@ fn schema(portal: PortalId, name: &str) -> CustomSchema {
     }
 }
 
-fn new_schema(portal: PortalId, name: &str, to: &[Option<&str>]) -> NewSchema {
+pub(super) fn new_schema(portal: PortalId, name: &str, to: &[Option<&str>]) -> NewSchema {
     let group = format!("{name}_information");
     let properties = ["model", "make"]
         .iter()
@@ -196,6 +196,41 @@ pub async fn create_find_list_and_patch(store: &dyn Store, portal: PortalId, oth
     assert!(
         label.iter().all(|l| l.type_id > largest),
         "labels and definitions share the portal's type ids: {label:?} after {own:?}"
+    );
+
+    // The graph lists a custom pair's definition as its unlabeled default, before labels.
+    let custom_label = store
+        .create_label(portal, &ty, "contacts", "owner", "Owner", None, 10)
+        .await
+        .expect("create_label")
+        .expect("a label");
+    let types = crate::graph::pair_types(store, portal, &ty, "contacts")
+        .await
+        .expect("pair_types");
+    let listed: Vec<(i64, Option<String>, &str)> = types
+        .iter()
+        .map(|t| (t.type_id, t.label.clone(), t.category.as_str()))
+        .collect();
+    assert_eq!(
+        listed,
+        vec![
+            (own[0].2, None, USER_DEFINED),
+            (custom_label[0].type_id, Some("Owner".into()), USER_DEFINED),
+        ]
+    );
+    let default = crate::graph::default_of(&types).expect("a default");
+    assert_eq!(default.inverse_type_id, own[0].3);
+    let back = crate::graph::pair_types(store, portal, "contacts", &ty)
+        .await
+        .expect("pair_types");
+    assert_eq!(back[0].type_id, own[0].3, "the inverse direction's default");
+    let standard = crate::graph::pair_types(store, portal, "0-1", "0-2")
+        .await
+        .expect("pair_types");
+    assert_eq!(
+        standard,
+        spoke_core::association::hubspot_defined("0-1", "0-2"),
+        "a standard pair is HubSpot's alone"
     );
 
     let patch = SchemaPatch {

@@ -91,6 +91,31 @@ pub async fn check_transfer(source: &dyn Store, dest: &dyn Store) {
         .await
         .expect("update_property"));
 
+    // A custom object schema with its definitions, and a purged one (a tombstone).
+    let schema = source
+        .create_schema(super::schemas::new_schema(
+            portal,
+            "transfer_cars",
+            &[Some(CONTACTS)],
+        ))
+        .await
+        .expect("create_schema")
+        .expect("a schema")
+        .schema;
+    let purged = source
+        .create_schema(super::schemas::new_schema(portal, "transfer_gone", &[]))
+        .await
+        .expect("create_schema")
+        .expect("a schema")
+        .schema;
+    assert_eq!(
+        source
+            .purge_schema(portal, purged.number, T0)
+            .await
+            .expect("purge"),
+        Ok(())
+    );
+
     // Records with history, unique values (email and a custom one), an archived record,
     // and records in a second portal and type.
     let mut c = ctx(portal, CONTACTS, T0 + 10);
@@ -275,6 +300,20 @@ pub async fn check_transfer(source: &dyn Store, dest: &dyn Store) {
             .map(|r| r.id),
         Some(contacts[3].id),
         "unique values are copied"
+    );
+    for archived in [false, true] {
+        same_answer!(dest, source, list_schemas(portal, archived));
+    }
+    let ty = schema.object_type_id();
+    same_answer!(dest, source, list_definitions(portal, ty.as_str(), None));
+    let after_copy = dest
+        .create_schema(super::schemas::new_schema(portal, "transfer_gone", &[]))
+        .await
+        .expect("create_schema")
+        .expect("the purged name is free in the copy");
+    assert!(
+        after_copy.schema.number > purged.number,
+        "a copy never hands out a purged schema's number"
     );
     let by_hash = [
         (&live_hash, Some(live.clone()), "a token works by its hash"),
