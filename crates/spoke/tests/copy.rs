@@ -285,6 +285,37 @@ async fn build(dir: &std::path::Path, db: &str) -> (Tokens, Vec<i64>, Vec<Probe>
         .await;
     assert_eq!(r.status, 204);
 
+    // A custom object type (issue 12): its schema, its property definitions and its
+    // records, one archived.
+    let schema = api
+        .post_ok(
+            "/crm-object-schemas/v3/schemas",
+            json!({"name": "cars", "labels": {"singular": "Car", "plural": "Cars"},
+                   "primaryDisplayProperty": "model", "requiredProperties": ["model"],
+                   "searchableProperties": ["model"],
+                   "properties": [{"name": "model", "label": "Model"},
+                                  {"name": "vin", "label": "VIN", "hasUniqueValue": true}],
+                   "associatedObjects": ["CONTACT"]}),
+            201,
+        )
+        .await;
+    let car_type = schema["objectTypeId"].as_str().expect("type id").to_owned();
+    let inputs: Vec<Value> = (0..5)
+        .map(|i| json!({"properties": {"model": format!("Model {i}"), "vin": format!("VIN-{i}")}}))
+        .collect();
+    let cars = ids_of(
+        &api.post_ok(
+            &format!("/crm/v3/objects/{car_type}/batch/create"),
+            json!({ "inputs": inputs }),
+            201,
+        )
+        .await,
+    );
+    let r = api
+        .delete(&format!("/crm/v3/objects/p_cars/{}", cars[1]))
+        .await;
+    assert_eq!(r.status, 204);
+
     // Another portal with the same emails.
     let other = server.api(&other_portal);
     let inputs: Vec<Value> = (0..3)
@@ -341,6 +372,14 @@ async fn build(dir: &std::path::Path, db: &str) -> (Tokens, Vec<i64>, Vec<Probe>
         get("all", "/settings/v3/users/"),
         get("all", "/settings/v3/users/teams"),
         get("all", "/settings/v3/users/roles"),
+        get("all", "/crm-object-schemas/v3/schemas"),
+        get("all", format!("/crm/v3/objects/{car_type}?properties=model,vin&archived=false")),
+        get("all", "/crm/v3/objects/p_cars?archived=true&properties=model"),
+        get("all", "/crm/v3/properties/p_cars"),
+        post("all", "/crm/v3/objects/p_cars/search", json!({"query": "model", "properties": ["model"]})),
+        post("all", "/crm/v3/objects/p_cars/batch/read", json!({
+            "idProperty": "vin", "properties": ["model"],
+            "inputs": (0..5).map(|i| json!({"id": format!("VIN-{i}")})).collect::<Vec<_>>()})),
     ];
     for c in &contacts {
         probes.push(get(
@@ -366,6 +405,7 @@ async fn build(dir: &std::path::Path, db: &str) -> (Tokens, Vec<i64>, Vec<Probe>
     ids.extend(companies);
     ids.extend(other_ids);
     ids.extend(notes);
+    ids.extend(cars);
     (
         Tokens {
             all,
@@ -468,6 +508,8 @@ async fn copy_and_compare(dest: &[&str], dest_extra: &[&str]) {
         "MISSING_SCOPES",
         "INVALID_AUTHENTICATION",
         "OBJECT_NOT_FOUND",
+        "\"vin\":\"VIN-0\"",
+        "\"fullyQualifiedName\":\"p",
     ] {
         assert!(
             all_text.contains(needle),
