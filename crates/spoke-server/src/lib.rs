@@ -51,6 +51,8 @@ pub struct AppState {
     pub serve_metrics: bool,
     /// HubSpot-style rate limiting; `None` (the default) serves without limits.
     pub rate_limits: Option<ratelimit::RateLimits>,
+    /// Custom types resolved recently (`schema::CustomTypes`).
+    pub custom_types: Arc<schema::CustomTypes>,
 }
 
 impl AppState {
@@ -61,6 +63,7 @@ impl AppState {
             metrics,
             serve_metrics: true,
             rate_limits: None,
+            custom_types: Arc::default(),
         }
     }
 

@@ -8,15 +8,97 @@ use spoke_types::objects::{PropertyValues, SimplePublicObject, ValueWithTimestam
 
 pub use spoke_store::schema::TypeSchema;
 
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use spoke_store::schema::UnknownObjectType;
+use spoke_store::StoreResult;
+
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
 
 /// Resolves an `{objectType}` path segment for the request's portal: a standard type
 /// (plural, singular or type id) or one of the portal's custom types
-/// (`spoke_store::schema::resolve_type`).
+/// (`spoke_store::schema::resolve_type`), through the app's [`CustomTypes`].
 pub async fn resolve_type(state: &AppState, portal: PortalId, segment: &str) -> ApiResult<TypeRef> {
-    let store = state.store.as_ref();
-    Ok(spoke_store::schema::resolve_type(store, portal, segment).await??)
+    Ok(try_resolve_type(state, portal, segment).await??)
+}
+
+/// [`resolve_type`], with an unknown type as a value rather than an error.
+pub async fn try_resolve_type(
+    state: &AppState,
+    portal: PortalId,
+    segment: &str,
+) -> StoreResult<Result<TypeRef, UnknownObjectType>> {
+    let cache = &state.custom_types;
+    let generation = match cache.get(portal, segment) {
+        Ok(ty) => return Ok(Ok(ty)),
+        Err(generation) => generation,
+    };
+    let resolved = spoke_store::schema::resolve_type(state.store.as_ref(), portal, segment).await?;
+    if let Ok(ty) = &resolved {
+        cache.put(portal, segment, ty, generation);
+    }
+    Ok(resolved)
+}
+
+/// Custom types this process resolved in the last [`CustomTypes::FRESH`], by portal and
+/// path segment. Without it every request naming a custom type pays one more store round
+/// trip than a standard type (the catalogue needs none): 13% of a PostgreSQL list page at
+/// concurrency 1 (BENCHMARKS.md, issue 12). This process forgets a portal's entries when it
+/// changes the portal's schemas (schemas API, admin reset, restore, delete), so its own
+/// answers never lag; another process on the same PostgreSQL database may go on serving a
+/// schema it archived or changed for up to `FRESH` (docs/compatibility.md). A miss always
+/// reads the store, so a new schema is usable everywhere at once.
+#[derive(Default)]
+pub struct CustomTypes {
+    entries: Mutex<Entries>,
+}
+
+#[derive(Default)]
+struct Entries {
+    types: HashMap<(PortalId, Box<str>), (TypeRef, Instant)>,
+    /// Counts [`CustomTypes::forget`]s: a read that began before one must not store what
+    /// it read (it may be the schema just changed).
+    generation: u64,
+}
+
+impl CustomTypes {
+    pub const FRESH: Duration = Duration::from_secs(1);
+    /// A bound on memory: past it the cache starts over (each entry is refilled by one read).
+    const MAX_ENTRIES: usize = 4096;
+
+    /// A fresh entry, or the generation a miss must hand back to [`Self::put`].
+    fn get(&self, portal: PortalId, segment: &str) -> Result<TypeRef, u64> {
+        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        match entries.types.get(&(portal, Box::from(segment))) {
+            Some((ty, at)) if at.elapsed() < Self::FRESH => Ok(ty.clone()),
+            _ => Err(entries.generation),
+        }
+    }
+
+    fn put(&self, portal: PortalId, segment: &str, ty: &TypeRef, generation: u64) {
+        if ty.custom.is_none() {
+            return;
+        }
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        if entries.generation != generation {
+            return;
+        }
+        if entries.types.len() >= Self::MAX_ENTRIES {
+            entries.types.clear();
+        }
+        let key = (portal, Box::from(segment));
+        entries.types.insert(key, (ty.clone(), Instant::now()));
+    }
+
+    /// Forgets every custom type of `portal`: its schemas just changed.
+    pub fn forget(&self, portal: PortalId) {
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        entries.generation += 1;
+        entries.types.retain(|(p, _), _| *p != portal);
+    }
 }
 
 /// Records of a [`TypeSchema`] in HubSpot's output shape.

@@ -198,6 +198,7 @@ async fn delete_portal(
 ) -> ApiResult<Response> {
     let portal = portal_id(&raw)?;
     if state.store.delete_portal(portal).await? {
+        state.custom_types.forget(portal);
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {
         Err(portal_not_found(&raw))
@@ -211,6 +212,7 @@ async fn reset_portal(
 ) -> ApiResult<Response> {
     let portal = portal_id(&raw)?;
     if state.store.reset_portal(portal, now_millis()).await? {
+        state.custom_types.forget(portal);
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {
         Err(portal_not_found(&raw))
@@ -277,6 +279,7 @@ async fn restore_snapshot(
 ) -> ApiResult<Response> {
     let portal = portal_id(&raw)?;
     if state.store.restore_snapshot(portal, &name).await? {
+        state.custom_types.forget(portal);
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {
         Err(snapshot_not_found(portal, &name))

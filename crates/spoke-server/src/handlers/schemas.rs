@@ -497,6 +497,7 @@ pub(crate) async fn create(
         .create_schema(new)
         .await?
         .map_err(|r| refusal(r, &name))?;
+    auth.state.custom_types.forget(auth.principal.portal);
     let include = Include {
         associations: true,
         audit: true,
@@ -552,6 +553,7 @@ pub(crate) async fn update(
         .update_schema(update)
         .await?
         .ok_or_else(|| schema_not_found(&segment))?;
+    auth.state.custom_types.forget(auth.principal.portal);
     Ok(Json(StatusCode::OK, definition_answer(&updated)).into_response())
 }
 
@@ -570,6 +572,7 @@ pub(crate) async fn archive(
         .archive_schema(auth.principal.portal, s.number, now_millis())
         .await?
         .map_err(|r| refusal(r, &segment))?;
+    auth.state.custom_types.forget(auth.principal.portal);
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -588,6 +591,7 @@ async fn purge_schema(auth: Authorized<()>, segment: &str) -> ApiResult<Response
         .purge_schema(auth.principal.portal, s.number, now_millis())
         .await?
         .map_err(|r| refusal(r, segment))?;
+    auth.state.custom_types.forget(auth.principal.portal);
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

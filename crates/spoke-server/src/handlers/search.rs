@@ -100,9 +100,8 @@ async fn linked_types(
     names.dedup();
     let mut out = Linked::new();
     for name in names.into_iter().take(MAX_FILTERS + 1) {
-        let store = auth.state.store.as_ref();
         let portal = auth.principal.portal;
-        if let Ok(ty) = spoke_store::schema::resolve_type(store, portal, name).await? {
+        if let Ok(ty) = crate::schema::try_resolve_type(&auth.state, portal, name).await? {
             out.insert(name.to_owned(), ty);
         }
     }
