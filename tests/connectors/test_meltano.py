@@ -14,7 +14,7 @@ import pytest
 
 from checks import compare_pipelines, compare_records, expect, shorten
 from conftest import Env, Run, run_connector
-from seed import STEM, Seed, touch
+from seed import CUSTOM, STEM, Seed, touch
 
 # Default streams that call APIs spoke does not emulate, deselected in the catalog:
 #   email_subscriptions: GET /email/public/v1/subscriptions (marketing email subscription
@@ -46,12 +46,18 @@ PLURAL = {"contact": "contacts", "company": "companies", "deal": "deals", "ticke
 
 
 class Meltano:
-    def __init__(self, env: Env):
+    def __init__(self, env: Env, seed: Seed):
         self.env = env
         self.bin = str(env.venvs / "meltano" / "bin" / "tap-hubspot")
         self.config = env.workdir / "meltano-config.json"
+        # Custom types are configured, not discovered (0.10.1 `custom_object_types`): by
+        # fullyQualifiedName, which the tap uses both on the schemas path and on the objects
+        # path (a bare name is refused on the latter since HubSpot's 2025 change, §40.2).
+        self.custom = {name: schema["fullyQualifiedName"] for name, schema in seed.schemas.items()
+                       if schema.get("fullyQualifiedName")}
         self.config.write_text(
-            json.dumps({"access_token": env.token, "start_date": "2020-01-01T00:00:00Z", "associations": ASSOCIATIONS})
+            json.dumps({"access_token": env.token, "start_date": "2020-01-01T00:00:00Z", "associations": ASSOCIATIONS,
+                        "custom_object_types": sorted(self.custom.values())})
         )
 
     def run(self, name: str, *args: str) -> Run:
@@ -74,7 +80,7 @@ def report(env: Env, run: Run, what: str, stream: str | None = None) -> str:
 
 @pytest.fixture(scope="module")
 def meltano(env: Env, seed: Seed) -> Meltano:
-    return Meltano(env)
+    return Meltano(env, seed)
 
 
 @pytest.fixture(scope="module")
@@ -186,3 +192,46 @@ def test_resync_records(meltano: Meltano, resync, seed: Seed, stream: str):
     got = records(run, stream)
     problems = compare_records(seed, CRM_STREAMS[stream], got, only=ids)
     expect(not problems, report(meltano.env, run, f"stream {stream} ({len(got)} records):{shorten(problems)}", stream))
+
+# ---------------------------------------------------------------------------------------------
+# custom objects (issue 12)
+# ---------------------------------------------------------------------------------------------
+
+
+def test_discover_custom_streams(meltano: Meltano, discovered, seed: Seed):
+    """A configured custom type is a stream named as configured, with every schema property."""
+    expect(meltano.custom and len(meltano.custom) == len(CUSTOM),
+           f"not every custom type was seeded:{seed.failed('schemas')}")
+    run, catalog = discovered
+    entries = {e["tap_stream_id"]: e for e in (catalog or {}).get("streams", [])}
+    problems = []
+    for name, fqn in meltano.custom.items():
+        entry = entries.get(fqn)
+        if entry is None:
+            problems.append(f"stream {fqn} missing from the catalog")
+            continue
+        props = entry["schema"].get("properties", {})
+        props = {**props, **(props.get("properties") or {}).get("properties", {})}
+        missing = [p for p, _, _ in CUSTOM[name]["properties"] if p not in props]
+        if missing:
+            problems.append(f"{fqn}: properties {missing} missing from its schema")
+    expect(not problems, report(meltano.env, run, "custom streams:" + shorten(problems), "schemas"))
+
+
+@pytest.mark.parametrize("name", list(CUSTOM))
+def test_sync_custom_records(meltano: Meltano, sync: Run, seed: Seed, name: str):
+    fqn = meltano.custom.get(name)
+    expect(fqn and seed.records.get(name), f"no {name} records were seeded:{seed.failed(name, 'schemas')}")
+    got = records(sync, fqn)
+    problems = compare_records(seed, name, got)
+    expect(not problems, report(meltano.env, sync, f"stream {fqn} ({len(got)} records):{shorten(problems)}", name))
+
+
+@pytest.mark.parametrize("name", list(CUSTOM))
+def test_resync_custom_records(meltano: Meltano, resync, seed: Seed, name: str):
+    run, written = resync
+    fqn, ids = meltano.custom.get(name), written.get(name)
+    expect(fqn and ids, f"the test could not change a {name} record:{seed.failed(name)}")
+    got = records(run, fqn)
+    problems = compare_records(seed, name, got, only=ids)
+    expect(not problems, report(meltano.env, run, f"stream {fqn} ({len(got)} records):{shorten(problems)}", name))
