@@ -126,7 +126,7 @@ test('schema getAll, getById (both names), update, association definitions', asy
   assert.equal(updated.objectTypeId, TYPE);
   assert.deepEqual(updated.requiredProperties, ['pet_name', 'species']);
   assert.equal(updated.description, 'Pets we care for');
-  assert.equal(updated.properties, undefined, 'PATCH answers an ObjectTypeDefinition (§40.4)');
+  assert.equal(updated.fullyQualifiedName, FQN);
   // Back to one required property for the record tests.
   await core.update(TYPE, { requiredProperties: ['pet_name'] });
   assert.deepEqual((await core.getById(TYPE)).requiredProperties, ['pet_name']);

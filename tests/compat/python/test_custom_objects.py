@@ -201,8 +201,10 @@ def test_schema_get_by_id_by_every_name_and_key_order(cc, spoke, cars):
     keys = list(raw)
     missing = [k for k in SCHEMA_KEYS if k not in raw and k not in OPTIONAL_SCHEMA_KEYS]
     assert not missing, f"keys missing from the schema: {missing}; got {keys}"
-    extra = [k for k in keys if k not in SCHEMA_KEYS]
+    # The spec's ObjectSchema also lists allowsSensitiveProperties, which the capture lacks.
+    extra = [k for k in keys if k not in SCHEMA_KEYS and k != "allowsSensitiveProperties"]
     assert not extra, f"keys HubSpot does not send: {extra}"
+    keys = [k for k in keys if k in SCHEMA_KEYS]
     assert keys == [k for k in SCHEMA_KEYS if k in raw], f"key order {keys}, HubSpot's (§40.4) {SCHEMA_KEYS}"
     assert raw["metaType"] == "PORTAL_SPECIFIC" and isinstance(raw["restorable"], bool), raw
     assert raw["id"] == schema.id and raw["objectTypeId"] == f"2-{schema.id}", raw
@@ -281,7 +283,9 @@ def test_schema_reads_need_a_custom_scope(spoke):
     body = assert_error(e.value, 403, "MISSING_SCOPES")
     required = set()
     for err in body.get("errors", []):
-        required |= set((err.get("context") or {}).get("requiredScopes", []))
+        context = err.get("context") or {}
+        # hubspot-behavior.md §2.5: `requiredGranularScopes` today, `requiredScopes` before 2024.
+        required |= set(context.get("requiredGranularScopes", [])) | set(context.get("requiredScopes", []))
     # §40.7: either scope is enough to read schemas.
     assert {"crm.objects.custom.read", "crm.schemas.custom.read"} <= required, body
 
