@@ -95,7 +95,7 @@ test('schema create answers an ObjectSchema with ids, names, group and the conta
   assert.equal(TYPE, `2-${schema.id}`);
   assert.equal(FQN, `p${PORTAL}_${name}`);
   assert.equal(schema.name, name);
-  assert.deepEqual(schema.labels, { singular: 'Pet', plural: 'Pets' });
+  assert.deepEqual({ ...schema.labels }, { singular: 'Pet', plural: 'Pets' });
   assert.deepEqual(schema.requiredProperties, ['pet_name']);
   assert.equal(schema.primaryDisplayProperty, 'pet_name');
   assert.equal(schema.archived, false);
