@@ -126,7 +126,10 @@ class Seed:
 
     def failed(self, *object_types: str) -> str:
         """The seeding calls that failed for these types (all of them, given none)."""
-        out = [str(f) for f in self.failures if not object_types or any(t in f.path for t in object_types)]
+        # A custom type's paths name it by its id.
+        names = list(object_types) + [self.schemas[t]["objectTypeId"] for t in object_types
+                                      if self.schemas.get(t, {}).get("objectTypeId")]
+        out = [str(f) for f in self.failures if not names or any(t in f.path for t in names)]
         return "\n  ".join([""] + out) if out else " (none failed: the seed wrote nothing of this kind?)"
 
     def ids(self, object_type: str) -> list[str]:
