@@ -55,8 +55,15 @@ class Meltano:
         # path (a bare name is refused on the latter since HubSpot's 2025 change, §40.2).
         self.custom = {name: schema["fullyQualifiedName"] for name, schema in seed.schemas.items()
                        if schema.get("fullyQualifiedName")}
+        # The v4 association streams of the custom types linked to contacts, both ways.
+        associations = {k: list(v) for k, v in ASSOCIATIONS.items()}
+        for name, fqn in self.custom.items():
+            if CUSTOM[name]["contacts"]:
+                associations.setdefault(fqn, []).append("contact")
+                associations["contact"].append(fqn)
+        self.associations = associations
         self.config.write_text(
-            json.dumps({"access_token": env.token, "start_date": "2020-01-01T00:00:00Z", "associations": ASSOCIATIONS,
+            json.dumps({"access_token": env.token, "start_date": "2020-01-01T00:00:00Z", "associations": associations,
                         "custom_object_types": sorted(self.custom.values())})
         )
 
@@ -177,22 +184,6 @@ def test_sync_pipelines(meltano: Meltano, sync: Run, seed: Seed):
     expect(not problems, report(meltano.env, sync, "pipelines:" + shorten(problems), "pipelines"))
 
 
-def test_resync_succeeds(meltano: Meltano, resync):
-    run, _ = resync
-    expect(run.returncode == 0, report(meltano.env, run, f"sync from state exited {run.returncode}"))
-
-
-@pytest.mark.parametrize("stream", ["contacts", "companies", "deals", "notes", "calls"])
-def test_resync_records(meltano: Meltano, resync, seed: Seed, stream: str):
-    """Records changed or created after the first sync come back from its state, new values
-    included (tickets are a full-table stream in this tap)."""
-    run, written = resync
-    ids = written.get(CRM_STREAMS[stream])
-    expect(ids, f"the test could not change a {stream} record:{seed.failed(CRM_STREAMS[stream])}")
-    got = records(run, stream)
-    problems = compare_records(seed, CRM_STREAMS[stream], got, only=ids)
-    expect(not problems, report(meltano.env, run, f"stream {stream} ({len(got)} records):{shorten(problems)}", stream))
-
 # ---------------------------------------------------------------------------------------------
 # custom objects (issue 12)
 # ---------------------------------------------------------------------------------------------
@@ -225,6 +216,44 @@ def test_sync_custom_records(meltano: Meltano, sync: Run, seed: Seed, name: str)
     got = records(sync, fqn)
     problems = compare_records(seed, name, got)
     expect(not problems, report(meltano.env, sync, f"stream {fqn} ({len(got)} records):{shorten(problems)}", name))
+
+
+@pytest.mark.parametrize("name", [n for n, c in CUSTOM.items() if c["contacts"]])
+def test_sync_custom_associations(meltano: Meltano, sync: Run, seed: Seed, name: str):
+    """Custom records' links to contacts come back from `POST /crm/v4/associations/{fqn}/contact/
+    batch/read` and the reverse, typed with the schema's association definition."""
+    fqn = meltano.custom.get(name)
+    expect(fqn and seed.ids(name), f"no {name} records were seeded:{seed.failed(name, 'schemas')}")
+    definition = {str(a["id"]) for a in seed.schemas[name].get("associations", []) if a.get("toObjectTypeId") == "0-1"}
+    want = {(fid, tid) for fid in seed.ids(name) for tid in seed.linked(name, fid, "contacts")}
+    expect(want and definition, f"no {name} -> contact links or definition were seeded:{seed.failed(name)}")
+    forward = records(sync, f"{fqn}_contact_associations")
+    got = {(str(r["from_id"]), str(r["to_id"])) for r in forward}
+    back = {(str(r["to_id"]), str(r["from_id"])) for r in records(sync, f"contact_{fqn}_associations")}
+    types = {str(r["association_type_id"]) for r in forward}
+    problems = [f"{len(want - got)} of {len(want)} {name} -> contact links missing, e.g. {sorted(want - got)[:3]}"] if want - got else []
+    problems += [f"{len(want - back)} of {len(want)} contact -> {name} links missing, e.g. {sorted(want - back)[:3]}"] if want - back else []
+    if forward and not definition <= types:
+        problems.append(f"{name} -> contact type ids {sorted(types)}, the schema's definition is {sorted(definition)}")
+    expect(not problems, report(meltano.env, sync, "custom associations:" + shorten(problems), "associations"))
+
+
+def test_resync_succeeds(meltano: Meltano, resync):
+    run, _ = resync
+    expect(run.returncode == 0, report(meltano.env, run, f"sync from state exited {run.returncode}"))
+
+
+@pytest.mark.parametrize("stream", ["contacts", "companies", "deals", "notes", "calls"])
+def test_resync_records(meltano: Meltano, resync, seed: Seed, stream: str):
+    """Records changed or created after the first sync come back from its state, new values
+    included (tickets are a full-table stream in this tap)."""
+    run, written = resync
+    ids = written.get(CRM_STREAMS[stream])
+    expect(ids, f"the test could not change a {stream} record:{seed.failed(CRM_STREAMS[stream])}")
+    got = records(run, stream)
+    problems = compare_records(seed, CRM_STREAMS[stream], got, only=ids)
+    expect(not problems, report(meltano.env, run, f"stream {stream} ({len(got)} records):{shorten(problems)}", stream))
+
 
 
 @pytest.mark.parametrize("name", list(CUSTOM))
