@@ -6,10 +6,10 @@
 //! The custom type is created through the schemas API with the benchmark contact's ten
 //! properties, the same names and types (`email` unique, as it is on contacts), and loaded with
 //! as many records as there are contacts, the same values ([`data::contact`]), so both sides
-//! store and move the same bytes. Each workload then runs at every concurrency in four legs,
-//! contacts, custom, custom, contacts, half the scenario's duration each: the machine's speed
-//! drifts within a run (other processes, the file cache), and the mirrored order cancels a
-//! steady drift instead of handing it to one side.
+//! store and move the same bytes. Each workload then runs at every concurrency in [`ROUNDS`]
+//! rounds of four legs, contacts, custom, custom, contacts: the machine's speed drifts within
+//! a run (other processes, the file cache), and short mirrored legs spread that drift over
+//! both sides instead of handing it to one.
 
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,6 +29,10 @@ pub const KEY: &str = "custom";
 
 /// The custom type's name: `p{portal}_bench_records`, `2-{n}`.
 const NAME: &str = "bench_records";
+
+/// Rounds of legs (contacts, custom, custom, contacts) per workload and concurrency; each
+/// leg runs for the scenario's duration / (2 × ROUNDS), so each side gets the full duration.
+pub const ROUNDS: u32 = 4;
 
 /// Where new records' numbers start in the create workload (emails are unique per type, and
 /// the contacts' own create scenario counts up from the data set's size).
@@ -207,8 +211,12 @@ impl Op for TypedOp {
     }
 }
 
-/// Two legs of one side as one figure: counts and time add up; p50 and p99 are the legs'
-/// request-weighted means (the legs keep only their percentiles), max the larger.
+/// The legs of one side as one figure: counts and time add up; p50 and p99 are the legs'
+/// request-weighted means (the legs keep only their percentiles), max the largest.
+fn merge_all(legs: Vec<Measured>) -> Measured {
+    legs.into_iter().reduce(merge).unwrap_or_default()
+}
+
 fn merge(a: Measured, b: Measured) -> Measured {
     let (na, nb) = (a.requests as f64, b.requests as f64);
     let total = (na + nb).max(1.0);
@@ -240,8 +248,8 @@ pub struct Sides {
     pub custom: Arc<Vec<i64>>,
 }
 
-/// Runs every workload at every concurrency on both types (legs contacts, custom, custom,
-/// contacts, `duration / 2` each).
+/// Runs every workload at every concurrency on both types ([`ROUNDS`] rounds of legs
+/// contacts, custom, custom, contacts).
 pub async fn compare(
     api: &Arc<Api>,
     sides: &Sides,
@@ -253,9 +261,10 @@ pub async fn compare(
 ) -> Vec<Comparison> {
     let contacts_next = Arc::new(AtomicU64::new(CREATE_BASE));
     let custom_next = Arc::new(AtomicU64::new(CREATE_BASE));
+    let legs_per_side = 2 * ROUNDS;
     let limit = Limit {
-        duration: Some(duration / 2),
-        budget: budget.map(|b| b.div_ceil(2)),
+        duration: Some(duration / legs_per_side),
+        budget: budget.map(|b| b.div_ceil(u64::from(legs_per_side))),
     };
     let mut out = Vec::new();
     for workload in Workload::ALL {
@@ -281,36 +290,37 @@ pub async fn compare(
                     },
                 })
             };
-            let mut legs: Vec<(Measured, Resources)> = Vec::new();
-            for (i, custom) in [false, true, true, false].into_iter().enumerate() {
+            let mut contacts_legs = Vec::new();
+            let mut custom_legs = Vec::new();
+            let mut contacts_resources: Option<(Resources, Duration)> = None;
+            let mut custom_resources: Option<(Resources, Duration)> = None;
+            let order = [false, true, true, false];
+            for (i, custom) in (0..ROUNDS).flat_map(|_| order).enumerate() {
                 let stretch = rss.begin();
-                // The same seed for both sides' first and second legs: the same random ids'
-                // positions, the same starting points of the list walks.
-                let m = drive(
-                    op(custom),
-                    c,
-                    limit,
-                    12_000 + c as u64 * 10 + (i as u64 % 2),
-                )
-                .await;
-                legs.push((m, rss.end(stretch)));
+                // Both sides' legs get the same seeds (the same random ids' positions, the
+                // same starting points of the list walks), in mirrored order.
+                let leg = i as u64 % 4;
+                let seed = 12_000 + c as u64 * 10 + (i as u64 / 4) * 2 + leg % 2;
+                let m = drive(op(custom), c, limit, seed).await;
+                let spent = (rss.end(stretch), m.elapsed);
+                let (legs, resources) = if custom {
+                    (&mut custom_legs, &mut custom_resources)
+                } else {
+                    (&mut contacts_legs, &mut contacts_resources)
+                };
+                *resources = Some(match resources.take() {
+                    None => spent,
+                    Some(before) => (crate::combined(before, spent), before.1 + spent.1),
+                });
+                legs.push(m);
             }
-            let mut it = legs.into_iter();
-            let (Some(a1), Some(b1), Some(b2), Some(a2)) =
-                (it.next(), it.next(), it.next(), it.next())
-            else {
-                continue;
-            };
-            let time = |m: &Measured| m.elapsed;
-            let contacts_resources = crate::combined((a1.1, time(&a1.0)), (a2.1, time(&a2.0)));
-            let custom_resources = crate::combined((b1.1, time(&b1.0)), (b2.1, time(&b2.0)));
             let row = Comparison {
                 workload,
                 concurrency: c,
-                contacts: merge(a1.0, a2.0),
-                custom: merge(b1.0, b2.0),
-                contacts_resources,
-                custom_resources,
+                contacts: merge_all(contacts_legs),
+                custom: merge_all(custom_legs),
+                contacts_resources: contacts_resources.map(|r| r.0).unwrap_or_default(),
+                custom_resources: custom_resources.map(|r| r.0).unwrap_or_default(),
             };
             progress(&format!(
                 "custom vs contacts, {} c={c}: contacts {:.0} objects/s, custom {:.0} objects/s, ratio {}{}",

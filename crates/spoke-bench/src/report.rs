@@ -553,8 +553,9 @@ pub fn markdown(h: &Header, reports: &[BackendReport], total: Duration) -> Strin
 fn comparisons_markdown(s: &mut String, r: &BackendReport) {
     let _ = writeln!(
         s,
-        "\n### custom type vs contacts ({}; legs contacts, custom, custom, contacts)\n",
-        r.name
+        "\n### custom type vs contacts ({}; {} rounds of legs contacts, custom, custom, contacts)\n",
+        r.name,
+        crate::custom::ROUNDS
     );
     let _ = writeln!(
         s,
