@@ -197,7 +197,10 @@ mod tests {
 
     #[test]
     fn inverses_agree_in_both_directions() {
-        let types: Vec<&str> = crate::ObjectType::all().iter().map(|t| t.id.0).collect();
+        let types: Vec<&str> = crate::ObjectType::all()
+            .iter()
+            .map(|t| t.id.as_str())
+            .collect();
         for a in &types {
             for b in &types {
                 for t in hubspot_defined(a, b) {

@@ -6,13 +6,56 @@
 //! objectTypeId for partner clients, partner services and deal splits; spoke uses `0-1500`,
 //! `0-1501` and `0-1502` (docs/compatibility.md), and always accepts their names.
 
-use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::{Arc, LazyLock};
 
-use crate::object_type::{ObjectType, ObjectTypeId, Pipelined};
+use crate::object_type::{
+    from_parts, DefaultPipeline, DefaultStage, ObjectType, Parts, Pipelined, TypeRef,
+};
 use crate::property::{PropertyDefinition, PropertyOption, PropertyType};
 
-const CUSTOM_DEFAULTS: &[&str] = &["hs_createdate", "hs_lastmodifieddate", "hs_object_id"];
+/// The default properties of HubSpot's newer types and of every custom type (§1.4).
+pub(crate) const CUSTOM_DEFAULTS: &[&str] =
+    &["hs_createdate", "hs_lastmodifieddate", "hs_object_id"];
+
+/// Every standard type, built once from [`STANDARD`] with its properties.
+static STANDARD_TYPES: LazyLock<Vec<TypeRef>> = LazyLock::new(|| {
+    STANDARD
+        .iter()
+        .map(|parts| Arc::new(standard(parts)))
+        .collect()
+});
+
+static FORMS_TYPE: LazyLock<TypeRef> = LazyLock::new(|| Arc::new(standard(&FORMS)));
+
+fn standard(parts: &Parts) -> ObjectType {
+    let ty = from_parts(parts);
+    let properties = build(&ty);
+    ty.with_properties(properties)
+}
+
+/// The standard types spoke serves records of.
+pub fn standard_types() -> &'static [TypeRef] {
+    &STANDARD_TYPES
+}
+
+/// HubSpot's forms object (see [`FORMS`]).
+pub fn forms() -> TypeRef {
+    FORMS_TYPE.clone()
+}
+
+const fn stage(
+    id: &'static str,
+    label: &'static str,
+    metadata: &'static [(&'static str, &'static str)],
+) -> DefaultStage {
+    DefaultStage {
+        id,
+        label,
+        metadata,
+    }
+}
+
+const OPEN: &[(&str, &str)] = &[("isClosed", "false"), ("ticketState", "OPEN")];
 
 /// Deals: `pipeline` and `dealstage`, stages with a required probability.
 const DEAL_PIPELINES: Pipelined = Pipelined {
@@ -21,6 +64,49 @@ const DEAL_PIPELINES: Pipelined = Pipelined {
     probability: true,
     ticket_state: false,
     max_stages: 100,
+    // As captured (hubspot-behavior-platform.md §23.3); timestamps are epoch 0 and display
+    // orders positions.
+    default: DefaultPipeline {
+        id: "default",
+        label: "Sales Pipeline",
+        stages: &[
+            stage(
+                "appointmentscheduled",
+                "Appointment Scheduled",
+                &[("isClosed", "false"), ("probability", "0.2")],
+            ),
+            stage(
+                "qualifiedtobuy",
+                "Qualified To Buy",
+                &[("isClosed", "false"), ("probability", "0.4")],
+            ),
+            stage(
+                "presentationscheduled",
+                "Presentation Scheduled",
+                &[("isClosed", "false"), ("probability", "0.6")],
+            ),
+            stage(
+                "decisionmakerboughtin",
+                "Decision Maker Bought-In",
+                &[("isClosed", "false"), ("probability", "0.8")],
+            ),
+            stage(
+                "contractsent",
+                "Contract Sent",
+                &[("isClosed", "false"), ("probability", "0.9")],
+            ),
+            stage(
+                "closedwon",
+                "Closed Won",
+                &[("isClosed", "true"), ("probability", "1.0")],
+            ),
+            stage(
+                "closedlost",
+                "Closed Lost",
+                &[("isClosed", "true"), ("probability", "0.0")],
+            ),
+        ],
+    },
 };
 
 /// Tickets: `hs_pipeline` and `hs_pipeline_stage`, stages with an optional ticket state.
@@ -30,14 +116,30 @@ const TICKET_PIPELINES: Pipelined = Pipelined {
     probability: false,
     ticket_state: true,
     max_stages: 100,
+    // As third-party fixtures agree (§23.4; its metadata is spoke's decision,
+    // docs/compatibility.md).
+    default: DefaultPipeline {
+        id: "0",
+        label: "Support Pipeline",
+        stages: &[
+            stage("1", "New", OPEN),
+            stage("2", "Waiting on contact", OPEN),
+            stage("3", "Waiting on us", OPEN),
+            stage(
+                "4",
+                "Closed",
+                &[("isClosed", "true"), ("ticketState", "CLOSED")],
+            ),
+        ],
+    },
 };
 
 /// HubSpot's forms object (`0-28`): not a CRM object spoke serves records of (the forms APIs
 /// are not emulated), but Airbyte reads its definitions from the legacy property listing
 /// `/properties/v2/form/properties` before anything else (docs/compatibility.md). Kept out
-/// of [`OBJECT_TYPES`] so that no objects, search or associations path resolves it.
-pub static FORMS: ObjectType = ObjectType {
-    id: ObjectTypeId("0-28"),
+/// of [`STANDARD`] so that no objects, search or associations path resolves it.
+const FORMS: Parts = Parts {
+    id: "0-28",
     name: "forms",
     singular: "form",
     upper: "FORM",
@@ -49,15 +151,18 @@ pub static FORMS: ObjectType = ObjectType {
     public_create: false,
     required_on_create: &[],
     text_search_properties: &[],
+    unique_properties: &[],
     read_only: true,
     schema_read_scopes: &["crm.schemas.contacts.read", "crm.objects.contacts.read"],
     schema_write_scopes: &[],
     pipelines: None,
+    associated_with_custom_objects: false,
 };
 
-pub static OBJECT_TYPES: &[ObjectType] = &[
-    ObjectType {
-        id: ObjectTypeId("0-1"),
+/// HubSpot's standard types: one entry each, every per-type fact a field.
+const STANDARD: &[Parts] = &[
+    Parts {
+        id: "0-1",
         name: "contacts",
         singular: "contact",
         upper: "CONTACT",
@@ -83,13 +188,17 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
             "company",
             "mobilephone",
         ],
+        // HubSpot enforces one contact per email (hubspot-behavior.md §1.7); stored values
+        // are lowercased emails.
+        unique_properties: &[("email", Some("Contact already exists."), true)],
         read_only: false,
         schema_read_scopes: &["crm.schemas.contacts.read", "crm.objects.contacts.read"],
         schema_write_scopes: &["crm.schemas.contacts.write"],
         pipelines: None,
+        associated_with_custom_objects: false,
     },
-    ObjectType {
-        id: ObjectTypeId("0-2"),
+    Parts {
+        id: "0-2",
         name: "companies",
         singular: "company",
         upper: "COMPANY",
@@ -107,13 +216,15 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         public_create: true,
         required_on_create: &[],
         text_search_properties: &["name", "domain", "website", "phone"],
+        unique_properties: &[],
         read_only: false,
         schema_read_scopes: &["crm.schemas.companies.read", "crm.objects.companies.read"],
         schema_write_scopes: &["crm.schemas.companies.write"],
         pipelines: None,
+        associated_with_custom_objects: false,
     },
-    ObjectType {
-        id: ObjectTypeId("0-3"),
+    Parts {
+        id: "0-3",
         name: "deals",
         singular: "deal",
         upper: "DEAL",
@@ -134,13 +245,15 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         public_create: true,
         required_on_create: &[],
         text_search_properties: &["dealname", "description"],
+        unique_properties: &[],
         read_only: false,
         schema_read_scopes: &["crm.schemas.deals.read", "crm.objects.deals.read"],
         schema_write_scopes: &["crm.schemas.deals.write"],
         pipelines: Some(DEAL_PIPELINES),
+        associated_with_custom_objects: false,
     },
-    ObjectType {
-        id: ObjectTypeId("0-5"),
+    Parts {
+        id: "0-5",
         name: "tickets",
         singular: "ticket",
         upper: "TICKET",
@@ -162,13 +275,15 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         public_create: true,
         required_on_create: &[],
         text_search_properties: &["subject", "content"],
+        unique_properties: &[],
         read_only: false,
         schema_read_scopes: &["crm.schemas.tickets.read", "tickets"],
         schema_write_scopes: &["crm.schemas.tickets.write", "tickets"],
         pipelines: Some(TICKET_PIPELINES),
+        associated_with_custom_objects: false,
     },
-    ObjectType {
-        id: ObjectTypeId("0-7"),
+    Parts {
+        id: "0-7",
         name: "products",
         singular: "product",
         upper: "PRODUCT",
@@ -187,13 +302,15 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         public_create: true,
         required_on_create: &[],
         text_search_properties: &["name", "description", "hs_sku"],
+        unique_properties: &[],
         read_only: false,
         schema_read_scopes: &["e-commerce"],
         schema_write_scopes: &["e-commerce"],
         pipelines: None,
+        associated_with_custom_objects: false,
     },
-    ObjectType {
-        id: ObjectTypeId("0-8"),
+    Parts {
+        id: "0-8",
         name: "line_items",
         singular: "line_item",
         upper: "LINE_ITEM",
@@ -212,6 +329,7 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         public_create: true,
         required_on_create: &[],
         text_search_properties: &["name", "description", "hs_sku"],
+        unique_properties: &[],
         read_only: false,
         schema_read_scopes: &[
             "crm.schemas.line_items.read",
@@ -220,9 +338,10 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         ],
         schema_write_scopes: &["e-commerce"],
         pipelines: None,
+        associated_with_custom_objects: false,
     },
-    ObjectType {
-        id: ObjectTypeId("0-420"),
+    Parts {
+        id: "0-420",
         name: "listings",
         singular: "listing",
         upper: "LISTING",
@@ -234,13 +353,15 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         public_create: true,
         required_on_create: &[],
         text_search_properties: &["hs_name", "hs_address_1", "hs_city"],
+        unique_properties: &[],
         read_only: false,
         schema_read_scopes: &["crm.schemas.listings.read", "crm.objects.listings.read"],
         schema_write_scopes: &["crm.schemas.listings.write"],
         pipelines: None,
+        associated_with_custom_objects: false,
     },
-    ObjectType {
-        id: ObjectTypeId("0-1500"),
+    Parts {
+        id: "0-1500",
         name: "partner_clients",
         singular: "partner_client",
         upper: "PARTNER_CLIENT",
@@ -252,13 +373,15 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         public_create: false,
         required_on_create: &[],
         text_search_properties: &["hs_name"],
+        unique_properties: &[],
         read_only: false,
         schema_read_scopes: &["crm.schemas.custom.read", "crm.objects.custom.read"],
         schema_write_scopes: &["crm.schemas.custom.write"],
         pipelines: None,
+        associated_with_custom_objects: false,
     },
-    ObjectType {
-        id: ObjectTypeId("0-1501"),
+    Parts {
+        id: "0-1501",
         name: "partner_services",
         singular: "partner_service",
         upper: "PARTNER_SERVICE",
@@ -270,15 +393,17 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         public_create: false,
         required_on_create: &[],
         text_search_properties: &["hs_name"],
+        unique_properties: &[],
         read_only: false,
         schema_read_scopes: &["crm.schemas.custom.read", "crm.objects.custom.read"],
         schema_write_scopes: &["crm.schemas.custom.write"],
         pipelines: None,
+        associated_with_custom_objects: false,
     },
     // Engagements and the other types connectors sync (hubspot-behavior-platform.md §24;
     // docs/compatibility.md, "Engagements and other object types").
-    ObjectType {
-        id: ObjectTypeId("0-48"),
+    Parts {
+        id: "0-48",
         name: "calls",
         singular: "call",
         upper: "CALL",
@@ -290,6 +415,7 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         public_create: true,
         required_on_create: &["hs_timestamp"],
         text_search_properties: &["hs_call_title", "hs_call_body"],
+        unique_properties: &[],
         read_only: false,
         schema_read_scopes: &[
             "crm.schemas.calls.read",
@@ -299,9 +425,10 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         ],
         schema_write_scopes: &["crm.schemas.contacts.write"],
         pipelines: None,
+        associated_with_custom_objects: true,
     },
-    ObjectType {
-        id: ObjectTypeId("0-49"),
+    Parts {
+        id: "0-49",
         name: "emails",
         singular: "email",
         upper: "EMAIL",
@@ -313,6 +440,7 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         public_create: true,
         required_on_create: &["hs_timestamp"],
         text_search_properties: &["hs_email_subject", "hs_email_text"],
+        unique_properties: &[],
         read_only: false,
         schema_read_scopes: &[
             "crm.schemas.emails.read",
@@ -322,9 +450,10 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         ],
         schema_write_scopes: &["crm.schemas.contacts.write"],
         pipelines: None,
+        associated_with_custom_objects: true,
     },
-    ObjectType {
-        id: ObjectTypeId("0-47"),
+    Parts {
+        id: "0-47",
         name: "meetings",
         singular: "meeting",
         upper: "MEETING",
@@ -336,6 +465,7 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         public_create: true,
         required_on_create: &["hs_timestamp"],
         text_search_properties: &["hs_meeting_title", "hs_meeting_body"],
+        unique_properties: &[],
         read_only: false,
         schema_read_scopes: &[
             "crm.schemas.meetings.read",
@@ -345,9 +475,10 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         ],
         schema_write_scopes: &["crm.schemas.contacts.write"],
         pipelines: None,
+        associated_with_custom_objects: true,
     },
-    ObjectType {
-        id: ObjectTypeId("0-46"),
+    Parts {
+        id: "0-46",
         name: "notes",
         singular: "note",
         upper: "NOTE",
@@ -359,6 +490,7 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         public_create: true,
         required_on_create: &["hs_timestamp"],
         text_search_properties: &["hs_note_body"],
+        unique_properties: &[],
         read_only: false,
         schema_read_scopes: &[
             "crm.schemas.notes.read",
@@ -368,9 +500,10 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         ],
         schema_write_scopes: &["crm.schemas.contacts.write"],
         pipelines: None,
+        associated_with_custom_objects: true,
     },
-    ObjectType {
-        id: ObjectTypeId("0-27"),
+    Parts {
+        id: "0-27",
         name: "tasks",
         singular: "task",
         upper: "TASK",
@@ -382,6 +515,7 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         public_create: true,
         required_on_create: &["hs_timestamp"],
         text_search_properties: &["hs_task_subject", "hs_task_body"],
+        unique_properties: &[],
         read_only: false,
         schema_read_scopes: &[
             "crm.schemas.tasks.read",
@@ -391,9 +525,10 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         ],
         schema_write_scopes: &["crm.schemas.contacts.write"],
         pipelines: None,
+        associated_with_custom_objects: true,
     },
-    ObjectType {
-        id: ObjectTypeId("0-18"),
+    Parts {
+        id: "0-18",
         name: "communications",
         singular: "communication",
         upper: "COMMUNICATION",
@@ -405,13 +540,15 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         public_create: true,
         required_on_create: &["hs_timestamp"],
         text_search_properties: &["hs_communication_body"],
+        unique_properties: &[],
         read_only: false,
         schema_read_scopes: &["crm.schemas.contacts.read", "crm.objects.contacts.read"],
         schema_write_scopes: &["crm.schemas.contacts.write"],
         pipelines: None,
+        associated_with_custom_objects: true,
     },
-    ObjectType {
-        id: ObjectTypeId("0-116"),
+    Parts {
+        id: "0-116",
         name: "postal_mail",
         singular: "postal_mail",
         upper: "POSTAL_MAIL",
@@ -423,13 +560,15 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         public_create: true,
         required_on_create: &["hs_timestamp"],
         text_search_properties: &["hs_postal_mail_body"],
+        unique_properties: &[],
         read_only: false,
         schema_read_scopes: &["crm.schemas.contacts.read", "crm.objects.contacts.read"],
         schema_write_scopes: &["crm.schemas.contacts.write"],
         pipelines: None,
+        associated_with_custom_objects: false,
     },
-    ObjectType {
-        id: ObjectTypeId("0-14"),
+    Parts {
+        id: "0-14",
         name: "quotes",
         singular: "quote",
         upper: "QUOTE",
@@ -449,6 +588,7 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         public_create: true,
         required_on_create: &["hs_title", "hs_expiration_date"],
         text_search_properties: &["hs_title"],
+        unique_properties: &[],
         read_only: false,
         schema_read_scopes: &[
             "crm.schemas.quotes.read",
@@ -457,9 +597,10 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         ],
         schema_write_scopes: &["crm.schemas.quotes.write", "e-commerce"],
         pipelines: None,
+        associated_with_custom_objects: false,
     },
-    ObjectType {
-        id: ObjectTypeId("0-136"),
+    Parts {
+        id: "0-136",
         name: "leads",
         singular: "lead",
         upper: "LEAD",
@@ -471,13 +612,15 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         public_create: true,
         required_on_create: &["hs_lead_name"],
         text_search_properties: &["hs_lead_name"],
+        unique_properties: &[],
         read_only: false,
         schema_read_scopes: &["crm.objects.leads.read"],
         schema_write_scopes: &["crm.schemas.contacts.write"],
         pipelines: None,
+        associated_with_custom_objects: false,
     },
-    ObjectType {
-        id: ObjectTypeId("0-74"),
+    Parts {
+        id: "0-74",
         name: "goal_targets",
         singular: "goal_target",
         upper: "GOAL_TARGET",
@@ -489,13 +632,15 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         public_create: true,
         required_on_create: &[],
         text_search_properties: &["hs_goal_name"],
+        unique_properties: &[],
         read_only: false,
         schema_read_scopes: &["crm.objects.goals.read"],
         schema_write_scopes: &["crm.schemas.contacts.write"],
         pipelines: None,
+        associated_with_custom_objects: false,
     },
-    ObjectType {
-        id: ObjectTypeId("0-19"),
+    Parts {
+        id: "0-19",
         name: "feedback_submissions",
         singular: "feedback_submission",
         upper: "FEEDBACK_SUBMISSION",
@@ -510,6 +655,7 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         public_create: false,
         required_on_create: &[],
         text_search_properties: &["hs_content"],
+        unique_properties: &[],
         read_only: true,
         schema_read_scopes: &[
             "crm.objects.feedback_submissions.read",
@@ -517,9 +663,10 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         ],
         schema_write_scopes: &["crm.schemas.contacts.write"],
         pipelines: None,
+        associated_with_custom_objects: false,
     },
-    ObjectType {
-        id: ObjectTypeId("0-1502"),
+    Parts {
+        id: "0-1502",
         name: "deal_splits",
         singular: "deal_split",
         upper: "DEAL_SPLIT",
@@ -531,10 +678,12 @@ pub static OBJECT_TYPES: &[ObjectType] = &[
         public_create: false,
         required_on_create: &[],
         text_search_properties: &[],
+        unique_properties: &[],
         read_only: true,
         schema_read_scopes: &["crm.schemas.deals.read", "crm.objects.deals.read"],
         schema_write_scopes: &["crm.schemas.deals.write"],
         pipelines: None,
+        associated_with_custom_objects: false,
     },
 ];
 
@@ -1171,7 +1320,7 @@ fn own_group(own: &Own, name: &str) -> String {
 
 /// The group name HubSpot puts system properties in for a type.
 fn info_group(ty: &ObjectType) -> String {
-    match ty.id.0 {
+    match ty.id.as_str() {
         "0-1" => "contactinformation".into(),
         "0-2" => "companyinformation".into(),
         "0-3" => "dealinformation".into(),
@@ -1184,7 +1333,7 @@ fn build(ty: &ObjectType) -> Vec<PropertyDefinition> {
     let mut out: Vec<PropertyDefinition> = Vec::new();
     let own = OWN
         .iter()
-        .filter(|own| own.type_id == ty.id.0)
+        .filter(|own| own.type_id == ty.id.as_str())
         .flat_map(|own| own.properties.iter().map(|p| (p, own_group(own, p.0))));
     let system = SYSTEM.iter().map(|p| (p, info_group(ty)));
     for (i, (p, group)) in own.chain(system).enumerate() {
@@ -1195,7 +1344,7 @@ fn build(ty: &ObjectType) -> Vec<PropertyDefinition> {
         let options = if p.2 == Bool {
             vec![opt("true", "Yes", 0), opt("false", "No", 1)]
         } else {
-            builtin_options(ty.id.0, p.0)
+            builtin_options(ty.id.as_str(), p.0)
                 .iter()
                 .enumerate()
                 .map(|(i, (v, l))| opt(v, l, i as i32))
@@ -1241,17 +1390,15 @@ fn opt(value: &str, label: &str, order: i32) -> PropertyOption {
     }
 }
 
-/// The HubSpot-defined properties of a built-in type, sorted by name.
-pub fn builtin_properties(ty: &ObjectType) -> &'static [PropertyDefinition] {
-    static CACHE: OnceLock<HashMap<&'static str, Vec<PropertyDefinition>>> = OnceLock::new();
-    let cache = CACHE.get_or_init(|| {
-        OBJECT_TYPES
-            .iter()
-            .chain(std::iter::once(&FORMS))
-            .map(|t| (t.id.0, build(t)))
-            .collect()
-    });
-    cache.get(ty.id.0).map(Vec::as_slice).unwrap_or(&[])
+/// The HubSpot-defined properties of a type, sorted by name.
+pub fn builtin_properties(ty: &ObjectType) -> &[PropertyDefinition] {
+    ty.builtin_properties()
+}
+
+/// The properties every type computes from its records, in the type's information
+/// group: all a custom type has before its schema's own.
+pub(crate) fn system_properties(ty: &ObjectType) -> Vec<PropertyDefinition> {
+    build(ty)
 }
 
 /// The built-in property groups of a type: (name, label).
@@ -1277,15 +1424,19 @@ mod tests {
 
     #[test]
     fn every_type_has_its_record_properties_read_only() {
-        for ty in OBJECT_TYPES {
+        for ty in standard_types() {
             let props = builtin_properties(ty);
-            for name in ["hs_object_id", ty.createdate_property, ty.modified_property] {
+            for name in [
+                "hs_object_id",
+                &ty.createdate_property,
+                &ty.modified_property,
+            ] {
                 let p = props.iter().find(|p| p.name == name);
                 assert!(p.is_some_and(|p| p.read_only_value), "{} {name}", ty.name);
             }
-            for name in ty.default_properties {
+            for name in &ty.default_properties {
                 assert!(
-                    props.iter().any(|p| p.name == *name),
+                    props.iter().any(|p| &p.name == name),
                     "{} default {name}",
                     ty.name
                 );

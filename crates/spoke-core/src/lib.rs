@@ -30,7 +30,10 @@ pub mod search;
 pub mod time;
 
 pub use custom::CustomSchema;
-pub use object_type::{ObjectType, ObjectTypeId, Pipelined};
+pub use object_type::{
+    CustomOrigin, DefaultPipeline, DefaultStage, ObjectType, ObjectTypeId, Pipelined, Segment,
+    TypeRef, UniqueProperty,
+};
 pub use property::{PropertyDefinition, PropertyError, PropertyType};
 pub use record::{
     HistoryEntry, ObjectId, ObjectRecord, PortalId, PropertyMap, PropertyValue, StoredProperties,

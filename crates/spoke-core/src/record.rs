@@ -246,9 +246,13 @@ impl<'a> Projection<'a> {
     /// `known` says whether a property name exists for the type; requested names that do
     /// not are silently left out, as HubSpot does.
     pub fn resolve(self, ty: &'a ObjectType, known: impl Fn(&str) -> bool) -> Shown<'a> {
-        let always = ["hs_object_id", ty.createdate_property, ty.modified_property];
+        let always = [
+            "hs_object_id",
+            ty.createdate_property.as_str(),
+            ty.modified_property.as_str(),
+        ];
         let mut names: Vec<&'a str> = match self {
-            Projection::Defaults => ty.default_properties.to_vec(),
+            Projection::Defaults => ty.default_properties.iter().map(String::as_str).collect(),
             Projection::Requested(names) => names
                 .iter()
                 .map(String::as_str)
@@ -346,7 +350,10 @@ mod tests {
     use super::*;
 
     fn contacts() -> &'static ObjectType {
-        ObjectType::resolve("contacts").expect("contacts is built in")
+        ObjectType::all()
+            .iter()
+            .find(|t| t.name == "contacts")
+            .expect("contacts is built in")
     }
 
     fn record<P>(properties: P) -> ObjectRecord<P> {

@@ -4,28 +4,24 @@
 
 use crate::object_type::ObjectType;
 
-fn owned(scopes: &[&str]) -> Vec<String> {
-    scopes.iter().map(|s| (*s).to_owned()).collect()
-}
-
 /// Scopes to read records of a type.
 pub fn object_read(ty: &ObjectType) -> Vec<String> {
-    owned(ty.read_scopes)
+    ty.read_scopes.clone()
 }
 
 /// Scopes to write records of a type.
 pub fn object_write(ty: &ObjectType) -> Vec<String> {
-    owned(ty.write_scopes)
+    ty.write_scopes.clone()
 }
 
 /// Scopes to read property definitions (and pipelines) of a type.
 pub fn schema_read(ty: &ObjectType) -> Vec<String> {
-    owned(ty.schema_read_scopes)
+    ty.schema_read_scopes.clone()
 }
 
 /// Scopes to write property definitions (and pipelines) of a type.
 pub fn schema_write(ty: &ObjectType) -> Vec<String> {
-    owned(ty.schema_write_scopes)
+    ty.schema_write_scopes.clone()
 }
 
 /// The scopes of every object type's records and property definitions, of custom objects,

@@ -134,12 +134,6 @@ pub struct SearchQuery {
     pub limit: usize,
 }
 
-/// The properties `query` searches for each type: the catalogue's
-/// `text_search_properties`; a type outside it (a custom object) searches `hs_name`.
-pub fn default_text_properties(type_id: &str) -> &'static [&'static str] {
-    crate::ObjectType::by_id(type_id).map_or(&["hs_name"], |t| t.text_search_properties)
-}
-
 /// The form in which text compares case-insensitively in search (EQ, NEQ, IN, NOT_IN,
 /// ranges on text, `query`, CONTAINS_TOKEN): both the stored value and the operand are
 /// folded, then compared exactly (bytewise, for ranges and sorts).

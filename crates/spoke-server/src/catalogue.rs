@@ -15,6 +15,7 @@
 
 mod elsewhere;
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
@@ -27,15 +28,15 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::Router;
 use spoke_core::time::{now_millis, Millis};
-use spoke_core::{scope, ObjectType};
+use spoke_core::{scope, ObjectType, TypeRef};
 
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::handlers::{
     associations as assoc, directory as dir, legacy, objects, pipelines as pipes,
-    properties as props, search,
+    properties as props, schemas, search,
 };
-use crate::schema::object_type;
+use crate::schema::resolve_type;
 use crate::AppState;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -130,19 +131,37 @@ impl ScopeRule {
         }
     }
 
+    /// The standard type a rule names literally (`/companies/v2/...`): the request's
+    /// subject type, after the path's.
+    pub fn named_type(self) -> Option<&'static str> {
+        match self {
+            Self::ObjectOf(name, _) | Self::SchemaOf(name, _) => Some(name),
+            _ => None,
+        }
+    }
+
     /// The requirements for the path's resolved `types` (as many as [`Self::types_needed`]),
     /// checked in order; each is a list of alternatives, any one of which satisfies it.
-    pub fn required(self, types: &[&ObjectType]) -> Vec<Vec<String>> {
+    pub fn required<T: Borrow<ObjectType>>(self, types: &[T]) -> Vec<Vec<String>> {
         let object = |ty: &ObjectType, access| match access {
             Access::Read => scope::object_read(ty),
             Access::Write => scope::object_write(ty),
         };
         match self {
-            Self::Object(a) => types.iter().take(1).map(|t| object(t, a)).collect(),
-            Self::Pair(a) => types.iter().take(2).map(|t| object(t, a)).collect(),
+            Self::Object(a) => types
+                .iter()
+                .take(1)
+                .map(|t| object(t.borrow(), a))
+                .collect(),
+            Self::Pair(a) => types
+                .iter()
+                .take(2)
+                .map(|t| object(t.borrow(), a))
+                .collect(),
             Self::Schema(a) => types
                 .iter()
                 .take(1)
+                .map(Borrow::borrow)
                 .map(|t| match a {
                     Access::Read => scope::schema_read(t),
                     Access::Write => scope::schema_write(t),
@@ -150,14 +169,14 @@ impl ScopeRule {
                 .collect(),
             Self::Fixed(list) => vec![list.iter().map(|s| (*s).to_owned()).collect()],
             // The name is the catalogue's own; the catalogue's tests resolve every one.
-            Self::ObjectOf(name, a) => ObjectType::resolve(name)
-                .map(|t| object(t, a))
+            Self::ObjectOf(name, a) => ObjectType::standard(name)
+                .map(|t| object(&t, a))
                 .into_iter()
                 .collect(),
-            Self::SchemaOf(name, a) => ObjectType::resolve(name)
+            Self::SchemaOf(name, a) => ObjectType::standard(name)
                 .map(|t| match a {
-                    Access::Read => scope::schema_read(t),
-                    Access::Write => scope::schema_write(t),
+                    Access::Read => scope::schema_read(&t),
+                    Access::Write => scope::schema_write(&t),
                 })
                 .into_iter()
                 .collect(),
@@ -369,8 +388,8 @@ async fn not_implemented(auth: Authorized<Vec<Type>>) -> ApiError {
     ApiError::not_implemented(auth.op.verb.as_str(), &auth.op.path, &required)
 }
 
-/// The path's object type, resolved.
-pub type Type = &'static ObjectType;
+/// The path's object type, resolved (for the rows that name one literally, that type).
+pub type Type = TypeRef;
 /// The path's two object types (from, to), resolved.
 pub type Pair = (Type, Type);
 
@@ -401,8 +420,8 @@ impl Subject for () {
 
 impl Subject for Type {
     async fn resolve(auth: &Authorized<()>, types: &[Type]) -> ApiResult<Self> {
-        let ty = types.first().copied().ok_or_else(|| unresolved(auth.op))?;
-        refuse_read_only(auth.op, ty)?;
+        let ty = types.first().cloned().ok_or_else(|| unresolved(auth.op))?;
+        refuse_read_only(auth.op, &ty)?;
         Ok(ty)
     }
 }
@@ -435,7 +454,7 @@ fn refuse_read_only(op: &Operation, ty: &ObjectType) -> ApiResult<()> {
 impl Subject for Pair {
     async fn resolve(auth: &Authorized<()>, types: &[Type]) -> ApiResult<Self> {
         match types {
-            [a, b, ..] => Ok((*a, *b)),
+            [a, b, ..] => Ok((a.clone(), b.clone())),
             _ => Err(unresolved(auth.op)),
         }
     }
@@ -468,7 +487,9 @@ impl<S: Subject> FromRequestParts<AppState> for Authorized<S> {
         let params = RawPathParams::from_request_parts(parts, state)
             .await
             .map_err(IntoResponse::into_response)?;
-        let types = authorize(op, &principal, &params).map_err(IntoResponse::into_response)?;
+        let types = authorize(state, op, &principal, &params)
+            .await
+            .map_err(IntoResponse::into_response)?;
         let auth = Authorized {
             state: state.clone(),
             principal,
@@ -503,24 +524,29 @@ impl Authorized<()> {
     }
 }
 
-/// Resolves the path's object types the rule needs, then checks its scopes.
-fn authorize(
+/// Resolves the path's object types the rule needs (for the token's portal), then checks
+/// its scopes.
+async fn authorize(
+    state: &AppState,
     op: &Operation,
     principal: &Principal,
     params: &RawPathParams,
-) -> ApiResult<Vec<&'static ObjectType>> {
+) -> ApiResult<Vec<Type>> {
     let wanted = op.type_params();
-    let types = wanted
-        .iter()
-        .take(op.scope.types_needed())
-        .map(|name| {
-            let segment = params
-                .iter()
-                .find(|(k, _)| k == name)
-                .map_or("", |(_, v)| v);
-            object_type(segment)
-        })
-        .collect::<ApiResult<Vec<_>>>()?;
+    let mut types = Vec::with_capacity(2);
+    for name in wanted.iter().take(op.scope.types_needed()) {
+        let segment = params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or("", |(_, v)| v);
+        types.push(resolve_type(state, principal.portal, segment).await?);
+    }
+    if let Some(name) = op.scope.named_type() {
+        // The catalogue's own name; its tests resolve every one.
+        let ty = ObjectType::standard(name)
+            .ok_or_else(|| ApiError::internal(format!("{op:?} names no standard type")))?;
+        types.push(ty);
+    }
     for required in op.scope.required(&types) {
         principal.require(&required)?;
     }
@@ -687,24 +713,64 @@ fn build() -> Vec<Operation> {
     let types = "/crm/v3/associations/{fromObjectType}/{toObjectType}/types".to_owned();
     add("associations-v3", "types", Get, types, Source::Legacy("hubspot-behavior-platform.md §25.6"), Pair(Read), serve!(legacy::associations_v3_types));
 
-    // Custom object schemas (hubspot-behavior-apps.md).
-    let spec = Source::Spec(&["schemas-v3.json"]);
-    let read = Fixed(&["crm.schemas.custom.read", "crm.objects.custom.read"]);
+    // Custom object schemas (hubspot-behavior-apps.md §40), under the spec's prefix, its
+    // dated twins and the older `/crm/v3/schemas` (HubSpot's guide used it until 2024;
+    // Airbyte and singer list schemas there on every run).
+    let read = Fixed(&[
+        "crm.schemas.custom.read",
+        "crm.objects.custom.sensitive.read.v2",
+        "crm.objects.custom.highly_sensitive.read.v2",
+        "crm.objects.custom.read",
+    ]);
     let write = Fixed(&["crm.schemas.custom.write"]);
-    let s = |tail: &str| format!("/crm-object-schemas/v3/schemas{tail}");
-    add("schemas-v3", "list", Get, s(""), spec, read, None);
-    add("schemas-v3", "create", Post, s(""), spec, write, None);
-    add("schemas-v3", "batch-read", Post, s("/batch/read"), spec, read, None);
-    add("schemas-v3", "read", Get, s("/{objectType}"), spec, read, None);
-    add("schemas-v3", "archive", Delete, s("/{objectType}"), spec, write, None);
-    add("schemas-v3", "update", Patch, s("/{objectType}"), spec, write, None);
-    add("schemas-v3", "associations-create", Post, s("/{objectType}/associations"), spec, write, None);
-    let a = s("/{objectType}/associations/{associationIdentifier}");
-    add("schemas-v3", "associations-archive", Delete, a, spec, write, None);
-    // HubSpot's custom-object guide lists schemas under `/crm/v3/schemas`; Airbyte reads
-    // that on every discover and read, and skips custom objects on a 403 (a 404 fails it).
-    let alias = Source::Alias("schemas-v3.list");
-    add("schemas-v3", "list-crm-v3", Get, "/crm/v3/schemas".into(), alias, read, None);
+    for (api, prefix) in [
+        ("schemas-v3", "/crm-object-schemas/v3/schemas"),
+        ("schemas-2025-09", "/crm-object-schemas/2025-09/schemas"),
+        ("schemas-2026-03", "/crm-object-schemas/2026-03/schemas"),
+        ("schemas-2026-09", "/crm-object-schemas/2026-09/schemas"),
+        ("schemas-crm-v3", "/crm/v3/schemas"),
+    ] {
+        let src = |name: &'static str| match api {
+            "schemas-v3" => Source::Spec(&["schemas-v3.json"]),
+            _ => Source::Alias(name),
+        };
+        let s = |tail: &str| format!("{prefix}{tail}");
+        add(api, "list", Get, s(""), src("schemas-v3.list"), read, serve!(schemas::list));
+        add(api, "create", Post, s(""), src("schemas-v3.create"), write, serve!(schemas::create));
+        add(api, "batch-read", Post, s("/batch/read"), src("schemas-v3.batch-read"), read, serve!(schemas::batch_read));
+        add(api, "read", Get, s("/{objectType}"), src("schemas-v3.read"), read, serve!(schemas::read));
+        add(api, "archive", Delete, s("/{objectType}"), src("schemas-v3.archive"), write, serve!(schemas::archive));
+        add(api, "update", Patch, s("/{objectType}"), src("schemas-v3.update"), write, serve!(schemas::update));
+        add(api, "associations-create", Post, s("/{objectType}/associations"), src("schemas-v3.associations-create"), write, serve!(schemas::create_association));
+        let a = s("/{objectType}/associations/{associationIdentifier}");
+        add(api, "associations-archive", Delete, a, src("schemas-v3.associations-archive"), write, serve!(schemas::delete_association));
+    }
+    // The hard delete before `?archived=true` (spec history, the Python SDK until 2024-10).
+    let purge = Source::Legacy("hubspot-behavior-apps.md §40.1");
+    add("schemas-crm-v3", "purge", Delete, "/crm/v3/schemas/{objectType}/purge".into(), purge, write, serve!(schemas::purge));
+    // The limits tracking API's custom object types (§40.7), with its specs' scopes.
+    let limits = Fixed(&[
+        "crm.schemas.custom.read",
+        "crm.objects.custom.sensitive.read.v2",
+        "crm.objects.custom.highly_sensitive.read.v2",
+        "crm.objects.custom.read",
+        "crm.objects.custom.sensitive.write.v2",
+        "crm.schemas.custom.write",
+        "crm.objects.custom.highly_sensitive.write.v2",
+        "crm.objects.custom.write",
+    ]);
+    // The limits tracking spec is not in the reference set the catalogue test reads.
+    let tracking = Source::Legacy("hubspot-behavior-apps.md §40.7, limits tracking API reference");
+    add("crm-limits-tracking-v3", "custom-object-types", Get, "/crm/v3/limits/custom-object-types".into(), tracking, limits, serve!(schemas::limits));
+    for version in ["2025-09", "2026-03", "2026-09"] {
+        let api: &'static str = match version {
+            "2025-09" => "crm-limits-tracking-2025-09",
+            "2026-03" => "crm-limits-tracking-2026-03",
+            _ => "crm-limits-tracking-2026-09",
+        };
+        let path = format!("/crm/limits/{version}/custom-object-types");
+        add(api, "custom-object-types", Get, path, Source::Alias("crm-limits-tracking-v3.custom-object-types"), limits, serve!(schemas::limits));
+    }
 
     // Owners and pipelines (hubspot-behavior-platform.md).
     let spec = Source::Spec(&["owners-v3.json"]);
@@ -736,7 +802,7 @@ fn build() -> Vec<Operation> {
     let v1 = Source::Legacy("hubspot-behavior-platform.md §23.8, legacy CRM Pipelines v1");
     add("crm-pipelines-v1", "list", Get, "/crm-pipelines/v1/pipelines/{objectType}".into(), v1, Object(Read), serve!(pipes::v1_list));
     let deals = Source::Legacy("hubspot-behavior-platform.md §23.9, legacy Deal Pipelines v1");
-    add("deal-pipelines-v1", "list", Get, "/deals/v1/pipelines".into(), deals, Fixed(&["crm.objects.deals.read"]), serve!(pipes::deals_v1_list));
+    add("deal-pipelines-v1", "list", Get, "/deals/v1/pipelines".into(), deals, ObjectOf("deals", Read), serve!(pipes::deals_v1_list));
     // Legacy read shapes connectors still call (hubspot-behavior-platform.md §25), served
     // from the same data as v3.
     let v4 = "/crm/v4/objects/{objectType}".to_owned();
@@ -909,7 +975,7 @@ mod tests {
             }
             assert!(op.type_params().len() >= op.scope.types_needed(), "{op:?}");
             if let ScopeRule::ObjectOf(name, _) | ScopeRule::SchemaOf(name, _) = op.scope {
-                assert!(ObjectType::resolve(name).is_some(), "{op:?} names {name}");
+                assert!(ObjectType::standard(name).is_some(), "{op:?} names {name}");
             }
         }
     }

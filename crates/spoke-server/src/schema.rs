@@ -3,16 +3,20 @@
 
 use spoke_core::record::{Projection, PropertySource, Shown};
 use spoke_core::time::format_iso;
-use spoke_core::{HistoryEntry, ObjectRecord, ObjectType, PropertyValue, StoredRecord};
+use spoke_core::{HistoryEntry, ObjectRecord, PortalId, PropertyValue, StoredRecord, TypeRef};
 use spoke_types::objects::{PropertyValues, SimplePublicObject, ValueWithTimestamp};
 
 pub use spoke_store::schema::TypeSchema;
 
 use crate::error::{ApiError, ApiResult};
+use crate::AppState;
 
-/// Resolves an `{objectType}` path segment (plural, singular or type id).
-pub fn object_type(segment: &str) -> ApiResult<&'static ObjectType> {
-    Ok(spoke_store::schema::object_type(segment)?)
+/// Resolves an `{objectType}` path segment for the request's portal: a standard type
+/// (plural, singular or type id) or one of the portal's custom types
+/// (`spoke_store::schema::resolve_type`).
+pub async fn resolve_type(state: &AppState, portal: PortalId, segment: &str) -> ApiResult<TypeRef> {
+    let store = state.store.as_ref();
+    Ok(spoke_store::schema::resolve_type(store, portal, segment).await??)
 }
 
 /// Records of a [`TypeSchema`] in HubSpot's output shape.
@@ -28,7 +32,7 @@ pub trait WireSchema {
 
     /// A record a write returned in HubSpot's output shape, borrowing its values.
     fn view<'a>(
-        &self,
+        &'a self,
         record: &'a ObjectRecord,
         projection: Projection<'a>,
         history: &[String],
@@ -73,7 +77,7 @@ impl WireSchema for TypeSchema {
     }
 
     fn view<'a>(
-        &self,
+        &'a self,
         record: &'a ObjectRecord,
         projection: Projection<'a>,
         history: &[String],

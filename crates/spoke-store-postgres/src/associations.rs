@@ -322,7 +322,7 @@ async fn remove_batch(
 /// one portal run one at a time (from several processes too) and each reads what the
 /// previous committed, at READ COMMITTED and without retries. (SERIALIZABLE made a dozen
 /// concurrent creates in one portal fail for want of retries.)
-async fn lock_labels(tx: &Transaction<'_>, portal: PortalId) -> Result<(), Error> {
+pub(crate) async fn lock_labels(tx: &Transaction<'_>, portal: PortalId) -> Result<(), Error> {
     db::execute(
         tx,
         "SELECT pg_advisory_xact_lock($1, hashtext(current_schema() || ':' || $2::BIGINT::TEXT))",
@@ -342,13 +342,8 @@ async fn insert_label_tx(
 ) -> Result<Finish<Option<Vec<LabelRecord>>>, Error> {
     lock_labels(tx, portal).await?;
     let existing = labels_of(tx, portal, &new.from_type, &new.to_type).await?;
-    let largest: Option<i64> = db::query_one(
-        tx,
-        "SELECT MAX(type_id) FROM association_labels WHERE portal_id = $1",
-        &[&portal.0],
-    )
-    .await?
-    .try_get(0)?;
+    // Labels and schema definitions share the portal's type ids.
+    let largest = crate::schemas::largest_type_id(tx, portal).await?;
     let Some(made) = new.records(&existing, largest) else {
         return Ok(Finish::Rollback(None));
     };

@@ -63,6 +63,7 @@ mod directory;
 mod objects;
 mod pipelines;
 mod schema;
+mod schemas;
 mod search;
 mod stats;
 mod tokens_props;

@@ -35,6 +35,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0007_pipelines",
         include_str!("../migrations/0007_pipelines.sql"),
     ),
+    (
+        "0008_custom_objects",
+        include_str!("../migrations/0008_custom_objects.sql"),
+    ),
 ];
 
 /// The advisory lock's first key: "spok" in ASCII, so it does not meet other applications'

@@ -163,3 +163,16 @@ async fn concurrent_directory_writes_keep_ids_distinct_and_emails_unique() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_schema_creates_get_distinct_numbers() {
+    common::with_db(|db| async move {
+        let stores = two_stores(&db).await;
+        concurrency::concurrent_schema_creates_get_distinct_numbers(
+            &handles(&stores),
+            PortalId(7121),
+        )
+        .await;
+    })
+    .await;
+}

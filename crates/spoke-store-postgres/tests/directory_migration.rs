@@ -12,13 +12,14 @@ use spoke_store::TokenStore;
 async fn the_directory_migration_seeds_every_existing_portal() {
     common::with_db(|db| async move {
         drop(db.open().await);
-        // Back to version 5: no directory tables (nor the pipelines of version 7, which
-        // come after), two portals.
+        // Back to version 5: no directory tables (nor the pipelines of version 7 and the
+        // custom object schemas of version 8, which come after), two portals.
         let admin = db.admin().await;
         admin
             .batch_execute(
                 "DROP TABLE directory_users, directory_teams, directory_roles;
                  DROP TABLE pipeline_audits, pipeline_stages, pipelines;
+                 DROP TABLE association_definitions, custom_object_schemas;
                  DELETE FROM spoke_schema_version WHERE version >= 6;
                  INSERT INTO portals (id, created_at) VALUES (7, 1000), (3, 2000);",
             )

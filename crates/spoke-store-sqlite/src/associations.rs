@@ -216,11 +216,8 @@ impl AssociationStore for SqliteStore {
         self.write(move |conn| {
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let existing = labels_of(&tx, new.portal, &new.from_type, &new.to_type)?;
-            let largest: Option<i64> = tx.query_row(
-                "SELECT MAX(type_id) FROM association_labels WHERE portal_id = ?1",
-                params![new.portal.0],
-                |r| r.get(0),
-            )?;
+            // Labels and schema definitions share the portal's type ids.
+            let largest = crate::schemas::largest_type_id(&tx, new.portal)?;
             let Some(made) = new.records(&existing, largest) else {
                 return Ok(None);
             };

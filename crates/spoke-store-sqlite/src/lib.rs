@@ -20,6 +20,7 @@ mod directory;
 mod objects;
 mod pipelines;
 mod schema;
+mod schemas;
 mod search;
 mod tokens_props;
 mod transfer;

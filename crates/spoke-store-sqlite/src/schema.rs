@@ -11,6 +11,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0006_archived_ids.sql"),
     include_str!("../migrations/0007_directory.sql"),
     include_str!("../migrations/0008_pipelines.sql"),
+    include_str!("../migrations/0009_custom_objects.sql"),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

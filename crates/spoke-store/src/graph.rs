@@ -3,13 +3,71 @@
 //! and which labels a create, rename or delete touches. Each backend reads and writes the
 //! rows these name, in its own transaction, and decides nothing itself.
 
-use spoke_core::association::{hubspot_defined, FIRST_USER_TYPE_ID};
+use spoke_core::association::{hubspot_defined, AssociationType, FIRST_USER_TYPE_ID};
 use spoke_core::{ObjectId, PortalId};
 
+use crate::schemas::AssociationDefinition;
 use crate::{
     AssociatedTarget, AssociationPage, AssociationRemoval, AssociationWrite, ItemFailure,
-    LabelRecord, LinkType,
+    LabelRecord, LinkType, Store, StoreResult,
 };
+
+/// Every association type from `from` to `to` in a portal, unlabeled ones first:
+/// HubSpot's own (`hubspot_defined`), then the definitions the portal's custom object
+/// schemas created (USER_DEFINED, unlabeled: the default of a pair with a custom type),
+/// then the portal's labels.
+pub async fn pair_types(
+    store: &dyn Store,
+    portal: PortalId,
+    from: &str,
+    to: &str,
+) -> StoreResult<Vec<AssociationType>> {
+    let mut out = hubspot_defined(from, to);
+    let (defined, labels) = tokio::try_join!(
+        store.list_definitions(portal, from, Some(to)),
+        store.list_labels(portal, from, to)
+    )?;
+    let labelled = out
+        .iter()
+        .position(|t| t.label.is_some())
+        .unwrap_or(out.len());
+    let definitions: Vec<AssociationType> = defined.into_iter().map(definition_type).collect();
+    out.splice(labelled..labelled, definitions);
+    out.extend(labels.into_iter().map(label_type));
+    Ok(out)
+}
+
+/// A schema's association definition as an association type.
+pub fn definition_type(d: AssociationDefinition) -> AssociationType {
+    AssociationType {
+        from_type: d.from_type,
+        to_type: d.to_type,
+        category: d.category,
+        type_id: d.type_id,
+        label: None,
+        inverse_type_id: d.inverse_type_id,
+        exclusive: false,
+    }
+}
+
+/// A USER_DEFINED label as an association type.
+pub fn label_type(l: LabelRecord) -> AssociationType {
+    AssociationType {
+        from_type: l.from_type,
+        to_type: l.to_type,
+        category: spoke_core::association::USER_DEFINED.into(),
+        type_id: l.type_id,
+        label: Some(l.label),
+        inverse_type_id: l.inverse_type_id,
+        exclusive: false,
+    }
+}
+
+/// The type `PUT …/associations/default/…` writes between a pair: its first unlabeled one
+/// ([`pair_types`] lists them first).
+pub fn default_of(types: &[AssociationType]) -> Option<&AssociationType> {
+    types.iter().find(|t| t.label.is_none())
+}
 
 /// One end of a link: a record's object type and id.
 pub type End<'a> = (&'a str, ObjectId);

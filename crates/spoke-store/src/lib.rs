@@ -30,12 +30,14 @@ pub mod pipelines;
 pub mod plan;
 pub mod requests;
 pub mod schema;
+pub mod schemas;
 pub mod sql_search;
 pub mod tokens;
 pub mod transfer;
 
 pub use pipelines::PipelineStore;
 pub use requests::{RecordArchive, RecordRead, RecordSearch, Selection};
+pub use schemas::{SchemaKey, SchemaStore};
 pub use transfer::{RowKey, Rows, Table};
 
 #[derive(Debug, thiserror::Error)]
@@ -783,6 +785,7 @@ pub trait Store:
     + TransferStore
     + directory::DirectoryStore
     + PipelineStore
+    + SchemaStore
 {
     /// The backend's name for logs (`sqlite`, `postgres`).
     fn backend(&self) -> &'static str;

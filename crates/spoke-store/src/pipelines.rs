@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use spoke_core::property::PropertyOption;
 use spoke_core::time::Millis;
-use spoke_core::{ObjectId, ObjectType, Pipelined, PortalId, PropertyError};
+use spoke_core::{DefaultPipeline, ObjectId, ObjectType, Pipelined, PortalId, PropertyError};
 
 use crate::StoreResult;
 
@@ -121,102 +121,18 @@ pub fn default_pipeline(pipelines: &[Pipeline]) -> Option<&Pipeline> {
 /// Every stage of a default pipeline has this write permission (§23.3).
 pub const DEFAULT_WRITE_PERMISSIONS: &str = "CRM_PERMISSIONS_ENFORCEMENT";
 
-struct DefaultStage {
-    id: &'static str,
-    label: &'static str,
-    metadata: &'static [(&'static str, &'static str)],
+/// Every type's default pipeline (the catalogue's `Pipelined::default`), with its type id.
+fn every_default() -> impl Iterator<Item = (&'static str, DefaultPipeline)> {
+    ObjectType::all()
+        .iter()
+        .filter_map(|t| t.pipelines.map(|p| (t.id.as_str(), p.default)))
 }
-
-struct DefaultPipeline {
-    /// The object type id it belongs to.
-    type_id: &'static str,
-    id: &'static str,
-    label: &'static str,
-    stages: &'static [DefaultStage],
-}
-
-const fn stage(
-    id: &'static str,
-    label: &'static str,
-    metadata: &'static [(&'static str, &'static str)],
-) -> DefaultStage {
-    DefaultStage {
-        id,
-        label,
-        metadata,
-    }
-}
-
-const OPEN: &[(&str, &str)] = &[("isClosed", "false"), ("ticketState", "OPEN")];
-
-/// The pipelines HubSpot gives a new portal: the deal pipeline as captured (§23.3), the
-/// ticket pipeline as third-party fixtures agree (§23.4; its metadata is spoke's decision,
-/// docs/compatibility.md). Every timestamp is epoch 0; display orders are positions.
-const DEFAULTS: &[DefaultPipeline] = &[
-    DefaultPipeline {
-        type_id: "0-3",
-        id: "default",
-        label: "Sales Pipeline",
-        stages: &[
-            stage(
-                "appointmentscheduled",
-                "Appointment Scheduled",
-                &[("isClosed", "false"), ("probability", "0.2")],
-            ),
-            stage(
-                "qualifiedtobuy",
-                "Qualified To Buy",
-                &[("isClosed", "false"), ("probability", "0.4")],
-            ),
-            stage(
-                "presentationscheduled",
-                "Presentation Scheduled",
-                &[("isClosed", "false"), ("probability", "0.6")],
-            ),
-            stage(
-                "decisionmakerboughtin",
-                "Decision Maker Bought-In",
-                &[("isClosed", "false"), ("probability", "0.8")],
-            ),
-            stage(
-                "contractsent",
-                "Contract Sent",
-                &[("isClosed", "false"), ("probability", "0.9")],
-            ),
-            stage(
-                "closedwon",
-                "Closed Won",
-                &[("isClosed", "true"), ("probability", "1.0")],
-            ),
-            stage(
-                "closedlost",
-                "Closed Lost",
-                &[("isClosed", "true"), ("probability", "0.0")],
-            ),
-        ],
-    },
-    DefaultPipeline {
-        type_id: "0-5",
-        id: "0",
-        label: "Support Pipeline",
-        stages: &[
-            stage("1", "New", OPEN),
-            stage("2", "Waiting on contact", OPEN),
-            stage("3", "Waiting on us", OPEN),
-            stage(
-                "4",
-                "Closed",
-                &[("isClosed", "true"), ("ticketState", "CLOSED")],
-            ),
-        ],
-    },
-];
 
 /// The default pipelines of a type, as a new portal has them.
 pub fn defaults(ty: &ObjectType) -> Vec<Pipeline> {
-    DEFAULTS
+    ty.pipelines
         .iter()
-        .filter(|d| d.type_id == ty.id.0)
+        .map(|p| p.default)
         .map(|d| Pipeline {
             id: d.id.into(),
             label: d.label.into(),
@@ -259,11 +175,11 @@ pub fn seed_sql(condition: &str) -> String {
     // A WHERE clause always: without one SQLite would read `ON CONFLICT` as a join's `ON`.
     let filter = format!("WHERE {condition}");
     let mut out = String::new();
-    for d in DEFAULTS {
+    for (type_id, d) in every_default() {
         out.push_str(&format!(
             "INSERT INTO pipelines (portal_id, object_type, id, label, display_order, created_at, updated_at, archived_at)
              SELECT id, {}, {}, {}, 0, 0, 0, NULL FROM portals {filter} ON CONFLICT DO NOTHING;\n",
-            sql_text(d.type_id),
+            sql_text(type_id),
             sql_text(d.id),
             sql_text(d.label)
         ));
@@ -273,7 +189,7 @@ pub fn seed_sql(condition: &str) -> String {
             out.push_str(&format!(
                 "INSERT INTO pipeline_stages (portal_id, object_type, pipeline_id, id, position, label, display_order, metadata, write_permissions, created_at, updated_at, archived_at)
                  SELECT id, {}, {}, {}, {i}, {}, {i}, {}, {}, 0, 0, NULL FROM portals {filter} ON CONFLICT DO NOTHING;\n",
-                sql_text(d.type_id),
+                sql_text(type_id),
                 sql_text(d.id),
                 sql_text(s.id),
                 sql_text(s.label),
@@ -1126,7 +1042,7 @@ mod tests {
     #[test]
     fn generated_ids_wrap_past_a_chosen_maximum_without_reusing_one() {
         let tickets = ObjectType::resolve("tickets").expect("tickets");
-        let mut current = defaults(tickets);
+        let mut current = defaults(&tickets);
         let mut chosen = current[0].clone();
         chosen.id = u64::MAX.to_string();
         chosen.stages.clear();
@@ -1137,7 +1053,7 @@ mod tests {
         assert_eq!(fresh, ["5", "6", "7"]);
     }
 
-    fn deals() -> &'static ObjectType {
+    fn deals() -> spoke_core::TypeRef {
         ObjectType::resolve("deals").expect("deals")
     }
 
@@ -1163,7 +1079,7 @@ mod tests {
 
     #[test]
     fn a_created_pipeline_gets_fresh_ids_and_checked_stages() {
-        let current = defaults(deals());
+        let current = defaults(&deals());
         let input = PipelineInput {
             pipeline_id: None,
             label: "Partners".into(),
@@ -1195,7 +1111,7 @@ mod tests {
 
     #[test]
     fn replace_archives_the_stages_it_leaves_out() {
-        let current = defaults(deals());
+        let current = defaults(&deals());
         let mut keep = stage_in("Won", "1.0");
         keep.stage_id = Some("closedwon".into());
         let applied = write(Change::Replace {
@@ -1219,7 +1135,7 @@ mod tests {
         let sql = seed_sql("true");
         assert_eq!(
             sql.matches("INSERT INTO pipelines ").count(),
-            DEFAULTS.len()
+            every_default().count()
         );
         assert_eq!(sql.matches("INSERT INTO pipeline_stages ").count(), 11);
         assert!(sql.contains("'Decision Maker Bought-In'"));

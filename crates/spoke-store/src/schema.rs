@@ -8,14 +8,17 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 use serde_json::Value;
-use spoke_core::catalog::builtin_properties;
 use spoke_core::record::{Projection, Shown};
 use spoke_core::time::{format_iso, Millis};
-use spoke_core::{HistoryEntry, ObjectRecord, ObjectType, PortalId, PropertyDefinition};
+use spoke_core::{
+    HistoryEntry, ObjectRecord, ObjectType, PortalId, PropertyDefinition, Segment, TypeRef,
+};
 use spoke_core::{PropertyError, PropertyMap};
 
+use crate::schemas::{SchemaKey, SchemaStore};
 use crate::{PropertyStore, StoreResult, WriteContext, WriteSource};
 
 /// A path segment or command-line argument that names no object type.
@@ -23,9 +26,33 @@ use crate::{PropertyStore, StoreResult, WriteContext, WriteSource};
 #[error("Unable to infer object type from: {0}")]
 pub struct UnknownObjectType(pub String);
 
-/// The object type a name (plural or singular) or type id stands for.
-pub fn object_type(segment: &str) -> Result<&'static ObjectType, UnknownObjectType> {
-    ObjectType::resolve(segment).ok_or_else(|| UnknownObjectType(segment.to_owned()))
+/// The standard object type a name (plural or singular) or type id stands for.
+pub fn object_type(segment: &str) -> Result<TypeRef, UnknownObjectType> {
+    ObjectType::standard(segment).ok_or_else(|| UnknownObjectType(segment.to_owned()))
+}
+
+/// The object type a path segment (or command-line argument) names for `portal`: a
+/// standard type from the catalogue, without reading anything, else one of the portal's
+/// live custom types (`2-{number}`, `p{portal}_{name}`, `p_{name}`; §40.2). Another
+/// portal's custom type, an archived one and a bare schema name are unknown, as HubSpot
+/// answers them.
+pub async fn resolve_type<S: SchemaStore + ?Sized>(
+    store: &S,
+    portal: PortalId,
+    segment: &str,
+) -> StoreResult<Result<TypeRef, UnknownObjectType>> {
+    let unknown = || UnknownObjectType(segment.to_owned());
+    let key = match ObjectType::parse_segment(segment, portal) {
+        Segment::Standard(ty) => return Ok(Ok(ty)),
+        Segment::CustomNumber(n) => SchemaKey::Number(n),
+        Segment::CustomName(name) => SchemaKey::Name(name),
+        Segment::Unknown => return Ok(Err(unknown())),
+    };
+    let schema = store.find_schema(portal, key).await?;
+    Ok(schema
+        .filter(|s| s.portal == portal && !s.archived)
+        .map(|s| Arc::new(ObjectType::from_custom(&s)))
+        .ok_or_else(unknown))
 }
 
 /// The property that names a record's owner by owner id (never a user id).
@@ -33,10 +60,8 @@ pub const OWNER_PROPERTY: &str = "hubspot_owner_id";
 
 #[derive(Debug, Clone)]
 pub struct TypeSchema {
-    pub ty: &'static ObjectType,
+    pub ty: TypeRef,
     pub portal: PortalId,
-    /// The catalogue's definitions, shared by every request, sorted by name.
-    builtin: &'static [PropertyDefinition],
     /// The portal's live custom ones, which win over a built-in of the same name.
     custom: HashMap<String, PropertyDefinition>,
     /// The portal's live owner ids, when the request writes values: `hubspot_owner_id`
@@ -48,7 +73,7 @@ impl TypeSchema {
     /// The type's built-in properties plus the live ones of `custom` (a custom property
     /// of a built-in's name replaces it; archived ones are left out).
     pub fn new(
-        ty: &'static ObjectType,
+        ty: TypeRef,
         portal: PortalId,
         custom: impl IntoIterator<Item = PropertyDefinition>,
     ) -> Self {
@@ -61,7 +86,6 @@ impl TypeSchema {
         Self {
             ty,
             portal,
-            builtin: builtin_properties(ty),
             custom,
             owners: None,
         }
@@ -93,19 +117,20 @@ impl TypeSchema {
     pub async fn load<S: PropertyStore + ?Sized>(
         store: &S,
         portal: PortalId,
-        ty: &'static ObjectType,
+        ty: TypeRef,
     ) -> StoreResult<Self> {
-        let custom = store.list_properties(portal, ty.id.0).await?;
+        let custom = store.list_properties(portal, ty.id.as_str()).await?;
         Ok(Self::new(ty, portal, custom))
     }
 
     pub fn get(&self, name: &str) -> Option<&PropertyDefinition> {
         self.custom.get(name).or_else(|| {
-            let i = self
-                .builtin
+            // The type's definitions, shared by every request, sorted by name.
+            let builtin = self.ty.builtin_properties();
+            let i = builtin
                 .binary_search_by(|p| p.name.as_str().cmp(name))
                 .ok()?;
-            self.builtin.get(i)
+            builtin.get(i)
         })
     }
 
@@ -115,8 +140,8 @@ impl TypeSchema {
         self.ty
             .required_on_create
             .iter()
-            .filter(|name| values.get(**name).is_none_or(|v| v.is_empty()))
-            .map(|name| (*name).to_owned())
+            .filter(|name| values.get(name.as_str()).is_none_or(|v| v.is_empty()))
+            .cloned()
             .collect()
     }
 
@@ -138,14 +163,15 @@ impl TypeSchema {
             .any(|values| values.keys().any(|k| self.is_pipeline_property(k)))
     }
 
-    /// Contact `email` and every `hasUniqueValue` property: usable as `idProperty`.
+    /// The type's unique properties by HubSpot's definition (contact `email`) and every
+    /// `hasUniqueValue` property: usable as `idProperty`.
     pub fn is_unique(&self, name: &str) -> bool {
-        (self.ty.id.0 == "0-1" && name == "email")
+        self.ty.unique_property(name).is_some()
             || self.get(name).is_some_and(|p| p.has_unique_value)
     }
 
     pub fn unique_properties(&self) -> Vec<String> {
-        let names = self.builtin.iter().map(|p| p.name.as_str());
+        let names = self.ty.builtin_properties().iter().map(|p| p.name.as_str());
         let mut out: Vec<String> = names
             .chain(self.custom.keys().map(String::as_str))
             .filter(|n| self.is_unique(n))
@@ -160,7 +186,7 @@ impl TypeSchema {
     pub fn write_context(&self, now: Millis, source: WriteSource, atomic: bool) -> WriteContext {
         WriteContext {
             portal: self.portal,
-            object_type: self.ty.id.0.to_owned(),
+            object_type: self.ty.id.as_str().to_owned(),
             now,
             source,
             unique_properties: self.unique_properties(),
@@ -249,8 +275,8 @@ impl TypeSchema {
 
     /// The projection resolved for this type, once per read for all its records;
     /// requested names the type does not have are left out.
-    pub fn shown<'a>(&self, projection: Projection<'a>) -> Shown<'a> {
-        projection.resolve(self.ty, |n| self.get(n).is_some())
+    pub fn shown<'a>(&'a self, projection: Projection<'a>) -> Shown<'a> {
+        projection.resolve(&self.ty, |n| self.get(n).is_some())
     }
 
     /// A record's `propertiesWithHistory`: each of `names` the type has, in the order
@@ -276,7 +302,7 @@ impl TypeSchema {
         }
         // Properties computed from the record have one value, set when it was created
         // (the modified date: when it was last modified).
-        match record.record_property(self.ty, name) {
+        match record.record_property(&self.ty, name) {
             Some(value) => Cow::Owned(vec![HistoryEntry {
                 timestamp: if value == format_iso(record.updated_at) {
                     record.updated_at
@@ -297,15 +323,15 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn contacts() -> &'static ObjectType {
+    fn contacts() -> TypeRef {
         object_type("contacts").expect("contacts")
     }
 
     #[test]
     fn every_builtin_is_found_by_name_and_a_custom_one_wins() {
         for ty in ObjectType::all() {
-            let schema = TypeSchema::new(ty, PortalId(1), []);
-            for p in builtin_properties(ty) {
+            let schema = TypeSchema::new(ty.clone(), PortalId(1), []);
+            for p in ty.builtin_properties() {
                 assert_eq!(schema.get(&p.name), Some(p), "{} {}", ty.name, p.name);
             }
         }
@@ -317,7 +343,8 @@ mod tests {
     }
 
     fn custom(name: &str, unique: bool, archived: bool) -> PropertyDefinition {
-        let mut def = builtin_properties(contacts())
+        let mut def = contacts()
+            .builtin_properties()
             .iter()
             .find(|p| p.name == "firstname")
             .expect("firstname")
@@ -349,7 +376,10 @@ mod tests {
     #[test]
     fn object_types_resolve_by_name_singular_and_id() {
         for name in ["contacts", "contact", "0-1"] {
-            assert_eq!(object_type(name).map(|t| t.id.0), Ok("0-1"));
+            assert_eq!(
+                object_type(name).map(|t| t.id.as_str().to_owned()),
+                Ok("0-1".into())
+            );
         }
         let err = object_type("widgets").expect_err("unknown");
         assert_eq!(err.to_string(), "Unable to infer object type from: widgets");

@@ -32,6 +32,8 @@ pub enum Table {
     Pipelines,
     PipelineStages,
     PipelineAudits,
+    CustomObjectSchemas,
+    AssociationDefinitions,
 }
 
 /// What a column holds. A backend maps each to its own SQL type.
@@ -187,13 +189,36 @@ mod defs {
         col("stage_id", Text), col("version", Int), col("action", Text), col("timestamp", Int),
         col("snapshot", Json),
     ]};
+
+    /// A custom object schema (`crate::schemas`); the three lists are JSON arrays of
+    /// property names; `purged_at` makes the row a tombstone that keeps its number taken.
+    pub(super) const CUSTOM_OBJECT_SCHEMAS: Def = Def {
+        name: "custom_object_schemas", key: &["number"], columns: &[
+        col("number", Int), col("portal_id", Int), col("name", Text), col("singular_label", Text),
+        col("plural_label", Text), col("description", Text),
+        nullable("primary_display_property", Text), col("secondary_display_properties", Json),
+        col("searchable_properties", Json), col("required_properties", Json),
+        col("allows_sensitive_properties", Bool), col("restorable", Bool),
+        col("created_at", Int), col("updated_at", Int), nullable("created_by_user_id", Int),
+        nullable("updated_by_user_id", Int), nullable("archived_at", Int),
+        nullable("purged_at", Int),
+    ]};
+
+    /// One direction of an association definition a schema created.
+    pub(super) const ASSOCIATION_DEFINITIONS: Def = Def {
+        name: "association_definitions", key: &["portal_id", "from_type", "to_type", "type_id"],
+        columns: &[
+        col("portal_id", Int), col("from_type", Text), col("to_type", Text), col("type_id", Int),
+        col("inverse_type_id", Int), col("category", Text), col("name", Text),
+        col("created_at", Int), col("updated_at", Int),
+    ]};
 }
 
 use defs::*;
 use ColumnType::{Bool, Int, Int32, Json, Text};
 
 impl Table {
-    pub const ALL: [Table; 15] = [
+    pub const ALL: [Table; 17] = [
         Table::Portals,
         Table::Tokens,
         Table::PropertyGroups,
@@ -209,6 +234,8 @@ impl Table {
         Table::Pipelines,
         Table::PipelineStages,
         Table::PipelineAudits,
+        Table::CustomObjectSchemas,
+        Table::AssociationDefinitions,
     ];
 
     fn def(self) -> &'static Def {
@@ -228,6 +255,8 @@ impl Table {
             Table::Pipelines => &PIPELINES,
             Table::PipelineStages => &PIPELINE_STAGES,
             Table::PipelineAudits => &PIPELINE_AUDITS,
+            Table::CustomObjectSchemas => &CUSTOM_OBJECT_SCHEMAS,
+            Table::AssociationDefinitions => &ASSOCIATION_DEFINITIONS,
         }
     }
 

@@ -6,7 +6,7 @@
 //!
 //! Layout: [`objects`] (objects v3, and the envelopes every API shares: batch responses,
 //! `CollectionResponse` pages and their `paging`), [`associations`] (associations v4),
-//! [`properties`] (properties v3), [`legacy`] (the v1/v2 reads and associations v3 that
+//! [`properties`] (properties v3), [`schemas`] (custom object schemas), [`legacy`] (the v1/v2 reads and associations v3 that
 //! connectors still call), [`error`] (error bodies). `tests/wire.rs` pins the exact
 //! JSON of each.
 //!
@@ -20,3 +20,4 @@ pub mod legacy;
 pub mod objects;
 pub mod pipelines;
 pub mod properties;
+pub mod schemas;

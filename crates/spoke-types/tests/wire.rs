@@ -740,3 +740,82 @@ fn directory_types() {
     assert!(req.role_id.is_none() && req.send_welcome_email.is_none());
     assert_eq!(req.secondary_team_ids, Some(vec![json!("1"), json!(2)]));
 }
+
+#[test]
+fn custom_object_schema_types() {
+    use spoke_types::schemas::{
+        AssociationDefinition, Labels, ObjectSchema, ObjectSchemaEgg, ObjectTypeDefinition,
+        ObjectTypeDefinitionPatch,
+    };
+    let labels = Labels {
+        singular: Some("Therapist Address".into()),
+        plural: Some("Therapist Addresses".into()),
+    };
+    let assoc = AssociationDefinition {
+        id: "1001".into(),
+        from_object_type_id: "2-30753436".into(),
+        to_object_type_id: "0-1".into(),
+        name: "therapist_addresses_to_contact".into(),
+        created_at: None,
+        updated_at: None,
+    };
+    let schema = ObjectSchema {
+        labels: labels.clone(),
+        required_properties: vec!["therapist_name".into()],
+        searchable_properties: vec!["therapist_name".into(), "state".into()],
+        primary_display_property: Some("therapist_name".into()),
+        secondary_display_properties: vec!["state".into()],
+        description: String::new(),
+        archived: false,
+        restorable: true,
+        allows_sensitive_properties: false,
+        meta_type: "PORTAL_SPECIFIC",
+        id: "30753436".into(),
+        fully_qualified_name: "p23451017_therapist_addresses".into(),
+        created_at: Some("2024-05-30T00:20:28.745Z".into()),
+        updated_at: Some("2024-05-30T00:20:30.248Z".into()),
+        created_by_user_id: Some(7007108),
+        updated_by_user_id: None,
+        object_type_id: "2-30753436".into(),
+        properties: vec![],
+        associations: vec![assoc],
+        name: "therapist_addresses".into(),
+    };
+    // The captured element's key order (hubspot-behavior-apps.md §40.4), with the spec's
+    // allowsSensitiveProperties after restorable.
+    assert_eq!(
+        text(&schema),
+        r#"{"labels":{"singular":"Therapist Address","plural":"Therapist Addresses"},"requiredProperties":["therapist_name"],"searchableProperties":["therapist_name","state"],"primaryDisplayProperty":"therapist_name","secondaryDisplayProperties":["state"],"description":"","archived":false,"restorable":true,"allowsSensitiveProperties":false,"metaType":"PORTAL_SPECIFIC","id":"30753436","fullyQualifiedName":"p23451017_therapist_addresses","createdAt":"2024-05-30T00:20:28.745Z","updatedAt":"2024-05-30T00:20:30.248Z","createdByUserId":7007108,"objectTypeId":"2-30753436","properties":[],"associations":[{"id":"1001","fromObjectTypeId":"2-30753436","toObjectTypeId":"0-1","name":"therapist_addresses_to_contact"}],"name":"therapist_addresses"}"#
+    );
+    let definition = ObjectTypeDefinition {
+        id: "3465404".into(),
+        created_at: "2020-02-23T01:24:54.537Z".into(),
+        updated_at: "2020-02-23T02:12:24.175Z".into(),
+        labels,
+        required_properties: vec![],
+        searchable_properties: vec![],
+        primary_display_property: None,
+        secondary_display_properties: vec![],
+        portal_id: 1234,
+        fully_qualified_name: "p1234_car".into(),
+        object_type_id: "2-3465404".into(),
+        archived: false,
+        description: "d".into(),
+        allows_sensitive_properties: true,
+        name: "car".into(),
+    };
+    assert_eq!(
+        text(&definition),
+        r#"{"id":"3465404","createdAt":"2020-02-23T01:24:54.537Z","updatedAt":"2020-02-23T02:12:24.175Z","labels":{"singular":"Therapist Address","plural":"Therapist Addresses"},"requiredProperties":[],"searchableProperties":[],"secondaryDisplayProperties":[],"portalId":1234,"fullyQualifiedName":"p1234_car","objectTypeId":"2-3465404","archived":false,"description":"d","allowsSensitiveProperties":true,"name":"car"}"#
+    );
+    // The guide's spelling of the sensitive flag, and a property without type or fieldType.
+    let egg: ObjectSchemaEgg = parse(
+        r#"{"name":"cars","labels":{"singular":"Car"},"allowSensitiveProperties":true,"metaType":"PORTAL_SPECIFIC","properties":[{"name":"model","label":"Model","isPrimaryDisplayLabel":true}],"requiredProperties":[],"associatedObjects":["CONTACT"]}"#,
+    );
+    assert_eq!(egg.allows_sensitive_properties, Some(true));
+    assert_eq!(egg.labels.and_then(|l| l.plural), None);
+    let props = egg.properties.unwrap_or_default();
+    assert_eq!((props.len(), props[0].kind.clone()), (1, None));
+    let patch: ObjectTypeDefinitionPatch = parse(r#"{"clearDescription":true,"labels":null}"#);
+    assert_eq!((patch.clear_description, patch.labels), (Some(true), None));
+}

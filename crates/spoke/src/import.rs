@@ -14,7 +14,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
 use spoke_core::time::now_millis;
 use spoke_core::PortalId;
-use spoke_store::schema::{object_type, TypeSchema};
+use spoke_store::schema::{resolve_type, TypeSchema};
 use spoke_store::{ItemFailure, NewObject, Store, WriteSource};
 
 /// One record of the file with the line it started on.
@@ -94,12 +94,16 @@ pub async fn run(
     batch_size: usize,
     file: &Path,
 ) -> Result<(), String> {
-    let ty = object_type(type_name).map_err(|e| e.to_string())?;
+    // A custom type of the portal imports like a standard one (`2-…`, `p_{name}`).
+    let ty = resolve_type(store.as_ref(), portal, type_name)
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
     store
         .ensure_portal(portal, now_millis())
         .await
         .map_err(|e| e.to_string())?;
-    let mut schema = TypeSchema::load(store.as_ref(), portal, ty)
+    let mut schema = TypeSchema::load(store.as_ref(), portal, ty.clone())
         .await
         .map_err(|e| e.to_string())?;
     let rows = read_rows(file)?;
@@ -112,7 +116,7 @@ pub async fn run(
     // Import creates records: pipeline and stage are checked as the API checks a create.
     let pipelines = match ty.pipelines {
         Some(_) if schema.touches_pipelines(rows.iter().map(|r| &r.properties)) => store
-            .read_pipelines(portal, ty.id.0)
+            .read_pipelines(portal, ty.id.as_str())
             .await
             .map_err(|e| e.to_string())?,
         _ => Vec::new(),

@@ -11,10 +11,10 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use serde_json::Value;
 use spoke_core::association::{
-    default_type, hubspot_defined, AssociationType, HUBSPOT_DEFINED, MAX_LABELS_PER_PAIR,
-    USER_DEFINED,
+    AssociationType, HUBSPOT_DEFINED, MAX_LABELS_PER_PAIR, USER_DEFINED,
 };
-use spoke_core::{scope, ObjectId, ObjectType, PortalId};
+use spoke_core::{scope, ObjectId, ObjectType, PortalId, TypeRef};
+use spoke_store::graph::{default_of, pair_types};
 use spoke_store::{
     AssociatedTarget, AssociationPage, AssociationRemoval, AssociationWrite, ItemFailure, LinkType,
 };
@@ -30,7 +30,7 @@ use crate::auth::Principal;
 use crate::catalogue::{Authorized, Pair};
 use crate::error::{ctx, ApiError, ApiResult};
 use crate::handlers::{both, id_text, path_id, Batch};
-use crate::schema::object_type;
+use crate::schema::resolve_type;
 use crate::wire::{
     batch_response, Body, Json, QueryParams, BATCH_ALWAYS_OK, BATCH_CREATED, BATCH_OK,
 };
@@ -42,37 +42,26 @@ const MAX_WRITE_INPUTS: usize = 100;
 /// Targets per from-object page; also the GET default and maximum (`limit`, §3.2).
 pub const PAGE_SIZE: usize = 500;
 
-/// Every association type defined from `from` to `to` in this portal: HubSpot's and the
-/// portal's labels, plus the reverse direction's, so inverses can be looked up.
+/// Every association type defined from `from` to `to` in this portal: HubSpot's, the
+/// definitions of its custom object schemas and its labels
+/// (`spoke_store::graph::pair_types`), plus the reverse direction's, so inverses can be
+/// looked up.
 pub struct Definitions {
     pub forward: Vec<AssociationType>,
     reverse: Vec<AssociationType>,
 }
 
 impl Definitions {
-    pub async fn load(
-        state: &AppState,
+    pub async fn load<'a>(
+        state: &'a AppState,
         portal: PortalId,
-        from: &ObjectType,
-        to: &ObjectType,
+        from: &'a ObjectType,
+        to: &'a ObjectType,
     ) -> ApiResult<Self> {
-        let load = |a: &ObjectType, b: &ObjectType| {
-            let (a, b) = (a.id.0, b.id.0);
-            async move {
-                let mut out = hubspot_defined(a, b);
-                for l in state.store.list_labels(portal, a, b).await? {
-                    out.push(AssociationType {
-                        from_type: l.from_type,
-                        to_type: l.to_type,
-                        category: USER_DEFINED.into(),
-                        type_id: l.type_id,
-                        label: Some(l.label),
-                        inverse_type_id: l.inverse_type_id,
-                        exclusive: false,
-                    });
-                }
-                Ok::<_, ApiError>(out)
-            }
+        // HubSpot's types, the portal's custom object definitions, then its labels.
+        let load = |a: &'a ObjectType, b: &'a ObjectType| {
+            let (a, b) = (a.id.as_str(), b.id.as_str());
+            async move { Ok::<_, ApiError>(pair_types(state.store.as_ref(), portal, a, b).await?) }
         };
         let (forward, reverse) = tokio::try_join!(load(from, to), load(to, from))?;
         Ok(Self { forward, reverse })
@@ -80,7 +69,7 @@ impl Definitions {
 
     /// The definitions of the path's pair.
     async fn of(auth: &Authorized<Pair>) -> ApiResult<Self> {
-        let (a, b) = auth.subject;
+        let (a, b) = &auth.subject;
         Self::load(&auth.state, auth.principal.portal, a, b).await
     }
 
@@ -130,9 +119,10 @@ impl Definitions {
     }
 }
 
-/// The pair's default (unlabeled) type, which HubSpot defines for every pair it links.
-fn default_link((from, to): Pair) -> ApiResult<LinkType> {
-    let d = default_type(from.id.0, to.id.0).ok_or_else(|| {
+/// The pair's default (unlabeled) type, which HubSpot defines for every pair it links (a
+/// pair with a custom type: the definition its schema made).
+fn default_link((from, to): &Pair, defs: &Definitions) -> ApiResult<LinkType> {
+    let d = default_of(&defs.forward).cloned().ok_or_else(|| {
         ApiError::validation(format!(
             "There is no default association type between {} and {}",
             from.name, to.name
@@ -161,7 +151,8 @@ pub fn invalid_type(spec: &AssociationSpec) -> ApiError {
 
 /// §3.8: an association pointing at a record that does not exist.
 pub fn invalid_object(object_type: &str, id: ObjectId) -> ApiError {
-    let upper = ObjectType::by_id(object_type).map_or("OBJECT", |t| t.upper);
+    let ty = ObjectType::by_id(object_type);
+    let upper = ty.as_ref().map_or("OBJECT", |t| t.upper.as_str());
     ApiError::validation("One or more associations are invalid").with_context(ctx(&[
         (
             "INVALID_OBJECT_IDS",
@@ -236,9 +227,9 @@ fn wire_targets(
 type Ids = (ObjectId, ObjectId);
 
 /// What storage needs to know of the path's pair: the portal and the two type ids.
-fn keys(auth: &Authorized<Pair>) -> (PortalId, &'static str, &'static str) {
-    let (a, b) = auth.subject;
-    (auth.principal.portal, a.id.0, b.id.0)
+fn keys(auth: &Authorized<Pair>) -> (PortalId, &str, &str) {
+    let (a, b) = &auth.subject;
+    (auth.principal.portal, a.id.as_str(), b.id.as_str())
 }
 
 /// The types to write between two records of the path's pair.
@@ -346,7 +337,7 @@ pub(crate) async fn batch_read(
     auth: Authorized<Pair>,
     Batch(inputs): Batch<FetchRequest, MAX_READ_INPUTS>,
 ) -> ApiResult<Response> {
-    let (a, b) = auth.subject;
+    let (a, b) = &auth.subject;
     let defs = Definitions::of(&auth).await?;
 
     let mut errors = Vec::new();
@@ -402,15 +393,15 @@ pub(crate) async fn batch_read(
 }
 
 fn labels_pair(
-    (a, b): Pair,
+    (a, b): &Pair,
     from_id: ObjectId,
     to_id: ObjectId,
     labels: Vec<String>,
 ) -> LabelsBetweenObjectPair {
     LabelsBetweenObjectPair {
-        from_object_type_id: a.id.0.to_owned(),
+        from_object_type_id: a.id.as_str().to_owned(),
         from_object_id: from_id,
-        to_object_type_id: b.id.0.to_owned(),
+        to_object_type_id: b.id.as_str().to_owned(),
         to_object_id: to_id,
         labels,
     }
@@ -473,7 +464,7 @@ pub(crate) async fn batch_create(
     let mut results = Vec::new();
     for (written, labels) in written.into_iter().zip(labels) {
         if let Some((f, t)) = written {
-            results.push(labels_pair(auth.subject, f, t, labels));
+            results.push(labels_pair(&auth.subject, f, t, labels));
         }
     }
     Ok(batch_response(BATCH_CREATED, auth.started, results, errors))
@@ -508,7 +499,8 @@ pub(crate) async fn batch_default(
     auth: Authorized<Pair>,
     Batch(inputs): Batch<DefaultAssociationPost, MAX_WRITE_INPUTS>,
 ) -> ApiResult<Response> {
-    let link = default_link(auth.subject)?;
+    let defs = Definitions::of(&auth).await?;
+    let link = default_link(&auth.subject, &defs)?;
     let mut errors = Vec::new();
     let mut writes = Vec::new();
     for i in &inputs {
@@ -590,7 +582,7 @@ pub(crate) async fn list_for_record(
         .next()
         .unwrap_or_default();
     let results = wire_targets(&defs, &page.targets);
-    let paging = next_page(auth.subject.1, &page);
+    let paging = next_page(&auth.subject.1, &page);
     Ok(Json(StatusCode::OK, AssociationsPage { results, paging }).into_response())
 }
 
@@ -606,14 +598,19 @@ pub(crate) async fn put_labelled(
     }
     put_one(&auth, write(&auth, f, t, types)).await?;
     let labels = labels_of(&defs, &specs);
-    Ok(Json(StatusCode::CREATED, labels_pair(auth.subject, f, t, labels)).into_response())
+    Ok(Json(
+        StatusCode::CREATED,
+        labels_pair(&auth.subject, f, t, labels),
+    )
+    .into_response())
 }
 
 pub(crate) async fn put_default(
     auth: Authorized<Pair>,
     RecordPair(f, t): RecordPair,
 ) -> ApiResult<Response> {
-    let link = default_link(auth.subject)?;
+    let defs = Definitions::of(&auth).await?;
+    let link = default_link(&auth.subject, &defs)?;
     put_one(&auth, write(&auth, f, t, vec![link.clone()])).await?;
     let results = default_results(f, t, &link).to_vec();
     Ok(batch_response(
@@ -757,11 +754,12 @@ pub(crate) fn v3_type_name(
 }
 
 /// The v3 `associations` block for records read with `?associations=a,b`: per requested
-/// type, the first page of associated ids, keyed by the name as requested.
+/// type, the first page of associated ids, keyed by the name as requested, or for a custom
+/// type by its `fullyQualifiedName` however it was requested (§40.2).
 pub async fn v3_associations(
     state: &AppState,
     principal: &Principal,
-    from: &'static ObjectType,
+    from: &ObjectType,
     ids: &[ObjectId],
     names: &[String],
 ) -> ApiResult<
@@ -771,23 +769,23 @@ pub async fn v3_associations(
     let mut out = vec![std::collections::BTreeMap::new(); ids.len()];
     // One store call per distinct type, however many names (or spellings of one type) the
     // query repeats: the query string must not multiply a read's work.
-    let mut by_type: Vec<(&'static ObjectType, Vec<&String>)> = Vec::new();
+    let mut by_type: Vec<(TypeRef, Vec<&String>)> = Vec::new();
     for name in names {
-        let to = object_type(name)?;
-        principal.require(&scope::object_read(to))?;
+        let to = resolve_type(state, principal.portal, name).await?;
+        principal.require(&scope::object_read(&to))?;
         match by_type.iter_mut().find(|(t, _)| t.id == to.id) {
             Some((_, spellings)) => spellings.push(name),
             None => by_type.push((to, vec![name])),
         }
     }
     for (to, spellings) in by_type {
-        let defs = Definitions::load(state, principal.portal, from, to).await?;
+        let defs = Definitions::load(state, principal.portal, from, &to).await?;
         let pages = state
             .store
             .page_associations(
                 principal.portal,
-                from.id.0,
-                to.id.0,
+                from.id.as_str(),
+                to.id.as_str(),
                 ids.iter().map(|id| (*id, None)).collect(),
                 PAGE_SIZE,
             )
@@ -802,12 +800,16 @@ pub async fn v3_associations(
                 .flat_map(|t| {
                     t.types.iter().map(|(category, type_id)| AssociatedId {
                         id: t.to_id.to_string(),
-                        kind: v3_type_name(from, to, &defs, category, *type_id),
+                        kind: v3_type_name(from, &to, &defs, category, *type_id),
                     })
                 })
                 .collect();
-            let paging = next_page(to, &page);
+            let paging = next_page(&to, &page);
             let block = CollectionResponseAssociatedId { results, paging };
+            if to.custom.is_some() {
+                slot.insert(to.name.clone(), block);
+                continue;
+            }
             for name in &spellings {
                 slot.insert((*name).clone(), block.clone());
             }

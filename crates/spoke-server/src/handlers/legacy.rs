@@ -9,11 +9,12 @@ use std::collections::{BTreeMap, HashSet};
 use axum::extract::{Path, RawQuery};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use spoke_core::catalog::builtin_properties;
 use spoke_core::record::Projection;
 use spoke_core::time::{parse_iso, parse_ymd, Millis};
 use spoke_core::StoredRecord;
-use spoke_core::{scope, ObjectId, ObjectType, PortalId, PropertyDefinition, PropertyType};
+use spoke_core::{
+    scope, ObjectId, ObjectType, PortalId, PropertyDefinition, PropertyType, TypeRef,
+};
 use spoke_store::{ReadKeys, ReadOptions};
 use spoke_types::associations::{FetchRequest, PublicObjectId};
 use spoke_types::legacy::{
@@ -27,7 +28,7 @@ use crate::catalogue::{Authorized, Pair, Type};
 use crate::error::{ctx, ApiError, ApiResult};
 use crate::handlers::associations::{decode_after, encode_after, v3_type_name, Definitions};
 use crate::handlers::{id_text, path_id, Batch};
-use crate::schema::{object_type, TypeSchema};
+use crate::schema::{resolve_type, TypeSchema};
 use crate::wire::{batch_response, next_link, origin, Json, QueryParams, BATCH_OK};
 use crate::AppState;
 
@@ -51,10 +52,11 @@ const DEAL_ASSOCIATIONS: usize = 500;
 async fn definitions(
     state: &AppState,
     portal: PortalId,
-    ty: &'static ObjectType,
+    ty: &TypeRef,
 ) -> ApiResult<(Vec<PropertyDefinition>, TypeSchema)> {
-    let customs = state.store.list_properties(portal, ty.id.0).await?;
-    let mut by_name: BTreeMap<&str, &PropertyDefinition> = builtin_properties(ty)
+    let customs = state.store.list_properties(portal, ty.id.as_str()).await?;
+    let mut by_name: BTreeMap<&str, &PropertyDefinition> = ty
+        .builtin_properties()
         .iter()
         .map(|d| (d.name.as_str(), d))
         .collect();
@@ -67,7 +69,7 @@ async fn definitions(
         let (pp, sp) = (rules.pipeline_property, rules.stage_property);
         let wanted = |d: &PropertyDefinition| d.hubspot_defined && (d.name == pp || d.name == sp);
         if live.iter().any(wanted) {
-            let all = state.store.read_pipelines(portal, ty.id.0).await?;
+            let all = state.store.read_pipelines(portal, ty.id.as_str()).await?;
             let (pipelines, stages) = spoke_store::pipelines::property_options(&all);
             for d in live.iter_mut().filter(|d| wanted(d)) {
                 d.options = if d.name == pp {
@@ -78,7 +80,7 @@ async fn definitions(
             }
         }
     }
-    Ok((live, TypeSchema::new(ty, portal, customs)))
+    Ok((live, TypeSchema::new(ty.clone(), portal, customs)))
 }
 
 fn legacy_property(d: &PropertyDefinition) -> LegacyProperty {
@@ -132,11 +134,7 @@ fn legacy_property(d: &PropertyDefinition) -> LegacyProperty {
     }
 }
 
-async fn property_listing(
-    state: &AppState,
-    portal: PortalId,
-    ty: &'static ObjectType,
-) -> ApiResult<Response> {
+async fn property_listing(state: &AppState, portal: PortalId, ty: &TypeRef) -> ApiResult<Response> {
     let (defs, _) = definitions(state, portal, ty).await?;
     let list: Vec<LegacyProperty> = defs.iter().map(legacy_property).collect();
     Ok(Json(StatusCode::OK, list).into_response())
@@ -144,7 +142,7 @@ async fn property_listing(
 
 /// `GET /properties/v2/{objectType}/properties`: a bare array.
 pub(crate) async fn properties_v2(auth: Authorized<Type>) -> ApiResult<Response> {
-    property_listing(&auth.state, auth.principal.portal, auth.subject).await
+    property_listing(&auth.state, auth.principal.portal, &auth.subject).await
 }
 
 /// `GET /properties/v1/{objectType}/properties`: the same bare array.
@@ -155,18 +153,13 @@ pub(crate) async fn properties_v1(auth: Authorized<Type>) -> ApiResult<Response>
 /// `GET /properties/v2/form/properties`: the forms object's definitions (the system
 /// properties every HubSpot object has), which spoke lists without serving forms.
 pub(crate) async fn form_properties(auth: Authorized<()>) -> ApiResult<Response> {
-    property_listing(
-        &auth.state,
-        auth.principal.portal,
-        &spoke_core::catalog::FORMS,
-    )
-    .await
+    let forms = spoke_core::catalog::forms();
+    property_listing(&auth.state, auth.principal.portal, &forms).await
 }
 
-/// `GET /companies/v2/properties`.
-pub(crate) async fn companies_properties(auth: Authorized<()>) -> ApiResult<Response> {
-    let ty = object_type("companies")?;
-    property_listing(&auth.state, auth.principal.portal, ty).await
+/// `GET /companies/v2/properties` (the catalogue row names the type).
+pub(crate) async fn companies_properties(auth: Authorized<Type>) -> ApiResult<Response> {
+    property_listing(&auth.state, auth.principal.portal, &auth.subject).await
 }
 
 /// `GET /properties/v1/{objectType}/properties/named/{propertyName}`: one definition.
@@ -174,7 +167,7 @@ pub(crate) async fn property_v1(
     auth: Authorized<Type>,
     Path((_, name)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    let (defs, _) = definitions(&auth.state, auth.principal.portal, auth.subject).await?;
+    let (defs, _) = definitions(&auth.state, auth.principal.portal, &auth.subject).await?;
     let def = defs
         .iter()
         .find(|d| d.name == name)
@@ -303,8 +296,8 @@ fn offset_param(q: &QueryParams) -> ApiResult<Option<ObjectId>> {
 }
 
 /// One page of live records after `offset`, and whether more follow.
-async fn page(
-    auth: &Authorized<()>,
+async fn page<S>(
+    auth: &Authorized<S>,
     ty: &ObjectType,
     q: &QueryParams,
     history: &[String],
@@ -319,7 +312,7 @@ async fn page(
         .store
         .list_objects(
             auth.principal.portal,
-            ty.id.0,
+            ty.id.as_str(),
             offset,
             limit + 1,
             ReadOptions {
@@ -352,12 +345,12 @@ fn company(
     })
 }
 
-/// `GET /companies/v2/companies/paged`.
+/// `GET /companies/v2/companies/paged` (the catalogue row names the type).
 pub(crate) async fn companies_paged(
-    auth: Authorized<()>,
+    auth: Authorized<Type>,
     RawQuery(query): RawQuery,
 ) -> ApiResult<Response> {
-    let ty = object_type("companies")?;
+    let ty = &auth.subject;
     let q = QueryParams::parse(query.as_deref());
     let wanted = Wanted::from_query(&q);
     let (_, schema) = definitions(&auth.state, auth.principal.portal, ty).await?;
@@ -377,10 +370,10 @@ pub(crate) async fn companies_paged(
 /// `GET /companies/v2/companies/{companyId}`: every property that has a value, each with
 /// its whole history.
 pub(crate) async fn company_read(
-    auth: Authorized<()>,
+    auth: Authorized<Type>,
     Path(raw): Path<String>,
 ) -> ApiResult<Response> {
-    let ty = object_type("companies")?;
+    let ty = &auth.subject;
     // The legacy API's 404 for an id it does not have, numeric or not.
     let id: ObjectId = raw
         .trim()
@@ -397,7 +390,7 @@ pub(crate) async fn company_read(
         .store
         .read_objects(
             auth.principal.portal,
-            ty.id.0,
+            ty.id.as_str(),
             ReadKeys::Ids(vec![id]),
             ReadOptions {
                 archived: false,
@@ -414,12 +407,12 @@ pub(crate) async fn company_read(
     Ok(Json(StatusCode::OK, body).into_response())
 }
 
-/// `GET /deals/v1/deal/paged`.
+/// `GET /deals/v1/deal/paged` (the catalogue row names the type).
 pub(crate) async fn deals_paged(
-    auth: Authorized<()>,
+    auth: Authorized<Type>,
     RawQuery(query): RawQuery,
 ) -> ApiResult<Response> {
-    let ty = object_type("deals")?;
+    let ty = &auth.subject;
     let q = QueryParams::parse(query.as_deref());
     let mut wanted = Wanted::from_query(&q);
     let (defs, schema) = definitions(&auth.state, auth.principal.portal, ty).await?;
@@ -465,7 +458,7 @@ type Slot = fn(&mut DealAssociations) -> &mut Vec<i64>;
 /// Each deal's associated contact, company, deal and ticket ids. A type the token cannot
 /// read stays an empty list rather than refusing the page.
 async fn deal_associations(
-    auth: &Authorized<()>,
+    auth: &Authorized<Type>,
     deals: &ObjectType,
     ids: &[ObjectId],
 ) -> ApiResult<Vec<DealAssociations>> {
@@ -477,8 +470,9 @@ async fn deal_associations(
         ("tickets", |a| &mut a.associated_ticket_ids),
     ];
     for (name, slot) in slots {
-        let to = object_type(name)?;
-        if auth.principal.require(&scope::object_read(to)).is_err() || ids.is_empty() {
+        let to = ObjectType::standard(name)
+            .ok_or_else(|| ApiError::internal(format!("no standard type {name}")))?;
+        if auth.principal.require(&scope::object_read(&to)).is_err() || ids.is_empty() {
             continue;
         }
         let pages = auth
@@ -486,8 +480,8 @@ async fn deal_associations(
             .store
             .page_associations(
                 auth.principal.portal,
-                deals.id.0,
-                to.id.0,
+                deals.id.as_str(),
+                to.id.as_str(),
                 ids.iter().map(|id| (*id, None)).collect(),
                 DEAL_ASSOCIATIONS,
             )
@@ -525,7 +519,7 @@ pub(crate) async fn associations_v3_batch_read(
     headers: HeaderMap,
     Batch(inputs): Batch<FetchRequest, V3_MAX_INPUTS>,
 ) -> ApiResult<Response> {
-    let (a, b) = auth.subject;
+    let (a, b) = &auth.subject;
     let portal = auth.principal.portal;
     let defs = Definitions::load(&auth.state, portal, a, b).await?;
     let mut errors = Vec::new();
@@ -551,8 +545,8 @@ pub(crate) async fn associations_v3_batch_read(
         .store
         .page_associations(
             portal,
-            a.id.0,
-            b.id.0,
+            a.id.as_str(),
+            b.id.as_str(),
             ids.iter().map(|id| (*id, None)).collect(),
             V3_BATCH_TARGETS,
         )
@@ -605,8 +599,8 @@ pub(crate) async fn associations_v3_list(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let from = auth.subject;
-    let to = object_type(&to)?;
+    let from = &auth.subject;
+    let to = &resolve_type(&auth.state, auth.principal.portal, &to).await?;
     // The catalogue checks the record's type; listing another type's records needs its
     // read scope too, as inline `associations` do.
     auth.principal.require(&scope::object_read(to))?;
@@ -625,7 +619,13 @@ pub(crate) async fn associations_v3_list(
     let page = auth
         .state
         .store
-        .page_associations(portal, from.id.0, to.id.0, vec![(id, after)], limit)
+        .page_associations(
+            portal,
+            from.id.as_str(),
+            to.id.as_str(),
+            vec![(id, after)],
+            limit,
+        )
         .await?
         .into_iter()
         .next()
@@ -651,7 +651,7 @@ pub(crate) async fn associations_v3_list(
 /// `GET /crm/v3/associations/{fromObjectType}/{toObjectType}/types`: HubSpot's types and the
 /// portal's labels for the pair, ids as strings, names as v3 writes them.
 pub(crate) async fn associations_v3_types(auth: Authorized<Pair>) -> ApiResult<Response> {
-    let (a, b) = auth.subject;
+    let (a, b) = &auth.subject;
     let defs = Definitions::load(&auth.state, auth.principal.portal, a, b).await?;
     let results = defs
         .forward

@@ -18,6 +18,7 @@ pub mod legacy;
 pub mod objects;
 pub mod pipelines;
 pub mod properties;
+pub mod schemas;
 pub mod search;
 
 /// An input id as the client sent it: a JSON string, or a number some clients send.

@@ -60,7 +60,7 @@ impl Subject for Creatable {
         let schema = TypeSchema::resolve(auth, types).await?;
         // The operation as its catalogue row names it, batch or not: `batch-upsert` is an
         // upsert.
-        require_public_create(schema.ty, auth.op.name.trim_start_matches("batch-"))?;
+        require_public_create(&schema.ty, auth.op.name.trim_start_matches("batch-"))?;
         Ok(Self(schema))
     }
 }
@@ -82,7 +82,7 @@ fn require_properties(schema: &TypeSchema, values: &BTreeMap<String, String>) ->
     if missing.is_empty() {
         return Ok(());
     }
-    Err(ApiError::required_missing(schema.ty.upper, missing))
+    Err(ApiError::required_missing(&schema.ty.upper, missing))
 }
 
 fn check_batch_size(len: usize, with_history: bool) -> ApiResult<()> {
@@ -145,8 +145,11 @@ fn not_found_error(ty: &ObjectType, ids: Vec<String>, traces: Vec<String>) -> Ap
 }
 
 fn conflict_message(ty: &ObjectType, property: &str, value: &str, existing_id: ObjectId) -> String {
-    if ty.id.0 == "0-1" && property == "email" {
-        format!("Contact already exists. Existing ID: {existing_id}")
+    if let Some(conflict) = ty
+        .unique_property(property)
+        .and_then(|u| u.conflict.as_deref())
+    {
+        format!("{conflict} Existing ID: {existing_id}")
     } else {
         format!(
             "A {} with {property} \"{value}\" already exists; {property} has unique values. Existing ID: {existing_id}",
@@ -242,7 +245,9 @@ impl PipelineCheck {
             return Ok(none);
         }
         let store = &auth.state.store;
-        let pipelines = store.read_pipelines(schema.portal, schema.ty.id.0).await?;
+        let pipelines = store
+            .read_pipelines(schema.portal, schema.ty.id.as_str())
+            .await?;
         // Only inputs that set one of the two need their record's other value; each key
         // kind is read in one store call.
         let targets = targets.unwrap_or_default();
@@ -278,7 +283,7 @@ impl PipelineCheck {
         if !ids.is_empty() {
             let keys = ReadKeys::Ids(ids.iter().map(|(_, id)| *id).collect());
             let found = store
-                .read_objects(schema.portal, schema.ty.id.0, keys, live)
+                .read_objects(schema.portal, schema.ty.id.as_str(), keys, live)
                 .await?;
             for ((i, _), record) in ids.iter().zip(found) {
                 stored[*i] = record.as_ref().map(pair).transpose()?;
@@ -290,7 +295,7 @@ impl PipelineCheck {
                 values: values.clone(),
             };
             let found = store
-                .read_objects(schema.portal, schema.ty.id.0, keys, live)
+                .read_objects(schema.portal, schema.ty.id.as_str(), keys, live)
                 .await?;
             for (value, record) in values.iter().zip(found) {
                 let at = targets.iter().enumerate().position(|(i, t)| {
@@ -441,7 +446,7 @@ pub(crate) async fn batch_read(
         .store
         .read_objects(
             schema.portal,
-            schema.ty.id.0,
+            schema.ty.id.as_str(),
             keys,
             ReadOptions {
                 archived,
@@ -464,7 +469,7 @@ pub(crate) async fn batch_read(
     let errors = if missing.is_empty() {
         Vec::new()
     } else {
-        vec![not_found_error(schema.ty, missing, Vec::new())]
+        vec![not_found_error(&schema.ty, missing, Vec::new())]
     };
     Ok(batch_response(BATCH_OK, auth.started, results, errors))
 }
@@ -511,7 +516,7 @@ pub(crate) async fn batch_create(
     let ctx = write_context(schema, api_source(), atomic);
     let outcomes = auth.state.store.create_objects(&ctx, items).await?;
     let results = answers(
-        schema.ty,
+        &schema.ty,
         atomic,
         outcomes.iter().zip(traces),
         &mut errors,
@@ -541,14 +546,24 @@ async fn inline_associations(
         .flat_map(|list| list.iter())
         .flat_map(|a| a.types.iter())
         .any(|spec| spec.association_category != HUBSPOT_DEFINED);
+    // USER_DEFINED types also link to the portal's custom types (their schemas'
+    // definitions and labels), which only such a spec can name.
+    let customs: Vec<spoke_core::TypeRef> = if labels_needed {
+        let live = auth.state.store.list_schemas(schema.portal, false).await?;
+        live.iter()
+            .map(|s| std::sync::Arc::new(ObjectType::from_custom(s)))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let mut pairs = Vec::new();
-    for to in ObjectType::all() {
-        if !labels_needed && hubspot_defined(schema.ty.id.0, to.id.0).is_empty() {
+    for to in ObjectType::all().iter().chain(&customs) {
+        if !labels_needed && hubspot_defined(schema.ty.id.as_str(), to.id.as_str()).is_empty() {
             continue;
         }
         pairs.push((
             to,
-            associations::Definitions::load(&auth.state, schema.portal, schema.ty, to).await?,
+            associations::Definitions::load(&auth.state, schema.portal, &schema.ty, to).await?,
         ));
     }
     let mut out = Vec::with_capacity(inputs.len());
@@ -572,9 +587,9 @@ async fn inline_associations(
             let to_id = id_text(&assoc.to.id)
                 .trim()
                 .parse::<ObjectId>()
-                .map_err(|_| associations::invalid_object(to.id.0, 0))?;
+                .map_err(|_| associations::invalid_object(to.id.as_str(), 0))?;
             resolved.push(NewAssociation {
-                to_type: to.id.0.to_owned(),
+                to_type: to.id.as_str().to_owned(),
                 to_id,
                 types,
             });
@@ -706,11 +721,11 @@ pub(crate) async fn batch_update(
             _ => found.push((outcome, trace)),
         }
     }
-    let results = answers(schema.ty, atomic, found, &mut errors, |r| {
+    let results = answers(&schema.ty, atomic, found, &mut errors, |r| {
         schema.view(r, Projection::AllNonEmpty, &[])
     })?;
     if !missing.is_empty() {
-        errors.insert(0, not_found_error(schema.ty, missing, missing_traces));
+        errors.insert(0, not_found_error(&schema.ty, missing, missing_traces));
     }
     Ok(batch_response(BATCH_OK, auth.started, results, errors))
 }
@@ -758,7 +773,7 @@ pub(crate) async fn batch_upsert(
                 .upsert_objects(&ctx, &property, items)
                 .await?;
             answers(
-                schema.ty,
+                &schema.ty,
                 atomic,
                 outcomes.iter().zip(traces),
                 &mut errors,
@@ -790,7 +805,7 @@ async fn archive(auth: &Authorized<Creatable>, ids: Vec<ObjectId>) -> ApiResult<
     let schema = &auth.subject.0;
     auth.state
         .store
-        .archive_objects(schema.portal, schema.ty.id.0, ids, now_millis())
+        .archive_objects(schema.portal, schema.ty.id.as_str(), ids, now_millis())
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -815,7 +830,7 @@ async fn find_one(
         .store
         .read_objects(
             schema.portal,
-            schema.ty.id.0,
+            schema.ty.id.as_str(),
             keys,
             ReadOptions { archived, history },
         )
@@ -842,7 +857,7 @@ pub(crate) async fn read_one(
         let mut blocks = associations::v3_associations(
             &auth.state,
             &auth.principal,
-            schema.ty,
+            &schema.ty,
             &[record.id],
             &names,
         )
@@ -898,7 +913,7 @@ fn written(
         .into_iter()
         .next()
         .ok_or_else(|| ApiError::internal("a single-record write returned no outcome"))?;
-    let record = outcome.map_err(|f| conflict_error(schema.ty, &f))?;
+    let record = outcome.map_err(|f| conflict_error(&schema.ty, &f))?;
     let body = schema.to_wire(&record, Projection::AllNonEmpty, &[]);
     Ok(Json(status, body).into_response())
 }
@@ -984,7 +999,7 @@ pub(crate) async fn list(
         None => q.usize("offset")?.unwrap_or(0),
     };
     let store = &auth.state.store;
-    let (portal, ty) = (schema.portal, schema.ty.id.0);
+    let (portal, ty) = (schema.portal, schema.ty.id.as_str());
     let mut records = if skip == 0 {
         store
             .list_objects(portal, ty, after, limit + 1, options)
@@ -1034,7 +1049,7 @@ pub(crate) async fn list(
     if let Some(names) = q.list("associations").filter(|n| !n.is_empty()) {
         let ids: Vec<ObjectId> = records.iter().map(|r| r.id).collect();
         let blocks =
-            associations::v3_associations(&auth.state, &auth.principal, schema.ty, &ids, &names)
+            associations::v3_associations(&auth.state, &auth.principal, &schema.ty, &ids, &names)
                 .await?;
         for (o, block) in results.iter_mut().zip(blocks) {
             o.associations = (!block.is_empty()).then_some(block);

@@ -164,7 +164,9 @@ fn validate_references(query: Option<&str>) -> ApiResult<bool> {
 
 async fn read_all(auth: &Authorized<PipelinedType>) -> ApiResult<Vec<Pipeline>> {
     let (store, portal) = (&auth.state.store, auth.principal.portal);
-    Ok(store.read_pipelines(portal, auth.subject.ty.id.0).await?)
+    Ok(store
+        .read_pipelines(portal, auth.subject.ty.id.as_str())
+        .await?)
 }
 
 async fn read_live(auth: &Authorized<PipelinedType>, id: &str) -> ApiResult<Pipeline> {
@@ -182,7 +184,7 @@ async fn write(
 ) -> ApiResult<pipelines::Applied> {
     let write = PipelineWrite {
         portal: auth.principal.portal,
-        object_type: auth.subject.ty.id.0.to_owned(),
+        object_type: auth.subject.ty.id.as_str().to_owned(),
         rules: auth.subject.rules,
         change,
         validate_references,
@@ -298,7 +300,7 @@ async fn audit_answer(
     let identifier = format!("{}:{}", portal.0, stage_id.as_deref().unwrap_or(&p.id));
     let key = AuditKey {
         portal,
-        object_type: auth.subject.ty.id.0.to_owned(),
+        object_type: auth.subject.ty.id.as_str().to_owned(),
         pipeline_id,
         stage_id: stage_id.clone(),
     };
@@ -480,7 +482,7 @@ pub(crate) async fn v1_list(
                 })
                 .collect(),
             object_type: ty.upper.to_owned(),
-            object_type_id: ty.id.0.to_owned(),
+            object_type_id: ty.id.as_str().to_owned(),
             pipeline_id: p.id.clone(),
             created_at: p.created_at,
             updated_at: p.updated_at,
@@ -490,11 +492,12 @@ pub(crate) async fn v1_list(
     Ok(Json(StatusCode::OK, wire::NoPaging { results }).into_response())
 }
 
-/// `GET /deals/v1/pipelines`: a bare array of the live deal pipelines.
-pub(crate) async fn deals_v1_list(auth: Authorized<()>) -> ApiResult<Response> {
-    let ty = crate::schema::object_type("deals")?;
+/// `GET /deals/v1/pipelines`: a bare array of the live deal pipelines (the catalogue row
+/// names the type).
+pub(crate) async fn deals_v1_list(auth: Authorized<Type>) -> ApiResult<Response> {
+    let ty = &auth.subject;
     let (store, portal) = (&auth.state.store, auth.principal.portal);
-    let all = store.read_pipelines(portal, ty.id.0).await?;
+    let all = store.read_pipelines(portal, ty.id.as_str()).await?;
     let default_id = pipelines::default_pipeline(&all).map(|p| p.id.clone());
     let out: Vec<wire::DealV1Pipeline> = pipelines::live(&all)
         .into_iter()

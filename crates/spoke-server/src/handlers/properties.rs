@@ -55,7 +55,7 @@ fn option_out(o: &PropertyOption) -> PropertyOptionOut {
     }
 }
 
-fn to_wire(d: &PropertyDefinition) -> Property {
+pub(crate) fn to_wire(d: &PropertyDefinition) -> Property {
     Property {
         updated_at: d.updated_at.map(format_iso),
         created_at: d.created_at.map(format_iso),
@@ -96,7 +96,9 @@ async fn pipeline_options(auth: &Authorized<Type>, out: &mut [Property]) -> ApiR
         return Ok(());
     }
     let (store, portal) = (&auth.state.store, auth.principal.portal);
-    let all = store.read_pipelines(portal, auth.subject.id.0).await?;
+    let all = store
+        .read_pipelines(portal, auth.subject.id.as_str())
+        .await?;
     let (pipelines, stages) = spoke_store::pipelines::property_options(&all);
     let pipelines: Vec<PropertyOptionOut> = pipelines.iter().map(option_out).collect();
     let stages: Vec<PropertyOptionOut> = stages.iter().map(option_out).collect();
@@ -118,24 +120,26 @@ fn not_found(name: &str) -> ApiError {
     )
 }
 
-fn builtin(ty: &ObjectType, name: &str) -> Option<&'static PropertyDefinition> {
-    builtin_properties(ty).iter().find(|p| p.name == name)
+fn builtin<'a>(ty: &'a ObjectType, name: &str) -> Option<&'a PropertyDefinition> {
+    ty.builtin_properties().iter().find(|p| p.name == name)
 }
 
 /// The type's custom definitions, live and archived.
 async fn custom(auth: &Authorized<Type>) -> ApiResult<Vec<PropertyDefinition>> {
     let (store, portal) = (&auth.state.store, auth.principal.portal);
-    Ok(store.list_properties(portal, auth.subject.id.0).await?)
+    Ok(store
+        .list_properties(portal, auth.subject.id.as_str())
+        .await?)
 }
 
 /// The type's custom groups, live and archived.
 async fn custom_groups(auth: &Authorized<Type>) -> ApiResult<Vec<StoredGroup>> {
     let (store, portal) = (&auth.state.store, auth.principal.portal);
-    Ok(store.list_groups(portal, auth.subject.id.0).await?)
+    Ok(store.list_groups(portal, auth.subject.id.as_str()).await?)
 }
 
 async fn group_names(auth: &Authorized<Type>) -> ApiResult<HashSet<String>> {
-    let builtin = builtin_groups(auth.subject).into_iter().map(|(n, _)| n);
+    let builtin = builtin_groups(&auth.subject).into_iter().map(|(n, _)| n);
     let mut names: HashSet<String> = builtin.collect();
     for g in custom_groups(auth).await? {
         if !g.archived {
@@ -149,7 +153,7 @@ async fn group_names(auth: &Authorized<Type>) -> ApiResult<HashSet<String>> {
 async fn put_group(auth: &Authorized<Type>, group: StoredGroup, create: bool) -> ApiResult<bool> {
     let (store, portal) = (&auth.state.store, auth.principal.portal);
     Ok(store
-        .put_group(portal, auth.subject.id.0, group, create)
+        .put_group(portal, auth.subject.id.as_str(), group, create)
         .await?)
 }
 
@@ -169,7 +173,7 @@ fn options_from(input: Option<&[OptionInput]>) -> Vec<PropertyOption> {
 }
 
 /// Checks the parts of a definition that must agree with each other.
-fn check_definition(d: &PropertyDefinition, groups: &HashSet<String>) -> ApiResult<()> {
+pub(crate) fn check_definition(d: &PropertyDefinition, groups: &HashSet<String>) -> ApiResult<()> {
     if !d
         .kind
         .allowed_field_types()
@@ -203,7 +207,7 @@ fn check_definition(d: &PropertyDefinition, groups: &HashSet<String>) -> ApiResu
     Ok(())
 }
 
-fn definition_from(input: &PropertyCreate) -> ApiResult<PropertyDefinition> {
+pub(crate) fn definition_from(input: &PropertyCreate) -> ApiResult<PropertyDefinition> {
     if let Some(missing) = missing_fields(&[
         ("name", input.name.is_some()),
         ("label", input.label.is_some()),
@@ -298,11 +302,11 @@ fn prepare(
 /// Inserts new custom definitions in one store call, within the type's limit. `false`
 /// when another writer took one of their names first.
 async fn insert(auth: &Authorized<Type>, defs: Vec<PropertyDefinition>) -> ApiResult<bool> {
-    let (ty, portal) = (auth.subject, auth.principal.portal);
+    let (ty, portal) = (&auth.subject, auth.principal.portal);
     let fresh = auth
         .state
         .store
-        .insert_properties_bounded(portal, ty.id.0, defs, MAX_CUSTOM_PROPERTIES)
+        .insert_properties_bounded(portal, ty.id.as_str(), defs, MAX_CUSTOM_PROPERTIES)
         .await?
         .ok_or_else(|| too_many_properties(ty))?;
     Ok(fresh.iter().all(|f| *f))
@@ -315,7 +319,7 @@ pub(crate) async fn list(
     let customs = custom(&auth).await?;
     let mut out: Vec<Property> = Vec::new();
     if !archived {
-        out.extend(builtin_properties(auth.subject).iter().map(to_wire));
+        out.extend(builtin_properties(&auth.subject).iter().map(to_wire));
     }
     out.extend(
         customs
@@ -334,7 +338,7 @@ pub(crate) async fn create(
 ) -> ApiResult<Response> {
     let customs = custom(&auth).await?;
     let groups = group_names(&auth).await?;
-    let def = prepare(auth.subject, &input, &customs, &groups)?;
+    let def = prepare(&auth.subject, &input, &customs, &groups)?;
     if !insert(&auth, vec![def.clone()]).await? {
         return Err(exists_error(&def.name));
     }
@@ -347,7 +351,7 @@ async fn find(
     archived: bool,
 ) -> ApiResult<PropertyDefinition> {
     if !archived {
-        if let Some(b) = builtin(auth.subject, name) {
+        if let Some(b) = builtin(&auth.subject, name) {
             return Ok(b.clone());
         }
     }
@@ -381,7 +385,7 @@ pub(crate) async fn update(
     Path((_, name)): Path<(String, String)>,
     Body(input): Body<PropertyUpdate>,
 ) -> ApiResult<Response> {
-    if builtin(auth.subject, &name).is_some() {
+    if builtin(&auth.subject, &name).is_some() {
         return Err(read_only_definition(&name));
     }
     let mut def = find(&auth, &name, false).await?;
@@ -417,7 +421,7 @@ pub(crate) async fn update(
     check_definition(&def, &group_names(&auth).await?)?;
     let (store, portal) = (&auth.state.store, auth.principal.portal);
     if !store
-        .update_property(portal, auth.subject.id.0, def.clone())
+        .update_property(portal, auth.subject.id.as_str(), def.clone())
         .await?
     {
         return Err(not_found(&name));
@@ -429,7 +433,7 @@ pub(crate) async fn update(
 /// request. A HubSpot-defined name refuses the whole call before anything is written;
 /// unknown and already archived names are ignored. Returns how many were archived.
 async fn archive_named(auth: &Authorized<Type>, names: Vec<String>) -> ApiResult<usize> {
-    let ty = auth.subject;
+    let ty = &auth.subject;
     if let Some(name) = names.iter().find(|n| builtin(ty, n).is_some()) {
         return Err(read_only_definition(name));
     }
@@ -438,7 +442,7 @@ async fn archive_named(auth: &Authorized<Type>, names: Vec<String>) -> ApiResult
         .store
         .archive_properties(
             auth.principal.portal,
-            ty.id.0,
+            ty.id.as_str(),
             names,
             now_millis(),
             MAX_ARCHIVED_PROPERTIES,
@@ -471,7 +475,7 @@ pub(crate) async fn batch_create(
     let mut defs = Vec::new();
     let mut errors = Vec::new();
     for item in &inputs {
-        match prepare(auth.subject, item, &customs, &groups) {
+        match prepare(&auth.subject, item, &customs, &groups) {
             Ok(def) => {
                 // A name twice in one batch: the second is a conflict with the first.
                 customs.push(def.clone());
@@ -500,7 +504,7 @@ pub(crate) async fn batch_read(
     let mut missing = Vec::new();
     for PropertyName { name } in &input.inputs {
         let found = (!input.archived)
-            .then(|| builtin(auth.subject, name).cloned())
+            .then(|| builtin(&auth.subject, name).cloned())
             .flatten()
             .or_else(|| {
                 customs
@@ -541,7 +545,7 @@ fn group_wire(g: &StoredGroup) -> PropertyGroup {
 }
 
 async fn all_groups(auth: &Authorized<Type>) -> ApiResult<Vec<StoredGroup>> {
-    let mut out: Vec<StoredGroup> = builtin_groups(auth.subject)
+    let mut out: Vec<StoredGroup> = builtin_groups(&auth.subject)
         .into_iter()
         .map(|(name, label)| StoredGroup {
             name,
@@ -582,7 +586,7 @@ pub(crate) async fn create_group(
         display_order: input.display_order.unwrap_or(-1),
         archived: false,
     };
-    let builtin_taken = builtin_groups(auth.subject)
+    let builtin_taken = builtin_groups(&auth.subject)
         .iter()
         .any(|(n, _)| *n == group.name);
     if builtin_taken || !put_group(&auth, group.clone(), true).await? {
@@ -608,7 +612,7 @@ pub(crate) async fn read_group(
 
 /// A live custom group, to change or archive; HubSpot's groups cannot be.
 async fn custom_group(auth: &Authorized<Type>, name: &str) -> ApiResult<StoredGroup> {
-    if builtin_groups(auth.subject).iter().any(|(n, _)| n == name) {
+    if builtin_groups(&auth.subject).iter().any(|(n, _)| n == name) {
         return Err(ApiError::validation(format!(
             "{name} is a HubSpot-defined property group; it cannot be changed or archived."
         )));

@@ -2,17 +2,18 @@
 //! checked against HubSpot's limits and the type's properties, compiled into the core's
 //! search AST, and run by the store in the database.
 
+use std::collections::HashMap;
+
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 use spoke_core::property::PropertyType;
 use spoke_core::search::{
-    default_text_properties, fold, Condition, Field, Filter, Kind, Operand, SearchQuery, Sort,
-    DEFAULT_LIMIT, MAX_FILTERS, MAX_FILTERS_PER_GROUP, MAX_GROUPS, MAX_LIMIT, MAX_QUERY_CHARS,
-    MAX_RESULTS,
+    fold, Condition, Field, Filter, Kind, Operand, SearchQuery, Sort, DEFAULT_LIMIT, MAX_FILTERS,
+    MAX_FILTERS_PER_GROUP, MAX_GROUPS, MAX_LIMIT, MAX_QUERY_CHARS, MAX_RESULTS,
 };
 use spoke_core::time::{parse_iso, parse_ymd};
-use spoke_core::{scope, ObjectType};
+use spoke_core::{scope, TypeRef};
 use spoke_types::objects::{
     Filter as WireFilter, PublicObjectSearchRequest, SearchNext, SearchPaging, SearchResponse,
     SortSpec,
@@ -30,12 +31,13 @@ pub(crate) async fn search(
     Body(input): Body<PublicObjectSearchRequest>,
 ) -> ApiResult<Response> {
     let schema = &auth.subject;
-    let query = compile(schema, &input)?;
+    let linked = linked_types(&auth, &input).await?;
+    let query = compile(schema, &linked, &input)?;
     // An `associations.{type}` filter tells which records are linked to a record of another
     // type, so it needs that type's read scope too, as every association read does.
     for filter in query.groups.iter().flatten() {
         if let Field::Association { to_type } = &filter.field {
-            if let Some(to) = ObjectType::resolve(to_type) {
+            if let Some(to) = linked.values().find(|t| t.id == to_type.as_str()) {
                 auth.principal.require(&scope::object_read(to))?;
             }
         }
@@ -43,7 +45,7 @@ pub(crate) async fn search(
     let page = auth
         .state
         .store
-        .search_objects(schema.portal, schema.ty.id.0, &query)
+        .search_objects(schema.portal, schema.ty.id.as_str(), &query)
         .await?;
     let next = query.offset + query.limit;
     // Past HubSpot's 10,000-result window there is no next page to offer.
@@ -67,6 +69,44 @@ pub(crate) async fn search(
         },
     )
     .into_response())
+}
+
+/// The types the request's `associations.{type}` filters and sort name, by the name as
+/// written; a name that names no type of the portal is left out (`field` refuses it).
+type Linked = HashMap<String, TypeRef>;
+
+/// Resolves the `associations.{type}` names of a request before it is compiled: a custom
+/// type needs the store. At most as many distinct names as a valid request can hold are
+/// looked up; a request with more is refused by `compile` anyway.
+async fn linked_types(
+    auth: &Authorized<TypeSchema>,
+    input: &PublicObjectSearchRequest,
+) -> ApiResult<Linked> {
+    let filters = input
+        .filter_groups
+        .iter()
+        .flat_map(|g| g.filters.iter())
+        .chain(&input.filters)
+        .filter_map(|f| f.property_name.as_deref());
+    let sort = input.sorts.first().map(|spec| match spec {
+        SortSpec::Object { property_name, .. } => property_name.as_str(),
+        SortSpec::Name(n) => n.strip_prefix('-').unwrap_or(n),
+    });
+    let mut names: Vec<&str> = filters
+        .chain(sort)
+        .filter_map(|n| n.strip_prefix("associations."))
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    let mut out = Linked::new();
+    for name in names.into_iter().take(MAX_FILTERS + 1) {
+        let store = auth.state.store.as_ref();
+        let portal = auth.principal.portal;
+        if let Ok(ty) = spoke_store::schema::resolve_type(store, portal, name).await? {
+            out.insert(name.to_owned(), ty);
+        }
+    }
+    Ok(out)
 }
 
 fn bad(message: impl Into<String>) -> ApiError {
@@ -94,7 +134,11 @@ fn usize_param(v: Option<&Value>, name: &str) -> ApiResult<Option<usize>> {
     }
 }
 
-fn compile(schema: &TypeSchema, input: &PublicObjectSearchRequest) -> ApiResult<SearchQuery> {
+fn compile(
+    schema: &TypeSchema,
+    linked: &Linked,
+    input: &PublicObjectSearchRequest,
+) -> ApiResult<SearchQuery> {
     let limit = usize_param(input.limit.as_ref(), "limit")?.unwrap_or(DEFAULT_LIMIT);
     if limit == 0 || limit > MAX_LIMIT {
         return Err(bad(format!(
@@ -146,7 +190,11 @@ fn compile(schema: &TypeSchema, input: &PublicObjectSearchRequest) -> ApiResult<
     }
     let groups = groups
         .into_iter()
-        .map(|g| g.iter().map(|f| compile_filter(schema, f)).collect())
+        .map(|g| {
+            g.iter()
+                .map(|f| compile_filter(schema, linked, f))
+                .collect()
+        })
         .collect::<ApiResult<Vec<Vec<Filter>>>>()?;
 
     let sort = match input.sorts.first() {
@@ -168,7 +216,7 @@ fn compile(schema: &TypeSchema, input: &PublicObjectSearchRequest) -> ApiResult<
                 },
             };
             Some(Sort {
-                field: field(schema, name)?,
+                field: field(schema, linked, name)?,
                 descending,
             })
         }
@@ -179,10 +227,12 @@ fn compile(schema: &TypeSchema, input: &PublicObjectSearchRequest) -> ApiResult<
     Ok(SearchQuery {
         groups,
         text: text.map(fold),
-        text_properties: default_text_properties(schema.ty.id.0)
+        text_properties: schema
+            .ty
+            .text_search_properties
             .iter()
             .filter(|p| schema.get(p).is_some())
-            .map(|p| (*p).to_owned())
+            .cloned()
             .collect(),
         sort,
         offset,
@@ -191,18 +241,19 @@ fn compile(schema: &TypeSchema, input: &PublicObjectSearchRequest) -> ApiResult<
 }
 
 /// What a property name means for search: a record column, an association, or a value.
-fn field(schema: &TypeSchema, name: &str) -> ApiResult<Field> {
+fn field(schema: &TypeSchema, linked: &Linked, name: &str) -> ApiResult<Field> {
     if let Some(to) = name.strip_prefix("associations.") {
-        let ty = ObjectType::resolve(to)
+        let ty = linked
+            .get(to)
             .ok_or_else(|| bad(format!("Unable to infer object type from: {to}")))?;
         return Ok(Field::Association {
-            to_type: ty.id.0.to_owned(),
+            to_type: ty.id.as_str().to_owned(),
         });
     }
     let def = schema
         .get(name)
         .ok_or_else(|| bad(format!("Property \"{name}\" does not exist")))?;
-    let ty = schema.ty;
+    let ty = &schema.ty;
     if name == "hs_object_id" {
         return Ok(Field::Id);
     }
@@ -224,7 +275,7 @@ fn field(schema: &TypeSchema, name: &str) -> ApiResult<Field> {
     Ok(Field::Property {
         name: name.to_owned(),
         kind,
-        unique_index: ty.id.0 == "0-1" && name == "email",
+        unique_index: ty.unique_property(name).is_some_and(|u| u.lowercase),
     })
 }
 
@@ -264,7 +315,7 @@ fn operand(field: &Field, name: &str, v: &Value) -> ApiResult<Operand> {
     }
 }
 
-fn compile_filter(schema: &TypeSchema, f: &WireFilter) -> ApiResult<Filter> {
+fn compile_filter(schema: &TypeSchema, linked: &Linked, f: &WireFilter) -> ApiResult<Filter> {
     if let Some(missing) = missing_fields(&[
         ("propertyName", f.property_name.is_some()),
         ("operator", f.operator.is_some()),
@@ -279,7 +330,7 @@ fn compile_filter(schema: &TypeSchema, f: &WireFilter) -> ApiResult<Filter> {
         .as_deref()
         .unwrap_or_default()
         .to_ascii_uppercase();
-    let field = field(schema, name)?;
+    let field = field(schema, linked, name)?;
     let value = || {
         f.value
             .as_ref()

@@ -160,6 +160,23 @@ const DEAL_READ: Scopes = (
     &["crm.objects.contacts.read", "crm.objects.deals.write"],
     "crm.objects.deals.read",
 );
+const CUSTOM_READ: Scopes = (
+    &["crm.schemas.custom.read"],
+    &["crm.schemas.custom.write", "crm.schemas.contacts.read"],
+    "crm.schemas.custom.read",
+);
+const CUSTOM_WRITE: Scopes = (
+    &["crm.schemas.custom.write"],
+    &["crm.schemas.custom.read", "crm.objects.custom.write"],
+    "crm.schemas.custom.write",
+);
+const CUSTOM_LIMITS: Scopes = (
+    &["crm.objects.custom.read"],
+    &["crm.objects.contacts.read"],
+    "crm.schemas.custom.read",
+);
+const SCHEMA_BODY: &str = r#"{"name":"made_{n}","labels":{"singular":"M","plural":"Ms"},"properties":[],"requiredProperties":[],"associatedObjects":["CONTACT"]}"#;
+
 const PIPE_BODY: &str = r#"{"label":"Pipeline {n}","displayOrder":1,"stages":[{"label":"A","displayOrder":0,"metadata":{"probability":"0.5"}}]}"#;
 
 /// The calls of an implemented operation, by API family and operation name. An
@@ -500,6 +517,33 @@ fn cases(op: &Operation) -> Vec<Case> {
         ("users", "update") => one(Some(r#"{"lastName":"patched"}"#), USERS_WRITE, 200, Is(404)),
         ("users", "archive") => one(None, USERS_WRITE, 204, Is(404)),
         ("account", "details" | "api-usage") => one(None, ANY_TOKEN, 200, Is(200)),
+        // Custom object schemas: `{schema}` is the row's portal's schema, unknown elsewhere;
+        // another portal lists, creates and limits its own.
+        ("schemas", "list") => one(None, CUSTOM_READ, 200, Is(200)),
+        ("schemas", "create") => one(Some(SCHEMA_BODY), CUSTOM_WRITE, 201, Is(201)),
+        ("schemas", "batch-read") => one(
+            Some(r#"{"inputs":["{schema}"]}"#),
+            CUSTOM_READ,
+            200,
+            Is(200),
+        ),
+        ("schemas", "read") => one(None, CUSTOM_READ, 200, Is(404)),
+        ("schemas", "update") => one(
+            Some(r#"{"labels":{"plural":"Patched {n}"}}"#),
+            CUSTOM_WRITE,
+            200,
+            Is(404),
+        ),
+        ("schemas", "archive" | "purge" | "associations-archive") => {
+            one(None, CUSTOM_WRITE, 204, Is(404))
+        }
+        ("schemas", "associations-create") => one(
+            Some(r#"{"fromObjectTypeId":"{schema}","toObjectTypeId":"0-2"}"#),
+            CUSTOM_WRITE,
+            201,
+            Is(404),
+        ),
+        ("crm", "custom-object-types") => one(None, CUSTOM_LIMITS, 200, Is(200)),
         _ => Vec::new(),
     }
 }
@@ -508,9 +552,12 @@ fn cases(op: &Operation) -> Vec<Case> {
 fn fill_path(op: &Operation, at: &str) -> String {
     // Pipelines exist for deals: every portal's own default pipeline answers.
     let pipelines = op.path.contains("pipelines");
+    let schemas = op.path.contains("/schemas");
     op.path
         .split('/')
         .map(|s| match s {
+            "{objectType}" if schemas => "{schema}",
+            "{associationIdentifier}" => "{assoc}",
             "{objectType}" if pipelines => "deals",
             "{pipelineId}" => "default",
             "{stageId}" => at,
@@ -591,6 +638,10 @@ struct Fixture {
     /// A user of the row's portal (first name `SecretFirstName`), and the owner it is.
     uid: String,
     oid: String,
+    /// A custom object schema of the row's portal (labelled `SecretPropLabel`), its type
+    /// id, and the type id of its association definition to contacts.
+    schema: String,
+    assoc: String,
 }
 
 impl Fixture {
@@ -654,6 +705,23 @@ impl Fixture {
             )
             .await;
         assert_eq!(a.status, 201, "{}", a.text);
+        let sc = app
+            .post(
+                admin,
+                "/crm-object-schemas/v3/schemas",
+                json!({"name": format!("iso_schema_{n}"), "labels": {"singular": "SecretPropLabel", "plural": "SecretPropLabels"},
+                       "properties": [{"name": "secret", "label": "SecretPropLabel"}], "requiredProperties": [],
+                       "associatedObjects": ["CONTACT"]}),
+            )
+            .await;
+        assert_eq!(sc.status, 201, "{}", sc.text);
+        let schema = sc.body["objectTypeId"].as_str().expect("type").to_owned();
+        let assoc = sc.body["associations"]
+            .as_array()
+            .and_then(|a| a.iter().find(|d| d["toObjectTypeId"] == "0-1"))
+            .and_then(|d| d["id"].as_str())
+            .expect("a definition to contacts")
+            .to_owned();
         Self {
             id,
             cid,
@@ -664,6 +732,8 @@ impl Fixture {
             n,
             uid,
             oid,
+            schema,
+            assoc,
         }
     }
 
@@ -678,6 +748,8 @@ impl Fixture {
             .replace("{n}", &self.n.to_string())
             .replace("{uid}", &self.uid)
             .replace("{oid}", &self.oid)
+            .replace("{schema}", &self.schema)
+            .replace("{assoc}", &self.assoc)
     }
 
     /// What of the row's portal's data changed (empty when nothing did).

@@ -489,7 +489,7 @@ pub async fn import_records(
     let ty = ObjectType::resolve(ty).expect("known type");
     let ctx = WriteContext {
         portal: PortalId(portal),
-        object_type: ty.id.0.to_owned(),
+        object_type: ty.id.as_str().to_owned(),
         now: spoke_core::time::now_millis(),
         source: WriteSource {
             source_type: "IMPORT".into(),

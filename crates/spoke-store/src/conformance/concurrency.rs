@@ -18,6 +18,7 @@ use spoke_core::association::{HUBSPOT_DEFINED, USER_DEFINED};
 use spoke_core::{ObjectId, ObjectRecord, PortalId};
 
 use super::associations::{link, make, page, plain, put, remove, unlabeled};
+pub use super::schemas::concurrent_creates_get_distinct_numbers as concurrent_schema_creates_get_distinct_numbers;
 use super::{ctx, list_all, new, ok, props, COMPANIES, CONTACTS, LIVE, T0};
 use crate::{
     AssociationRemoval, ItemFailure, LinkType, ObjectPatch, ReadKeys, ReadOptions, Store, Target,
@@ -25,7 +26,7 @@ use crate::{
 };
 
 /// Runs `futures` concurrently on the calling task; their outputs in order.
-async fn join_all<F: Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
+pub(super) async fn join_all<F: Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
     let mut running: Vec<Option<Pin<Box<F>>>> =
         futures.into_iter().map(|f| Some(Box::pin(f))).collect();
     let mut outputs: Vec<Option<F::Output>> = running.iter().map(|_| None).collect();

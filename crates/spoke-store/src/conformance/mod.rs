@@ -30,6 +30,7 @@ mod directory;
 mod pipelines;
 mod properties;
 mod records;
+mod schemas;
 mod tokens;
 mod transfer;
 pub use transfer::check_transfer;
@@ -104,6 +105,10 @@ pub async fn run_all_from(store: &dyn Store, base: i64) {
     // 115, 116 and 118 are the second tenants of checks 15, 16 and 18.
     pipelines::a_new_portal_gets_the_default_pipelines(store, p.of(111)).await;
     pipelines::writes_are_whole_and_per_portal(store, p.of(112), p.of(113)).await;
+    schemas::create_find_list_and_patch(store, p.of(121), p.of(122)).await;
+    schemas::names_and_the_limit(store, p.of(123)).await;
+    schemas::archive_and_purge(store, p.of(124)).await;
+    schemas::definitions_are_added_and_removed(store, p.of(126)).await;
 
     let one = [store];
     concurrency::pages_never_repeat_or_skip_under_concurrent_writes(&one, p.of(37)).await;
@@ -116,6 +121,8 @@ pub async fn run_all_from(store: &dyn Store, base: i64) {
     concurrency::archive_racing_upserts_keeps_one_holder(&one, p.of(74)).await;
     concurrency::concurrent_directory_writes_keep_ids_distinct_and_emails_unique(&one, p.of(103))
         .await;
+    // Its second portal is 128.
+    concurrency::concurrent_schema_creates_get_distinct_numbers(&one, p.of(127)).await;
 }
 
 /// A base no earlier run used: the clock in milliseconds, spread so that two runs in one

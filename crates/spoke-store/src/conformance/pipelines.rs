@@ -47,7 +47,7 @@ pub(super) async fn a_new_portal_gets_the_default_pipelines(store: &dyn Store, p
         .expect("read_pipelines");
     assert_eq!(
         got,
-        pipelines::defaults(deals),
+        pipelines::defaults(&deals),
         "the default deal pipeline, once"
     );
     let tickets = ObjectType::resolve("tickets").expect("tickets");
@@ -55,7 +55,7 @@ pub(super) async fn a_new_portal_gets_the_default_pipelines(store: &dyn Store, p
         .read_pipelines(portal, "0-5")
         .await
         .expect("read_pipelines");
-    assert_eq!(got, pipelines::defaults(tickets));
+    assert_eq!(got, pipelines::defaults(&tickets));
 }
 
 /// A write replaces the pipeline's rows whole; a refused one writes nothing; audits come

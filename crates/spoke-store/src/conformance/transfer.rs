@@ -91,6 +91,31 @@ pub async fn check_transfer(source: &dyn Store, dest: &dyn Store) {
         .await
         .expect("update_property"));
 
+    // A custom object schema with its definitions, and a purged one (a tombstone).
+    let schema = source
+        .create_schema(super::schemas::new_schema(
+            portal,
+            "transfer_cars",
+            &[Some(CONTACTS)],
+        ))
+        .await
+        .expect("create_schema")
+        .expect("a schema")
+        .schema;
+    let purged = source
+        .create_schema(super::schemas::new_schema(portal, "transfer_gone", &[]))
+        .await
+        .expect("create_schema")
+        .expect("a schema")
+        .schema;
+    assert_eq!(
+        source
+            .purge_schema(portal, purged.number, T0)
+            .await
+            .expect("purge"),
+        Ok(())
+    );
+
     // Records with history, unique values (email and a custom one), an archived record,
     // and records in a second portal and type.
     let mut c = ctx(portal, CONTACTS, T0 + 10);
@@ -276,6 +301,20 @@ pub async fn check_transfer(source: &dyn Store, dest: &dyn Store) {
         Some(contacts[3].id),
         "unique values are copied"
     );
+    for archived in [false, true] {
+        same_answer!(dest, source, list_schemas(portal, archived));
+    }
+    let ty = schema.object_type_id();
+    same_answer!(dest, source, list_definitions(portal, ty.as_str(), None));
+    let after_copy = dest
+        .create_schema(super::schemas::new_schema(portal, "transfer_gone", &[]))
+        .await
+        .expect("create_schema")
+        .expect("the purged name is free in the copy");
+    assert!(
+        after_copy.schema.number > purged.number,
+        "a copy never hands out a purged schema's number"
+    );
     let by_hash = [
         (&live_hash, Some(live.clone()), "a token works by its hash"),
         (&revoked_hash, None, "a revoked token stays revoked"),
@@ -453,7 +492,22 @@ fn crafted_rows(portal: PortalId, base: i64) -> Vec<Rows> {
         ]),
         rows_of(Table::PipelineAudits, vec![
             vec![p.clone(), text("0-3"), text("pipe ü"), text(""), int(1), text("CREATE"), int(0), json(serde_json::json!({"id": "pipe ü"}))],
-            vec![p, text("0-3"), text("pipe ü"), text("stage ü"), int(i64::MAX), text("UPDATE"), int(i64::MIN), json(serde_json::json!({}))],
+            vec![p.clone(), text("0-3"), text("pipe ü"), text("stage ü"), int(i64::MAX), text("UPDATE"), int(i64::MIN), json(serde_json::json!({}))],
+        ]),
+        rows_of(Table::CustomObjectSchemas, vec![
+            vec![a.clone(), p.clone(), text("Cars"), text("Car ü"), text("Cars 😀"), text(""), text("model"),
+                 json(serde_json::json!(["make"])), json(serde_json::json!(["model", "make"])),
+                 json(serde_json::json!([])), flag(true), flag(false), int(i64::MIN), int(i64::MAX),
+                 int(1), int(2), Value::Null, Value::Null],
+            vec![b.clone(), p.clone(), text("cars"), text(""), text(""), text("Gone ✓"), Value::Null,
+                 json(serde_json::json!([])), json(serde_json::json!([])), json(serde_json::json!(["x"])),
+                 flag(false), flag(true), int(0), int(1), Value::Null, Value::Null, int(1), int(2)],
+        ]),
+        rows_of(Table::AssociationDefinitions, vec![
+            vec![p.clone(), text("2-1"), text(CONTACTS), int(label_type + 2), int(label_type + 3), text(USER_DEFINED),
+                 text("cars_to_contacts ü"), int(i64::MIN), int(i64::MAX)],
+            vec![p, text(CONTACTS), text("2-1"), int(label_type + 3), int(label_type + 2), text(USER_DEFINED),
+                 text(""), int(0), int(0)],
         ]),
     ];
     for rows in &all {
