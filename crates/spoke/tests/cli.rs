@@ -599,3 +599,122 @@ fn messages_to_a_closed_stderr_do_not_panic() {
         .expect("run spoke");
     assert_eq!(status.code(), Some(0));
 }
+
+/// Issue 12: `spoke import` takes a portal's custom type as the API does (`2-…`,
+/// `p_{name}`), validates against its schema's properties and required properties, and
+/// refuses another portal's type.
+#[tokio::test]
+async fn import_loads_records_of_a_custom_type() {
+    use spoke_store::schemas::NewSchema;
+    use spoke_store::SchemaStore;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = db_url(dir.path());
+    let store = spoke_store_sqlite::SqliteStore::open(&url).expect("open");
+    let mut model = spoke_store::conformance::prop_def("model", "Model");
+    model.group_name = "cars_information".into();
+    let new = NewSchema {
+        schema: spoke_core::CustomSchema {
+            portal: spoke_core::PortalId(5),
+            number: 0,
+            name: "cars".into(),
+            singular_label: "Car".into(),
+            plural_label: "Cars".into(),
+            description: String::new(),
+            primary_display_property: Some("model".into()),
+            secondary_display_properties: vec![],
+            searchable_properties: vec!["model".into()],
+            required_properties: vec!["model".into()],
+            allows_sensitive_properties: false,
+            restorable: true,
+            archived: false,
+            created_at: 0,
+            updated_at: 0,
+            created_by_user_id: None,
+            updated_by_user_id: None,
+        },
+        properties: vec![model],
+        group: spoke_store::PropertyGroup {
+            name: "cars_information".into(),
+            label: "Car information".into(),
+            display_order: -1,
+            archived: false,
+        },
+        associations: vec![],
+        max_schemas: 10,
+    };
+    let ty = store
+        .create_schema(new)
+        .await
+        .expect("store")
+        .expect("created")
+        .schema
+        .object_type_id();
+    drop(store);
+
+    let file = dir.path().join("cars.csv");
+    let import = |portal: &str, ty: &str, body: &str| {
+        std::fs::write(&file, body).expect("write");
+        let args = [
+            "import",
+            "--database",
+            &url,
+            "--portal",
+            portal,
+            "--object-type",
+            ty,
+        ];
+        let mut args: Vec<&str> = args.to_vec();
+        let path = file.to_str().expect("path").to_owned();
+        args.push(&path);
+        spoke(&args)
+    };
+    // A row without the required `model`, and a property the type does not have.
+    let out = import("5", "p_cars", "model,color\n,red\n");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("nothing imported"), "{err}");
+    // Another portal does not have the type; a bare name is no type.
+    for (portal, name) in [("6", ty.as_str()), ("6", "p_cars"), ("5", "cars")] {
+        let out = import(portal, name, "model\nT\n");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{portal} {name}: {err}");
+        assert!(
+            err.contains(&format!("Unable to infer object type from: {name}")),
+            "{err}"
+        );
+    }
+    let out = import("5", &ty, "model\nModel T\nBeetle\n");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(ids.len(), 2, "{ids:?}");
+
+    let token = String::from_utf8_lossy(
+        &spoke(&["token", "create", "--database", &url, "--portal", "5"]).stdout,
+    )
+    .trim()
+    .to_owned();
+    let (server, _) = Server::start(&url).await;
+    let inputs: Vec<Value> = ids.iter().map(|id| json!({ "id": id })).collect();
+    let (status, body) = post(
+        &server.base,
+        &token,
+        "/crm/v3/objects/p_cars/batch/read",
+        json!({"inputs": inputs, "properties": ["model"]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let mut models: Vec<&str> = body["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .filter_map(|r| r["properties"]["model"].as_str())
+        .collect();
+    models.sort_unstable();
+    assert_eq!(models, ["Beetle", "Model T"]);
+    server.kill();
+}

@@ -13,7 +13,7 @@ use serde_json::Value;
 use spoke_core::association::{
     AssociationType, HUBSPOT_DEFINED, MAX_LABELS_PER_PAIR, USER_DEFINED,
 };
-use spoke_core::{scope, ObjectId, ObjectType, PortalId, TypeRef};
+use spoke_core::{scope, ObjectId, ObjectType, PortalId, Segment, TypeRef};
 use spoke_store::graph::{default_of, pair_types};
 use spoke_store::{
     AssociatedTarget, AssociationPage, AssociationRemoval, AssociationWrite, ItemFailure, LinkType,
@@ -149,10 +149,19 @@ pub fn invalid_type(spec: &AssociationSpec) -> ApiError {
     ]))
 }
 
-/// §3.8: an association pointing at a record that does not exist.
+/// §3.8: an association pointing at a record that does not exist. A custom type's word is
+/// its id, as in its other messages (`ObjectType::from_custom`).
 pub fn invalid_object(object_type: &str, id: ObjectId) -> ApiError {
     let ty = ObjectType::by_id(object_type);
-    let upper = ty.as_ref().map_or("OBJECT", |t| t.upper.as_str());
+    let custom = matches!(
+        ObjectType::parse_segment(object_type, PortalId(0)),
+        Segment::CustomNumber(_)
+    );
+    let upper = match &ty {
+        Some(t) => t.upper.as_str(),
+        None if custom => object_type,
+        None => "OBJECT",
+    };
     ApiError::validation("One or more associations are invalid").with_context(ctx(&[
         (
             "INVALID_OBJECT_IDS",

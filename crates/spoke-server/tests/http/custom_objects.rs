@@ -557,3 +557,62 @@ async fn custom_types_have_no_pipelines() {
     assert_eq!(ans.status, StatusCode::BAD_REQUEST, "{}", ans.text);
     assert_eq!(ans.body["category"], "VALIDATION_ERROR", "{}", ans.text);
 }
+
+/// The whole path through HTTP: a schema created with the schemas API is a type at once,
+/// under the id and the fully qualified name its answer gives; archiving the schema (once
+/// its records are archived) makes the type unknown again.
+#[tokio::test]
+async fn a_schema_made_through_the_api_is_a_type_until_it_is_archived() {
+    let app = TestApp::spawn().await;
+    let t = app.token(1, &["all"]).await;
+    let made = app
+        .post(
+            &t,
+            "/crm-object-schemas/v3/schemas",
+            json!({
+                "name": "pets",
+                "labels": {"singular": "Pet", "plural": "Pets"},
+                "primaryDisplayProperty": "pet_name",
+                "requiredProperties": ["pet_name"],
+                "searchableProperties": ["pet_name"],
+                "properties": [{"name": "pet_name", "label": "Name"}],
+                "associatedObjects": ["CONTACT"]
+            }),
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.text);
+    let ty = made.body["objectTypeId"].as_str().expect("id").to_owned();
+    let fqn = made.body["fullyQualifiedName"]
+        .as_str()
+        .expect("name")
+        .to_owned();
+    assert_eq!(fqn, "p1_pets");
+
+    let id = crate::support::create_one(&app, &t, &ty, json!({"pet_name": "Rex"})).await;
+    let ans = app
+        .get(
+            &t,
+            &format!("/crm/v3/objects/{fqn}/{id}?properties=pet_name"),
+        )
+        .await;
+    assert_eq!(prop(&ans.body, "pet_name"), "Rex", "{}", ans.text);
+    let ans = app
+        .post(
+            &t,
+            &format!("/crm/v3/objects/{ty}/search"),
+            json!({"query": "re"}),
+        )
+        .await;
+    assert_eq!(ans.body["total"], 1, "{}", ans.text);
+
+    let ans = app.delete(&t, &format!("/crm/v3/objects/{ty}/{id}")).await;
+    assert_eq!(ans.status, StatusCode::NO_CONTENT, "{}", ans.text);
+    let ans = app
+        .delete(&t, &format!("/crm-object-schemas/v3/schemas/{ty}"))
+        .await;
+    assert_eq!(ans.status, StatusCode::NO_CONTENT, "{}", ans.text);
+    for segment in [ty.as_str(), fqn.as_str(), "p_pets"] {
+        let ans = app.get(&t, &format!("/crm/v3/objects/{segment}")).await;
+        unknown(&ans, segment);
+    }
+}
