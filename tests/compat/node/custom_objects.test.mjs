@@ -68,7 +68,12 @@ function petEgg(name, associatedObjects = ['0-1']) {
 }
 
 const name = `pets_${tag()}`;
-const schema = await client.crm.schemas.coreApi.create(petEgg(name));
+// A failure here ends the file before `after` runs: stop the server first, so it does not
+// outlive the test run.
+const schema = await client.crm.schemas.coreApi.create(petEgg(name)).catch(async (e) => {
+  await spoke.stop();
+  throw e;
+});
 const TYPE = schema.objectTypeId;
 const FQN = schema.fullyQualifiedName;
 
