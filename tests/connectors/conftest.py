@@ -72,6 +72,8 @@ SEED_SCOPES = CONNECTOR_SCOPES + [
     "crm.objects.deals.write",
     "crm.schemas.deals.write",
     "crm.schemas.tickets.write",
+    "crm.schemas.custom.write",
+    "crm.objects.custom.write",
     "settings.users.write",
 ]
 
@@ -296,6 +298,7 @@ def seed(env: Env) -> Seed:
     (env.workdir / "seed.json").write_text(
         json.dumps({"records": s.records, "links": s.links, "owners": s.owners,
                     "pipelines": {t: {p: sorted(st) for p, st in ps.items()} for t, ps in s.pipelines.items()},
+                    "schemas": {n: {k: sc.get(k) for k in ("objectTypeId", "fullyQualifiedName")} for n, sc in s.schemas.items()},
                     "failures": [str(f) for f in s.failures]}, indent=1)
     )
     return s

@@ -53,6 +53,30 @@ CHECKED = {
 }
 
 
+# The portal's custom object types (issue 12), created through the schemas API: name -> the
+# properties the schema defines (name, HubSpot type, field type), the one that identifies a
+# record within the seed, whether records are linked to contacts, and how many are written.
+# Their connector streams are named after the schema (Airbyte) or its fullyQualifiedName
+# (MeltanoLabs, configured with it).
+CUSTOM = {
+    "cars": {
+        "properties": [("model", "string", "text"), ("year", "number", "number"), ("color", "enumeration", "select"),
+                       ("vin", "string", "text")],
+        "key": "vin",
+        "contacts": True,
+        "count": 15,
+    },
+    "pets": {
+        "properties": [("pet_name", "string", "text"), ("species", "string", "text")],
+        "key": "pet_name",
+        "contacts": False,
+        "count": 5,
+    },
+}
+KEY.update({name: c["key"] for name, c in CUSTOM.items()})
+CHECKED.update({name: [p for p, _, _ in c["properties"]] for name, c in CUSTOM.items()})
+
+
 # A stem of each type's name that its paths hold, singular or plural (`/properties/v2/contact/`,
 # `/crm/v3/objects/contacts`), to pick a stream's calls out of the request log.
 STEM = {
@@ -67,6 +91,8 @@ STEM = {
     "tasks": "task",
     "owners": "owner",
     "users": "users",
+    # Custom types: read by fullyQualifiedName (`p{portal}_cars`), which holds the name.
+    **{name: name for name in CUSTOM},
 }
 
 
@@ -94,11 +120,16 @@ class Seed:
     # owner id -> {email, firstName, lastName}
     owners: dict[str, dict] = field(default_factory=dict)
     user_emails: list[str] = field(default_factory=list)
+    # custom type name -> the schema spoke answered (objectTypeId, fullyQualifiedName, ...)
+    schemas: dict[str, dict] = field(default_factory=dict)
     failures: list[Failure] = field(default_factory=list)
 
     def failed(self, *object_types: str) -> str:
         """The seeding calls that failed for these types (all of them, given none)."""
-        out = [str(f) for f in self.failures if not object_types or any(t in f.path for t in object_types)]
+        # A custom type's paths name it by its id.
+        names = list(object_types) + [self.schemas[t]["objectTypeId"] for t in object_types
+                                      if self.schemas.get(t, {}).get("objectTypeId")]
+        out = [str(f) for f in self.failures if not names or any(t in f.path for t in names)]
         return "\n  ".join([""] + out) if out else " (none failed: the seed wrote nothing of this kind?)"
 
     def ids(self, object_type: str) -> list[str]:
@@ -137,10 +168,11 @@ class Seeder:
             return None
         return r.json() if r.content else {}
 
-    def create(self, object_type: str, inputs: list[dict]) -> None:
-        """Batch-creates records and keeps them by id, as spoke stored them."""
+    def create(self, object_type: str, inputs: list[dict], path_type: str | None = None) -> None:
+        """Batch-creates records and keeps them by id, as spoke stored them. `path_type` is how
+        the path names the type when that is not `object_type` (a custom type's id)."""
         body = {"inputs": [{"properties": p, "associations": []} for p in inputs]}
-        answer = self.call("POST", f"/crm/v3/objects/{object_type}/batch/create", body, ok=(200, 201))
+        answer = self.call("POST", f"/crm/v3/objects/{path_type or object_type}/batch/create", body, ok=(200, 201))
         if answer is None:
             return
         got = {r["properties"].get(KEY[object_type]): r for r in answer.get("results", [])}
@@ -156,17 +188,17 @@ class Seeder:
                 continue
             stored[rec["id"]] = rec["properties"]
 
-    def associate(self, from_type: str, to_type: str, pairs: list[tuple[str, str]]) -> None:
+    def associate(self, from_type: str, to_type: str, pairs: list[tuple[str, str]], path_type: str | None = None) -> None:
         """Links records with HubSpot's default (unlabeled) association type, both directions."""
         if not pairs:
             return
         body = {"inputs": [{"from": {"id": f}, "to": {"id": t}} for f, t in pairs]}
-        path = f"/crm/v4/associations/{from_type}/{to_type}/batch/associate/default"
+        path = f"/crm/v4/associations/{path_type or from_type}/{to_type}/batch/associate/default"
         if self.call("POST", path, body, ok=(200, 201)) is not None:
             self.seed.links.extend((from_type, f, to_type, t) for f, t in pairs)
 
-    def update(self, object_type: str, record_id: str, properties: dict) -> None:
-        answer = self.call("PATCH", f"/crm/v3/objects/{object_type}/{record_id}", {"properties": properties})
+    def update(self, object_type: str, record_id: str, properties: dict, path_type: str | None = None) -> None:
+        answer = self.call("PATCH", f"/crm/v3/objects/{path_type or object_type}/{record_id}", {"properties": properties})
         if answer is not None:
             # An update answers with the properties it wrote and the defaults; keep the rest.
             stored = self.seed.records.setdefault(object_type, {})
@@ -241,6 +273,8 @@ def seed_all(base_url: str, token: str) -> Seed:
     def pairs(from_ids: list[str], to_ids: list[str]) -> list[tuple[str, str]]:
         return [(f, pick(to_ids, i)) for i, f in enumerate(from_ids) if to_ids]
 
+    seed_custom(s, run, contacts, pick)
+
     s.associate("contacts", "companies", pairs(contacts, companies))
     s.associate("deals", "contacts", pairs(deals, contacts))
     s.associate("deals", "companies", pairs(deals, companies))
@@ -293,6 +327,47 @@ def seed_all(base_url: str, token: str) -> Seed:
     return seed
 
 
+def _custom_values(name: str, run: str, i: int) -> dict:
+    if name == "cars":
+        return {"model": f"Model {run} {i}", "year": str(1990 + i), "color": ["red", "blue"][i % 2], "vin": f"VIN-{run}-{i}"}
+    return {"pet_name": f"Pet {run} {i}", "species": ["dog", "cat", "parrot"][i % 3]}
+
+
+def seed_custom(s: Seeder, run: str, contacts: list[str], pick) -> None:
+    """The custom types through the schemas API (as HubSpot's guide creates them: properties,
+    required/searchable/display properties, contacts in `associatedObjects`), their records
+    through the objects API addressed by `2-{n}`, and links to contacts."""
+    for name, c in CUSTOM.items():
+        props = []
+        for prop, kind, field_type in c["properties"]:
+            p = {"name": prop, "label": prop.replace("_", " ").title(), "type": kind, "fieldType": field_type}
+            if kind == "enumeration":
+                p["options"] = [{"label": v.title(), "value": v, "displayOrder": j, "hidden": False}
+                                for j, v in enumerate(["red", "blue"])]
+            if prop == c["key"]:
+                p["hasUniqueValue"] = True
+            props.append(p)
+        body = {
+            "name": name,
+            "labels": {"singular": name[:-1].title(), "plural": name.title()},
+            "primaryDisplayProperty": c["key"],
+            "requiredProperties": [c["key"]],
+            "searchableProperties": [c["key"]],
+            "secondaryDisplayProperties": [],
+            "properties": props,
+            "associatedObjects": ["CONTACT"] if c["contacts"] else [],
+        }
+        schema = s.call("POST", "/crm-object-schemas/v3/schemas", body, ok=(201,))
+        if schema is None:
+            continue
+        s.seed.schemas[name] = schema
+        s.create(name, [_custom_values(name, run, i) for i in range(c["count"])], path_type=schema.get("objectTypeId"))
+        if c["contacts"] and contacts:
+            ids = s.seed.ids(name)
+            s.associate(name, "contacts", [(r, pick(contacts, i)) for i, r in enumerate(ids)],
+                        path_type=schema.get("objectTypeId"))
+
+
 def touch(base_url: str, token: str, seed: Seed, tag: str) -> dict[str, set[str]]:
     """Changes a few records and adds a contact after a first sync, for the incremental run to
     find; returns the ids it wrote, by type. `tag` makes each caller's values its own."""
@@ -314,6 +389,15 @@ def touch(base_url: str, token: str, seed: Seed, tag: str) -> dict[str, set[str]
         s.update(object_type, ids[0], props)
         if len(seed.failures) == before:
             written.setdefault(object_type, set()).add(ids[0])
+    for name in CUSTOM:
+        ids, schema = seed.ids(name), seed.schemas.get(name)
+        if not ids or not schema:
+            continue
+        before = len(seed.failures)
+        first = CHECKED[name][0]
+        s.update(name, ids[0], {first: f"{name} {seed.run} changed by {tag}"}, path_type=schema.get("objectTypeId"))
+        if len(seed.failures) == before:
+            written.setdefault(name, set()).add(ids[0])
     before = set(seed.ids("contacts"))
     s.create("contacts", [{"email": f"late-{tag}-{seed.run}@example.com", "firstname": "Late", "lastname": seed.run}])
     written.setdefault("contacts", set()).update(set(seed.ids("contacts")) - before)

@@ -13,7 +13,7 @@ import pytest
 
 from checks import compare_links, compare_pipelines, compare_records, expect, shorten
 from conftest import Env, Run, run_connector
-from seed import STEM, Seed, touch
+from seed import CUSTOM, STEM, Seed, touch
 
 # Airbyte stream -> the seeded object type it carries.
 CRM_STREAMS = {
@@ -29,6 +29,9 @@ CRM_STREAMS = {
 }
 OTHER_STREAMS = ["owners", "deal_pipelines", "ticket_pipelines"]
 STREAMS = list(CRM_STREAMS) + OTHER_STREAMS
+# The portal's custom object types, discovered from `GET /crm/v3/schemas` on every run and named
+# after each schema's `name` (5.7.0 manifest.yaml `dynamic_streams`); read by fullyQualifiedName.
+CUSTOM_STREAMS = list(CUSTOM)
 # The associations each stream reads (5.7.0 manifest.yaml), among the types the test seeds.
 LINKS = {
     "contacts": ["companies"],
@@ -83,7 +86,10 @@ def report(env: Env, run: Run, what: str, stream: str | None = None) -> str:
     errs = "\n".join(errors(run, stream)[:8]) or "(no error trace for this stream)"
     if errors(run):
         errs += f"\n(the run itself failed too: {len(errors(run))} error traces, shown by the run's own test)"
-    stem = STEM[CRM_STREAMS[stream]] if stream in CRM_STREAMS else "pipelines" if "pipelines" in stream else "owner"
+    stem = (STEM[CRM_STREAMS[stream]] if stream in CRM_STREAMS else STEM[stream] if stream in CUSTOM
+            else "pipelines" if "pipelines" in stream else "owner")
+    if stream in CUSTOM:
+        return env.failure_report(run.mark, f"{what}\nconnector errors:\n{errs}", paths=[stem, "schemas"])
     return env.failure_report(run.mark, f"{what}\nconnector errors:\n{errs}", paths=[stem])
 
 
@@ -101,7 +107,7 @@ def discovered(airbyte: Airbyte) -> tuple[Run, dict]:
 
 def configured_catalog(streams: dict) -> dict:
     out = []
-    for name in STREAMS:
+    for name in STREAMS + CUSTOM_STREAMS:
         s = streams.get(name)
         if s is None:
             continue
@@ -198,6 +204,44 @@ def test_full_refresh_pipelines(airbyte: Airbyte, full_refresh: Run, seed: Seed)
     expect(not problems, report(airbyte.env, full_refresh, "pipelines:" + shorten(problems), "deal_pipelines"))
 
 
+# ---------------------------------------------------------------------------------------------
+# custom objects (issue 12)
+# ---------------------------------------------------------------------------------------------
+
+
+def test_discover_custom_streams(airbyte: Airbyte, discovered, seed: Seed):
+    """Every custom type of the portal is a stream, its properties typed from the schema."""
+    expect(seed.schemas, f"no custom object schema was seeded:{seed.failed('schemas')}")
+    run, streams = discovered
+    problems = []
+    for name, c in CUSTOM.items():
+        s = streams.get(name)
+        if s is None:
+            problems.append(f"custom stream {name} not in the catalog (streams: {sorted(streams)})")
+            continue
+        props = s["json_schema"].get("properties", {})
+        for prop, kind, _ in c["properties"]:
+            field = props.get(f"properties_{prop}")
+            if field is None:
+                problems.append(f"{name}: properties_{prop} missing from its schema")
+            elif kind == "number" and "number" not in field.get("type", []):
+                problems.append(f"{name}: properties_{prop} is {field}, the schema says number")
+        if "incremental" not in s.get("supported_sync_modes", []):
+            problems.append(f"{name}: not incremental ({s.get('supported_sync_modes')})")
+    expect(not problems, report(airbyte.env, run, "custom streams:" + shorten(problems), CUSTOM_STREAMS[0]))
+
+
+@pytest.mark.parametrize("stream", CUSTOM_STREAMS)
+def test_full_refresh_custom_records(airbyte: Airbyte, full_refresh: Run, seed: Seed, stream: str):
+    expect(seed.records.get(stream), f"no {stream} records were seeded:{seed.failed(stream, 'schemas')}")
+    got = records(full_refresh, stream)
+    problems = compare_records(seed, stream, got)
+    extra = {str(r.get("id")) for r in got} - set(seed.ids(stream))
+    if extra:
+        problems.append(f"records that were never written came back: {sorted(extra)[:5]}")
+    expect(not problems, report(airbyte.env, full_refresh, f"custom stream {stream} ({len(got)} records):{shorten(problems)}", stream))
+
+
 def test_incremental_succeeds(airbyte: Airbyte, discovered, incremental):
     run, _ = incremental
     unread = [s for s in STREAMS if s not in discovered[1]]
@@ -216,3 +260,16 @@ def test_incremental_records(airbyte: Airbyte, incremental, seed: Seed, stream: 
     got = records(run, stream)
     problems = compare_records(seed, object_type, got, only=ids)
     expect(not problems, report(airbyte.env, run, f"stream {stream} ({len(got)} records):{shorten(problems)}", stream))
+
+
+
+@pytest.mark.parametrize("stream", CUSTOM_STREAMS)
+def test_incremental_custom_records(airbyte: Airbyte, incremental, seed: Seed, stream: str):
+    """A custom record changed after the first sync comes back from its search, new value
+    included (`hs_lastmodifieddate` filters, connectors-surface.md §5.3)."""
+    run, written = incremental
+    ids = written.get(stream)
+    expect(ids, f"the test could not change a {stream} record:{seed.failed(stream)}")
+    got = records(run, stream)
+    problems = compare_records(seed, stream, got, only=ids)
+    expect(not problems, report(airbyte.env, run, f"custom stream {stream} ({len(got)} records):{shorten(problems)}", stream))

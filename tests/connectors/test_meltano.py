@@ -14,7 +14,7 @@ import pytest
 
 from checks import compare_pipelines, compare_records, expect, shorten
 from conftest import Env, Run, run_connector
-from seed import STEM, Seed, touch
+from seed import CUSTOM, STEM, Seed, touch
 
 # Default streams that call APIs spoke does not emulate, deselected in the catalog:
 #   email_subscriptions: GET /email/public/v1/subscriptions (marketing email subscription
@@ -46,12 +46,25 @@ PLURAL = {"contact": "contacts", "company": "companies", "deal": "deals", "ticke
 
 
 class Meltano:
-    def __init__(self, env: Env):
+    def __init__(self, env: Env, seed: Seed):
         self.env = env
         self.bin = str(env.venvs / "meltano" / "bin" / "tap-hubspot")
         self.config = env.workdir / "meltano-config.json"
+        # Custom types are configured, not discovered (0.10.1 `custom_object_types`): by
+        # fullyQualifiedName, which the tap uses both on the schemas path and on the objects
+        # path (a bare name is refused on the latter since HubSpot's 2025 change, §40.2).
+        self.custom = {name: schema["fullyQualifiedName"] for name, schema in seed.schemas.items()
+                       if schema.get("fullyQualifiedName")}
+        # The v4 association streams of the custom types linked to contacts, both ways.
+        associations = {k: list(v) for k, v in ASSOCIATIONS.items()}
+        for name, fqn in self.custom.items():
+            if CUSTOM[name]["contacts"]:
+                associations.setdefault(fqn, []).append("contact")
+                associations["contact"].append(fqn)
+        self.associations = associations
         self.config.write_text(
-            json.dumps({"access_token": env.token, "start_date": "2020-01-01T00:00:00Z", "associations": ASSOCIATIONS})
+            json.dumps({"access_token": env.token, "start_date": "2020-01-01T00:00:00Z", "associations": associations,
+                        "custom_object_types": sorted(self.custom.values())})
         )
 
     def run(self, name: str, *args: str) -> Run:
@@ -74,7 +87,7 @@ def report(env: Env, run: Run, what: str, stream: str | None = None) -> str:
 
 @pytest.fixture(scope="module")
 def meltano(env: Env, seed: Seed) -> Meltano:
-    return Meltano(env)
+    return Meltano(env, seed)
 
 
 @pytest.fixture(scope="module")
@@ -171,6 +184,60 @@ def test_sync_pipelines(meltano: Meltano, sync: Run, seed: Seed):
     expect(not problems, report(meltano.env, sync, "pipelines:" + shorten(problems), "pipelines"))
 
 
+# ---------------------------------------------------------------------------------------------
+# custom objects (issue 12)
+# ---------------------------------------------------------------------------------------------
+
+
+def test_discover_custom_streams(meltano: Meltano, discovered, seed: Seed):
+    """A configured custom type is a stream named as configured, with every schema property."""
+    expect(meltano.custom and len(meltano.custom) == len(CUSTOM),
+           f"not every custom type was seeded:{seed.failed('schemas')}")
+    run, catalog = discovered
+    entries = {e["tap_stream_id"]: e for e in (catalog or {}).get("streams", [])}
+    problems = []
+    for name, fqn in meltano.custom.items():
+        entry = entries.get(fqn)
+        if entry is None:
+            problems.append(f"stream {fqn} missing from the catalog")
+            continue
+        props = entry["schema"].get("properties", {})
+        props = {**props, **(props.get("properties") or {}).get("properties", {})}
+        missing = [p for p, _, _ in CUSTOM[name]["properties"] if p not in props]
+        if missing:
+            problems.append(f"{fqn}: properties {missing} missing from its schema")
+    expect(not problems, report(meltano.env, run, "custom streams:" + shorten(problems), "schemas"))
+
+
+@pytest.mark.parametrize("name", list(CUSTOM))
+def test_sync_custom_records(meltano: Meltano, sync: Run, seed: Seed, name: str):
+    fqn = meltano.custom.get(name)
+    expect(fqn and seed.records.get(name), f"no {name} records were seeded:{seed.failed(name, 'schemas')}")
+    got = records(sync, fqn)
+    problems = compare_records(seed, name, got)
+    expect(not problems, report(meltano.env, sync, f"stream {fqn} ({len(got)} records):{shorten(problems)}", name))
+
+
+@pytest.mark.parametrize("name", [n for n, c in CUSTOM.items() if c["contacts"]])
+def test_sync_custom_associations(meltano: Meltano, sync: Run, seed: Seed, name: str):
+    """Custom records' links to contacts come back from `POST /crm/v4/associations/{fqn}/contact/
+    batch/read` and the reverse, typed with the schema's association definition."""
+    fqn = meltano.custom.get(name)
+    expect(fqn and seed.ids(name), f"no {name} records were seeded:{seed.failed(name, 'schemas')}")
+    definition = {str(a["id"]) for a in seed.schemas[name].get("associations", []) if a.get("toObjectTypeId") == "0-1"}
+    want = {(fid, tid) for fid in seed.ids(name) for tid in seed.linked(name, fid, "contacts")}
+    expect(want and definition, f"no {name} -> contact links or definition were seeded:{seed.failed(name)}")
+    forward = records(sync, f"{fqn}_contact_associations")
+    got = {(str(r["from_id"]), str(r["to_id"])) for r in forward}
+    back = {(str(r["to_id"]), str(r["from_id"])) for r in records(sync, f"contact_{fqn}_associations")}
+    types = {str(r["association_type_id"]) for r in forward}
+    problems = [f"{len(want - got)} of {len(want)} {name} -> contact links missing, e.g. {sorted(want - got)[:3]}"] if want - got else []
+    problems += [f"{len(want - back)} of {len(want)} contact -> {name} links missing, e.g. {sorted(want - back)[:3]}"] if want - back else []
+    if forward and not definition <= types:
+        problems.append(f"{name} -> contact type ids {sorted(types)}, the schema's definition is {sorted(definition)}")
+    expect(not problems, report(meltano.env, sync, "custom associations:" + shorten(problems), "associations"))
+
+
 def test_resync_succeeds(meltano: Meltano, resync):
     run, _ = resync
     expect(run.returncode == 0, report(meltano.env, run, f"sync from state exited {run.returncode}"))
@@ -186,3 +253,14 @@ def test_resync_records(meltano: Meltano, resync, seed: Seed, stream: str):
     got = records(run, stream)
     problems = compare_records(seed, CRM_STREAMS[stream], got, only=ids)
     expect(not problems, report(meltano.env, run, f"stream {stream} ({len(got)} records):{shorten(problems)}", stream))
+
+
+
+@pytest.mark.parametrize("name", list(CUSTOM))
+def test_resync_custom_records(meltano: Meltano, resync, seed: Seed, name: str):
+    run, written = resync
+    fqn, ids = meltano.custom.get(name), written.get(name)
+    expect(fqn and ids, f"the test could not change a {name} record:{seed.failed(name)}")
+    got = records(run, fqn)
+    problems = compare_records(seed, name, got, only=ids)
+    expect(not problems, report(meltano.env, run, f"stream {fqn} ({len(got)} records):{shorten(problems)}", name))

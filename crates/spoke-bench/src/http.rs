@@ -174,7 +174,7 @@ pub fn parse(body: &[u8]) -> Result<Value, String> {
 }
 
 /// `results[].id` of a batch answer, read without building a tree of the whole answer.
-fn result_ids(body: &[u8]) -> Result<Vec<i64>, String> {
+pub fn result_ids(body: &[u8]) -> Result<Vec<i64>, String> {
     #[derive(serde::Deserialize)]
     struct Answer {
         results: Vec<Item>,
@@ -205,7 +205,7 @@ fn no_item_errors(v: &Value) -> Result<(), String> {
     }
 }
 
-fn results_len(v: &Value) -> u64 {
+pub fn results_len(v: &Value) -> u64 {
     v["results"].as_array().map_or(0, |a| a.len() as u64)
 }
 

@@ -12,6 +12,7 @@
 //! mixed load for SECS seconds, samples its RSS, requests/s, errors and p99 at an interval,
 //! and exits non-zero on any error or if RSS grew past a bound after warm-up (`soak.rs`).
 
+mod custom;
 mod data;
 mod driver;
 mod http;
@@ -134,6 +135,8 @@ pub struct Config {
     scenarios: Vec<Scenario>,
     /// Connector-shaped syncs, run once each before the timed scenarios.
     syncs: Vec<SyncScenario>,
+    /// Issue 12's contacts-vs-custom-type comparison (`custom`), run after the syncs.
+    custom: bool,
     soak: Option<soak::SoakConfig>,
 }
 
@@ -174,12 +177,19 @@ fn config(cli: &Cli) -> Result<Config, String> {
             spoke.display()
         ));
     }
+    let custom = cli
+        .scenarios
+        .as_ref()
+        .is_some_and(|keys| keys.iter().any(|k| k.trim() == custom::KEY));
     let (scenarios, syncs) = match &cli.scenarios {
         None => (Scenario::ALL.to_vec(), Vec::new()),
         Some(keys) => {
             let mut out = Vec::new();
             let mut syncs = Vec::new();
             for key in keys {
+                if key.trim() == custom::KEY {
+                    continue;
+                }
                 if let Some(s) = SyncScenario::ALL
                     .into_iter()
                     .find(|s| s.key() == key.trim())
@@ -192,9 +202,10 @@ fn config(cli: &Cli) -> Result<Config, String> {
                     .find(|s| s.key() == key.trim())
                     .ok_or_else(|| {
                         format!(
-                            "unknown scenario {key:?}; one of: {}, {}",
+                            "unknown scenario {key:?}; one of: {}, {}, {}",
                             Scenario::ALL.map(Scenario::key).join(", "),
-                            SyncScenario::ALL.map(SyncScenario::key).join(", ")
+                            SyncScenario::ALL.map(SyncScenario::key).join(", "),
+                            custom::KEY
                         )
                     })?;
                 out.push(s);
@@ -243,6 +254,7 @@ fn config(cli: &Cli) -> Result<Config, String> {
         analyze: cli.analyze,
         scenarios,
         syncs,
+        custom,
         preset: if cli.records.is_some() {
             format!("{name} with --records {records}")
         } else {
@@ -718,6 +730,9 @@ async fn run_on(
     for &s in &cfg.syncs {
         run_sync(s, &api, &data, &raw, &rss, name, report).await?;
     }
+    if cfg.custom {
+        run_custom(cfg, &api, &data, &rss, name, report).await?;
+    }
 
     let next_number = Arc::new(AtomicU64::new(cfg.records));
     let seq = Arc::new(AtomicU64::new(1_000_000_000));
@@ -867,6 +882,54 @@ async fn run_sync(
             Ok(())
         }
     }
+}
+
+/// Issue 12: a custom type as big as the contacts, then the same workloads on both.
+async fn run_custom(
+    cfg: &Config,
+    api: &Arc<Api>,
+    data: &DataSet,
+    rss: &RssSampler,
+    name: &str,
+    report: &mut BackendReport,
+) -> Result<(), String> {
+    progress(
+        name,
+        &format!(
+            "custom type: creating the schema and loading {} records",
+            cfg.records
+        ),
+    );
+    let (custom_type, ids, load) = custom::load(api, cfg.records, cfg.load_concurrency).await?;
+    progress_row(
+        name,
+        &format!("load {custom_type}"),
+        cfg.load_concurrency,
+        &load,
+    );
+    report.notes.push(format!(
+        "custom type {custom_type}: {} records with the contacts' 10 properties loaded in {:.1} s ({:.0} objects/s at c={})",
+        cfg.records,
+        load.elapsed.as_secs_f64(),
+        load.objects_per_sec(),
+        cfg.load_concurrency
+    ));
+    let sides = custom::Sides {
+        contacts: Arc::new(data.contacts.clone()),
+        custom_type,
+        custom: Arc::new(ids),
+    };
+    report.comparisons = custom::compare(
+        api,
+        &sides,
+        &cfg.concurrency,
+        cfg.duration,
+        cfg.budget,
+        rss,
+        |line| progress(name, line),
+    )
+    .await;
+    Ok(())
 }
 
 fn machine() -> String {

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use crate::custom::Comparison;
 use crate::driver::Measured;
 use crate::server::Resources;
 use crate::stats::ms;
@@ -94,6 +95,8 @@ pub struct BackendReport {
     pub soak: Option<(String, bool)>,
     /// Lines about this backend's run to print under its table (the syncs' conditions).
     pub notes: Vec<String>,
+    /// Issue 12: the same workloads on contacts and on a custom type (`--scenarios custom`).
+    pub comparisons: Vec<Comparison>,
 }
 
 impl BackendReport {
@@ -106,7 +109,9 @@ impl BackendReport {
     }
 
     pub fn errors(&self) -> u64 {
-        self.raw_errors + self.rows.iter().map(|r| r.http.errors).sum::<u64>()
+        self.raw_errors
+            + self.rows.iter().map(|r| r.http.errors).sum::<u64>()
+            + self.comparisons.iter().map(Comparison::errors).sum::<u64>()
     }
 
     fn row(&self, scenario: &str, c: usize) -> Option<&Row> {
@@ -512,6 +517,24 @@ pub fn markdown(h: &Header, reports: &[BackendReport], total: Duration) -> Strin
                     let _ = writeln!(s, "  - {} c={}: {e}", row.scenario, row.concurrency);
                 }
             }
+            for row in r.comparisons.iter().filter(|row| row.errors() > 0) {
+                for e in row
+                    .contacts
+                    .error_samples
+                    .iter()
+                    .chain(&row.custom.error_samples)
+                {
+                    let _ = writeln!(
+                        s,
+                        "  - custom vs contacts, {} c={}: {e}",
+                        row.workload.name(),
+                        row.concurrency
+                    );
+                }
+            }
+        }
+        if !r.comparisons.is_empty() {
+            comparisons_markdown(&mut s, r);
         }
         let _ = writeln!(s, "\n### targets ({})\n", r.name);
         for t in targets(r) {
@@ -524,6 +547,50 @@ pub fn markdown(h: &Header, reports: &[BackendReport], total: Duration) -> Strin
         }
     }
     s
+}
+
+/// Issue 12's table: each workload on contacts and on the custom type, and the ratio.
+fn comparisons_markdown(s: &mut String, r: &BackendReport) {
+    let _ = writeln!(
+        s,
+        "\n### custom type vs contacts ({}; {} rounds of legs contacts, custom, custom, contacts)\n",
+        r.name,
+        crate::custom::ROUNDS
+    );
+    let _ = writeln!(
+        s,
+        "| workload | concurrency | contacts objects/s | custom objects/s | custom / contacts | contacts p50 / p99 ms | custom p50 / p99 ms |"
+    );
+    let _ = writeln!(s, "| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for row in &r.comparisons {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {:.2} / {:.2} | {:.2} / {:.2} |",
+            row.workload.name(),
+            row.concurrency,
+            num(row.contacts.objects_per_sec()),
+            num(row.custom.objects_per_sec()),
+            row.ratio().map_or("—".to_owned(), |x| format!("{x:.3}")),
+            ms(row.contacts.latency.p50),
+            ms(row.contacts.latency.p99),
+            ms(row.custom.latency.p50),
+            ms(row.custom.latency.p99),
+        );
+    }
+    let worst = r
+        .comparisons
+        .iter()
+        .filter_map(|row| row.ratio().map(|x| (x, row)))
+        .min_by(|a, b| a.0.total_cmp(&b.0));
+    if let Some((ratio, row)) = worst {
+        let _ = writeln!(
+            s,
+            "\n- custom within 10% of contacts (issue 12): **{}**: lowest ratio {ratio:.3} ({} c={})",
+            if ratio >= 0.9 { "met" } else { "NOT met" },
+            row.workload.name(),
+            row.concurrency
+        );
+    }
 }
 
 fn measured_json(m: &Measured) -> Value {
@@ -571,6 +638,16 @@ pub fn json(h: &Header, reports: &[BackendReport], total: Duration) -> Value {
             "startup_empty_ms": r.startup_empty.map(ms),
             "startup_loaded_ms": r.startup_loaded.map(ms),
             "notes": r.notes,
+            "custom_vs_contacts": r.comparisons.iter().map(|row| json!({
+                "workload": row.workload.name(),
+                "concurrency": row.concurrency,
+                "contacts": measured_json(&row.contacts),
+                "custom": measured_json(&row.custom),
+                "ratio": row.ratio(),
+                "contacts_server_cores": row.contacts_resources.server_cores,
+                "custom_server_cores": row.custom_resources.server_cores,
+                "other_cores": (row.contacts_resources.other_cores + row.custom_resources.other_cores) / 2.0,
+            })).collect::<Vec<_>>(),
             "rows": r.rows.iter().map(|row| json!({
                 "scenario": row.scenario,
                 "concurrency": row.concurrency,
