@@ -16,7 +16,6 @@ from conftest import Env, Run, run_connector
 from oauthflow import install, oauth_calls
 from seed import Seed
 from test_meltano import (  # noqa: F401  (tests and fixtures run again on this module's meltano)
-    ASSOCIATIONS,
     Meltano,
     catalog_file,
     sync,
@@ -30,11 +29,12 @@ from test_meltano import (  # noqa: F401  (tests and fixtures run again on this 
 
 
 class MeltanoOAuth(Meltano):
-    def __init__(self, env: Env, credentials: dict):
-        super().__init__(env)
+    def __init__(self, env: Env, seed: Seed, credentials: dict):
+        super().__init__(env, seed)
         self.config = env.workdir / "meltano-oauth-config.json"
         self.config.write_text(json.dumps({
-            **credentials, "start_date": "2020-01-01T00:00:00Z", "associations": ASSOCIATIONS,
+            **credentials, "start_date": "2020-01-01T00:00:00Z", "associations": self.associations,
+            "custom_object_types": sorted(self.custom.values()),
         }))
 
     def run(self, name: str, *args: str) -> Run:
@@ -43,7 +43,7 @@ class MeltanoOAuth(Meltano):
 
 @pytest.fixture(scope="module")
 def meltano(env: Env, seed: Seed) -> Meltano:
-    return MeltanoOAuth(env, install(env, "meltano").credentials())
+    return MeltanoOAuth(env, seed, install(env, "meltano").credentials())
 
 
 @pytest.fixture(scope="module")

@@ -35,20 +35,27 @@ impl Principal {
     }
 }
 
+/// The secret of an `Authorization: Bearer …` header (any case of the scheme); a request
+/// without one is unauthenticated. The one reader of that header, for HubSpot's tokens and
+/// for the admin token alike.
+pub fn bearer(parts: &Parts) -> ApiResult<&str> {
+    parts
+        .headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let (scheme, rest) = v.trim().split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
+        })
+        .filter(|s| !s.is_empty())
+        .ok_or_else(ApiError::unauthenticated)
+}
+
 impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
-        let secret = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                let (scheme, rest) = v.trim().split_once(' ')?;
-                scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
-            })
-            .filter(|s| !s.is_empty())
-            .ok_or_else(ApiError::unauthenticated)?;
+        let secret = bearer(parts)?;
         if let Some(token) = tokens::authenticate(state.store.as_ref(), secret).await? {
             return Ok(Principal {
                 portal: token.portal,

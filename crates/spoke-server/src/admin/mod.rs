@@ -10,7 +10,6 @@
 
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Path, State};
-use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -72,16 +71,7 @@ impl FromRequestParts<AppState> for Admin {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
-        let secret = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                let (scheme, rest) = v.trim().split_once(' ')?;
-                scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
-            })
-            .filter(|s| !s.is_empty())
-            .ok_or_else(ApiError::unauthenticated)?;
+        let secret = crate::auth::bearer(parts)?;
         // Read on every call: `spoke admin-token` replaces the hash while servers run.
         match state.store.admin_token_hash().await? {
             Some(stored) if admin_matches(secret, &stored) => Ok(Admin),
