@@ -3,7 +3,9 @@
 
 use spoke_core::record::{Projection, PropertySource, Shown};
 use spoke_core::time::format_iso;
-use spoke_core::{HistoryEntry, ObjectRecord, PortalId, PropertyValue, StoredRecord, TypeRef};
+use spoke_core::{
+    HistoryEntry, ObjectRecord, ObjectType, PortalId, PropertyValue, Segment, StoredRecord, TypeRef,
+};
 use spoke_types::objects::{PropertyValues, SimplePublicObject, ValueWithTimestamp};
 
 pub use spoke_store::schema::TypeSchema;
@@ -31,6 +33,10 @@ pub async fn try_resolve_type(
     portal: PortalId,
     segment: &str,
 ) -> StoreResult<Result<TypeRef, UnknownObjectType>> {
+    // Standard types never touch the cache: the catalogue answers them without I/O.
+    if let Segment::Standard(ty) = ObjectType::parse_segment(segment, portal) {
+        return Ok(Ok(ty));
+    }
     let cache = &state.custom_types;
     let generation = match cache.get(portal, segment) {
         Ok(ty) => return Ok(Ok(ty)),
@@ -58,7 +64,8 @@ pub struct CustomTypes {
 
 #[derive(Default)]
 struct Entries {
-    types: HashMap<(PortalId, Box<str>), (TypeRef, Instant)>,
+    /// By portal, then path segment (looked up by `&str`, without allocating).
+    types: HashMap<PortalId, HashMap<Box<str>, (TypeRef, Instant)>>,
     /// Counts [`CustomTypes::forget`]s: a read that began before one must not store what
     /// it read (it may be the schema just changed).
     generation: u64,
@@ -72,7 +79,7 @@ impl CustomTypes {
     /// A fresh entry, or the generation a miss must hand back to [`Self::put`].
     fn get(&self, portal: PortalId, segment: &str) -> Result<TypeRef, u64> {
         let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        match entries.types.get(&(portal, Box::from(segment))) {
+        match entries.types.get(&portal).and_then(|t| t.get(segment)) {
             Some((ty, at)) if at.elapsed() < Self::FRESH => Ok(ty.clone()),
             _ => Err(entries.generation),
         }
@@ -86,18 +93,18 @@ impl CustomTypes {
         if entries.generation != generation {
             return;
         }
-        if entries.types.len() >= Self::MAX_ENTRIES {
+        if entries.types.values().map(HashMap::len).sum::<usize>() >= Self::MAX_ENTRIES {
             entries.types.clear();
         }
-        let key = (portal, Box::from(segment));
-        entries.types.insert(key, (ty.clone(), Instant::now()));
+        let types = entries.types.entry(portal).or_default();
+        types.insert(Box::from(segment), (ty.clone(), Instant::now()));
     }
 
     /// Forgets every custom type of `portal`: its schemas just changed.
     pub fn forget(&self, portal: PortalId) {
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         entries.generation += 1;
-        entries.types.retain(|(p, _), _| *p != portal);
+        entries.types.remove(&portal);
     }
 }
 

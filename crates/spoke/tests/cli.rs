@@ -454,11 +454,7 @@ async fn token_list_into_a_closed_pipe_exits_quietly() {
         }
     }
     // Every row of the import went in although nobody read its ids.
-    let token = String::from_utf8_lossy(
-        &spoke(&["token", "create", "--database", &url, "--portal", "7"]).stdout,
-    )
-    .trim()
-    .to_owned();
+    let token = create_token(&url, "7");
     let (server, _) = Server::start(&url).await;
     let (mut seen, mut after) = (0, String::new());
     loop {
@@ -508,16 +504,9 @@ async fn import_prints_the_ids_it_created() {
         err.contains("imported 3 partner_clients record(s)"),
         "{err}"
     );
-    let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_owned)
-        .collect();
+    let ids = stdout_lines(&out);
     assert_eq!(ids.len(), 3, "{ids:?}");
-    let token = String::from_utf8_lossy(
-        &spoke(&["token", "create", "--database", &url, "--portal", "5"]).stdout,
-    )
-    .trim()
-    .to_owned();
+    let token = create_token(&url, "5");
     let (server, _) = Server::start(&url).await;
     let inputs: Vec<Value> = ids.iter().map(|id| json!({ "id": id })).collect();
     let (status, body) = post(
@@ -767,17 +756,10 @@ async fn import_loads_records_of_a_custom_type() {
     let out = import("5", &ty, "model\nModel T\nBeetle\n");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
-    let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_owned)
-        .collect();
+    let ids = stdout_lines(&out);
     assert_eq!(ids.len(), 2, "{ids:?}");
 
-    let token = String::from_utf8_lossy(
-        &spoke(&["token", "create", "--database", &url, "--portal", "5"]).stdout,
-    )
-    .trim()
-    .to_owned();
+    let token = create_token(&url, "5");
     let (server, _) = Server::start(&url).await;
     let inputs: Vec<Value> = ids.iter().map(|id| json!({ "id": id })).collect();
     let (status, body) = post(
@@ -797,4 +779,18 @@ async fn import_loads_records_of_a_custom_type() {
     models.sort_unstable();
     assert_eq!(models, ["Beetle", "Model T"]);
     server.kill();
+}
+
+/// A new all-scopes token of `portal` from `spoke token create`.
+fn create_token(url: &str, portal: &str) -> String {
+    let out = spoke(&["token", "create", "--database", url, "--portal", portal]);
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// The lines a command printed (`spoke import` prints one record id a line).
+fn stdout_lines(out: &std::process::Output) -> Vec<String> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
 }
