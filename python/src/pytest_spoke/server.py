@@ -39,7 +39,7 @@ def find_binary() -> Path:
     else the first ``spoke`` on ``PATH``."""
     given = os.environ.get("SPOKE_BIN")
     if given:
-        path = Path(given)
+        path = Path(given).absolute()
         if not (path.is_file() and os.access(path, os.X_OK)):
             raise SpokeStartError(f"SPOKE_BIN={given} is not an executable file")
         return path
@@ -116,7 +116,8 @@ class SpokeServer:
         """Starts ``spoke serve`` on a port the system picks, over a fresh SQLite database in
         ``workdir`` (a new temporary directory by default) unless ``database`` names one,
         and waits until it answers ``/healthz``."""
-        binary = binary or find_binary()
+        # A path is taken from where the caller stands, not the server's working directory.
+        binary = Path(binary).absolute() if binary else find_binary()
         workdir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="pytest-spoke-"))
         workdir.mkdir(parents=True, exist_ok=True)
         database = database or f"sqlite://{workdir / 'spoke.db'}"
