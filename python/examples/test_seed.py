@@ -33,8 +33,9 @@ def test_seed_answers_the_ids_of_its_refs(spoke_portal):
     assert contact.properties["email"] == "alice@acme.example"
     assert contact.properties["favorite_color"] == "teal"
     assert [a.id for a in contact.associations["companies"].results] == [acme]
+    # Beside the owner every new portal has, the fixture's.
     owners = client.crm.owners.owners_api.get_page().results
-    assert [o.email for o in owners] == ["owner@example.com"]
+    assert "owner@example.com" in [o.email for o in owners]
 
 
 @pytest.mark.parametrize("run", [1, 2])
