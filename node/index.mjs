@@ -295,7 +295,7 @@ export async function startSpoke(options = {}) {
   process.once('exit', killOnExit);
   const cleanup = () => {
     process.removeListener('exit', killOnExit);
-    if (!options.database) rmSync(dir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
   };
   const stop = async () => {
     if (exitCode === null) {

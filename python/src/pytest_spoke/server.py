@@ -96,6 +96,8 @@ class SpokeServer:
         self.workdir = workdir
         self.stdout_path = workdir / "stdout.log" if workdir else None
         self.stderr_path = workdir / "stderr.log" if workdir else None
+        # A directory start() made itself is removed by stop(); one the caller gave is theirs.
+        self._own_dir = False
 
     @classmethod
     def attach(cls, base_url: str, admin_token: str) -> "SpokeServer":
@@ -118,6 +120,7 @@ class SpokeServer:
         and waits until it answers ``/healthz``."""
         # A path is taken from where the caller stands, not the server's working directory.
         binary = Path(binary).absolute() if binary else find_binary()
+        own_dir = workdir is None
         workdir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="pytest-spoke-"))
         workdir.mkdir(parents=True, exist_ok=True)
         database = database or f"sqlite://{workdir / 'spoke.db'}"
@@ -144,9 +147,12 @@ class SpokeServer:
         try:
             base_url, token = cls._wait_started(process, stdout_path, stderr_path, timeout)
             server = cls(base_url, token, process, workdir)
+            server._own_dir = own_dir
             server.wait_healthy(timeout)
         except BaseException:
             _stop(process)
+            if own_dir:
+                shutil.rmtree(workdir, ignore_errors=True)
             raise
         return server
 
@@ -215,6 +221,8 @@ class SpokeServer:
         """Stops a server this process started (an attached one keeps running)."""
         if self.process is not None:
             _stop(self.process)
+            if self._own_dir and self.workdir is not None:
+                shutil.rmtree(self.workdir, ignore_errors=True)
 
     def __enter__(self) -> "SpokeServer":
         return self
