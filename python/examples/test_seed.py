@@ -57,3 +57,10 @@ def test_reset_to_seed_restores_changed_values(crm):
     bob = next(c for c in client.crm.contacts.basic_api.get_page(properties=["email", "firstname"]).results
                if c.properties["email"] == "bob@acme.example")
     assert bob.properties["firstname"] == "Bob"
+
+
+@pytest.mark.spoke_seed("crm.fixture.json")
+def test_a_marker_seeds_the_tests_portal(spoke_portal):
+    client = spoke_portal.hubspot_client()
+    emails = sorted(c.properties["email"] for c in client.crm.contacts.basic_api.get_page().results)
+    assert emails == ["alice@acme.example", "bob@acme.example"]

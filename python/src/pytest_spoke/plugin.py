@@ -9,7 +9,8 @@ Fixtures:
   spoke_portal  (function) a ``Portal`` of its own for each test (``portal_id``, ``token``,
                            ``base_url``, ``reset()``, ``snapshot()``, ``restore()``,
                            ``seed()``, ``fault()``, ``clock``, ``hubspot_client()``), deleted
-                           with its fault rules after the test
+                           with its fault rules after the test; ``@pytest.mark.spoke_seed(f)``
+                           seeds it from a fixture first
 
 Options: ``--spoke-bin PATH``, ``--spoke-database URL`` (e.g. a PostgreSQL URL, with
 ``SPOKE_PG_SCHEMA`` naming a fresh schema), ``--spoke-arg ARG`` (repeatable, passed to
@@ -71,9 +72,25 @@ def spoke_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         server.stop()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "spoke_seed(fixture): seed the test's spoke_portal from a fixture (a mapping, or a JSON "
+        "file's path, relative to the test file)",
+    )
+
+
 @pytest.fixture
-def spoke_portal(spoke_server: SpokeServer) -> Iterator[Portal]:
-    portal = spoke_server.new_portal()
+def spoke_portal(request: pytest.FixtureRequest, spoke_server: SpokeServer) -> Iterator[Portal]:
+    seed = None
+    marker = request.node.get_closest_marker("spoke_seed")
+    if marker is not None:
+        if len(marker.args) != 1:
+            pytest.fail("@pytest.mark.spoke_seed takes one fixture (a mapping or a file path)", pytrace=False)
+        seed = marker.args[0]
+        if isinstance(seed, (str, Path)) and not Path(seed).is_absolute():
+            seed = Path(request.node.path).parent / seed
+    portal = spoke_server.new_portal(seed=seed)
     try:
         yield portal
     finally:
