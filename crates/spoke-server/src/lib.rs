@@ -53,6 +53,8 @@ pub struct AppState {
     pub rate_limits: Option<ratelimit::RateLimits>,
     /// Custom types resolved recently (`schema::CustomTypes`).
     pub custom_types: Arc<schema::CustomTypes>,
+    /// Held while a portal is seeded (`admin::seed`): a seed replaces the seed snapshot.
+    pub seeding: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl AppState {
@@ -64,6 +66,7 @@ impl AppState {
             serve_metrics: true,
             rate_limits: None,
             custom_types: Arc::default(),
+            seeding: Arc::default(),
         }
     }
 

@@ -29,6 +29,7 @@ mod properties;
 mod ratelimit;
 mod schemas;
 mod search;
+mod seed;
 mod seed_docs;
 mod smoke;
 mod strings;
