@@ -9,7 +9,7 @@ use spoke_store::admin::{admin_hash, new_admin_secret};
 
 use crate::harness::{Answer, TestApp};
 
-async fn admin_token(app: &TestApp) -> String {
+pub(crate) async fn admin_token(app: &TestApp) -> String {
     let secret = new_admin_secret();
     let now = spoke_core::time::now_millis();
     app.store
