@@ -8,6 +8,8 @@
 //! here and the admin token is no HubSpot token, so each API is closed to the other's
 //! credentials. Errors are [`ApiError`]s in HubSpot's envelope, like every other answer.
 
+mod inspector;
+
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
@@ -45,6 +47,13 @@ pub const ROUTES: &[(&str, &str)] = &[
     ),
     ("DELETE", "/_spoke/portals/{portalId}/snapshots/{name}"),
     ("POST", "/_spoke/portals/{portalId}/seed"),
+    // The request inspector (`inspector.rs`).
+    ("GET", "/_spoke/requests"),
+    ("DELETE", "/_spoke/requests"),
+    ("GET", "/_spoke/requests/stream"),
+    ("GET", "/_spoke/requests/{id}"),
+    ("GET", "/_spoke/inspector"),
+    ("PUT", "/_spoke/inspector"),
 ];
 
 pub fn router() -> Router<AppState> {
@@ -66,6 +75,7 @@ pub fn router() -> Router<AppState> {
             delete(delete_snapshot),
         )
         .route("/_spoke/portals/{portalId}/seed", post(seed_portal))
+        .merge(inspector::router())
 }
 
 /// A caller holding the admin token.
