@@ -17,14 +17,19 @@
 //! - [`metrics`]: Prometheus metrics at `/metrics` and the store wrapper that times calls.
 //! - [`conn`]: the accept loop: connection limits, timeouts, TLS, hyper's own errors in
 //!   HubSpot's envelope.
+//! - [`faults`]: fault injection by the admin API's rules; [`clock`]: the time each portal
+//!   sees; [`emulator`]: this process's copy of both.
 //! - [`tls`]: the local certificate authority and server certificate for
 //!   `--https-listen`.
 
 pub mod admin;
 pub mod auth;
 pub mod catalogue;
+pub mod clock;
 pub mod conn;
+pub mod emulator;
 pub mod error;
+pub mod faults;
 mod handlers;
 pub mod metrics;
 pub mod ratelimit;
@@ -53,6 +58,8 @@ pub struct AppState {
     pub rate_limits: Option<ratelimit::RateLimits>,
     /// Custom types resolved recently (`schema::CustomTypes`).
     pub custom_types: Arc<schema::CustomTypes>,
+    /// The fault rules and portal clocks as this process last read them.
+    pub emulator: Arc<emulator::Emulator>,
 }
 
 impl AppState {
@@ -64,7 +71,14 @@ impl AppState {
             serve_metrics: true,
             rate_limits: None,
             custom_types: Arc::default(),
+            emulator: Arc::default(),
         }
+    }
+
+    /// The instant `portal` sees now: what its writes record and its tokens' expiry is
+    /// judged by (see [`clock`]).
+    pub fn now(&self, portal: spoke_core::PortalId) -> spoke_core::time::Millis {
+        self.emulator.now(portal)
     }
 
     pub fn without_metrics_endpoint(mut self) -> Self {
@@ -104,6 +118,11 @@ pub fn app(state: AppState) -> Router {
         )),
         None => router,
     };
+    // Outside the rate limiter: an injected fault answers before a request is counted.
+    let router = router.layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        faults::middleware,
+    ));
     let metrics = state.metrics.clone();
     router
         // Inside the wire middleware, so a handler bug still answers a 500 in HubSpot's
