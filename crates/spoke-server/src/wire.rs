@@ -323,6 +323,29 @@ fn json_response_sized<T: Serialize>(status: StatusCode, body: &T, capacity: usi
     }
 }
 
+/// When a request was authorized, on its portal's clock (a batch answer's `startedAt`).
+#[derive(Debug, Clone, Copy)]
+pub struct Started {
+    pub at: spoke_core::time::Millis,
+    since: std::time::Instant,
+}
+
+impl Started {
+    pub fn new(at: spoke_core::time::Millis) -> Self {
+        Self {
+            at,
+            since: std::time::Instant::now(),
+        }
+    }
+
+    /// Now on the same clock: `at` plus the real time since. A frozen portal clock still
+    /// shows the request's own duration, as HubSpot's spans do.
+    pub fn completed(self) -> spoke_core::time::Millis {
+        self.at
+            .saturating_add(i64::try_from(self.since.elapsed().as_millis()).unwrap_or(i64::MAX))
+    }
+}
+
 /// A batch answer's statuses: without errors, and with them.
 pub type BatchStatus = (StatusCode, StatusCode);
 /// Reads and updates: 200, 207 with errors.
@@ -336,7 +359,7 @@ pub const BATCH_ALWAYS_OK: BatchStatus = (StatusCode::OK, StatusCode::OK);
 /// are no errors and its second with them. Each error is rendered by [`item_error`].
 pub fn batch_response<T: Serialize>(
     (ok, partial): BatchStatus,
-    started: spoke_core::time::Millis,
+    started: Started,
     results: Vec<T>,
     errors: Vec<ApiError>,
 ) -> Response {
@@ -347,8 +370,8 @@ pub fn batch_response<T: Serialize>(
         results,
         num_errors: (!errors.is_empty()).then_some(errors.len()),
         errors,
-        started_at: spoke_core::time::format_iso(started),
-        completed_at: spoke_core::time::format_iso(spoke_core::time::now_millis()),
+        started_at: spoke_core::time::format_iso(started.at),
+        completed_at: spoke_core::time::format_iso(started.completed()),
     };
     json_response_sized(status, &body, 1024 + body.results.len() * 768)
 }

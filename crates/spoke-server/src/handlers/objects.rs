@@ -11,7 +11,6 @@ use spoke_core::association::{hubspot_defined, HUBSPOT_DEFINED};
 use spoke_core::record::Projection;
 use spoke_core::scope;
 use spoke_core::search::SearchQuery;
-use spoke_core::time::now_millis;
 use spoke_core::{ObjectId, ObjectRecord, ObjectType, Pipelined, PropertyError, StoredRecord};
 use spoke_store::pipelines::{check_record, Pipeline};
 use spoke_store::{
@@ -94,8 +93,13 @@ fn check_batch_size(len: usize, with_history: bool) -> ApiResult<()> {
     check_batch_limit(len, MAX_BATCH)
 }
 
-fn write_context(schema: &TypeSchema, source: WriteSource, atomic: bool) -> WriteContext {
-    schema.write_context(now_millis(), source, atomic)
+fn write_context<S>(
+    auth: &Authorized<S>,
+    schema: &TypeSchema,
+    source: WriteSource,
+    atomic: bool,
+) -> WriteContext {
+    schema.write_context(auth.now(), source, atomic)
 }
 
 fn api_source() -> WriteSource {
@@ -513,7 +517,7 @@ pub(crate) async fn batch_create(
             });
         }
     }
-    let ctx = write_context(schema, api_source(), atomic);
+    let ctx = write_context(&auth, schema, api_source(), atomic);
     let outcomes = auth.state.store.create_objects(&ctx, items).await?;
     let results = answers(
         &schema.ty,
@@ -708,7 +712,7 @@ pub(crate) async fn batch_update(
             }
         }
     }
-    let ctx = write_context(schema, api_source(), atomic);
+    let ctx = write_context(&auth, schema, api_source(), atomic);
     let outcomes = auth.state.store.update_objects(&ctx, patches).await?;
     // Records that were not found are reported together, like ids that name none.
     let mut found = Vec::new();
@@ -762,7 +766,7 @@ pub(crate) async fn batch_upsert(
             names.join(", ")
         )));
     }
-    let ctx = write_context(schema, api_source(), atomic);
+    let ctx = write_context(&auth, schema, api_source(), atomic);
     let results = match groups.pop_first() {
         None => Vec::new(),
         Some((property, items)) => {
@@ -805,7 +809,7 @@ async fn archive(auth: &Authorized<Creatable>, ids: Vec<ObjectId>) -> ApiResult<
     let schema = &auth.subject.0;
     auth.state
         .store
-        .archive_objects(schema.portal, schema.ty.id.as_str(), ids, now_millis())
+        .archive_objects(schema.portal, schema.ty.id.as_str(), ids, auth.now())
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -888,7 +892,7 @@ pub(crate) async fn create_one(
         .map_err(|e| ApiError::property_values(&e))?;
     require_properties(schema, &properties)?;
     properties.retain(|_, v| !v.is_empty());
-    let ctx = write_context(schema, api_source(), true);
+    let ctx = write_context(&auth, schema, api_source(), true);
     let outcomes = auth
         .state
         .store
@@ -941,7 +945,7 @@ pub(crate) async fn update_one(
         .validate(&input.properties)
         .and_then(|mut v| check.check(0, &mut v).map(|()| v))
         .map_err(|e| ApiError::property_values(&e))?;
-    let ctx = write_context(schema, api_source(), true);
+    let ctx = write_context(&auth, schema, api_source(), true);
     let outcomes = auth
         .state
         .store

@@ -9,6 +9,7 @@ mod associations;
 mod auth_scopes;
 mod batch_limits;
 mod catalogue;
+mod clock;
 mod connections;
 mod connector_shapes;
 mod custom_objects;
