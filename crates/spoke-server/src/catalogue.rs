@@ -27,7 +27,7 @@ use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::Router;
-use spoke_core::time::{now_millis, Millis};
+use spoke_core::time::Millis;
 use spoke_core::{scope, ObjectType, TypeRef};
 
 use crate::auth::Principal;
@@ -469,7 +469,7 @@ pub struct Authorized<S> {
     pub principal: Principal,
     pub op: &'static Operation,
     /// When the request was authorized: a batch answer's `startedAt`.
-    pub started: Millis,
+    pub started: crate::wire::Started,
     pub subject: S,
 }
 
@@ -490,17 +490,25 @@ impl<S: Subject> FromRequestParts<AppState> for Authorized<S> {
         let types = authorize(state, op, &principal, &params)
             .await
             .map_err(IntoResponse::into_response)?;
+        let started = crate::wire::Started::new(state.now(principal.portal));
         let auth = Authorized {
             state: state.clone(),
             principal,
             op,
-            started: now_millis(),
+            started,
             subject: (),
         };
         let subject = S::resolve(&auth, &types)
             .await
             .map_err(IntoResponse::into_response)?;
         Ok(auth.with(subject))
+    }
+}
+
+impl<S> Authorized<S> {
+    /// Now on the request's portal's clock (`crate::clock`).
+    pub fn now(&self) -> Millis {
+        self.state.now(self.principal.portal)
     }
 }
 

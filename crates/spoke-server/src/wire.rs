@@ -82,7 +82,7 @@ pub async fn middleware(mut req: Request, next: Next) -> Response {
         None => None,
     };
     let mut failure = None;
-    if let Some(e) = error {
+    if let Some(mut e) = error {
         failure = access.is_some().then(|| {
             (
                 e.message.clone(),
@@ -104,7 +104,10 @@ pub async fn middleware(mut req: Request, next: Next) -> Response {
             .not_emulated
             .as_deref()
             .and_then(|op| HeaderValue::from_str(op).ok());
-        if let Some(code) = e.oauth {
+        let extra = std::mem::take(&mut e.headers);
+        if let Some(body) = e.body.take() {
+            res = json_response(status, &body);
+        } else if let Some(code) = e.oauth {
             let body = spoke_types::oauth::OAuthError {
                 error: code.error,
                 error_description: e.message.clone(),
@@ -133,6 +136,11 @@ pub async fn middleware(mut req: Request, next: Next) -> Response {
             }
             if let Some(op) = not_emulated {
                 res.headers_mut().insert(NOT_EMULATED_HEADER, op);
+            }
+        }
+        for (name, value) in extra {
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                res.headers_mut().insert(name, v);
             }
         }
     }
@@ -315,6 +323,29 @@ fn json_response_sized<T: Serialize>(status: StatusCode, body: &T, capacity: usi
     }
 }
 
+/// When a request was authorized, on its portal's clock (a batch answer's `startedAt`).
+#[derive(Debug, Clone, Copy)]
+pub struct Started {
+    pub at: spoke_core::time::Millis,
+    since: std::time::Instant,
+}
+
+impl Started {
+    pub fn new(at: spoke_core::time::Millis) -> Self {
+        Self {
+            at,
+            since: std::time::Instant::now(),
+        }
+    }
+
+    /// Now on the same clock: `at` plus the real time since. A frozen portal clock still
+    /// shows the request's own duration, as HubSpot's spans do.
+    pub fn completed(self) -> spoke_core::time::Millis {
+        self.at
+            .saturating_add(i64::try_from(self.since.elapsed().as_millis()).unwrap_or(i64::MAX))
+    }
+}
+
 /// A batch answer's statuses: without errors, and with them.
 pub type BatchStatus = (StatusCode, StatusCode);
 /// Reads and updates: 200, 207 with errors.
@@ -328,7 +359,7 @@ pub const BATCH_ALWAYS_OK: BatchStatus = (StatusCode::OK, StatusCode::OK);
 /// are no errors and its second with them. Each error is rendered by [`item_error`].
 pub fn batch_response<T: Serialize>(
     (ok, partial): BatchStatus,
-    started: spoke_core::time::Millis,
+    started: Started,
     results: Vec<T>,
     errors: Vec<ApiError>,
 ) -> Response {
@@ -339,8 +370,8 @@ pub fn batch_response<T: Serialize>(
         results,
         num_errors: (!errors.is_empty()).then_some(errors.len()),
         errors,
-        started_at: spoke_core::time::format_iso(started),
-        completed_at: spoke_core::time::format_iso(spoke_core::time::now_millis()),
+        started_at: spoke_core::time::format_iso(started.at),
+        completed_at: spoke_core::time::format_iso(started.completed()),
     };
     json_response_sized(status, &body, 1024 + body.results.len() * 768)
 }

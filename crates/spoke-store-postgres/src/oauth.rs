@@ -161,8 +161,8 @@ impl OAuthStore for PostgresStore {
                     GrantKind::Access => {
                         db::execute(
                             tx,
-                            "DELETE FROM oauth_access_tokens WHERE expires_at < $1",
-                            &[purge_before],
+                            "DELETE FROM oauth_access_tokens WHERE portal_id = $2 AND expires_at < $1",
+                            &[purge_before, &g.portal.0],
                         )
                         .await?;
                         db::execute(

@@ -146,8 +146,8 @@ impl OAuthStore for SqliteStore {
                 )?,
                 GrantKind::Access => {
                     tx.execute(
-                        "DELETE FROM oauth_access_tokens WHERE expires_at < ?1",
-                        params![purge_before],
+                        "DELETE FROM oauth_access_tokens WHERE portal_id = ?2 AND expires_at < ?1",
+                        params![purge_before, grant.portal.0],
                     )?;
                     tx.execute(
                         "INSERT INTO oauth_access_tokens (token_hash, app_id, portal_id, scopes,

@@ -152,8 +152,9 @@ pub trait OAuthStore: Send + Sync {
     /// Removes the app with every code and token issued to it, in one transaction (an
     /// uninstall everywhere). False if there is no such app.
     async fn delete_app(&self, id: i64) -> StoreResult<bool>;
-    /// Writes a code or token; an access token write also removes the access tokens that
-    /// expired before `purge_before`.
+    /// Writes a code or token; an access token write also removes the access tokens of
+    /// the same portal that expired before `purge_before` (the portal's time: another
+    /// portal's clock may be elsewhere).
     async fn insert_grant(
         &self,
         kind: GrantKind,

@@ -103,6 +103,12 @@ pub async fn run(
         .ensure_portal(portal, now_millis())
         .await
         .map_err(|e| e.to_string())?;
+    // Records carry the portal's time, as the API's writes do (a frozen or offset clock).
+    let clock = store
+        .read_clock(portal)
+        .await
+        .map_err(|e| e.to_string())?
+        .unwrap_or_default();
     let mut schema = TypeSchema::load(store.as_ref(), portal, ty.clone())
         .await
         .map_err(|e| e.to_string())?;
@@ -168,7 +174,7 @@ pub async fn run(
     let mut written = 0usize;
     let mut ids_out = Ok(());
     for chunk in valid.chunks(batch_size.max(1)) {
-        let ctx = schema.write_context(now_millis(), source.clone(), true);
+        let ctx = schema.write_context(clock.now(now_millis()), source.clone(), true);
         let items = chunk
             .iter()
             .map(|(_, p)| NewObject {

@@ -23,6 +23,8 @@ use spoke_core::PortalId;
 use spoke_store::admin::{admin_matches, SnapshotInfo, SnapshotRefusal, MAX_SNAPSHOT_NAME};
 use spoke_store::tokens;
 
+mod clock;
+mod faults;
 pub mod seed;
 
 use crate::error::{ApiError, ApiResult};
@@ -54,6 +56,16 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/_spoke/requests/{id}"),
     ("GET", "/_spoke/inspector"),
     ("PUT", "/_spoke/inspector"),
+    // Fault rules (`faults`).
+    ("GET", "/_spoke/faults"),
+    ("POST", "/_spoke/faults"),
+    ("DELETE", "/_spoke/faults"),
+    ("GET", "/_spoke/faults/{id}"),
+    ("DELETE", "/_spoke/faults/{id}"),
+    // Portal clocks (`clock`).
+    ("GET", "/_spoke/portals/{portalId}/clock"),
+    ("PUT", "/_spoke/portals/{portalId}/clock"),
+    ("POST", "/_spoke/portals/{portalId}/clock/advance"),
 ];
 
 pub fn router() -> Router<AppState> {
@@ -76,6 +88,8 @@ pub fn router() -> Router<AppState> {
         )
         .route("/_spoke/portals/{portalId}/seed", post(seed_portal))
         .merge(inspector::router())
+        .merge(faults::router())
+        .merge(clock::router())
 }
 
 /// A caller holding the admin token.
@@ -244,6 +258,7 @@ async fn delete_portal(
     let portal = portal_id(&raw)?;
     if state.store.delete_portal(portal).await? {
         state.custom_types.forget(portal);
+        state.emulator.reload(state.store.as_ref()).await?;
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {
         Err(portal_not_found(&raw))
@@ -280,6 +295,8 @@ async fn reset_portal(
             .await?
         {
             state.custom_types.forget(portal);
+            // Its clock is the seed snapshot's, as for any restore.
+            state.emulator.reload(state.store.as_ref()).await?;
             return Ok(StatusCode::NO_CONTENT.into_response());
         }
         return match state.store.list_snapshots(portal).await? {
@@ -292,6 +309,8 @@ async fn reset_portal(
     }
     if state.store.reset_portal(portal, now_millis()).await? {
         state.custom_types.forget(portal);
+        // Its clock is real time again.
+        state.emulator.reload(state.store.as_ref()).await?;
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {
         Err(portal_not_found(&raw))
@@ -364,6 +383,8 @@ async fn restore_snapshot(
     // spoke's own snapshots (the seed) are reached through their own operations.
     if !seed::reserved_snapshot(&name) && state.store.restore_snapshot(portal, &name).await? {
         state.custom_types.forget(portal);
+        // Its clock is the snapshot's.
+        state.emulator.reload(state.store.as_ref()).await?;
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {
         Err(snapshot_not_found(portal, &name))

@@ -158,7 +158,7 @@ fn acting<S>(
             app_id: None,
         },
         op,
-        started: now_millis(),
+        started: crate::wire::Started::new(state.now(portal)),
         subject,
     })
 }
@@ -271,8 +271,8 @@ async fn plan_properties(
         for (i, item) in list.iter().enumerate() {
             let path = format!("{path}[{i}]");
             let input: PropertyCreate = parse(item, &path)?;
-            let def =
-                properties::prepare(&ty, &input, &known, &groups).map_err(|e| at(&path, e))?;
+            let def = properties::prepare(&ty, &input, &known, &groups, auth.now())
+                .map_err(|e| at(&path, e))?;
             known.push(def.clone());
             defs.push(def);
         }
@@ -758,7 +758,7 @@ async fn write_records(
     let mut ids = Vec::with_capacity(valid.len());
     let mut offset = 0;
     for chunk in valid.chunks(RECORD_CHUNK) {
-        let ctx = objects::write_context(&schema, seed_source(), true);
+        let ctx = objects::write_context_at(state.now(portal), &schema, seed_source(), true);
         let items = chunk
             .iter()
             .map(|p| NewObject {

@@ -24,7 +24,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use spoke_core::time::now_millis;
 use spoke_core::PortalId;
 use spoke_store::oauth::{self, Authorization, AuthorizeError};
 
@@ -280,8 +279,13 @@ async fn decide(
             None,
         ));
     };
-    let code =
-        oauth::issue_code(state.store.as_ref(), &grant, PortalId(portal), now_millis()).await?;
+    let code = oauth::issue_code(
+        state.store.as_ref(),
+        &grant,
+        PortalId(portal),
+        state.now(PortalId(portal)),
+    )
+    .await?;
     let mut location = grant.redirect_uri.clone();
     location.push(if location.contains('?') { '&' } else { '?' });
     location.push_str("code=");

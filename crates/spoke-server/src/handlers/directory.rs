@@ -6,7 +6,7 @@
 use axum::extract::{Path, RawQuery};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use spoke_core::time::{format_iso, now_millis, Millis};
+use spoke_core::time::{format_iso, Millis};
 use spoke_store::directory::{
     Directory, DirectoryRefusal, DirectoryUser, DirectoryWrite, UserChange, UserFields, UserKey,
 };
@@ -264,7 +264,7 @@ pub(crate) async fn write(
 ) -> ApiResult<DirectoryUser> {
     let write = DirectoryWrite {
         portal: auth.principal.portal,
-        now: now_millis(),
+        now: auth.now(),
         change,
     };
     auth.state
@@ -414,7 +414,7 @@ fn format_offset(ms: i64) -> String {
 
 /// `GET /account-info/v3/details`.
 pub(crate) async fn account_details(auth: Authorized<()>) -> ApiResult<Response> {
-    let offset = us_eastern_offset(now_millis());
+    let offset = us_eastern_offset(auth.now());
     let body = PortalInformationResponse {
         portal_id: auth.principal.portal.0,
         account_type: "STANDARD",
@@ -431,9 +431,9 @@ pub(crate) async fn account_details(auth: Authorized<()>) -> ApiResult<Response>
 
 /// `GET /account-info/v3/api-usage/daily/private-apps`: spoke does not count calls, so the
 /// counter is always 0; it resets at the next midnight of the account's time zone.
-pub(crate) async fn api_usage(_: Authorized<()>) -> ApiResult<Response> {
+pub(crate) async fn api_usage(auth: Authorized<()>) -> ApiResult<Response> {
     const DAY: i64 = 86_400_000;
-    let now = now_millis();
+    let now = auth.now();
     let offset = us_eastern_offset(now);
     let local_midnight = (now + offset).div_euclid(DAY) * DAY + DAY;
     let resets = local_midnight - us_eastern_offset(local_midnight - offset);

@@ -15,7 +15,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use spoke_core::time::now_millis;
+use spoke_core::time::{now_millis, Millis};
 use spoke_core::PortalId;
 use spoke_store::oauth::{self, AppRecord, GrantError, GrantKind, GrantRecord, Issued};
 use spoke_store::tokens::hash;
@@ -167,7 +167,6 @@ async fn token(
     token_use: Option<&'static str>,
 ) -> ApiResult<Response> {
     let store = state.store.as_ref();
-    let now = now_millis();
     let grant_type = match form.get("grant_type") {
         None => return Err(grant_error(GrantError::MissingGrantType)),
         Some(g @ ("authorization_code" | "refresh_token")) => g,
@@ -176,6 +175,7 @@ async fn token(
     let app = oauth::authenticate_client(store, form.get("client_id"), form.get("client_secret"))
         .await?
         .map_err(grant_error)?;
+    let now = grant_now(state, grant_type, form).await?;
     let issued = if grant_type == "authorization_code" {
         oauth::exchange_code(store, &app, form.get("code"), form.get("redirect_uri"), now).await?
     } else {
@@ -200,6 +200,26 @@ async fn token(
     Ok(Json(StatusCode::OK, body).into_response())
 }
 
+/// Now on the clock of the portal the presented code or refresh token belongs to
+/// (`crate::clock`): a code's expiry is judged by it and the access token's is stamped
+/// from it. Real time when the grant is unknown (the exchange then refuses it anyway).
+async fn grant_now(state: &AppState, grant_type: &str, form: &Form) -> ApiResult<Millis> {
+    let (kind, secret) = if grant_type == "authorization_code" {
+        (GrantKind::Code, form.get("code"))
+    } else {
+        (GrantKind::Refresh, form.get("refresh_token"))
+    };
+    let portal = match secret.filter(|s| !s.is_empty()) {
+        Some(s) => state
+            .store
+            .find_grant(kind, &hash(s))
+            .await?
+            .map(|g| g.portal),
+        None => None,
+    };
+    Ok(portal.map_or_else(now_millis, |p| state.now(p)))
+}
+
 /// Who installed an app in a portal, for the metadata answers: the portal's first live
 /// super admin (every portal is created with one), its id and email, and the email's
 /// domain as the account's domain.
@@ -220,16 +240,16 @@ async fn installer(state: &AppState, portal: PortalId) -> ApiResult<(i64, String
 
 /// The live access token `secret` is, if any.
 async fn live_access(state: &AppState, secret: &str) -> ApiResult<Option<GrantRecord>> {
-    let now = now_millis();
     Ok(oauth::find_access_token(state.store.as_ref(), secret)
         .await?
-        .filter(|t| !t.expired(now)))
+        .filter(|t| !t.expired(state.now(t.portal))))
 }
 
-fn seconds_left(token: &GrantRecord) -> i64 {
+/// Seconds until the token expires, on its portal's clock.
+fn seconds_left(state: &AppState, token: &GrantRecord) -> i64 {
     token
         .expires_at
-        .map_or(0, |at| ((at - now_millis()) / 1000).max(0))
+        .map_or(0, |at| ((at - state.now(token.portal)) / 1000).max(0))
 }
 
 /// `GET /oauth/v1/access-tokens/{token}`: no Authorization header, the token is the path.
@@ -242,7 +262,7 @@ async fn access_token_info(
         .ok_or_else(bad_access_token)?;
     let (user_id, user, hub_domain) = installer(&state, found.portal).await?;
     let body = AccessTokenInfoResponse {
-        expires_in: seconds_left(&found),
+        expires_in: seconds_left(&state, &found),
         token,
         user,
         hub_domain,
@@ -384,7 +404,7 @@ async fn introspect(
         app_id: app.id,
         user,
         hub_domain,
-        expires_in: access.then(|| seconds_left(&grant)),
+        expires_in: access.then(|| seconds_left(&state, &grant)),
         scopes: grant.scopes,
         is_private_distribution: access.then_some(false),
         token_use: if access {

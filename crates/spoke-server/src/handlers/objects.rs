@@ -11,7 +11,6 @@ use spoke_core::association::{hubspot_defined, HUBSPOT_DEFINED};
 use spoke_core::record::Projection;
 use spoke_core::scope;
 use spoke_core::search::SearchQuery;
-use spoke_core::time::now_millis;
 use spoke_core::{ObjectId, ObjectRecord, ObjectType, Pipelined, PropertyError, StoredRecord};
 use spoke_store::pipelines::{check_record, Pipeline};
 use spoke_store::{
@@ -97,12 +96,23 @@ fn check_batch_size(len: usize, with_history: bool) -> ApiResult<()> {
     check_batch_limit(len, MAX_BATCH)
 }
 
-pub(crate) fn write_context(
+fn write_context<S>(
+    auth: &Authorized<S>,
     schema: &TypeSchema,
     source: WriteSource,
     atomic: bool,
 ) -> WriteContext {
-    schema.write_context(now_millis(), source, atomic)
+    write_context_at(auth.now(), schema, source, atomic)
+}
+
+/// A write at `now` on the portal's clock, for writers without a request (`admin::seed`).
+pub(crate) fn write_context_at(
+    now: spoke_core::time::Millis,
+    schema: &TypeSchema,
+    source: WriteSource,
+    atomic: bool,
+) -> WriteContext {
+    schema.write_context(now, source, atomic)
 }
 
 pub(crate) fn api_source() -> WriteSource {
@@ -520,7 +530,7 @@ pub(crate) async fn batch_create(
             });
         }
     }
-    let ctx = write_context(schema, api_source(), atomic);
+    let ctx = write_context(&auth, schema, api_source(), atomic);
     let outcomes = auth.state.store.create_objects(&ctx, items).await?;
     let results = answers(
         &schema.ty,
@@ -715,7 +725,7 @@ pub(crate) async fn batch_update(
             }
         }
     }
-    let ctx = write_context(schema, api_source(), atomic);
+    let ctx = write_context(&auth, schema, api_source(), atomic);
     let outcomes = auth.state.store.update_objects(&ctx, patches).await?;
     // Records that were not found are reported together, like ids that name none.
     let mut found = Vec::new();
@@ -769,7 +779,7 @@ pub(crate) async fn batch_upsert(
             names.join(", ")
         )));
     }
-    let ctx = write_context(schema, api_source(), atomic);
+    let ctx = write_context(&auth, schema, api_source(), atomic);
     let results = match groups.pop_first() {
         None => Vec::new(),
         Some((property, items)) => {
@@ -812,7 +822,7 @@ async fn archive(auth: &Authorized<Creatable>, ids: Vec<ObjectId>) -> ApiResult<
     let schema = &auth.subject.0;
     auth.state
         .store
-        .archive_objects(schema.portal, schema.ty.id.as_str(), ids, now_millis())
+        .archive_objects(schema.portal, schema.ty.id.as_str(), ids, auth.now())
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -895,7 +905,7 @@ pub(crate) async fn create_one(
         .map_err(|e| ApiError::property_values(&e))?;
     require_properties(schema, &properties)?;
     properties.retain(|_, v| !v.is_empty());
-    let ctx = write_context(schema, api_source(), true);
+    let ctx = write_context(&auth, schema, api_source(), true);
     let outcomes = auth
         .state
         .store
@@ -948,7 +958,7 @@ pub(crate) async fn update_one(
         .validate(&input.properties)
         .and_then(|mut v| check.check(0, &mut v).map(|()| v))
         .map_err(|e| ApiError::property_values(&e))?;
-    let ctx = write_context(schema, api_source(), true);
+    let ctx = write_context(&auth, schema, api_source(), true);
     let outcomes = auth
         .state
         .store

@@ -10,7 +10,7 @@ use axum::extract::{Path, RawQuery};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
-use spoke_core::time::{format_iso, now_millis};
+use spoke_core::time::format_iso;
 use spoke_core::Pipelined;
 use spoke_store::pipelines::{
     self, bracketed, AuditKey, Change, Pipeline, PipelineWrite, Refusal, Stage,
@@ -194,7 +194,7 @@ pub(crate) async fn write(
         rules: auth.subject.rules,
         change,
         validate_references,
-        now: now_millis(),
+        now: auth.now(),
     };
     auth.state
         .store

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use spoke_core::catalog::{builtin_groups, builtin_properties};
 use spoke_core::property::{PropertyOption, PropertyType};
-use spoke_core::time::{format_iso, now_millis};
+use spoke_core::time::format_iso;
 use spoke_core::{ObjectType, PropertyDefinition};
 use spoke_store::PropertyGroup as StoredGroup;
 use spoke_types::properties::{
@@ -207,7 +207,11 @@ pub(crate) fn check_definition(d: &PropertyDefinition, groups: &HashSet<String>)
     Ok(())
 }
 
-pub(crate) fn definition_from(input: &PropertyCreate) -> ApiResult<PropertyDefinition> {
+/// `now` is the portal's (`crate::clock`): the definition's `createdAt`/`updatedAt`.
+pub(crate) fn definition_from(
+    input: &PropertyCreate,
+    now: spoke_core::time::Millis,
+) -> ApiResult<PropertyDefinition> {
     if let Some(missing) = missing_fields(&[
         ("name", input.name.is_some()),
         ("label", input.label.is_some()),
@@ -253,7 +257,6 @@ pub(crate) fn definition_from(input: &PropertyCreate) -> ApiResult<PropertyDefin
             },
         ]));
     }
-    let now = now_millis();
     Ok(PropertyDefinition {
         name,
         label: input.label.clone().unwrap_or_default(),
@@ -289,8 +292,9 @@ pub(crate) fn prepare(
     input: &PropertyCreate,
     customs: &[PropertyDefinition],
     groups: &HashSet<String>,
+    now: spoke_core::time::Millis,
 ) -> ApiResult<PropertyDefinition> {
-    let def = definition_from(input)?;
+    let def = definition_from(input, now)?;
     if builtin(ty, &def.name).is_some() || customs.iter().any(|c| c.name == def.name && !c.archived)
     {
         return Err(exists_error(&def.name));
@@ -341,7 +345,7 @@ pub(crate) async fn create(
 ) -> ApiResult<Response> {
     let customs = custom(&auth).await?;
     let groups = group_names(&auth).await?;
-    let def = prepare(&auth.subject, &input, &customs, &groups)?;
+    let def = prepare(&auth.subject, &input, &customs, &groups, auth.now())?;
     if !insert(&auth, vec![def.clone()]).await? {
         return Err(exists_error(&def.name));
     }
@@ -420,7 +424,7 @@ pub(crate) async fn update(
     if let Some(v) = input.form_field {
         def.form_field = v;
     }
-    def.updated_at = Some(now_millis());
+    def.updated_at = Some(auth.now());
     check_definition(&def, &group_names(&auth).await?)?;
     let (store, portal) = (&auth.state.store, auth.principal.portal);
     if !store
@@ -447,7 +451,7 @@ async fn archive_named(auth: &Authorized<Type>, names: Vec<String>) -> ApiResult
             auth.principal.portal,
             ty.id.as_str(),
             names,
-            now_millis(),
+            auth.now(),
             MAX_ARCHIVED_PROPERTIES,
         )
         .await?)
@@ -478,7 +482,7 @@ pub(crate) async fn batch_create(
     let mut defs = Vec::new();
     let mut errors = Vec::new();
     for item in &inputs {
-        match prepare(&auth.subject, item, &customs, &groups) {
+        match prepare(&auth.subject, item, &customs, &groups, auth.now()) {
             Ok(def) => {
                 // A name twice in one batch: the second is a conflict with the first.
                 customs.push(def.clone());

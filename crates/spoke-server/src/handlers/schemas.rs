@@ -11,7 +11,7 @@ use std::collections::{BTreeSet, HashSet};
 use axum::extract::{Path, RawQuery};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use spoke_core::time::{format_iso, now_millis};
+use spoke_core::time::format_iso;
 use spoke_core::{CustomSchema, ObjectType, PortalId, PropertyDefinition};
 use spoke_store::schemas::engagement_types;
 use spoke_store::schemas::{
@@ -275,12 +275,16 @@ fn check_lists(
 
 /// A schema property input with the schema API's defaults (§40.3): `string`/`text`, the
 /// schema's group, `displayOrder` -1.
-fn property(input: &PropertyCreate, group: &str) -> ApiResult<PropertyDefinition> {
+fn property(
+    input: &PropertyCreate,
+    group: &str,
+    now: spoke_core::time::Millis,
+) -> ApiResult<PropertyDefinition> {
     let mut input = input.clone();
     input.kind.get_or_insert_with(|| "string".into());
     input.field_type.get_or_insert_with(|| "text".into());
     input.group_name.get_or_insert_with(|| group.to_owned());
-    definition_from(&input)
+    definition_from(&input, now)
 }
 
 fn refusal(r: SchemaRefusal, what: &str) -> ApiError {
@@ -389,7 +393,7 @@ pub(crate) async fn create(
         return Err(missing_required("labels.singular, labels.plural"));
     };
 
-    let now = now_millis();
+    let now = auth.now();
     let schema = CustomSchema {
         portal: auth.principal.portal,
         number: 0,
@@ -419,7 +423,7 @@ pub(crate) async fn create(
     let builtin_defs = builtin_properties(&schema);
     let builtin: Vec<&str> = builtin_defs.iter().map(|d| d.name.as_str()).collect();
     for p in input.properties.iter().flatten() {
-        let def = property(p, &group)?;
+        let def = property(p, &group, now)?;
         if builtin.contains(&def.name.as_str())
             || defs.iter().any(|d: &PropertyDefinition| d.name == def.name)
         {
@@ -545,7 +549,7 @@ pub(crate) async fn update(
         portal: auth.principal.portal,
         number: s.number,
         patch,
-        now: now_millis(),
+        now: auth.now(),
     };
     let updated = auth
         .state
@@ -569,7 +573,7 @@ pub(crate) async fn archive(
     let s = find(&auth, &segment, false).await?;
     auth.state
         .store
-        .archive_schema(auth.principal.portal, s.number, now_millis())
+        .archive_schema(auth.principal.portal, s.number, auth.now())
         .await?
         .map_err(|r| refusal(r, &segment))?;
     auth.state.custom_types.forget(auth.principal.portal);
@@ -588,7 +592,7 @@ async fn purge_schema(auth: Authorized<()>, segment: &str) -> ApiResult<Response
     let s = find(&auth, segment, true).await?;
     auth.state
         .store
-        .purge_schema(auth.principal.portal, s.number, now_millis())
+        .purge_schema(auth.principal.portal, s.number, auth.now())
         .await?
         .map_err(|r| refusal(r, segment))?;
     auth.state.custom_types.forget(auth.principal.portal);
@@ -626,7 +630,7 @@ pub(crate) async fn create_association(
         to_type: to_id,
         inverse_name: format!("{to_lower}_to_{from_lower}"),
         name: name.clone(),
-        now: now_millis(),
+        now: auth.now(),
     };
     let rows = auth
         .state
