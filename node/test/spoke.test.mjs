@@ -77,7 +77,8 @@ test('a 429 fault: the client sees HubSpot\'s rate-limit answer', async () => {
   const c = client(portal);
   await assert.rejects(c.crm.contacts.basicApi.getById(contact.id), (e) => {
     assert.equal(e.code, 429);
-    assert.equal(e.body.category, 'RATE_LIMITS');
+    assert.equal(e.body.errorType, 'RATE_LIMIT');
+    assert.equal(e.body.policyName, 'TEN_SECONDLY_ROLLING');
     return true;
   });
   assert.equal((await c.crm.contacts.basicApi.getById(contact.id)).id, contact.id);

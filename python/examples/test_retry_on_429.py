@@ -43,9 +43,12 @@ def test_without_retries_the_client_sees_hubspots_429(spoke_portal, contact):
         client.crm.contacts.basic_api.get_by_id(contact.id)
 
     assert refused.value.status == 429
+    # HubSpot's rate-limit answer, its body and headers.
     body = json.loads(refused.value.body)
     assert body["status"] == "error"
-    assert body["category"] == "RATE_LIMITS"
+    assert body["errorType"] == "RATE_LIMIT"
+    assert body["policyName"] == "TEN_SECONDLY_ROLLING"
+    assert refused.value.headers["X-HubSpot-RateLimit-Remaining"] == "0"
     # count=1: the next call goes through.
     assert client.crm.contacts.basic_api.get_by_id(contact.id).id == contact.id
 

@@ -62,6 +62,9 @@ impl FromRequestParts<AppState> for Principal {
                 app_id: principal.app_id,
             });
         }
+        // The portal's fault rules fire once its token is known, and after the request log
+        // has learnt whose request it is: an injected answer is listed under its portal.
+        crate::faults::at_principal(state, parts, principal.portal).await?;
         Ok(principal)
     }
 }
@@ -70,7 +73,6 @@ impl Principal {
     async fn authenticate(parts: &Parts, state: &AppState) -> ApiResult<Self> {
         let secret = bearer(parts)?;
         if let Some(token) = tokens::authenticate(state.store.as_ref(), secret).await? {
-            crate::faults::at_principal(state, parts, token.portal).await?;
             return Ok(Principal {
                 portal: token.portal,
                 token_id: token.id,
@@ -86,7 +88,6 @@ impl Principal {
         if let Some(at) = token.expires_at.filter(|at| *at <= now) {
             return Err(ApiError::expired(at, now));
         }
-        crate::faults::at_principal(state, parts, token.portal).await?;
         Ok(Principal {
             portal: token.portal,
             token_id: 0,

@@ -15,6 +15,7 @@ mod connector_shapes;
 mod custom_objects;
 mod engagements;
 mod errors;
+mod fault_log;
 mod faults;
 mod fuzz;
 mod inspector;
