@@ -183,6 +183,17 @@ async fn advance(
     if !(0..=LATEST).contains(&ms) {
         return Err(invalid("ms", format!("ms must be 0 or more, not {ms}")));
     }
+    let current = state
+        .store
+        .read_clock(portal)
+        .await?
+        .ok_or_else(|| portal_not_found(&raw))?;
+    if current.advanced(ms).now(now_millis()) > LATEST {
+        return Err(invalid(
+            "ms",
+            format!("advancing by {ms} ms passes the year 9999"),
+        ));
+    }
     let clock = state
         .store
         .advance_clock(portal, ms)

@@ -1,5 +1,6 @@
 //! spoke's own API beside HubSpot's, under `/_spoke/`: portals on demand, reset and named
-//! snapshots (the emulator controls of issue 16). Not HubSpot's surface, so not catalogue
+//! snapshots, fault rules ([`faults`]) and portal clocks ([`clock`]) (the emulator controls
+//! of issue 16). Not HubSpot's surface, so not catalogue
 //! rows: the routes are [`ROUTES`], documented by `openapi.json` (served at
 //! `/_spoke/openapi.json`; a test holds every route to it).
 //!
@@ -23,8 +24,8 @@ use spoke_core::PortalId;
 use spoke_store::admin::{admin_matches, SnapshotInfo, SnapshotRefusal, MAX_SNAPSHOT_NAME};
 use spoke_store::tokens;
 
-mod clock;
-mod faults;
+pub mod clock;
+pub mod faults;
 pub mod seed;
 
 use crate::error::{ApiError, ApiResult};

@@ -366,6 +366,14 @@ async fn only_the_admin_token_sets_a_clock_and_bad_settings_are_refused() {
         .await;
     assert_eq!(a.status, 400, "{}", a.text);
     let a = app
+        .post(
+            &admin,
+            &format!("{path}/advance"),
+            json!({"ms": 253_402_300_799_999_i64}),
+        )
+        .await;
+    assert_eq!(a.status, 400, "past the year 9999: {}", a.text);
+    let a = app
         .post(&admin, &format!("{path}/advance"), json!({}))
         .await;
     assert_eq!(a.status, 400, "{}", a.text);

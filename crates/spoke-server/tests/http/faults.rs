@@ -268,6 +268,16 @@ async fn a_portals_rule_does_not_touch_another_portal_or_a_request_without_a_tok
         app.call(Method::GET, None, "/healthz", None).await.status,
         200
     );
+    assert_eq!(
+        app.call(Method::GET, None, "/metrics", None).await.status,
+        200
+    );
+    // HubSpot's surface is faulted everywhere: unknown paths and OAuth's endpoints too.
+    assert_injected(&app.get(&token, "/no/such/path").await, 500);
+    let a = app
+        .call(Method::POST, None, "/oauth/v1/token", Some(json!({})))
+        .await;
+    assert_injected(&a, 500);
 
     let list = app.get(&admin, "/_spoke/faults").await;
     assert_eq!(
@@ -461,4 +471,89 @@ async fn only_the_admin_token_manages_rules_and_bad_rules_are_refused() {
         json!([]),
         "nothing was added"
     );
+}
+
+/// Two servers on one database: a rule added through one reaches the other within about a
+/// second (`spoke_server::emulator::REFRESH`), and its count is spent exactly across both.
+#[tokio::test]
+async fn another_process_sees_a_rule_within_a_second_and_the_count_is_shared() {
+    let app = TestApp::spawn().await;
+    let admin = admin_token(&app).await;
+    let (_, token) = new_portal(&app, &admin).await;
+    let other = app.second_server().await;
+    // The other server has read the (empty) rules once.
+    assert_eq!(other.get(&token, CONTACTS).await.status, 200);
+    add_rule(
+        &app,
+        &admin,
+        json!({"action": "error", "status": 503, "count": 4}),
+    )
+    .await;
+    assert_injected(&app.get(&token, CONTACTS).await, 503);
+    let started = Instant::now();
+    loop {
+        let a = other.get(&token, CONTACTS).await;
+        if a.status == 503 {
+            break;
+        }
+        assert_eq!(a.status, 200, "{}", a.text);
+        assert!(
+            started.elapsed() < Duration::from_millis(2500),
+            "the other server never saw the rule"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Two of four spent; the other two go to whichever server asks, then none.
+    let mut injected = 0;
+    for i in 0..8 {
+        let server = if i % 2 == 0 { &app } else { &other };
+        if server.get(&token, CONTACTS).await.status == 503 {
+            injected += 1;
+        }
+    }
+    assert_eq!(injected, 2);
+    let read = app.get(&admin, "/_spoke/faults").await;
+    assert_eq!(read.body["results"][0]["hits"], 4, "{}", read.text);
+    assert_eq!(read.body["results"][0]["remaining"], 0, "{}", read.text);
+}
+
+/// How often the store was asked for `call`, from `/metrics`.
+async fn store_calls(app: &TestApp, call: &str) -> u64 {
+    let m = app.call(Method::GET, None, "/metrics", None).await;
+    let prefix =
+        format!("spoke_store_call_duration_seconds_count{{call=\"{call}\",outcome=\"ok\"}} ");
+    m.text
+        .lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .map_or(0, |n| n.trim().parse().expect("a count"))
+}
+
+/// The hot path reads the rules from the database at most once a second, not per request,
+/// with or without rules.
+#[tokio::test]
+async fn requests_do_not_read_the_rules_from_the_database_each_time() {
+    let app = TestApp::spawn().await;
+    let admin = admin_token(&app).await;
+    let (_, token) = new_portal(&app, &admin).await;
+    for rules in [false, true] {
+        if rules {
+            add_rule(
+                &app,
+                &admin,
+                json!({"path": "/nowhere*", "action": "error", "status": 500}),
+            )
+            .await;
+        }
+        let before = store_calls(&app, "list_fault_rules").await;
+        let started = Instant::now();
+        for _ in 0..150 {
+            assert_eq!(app.get(&token, CONTACTS).await.status, 200);
+        }
+        let reads = store_calls(&app, "list_fault_rules").await - before;
+        let seconds = started.elapsed().as_secs();
+        assert!(
+            reads <= seconds + 1,
+            "{reads} reads in {seconds} s of 150 requests"
+        );
+    }
 }

@@ -160,6 +160,16 @@ impl TestApp {
         }
     }
 
+    /// Another server on this one's database, with its own store and memory, as a second
+    /// spoke process would be.
+    pub async fn second_server(&self) -> Self {
+        let store = open(&self.db_url).await;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut app = Self::serve(store, self.db_url.clone(), dir).await;
+        app._schema = self._schema.clone();
+        app
+    }
+
     /// Stops this server and serves the same database file from a freshly opened store.
     pub async fn restart(self) -> Self {
         let TestApp {
