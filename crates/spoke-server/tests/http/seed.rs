@@ -139,10 +139,17 @@ async fn every_part_of_a_fixture_appears_through_hubspots_api() {
     let d = app
         .get(
             token,
-            &format!("/crm/v3/objects/deals/{big}?properties=pipeline,dealstage,amount"),
+            &format!(
+                "/crm/v3/objects/deals/{big}?properties=pipeline,dealstage,amount,hubspot_owner_id"
+            ),
         )
         .await;
     assert_eq!(ok(&d, 200)["properties"]["dealstage"], "talking");
+    // The owner the fixture named by its ref.
+    assert_eq!(
+        d.body["properties"]["hubspot_owner_id"],
+        refs["owners"]["olivia"]
+    );
 
     // Associations: the defaults both ways, and the typed one.
     let c = app
@@ -266,6 +273,13 @@ async fn a_bad_fixture_is_refused_with_its_path_and_writes_nothing() {
             "pipelines.deals[0]",
         ),
         (
+            plus(
+                "deals",
+                json!({"dealname": "d", "hubspot_owner_id": {"ownerRef": "nobody"}}),
+            ),
+            "records.deals[1].properties.hubspot_owner_id",
+        ),
+        (
             with(json!({"records": {"contacts": [{"ref": "a"}, {"ref": "a"}]}})),
             "records.contacts[1].ref",
         ),
@@ -303,8 +317,10 @@ async fn a_bad_fixture_is_refused_with_its_path_and_writes_nothing() {
             "records.deals[1]",
         ),
         (
-            with(json!({"owners": [{"email": "taken@example.com"}]})),
-            "owners[0]",
+            with(
+                json!({"owners": [{"ref": "olivia", "email": "o@example.com"}, {"email": "taken@example.com"}]}),
+            ),
+            "owners[1]",
         ),
     ];
     for (fixture, path) in cases {
