@@ -339,6 +339,10 @@ async fn plan_pipelines(
     let mut out = Vec::new();
     for (name, list, path) in by_type(v, "pipelines")? {
         let ty = fixture_type(state, portal, name, &path).await?;
+        // In the order the API checks a pipeline create: a type HubSpot writes, then one
+        // without pipelines.
+        let op = acting(state, portal, "pipelines-v3", "create", ())?.op;
+        refuse_read_only(op, &ty).map_err(|e| at(&path, e))?;
         let subject = PipelinedType::of(ty).map_err(|e| at(&path, e))?;
         for (i, item) in list.iter().enumerate() {
             let path = format!("{path}[{i}]");
