@@ -501,3 +501,53 @@ async fn hubspot_tokens_cannot_seed_or_reset_to_a_seed() {
     let contacts = app.get(&token, "/crm/v3/objects/contacts").await;
     assert_eq!(ok(&contacts, 200)["results"], json!([]));
 }
+
+#[tokio::test]
+async fn hostile_fixtures_get_hubspots_envelope_never_a_5xx() {
+    let app = TestApp::spawn().await;
+    let admin = admin_token(&app).await;
+    let (portal, token) = new_portal(&app, &admin).await;
+    let url = format!("/_spoke/portals/{portal}/seed");
+    let before = state_of(&app, &token).await;
+    let deep = (0..200).fold(json!(1), |v, _| json!([v]));
+    let long = "x".repeat(100_000);
+    let bodies = vec![
+        json!(null),
+        json!(1),
+        json!("fixture"),
+        json!({"records": []}),
+        json!({"records": {"contacts": {}}}),
+        json!({"records": {"contacts": [1, null, "x"]}}),
+        json!({"records": {"contacts": [{"properties": []}]}}),
+        json!({"records": {"contacts": [{"ref": 7}]}}),
+        json!({"records": {"contacts": [{"properties": {"email": deep}}]}}),
+        json!({"records": {"contacts": [{"properties": {"email": long}}]}}),
+        json!({"records": {"contacts": [{"properties": {"firstname": "a\u{0}b"}}]}}),
+        json!({"records": {(long.as_str()): []}}),
+        json!({"records": {"2-999999": []}}),
+        json!({"properties": {"contacts": [{"name": null}]}}),
+        json!({"properties": {"contacts": {"name": "x"}}}),
+        json!({"owners": {}}),
+        json!({"owners": [{"ref": "", "email": "a@example.com"}]}),
+        json!({"pipelines": {"deals": [{"label": "x", "displayOrder": "first", "stages": []}]}}),
+        json!({"pipelines": {"deals": [{"label": "x", "displayOrder": 0, "stages": [{"label": "s", "displayOrder": 0, "metadata": {"p": [1]}}]}]}}),
+        json!({"associations": {}}),
+        json!({"associations": [{}]}),
+        json!({"associations": [{"from": "alice", "to": "acme"}]}),
+        json!({"associations": [{"from": {"type": "contacts"}, "to": {"type": "companies", "ref": "acme"}}]}),
+        json!({"associations": [{"from": {"type": "contacts", "ref": "a"}, "to": {"type": "companies", "ref": "b"}, "types": "default"}]}),
+        json!({"associations": [{"from": {"type": "contacts", "ref": "a"}, "to": {"type": "companies", "ref": "b"}, "label": "x"}]}),
+    ];
+    for body in bodies {
+        let a = app.post(&admin, &url, body.clone()).await;
+        assert!(
+            a.status.is_client_error(),
+            "{body}: {} {}",
+            a.status,
+            a.text
+        );
+        assert_eq!(a.body["status"], "error", "{}", a.text);
+        assert!(a.body["correlationId"].is_string(), "{}", a.text);
+    }
+    assert_eq!(state_of(&app, &token).await, before);
+}
