@@ -231,11 +231,13 @@ async fn plan_parts(state: &AppState, portal: PortalId, fixture: &Value) -> ApiR
     }
     let none = Value::Null;
     let part = |name: &str| top.get(name).unwrap_or(&none);
+    let owners = plan_owners(part("owners"))?;
+    let owner_refs: HashSet<&str> = owners.iter().map(|o| o.reference.as_str()).collect();
     Ok(Plan {
         properties: plan_properties(state, portal, part("properties")).await?,
-        owners: plan_owners(part("owners"))?,
         pipelines: plan_pipelines(state, portal, part("pipelines")).await?,
-        records: plan_records(state, portal, part("records")).await?,
+        records: plan_records(state, portal, part("records"), &owner_refs).await?,
+        owners,
         associations: Vec::new(),
     })
 }
@@ -337,6 +339,10 @@ async fn plan_pipelines(
     let mut out = Vec::new();
     for (name, list, path) in by_type(v, "pipelines")? {
         let ty = fixture_type(state, portal, name, &path).await?;
+        // In the order the API checks a pipeline create: a type HubSpot writes, then one
+        // without pipelines.
+        let op = acting(state, portal, "pipelines-v3", "create", ())?.op;
+        refuse_read_only(op, &ty).map_err(|e| at(&path, e))?;
         let subject = PipelinedType::of(ty).map_err(|e| at(&path, e))?;
         for (i, item) in list.iter().enumerate() {
             let path = format!("{path}[{i}]");
@@ -358,7 +364,18 @@ async fn plan_pipelines(
     Ok(out)
 }
 
-async fn plan_records(state: &AppState, portal: PortalId, v: &Value) -> ApiResult<Vec<RecordPart>> {
+/// The owner ref a record value names (`{"ownerRef": "olivia"}`): an owner's id is made
+/// by the seed, so the fixture cannot write it.
+fn owner_ref(v: &Value) -> Option<&Value> {
+    v.as_object().and_then(|o| o.get("ownerRef"))
+}
+
+async fn plan_records(
+    state: &AppState,
+    portal: PortalId,
+    v: &Value,
+    owners: &HashSet<&str>,
+) -> ApiResult<Vec<RecordPart>> {
     let mut out = Vec::new();
     // Refs are unique per type, however the fixture spells the type.
     let mut refs: HashSet<(String, String)> = HashSet::new();
@@ -396,13 +413,23 @@ async fn plan_records(state: &AppState, portal: PortalId, v: &Value) -> ApiResul
                     ));
                 }
             }
-            let properties = match fields.get("properties") {
+            let properties: BTreeMap<String, Value> = match fields.get("properties") {
                 None => BTreeMap::new(),
                 Some(p) => object(p, &format!("{path}.properties"))?
                     .iter()
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect(),
             };
+            for (k, v) in &properties {
+                let Some(named) = owner_ref(v) else { continue };
+                let known = named.as_str().is_some_and(|r| owners.contains(r));
+                if !known || v.as_object().is_some_and(|o| o.len() != 1) {
+                    return Err(invalid(
+                        &format!("{path}.properties.{k}"),
+                        format!("{{\"ownerRef\": …}} names an owner of this fixture by its ref (or email); {named} is none"),
+                    ));
+                }
+            }
             items.push(RecordItem {
                 path,
                 reference,
@@ -637,7 +664,7 @@ fn seed_source() -> WriteSource {
     }
 }
 
-async fn write(state: &AppState, portal: PortalId, plan: Plan) -> ApiResult<Seeded> {
+async fn write(state: &AppState, portal: PortalId, mut plan: Plan) -> ApiResult<Seeded> {
     let mut counts = Counts::default();
     let mut refs: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
 
@@ -655,9 +682,9 @@ async fn write(state: &AppState, portal: PortalId, plan: Plan) -> ApiResult<Seed
         counts.properties += n;
     }
 
+    let mut owner_refs = BTreeMap::new();
     if !plan.owners.is_empty() {
         let auth = acting(state, portal, "users-v3", "create", ())?;
-        let mut owner_refs = BTreeMap::new();
         for owner in plan.owners {
             let user = directory::write(&auth, owner.change, &owner.raw)
                 .await
@@ -665,7 +692,18 @@ async fn write(state: &AppState, portal: PortalId, plan: Plan) -> ApiResult<Seed
             owner_refs.insert(owner.reference, user.owner_id.to_string());
             counts.owners += 1;
         }
-        refs.insert("owners".into(), owner_refs);
+        refs.insert("owners".into(), owner_refs.clone());
+    }
+    // Owner refs in record values become the ids just made (planned: each names one).
+    for item in plan.records.iter_mut().flat_map(|p| p.items.iter_mut()) {
+        for v in item.properties.values_mut() {
+            if let Some(id) = owner_ref(v)
+                .and_then(Value::as_str)
+                .and_then(|r| owner_refs.get(r))
+            {
+                *v = Value::String(id.clone());
+            }
+        }
     }
 
     for part in plan.pipelines {

@@ -139,10 +139,17 @@ async fn every_part_of_a_fixture_appears_through_hubspots_api() {
     let d = app
         .get(
             token,
-            &format!("/crm/v3/objects/deals/{big}?properties=pipeline,dealstage,amount"),
+            &format!(
+                "/crm/v3/objects/deals/{big}?properties=pipeline,dealstage,amount,hubspot_owner_id"
+            ),
         )
         .await;
     assert_eq!(ok(&d, 200)["properties"]["dealstage"], "talking");
+    // The owner the fixture named by its ref.
+    assert_eq!(
+        d.body["properties"]["hubspot_owner_id"],
+        refs["owners"]["olivia"]
+    );
 
     // Associations: the defaults both ways, and the typed one.
     let c = app
@@ -235,6 +242,11 @@ async fn a_bad_fixture_is_refused_with_its_path_and_writes_nothing() {
             with(json!({"records": {"nonsense": []}})),
             "records.nonsense",
         ),
+        // HubSpot creates these records; its API (and so a fixture) cannot.
+        (
+            with(json!({"records": {"partner_services": [{"properties": {}}]}})),
+            "records.partner_services",
+        ),
         (
             with(
                 json!({"properties": {"contacts": [{"name": "x", "label": "X", "type": "strin", "fieldType": "text", "groupName": "contactinformation"}]}}),
@@ -264,6 +276,13 @@ async fn a_bad_fixture_is_refused_with_its_path_and_writes_nothing() {
         (
             with(json!({"pipelines": {"deals": [{"label": "x", "stages": []}]}})),
             "pipelines.deals[0]",
+        ),
+        (
+            plus(
+                "deals",
+                json!({"dealname": "d", "hubspot_owner_id": {"ownerRef": "nobody"}}),
+            ),
+            "records.deals[1].properties.hubspot_owner_id",
         ),
         (
             with(json!({"records": {"contacts": [{"ref": "a"}, {"ref": "a"}]}})),
@@ -303,8 +322,10 @@ async fn a_bad_fixture_is_refused_with_its_path_and_writes_nothing() {
             "records.deals[1]",
         ),
         (
-            with(json!({"owners": [{"email": "taken@example.com"}]})),
-            "owners[0]",
+            with(
+                json!({"owners": [{"ref": "olivia", "email": "o@example.com"}, {"email": "taken@example.com"}]}),
+            ),
+            "owners[1]",
         ),
     ];
     for (fixture, path) in cases {
@@ -479,4 +500,54 @@ async fn hubspot_tokens_cannot_seed_or_reset_to_a_seed() {
     }
     let contacts = app.get(&token, "/crm/v3/objects/contacts").await;
     assert_eq!(ok(&contacts, 200)["results"], json!([]));
+}
+
+#[tokio::test]
+async fn hostile_fixtures_get_hubspots_envelope_never_a_5xx() {
+    let app = TestApp::spawn().await;
+    let admin = admin_token(&app).await;
+    let (portal, token) = new_portal(&app, &admin).await;
+    let url = format!("/_spoke/portals/{portal}/seed");
+    let before = state_of(&app, &token).await;
+    let deep = (0..200).fold(json!(1), |v, _| json!([v]));
+    let long = "x".repeat(100_000);
+    let bodies = vec![
+        json!(null),
+        json!(1),
+        json!("fixture"),
+        json!({"records": []}),
+        json!({"records": {"contacts": {}}}),
+        json!({"records": {"contacts": [1, null, "x"]}}),
+        json!({"records": {"contacts": [{"properties": []}]}}),
+        json!({"records": {"contacts": [{"ref": 7}]}}),
+        json!({"records": {"contacts": [{"properties": {"email": deep}}]}}),
+        json!({"records": {"contacts": [{"properties": {"email": long}}]}}),
+        json!({"records": {"contacts": [{"properties": {"firstname": "a\u{0}b"}}]}}),
+        json!({"records": {(long.as_str()): []}}),
+        json!({"records": {"2-999999": []}}),
+        json!({"properties": {"contacts": [{"name": null}]}}),
+        json!({"properties": {"contacts": {"name": "x"}}}),
+        json!({"owners": {}}),
+        json!({"owners": [{"ref": "", "email": "a@example.com"}]}),
+        json!({"pipelines": {"deals": [{"label": "x", "displayOrder": "first", "stages": []}]}}),
+        json!({"pipelines": {"deals": [{"label": "x", "displayOrder": 0, "stages": [{"label": "s", "displayOrder": 0, "metadata": {"p": [1]}}]}]}}),
+        json!({"associations": {}}),
+        json!({"associations": [{}]}),
+        json!({"associations": [{"from": "alice", "to": "acme"}]}),
+        json!({"associations": [{"from": {"type": "contacts"}, "to": {"type": "companies", "ref": "acme"}}]}),
+        json!({"associations": [{"from": {"type": "contacts", "ref": "a"}, "to": {"type": "companies", "ref": "b"}, "types": "default"}]}),
+        json!({"associations": [{"from": {"type": "contacts", "ref": "a"}, "to": {"type": "companies", "ref": "b"}, "label": "x"}]}),
+    ];
+    for body in bodies {
+        let a = app.post(&admin, &url, body.clone()).await;
+        assert!(
+            a.status.is_client_error(),
+            "{body}: {} {}",
+            a.status,
+            a.text
+        );
+        assert_eq!(a.body["status"], "error", "{}", a.text);
+        assert!(a.body["correlationId"].is_string(), "{}", a.text);
+    }
+    assert_eq!(state_of(&app, &token).await, before);
 }
