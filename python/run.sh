@@ -51,10 +51,11 @@ if [ -n "${SPOKE_COMPAT_DATABASE:-}" ]; then args+=(--spoke-database "$SPOKE_COM
 
 echo "==> the example suite and the plugin's tests, on the wheel's spoke"
 # The tests run where no cargo and no SPOKE_BIN can be found: what a Python user has.
+# pytester runs the plugin's own tests' inner pytest sessions.
 cd "$work"
 set +e
 env -u SPOKE_BIN -u SPOKE_URL -u SPOKE_ADMIN_TOKEN PATH="$venv/bin:/usr/local/bin:/usr/bin:/bin" \
-  "$venv/bin/python" -m pytest -q -p no:cacheprovider --rootdir "$here" \
+  "$venv/bin/python" -m pytest -q -p no:cacheprovider -p pytester --rootdir "$here" \
   "$here/examples" "$here/tests" "${args[@]}" "$@"
 status=$?
 set -e
