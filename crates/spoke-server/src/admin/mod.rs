@@ -10,6 +10,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Path, State};
+use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -24,6 +25,9 @@ use spoke_store::tokens;
 use crate::error::{ApiError, ApiResult};
 use crate::wire;
 use crate::AppState;
+
+mod browse;
+pub mod ui;
 
 /// The admin API's OpenAPI document, written by hand.
 pub const OPENAPI: &str = include_str!("openapi.json");
@@ -42,6 +46,16 @@ pub const ROUTES: &[(&str, &str)] = &[
         "/_spoke/portals/{portalId}/snapshots/{name}/restore",
     ),
     ("DELETE", "/_spoke/portals/{portalId}/snapshots/{name}"),
+    ("GET", "/_spoke/portals/{portalId}/types"),
+    ("GET", "/_spoke/portals/{portalId}/objects/{objectType}"),
+    (
+        "GET",
+        "/_spoke/portals/{portalId}/objects/{objectType}/{objectId}",
+    ),
+    ("GET", "/_spoke/ui"),
+    ("POST", "/_spoke/ui/login"),
+    ("POST", "/_spoke/ui/logout"),
+    ("GET", "/_spoke/ui/{asset}"),
 ];
 
 pub fn router() -> Router<AppState> {
@@ -62,22 +76,44 @@ pub fn router() -> Router<AppState> {
             "/_spoke/portals/{portalId}/snapshots/{name}",
             delete(delete_snapshot),
         )
+        .merge(browse::router())
+        .merge(ui::router())
 }
 
-/// A caller holding the admin token.
+/// A caller holding the admin token: as `Authorization: Bearer`, or as the web UI's cookie
+/// ([`ui::COOKIE`]), which a state-changing request must back with the [`ui::CSRF_HEADER`]
+/// header (a cross-site form cannot set one; SameSite=Strict is the first guard).
 pub struct Admin;
 
 impl FromRequestParts<AppState> for Admin {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
-        let secret = crate::auth::bearer(parts)?;
-        // Read on every call: `spoke admin-token` replaces the hash while servers run.
-        match state.store.admin_token_hash().await? {
-            Some(stored) if admin_matches(secret, &stored) => Ok(Admin),
-            _ => Err(ApiError::unauthenticated()),
+        // A Bearer header wins over the cookie, so a script's wrong token is never rescued
+        // by a browser session.
+        let (secret, from_cookie) = if parts.headers.contains_key(AUTHORIZATION) {
+            (crate::auth::bearer(parts)?.to_owned(), false)
+        } else {
+            let secret = ui::cookie_secret(&parts.headers).ok_or_else(ApiError::unauthenticated)?;
+            (secret, true)
+        };
+        if !is_admin_secret(state, &secret).await? {
+            return Err(ApiError::unauthenticated());
         }
+        if from_cookie && !parts.method.is_safe() && !ui::has_csrf_header(&parts.headers) {
+            return Err(ui::csrf_refusal());
+        }
+        Ok(Admin)
     }
+}
+
+/// Whether `secret` is the database's admin token. Read on every call: `spoke admin-token`
+/// replaces the hash while servers run.
+pub(crate) async fn is_admin_secret(state: &AppState, secret: &str) -> ApiResult<bool> {
+    Ok(matches!(
+        state.store.admin_token_hash().await?,
+        Some(stored) if admin_matches(secret, &stored)
+    ))
 }
 
 async fn openapi() -> Response {

@@ -32,5 +32,6 @@ mod search;
 mod seed_docs;
 mod smoke;
 mod strings;
+mod ui;
 mod users;
 mod values;
