@@ -64,6 +64,17 @@ pub(super) fn router() -> Router<AppState> {
         .route("/_spoke/ui/{asset}", get(asset))
 }
 
+/// The UI's address under `origin`; with the admin token, the address that signs in.
+pub fn address(origin: &str, secret: Option<&str>) -> String {
+    match secret {
+        Some(secret) => {
+            let token: String = form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+            format!("{origin}/_spoke/ui?token={token}")
+        }
+        None => format!("{origin}/_spoke/ui"),
+    }
+}
+
 /// The admin token the UI's cookie carries, if the request has one.
 pub(crate) fn cookie_secret(headers: &HeaderMap) -> Option<String> {
     headers
