@@ -55,6 +55,20 @@ impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
+        let principal = Self::authenticate(parts, state).await?;
+        if let Some(caller) = parts.extensions.get::<crate::inspector::Caller>() {
+            caller.set(crate::inspector::CallerInfo {
+                portal_id: principal.portal.0,
+                token_id: principal.app_id.is_none().then_some(principal.token_id),
+                app_id: principal.app_id,
+            });
+        }
+        Ok(principal)
+    }
+}
+
+impl Principal {
+    async fn authenticate(parts: &Parts, state: &AppState) -> ApiResult<Self> {
         let secret = bearer(parts)?;
         if let Some(token) = tokens::authenticate(state.store.as_ref(), secret).await? {
             return Ok(Principal {

@@ -17,6 +17,8 @@
 //! - [`metrics`]: Prometheus metrics at `/metrics` and the store wrapper that times calls.
 //! - [`conn`]: the accept loop: connection limits, timeouts, TLS, hyper's own errors in
 //!   HubSpot's envelope.
+//! - [`inspector`]: the request inspector: every request to HubSpot's surface and its
+//!   answer, redacted, in a bounded in-memory log the admin API reads.
 //! - [`tls`]: the local certificate authority and server certificate for
 //!   `--https-listen`.
 
@@ -26,6 +28,7 @@ pub mod catalogue;
 pub mod conn;
 pub mod error;
 mod handlers;
+pub mod inspector;
 pub mod metrics;
 pub mod ratelimit;
 pub mod schema;
@@ -53,6 +56,8 @@ pub struct AppState {
     pub rate_limits: Option<ratelimit::RateLimits>,
     /// Custom types resolved recently (`schema::CustomTypes`).
     pub custom_types: Arc<schema::CustomTypes>,
+    /// The request log (`inspector`); recording by default.
+    pub inspector: Arc<inspector::Inspector>,
 }
 
 impl AppState {
@@ -60,11 +65,21 @@ impl AppState {
         let metrics = metrics::Metrics::new();
         Self {
             store: metrics::TimedStore::wrap(store, metrics.clone()),
-            metrics,
             serve_metrics: true,
             rate_limits: None,
             custom_types: Arc::default(),
+            inspector: inspector::Inspector::new(
+                inspector::InspectorConfig::default(),
+                metrics.inspector(),
+            ),
+            metrics,
         }
+    }
+
+    /// The request log with other bounds (or starting with recording off).
+    pub fn with_inspector(mut self, config: inspector::InspectorConfig) -> Self {
+        self.inspector = inspector::Inspector::new(config, self.metrics.inspector());
+        self
     }
 
     pub fn without_metrics_endpoint(mut self) -> Self {
@@ -105,6 +120,7 @@ pub fn app(state: AppState) -> Router {
         None => router,
     };
     let metrics = state.metrics.clone();
+    let inspector = state.inspector.clone();
     router
         // Inside the wire middleware, so a handler bug still answers a 500 in HubSpot's
         // envelope with its correlation id instead of dropping the connection.
@@ -112,6 +128,11 @@ pub fn app(state: AppState) -> Router {
             panic_response,
         ))
         .layer(axum::middleware::from_fn(wire::middleware))
+        // Outside it, so the log holds what the client got: rendered errors, correlation id.
+        .layer(axum::middleware::from_fn_with_state(
+            inspector,
+            inspector::middleware,
+        ))
         // Outside it, so each request is counted with the status it was answered with.
         .layer(axum::middleware::from_fn_with_state(
             metrics,
@@ -151,7 +172,7 @@ pub async fn serve_with(
         http: Some(listener),
         https: None,
     };
-    conn::serve(listeners, app(state), limits, shutdown).await
+    serve_listeners(listeners, state, limits, shutdown).await
 }
 
 /// Serves the app on plain HTTP, HTTPS or both listeners, under one set of connection
@@ -162,6 +183,13 @@ pub async fn serve_listeners(
     limits: ConnLimits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // Live request streams never end by themselves; they must before the connections
+    // they hold can drain.
+    let inspector = state.inspector.clone();
+    let shutdown = async move {
+        shutdown.await;
+        inspector.close();
+    };
     conn::serve(listeners, app(state), limits, shutdown).await
 }
 

@@ -16,7 +16,8 @@ use axum::http::header::CONTENT_TYPE;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
 };
 use spoke_core::time::Millis;
 use spoke_core::CustomSchema;
@@ -44,6 +45,7 @@ pub struct Metrics {
     latency: HistogramVec,
     store_calls: HistogramVec,
     rate_limited: IntCounterVec,
+    inspector: crate::inspector::InspectorMetrics,
 }
 
 impl Metrics {
@@ -91,11 +93,31 @@ impl Metrics {
         let latency = latency.expect("metric definition");
         let store_calls = store_calls.expect("metric definition");
         let rate_limited = rate_limited.expect("metric definition");
+        let inspector = crate::inspector::InspectorMetrics {
+            recorded: IntCounter::new(
+                "spoke_inspector_recorded_total",
+                "Requests recorded by the request inspector",
+            )
+            .expect("metric definition"),
+            evicted: IntCounter::new(
+                "spoke_inspector_evicted_total",
+                "Recorded requests dropped from the inspector's log to keep it within its bounds",
+            )
+            .expect("metric definition"),
+            bytes: IntGauge::new(
+                "spoke_inspector_bytes",
+                "Bytes the inspector's log holds (entries' strings, headers and kept bodies)",
+            )
+            .expect("metric definition"),
+        };
         for c in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(latency.clone()),
             Box::new(store_calls.clone()),
             Box::new(rate_limited.clone()),
+            Box::new(inspector.recorded.clone()),
+            Box::new(inspector.evicted.clone()),
+            Box::new(inspector.bytes.clone()),
         ] {
             if let Err(e) = registry.register(c) {
                 tracing::warn!(error = %e, "metric not registered");
@@ -107,7 +129,13 @@ impl Metrics {
             latency,
             store_calls,
             rate_limited,
+            inspector,
         })
+    }
+
+    /// The request inspector's series (shared handles, so a replaced log keeps counting).
+    pub fn inspector(&self) -> crate::inspector::InspectorMetrics {
+        self.inspector.clone()
     }
 
     fn observe_store(&self, call: &str, ok: bool, started: Instant) {

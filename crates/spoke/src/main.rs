@@ -42,6 +42,48 @@ struct DatabaseArg {
     pg: PgArgs,
 }
 
+/// The request inspector's log (`/_spoke/requests`): in memory, this process's own.
+#[derive(Args, Clone)]
+struct InspectorArgs {
+    /// Start with request recording off (the admin API's `PUT /_spoke/inspector` turns it
+    /// on); off, a request costs the log one flag read.
+    #[arg(long, env = "SPOKE_NO_INSPECTOR")]
+    no_inspector: bool,
+    /// Most requests the log keeps; the oldest are dropped first.
+    #[arg(long, env = "SPOKE_INSPECTOR_CAPACITY", default_value_t = 10_000)]
+    inspector_capacity: usize,
+    /// Most memory the log's entries may hold (headers and kept bodies), e.g. 64MiB.
+    #[arg(long, env = "SPOKE_INSPECTOR_MAX_BYTES", default_value = "64MiB", value_parser = parse_size)]
+    inspector_max_bytes: usize,
+    /// Most bytes kept of each request or response body; longer ones are cut there and
+    /// marked truncated.
+    #[arg(long, env = "SPOKE_INSPECTOR_MAX_BODY_BYTES", default_value = "64KiB", value_parser = parse_size)]
+    inspector_max_body_bytes: usize,
+}
+
+/// A byte count: a number, optionally followed by KiB, MiB or GiB (or KB, MB, GB, in
+/// powers of 1000).
+fn parse_size(raw: &str) -> Result<usize, String> {
+    let s = raw.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (digits, unit) = s.split_at(split);
+    let n: usize = digits
+        .parse()
+        .map_err(|_| format!("{raw:?} is not a size (e.g. 65536, 64KiB, 64MiB)"))?;
+    let factor: usize = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kib" | "k" => 1 << 10,
+        "mib" | "m" => 1 << 20,
+        "gib" | "g" => 1 << 30,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        _ => return Err(format!("{raw:?}: unknown unit (use KiB, MiB or GiB)")),
+    };
+    n.checked_mul(factor)
+        .ok_or_else(|| format!("{raw:?} is too large"))
+}
+
 /// PostgreSQL tuning; ignored for SQLite.
 #[derive(Args, Clone)]
 struct PgArgs {
@@ -107,6 +149,8 @@ enum Command {
         /// default: spoke is meant for loopback and private networks).
         #[arg(long, env = "SPOKE_NO_METRICS")]
         no_metrics: bool,
+        #[command(flatten)]
+        inspector: InspectorArgs,
     },
     /// Issue a new admin token for the `/_spoke/` API and print it. Only its hash is
     /// stored, so the old one stops working at once (running servers included).
@@ -623,6 +667,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             max_connections,
             admin_token,
             no_metrics,
+            inspector,
         } => {
             // Certificates before the database, so a CA problem is reported before any
             // first-start output.
@@ -663,7 +708,13 @@ async fn run(cli: Cli) -> Result<(), String> {
                 }
                 _ => None,
             };
-            let mut state = AppState::new(store);
+            let mut state =
+                AppState::new(store).with_inspector(spoke_server::inspector::InspectorConfig {
+                    recording: !inspector.no_inspector,
+                    capacity: inspector.inspector_capacity,
+                    max_bytes: inspector.inspector_max_bytes,
+                    body_cap: inspector.inspector_max_body_bytes,
+                });
             if no_metrics {
                 state = state.without_metrics_endpoint();
             }

@@ -253,16 +253,20 @@ def test_the_request_log_shows_the_requests_that_made_them(spoke, page, admin, f
 
     # Live: a request made while the page is open appears without a reload.
     page.check("#live")
-    page.wait_for_timeout(300)
+    page.wait_for_selector("#live[data-open]", state="attached")
+    shown = page.locator("#requests-table tbody tr").count()
     live_email = f"live-{tag()}@example.com"
-    client.crm.contacts.basic_api.create(
+    live = client.crm.contacts.basic_api.create(
         simple_public_object_input_for_create=C.SimplePublicObjectInputForCreate(properties={"email": live_email})
     )
     page.wait_for_function(
-        "n => document.querySelectorAll('#requests-table tbody tr').length > n",
-        arg=len(page.locator("#requests-table tbody tr").all()),
-        timeout=10_000,
+        "n => document.querySelectorAll('#requests-table tbody tr').length > n", arg=shown, timeout=10_000
     )
+    newest = page.locator("#requests-table tbody tr").first
+    assert "/crm/v3/objects/contacts" in newest.text_content()
+    newest.locator("a").click()
+    page.wait_for_selector("#response-body")
+    assert live.id in page.text_content("#response-body")
 
 
 def test_a_fault_rule_added_in_the_ui_is_one_of_the_servers_rules(spoke, page, admin):

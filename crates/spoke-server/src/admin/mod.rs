@@ -8,6 +8,8 @@
 //! here and the admin token is no HubSpot token, so each API is closed to the other's
 //! credentials. Errors are [`ApiError`]s in HubSpot's envelope, like every other answer.
 
+mod inspector;
+
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::header::AUTHORIZATION;
@@ -56,6 +58,13 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/_spoke/ui/login"),
     ("POST", "/_spoke/ui/logout"),
     ("GET", "/_spoke/ui/{asset}"),
+    // The request inspector (`inspector.rs`).
+    ("GET", "/_spoke/requests"),
+    ("DELETE", "/_spoke/requests"),
+    ("GET", "/_spoke/requests/stream"),
+    ("GET", "/_spoke/requests/{id}"),
+    ("GET", "/_spoke/inspector"),
+    ("PUT", "/_spoke/inspector"),
 ];
 
 pub fn router() -> Router<AppState> {
@@ -78,6 +87,7 @@ pub fn router() -> Router<AppState> {
         )
         .merge(browse::router())
         .merge(ui::router())
+        .merge(inspector::router())
 }
 
 /// A caller holding the admin token: as `Authorization: Bearer`, or as the web UI's cookie

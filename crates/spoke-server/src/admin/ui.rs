@@ -53,7 +53,8 @@ const APP_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self
      connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; \
      frame-ancestors 'none'";
 /// The login page is one file: its style is inline, it runs no script.
-const LOGIN_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; \
+const LOGIN_POLICY: &str =
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; \
      form-action 'self'; frame-ancestors 'none'";
 
 pub(super) fn router() -> Router<AppState> {

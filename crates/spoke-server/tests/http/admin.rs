@@ -9,7 +9,7 @@ use spoke_store::admin::{admin_hash, new_admin_secret};
 
 use crate::harness::{Answer, TestApp};
 
-async fn admin_token(app: &TestApp) -> String {
+pub(crate) async fn admin_token(app: &TestApp) -> String {
     let secret = new_admin_secret();
     let now = spoke_core::time::now_millis();
     app.store
@@ -350,6 +350,18 @@ async fn the_openapi_document_names_every_admin_route() {
             .replace("{objectId}", "1")
             .replace("{asset}", "app.js");
         let method = Method::from_bytes(method.as_bytes()).expect("method");
+        if concrete.ends_with("/stream") {
+            // An event stream does not end: its head is the answer.
+            let res = app
+                .http
+                .get(format!("{}{concrete}", app.base))
+                .bearer_auth(&admin)
+                .send()
+                .await
+                .expect("stream");
+            assert_eq!(res.status(), 200, "{concrete}");
+            continue;
+        }
         let a = app
             .call(
                 method.clone(),

@@ -94,6 +94,12 @@ impl Drop for SchemaGuard {
 
 impl TestApp {
     pub async fn spawn() -> Self {
+        Self::spawn_with(|state| state).await
+    }
+
+    /// [`spawn`](Self::spawn) with the app's state adjusted first (e.g. other inspector
+    /// bounds), on the same backend.
+    pub async fn spawn_with(configure: impl FnOnce(AppState) -> AppState) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let (db_url, guard) = match postgres_url() {
             Some(url) => {
@@ -106,7 +112,8 @@ impl TestApp {
             ),
         };
         let store = open(&db_url).await;
-        let mut app = Self::serve(store, db_url, dir).await;
+        let state = configure(AppState::new(store.clone()));
+        let mut app = Self::serve_state(state, store, db_url, dir).await;
         app._schema = Arc::new(guard);
         app
     }

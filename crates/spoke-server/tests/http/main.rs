@@ -15,6 +15,7 @@ mod custom_objects;
 mod engagements;
 mod errors;
 mod fuzz;
+mod inspector;
 mod isolation;
 mod legacy;
 mod list;

@@ -15,12 +15,12 @@ const REDIRECT: &str = "http://localhost:9999/callback";
 const CONTACTS_READ: &str = "crm.objects.contacts.read";
 const CONTACTS_WRITE: &str = "crm.objects.contacts.write";
 
-struct OAuthApp {
-    app: AppRecord,
-    secrets: AppSecrets,
+pub(crate) struct OAuthApp {
+    pub(crate) app: AppRecord,
+    pub(crate) secrets: AppSecrets,
 }
 
-async fn register(t: &TestApp, name: &str) -> OAuthApp {
+pub(crate) async fn register(t: &TestApp, name: &str) -> OAuthApp {
     let dir = tempfile::tempdir().expect("tempdir");
     let key = SecretKey::load_or_create(&dir.path().join(KEY_FILE)).expect("key");
     let spec = AppSpec {
@@ -67,7 +67,7 @@ fn input_value(page: &str, name: &str) -> Option<String> {
 
 /// Walks the consent page as a browser would: GET, then POST the form with its cookie.
 /// Returns the redirect's `Location`.
-async fn consent(t: &TestApp, app: &OAuthApp, portal: i64, state: &str) -> String {
+pub(crate) async fn consent(t: &TestApp, app: &OAuthApp, portal: i64, state: &str) -> String {
     let http = no_redirects();
     let page = http
         .get(format!(
@@ -115,7 +115,7 @@ async fn consent(t: &TestApp, app: &OAuthApp, portal: i64, state: &str) -> Strin
         .to_owned()
 }
 
-fn query_param(url: &str, key: &str) -> Option<String> {
+pub(crate) fn query_param(url: &str, key: &str) -> Option<String> {
     let (_, query) = url.split_once('?')?;
     form_urlencoded::parse(query.as_bytes())
         .find(|(k, _)| k == key)
@@ -146,7 +146,7 @@ fn key_order(text: &str, keys: &[&str]) -> Vec<usize> {
         .collect()
 }
 
-async fn exchange(t: &TestApp, app: &OAuthApp, code: &str) -> (StatusCode, Value) {
+pub(crate) async fn exchange(t: &TestApp, app: &OAuthApp, code: &str) -> (StatusCode, Value) {
     post_form(
         t,
         "/oauth/v1/token",

@@ -400,12 +400,19 @@ async function requestsView(gen, _, params) {
   };
 
   let stream = null;
-  const stopStream = () => { if (stream) stream.close(); stream = null; };
+  const stopStream = () => {
+    if (stream) stream.close();
+    stream = null;
+    live.removeAttribute('data-open');
+  };
   cleanups.push(stopStream);
   live.addEventListener('change', () => {
     stopStream();
     if (!live.checked) return;
     stream = new EventSource(`/_spoke/requests/stream?${filters}`);
+    // Marked once connected, so a person (and a test) can tell the feed is live.
+    stream.onopen = () => live.setAttribute('data-open', '');
+    stream.onerror = () => live.removeAttribute('data-open');
     stream.onmessage = (ev) => {
       try {
         tbody.prepend(requestRow(JSON.parse(ev.data)));
