@@ -3,8 +3,9 @@
 //! rows: the routes are [`ROUTES`], documented by `openapi.json` (served at
 //! `/_spoke/openapi.json`; a test holds every route to it).
 //!
-//! Every route but the document needs the database's admin token (`Authorization: Bearer`),
-//! checked against its stored hash ([`spoke_store::admin`]); HubSpot tokens are refused
+//! Every route but the document (and the UI's sign-in and sign-out) needs the database's
+//! admin token (`Authorization: Bearer`, or the web UI's cookie, [`ui`]), checked against its
+//! stored hash ([`spoke_store::admin`]); HubSpot tokens are refused
 //! here and the admin token is no HubSpot token, so each API is closed to the other's
 //! credentials. Errors are [`ApiError`]s in HubSpot's envelope, like every other answer.
 
