@@ -6,7 +6,6 @@
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use spoke_core::time::now_millis;
 use spoke_core::PortalId;
 use spoke_store::{oauth, tokens};
 
@@ -71,6 +70,7 @@ impl Principal {
     async fn authenticate(parts: &Parts, state: &AppState) -> ApiResult<Self> {
         let secret = bearer(parts)?;
         if let Some(token) = tokens::authenticate(state.store.as_ref(), secret).await? {
+            crate::faults::at_principal(state, parts, token.portal).await?;
             return Ok(Principal {
                 portal: token.portal,
                 token_id: token.id,
@@ -81,10 +81,12 @@ impl Principal {
         let token = oauth::find_access_token(state.store.as_ref(), secret)
             .await?
             .ok_or_else(ApiError::unauthenticated)?;
-        let now = now_millis();
+        // Judged by the portal's clock, so advancing it expires the token.
+        let now = state.now(token.portal);
         if let Some(at) = token.expires_at.filter(|at| *at <= now) {
             return Err(ApiError::expired(at, now));
         }
+        crate::faults::at_principal(state, parts, token.portal).await?;
         Ok(Principal {
             portal: token.portal,
             token_id: 0,

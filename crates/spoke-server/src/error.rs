@@ -60,6 +60,11 @@ pub struct ApiError {
     /// Set on errors of the OAuth endpoints, which answer in their own shape
     /// (`spoke_types::oauth::OAuthError`): HubSpot's `status` code and RFC 6749's `error`.
     pub oauth: Option<OAuthCode>,
+    /// Headers the answer carries besides the usual ones (an injected 429's rate-limit
+    /// headers, `x-spoke-fault`).
+    pub headers: Vec<(&'static str, String)>,
+    /// Sent instead of HubSpot's error body (a fault rule's `body`), as it is.
+    pub body: Option<serde_json::Value>,
 }
 
 /// The codes of an OAuth endpoint's error: HubSpot's `status` (`BAD_AUTH_CODE`) and the
@@ -105,6 +110,8 @@ impl ApiError {
             policy_name: None,
             not_emulated: None,
             oauth: None,
+            headers: Vec::new(),
+            body: None,
         }
     }
 

@@ -20,14 +20,19 @@
 //!   HubSpot's envelope.
 //! - [`inspector`]: the request inspector: every request to HubSpot's surface and its
 //!   answer, redacted, in a bounded in-memory log the admin API reads.
+//! - [`faults`]: fault injection by the admin API's rules; [`clock`]: the time each portal
+//!   sees; [`emulator`]: this process's copy of both.
 //! - [`tls`]: the local certificate authority and server certificate for
 //!   `--https-listen`.
 
 pub mod admin;
 pub mod auth;
 pub mod catalogue;
+pub mod clock;
 pub mod conn;
+pub mod emulator;
 pub mod error;
+pub mod faults;
 mod handlers;
 pub mod inspector;
 pub mod metrics;
@@ -59,6 +64,8 @@ pub struct AppState {
     pub custom_types: Arc<schema::CustomTypes>,
     /// The request log (`inspector`); recording by default.
     pub inspector: Arc<inspector::Inspector>,
+    /// The fault rules and portal clocks as this process last read them.
+    pub emulator: Arc<emulator::Emulator>,
 }
 
 impl AppState {
@@ -69,6 +76,7 @@ impl AppState {
             serve_metrics: true,
             rate_limits: None,
             custom_types: Arc::default(),
+            emulator: Arc::default(),
             inspector: inspector::Inspector::new(
                 inspector::InspectorConfig::default(),
                 metrics.inspector(),
@@ -81,6 +89,12 @@ impl AppState {
     pub fn with_inspector(mut self, config: inspector::InspectorConfig) -> Self {
         self.inspector = inspector::Inspector::new(config, self.metrics.inspector());
         self
+    }
+
+    /// The instant `portal` sees now: what its writes record and its tokens' expiry is
+    /// judged by (see [`clock`]).
+    pub fn now(&self, portal: spoke_core::PortalId) -> spoke_core::time::Millis {
+        self.emulator.now(portal)
     }
 
     pub fn without_metrics_endpoint(mut self) -> Self {
@@ -120,6 +134,11 @@ pub fn app(state: AppState) -> Router {
         )),
         None => router,
     };
+    // Outside the rate limiter: an injected fault answers before a request is counted.
+    let router = router.layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        faults::middleware,
+    ));
     let metrics = state.metrics.clone();
     let inspector = state.inspector.clone();
     router

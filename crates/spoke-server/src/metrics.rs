@@ -25,6 +25,7 @@ use spoke_core::PortalId;
 use spoke_core::{PropertyDefinition, StoredRecord};
 use spoke_store::admin::{AdminStore, SnapshotInfo, SnapshotRefusal};
 use spoke_store::directory::{DirectoryRefusal, DirectoryStore, DirectoryUser, DirectoryWrite};
+use spoke_store::emulator::{Clock, EmulatorStore, FaultRule, FaultSpec};
 use spoke_store::oauth::{AppLookup, AppRecord, CodeUse, GrantKind, GrantRecord, NewApp};
 use spoke_store::pipelines::{Applied, AuditKey, AuditRecord, Pipeline, PipelineWrite, Refusal};
 use spoke_store::schemas::{
@@ -46,6 +47,7 @@ pub struct Metrics {
     store_calls: HistogramVec,
     rate_limited: IntCounterVec,
     inspector: crate::inspector::InspectorMetrics,
+    faults: IntCounterVec,
 }
 
 impl Metrics {
@@ -87,6 +89,13 @@ impl Metrics {
             ),
             &["operation"],
         );
+        let faults = IntCounterVec::new(
+            Opts::new(
+                "spoke_faults_injected_total",
+                "Faults injected by the admin API's fault rules, by action",
+            ),
+            &["action"],
+        );
         // Fixed names and labels: only a programming error fails here, and every test that
         // builds an app would show it. Nothing a request sends reaches these.
         let requests = requests.expect("metric definition");
@@ -110,6 +119,7 @@ impl Metrics {
             )
             .expect("metric definition"),
         };
+        let faults = faults.expect("metric definition");
         for c in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(latency.clone()),
@@ -118,6 +128,7 @@ impl Metrics {
             Box::new(inspector.recorded.clone()),
             Box::new(inspector.evicted.clone()),
             Box::new(inspector.bytes.clone()),
+            Box::new(faults.clone()),
         ] {
             if let Err(e) = registry.register(c) {
                 tracing::warn!(error = %e, "metric not registered");
@@ -130,12 +141,18 @@ impl Metrics {
             store_calls,
             rate_limited,
             inspector,
+            faults,
         })
     }
 
     /// The request inspector's series (shared handles, so a replaced log keeps counting).
     pub fn inspector(&self) -> crate::inspector::InspectorMetrics {
         self.inspector.clone()
+    }
+
+    /// Counts a fault a rule injected (`error`, `latency`, `disconnect`).
+    pub fn fault_injected(&self, action: &str) {
+        self.faults.with_label_values(&[action]).inc();
     }
 
     fn observe_store(&self, call: &str, ok: bool, started: Instant) {
@@ -172,8 +189,10 @@ pub async fn middleware(State(metrics): State<Arc<Metrics>>, req: Request, next:
         .requests
         .with_label_values(&[&operation, status.as_str()])
         .inc();
-    // Only the rate limiter answers 429.
-    if status == axum::http::StatusCode::TOO_MANY_REQUESTS {
+    // The rate limiter's 429s; a fault rule's carry its header and are counted as faults.
+    if status == axum::http::StatusCode::TOO_MANY_REQUESTS
+        && !res.headers().contains_key(crate::faults::FAULT_HEADER)
+    {
         metrics.rate_limited.with_label_values(&[&operation]).inc();
     }
     res
@@ -523,6 +542,42 @@ impl OAuthStore for TimedStore {
     }
     async fn use_code(&self, hash: &str, now: Millis) -> StoreResult<CodeUse> {
         timed!(self, use_code(hash, now))
+    }
+}
+
+#[async_trait]
+impl EmulatorStore for TimedStore {
+    async fn list_fault_rules(&self) -> StoreResult<Vec<FaultRule>> {
+        timed!(self, list_fault_rules())
+    }
+    async fn insert_fault_rule(
+        &self,
+        spec: &FaultSpec,
+        count: Option<i64>,
+        now: Millis,
+    ) -> StoreResult<FaultRule> {
+        timed!(self, insert_fault_rule(spec, count, now))
+    }
+    async fn delete_fault_rule(&self, id: i64) -> StoreResult<bool> {
+        timed!(self, delete_fault_rule(id))
+    }
+    async fn clear_fault_rules(&self) -> StoreResult<u64> {
+        timed!(self, clear_fault_rules())
+    }
+    async fn fire_fault_rule(&self, id: i64) -> StoreResult<bool> {
+        timed!(self, fire_fault_rule(id))
+    }
+    async fn list_clocks(&self) -> StoreResult<Vec<(PortalId, Clock)>> {
+        timed!(self, list_clocks())
+    }
+    async fn read_clock(&self, portal: PortalId) -> StoreResult<Option<Clock>> {
+        timed!(self, read_clock(portal))
+    }
+    async fn set_clock(&self, portal: PortalId, clock: Clock) -> StoreResult<Option<Clock>> {
+        timed!(self, set_clock(portal, clock))
+    }
+    async fn advance_clock(&self, portal: PortalId, ms: i64) -> StoreResult<Option<Clock>> {
+        timed!(self, advance_clock(portal, ms))
     }
 }
 

@@ -82,7 +82,7 @@ pub async fn middleware(mut req: Request, next: Next) -> Response {
         None => None,
     };
     let mut failure = None;
-    if let Some(e) = error {
+    if let Some(mut e) = error {
         failure = access.is_some().then(|| {
             (
                 e.message.clone(),
@@ -104,7 +104,10 @@ pub async fn middleware(mut req: Request, next: Next) -> Response {
             .not_emulated
             .as_deref()
             .and_then(|op| HeaderValue::from_str(op).ok());
-        if let Some(code) = e.oauth {
+        let extra = std::mem::take(&mut e.headers);
+        if let Some(body) = e.body.take() {
+            res = json_response(status, &body);
+        } else if let Some(code) = e.oauth {
             let body = spoke_types::oauth::OAuthError {
                 error: code.error,
                 error_description: e.message.clone(),
@@ -133,6 +136,11 @@ pub async fn middleware(mut req: Request, next: Next) -> Response {
             }
             if let Some(op) = not_emulated {
                 res.headers_mut().insert(NOT_EMULATED_HEADER, op);
+            }
+        }
+        for (name, value) in extra {
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                res.headers_mut().insert(name, v);
             }
         }
     }

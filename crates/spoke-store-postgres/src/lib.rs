@@ -61,6 +61,7 @@ mod admin;
 mod associations;
 mod batch;
 mod directory;
+mod emulator;
 mod oauth;
 mod objects;
 mod pipelines;

@@ -176,3 +176,16 @@ async fn concurrent_schema_creates_get_distinct_numbers() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_fault_rules_count_is_spent_exactly_across_processes() {
+    common::with_db(|db| async move {
+        let stores = two_stores(&db).await;
+        spoke_store::conformance::a_rules_count_is_spent_exactly_under_racing_firings(
+            &handles(&stores),
+            PortalId(252),
+        )
+        .await;
+    })
+    .await;
+}

@@ -26,6 +26,7 @@ async fn the_directory_migration_seeds_every_existing_portal() {
                  DROP TABLE association_definitions, custom_object_schemas;
                  DROP TABLE oauth_access_tokens, oauth_refresh_tokens, oauth_codes, oauth_apps;
                  DROP TABLE admin_token, portal_snapshots, {};
+                 DROP TABLE fault_rules, portal_clocks;
                  DELETE FROM spoke_schema_version WHERE version >= 6;
                  INSERT INTO portals (id, created_at) VALUES (7, 1000), (3, 2000);",
                 mirrors.join(", ")

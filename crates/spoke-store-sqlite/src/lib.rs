@@ -18,6 +18,7 @@
 mod admin;
 mod associations;
 mod directory;
+mod emulator;
 mod oauth;
 mod objects;
 mod pipelines;

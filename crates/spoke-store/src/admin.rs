@@ -238,22 +238,37 @@ pub fn drop_snapshot_sql(snapshot: i64) -> Vec<String> {
 /// with their types, no rows, after a `snapshot_id`, indexed by it. The same text serves
 /// SQLite and PostgreSQL.
 pub fn create_snapshot_tables_sql() -> String {
-    let mut out = String::new();
-    for t in portal_tables() {
-        let mirror = snapshot_table(t);
-        out.push_str(&format!(
-            "CREATE TABLE {mirror} AS SELECT CAST(0 AS BIGINT) AS snapshot_id, {} FROM {} WHERE 1 = 0;\n\
-             CREATE INDEX {mirror}_by_snapshot ON {mirror} (snapshot_id);\n",
-            sql::columns(t),
-            t.name()
-        ));
-    }
-    out
+    portal_tables()
+        .filter(|t| !MIRRORED_LATER.contains(t))
+        .map(create_snapshot_table_sql)
+        .collect()
 }
 
-/// Fills in a migration's `{{SNAPSHOT_TABLES}}`.
+/// Portal tables created after the snapshots migration. `{{SNAPSHOT_TABLES}}` cannot mirror
+/// a table that does not exist yet when it runs, so each of these has its mirror made by
+/// its own migration, with `{{SNAPSHOT_TABLE <name>}}` after its `CREATE TABLE`.
+const MIRRORED_LATER: &[Table] = &[Table::PortalClocks];
+
+/// One table's snapshot mirror: its columns with their types, no rows, after a
+/// `snapshot_id`, indexed by it.
+fn create_snapshot_table_sql(t: Table) -> String {
+    let mirror = snapshot_table(t);
+    format!(
+        "CREATE TABLE {mirror} AS SELECT CAST(0 AS BIGINT) AS snapshot_id, {} FROM {} WHERE 1 = 0;\n\
+         CREATE INDEX {mirror}_by_snapshot ON {mirror} (snapshot_id);\n",
+        sql::columns(t),
+        t.name()
+    )
+}
+
+/// Fills in a migration's `{{SNAPSHOT_TABLES}}` and `{{SNAPSHOT_TABLE <name>}}`s.
 pub fn fill_in_migration(sql: &str) -> String {
-    sql.replace("{{SNAPSHOT_TABLES}}", &create_snapshot_tables_sql())
+    let mut out = sql.replace("{{SNAPSHOT_TABLES}}", &create_snapshot_tables_sql());
+    for t in MIRRORED_LATER {
+        let marker = format!("{{{{SNAPSHOT_TABLE {}}}}}", t.name());
+        out = out.replace(&marker, &create_snapshot_table_sql(*t));
+    }
+    out
 }
 
 #[cfg(test)]

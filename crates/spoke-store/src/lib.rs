@@ -26,6 +26,7 @@ pub mod admin;
 pub mod columns;
 pub mod conformance;
 pub mod directory;
+pub mod emulator;
 pub mod graph;
 pub mod oauth;
 pub mod pipelines;
@@ -792,6 +793,7 @@ pub trait Store:
     + SchemaStore
     + OAuthStore
     + admin::AdminStore
+    + emulator::EmulatorStore
 {
     /// The backend's name for logs (`sqlite`, `postgres`).
     fn backend(&self) -> &'static str;

@@ -38,6 +38,7 @@ pub enum Table {
     OAuthCodes,
     OAuthRefreshTokens,
     OAuthAccessTokens,
+    PortalClocks,
 }
 
 /// What a column holds. A backend maps each to its own SQL type.
@@ -246,13 +247,18 @@ mod defs {
         col("token_hash", Text), col("app_id", Int), col("portal_id", Int), col("scopes", Text),
         col("created_at", Int), col("expires_at", Int),
     ]};
+
+    /// A portal's clock when it is not real time (`spoke_store::emulator::Clock::row`).
+    pub(super) const PORTAL_CLOCKS: Def = Def { name: "portal_clocks", key: &["portal_id"], columns: &[
+        col("portal_id", Int), col("mode", Text), nullable("frozen_at", Int), col("offset_ms", Int),
+    ]};
 }
 
 use defs::*;
 use ColumnType::{Bool, Int, Int32, Json, Text};
 
 impl Table {
-    pub const ALL: [Table; 21] = [
+    pub const ALL: [Table; 22] = [
         Table::Portals,
         Table::Tokens,
         Table::PropertyGroups,
@@ -274,6 +280,7 @@ impl Table {
         Table::OAuthCodes,
         Table::OAuthRefreshTokens,
         Table::OAuthAccessTokens,
+        Table::PortalClocks,
     ];
 
     fn def(self) -> &'static Def {
@@ -299,6 +306,7 @@ impl Table {
             Table::OAuthCodes => &OAUTH_CODES,
             Table::OAuthRefreshTokens => &OAUTH_REFRESH_TOKENS,
             Table::OAuthAccessTokens => &OAUTH_ACCESS_TOKENS,
+            Table::PortalClocks => &PORTAL_CLOCKS,
         }
     }
 

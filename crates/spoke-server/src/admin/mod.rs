@@ -25,6 +25,9 @@ use spoke_core::PortalId;
 use spoke_store::admin::{admin_matches, SnapshotInfo, SnapshotRefusal, MAX_SNAPSHOT_NAME};
 use spoke_store::tokens;
 
+mod clock;
+mod faults;
+
 use crate::error::{ApiError, ApiResult};
 use crate::wire;
 use crate::AppState;
@@ -66,6 +69,16 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/_spoke/requests/{id}"),
     ("GET", "/_spoke/inspector"),
     ("PUT", "/_spoke/inspector"),
+    // Fault rules (`faults`).
+    ("GET", "/_spoke/faults"),
+    ("POST", "/_spoke/faults"),
+    ("DELETE", "/_spoke/faults"),
+    ("GET", "/_spoke/faults/{id}"),
+    ("DELETE", "/_spoke/faults/{id}"),
+    // Portal clocks (`clock`).
+    ("GET", "/_spoke/portals/{portalId}/clock"),
+    ("PUT", "/_spoke/portals/{portalId}/clock"),
+    ("POST", "/_spoke/portals/{portalId}/clock/advance"),
 ];
 
 pub fn router() -> Router<AppState> {
@@ -89,6 +102,8 @@ pub fn router() -> Router<AppState> {
         .merge(browse::router())
         .merge(ui::router())
         .merge(inspector::router())
+        .merge(faults::router())
+        .merge(clock::router())
 }
 
 /// A caller holding the admin token: as `Authorization: Bearer`, or as the web UI's cookie
@@ -236,6 +251,7 @@ async fn delete_portal(
     let portal = portal_id(&raw)?;
     if state.store.delete_portal(portal).await? {
         state.custom_types.forget(portal);
+        state.emulator.reload(state.store.as_ref()).await?;
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {
         Err(portal_not_found(&raw))
@@ -250,6 +266,8 @@ async fn reset_portal(
     let portal = portal_id(&raw)?;
     if state.store.reset_portal(portal, now_millis()).await? {
         state.custom_types.forget(portal);
+        // Its clock is real time again.
+        state.emulator.reload(state.store.as_ref()).await?;
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {
         Err(portal_not_found(&raw))
@@ -317,6 +335,8 @@ async fn restore_snapshot(
     let portal = portal_id(&raw)?;
     if state.store.restore_snapshot(portal, &name).await? {
         state.custom_types.forget(portal);
+        // Its clock is the snapshot's.
+        state.emulator.reload(state.store.as_ref()).await?;
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {
         Err(snapshot_not_found(portal, &name))

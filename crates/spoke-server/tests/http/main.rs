@@ -14,6 +14,7 @@ mod connector_shapes;
 mod custom_objects;
 mod engagements;
 mod errors;
+mod faults;
 mod fuzz;
 mod inspector;
 mod isolation;

@@ -28,6 +28,7 @@ mod associations;
 mod batches;
 pub mod concurrency;
 mod directory;
+mod emulator;
 mod oauth;
 mod pipelines;
 mod properties;
@@ -35,6 +36,7 @@ mod records;
 mod schemas;
 mod tokens;
 mod transfer;
+pub use emulator::a_rules_count_is_spent_exactly_under_racing_firings;
 pub use transfer::check_transfer;
 
 use crate::{
@@ -122,6 +124,9 @@ pub async fn run_all_from(store: &dyn Store, base: i64) {
     admin::create_and_delete_portals(store, p.of(173)).await;
     admin::snapshot_names_are_per_portal(store, p.of(174), p.other(174)).await;
     admin::the_admin_token_is_made_once(store).await;
+    emulator::fault_rules_are_stored_spent_and_removed(store, p.of(251)).await;
+    emulator::clocks_are_set_advanced_and_per_portal(store, p.of(253), p.other(253)).await;
+    emulator::a_clock_is_portal_data(store, p.of(254)).await;
 
     let one = [store];
     concurrency::pages_never_repeat_or_skip_under_concurrent_writes(&one, p.of(37)).await;
@@ -136,6 +141,7 @@ pub async fn run_all_from(store: &dyn Store, base: i64) {
         .await;
     // Its second portal is 128.
     concurrency::concurrent_schema_creates_get_distinct_numbers(&one, p.of(127)).await;
+    emulator::a_rules_count_is_spent_exactly_under_racing_firings(&one, p.of(252)).await;
 }
 
 /// A base no earlier run used: the clock in milliseconds, spread so that two runs in one

@@ -523,7 +523,11 @@ fn crafted_rows(portal: PortalId, base: i64) -> Vec<Rows> {
             vec![hash("refresh-1"), a.clone(), p.clone(), text("oauth tickets"), int(i64::MAX)],
         ]),
         rows_of(Table::OAuthAccessTokens, vec![
-            vec![hash("access-1"), a.clone(), p, text("oauth tickets"), int(0), int(i64::MAX)],
+            vec![hash("access-1"), a.clone(), p.clone(), text("oauth tickets"), int(0), int(i64::MAX)],
+        ]),
+        rows_of(Table::PortalClocks, vec![
+            vec![p, text("frozen"), int(i64::MAX), int(0)],
+            vec![b.clone(), text("offset ü"), Value::Null, int(i64::MIN)],
         ]),
     ];
     for rows in &all {
