@@ -4,7 +4,13 @@
 //! portal, delete the portal. Each portal is loaded through the store's batch create
 //! (contacts with the bench's data set: every written property also gets a history row),
 //! in portals of their own, one database per backend.
+//!
+//! Then a portal is seeded with the same contacts from a fixture (`admin::seed`: every
+//! value through the API's validation, an undo snapshot, the seed snapshot), beside the
+//! time the raw batch load of the same contacts took in the same run, and reset to that
+//! seed after a change.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use spoke_core::time::now_millis;
@@ -16,6 +22,7 @@ use crate::{data, pg, raw};
 struct Timing {
     backend: String,
     records: u64,
+    load: Duration,
     snapshot: Duration,
     restore_over: Duration,
     reset: Duration,
@@ -75,7 +82,9 @@ async fn measure(store: &dyn Store, backend: &str, records: u64) -> Result<Timin
         "spoke-bench: {backend}: loading {records} contacts into portal {}",
         portal.0
     );
+    let started = Instant::now();
     load(store, portal, records).await?;
+    let load = started.elapsed();
     let (snapshot, taken) =
         time("snapshot", store.create_snapshot(portal, "s", now_millis())).await?;
     let info = taken.map_err(|e| format!("snapshot refused: {e:?}"))?;
@@ -95,6 +104,7 @@ async fn measure(store: &dyn Store, backend: &str, records: u64) -> Result<Timin
     Ok(Timing {
         backend: backend.to_owned(),
         records,
+        load,
         snapshot,
         restore_over,
         reset,
@@ -103,17 +113,113 @@ async fn measure(store: &dyn Store, backend: &str, records: u64) -> Result<Timin
     })
 }
 
+struct SeedTiming {
+    backend: String,
+    records: u64,
+    /// The raw batch load of the same contacts, from [`Timing`] of the same run.
+    load: Duration,
+    seed: Duration,
+    reset_to_seed: Duration,
+}
+
+/// A fixture of `records` contacts with the bench's data, each with a ref.
+fn fixture(records: u64) -> serde_json::Value {
+    let contacts: Vec<serde_json::Value> = (0..records)
+        .map(|i| {
+            let properties: serde_json::Map<String, serde_json::Value> = data::contact(i)
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), serde_json::Value::String(v)))
+                .collect();
+            serde_json::json!({ "ref": format!("c{i}"), "properties": properties })
+        })
+        .collect();
+    serde_json::json!({ "records": { "contacts": contacts } })
+}
+
+async fn measure_seed(
+    store: &Arc<dyn Store>,
+    backend: &str,
+    records: u64,
+    load: Duration,
+) -> Result<SeedTiming, String> {
+    use spoke_server::admin::seed::{seed, Mode, SEED_SNAPSHOT};
+    let state = spoke_server::AppState::new(store.clone());
+    let portal = store
+        .create_portal(now_millis())
+        .await
+        .map_err(|e| e.to_string())?;
+    let fixture = fixture(records);
+    eprintln!(
+        "spoke-bench: {backend}: seeding {records} contacts into portal {}",
+        portal.0
+    );
+    let started = Instant::now();
+    let seeded = seed(&state, portal, &fixture, Mode::Add)
+        .await
+        .map_err(|e| format!("seed: {} {}", e.message, e.cause.unwrap_or_default()))?
+        .ok_or("seed: no portal")?;
+    let seed_took = started.elapsed();
+    if seeded.counts.records as u64 != records {
+        return Err(format!(
+            "seeded {} records, not {records}",
+            seeded.counts.records
+        ));
+    }
+    // A change for the reset to undo: one more contact.
+    let ctx = WriteContext {
+        portal,
+        object_type: raw::CONTACTS.to_owned(),
+        now: now_millis(),
+        source: WriteSource {
+            source_type: "API".into(),
+            source_id: None,
+        },
+        unique_properties: vec!["email".to_owned()],
+        atomic: true,
+    };
+    let extra = NewObject {
+        properties: data::to_map(vec![("email", "changed@example.com".to_owned())]),
+        associations: Vec::new(),
+    };
+    let written = store
+        .create_objects(&ctx, vec![extra])
+        .await
+        .map_err(|e| e.to_string())?;
+    if !written.iter().all(Result::is_ok) {
+        return Err("the change was not written".into());
+    }
+    let (reset_to_seed, ok) = time(
+        "reset to seed",
+        store.restore_snapshot(portal, SEED_SNAPSHOT),
+    )
+    .await?;
+    let (_, ok2) = time("delete", store.delete_portal(portal)).await?;
+    if !(ok && ok2) {
+        return Err("a call found no portal or seed".into());
+    }
+    Ok(SeedTiming {
+        backend: backend.to_owned(),
+        records,
+        load,
+        seed: seed_took,
+        reset_to_seed,
+    })
+}
+
 /// Runs the timings on every database named (`sqlite`, or a PostgreSQL server URL where a
 /// database may be created and dropped) and prints a Markdown table.
 pub async fn run(databases: &[String], sizes: &[u64]) -> Result<(), String> {
     let mut rows = Vec::new();
+    let mut seeds = Vec::new();
     for db in databases {
         if db == "sqlite" {
             let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
             let url = format!("sqlite://{}", dir.path().join("snapshots.db").display());
             let store = raw::open(&url).await?;
             for &n in sizes {
-                rows.push(measure(store.as_ref(), "SQLite", n).await?);
+                let t = measure(store.as_ref(), "SQLite", n).await?;
+                seeds.push(measure_seed(&store, "SQLite", n, t.load).await?);
+                rows.push(t);
             }
         } else {
             let fresh = pg::FreshDatabase::create(db, "_snapshots").await?;
@@ -121,13 +227,18 @@ pub async fn run(databases: &[String], sizes: &[u64]) -> Result<(), String> {
                 let store = raw::open(&fresh.url).await?;
                 let mut out = Vec::new();
                 for &n in sizes {
-                    out.push(measure(store.as_ref(), "PostgreSQL", n).await?);
+                    let t = measure(store.as_ref(), "PostgreSQL", n).await?;
+                    let s = measure_seed(&store, "PostgreSQL", n, t.load).await?;
+                    out.push((t, s));
                 }
                 Ok::<_, String>(out)
             }
             .await;
             fresh.drop_database().await?;
-            rows.extend(result?);
+            for (t, s) in result? {
+                rows.push(t);
+                seeds.push(s);
+            }
         }
     }
     println!("| backend | records | snapshot | restore (over the same data) | reset | restore (into the reset portal) | delete portal |");
@@ -142,6 +253,19 @@ pub async fn run(databases: &[String], sizes: &[u64]) -> Result<(), String> {
             ms(t.reset),
             ms(t.restore_empty),
             ms(t.delete)
+        );
+    }
+    println!();
+    println!("| backend | records | raw batch load (same contacts, 100 per call) | seed from a fixture | reset to the seed (after a change) |");
+    println!("| --- | ---: | ---: | ---: | ---: |");
+    for t in seeds {
+        println!(
+            "| {} | {} | {} | {} | {} |",
+            t.backend,
+            t.records,
+            ms(t.load),
+            ms(t.seed),
+            ms(t.reset_to_seed)
         );
     }
     Ok(())

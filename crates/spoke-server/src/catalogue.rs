@@ -436,7 +436,7 @@ impl Subject for Vec<Type> {
 /// A read-only type (feedback submissions, deal splits) refuses every write of its records
 /// and of its property definitions: HubSpot's specs for it have no such operation. Refused
 /// before the body is read, as a missing operation would be.
-fn refuse_read_only(op: &Operation, ty: &ObjectType) -> ApiResult<()> {
+pub(crate) fn refuse_read_only(op: &Operation, ty: &ObjectType) -> ApiResult<()> {
     let writes = matches!(
         op.scope,
         ScopeRule::Object(Access::Write) | ScopeRule::Schema(Access::Write)

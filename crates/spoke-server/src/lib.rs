@@ -66,6 +66,8 @@ pub struct AppState {
     pub inspector: Arc<inspector::Inspector>,
     /// The fault rules and portal clocks as this process last read them.
     pub emulator: Arc<emulator::Emulator>,
+    /// Held while a portal is seeded (`admin::seed`): a seed replaces the seed snapshot.
+    pub seeding: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl AppState {
@@ -82,6 +84,7 @@ impl AppState {
                 metrics.inspector(),
             ),
             metrics,
+            seeding: Arc::default(),
         }
     }
 

@@ -151,6 +151,13 @@ enum Command {
         no_metrics: bool,
         #[command(flatten)]
         inspector: InspectorArgs,
+        /// Seed the database's first portal from this fixture file (JSON: properties, owners,
+        /// pipelines, records, associations; see README) before serving. The portal is
+        /// emptied first, so every start begins from the fixture; a fixture that fails stops
+        /// the start and leaves the portal as it was. Its state afterwards is the portal's
+        /// seed (`POST /_spoke/portals/{id}/reset` with `{"to":"seed"}` returns to it).
+        #[arg(long, env = "SPOKE_SEED")]
+        seed: Option<std::path::PathBuf>,
     },
     /// Issue a new admin token for the `/_spoke/` API and print it. Only its hash is
     /// stored, so the old one stops working at once (running servers included).
@@ -604,6 +611,54 @@ async fn first_start(store: &dyn Store) -> Result<(), String> {
     Ok(())
 }
 
+/// `spoke serve --seed FILE`: the database's first portal, emptied and seeded from FILE.
+async fn seed_start(state: &AppState, file: &std::path::Path) -> Result<(), String> {
+    let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let fixture: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| format!("{}: invalid JSON: {e}", file.display()))?;
+    let portals = state
+        .store
+        .list_portals()
+        .await
+        .map_err(|e| e.to_string())?;
+    let portal = portals
+        .into_iter()
+        .min_by_key(|p| p.0)
+        .ok_or_else(|| "the database has no portal to seed".to_owned())?;
+    let mode = spoke_server::admin::seed::Mode::Replace;
+    let seeded = spoke_server::admin::seed::seed(state, portal, &fixture, mode)
+        .await
+        .map_err(|e| {
+            let path = e.context.get("path").and_then(|p| p.first()).cloned();
+            match path {
+                Some(_) => format!(
+                    "{}: {}; the portal was not changed",
+                    file.display(),
+                    e.message
+                ),
+                None => format!(
+                    "{}: seeding failed: {} {}",
+                    file.display(),
+                    e.message,
+                    e.cause.unwrap_or_default()
+                ),
+            }
+        })?
+        .ok_or_else(|| format!("portal {} vanished while seeding", portal.0))?;
+    let c = &seeded.counts;
+    outln!(
+        "spoke: seeded portal {} from {}: {} record(s), {} association(s), {} propert(ies), {} owner(s), {} pipeline(s)",
+        portal.0,
+        file.display(),
+        c.records,
+        c.associations,
+        c.properties,
+        c.owners,
+        c.pipelines
+    );
+    Ok(())
+}
+
 /// The admin token: the one given (stored as the database's), else a new one if the database
 /// has none (printed: only its hash is kept, so this is the one time it can be shown).
 /// Returns the secret when this start made it, so the web UI's address can carry it.
@@ -668,6 +723,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             admin_token,
             no_metrics,
             inspector,
+            seed,
         } => {
             // Certificates before the database, so a CA problem is reported before any
             // first-start output.
@@ -731,6 +787,10 @@ async fn run(cli: Cli) -> Result<(), String> {
                 max_connections,
                 ..Default::default()
             };
+            // Before serving: a client that connects meanwhile waits for the seeded portal.
+            if let Some(file) = &seed {
+                seed_start(&state, file).await?;
+            }
             let listeners = spoke_server::Listeners {
                 http: Some(listener),
                 https,

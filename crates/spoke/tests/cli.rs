@@ -33,6 +33,11 @@ struct Server {
 impl Server {
     /// Starts `spoke serve` and waits for /healthz; returns what it printed on stdout.
     async fn start(url: &str) -> (Self, String) {
+        Self::start_with(url, &[]).await
+    }
+
+    /// [`Server::start`] with more arguments to `spoke serve`.
+    async fn start_with(url: &str, extra: &[&str]) -> (Self, String) {
         let port = free_port();
         let mut child = Command::new(BIN)
             .args([
@@ -42,6 +47,7 @@ impl Server {
                 "--database",
                 url,
             ])
+            .args(extra)
             .env("SPOKE_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -810,4 +816,136 @@ fn stdout_lines(out: &std::process::Output) -> Vec<String> {
         .lines()
         .map(str::to_owned)
         .collect()
+}
+
+async fn get_json(base: &str, token: &str, path: &str) -> Value {
+    let r = reqwest::Client::new()
+        .get(format!("{base}{path}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status().as_u16(), 200, "{path}");
+    r.json().await.expect("JSON")
+}
+
+async fn contact_emails(base: &str, token: &str) -> Vec<String> {
+    let page = get_json(base, token, "/crm/v3/objects/contacts?properties=email").await;
+    let mut out: Vec<String> = page["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .filter_map(|r| r["properties"]["email"].as_str().map(str::to_owned))
+        .collect();
+    out.sort();
+    out
+}
+
+/// Issue 16: `spoke serve --seed FILE` seeds the database's first portal from the
+/// repository's example fixture before serving; every start begins from the fixture; a bad
+/// fixture stops the start and leaves the portal as it was; the seed is what a reset to
+/// the seed returns to.
+#[tokio::test]
+async fn serve_seed_starts_from_the_fixture_and_a_bad_one_changes_nothing() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/seed.json");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = db_url(dir.path());
+    let (server, printed) = Server::start_with(&url, &["--seed", example]).await;
+    let word = |prefix: &str, text: &str| {
+        text.split_whitespace()
+            .find(|w| w.starts_with(prefix))
+            .map(str::to_owned)
+    };
+    let token = word("pat-", &printed).expect("a HubSpot token in the banner");
+    let admin = word("spoke-admin-", &printed).expect("an admin token in the banner");
+    assert!(printed.contains("seeded portal"), "{printed}");
+    let seeded = ["alice@example.com", "bob@example.com"];
+    assert_eq!(contact_emails(&server.base, &token).await, seeded);
+    let deals = get_json(
+        &server.base,
+        &token,
+        "/crm/v3/objects/deals?properties=dealstage",
+    )
+    .await;
+    assert_eq!(deals["results"][0]["properties"]["dealstage"], "talking");
+    let owners = get_json(
+        &server.base,
+        &token,
+        "/crm/v3/owners?email=olivia@example.com",
+    )
+    .await;
+    assert_eq!(owners["results"][0]["lastName"], "Owner");
+
+    // A change, undone by a reset to the seed.
+    let (status, _) = post(
+        &server.base,
+        &token,
+        "/crm/v3/objects/contacts",
+        json!({"properties": {"email": "later@example.com"}}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let portals = get_json(&server.base, &admin, "/_spoke/portals").await;
+    let portal = portals["results"][0]["portalId"].as_i64().expect("portal");
+    let (status, body) = post(
+        &server.base,
+        &admin,
+        &format!("/_spoke/portals/{portal}/reset"),
+        json!({"to": "seed"}),
+    )
+    .await;
+    assert_eq!(status, 204, "{body}");
+    assert_eq!(contact_emails(&server.base, &token).await, seeded);
+
+    // Written again, then a restart with the fixture: the start begins from it.
+    let (status, _) = post(
+        &server.base,
+        &token,
+        "/crm/v3/objects/contacts",
+        json!({"properties": {"email": "later@example.com"}}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    server.kill();
+    let (server, _) = Server::start_with(&url, &["--seed", example]).await;
+    assert_eq!(contact_emails(&server.base, &token).await, seeded);
+    let (status, _) = post(
+        &server.base,
+        &token,
+        "/crm/v3/objects/contacts",
+        json!({"properties": {"email": "kept@example.com"}}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    server.kill();
+
+    // A fixture that fails: the start stops, naming where, and the portal is as it was.
+    let bad = dir.path().join("bad.json");
+    std::fs::write(
+        &bad,
+        r#"{"records": {"contacts": [{"properties": {"email": "x@example.com"}}, {"properties": {"lifecyclestage": "no such stage"}}]}}"#,
+    )
+    .expect("write");
+    let bad_path = bad.display().to_string();
+    let out = Command::new(BIN)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database",
+            &url,
+            "--seed",
+            &bad_path,
+        ])
+        .env("SPOKE_LOG", "warn")
+        .output()
+        .expect("run spoke");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("records.contacts[1]"), "{stderr}");
+    let (server, _) = Server::start(&url).await;
+    let mut kept = vec!["alice@example.com", "bob@example.com", "kept@example.com"];
+    kept.sort();
+    assert_eq!(contact_emails(&server.base, &token).await, kept);
+    server.kill();
 }

@@ -27,6 +27,7 @@ use spoke_store::tokens;
 
 mod clock;
 mod faults;
+pub mod seed;
 
 use crate::error::{ApiError, ApiResult};
 use crate::wire;
@@ -79,6 +80,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/_spoke/portals/{portalId}/clock"),
     ("PUT", "/_spoke/portals/{portalId}/clock"),
     ("POST", "/_spoke/portals/{portalId}/clock/advance"),
+    ("POST", "/_spoke/portals/{portalId}/seed"),
 ];
 
 pub fn router() -> Router<AppState> {
@@ -104,6 +106,7 @@ pub fn router() -> Router<AppState> {
         .merge(inspector::router())
         .merge(faults::router())
         .merge(clock::router())
+        .route("/_spoke/portals/{portalId}/seed", post(seed_portal))
 }
 
 /// A caller holding the admin token: as `Authorization: Bearer`, or as the web UI's cookie
@@ -156,6 +159,25 @@ struct NewPortal {
     portal_id: i64,
     token: String,
     base_url: String,
+    /// With a seed: its refs and counts (`seed::Seeded`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refs: Option<std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    counts: Option<seed::Counts>,
+}
+
+/// `POST /_spoke/portals`'s optional body.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct PortalRequest {
+    seed: Option<serde_json::Value>,
+}
+
+/// `POST …/reset`'s optional body: what to reset to.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResetRequest {
+    to: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -225,9 +247,25 @@ async fn create_portal(
     _: Admin,
     State(state): State<AppState>,
     wire::Origin(origin): wire::Origin,
+    body: Bytes,
 ) -> ApiResult<Response> {
+    // No body (or an empty one) is a plain portal, as before seeds.
+    let request: PortalRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        PortalRequest::default()
+    } else {
+        wire::parse_body(&body)?
+    };
     let now = now_millis();
     let portal = state.store.create_portal(now).await?;
+    let seeded = match request.seed.filter(|s| !s.is_null()) {
+        None => None,
+        Some(fixture) => {
+            let seeded = seed::seed(&state, portal, &fixture, seed::Mode::Fresh)
+                .await?
+                .ok_or_else(|| ApiError::internal("a portal just created was not found"))?;
+            Some(seeded)
+        }
+    };
     let token = tokens::issue(
         state.store.as_ref(),
         portal,
@@ -235,10 +273,16 @@ async fn create_portal(
         now,
     )
     .await?;
+    let (refs, counts) = match seeded {
+        Some(s) => (Some(s.refs), Some(s.counts)),
+        None => (None, None),
+    };
     let body = NewPortal {
         portal_id: portal.0,
         token,
         base_url: origin,
+        refs,
+        counts,
     };
     Ok(wire::json_response(StatusCode::CREATED, &body))
 }
@@ -262,8 +306,42 @@ async fn reset_portal(
     _: Admin,
     State(state): State<AppState>,
     Path(raw): Path<String>,
+    body: Bytes,
 ) -> ApiResult<Response> {
     let portal = portal_id(&raw)?;
+    let to_seed = if body.iter().all(u8::is_ascii_whitespace) {
+        false
+    } else {
+        let ResetRequest { to } = wire::parse_body(&body)?;
+        let to = to.unwrap_or_default();
+        match to.as_str() {
+            "seed" => true,
+            "empty" | "" => false,
+            _ => {
+                return Err(ApiError::validation(format!(
+                    "Cannot reset to {to:?}: use \"seed\" or \"empty\""
+                ))
+                .with_context(crate::error::ctx(&[("to", vec![to])])))
+            }
+        }
+    };
+    if to_seed {
+        if state
+            .store
+            .restore_snapshot(portal, seed::SEED_SNAPSHOT)
+            .await?
+        {
+            state.custom_types.forget(portal);
+            return Ok(StatusCode::NO_CONTENT.into_response());
+        }
+        return match state.store.list_snapshots(portal).await? {
+            None => Err(portal_not_found(&raw)),
+            Some(_) => Err(ApiError::object_not_found(format!(
+                "Portal {} has no seed: seed it with POST /_spoke/portals/{}/seed",
+                portal.0, portal.0
+            ))),
+        };
+    }
     if state.store.reset_portal(portal, now_millis()).await? {
         state.custom_types.forget(portal);
         // Its clock is real time again.
@@ -285,7 +363,11 @@ async fn list_snapshots(
         .list_snapshots(portal)
         .await?
         .ok_or_else(|| portal_not_found(&raw))?;
-    let results: Vec<SnapshotOut> = list.into_iter().map(Into::into).collect();
+    let results: Vec<SnapshotOut> = list
+        .into_iter()
+        .filter(|s| !seed::reserved_snapshot(&s.name))
+        .map(Into::into)
+        .collect();
     Ok(wire::json_response(StatusCode::OK, &Results { results }))
 }
 
@@ -333,7 +415,8 @@ async fn restore_snapshot(
     Path((raw, name)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     let portal = portal_id(&raw)?;
-    if state.store.restore_snapshot(portal, &name).await? {
+    // spoke's own snapshots (the seed) are reached through their own operations.
+    if !seed::reserved_snapshot(&name) && state.store.restore_snapshot(portal, &name).await? {
         state.custom_types.forget(portal);
         // Its clock is the snapshot's.
         state.emulator.reload(state.store.as_ref()).await?;
@@ -349,9 +432,23 @@ async fn delete_snapshot(
     Path((raw, name)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     let portal = portal_id(&raw)?;
-    if state.store.delete_snapshot(portal, &name).await? {
+    if !seed::reserved_snapshot(&name) && state.store.delete_snapshot(portal, &name).await? {
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {
         Err(snapshot_not_found(portal, &name))
+    }
+}
+
+async fn seed_portal(
+    _: Admin,
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let portal = portal_id(&raw)?;
+    let fixture: serde_json::Value = wire::parse_body(&body)?;
+    match seed::seed(&state, portal, &fixture, seed::Mode::Add).await? {
+        Some(seeded) => Ok(wire::json_response(StatusCode::OK, &seeded)),
+        None => Err(portal_not_found(&raw)),
     }
 }

@@ -121,7 +121,7 @@ impl Definitions {
 
 /// The pair's default (unlabeled) type, which HubSpot defines for every pair it links (a
 /// pair with a custom type: the definition its schema made).
-fn default_link((from, to): &Pair, defs: &Definitions) -> ApiResult<LinkType> {
+pub(crate) fn default_link((from, to): &Pair, defs: &Definitions) -> ApiResult<LinkType> {
     let d = default_of(&defs.forward).cloned().ok_or_else(|| {
         ApiError::validation(format!(
             "There is no default association type between {} and {}",

@@ -257,7 +257,11 @@ fn refused(refusal: DirectoryRefusal, raw: &str) -> ApiError {
     }
 }
 
-async fn write(auth: &Authorized<()>, change: UserChange, raw: &str) -> ApiResult<DirectoryUser> {
+pub(crate) async fn write(
+    auth: &Authorized<()>,
+    change: UserChange,
+    raw: &str,
+) -> ApiResult<DirectoryUser> {
     let write = DirectoryWrite {
         portal: auth.principal.portal,
         now: now_millis(),
@@ -270,11 +274,8 @@ async fn write(auth: &Authorized<()>, change: UserChange, raw: &str) -> ApiResul
         .map_err(|r| refused(r, raw))
 }
 
-/// `POST /settings/v3/users[/]`: 201 with the new user (its owner is created with it).
-pub(crate) async fn create_user(
-    auth: Authorized<()>,
-    Body(body): Body<UserProvisionRequest>,
-) -> ApiResult<Response> {
+/// A create body as the change it asks for, with the email as sent (for messages).
+pub(crate) fn user_create(body: &UserProvisionRequest) -> ApiResult<(UserChange, String)> {
     let raw = match &body.email {
         None | Some(serde_json::Value::Null) => return Err(missing_required("email")),
         Some(v) => super::id_text(v),
@@ -283,8 +284,17 @@ pub(crate) async fn create_user(
         .ok_or_else(|| ApiError::validation(format!("Email address {raw} is invalid")))?;
     let change = UserChange::Create {
         email,
-        fields: fields(&body)?,
+        fields: fields(body)?,
     };
+    Ok((change, raw))
+}
+
+/// `POST /settings/v3/users[/]`: 201 with the new user (its owner is created with it).
+pub(crate) async fn create_user(
+    auth: Authorized<()>,
+    Body(body): Body<UserProvisionRequest>,
+) -> ApiResult<Response> {
+    let (change, raw) = user_create(&body)?;
     let user = write(&auth, change, &raw).await?;
     let welcome = body.send_welcome_email.unwrap_or(false);
     Ok(Json(StatusCode::CREATED, user_view(&user, welcome)).into_response())

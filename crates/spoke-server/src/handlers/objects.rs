@@ -66,7 +66,7 @@ impl Subject for Creatable {
 }
 
 /// [`Creatable`]'s check, worded after the refused operation.
-fn require_public_create(ty: &ObjectType, operation: &str) -> ApiResult<()> {
+pub(crate) fn require_public_create(ty: &ObjectType, operation: &str) -> ApiResult<()> {
     if ty.public_create {
         return Ok(());
     }
@@ -77,7 +77,10 @@ fn require_public_create(ty: &ObjectType, operation: &str) -> ApiResult<()> {
 }
 
 /// A create must set its type's required properties (hubspot-behavior-platform.md §24.3).
-fn require_properties(schema: &TypeSchema, values: &BTreeMap<String, String>) -> ApiResult<()> {
+pub(crate) fn require_properties(
+    schema: &TypeSchema,
+    values: &BTreeMap<String, String>,
+) -> ApiResult<()> {
     let missing = schema.missing_required(values);
     if missing.is_empty() {
         return Ok(());
@@ -94,11 +97,15 @@ fn check_batch_size(len: usize, with_history: bool) -> ApiResult<()> {
     check_batch_limit(len, MAX_BATCH)
 }
 
-fn write_context(schema: &TypeSchema, source: WriteSource, atomic: bool) -> WriteContext {
+pub(crate) fn write_context(
+    schema: &TypeSchema,
+    source: WriteSource,
+    atomic: bool,
+) -> WriteContext {
     schema.write_context(now_millis(), source, atomic)
 }
 
-fn api_source() -> WriteSource {
+pub(crate) fn api_source() -> WriteSource {
     WriteSource {
         source_type: "API".into(),
         source_id: None,
@@ -159,7 +166,7 @@ fn conflict_message(ty: &ObjectType, property: &str, value: &str, existing_id: O
 }
 
 /// A write failure as the top-level error of an all-or-nothing call.
-fn conflict_error(ty: &ObjectType, failure: &ItemFailure) -> ApiError {
+pub(crate) fn conflict_error(ty: &ObjectType, failure: &ItemFailure) -> ApiError {
     match failure {
         ItemFailure::Conflict {
             property,

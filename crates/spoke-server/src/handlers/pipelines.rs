@@ -28,9 +28,9 @@ pub(crate) struct PipelinedType {
     pub rules: Pipelined,
 }
 
-impl Subject for PipelinedType {
-    async fn resolve(auth: &Authorized<()>, types: &[Type]) -> ApiResult<Self> {
-        let ty = Type::resolve(auth, types).await?;
+impl PipelinedType {
+    /// `ty` with its pipeline rules, or HubSpot's refusal for a type without pipelines.
+    pub(crate) fn of(ty: Type) -> ApiResult<Self> {
         let rules = ty.pipelines.ok_or_else(|| {
             ApiError::validation(format!(
                 "Object type {} does not have pipelines. Pipelines exist for deals, tickets and other pipelined object types",
@@ -38,6 +38,12 @@ impl Subject for PipelinedType {
             ))
         })?;
         Ok(Self { ty, rules })
+    }
+}
+
+impl Subject for PipelinedType {
+    async fn resolve(auth: &Authorized<()>, types: &[Type]) -> ApiResult<Self> {
+        Self::of(Type::resolve(auth, types).await?)
     }
 }
 
@@ -134,7 +140,7 @@ fn stage_input(input: &wire::PipelineStageInput) -> ApiResult<pipelines::StageIn
     })
 }
 
-fn pipeline_input(input: &wire::PipelineInput) -> ApiResult<pipelines::PipelineInput> {
+pub(crate) fn pipeline_input(input: &wire::PipelineInput) -> ApiResult<pipelines::PipelineInput> {
     if let Some(missing) = missing_fields(&[
         ("label", input.label.is_some()),
         ("displayOrder", input.display_order.is_some()),
@@ -177,7 +183,7 @@ async fn read_live(auth: &Authorized<PipelinedType>, id: &str) -> ApiResult<Pipe
         .ok_or_else(|| pipeline_not_found(id))
 }
 
-async fn write(
+pub(crate) async fn write(
     auth: &Authorized<PipelinedType>,
     change: Change,
     validate_references: bool,

@@ -125,7 +125,7 @@ fn builtin<'a>(ty: &'a ObjectType, name: &str) -> Option<&'a PropertyDefinition>
 }
 
 /// The type's custom definitions, live and archived.
-async fn custom(auth: &Authorized<Type>) -> ApiResult<Vec<PropertyDefinition>> {
+pub(crate) async fn custom(auth: &Authorized<Type>) -> ApiResult<Vec<PropertyDefinition>> {
     let (store, portal) = (&auth.state.store, auth.principal.portal);
     Ok(store
         .list_properties(portal, auth.subject.id.as_str())
@@ -138,7 +138,7 @@ async fn custom_groups(auth: &Authorized<Type>) -> ApiResult<Vec<StoredGroup>> {
     Ok(store.list_groups(portal, auth.subject.id.as_str()).await?)
 }
 
-async fn group_names(auth: &Authorized<Type>) -> ApiResult<HashSet<String>> {
+pub(crate) async fn group_names(auth: &Authorized<Type>) -> ApiResult<HashSet<String>> {
     let builtin = builtin_groups(&auth.subject).into_iter().map(|(n, _)| n);
     let mut names: HashSet<String> = builtin.collect();
     for g in custom_groups(auth).await? {
@@ -279,12 +279,12 @@ pub(crate) fn definition_from(input: &PropertyCreate) -> ApiResult<PropertyDefin
     })
 }
 
-fn exists_error(name: &str) -> ApiError {
+pub(crate) fn exists_error(name: &str) -> ApiError {
     ApiError::conflict(format!("Property named '{name}' already exists."))
 }
 
 /// Validates one create input against the type's current definitions.
-fn prepare(
+pub(crate) fn prepare(
     ty: &ObjectType,
     input: &PropertyCreate,
     customs: &[PropertyDefinition],
@@ -301,7 +301,10 @@ fn prepare(
 
 /// Inserts new custom definitions in one store call, within the type's limit. `false`
 /// when another writer took one of their names first.
-async fn insert(auth: &Authorized<Type>, defs: Vec<PropertyDefinition>) -> ApiResult<bool> {
+pub(crate) async fn insert(
+    auth: &Authorized<Type>,
+    defs: Vec<PropertyDefinition>,
+) -> ApiResult<bool> {
     let (ty, portal) = (&auth.subject, auth.principal.portal);
     let fresh = auth
         .state

@@ -31,6 +31,7 @@ mod properties;
 mod ratelimit;
 mod schemas;
 mod search;
+mod seed;
 mod seed_docs;
 mod smoke;
 mod strings;

@@ -171,9 +171,12 @@ async function portalsView(gen) {
       : h('p', { class: 'muted' }, 'No portals yet.'));
 }
 
-async function resetPortal(id) {
-  if (!confirm(`Reset portal ${id}? Every record, property, association and pipeline it holds goes.`)) return;
-  await api('POST', `/_spoke/portals/${id}/reset`);
+async function resetPortal(id, to) {
+  const question = to === 'seed'
+    ? `Reset portal ${id} to its seed? What was written since it was seeded goes.`
+    : `Reset portal ${id}? Every record, property, association and pipeline it holds goes.`;
+  if (!confirm(question)) return;
+  await api('POST', `/_spoke/portals/${id}/reset`, to ? { to } : undefined);
   await route();
 }
 
@@ -201,11 +204,38 @@ async function portalView(gen, [portal]) {
     h('h1', {}, `Portal ${portal}`),
     h('div', { class: 'row' },
       link(`#/requests?portalId=${portal}`, 'Its requests'),
-      h('button', { class: 'plain', onclick: action(() => resetPortal(portal)) }, 'Reset'),
+      h('button', { class: 'plain', id: 'reset-empty', onclick: action(() => resetPortal(portal)) }, 'Reset (empty)'),
+      h('button', { class: 'plain', id: 'reset-seed', onclick: action(() => resetPortal(portal, 'seed')) }, 'Reset to seed'),
       h('button', { class: 'danger', onclick: action(() => deletePortal(portal)) }, 'Delete')),
-    h('div', { class: 'grid2' }, h('div', {}, h('h2', {}, 'Records by type'), types), h('div', {}, clock, snapshots)));
+    h('div', { class: 'grid2' }, h('div', {}, h('h2', {}, 'Records by type'), types), h('div', {}, clock, snapshots, seedPanel(portal))));
   if (!rendered) return;
   await Promise.all([clockPanel(clock, portal), snapshotsPanel(snapshots, portal)]);
+}
+
+// ---------------------------------------------------------------------------- seed
+
+/** Seeds the portal from a fixture document pasted as JSON (the seed endpoint's body). */
+function seedPanel(portal) {
+  const fixture = h('textarea', {
+    id: 'seed-fixture', rows: '6', spellcheck: 'false', class: 'mono',
+    placeholder: '{"records": {"contacts": [{"ref": "alice", "properties": {"email": "alice@example.com"}}]}}',
+  });
+  const result = h('div', { id: 'seed-result' });
+  return h('section', { id: 'seed' },
+    h('h2', {}, 'Seed from a fixture'),
+    h('form', { onsubmit: action(async () => {
+      let doc;
+      try {
+        doc = JSON.parse(fixture.value || '{}');
+      } catch (err) {
+        throw new Error(`The fixture is not JSON: ${err.message}`);
+      }
+      const seeded = await api('POST', `/_spoke/portals/${portal}/seed`, doc);
+      await route();
+      document.getElementById('seed-result')?.replaceChildren(h('div', { class: 'notice' },
+        'Seeded: ', Object.entries(seeded.counts || {}).map(([k, v]) => `${k} ${typeof v === 'object' ? JSON.stringify(v) : v}`).join(', ') || 'nothing'));
+    }) }, fixture, h('div', { class: 'row' }, h('button', { id: 'seed-apply', type: 'submit' }, 'Seed'))),
+    result);
 }
 
 // ---------------------------------------------------------------------------- clock
