@@ -204,17 +204,15 @@ async fn login(
     )
 }
 
+/// The `Set-Cookie` value that forgets [`COOKIE`] (a literal, so it is checked in a test).
+const CLEARED: &str = "spoke_admin=; HttpOnly; SameSite=Strict; Path=/_spoke; Max-Age=0";
+
 /// Forgets the cookie. Needs nothing: signing someone out is no harm to guard against.
 async fn logout() -> Response {
     let mut res = StatusCode::SEE_OTHER.into_response();
     let h = res.headers_mut();
     h.insert(LOCATION, HeaderValue::from_static("/_spoke/ui"));
-    h.insert(
-        SET_COOKIE,
-        HeaderValue::from_static(
-            "spoke_admin=; HttpOnly; SameSite=Strict; Path=/_spoke; Max-Age=0",
-        ),
-    );
+    h.insert(SET_COOKIE, HeaderValue::from_static(CLEARED));
     secure_headers(h);
     res
 }
@@ -229,4 +227,37 @@ async fn asset(_: Admin, Path(name): Path<String>) -> ApiResult<Response> {
     h.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     secure_headers(h);
     Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cleared_cookie_is_the_ui_cookie() {
+        assert!(CLEARED.starts_with(&format!("{COOKIE}=;")));
+    }
+
+    #[test]
+    fn any_token_survives_the_cookie_and_comes_back() {
+        for secret in ["spoke-admin-0a", "a b;c=d,e\"f%+", "é"] {
+            let res = signed_in(secret, "http://127.0.0.1:1");
+            let set = res.headers()[SET_COOKIE].to_str().expect("ascii");
+            let pair = set.split(';').next().expect("pair");
+            let mut headers = HeaderMap::new();
+            headers.insert(
+                axum::http::header::COOKIE,
+                HeaderValue::from_str(&format!("other=1; {pair}")).expect("header"),
+            );
+            assert_eq!(cookie_secret(&headers).as_deref(), Some(secret));
+        }
+    }
+
+    #[test]
+    fn over_https_the_cookie_is_secure() {
+        let res = signed_in("spoke-admin-0a", "https://api.hubapi.com");
+        assert!(res.headers()[SET_COOKIE]
+            .to_str()
+            .is_ok_and(|v| v.ends_with("; Secure")));
+    }
 }
