@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -25,8 +26,7 @@ import pytest
 
 import hubspot.crm.companies as CO
 import hubspot.crm.contacts as C
-
-playwright_api = pytest.importorskip("playwright.sync_api")
+from playwright import sync_api as playwright_api
 
 CHROMIUM = os.environ.get("SPOKE_CHROMIUM") or "/usr/bin/chromium"
 ARGS = [
@@ -325,6 +325,16 @@ def test_the_clock_freezes_and_advances_from_the_ui(spoke, page, admin, fresh_po
     page.wait_for_function("() => document.querySelector('#clock-mode')?.textContent === 'real'")
     status, clock = admin_call(spoke, admin, "GET", f"/_spoke/portals/{portal}/clock")
     assert clock["mode"] == "real"
+
+    # Freezing with no instant given freezes the portal's present.
+    before = time.time() * 1000
+    page.fill("#clock-at", "")
+    page.click("#clock-freeze")
+    page.wait_for_function("() => document.querySelector('#clock-mode')?.textContent === 'frozen'")
+    status, clock = admin_call(spoke, admin, "GET", f"/_spoke/portals/{portal}/clock")
+    assert before - 5_000 <= clock["nowMs"] <= time.time() * 1000 + 5_000, clock
+    page.click("#clock-real")
+    page.wait_for_function("() => document.querySelector('#clock-mode')?.textContent === 'real'")
 
 
 def test_a_portal_seeded_from_the_ui_resets_to_its_seed(spoke, page, admin, fresh_portal):

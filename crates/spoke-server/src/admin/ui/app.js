@@ -245,6 +245,9 @@ const UNITS = { seconds: 1000, minutes: 60_000, hours: 3_600_000, days: 86_400_0
 async function clockPanel(panel, portal) {
   const path = `/_spoke/portals/${portal}/clock`;
   const show = (c) => {
+    // The portal's now moves on while the page is open, unless its clock is frozen.
+    const shownAt = Date.now();
+    const portalNow = () => (c.mode === 'frozen' ? c.nowMs : c.nowMs + (Date.now() - shownAt));
     const amount = h('input', { id: 'clock-amount', type: 'number', min: '0', value: '1', style: 'width:6em' });
     const unit = h('select', { id: 'clock-unit' }, Object.keys(UNITS).map((u) => h('option', { value: u }, u)));
     unit.value = 'hours';
@@ -256,7 +259,7 @@ async function clockPanel(panel, portal) {
         h('dt', {}, 'Mode'), h('dd', { id: 'clock-mode' }, c.mode),
         h('dt', {}, 'Offset'), h('dd', { id: 'clock-offset', class: 'mono' }, `${c.offsetMs} ms`)),
       h('form', { class: 'inline', onsubmit: action(async () => {
-        const when = at.value ? new Date(at.value).toISOString() : c.now;
+        const when = new Date(at.value ? at.value : portalNow()).toISOString();
         show(await api('PUT', path, { mode: 'frozen', at: when }));
       }) },
       h('label', {}, 'Freeze at (empty: now)', at),
