@@ -213,7 +213,7 @@ impl Op for TypedOp {
 
 /// The legs of one side as one figure: counts and time add up; p50 and p99 are the legs'
 /// request-weighted means (the legs keep only their percentiles), max the largest.
-fn merge_all(legs: Vec<Measured>) -> Measured {
+pub(crate) fn merge_all(legs: Vec<Measured>) -> Measured {
     legs.into_iter().reduce(merge).unwrap_or_default()
 }
 

@@ -16,6 +16,7 @@ mod custom;
 mod data;
 mod driver;
 mod http;
+mod inspect;
 mod pg;
 mod raw;
 mod report;
@@ -137,6 +138,8 @@ pub struct Config {
     syncs: Vec<SyncScenario>,
     /// Issue 12's contacts-vs-custom-type comparison (`custom`), run after the syncs.
     custom: bool,
+    /// Issue 16's request inspector, recording off and on (`inspector`).
+    inspector: bool,
     soak: Option<soak::SoakConfig>,
 }
 
@@ -181,13 +184,17 @@ fn config(cli: &Cli) -> Result<Config, String> {
         .scenarios
         .as_ref()
         .is_some_and(|keys| keys.iter().any(|k| k.trim() == custom::KEY));
+    let inspector = cli
+        .scenarios
+        .as_ref()
+        .is_some_and(|keys| keys.iter().any(|k| k.trim() == inspect::KEY));
     let (scenarios, syncs) = match &cli.scenarios {
         None => (Scenario::ALL.to_vec(), Vec::new()),
         Some(keys) => {
             let mut out = Vec::new();
             let mut syncs = Vec::new();
             for key in keys {
-                if key.trim() == custom::KEY {
+                if key.trim() == custom::KEY || key.trim() == inspect::KEY {
                     continue;
                 }
                 if let Some(s) = SyncScenario::ALL
@@ -202,10 +209,11 @@ fn config(cli: &Cli) -> Result<Config, String> {
                     .find(|s| s.key() == key.trim())
                     .ok_or_else(|| {
                         format!(
-                            "unknown scenario {key:?}; one of: {}, {}, {}",
+                            "unknown scenario {key:?}; one of: {}, {}, {}, {}",
                             Scenario::ALL.map(Scenario::key).join(", "),
                             SyncScenario::ALL.map(SyncScenario::key).join(", "),
-                            custom::KEY
+                            custom::KEY,
+                            inspect::KEY
                         )
                     })?;
                 out.push(s);
@@ -255,6 +263,7 @@ fn config(cli: &Cli) -> Result<Config, String> {
         scenarios,
         syncs,
         custom,
+        inspector,
         preset: if cli.records.is_some() {
             format!("{name} with --records {records}")
         } else {
@@ -733,6 +742,9 @@ async fn run_on(
     if cfg.custom {
         run_custom(cfg, &api, &data, &rss, name, report).await?;
     }
+    if cfg.inspector {
+        run_inspector(cfg, &api, &server, &data, name, report).await?;
+    }
 
     let next_number = Arc::new(AtomicU64::new(cfg.records));
     let seq = Arc::new(AtomicU64::new(1_000_000_000));
@@ -882,6 +894,43 @@ async fn run_sync(
             Ok(())
         }
     }
+}
+
+/// Issue 16: batch read with the request inspector recording and not, then its log filled.
+async fn run_inspector(
+    cfg: &Config,
+    api: &Arc<Api>,
+    server: &Server,
+    data: &Arc<DataSet>,
+    name: &str,
+    report: &mut BackendReport,
+) -> Result<(), String> {
+    let admin = inspect::Admin::new(&server.base, &server.admin_token)?;
+    report.inspector = inspect::compare(
+        api,
+        &admin,
+        data,
+        &cfg.concurrency,
+        cfg.duration,
+        cfg.budget,
+        |line| progress(name, line),
+    )
+    .await?;
+    progress(name, "inspector: filling the request log to its bounds");
+    let full = inspect::fill(api, &admin, data, server.pid).await?;
+    progress(
+        name,
+        &format!(
+            "inspector at capacity: {} after {} batch reads in {:.1} s; server RSS {:.0} MiB cleared, {:.0} MiB full",
+            full.status,
+            full.requests,
+            full.elapsed.as_secs_f64(),
+            full.rss_cleared as f64 / 1024.0 / 1024.0,
+            full.rss_full as f64 / 1024.0 / 1024.0
+        ),
+    );
+    report.inspector_capacity = Some(full);
+    Ok(())
 }
 
 /// Issue 12: a custom type as big as the contacts, then the same workloads on both.

@@ -97,6 +97,10 @@ pub struct BackendReport {
     pub notes: Vec<String>,
     /// Issue 12: the same workloads on contacts and on a custom type (`--scenarios custom`).
     pub comparisons: Vec<Comparison>,
+    /// Issue 16: batch read with the request inspector off and on (`--scenarios inspector`).
+    pub inspector: Vec<crate::inspect::InspectorRow>,
+    /// Issue 16: the inspector's log filled to its bounds.
+    pub inspector_capacity: Option<crate::inspect::Capacity>,
 }
 
 impl BackendReport {
@@ -112,6 +116,11 @@ impl BackendReport {
         self.raw_errors
             + self.rows.iter().map(|r| r.http.errors).sum::<u64>()
             + self.comparisons.iter().map(Comparison::errors).sum::<u64>()
+            + self
+                .inspector
+                .iter()
+                .map(crate::inspect::InspectorRow::errors)
+                .sum::<u64>()
     }
 
     fn row(&self, scenario: &str, c: usize) -> Option<&Row> {
@@ -536,6 +545,9 @@ pub fn markdown(h: &Header, reports: &[BackendReport], total: Duration) -> Strin
         if !r.comparisons.is_empty() {
             comparisons_markdown(&mut s, r);
         }
+        if !r.inspector.is_empty() {
+            inspector_markdown(&mut s, r);
+        }
         let _ = writeln!(s, "\n### targets ({})\n", r.name);
         for t in targets(r) {
             let mark = match t.verdict {
@@ -547,6 +559,87 @@ pub fn markdown(h: &Header, reports: &[BackendReport], total: Duration) -> Strin
         }
     }
     s
+}
+
+/// Issue 16's figures as JSON (apart: `json!` nests only so deep).
+fn inspector_json(r: &BackendReport) -> Value {
+    json!({
+        "rows": r.inspector.iter().map(|row| json!({
+            "concurrency": row.concurrency,
+            "off": measured_json(&row.off),
+            "on": measured_json(&row.on),
+            "ratio": row.ratio(),
+        })).collect::<Vec<_>>(),
+        "capacity": r.inspector_capacity.as_ref().map(|c| json!({
+            "status": c.status,
+            "requests": c.requests,
+            "seconds": c.elapsed.as_secs_f64(),
+            "rss_cleared_bytes": c.rss_cleared,
+            "rss_full_bytes": c.rss_full,
+        })),
+    })
+}
+
+/// Issue 16's table: batch read with recording off and on, the ratio, and the full log.
+fn inspector_markdown(s: &mut String, r: &BackendReport) {
+    let _ = writeln!(
+        s,
+        "\n### request inspector: batch read (100 ids, 10 properties), recording off vs on ({}; {} rounds of legs off, on, on, off)\n",
+        r.name,
+        crate::custom::ROUNDS
+    );
+    let _ = writeln!(
+        s,
+        "| concurrency | off objects/s | on objects/s | on / off | off p50 / p99 ms | on p50 / p99 ms | errors |"
+    );
+    let _ = writeln!(s, "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for row in &r.inspector {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {:.2} / {:.2} | {:.2} / {:.2} | {} |",
+            row.concurrency,
+            num(row.off.objects_per_sec()),
+            num(row.on.objects_per_sec()),
+            row.ratio().map_or("—".to_owned(), |x| format!("{x:.3}")),
+            ms(row.off.latency.p50),
+            ms(row.off.latency.p99),
+            ms(row.on.latency.p50),
+            ms(row.on.latency.p99),
+            row.errors()
+        );
+    }
+    if let Some(low) = r
+        .inspector
+        .iter()
+        .filter_map(|row| row.ratio().map(|x| (x, row.concurrency)))
+        .min_by(|a, b| a.0.total_cmp(&b.0))
+    {
+        let _ = writeln!(
+            s,
+            "\n- recording costs at most 10% of batch-read throughput (issue 16): **{}**: lowest on / off {:.3} (c={})",
+            if low.0 >= 0.9 { "met" } else { "NOT met" },
+            low.0,
+            low.1
+        );
+    }
+    if let Some(c) = &r.inspector_capacity {
+        let mib = |b: u64| b as f64 / 1024.0 / 1024.0;
+        let stored = c.status["stored"].as_u64().unwrap_or(0);
+        let bytes = c.status["bytes"].as_u64().unwrap_or(0);
+        let _ = writeln!(
+            s,
+            "- the log at its bounds (capacity {}, max {:.0} MiB, bodies cut at {} KiB): {stored} entries, {:.1} MiB by its own count ({:.1} KiB each), after {} batch reads in {:.1} s; server RSS {:.0} MiB with the log cleared, {:.0} MiB full",
+            c.status["capacity"],
+            mib(c.status["maxBytes"].as_u64().unwrap_or(0)),
+            c.status["maxBodyBytes"].as_u64().unwrap_or(0) / 1024,
+            mib(bytes),
+            bytes.checked_div(stored).unwrap_or(0) as f64 / 1024.0,
+            c.requests,
+            c.elapsed.as_secs_f64(),
+            mib(c.rss_cleared),
+            mib(c.rss_full)
+        );
+    }
 }
 
 /// Issue 12's table: each workload on contacts and on the custom type, and the ratio.
@@ -648,6 +741,7 @@ pub fn json(h: &Header, reports: &[BackendReport], total: Duration) -> Value {
                 "custom_server_cores": row.custom_resources.server_cores,
                 "other_cores": (row.contacts_resources.other_cores + row.custom_resources.other_cores) / 2.0,
             })).collect::<Vec<_>>(),
+            "inspector": inspector_json(r),
             "rows": r.rows.iter().map(|row| json!({
                 "scenario": row.scenario,
                 "concurrency": row.concurrency,

@@ -47,6 +47,8 @@ pub struct Server {
     /// From spawn to the first `GET /healthz` answered 200.
     pub startup: Duration,
     log: PathBuf,
+    /// The admin token the server was started with (`/_spoke/`).
+    pub admin_token: String,
 }
 
 fn free_port() -> Result<u16, String> {
@@ -77,8 +79,10 @@ impl Server {
             .try_clone()
             .map_err(|e| format!("cannot open {}: {e}", log.display()))?;
         let spawned = Instant::now();
+        let admin_token = spoke_store::admin::new_admin_secret();
         let child = Command::new(spoke)
             .args(["serve", "--listen", &listen, "--database", database])
+            .env("SPOKE_ADMIN_TOKEN", &admin_token)
             .env_remove("SPOKE_DATABASE_URL")
             .env_remove("SPOKE_LISTEN")
             .stdin(Stdio::null())
@@ -92,6 +96,7 @@ impl Server {
             base: format!("http://{listen}"),
             startup: Duration::ZERO,
             log: log.to_owned(),
+            admin_token,
         };
         let probe = reqwest::Client::builder()
             .timeout(Duration::from_secs(2))

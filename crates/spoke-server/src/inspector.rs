@@ -23,7 +23,7 @@
 
 use std::collections::VecDeque;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Instant;
@@ -328,6 +328,8 @@ pub struct Status {
 struct Ring {
     entries: VecDeque<Arc<Entry>>,
     bytes: usize,
+    /// The last id given.
+    next_id: u64,
 }
 
 /// The log: a ring of entries bounded by count and bytes, and a channel of new entries for
@@ -337,7 +339,6 @@ pub struct Inspector {
     config: InspectorConfig,
     recording: AtomicBool,
     ring: Mutex<Ring>,
-    next_id: AtomicU64,
     live: broadcast::Sender<Arc<Entry>>,
     closed: watch::Sender<bool>,
     metrics: InspectorMetrics,
@@ -354,7 +355,6 @@ impl Inspector {
             config,
             recording: AtomicBool::new(config.recording),
             ring: Mutex::new(Ring::default()),
-            next_id: AtomicU64::new(1),
             live,
             closed,
             metrics,
@@ -393,25 +393,29 @@ impl Inspector {
     /// Stores an entry (giving it its id), evicting the oldest beyond either bound, and
     /// tells the live streams.
     pub fn record(&self, mut entry: Entry) {
-        entry.id = self.next_id.fetch_add(1, Ordering::Relaxed);
         entry.measure();
-        let entry = Arc::new(entry);
-        let (evicted, bytes) = {
+        // Evicted entries are freed after the lock is released.
+        let mut evicted = Vec::new();
+        let (entry, bytes) = {
             let mut ring = self.ring();
+            // Ids are given under the lock, so they grow along the ring (`get` bisects).
+            ring.next_id += 1;
+            entry.id = ring.next_id;
+            let entry = Arc::new(entry);
             ring.bytes += entry.size;
             ring.entries.push_back(entry.clone());
-            let mut evicted = 0;
             while ring.entries.len() > self.config.capacity || ring.bytes > self.config.max_bytes {
                 let Some(old) = ring.entries.pop_front() else {
                     break;
                 };
                 ring.bytes -= old.size;
-                evicted += 1;
+                evicted.push(old);
             }
-            (evicted, ring.bytes)
+            (entry, ring.bytes)
         };
         self.metrics.recorded.inc();
-        self.metrics.evicted.inc_by(evicted);
+        self.metrics.evicted.inc_by(evicted.len() as u64);
+        drop(evicted);
         self.metrics
             .bytes
             .set(i64::try_from(bytes).unwrap_or(i64::MAX));
@@ -420,10 +424,13 @@ impl Inspector {
     }
 
     pub fn clear(&self) {
-        let mut ring = self.ring();
-        ring.entries.clear();
-        ring.bytes = 0;
+        let entries = {
+            let mut ring = self.ring();
+            ring.bytes = 0;
+            std::mem::take(&mut ring.entries)
+        };
         self.metrics.bytes.set(0);
+        drop(entries);
     }
 
     pub fn get(&self, id: u64) -> Option<Arc<Entry>> {
@@ -920,6 +927,34 @@ mod tests {
         assert_eq!(paths, ["/4", "/3", "/2", "/1", "/0"]);
         assert!(log.get(3).is_some_and(|e| e.path == "/2"));
         assert!(log.get(99).is_none());
+    }
+
+    #[test]
+    fn concurrent_records_keep_ids_growing_along_the_ring() {
+        let log = Inspector::new(
+            InspectorConfig {
+                capacity: 5_000,
+                ..Default::default()
+            },
+            metrics(),
+        );
+        std::thread::scope(|s| {
+            for t in 0..16 {
+                let log = &log;
+                s.spawn(move || {
+                    for i in 0..500 {
+                        log.record(entry(&format!("/{t}/{i}"), 0));
+                    }
+                });
+            }
+        });
+        let all = log.list(&Filter::default(), 10_000, None).entries;
+        assert_eq!(all.len(), 5_000);
+        assert!(all.windows(2).all(|w| w[0].id > w[1].id));
+        assert!(all
+            .iter()
+            .all(|e| log.get(e.id).is_some_and(|g| g.id == e.id)));
+        assert_eq!(log.status().stored, 5_000);
     }
 
     #[test]

@@ -957,6 +957,18 @@ mod tests {
     }
 
     #[test]
+    fn sizes_take_binary_and_decimal_units() {
+        assert_eq!(parse_size("65536"), Ok(65536));
+        assert_eq!(parse_size("64KiB"), Ok(64 << 10));
+        assert_eq!(parse_size("64 MiB"), Ok(64 << 20));
+        assert_eq!(parse_size("1GiB"), Ok(1 << 30));
+        assert_eq!(parse_size("2MB"), Ok(2_000_000));
+        for bad in ["", "MiB", "12 parsecs", "-1", "99999999999999999999GiB"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn redact_hides_passwords_and_shows_the_schema() {
         assert_eq!(
             redact("postgres://u:secret@h:5432/db", &pg(Some("s"))),

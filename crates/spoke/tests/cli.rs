@@ -949,3 +949,49 @@ async fn serve_seed_starts_from_the_fixture_and_a_bad_one_changes_nothing() {
     assert_eq!(contact_emails(&server.base, &token).await, kept);
     server.kill();
 }
+
+/// Issue 16: the request inspector's bounds and starting state come from `serve`'s flags.
+#[tokio::test]
+async fn serve_flags_bound_the_request_log() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = db_url(dir.path());
+    let admin = "spoke-admin-inspector-flags-test";
+    let (server, _) = Server::start_with(
+        &url,
+        &[
+            "--admin-token",
+            admin,
+            "--no-inspector",
+            "--inspector-capacity",
+            "2",
+            "--inspector-max-bytes",
+            "1MiB",
+            "--inspector-max-body-bytes",
+            "2KiB",
+        ],
+    )
+    .await;
+    let http = reqwest::Client::new();
+    let status: Value = http
+        .get(format!("{}/_spoke/inspector", server.base))
+        .bearer_auth(admin)
+        .send()
+        .await
+        .expect("status")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        status,
+        json!({"recording": false, "capacity": 2, "maxBytes": 1 << 20,
+               "maxBodyBytes": 2048, "stored": 0, "bytes": 0})
+    );
+    server.kill();
+    let out = spoke(&["serve", "--database", &url, "--inspector-max-bytes", "lots"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is not a size"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
