@@ -6,8 +6,9 @@
 //! - [`catalogue`]: every HubSpot operation spoke knows (method, path, spec, scopes, rate
 //!   class, handler); the router, the scope check and the rate limiter read it.
 //! - [`error`]: [`ApiError`], the single way an error reaches the wire.
-//! - [`admin`]: spoke's own API under `/_spoke/` (portals, reset, snapshots), guarded by the
-//!   admin token; not catalogue rows.
+//! - [`admin`]: spoke's own API under `/_spoke/` (portals, reset, snapshots, browsing a
+//!   portal's data) and the web UI at `/_spoke/ui`, guarded by the admin token (or the UI's
+//!   cookie that carries it); not catalogue rows.
 //! - [`auth`]: the [`auth::Principal`] extractor (token, portal, scopes); tokens themselves
 //!   are minted and hashed by `spoke_store::tokens`.
 //! - [`schema`]: a type's records in HubSpot's output shape (the type's live property set

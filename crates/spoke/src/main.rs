@@ -661,7 +661,8 @@ async fn seed_start(state: &AppState, file: &std::path::Path) -> Result<(), Stri
 
 /// The admin token: the one given (stored as the database's), else a new one if the database
 /// has none (printed: only its hash is kept, so this is the one time it can be shown).
-async fn admin_start(store: &dyn Store, given: Option<&str>) -> Result<(), String> {
+/// Returns the secret when this start made it, so the web UI's address can carry it.
+async fn admin_start(store: &dyn Store, given: Option<&str>) -> Result<Option<String>, String> {
     use spoke_store::admin::{admin_hash, new_admin_secret};
     let now = now_millis();
     if let Some(secret) = given.map(str::trim).filter(|s| !s.is_empty()) {
@@ -670,7 +671,7 @@ async fn admin_start(store: &dyn Store, given: Option<&str>) -> Result<(), Strin
             .await
             .map_err(|e| e.to_string())?;
         outln!("spoke: admin API at /_spoke/ with the admin token given (--admin-token).");
-        return Ok(());
+        return Ok(None);
     }
     let secret = new_admin_secret();
     // Of several servers starting on one database, one stores its secret; the others print
@@ -684,10 +685,28 @@ async fn admin_start(store: &dyn Store, given: Option<&str>) -> Result<(), Strin
         outln!();
         outln!("    {secret}");
         outln!();
+        Ok(Some(secret))
     } else {
         outln!("spoke: admin API at /_spoke/; `spoke admin-token` prints a new admin token (the old one stops working).");
+        Ok(None)
     }
-    Ok(())
+}
+
+/// Where the web UI is: with the admin token when this start printed it (the address signs
+/// in), else the bare address, whose login form asks for the token.
+fn print_ui_address(addr: std::net::SocketAddr, secret: Option<&str>) {
+    // A wildcard listen address is no address a browser can open.
+    let host = match addr.ip() {
+        ip if ip.is_unspecified() && ip.is_ipv4() => "127.0.0.1".to_owned(),
+        ip if ip.is_unspecified() => "[::1]".to_owned(),
+        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+        ip => ip.to_string(),
+    };
+    let url = spoke_server::admin::ui::address(&format!("http://{host}:{}", addr.port()), secret);
+    match secret {
+        Some(_) => outln!("spoke: web UI at {url}"),
+        None => outln!("spoke: web UI at {url} (sign in with the admin token)"),
+    }
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
@@ -727,11 +746,12 @@ async fn run(cli: Cli) -> Result<(), String> {
             };
             let store = open_store(&db.database, &db.pg).await?;
             first_start(store.as_ref()).await?;
-            admin_start(store.as_ref(), admin_token.as_deref()).await?;
+            let printed = admin_start(store.as_ref(), admin_token.as_deref()).await?;
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
             let addr = listener.local_addr().map_err(|e| e.to_string())?;
+            print_ui_address(addr, printed.as_deref());
             tracing::info!(backend = store.backend(), database = %db.database, "spoke listening on http://{addr}");
             let https = match (https_listen, tls) {
                 (Some(https_addr), Some((ca, config))) => {

@@ -620,6 +620,19 @@ async fn the_admin_token_is_printed_once_and_rotated_by_admin_token() {
     };
     let admin = word("spoke-admin-", &printed).expect("an admin token in the banner");
     let hubspot = word("pat-", &printed).expect("a HubSpot token in the banner");
+    // The web UI's address, which signs in with the token it carries.
+    let ui = word(&format!("{}/_spoke/ui", server.base), &printed).expect("the UI's address");
+    assert_eq!(ui, format!("{}/_spoke/ui?token={admin}", server.base));
+    let signed_in = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+        .get(&ui)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(signed_in.status(), 303);
+    assert!(signed_in.headers().contains_key("set-cookie"));
     assert_eq!(
         get_status(&server.base, &admin, "/_spoke/portals").await,
         200
@@ -667,6 +680,10 @@ async fn the_admin_token_is_printed_once_and_rotated_by_admin_token() {
     assert!(
         word("spoke-admin-", &printed).is_none(),
         "a second start shows no admin token: {printed}"
+    );
+    assert!(
+        printed.contains(&format!("{}/_spoke/ui (sign in", server.base)),
+        "the UI's address without a token: {printed}"
     );
     assert_eq!(
         get_status(&server.base, rotated, "/_spoke/portals").await,

@@ -4,8 +4,9 @@
 //! rows: the routes are [`ROUTES`], documented by `openapi.json` (served at
 //! `/_spoke/openapi.json`; a test holds every route to it).
 //!
-//! Every route but the document needs the database's admin token (`Authorization: Bearer`),
-//! checked against its stored hash ([`spoke_store::admin`]); HubSpot tokens are refused
+//! Every route but the document (and the UI's sign-in and sign-out) needs the database's
+//! admin token (`Authorization: Bearer`, or the web UI's cookie, [`ui`]), checked against its
+//! stored hash ([`spoke_store::admin`]); HubSpot tokens are refused
 //! here and the admin token is no HubSpot token, so each API is closed to the other's
 //! credentials. Errors are [`ApiError`]s in HubSpot's envelope, like every other answer.
 
@@ -13,6 +14,7 @@ mod inspector;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Path, State};
+use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -32,6 +34,9 @@ use crate::error::{ApiError, ApiResult};
 use crate::wire;
 use crate::AppState;
 
+mod browse;
+pub mod ui;
+
 /// The admin API's OpenAPI document, written by hand.
 pub const OPENAPI: &str = include_str!("openapi.json");
 
@@ -50,6 +55,16 @@ pub const ROUTES: &[(&str, &str)] = &[
     ),
     ("DELETE", "/_spoke/portals/{portalId}/snapshots/{name}"),
     ("POST", "/_spoke/portals/{portalId}/seed"),
+    ("GET", "/_spoke/portals/{portalId}/types"),
+    ("GET", "/_spoke/portals/{portalId}/objects/{objectType}"),
+    (
+        "GET",
+        "/_spoke/portals/{portalId}/objects/{objectType}/{objectId}",
+    ),
+    ("GET", "/_spoke/ui"),
+    ("POST", "/_spoke/ui/login"),
+    ("POST", "/_spoke/ui/logout"),
+    ("GET", "/_spoke/ui/{asset}"),
     // The request inspector (`inspector.rs`).
     ("GET", "/_spoke/requests"),
     ("DELETE", "/_spoke/requests"),
@@ -87,26 +102,48 @@ pub fn router() -> Router<AppState> {
             "/_spoke/portals/{portalId}/snapshots/{name}",
             delete(delete_snapshot),
         )
-        .route("/_spoke/portals/{portalId}/seed", post(seed_portal))
+        .merge(browse::router())
+        .merge(ui::router())
         .merge(inspector::router())
         .merge(faults::router())
         .merge(clock::router())
+        .route("/_spoke/portals/{portalId}/seed", post(seed_portal))
 }
 
-/// A caller holding the admin token.
+/// A caller holding the admin token: as `Authorization: Bearer`, or as the web UI's cookie
+/// ([`ui::COOKIE`]), which a state-changing request must back with the [`ui::CSRF_HEADER`]
+/// header (a cross-site form cannot set one; SameSite=Strict is the first guard).
 pub struct Admin;
 
 impl FromRequestParts<AppState> for Admin {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
-        let secret = crate::auth::bearer(parts)?;
-        // Read on every call: `spoke admin-token` replaces the hash while servers run.
-        match state.store.admin_token_hash().await? {
-            Some(stored) if admin_matches(secret, &stored) => Ok(Admin),
-            _ => Err(ApiError::unauthenticated()),
+        // A Bearer header wins over the cookie, so a script's wrong token is never rescued
+        // by a browser session.
+        let (secret, from_cookie) = if parts.headers.contains_key(AUTHORIZATION) {
+            (crate::auth::bearer(parts)?.to_owned(), false)
+        } else {
+            let secret = ui::cookie_secret(&parts.headers).ok_or_else(ApiError::unauthenticated)?;
+            (secret, true)
+        };
+        if !is_admin_secret(state, &secret).await? {
+            return Err(ApiError::unauthenticated());
         }
+        if from_cookie && !parts.method.is_safe() && !ui::has_csrf_header(&parts.headers) {
+            return Err(ui::csrf_refusal());
+        }
+        Ok(Admin)
     }
+}
+
+/// Whether `secret` is the database's admin token. Read on every call: `spoke admin-token`
+/// replaces the hash while servers run.
+pub(crate) async fn is_admin_secret(state: &AppState, secret: &str) -> ApiResult<bool> {
+    Ok(matches!(
+        state.store.admin_token_hash().await?,
+        Some(stored) if admin_matches(secret, &stored)
+    ))
 }
 
 async fn openapi() -> Response {

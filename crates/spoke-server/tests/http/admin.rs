@@ -343,7 +343,12 @@ async fn the_openapi_document_names_every_admin_route() {
     assert_eq!(routes, documented, "every route documented, nothing else");
     // And every listed route is served: none answers the unknown-route 404.
     for (method, path) in &routes {
-        let concrete = path.replace("{portalId}", "424242").replace("{name}", "x");
+        let concrete = path
+            .replace("{portalId}", "424242")
+            .replace("{name}", "x")
+            .replace("{objectType}", "contacts")
+            .replace("{objectId}", "1")
+            .replace("{asset}", "app.js");
         let method = Method::from_bytes(method.as_bytes()).expect("method");
         if concrete.ends_with("/stream") {
             // An event stream does not end: its head is the answer.

@@ -37,5 +37,6 @@ mod seed;
 mod seed_docs;
 mod smoke;
 mod strings;
+mod ui;
 mod users;
 mod values;
