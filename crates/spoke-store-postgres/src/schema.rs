@@ -41,6 +41,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ),
     ("0009_oauth", include_str!("../migrations/0009_oauth.sql")),
     ("0010_admin", include_str!("../migrations/0010_admin.sql")),
+    (
+        "0011_webhooks",
+        include_str!("../migrations/0011_webhooks.sql"),
+    ),
 ];
 
 /// The advisory lock's first key: "spok" in ASCII, so it does not meet other applications'

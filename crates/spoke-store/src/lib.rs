@@ -37,6 +37,7 @@ pub mod sealed;
 pub mod sql_search;
 pub mod tokens;
 pub mod transfer;
+pub mod webhooks;
 
 pub use oauth::OAuthStore;
 pub use pipelines::PipelineStore;
