@@ -42,6 +42,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0009_oauth", include_str!("../migrations/0009_oauth.sql")),
     ("0010_admin", include_str!("../migrations/0010_admin.sql")),
     (
+        "0011_webhooks",
+        include_str!("../migrations/0011_webhooks.sql"),
+    ),
+    (
         "0012_emulator",
         include_str!("../migrations/0012_emulator.sql"),
     ),

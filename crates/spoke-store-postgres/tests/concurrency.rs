@@ -189,3 +189,16 @@ async fn a_fault_rules_count_is_spent_exactly_across_processes() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn concurrent_claims_never_share_an_event() {
+    common::with_db(|db| async move {
+        let stores = two_stores(&db).await;
+        spoke_store::conformance::concurrent_claims_never_share_an_event(
+            &handles(&stores),
+            PortalId(230),
+        )
+        .await;
+    })
+    .await;
+}

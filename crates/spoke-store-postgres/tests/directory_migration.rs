@@ -15,7 +15,7 @@ async fn the_directory_migration_seeds_every_existing_portal() {
         // Back to version 5: no directory tables (nor the pipelines of version 7 and the
         // custom object schemas of version 8 and the OAuth tables of version 9, which come after), two portals.
         let admin = db.admin().await;
-        // And none of the admin migration's tables, which come later still.
+        // And none of the admin and webhooks migrations' tables, which come later still.
         let mirrors: Vec<String> = spoke_store::admin::portal_tables()
             .map(spoke_store::admin::snapshot_table)
             .collect();
@@ -27,6 +27,8 @@ async fn the_directory_migration_seeds_every_existing_portal() {
                  DROP TABLE oauth_access_tokens, oauth_refresh_tokens, oauth_codes, oauth_apps;
                  DROP TABLE admin_token, portal_snapshots, {};
                  DROP TABLE fault_rules, portal_clocks;
+                 DROP TABLE webhook_attempts, webhook_events, app_installs,
+                     webhook_subscriptions, webhook_settings;
                  DELETE FROM spoke_schema_version WHERE version >= 6;
                  INSERT INTO portals (id, created_at) VALUES (7, 1000), (3, 2000);",
                 mirrors.join(", ")

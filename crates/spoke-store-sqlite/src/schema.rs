@@ -14,6 +14,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0009_custom_objects.sql"),
     include_str!("../migrations/0010_oauth.sql"),
     include_str!("../migrations/0011_admin.sql"),
+    include_str!("../migrations/0012_webhooks.sql"),
     include_str!("../migrations/0013_emulator.sql"),
 ];
 

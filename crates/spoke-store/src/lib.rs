@@ -38,12 +38,14 @@ pub mod sealed;
 pub mod sql_search;
 pub mod tokens;
 pub mod transfer;
+pub mod webhooks;
 
 pub use oauth::OAuthStore;
 pub use pipelines::PipelineStore;
 pub use requests::{RecordArchive, RecordRead, RecordSearch, Selection};
 pub use schemas::{SchemaKey, SchemaStore};
 pub use transfer::{RowKey, Rows, Table};
+pub use webhooks::WebhookStore;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -62,6 +64,34 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub struct WriteSource {
     pub source_type: String,
     pub source_id: Option<String>,
+}
+
+impl WriteSource {
+    /// A write through HubSpot's API, with no source id.
+    pub fn api() -> Self {
+        Self {
+            source_type: "API".into(),
+            source_id: None,
+        }
+    }
+}
+
+/// When and by whom associations are written or removed: what their webhook events say
+/// (`occurredAt`, `changeSource`, `sourceId`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkContext {
+    pub now: Millis,
+    pub source: WriteSource,
+}
+
+impl LinkContext {
+    /// Through the API, now.
+    pub fn api_now() -> Self {
+        Self {
+            now: spoke_core::time::now_millis(),
+            source: WriteSource::api(),
+        }
+    }
 }
 
 /// What every object write needs to know besides its items.
@@ -343,6 +373,7 @@ pub trait ObjectStore: Send + Sync {
             object_type,
             ids,
             now,
+            source: WriteSource::api(),
         };
         self.archive_records(archive).await
     }
@@ -611,16 +642,43 @@ pub trait TokenStore: Send + Sync {
 pub trait AssociationStore: Send + Sync {
     /// Writes each item (idempotently). An item whose `from` or `to` record is not a live
     /// record of the portal fails with `AssociationTarget` naming it; the others are written.
+    /// Through the API, now ([`write_associations`](Self::write_associations) says who and
+    /// when).
     async fn put_associations(
         &self,
         portal: PortalId,
         items: Vec<AssociationWrite>,
-    ) -> StoreResult<Vec<ItemResult<()>>>;
+    ) -> StoreResult<Vec<ItemResult<()>>> {
+        self.write_associations(portal, items, LinkContext::api_now())
+            .await
+    }
 
     async fn remove_associations(
         &self,
         portal: PortalId,
         items: Vec<AssociationRemoval>,
+    ) -> StoreResult<()> {
+        self.unlink_associations(portal, items, LinkContext::api_now())
+            .await
+    }
+
+    /// What a backend implements for [`put_associations`](Self::put_associations), in one
+    /// transaction that also writes the webhook events of every row it adds or prunes
+    /// ([`webhooks::Listeners::links`]).
+    async fn write_associations(
+        &self,
+        portal: PortalId,
+        items: Vec<AssociationWrite>,
+        ctx: LinkContext,
+    ) -> StoreResult<Vec<ItemResult<()>>>;
+
+    /// What a backend implements for [`remove_associations`](Self::remove_associations),
+    /// with the events of every row it deletes.
+    async fn unlink_associations(
+        &self,
+        portal: PortalId,
+        items: Vec<AssociationRemoval>,
+        ctx: LinkContext,
     ) -> StoreResult<()>;
 
     /// For each `(from id, after)`, the next page of at most `limit` live targets with
@@ -794,6 +852,7 @@ pub trait Store:
     + OAuthStore
     + admin::AdminStore
     + emulator::EmulatorStore
+    + webhooks::WebhookStore
 {
     /// The backend's name for logs (`sqlite`, `postgres`).
     fn backend(&self) -> &'static str;
