@@ -17,6 +17,9 @@
 //! - [`metrics`]: Prometheus metrics at `/metrics` and the store wrapper that times calls.
 //! - [`conn`]: the accept loop: connection limits, timeouts, TLS, hyper's own errors in
 //!   HubSpot's envelope.
+//! - [`webhooks`]: app webhooks' delivery worker (claims the outbox's events, signs and
+//!   POSTs them, retries); `handlers::webhooks` is HubSpot's webhooks API, routed outside
+//!   the catalogue because it authorizes by developer API key.
 //! - [`tls`]: the local certificate authority and server certificate for
 //!   `--https-listen`.
 
@@ -30,6 +33,7 @@ pub mod metrics;
 pub mod ratelimit;
 pub mod schema;
 pub mod tls;
+pub mod webhooks;
 pub mod wire;
 
 use std::sync::Arc;
@@ -53,6 +57,9 @@ pub struct AppState {
     pub rate_limits: Option<ratelimit::RateLimits>,
     /// Custom types resolved recently (`schema::CustomTypes`).
     pub custom_types: Arc<schema::CustomTypes>,
+    /// Webhook delivery: the worker's wake-up and limits; inert until
+    /// [`webhooks::Webhooks::spawn`] (`spoke serve` starts it).
+    pub webhooks: Arc<webhooks::Webhooks>,
 }
 
 impl AppState {
@@ -64,7 +71,19 @@ impl AppState {
             serve_metrics: true,
             rate_limits: None,
             custom_types: Arc::default(),
+            webhooks: Arc::default(),
         }
+    }
+
+    /// Uses `config` for webhook delivery (the worker is started separately).
+    pub fn with_webhooks(mut self, config: webhooks::Config) -> Self {
+        self.webhooks = Arc::new(webhooks::Webhooks::new(config));
+        self
+    }
+
+    /// Starts the webhook delivery worker on the current runtime.
+    pub fn spawn_webhooks(&self) -> tokio::task::JoinHandle<()> {
+        self.webhooks.spawn(self.store.clone())
     }
 
     pub fn without_metrics_endpoint(mut self) -> Self {
@@ -93,6 +112,8 @@ pub fn app(state: AppState) -> Router {
         // routes are not catalogue rows (see `handlers::oauth`).
         .merge(handlers::oauth::router())
         .merge(handlers::consent::router())
+        // The webhooks API authorizes by developer API key (`?hapikey=`), not bearer token.
+        .merge(handlers::webhooks::router())
         .merge(admin::router())
         .fallback(|| async { ApiError::unknown_route() });
     // Layers run outermost-last: the wire middleware wraps everything, so rate-limit
@@ -105,6 +126,10 @@ pub fn app(state: AppState) -> Router {
         None => router,
     };
     let metrics = state.metrics.clone();
+    let router = router.layer(axum::middleware::from_fn_with_state(
+        state.webhooks.clone(),
+        webhooks::wake_after_writes,
+    ));
     router
         // Inside the wire middleware, so a handler bug still answers a 500 in HubSpot's
         // envelope with its correlation id instead of dropping the connection.

@@ -107,6 +107,14 @@ enum Command {
         /// default: spoke is meant for loopback and private networks).
         #[arg(long, env = "SPOKE_NO_METRICS")]
         no_metrics: bool,
+        /// Do not deliver app webhooks from this process (events still queue in the
+        /// database; another `spoke serve` on it delivers them).
+        #[arg(long, env = "SPOKE_NO_WEBHOOKS")]
+        no_webhooks: bool,
+        /// How often, in milliseconds, the webhook worker looks for events that other
+        /// processes wrote (`spoke import`, other servers) and for retries that came due.
+        #[arg(long, env = "SPOKE_WEBHOOK_POLL_MS", default_value_t = 1000)]
+        webhook_poll_ms: u64,
     },
     /// Issue a new admin token for the `/_spoke/` API and print it. Only its hash is
     /// stored, so the old one stops working at once (running servers included).
@@ -604,6 +612,8 @@ async fn run(cli: Cli) -> Result<(), String> {
             max_connections,
             admin_token,
             no_metrics,
+            no_webhooks,
+            webhook_poll_ms,
         } => {
             // Certificates before the database, so a CA problem is reported before any
             // first-start output.
@@ -643,7 +653,14 @@ async fn run(cli: Cli) -> Result<(), String> {
                 }
                 _ => None,
             };
-            let mut state = AppState::new(store);
+            let mut state = AppState::new(store).with_webhooks(spoke_server::webhooks::Config {
+                poll: std::time::Duration::from_millis(webhook_poll_ms.max(10)),
+                secret_key_path: secret_key_path().ok(),
+                ..Default::default()
+            });
+            if !no_webhooks {
+                state.spawn_webhooks();
+            }
             if no_metrics {
                 state = state.without_metrics_endpoint();
             }

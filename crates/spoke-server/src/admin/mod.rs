@@ -25,6 +25,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::wire;
 use crate::AppState;
 
+mod webhooks;
+
 /// The admin API's OpenAPI document, written by hand.
 pub const OPENAPI: &str = include_str!("openapi.json");
 
@@ -42,6 +44,12 @@ pub const ROUTES: &[(&str, &str)] = &[
         "/_spoke/portals/{portalId}/snapshots/{name}/restore",
     ),
     ("DELETE", "/_spoke/portals/{portalId}/snapshots/{name}"),
+    // Webhooks (`webhooks.rs`).
+    ("GET", "/_spoke/webhooks/deliveries"),
+    ("GET", "/_spoke/webhooks/pending"),
+    ("POST", "/_spoke/webhooks/flush"),
+    ("POST", "/_spoke/portals/{portalId}/apps/{appId}/install"),
+    ("DELETE", "/_spoke/portals/{portalId}/apps/{appId}/install"),
 ];
 
 pub fn router() -> Router<AppState> {
@@ -62,6 +70,7 @@ pub fn router() -> Router<AppState> {
             "/_spoke/portals/{portalId}/snapshots/{name}",
             delete(delete_snapshot),
         )
+        .merge(webhooks::router())
 }
 
 /// A caller holding the admin token.

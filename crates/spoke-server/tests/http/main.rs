@@ -34,3 +34,4 @@ mod smoke;
 mod strings;
 mod users;
 mod values;
+mod webhooks;
