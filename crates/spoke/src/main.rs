@@ -115,6 +115,10 @@ enum Command {
         /// processes wrote (`spoke import`, other servers) and for retries that came due.
         #[arg(long, env = "SPOKE_WEBHOOK_POLL_MS", default_value_t = 1000)]
         webhook_poll_ms: u64,
+        /// How long, in milliseconds, a process holds the events it claimed for delivery;
+        /// after a crash, its events go out again once this has passed.
+        #[arg(long, env = "SPOKE_WEBHOOK_LEASE_MS", default_value_t = 60_000)]
+        webhook_lease_ms: u64,
     },
     /// Issue a new admin token for the `/_spoke/` API and print it. Only its hash is
     /// stored, so the old one stops working at once (running servers included).
@@ -614,6 +618,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             no_metrics,
             no_webhooks,
             webhook_poll_ms,
+            webhook_lease_ms,
         } => {
             // Certificates before the database, so a CA problem is reported before any
             // first-start output.
@@ -655,6 +660,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             };
             let mut state = AppState::new(store).with_webhooks(spoke_server::webhooks::Config {
                 poll: std::time::Duration::from_millis(webhook_poll_ms.max(10)),
+                lease: std::time::Duration::from_millis(webhook_lease_ms.max(100)),
                 secret_key_path: secret_key_path().ok(),
                 ..Default::default()
             });
