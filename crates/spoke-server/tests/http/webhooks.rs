@@ -790,3 +790,131 @@ async fn admin_installs_decide_which_portals_send_events() {
         assert_eq!(a.status, 400, "{bad}: {}", a.text);
     }
 }
+
+/// Every operation of HubSpot's webhooks v3 and 2026-03 specs is served: with the app's key,
+/// none answers the unknown-route 404 or 405, and none a 5xx.
+#[tokio::test]
+async fn every_operation_of_hubspots_webhooks_specs_is_served() {
+    let dir = match std::env::var("SPOKE_HUBSPOT_SPEC_DIR") {
+        Ok(d) if !d.is_empty() => std::path::PathBuf::from(d),
+        _ => std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/reference/hubspot-openapi"),
+    };
+    if !dir.is_dir() {
+        eprintln!("SKIPPED webhooks routes vs specs: no spec directory (SPOKE_HUBSPOT_SPEC_DIR)");
+        return;
+    }
+    let (t, key_path) = TestApp::spawn_with_webhooks().await;
+    let app = register(&t, &key_path).await;
+    let mut seen = 0;
+    for file in ["webhooks-v3.json", "webhooks-2026-03.json"] {
+        let text = std::fs::read_to_string(dir.join(file)).expect("spec file");
+        let spec: Value = serde_json::from_str(&text).expect("spec JSON");
+        for (path, item) in spec["paths"].as_object().expect("paths") {
+            if !path.starts_with("/webhooks/") {
+                continue;
+            }
+            for method in ["get", "post", "put", "patch", "delete"] {
+                if item.get(method).is_none() {
+                    continue;
+                }
+                seen += 1;
+                let concrete = path
+                    .replace("{appId}", &app.id.to_string())
+                    .replace("{subscriptionId}", "1");
+                let m = Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
+                let a = call(&t, m, &concrete, &app.key, Some(json!({}))).await;
+                assert!(a.status.as_u16() < 500, "{method} {path}: {}", a.text);
+                assert_ne!(a.status, 405, "{method} {path}");
+                assert_ne!(
+                    a.body["message"], "resource not found",
+                    "{method} {path}: {}",
+                    a.text
+                );
+            }
+        }
+    }
+    assert_eq!(seen, 18, "the webhooks specs' operations");
+}
+
+/// Hostile bodies, ids and keys on every webhooks route: HubSpot's envelope, never a 5xx.
+#[tokio::test]
+async fn hostile_input_to_the_webhooks_api_gets_hubspots_envelope_never_a_5xx() {
+    let (t, key_path) = TestApp::spawn_with_webhooks().await;
+    let app = register(&t, &key_path).await;
+    let base = format!("/webhooks/v3/{}", app.id);
+    let routes = [
+        (Method::PUT, format!("{base}/settings")),
+        (Method::POST, format!("{base}/subscriptions")),
+        (Method::POST, format!("{base}/subscriptions/batch/update")),
+        (Method::PATCH, format!("{base}/subscriptions/1")),
+        (
+            Method::GET,
+            format!("{base}/subscriptions/99999999999999999999"),
+        ),
+        (Method::DELETE, format!("{base}/subscriptions/-1")),
+        (
+            Method::GET,
+            "/webhooks/v3/99999999999999999999999/settings".to_owned(),
+        ),
+        (Method::GET, "/webhooks/v3/%00/subscriptions".to_owned()),
+    ];
+    let bodies = [
+        "",
+        "{",
+        "[]",
+        "null",
+        "\"x\"",
+        r#"{"targetUrl": "\u0000", "maxConcurrentRequests": 1e308}"#,
+        r#"{"targetUrl": "http://x", "throttling": "fast"}"#,
+        r#"{"eventType": "contact.propertyChange", "propertyName": "a\u0000b"}"#,
+        r#"{"eventType": "object.creation", "objectTypeId": "99999999999-1"}"#,
+        r#"{"inputs": [{"id": "x", "active": true}]}"#,
+        r#"{"inputs": [{"id": 99999999999, "active": true}]}"#,
+        r#"{"inputs": null}"#,
+        r#"{"active": "yes"}"#,
+    ];
+    for (method, path) in &routes {
+        for body in bodies {
+            let res = t
+                .http
+                .request(
+                    method.clone(),
+                    format!("{}{path}?hapikey={}", t.base, app.key),
+                )
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .expect("send");
+            let status = res.status();
+            let text = res.text().await.expect("text");
+            let parsed: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+            assert!(
+                status.as_u16() < 500,
+                "{method} {path} {body:?}: {status} {text}"
+            );
+            if !status.is_success() {
+                assert_eq!(
+                    parsed["status"], "error",
+                    "{method} {path} {body:?}: {text}"
+                );
+                assert!(
+                    parsed["correlationId"].is_string(),
+                    "{method} {path} {body:?}: {text}"
+                );
+            }
+        }
+    }
+    for key in ["", "%00", "x%20y", &"k".repeat(5000)] {
+        let a = t
+            .call(
+                Method::GET,
+                None,
+                &format!("{base}/settings?hapikey={key}"),
+                None,
+            )
+            .await;
+        assert_eq!(a.status, 401, "{key:?}: {}", a.text);
+    }
+}
