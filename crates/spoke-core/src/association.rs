@@ -191,6 +191,15 @@ pub fn default_type(from: &str, to: &str) -> Option<AssociationType> {
         .find(|t| t.label.is_none())
 }
 
+/// Whether a link row of this type is a "Primary" one (either direction), as HubSpot's
+/// webhooks report it (`isPrimaryAssociation`).
+pub fn is_primary(category: &str, type_id: i64) -> bool {
+    category == HUBSPOT_DEFINED
+        && DEFINED.iter().any(|&(_, _, ab, ba, label, _, _)| {
+            (ab == type_id || ba == type_id) && label == Some("Primary")
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1418,9 +1418,69 @@ pub fn builtin_groups(ty: &ObjectType) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The types HubSpot's webhook subscriptions name (`contact.creation`, `line_item.propertyChange`,
+/// hubspot-behavior-apps.md §42.2), by type id: the name their event types start with, and
+/// whether the enum has `{name}.associationChange` (all but products). Every other type,
+/// custom ones included, is subscribed to as `object.*` with its `objectTypeId`.
+const WEBHOOK_NAMES: &[(&str, &str, bool)] = &[
+    ("0-1", "contact", true),
+    ("0-2", "company", true),
+    ("0-3", "deal", true),
+    ("0-5", "ticket", true),
+    ("0-8", "line_item", true),
+    ("0-7", "product", false),
+];
+
+/// How a type's webhook event types are named, if HubSpot's event type enum names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WebhookName {
+    /// `contact`, as in `contact.creation`.
+    pub name: &'static str,
+    /// Whether `{name}.associationChange` exists.
+    pub association_events: bool,
+}
+
+pub fn webhook_name(type_id: &str) -> Option<WebhookName> {
+    WEBHOOK_NAMES
+        .iter()
+        .find(|(id, _, _)| *id == type_id)
+        .map(|&(_, name, association_events)| WebhookName {
+            name,
+            association_events,
+        })
+}
+
+/// Every webhook name, with its type id.
+pub fn webhook_names() -> impl Iterator<Item = (&'static str, WebhookName)> {
+    WEBHOOK_NAMES.iter().map(|&(id, name, association_events)| {
+        (
+            id,
+            WebhookName {
+                name,
+                association_events,
+            },
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn webhook_names_are_the_singular_names_of_their_types() {
+        for (id, w) in webhook_names() {
+            let ty = standard_types().iter().find(|t| t.id.as_str() == id);
+            assert_eq!(ty.map(|t| t.singular.as_str()), Some(w.name), "{id}");
+        }
+        assert_eq!(
+            webhook_names()
+                .filter(|(_, w)| w.association_events)
+                .count(),
+            5
+        );
+        assert_eq!(webhook_name("0-420"), None);
+    }
 
     #[test]
     fn every_type_has_its_record_properties_read_only() {

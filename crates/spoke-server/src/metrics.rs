@@ -29,6 +29,10 @@ use spoke_store::pipelines::{Applied, AuditKey, AuditRecord, Pipeline, PipelineW
 use spoke_store::schemas::{
     AssociationDefinition, CreatedSchema, NewDefinition, NewSchema, SchemaRefusal, SchemaUpdate,
 };
+use spoke_store::webhooks::{
+    AttemptRecord, CreateSubscription, DeliveryAttempt, NewSubscription, PendingEvent,
+    Subscription, WebhookSettings, WebhookStore,
+};
 use spoke_store::{
     graph, requests, AssociationPage, AssociationStore, ItemResult, LabelRecord, ObjectStore,
     PipelineStore, PropertyGroup, PropertyStore, RecordArchive, RecordBatch, RecordRead,
@@ -262,19 +266,21 @@ impl TokenStore for TimedStore {
 
 #[async_trait]
 impl AssociationStore for TimedStore {
-    async fn put_associations(
+    async fn write_associations(
         &self,
         portal: PortalId,
         items: Vec<spoke_store::AssociationWrite>,
+        ctx: spoke_store::LinkContext,
     ) -> StoreResult<Vec<ItemResult<()>>> {
-        timed!(self, put_associations(portal, items))
+        timed!(self, write_associations(portal, items, ctx))
     }
-    async fn remove_associations(
+    async fn unlink_associations(
         &self,
         portal: PortalId,
         items: Vec<spoke_store::AssociationRemoval>,
+        ctx: spoke_store::LinkContext,
     ) -> StoreResult<()> {
-        timed!(self, remove_associations(portal, items))
+        timed!(self, unlink_associations(portal, items, ctx))
     }
     async fn read_pages(&self, request: graph::PageRequest) -> StoreResult<Vec<AssociationPage>> {
         timed!(self, read_pages(request))
@@ -495,6 +501,76 @@ impl OAuthStore for TimedStore {
     }
     async fn use_code(&self, hash: &str, now: Millis) -> StoreResult<CodeUse> {
         timed!(self, use_code(hash, now))
+    }
+}
+
+#[async_trait]
+impl WebhookStore for TimedStore {
+    async fn webhook_settings(&self, app_id: i64) -> StoreResult<Option<WebhookSettings>> {
+        timed!(self, webhook_settings(app_id))
+    }
+    async fn put_webhook_settings(&self, s: WebhookSettings) -> StoreResult<WebhookSettings> {
+        timed!(self, put_webhook_settings(s))
+    }
+    async fn delete_webhook_settings(&self, app_id: i64) -> StoreResult<bool> {
+        timed!(self, delete_webhook_settings(app_id))
+    }
+    async fn list_subscriptions(&self, app_id: i64) -> StoreResult<Vec<Subscription>> {
+        timed!(self, list_subscriptions(app_id))
+    }
+    async fn create_subscription(&self, new: NewSubscription) -> StoreResult<CreateSubscription> {
+        timed!(self, create_subscription(new))
+    }
+    async fn set_subscriptions_active(
+        &self,
+        app_id: i64,
+        changes: Vec<(i64, bool)>,
+        now: Millis,
+    ) -> StoreResult<Vec<Option<Subscription>>> {
+        timed!(self, set_subscriptions_active(app_id, changes, now))
+    }
+    async fn delete_subscription(&self, app_id: i64, id: i64) -> StoreResult<bool> {
+        timed!(self, delete_subscription(app_id, id))
+    }
+    async fn install_app(&self, app_id: i64, portal: PortalId, now: Millis) -> StoreResult<()> {
+        timed!(self, install_app(app_id, portal, now))
+    }
+    async fn uninstall_app(&self, app_id: i64, portal: PortalId) -> StoreResult<bool> {
+        timed!(self, uninstall_app(app_id, portal))
+    }
+    async fn installed_apps(&self, portal: PortalId) -> StoreResult<Vec<i64>> {
+        timed!(self, installed_apps(portal))
+    }
+    async fn claim_events(
+        &self,
+        now: Millis,
+        lease_until: Millis,
+        limit: usize,
+        force: bool,
+    ) -> StoreResult<Vec<PendingEvent>> {
+        timed!(self, claim_events(now, lease_until, limit, force))
+    }
+    async fn finish_attempt(&self, attempt: DeliveryAttempt) -> StoreResult<i64> {
+        timed!(self, finish_attempt(attempt))
+    }
+    async fn list_attempts(
+        &self,
+        app_id: Option<i64>,
+        portal: Option<PortalId>,
+        after: Option<i64>,
+        limit: usize,
+    ) -> StoreResult<Vec<AttemptRecord>> {
+        timed!(self, list_attempts(app_id, portal, after, limit))
+    }
+    async fn pending_events(
+        &self,
+        app_id: Option<i64>,
+        limit: usize,
+    ) -> StoreResult<(u64, Vec<PendingEvent>)> {
+        timed!(self, pending_events(app_id, limit))
+    }
+    async fn next_due(&self) -> StoreResult<Option<Millis>> {
+        timed!(self, next_due())
     }
 }
 

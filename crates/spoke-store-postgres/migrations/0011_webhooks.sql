@@ -63,7 +63,7 @@ CREATE TABLE webhook_attempts (
     target_url      TEXT NOT NULL,
     event_ids       TEXT NOT NULL,
     attempt_number  INTEGER NOT NULL,
-    status          INTEGER,
+    status          BIGINT,
     error           TEXT,
     started_at      BIGINT NOT NULL,
     duration_ms     BIGINT NOT NULL,

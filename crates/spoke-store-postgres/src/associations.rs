@@ -16,9 +16,10 @@ use spoke_store::columns::{self, Columns, LABEL_COLUMNS};
 use spoke_store::graph::{
     LabelKey, LabelPair, LabelRename, LinkRow, NewLabel, PageRequest, Prune, Unlink,
 };
+use spoke_store::webhooks::LinkChange;
 use spoke_store::{
     AssociationPage, AssociationRemoval, AssociationStore, AssociationWrite, ItemResult,
-    LabelRecord, LinkType, StoreResult,
+    LabelRecord, LinkContext, LinkType, StoreResult,
 };
 
 use crate::tokens_props::Cols;
@@ -50,14 +51,16 @@ const INSERT_ROW: &str = "INSERT INTO associations
 const DELETE_ROW: &str = "DELETE FROM associations WHERE portal_id = $1 AND from_type = $2
      AND from_id = $3 AND to_type = $4 AND to_id = $5 AND category = $6 AND type_id = $7";
 
-/// Runs `sql` (one of the statements above) on one row.
+/// Runs `sql` (one of the statements above) on one row; if it changed the row, notes it in
+/// `changes` (for webhook events), as removed when `sql` deletes.
 async fn on_row(
     tx: &Transaction<'_>,
     sql: &str,
     portal: PortalId,
     r: &LinkRow<'_>,
+    changes: &mut Vec<LinkChange>,
 ) -> Result<(), Error> {
-    db::execute(
+    let n = db::execute(
         tx,
         sql,
         &[
@@ -71,12 +74,20 @@ async fn on_row(
         ],
     )
     .await?;
+    if n > 0 {
+        changes.push(LinkChange::new(r, sql == DELETE_ROW));
+    }
     Ok(())
 }
 
 /// Carries out one prune. The pruned record is locked first, so concurrent writers of
-/// the same rule take turns.
-async fn prune(tx: &Transaction<'_>, portal: PortalId, p: &Prune<'_>) -> Result<(), Error> {
+/// the same rule take turns. Every row it deletes goes into `changes`.
+async fn prune(
+    tx: &Transaction<'_>,
+    portal: PortalId,
+    p: &Prune<'_>,
+    changes: &mut Vec<LinkChange>,
+) -> Result<(), Error> {
     db::execute(
         tx,
         "SELECT 1 FROM objects WHERE id = $1 FOR NO KEY UPDATE",
@@ -98,12 +109,21 @@ async fn prune(tx: &Transaction<'_>, portal: PortalId, p: &Prune<'_>) -> Result<
         ],
     )
     .await?;
+    for &other in &others {
+        let row = LinkRow {
+            from: p.from,
+            to: (p.to_type, other),
+            category: p.category,
+            type_id: p.type_id,
+        };
+        changes.push(LinkChange::new(&row, true));
+    }
     if !others.is_empty() {
-        db::execute(
+        let back = db::query_ids(
             tx,
             "DELETE FROM associations WHERE portal_id = $1 AND from_type = $2
              AND from_id = ANY($3) AND to_type = $4 AND to_id = $5 AND category = $6
-             AND type_id = $7",
+             AND type_id = $7 RETURNING from_id",
             &[
                 &portal.0,
                 &p.to_type,
@@ -115,6 +135,15 @@ async fn prune(tx: &Transaction<'_>, portal: PortalId, p: &Prune<'_>) -> Result<
             ],
         )
         .await?;
+        for other in back {
+            let row = LinkRow {
+                from: (p.to_type, other),
+                to: p.from,
+                category: p.category,
+                type_id: p.inverse_type_id,
+            };
+            changes.push(LinkChange::new(&row, true));
+        }
     }
     Ok(())
 }
@@ -153,12 +182,13 @@ async fn write_link(
     from: (&str, ObjectId),
     to: (&str, ObjectId),
     t: &LinkType,
+    changes: &mut Vec<LinkChange>,
 ) -> Result<(), Error> {
     for p in t.prunes(from, to) {
-        prune(tx, portal, &p).await?;
+        prune(tx, portal, &p, changes).await?;
     }
     for row in t.rows(from, to) {
-        on_row(tx, INSERT_ROW, portal, &row).await?;
+        on_row(tx, INSERT_ROW, portal, &row, changes).await?;
     }
     Ok(())
 }
@@ -168,17 +198,19 @@ pub(crate) type Link<'a> = ((&'a str, ObjectId), (&'a str, ObjectId), &'a LinkTy
 
 /// Writes links in both directions, in order. Without an exclusive type among them the
 /// order does not matter, and all rows go in one statement; otherwise each link is written
-/// in turn, since an exclusive type prunes the links written before it.
+/// in turn, since an exclusive type prunes the links written before it. Returns the rows
+/// added and pruned.
 pub(crate) async fn write_links(
     tx: &Transaction<'_>,
     portal: PortalId,
     links: &[Link<'_>],
-) -> Result<(), Error> {
+) -> Result<Vec<LinkChange>, Error> {
     if links.iter().any(|(_, _, t)| t.prunes_any()) {
+        let mut changes = Vec::new();
         for (from, to, t) in links {
-            write_link(tx, portal, *from, *to, t).await?;
+            write_link(tx, portal, *from, *to, t, &mut changes).await?;
         }
-        return Ok(());
+        return Ok(changes);
     }
     let mut rows = LinkRows::default();
     for (from, to, t) in links {
@@ -210,18 +242,24 @@ impl<'a> LinkRows<'a> {
         self.type_ids.push(r.type_id);
     }
 
-    async fn insert(&self, tx: &Transaction<'_>, portal: PortalId) -> Result<(), Error> {
+    /// Inserts the rows that are not there yet, and returns those.
+    async fn insert(
+        &self,
+        tx: &Transaction<'_>,
+        portal: PortalId,
+    ) -> Result<Vec<LinkChange>, Error> {
         if self.from_ids.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
-        db::execute(
+        let rows = db::query(
             tx,
             "INSERT INTO associations
              (portal_id, from_type, from_id, to_type, to_id, category, type_id)
              SELECT $1::BIGINT, t.* FROM unnest($2::TEXT[], $3::BIGINT[], $4::TEXT[],
                  $5::BIGINT[], $6::TEXT[], $7::BIGINT[])
                  AS t(from_type, from_id, to_type, to_id, category, type_id)
-             ON CONFLICT DO NOTHING",
+             ON CONFLICT DO NOTHING
+             RETURNING from_type, from_id, to_type, to_id, category, type_id",
             &[
                 &portal.0,
                 &self.from_types,
@@ -233,7 +271,19 @@ impl<'a> LinkRows<'a> {
             ],
         )
         .await?;
-        Ok(())
+        rows.iter()
+            .map(|r| {
+                Ok(LinkChange {
+                    from_type: r.try_get(0)?,
+                    from_id: r.try_get(1)?,
+                    to_type: r.try_get(2)?,
+                    to_id: r.try_get(3)?,
+                    category: r.try_get(4)?,
+                    type_id: r.try_get(5)?,
+                    removed: false,
+                })
+            })
+            .collect()
     }
 }
 
@@ -261,6 +311,7 @@ async fn put_batch(
     tx: &Transaction<'_>,
     portal: PortalId,
     items: &[AssociationWrite],
+    ctx: &LinkContext,
 ) -> Result<Finish<Vec<ItemResult<()>>>, Error> {
     let ids: Vec<ObjectId> = items.iter().flat_map(|i| [i.from_id, i.to_id]).collect();
     let live = if ids.is_empty() {
@@ -290,7 +341,8 @@ async fn put_batch(
         }
         out.push(Ok(()));
     }
-    write_links(tx, portal, &links).await?;
+    let changes = write_links(tx, portal, &links).await?;
+    crate::webhooks::link_events(tx, portal, ctx, &changes).await?;
     Ok(Finish::Commit(out))
 }
 
@@ -298,23 +350,42 @@ async fn remove_batch(
     tx: &Transaction<'_>,
     portal: PortalId,
     items: &[AssociationRemoval],
+    ctx: &LinkContext,
 ) -> Result<Finish<()>, Error> {
+    let mut changes = Vec::new();
     for item in items {
         for unlink in item.unlinks() {
             match unlink {
                 Unlink::Pair { from, to } => {
-                    db::execute(
+                    let rows = db::query(
                         tx,
                         "DELETE FROM associations WHERE portal_id = $1 AND from_type = $2
-                         AND from_id = $3 AND to_type = $4 AND to_id = $5",
+                         AND from_id = $3 AND to_type = $4 AND to_id = $5
+                         RETURNING category, type_id",
                         &[&portal.0, &from.0, &from.1, &to.0, &to.1],
                     )
                     .await?;
+                    let mut removed = rows
+                        .iter()
+                        .map(|r| Ok((r.try_get::<_, String>(0)?, r.try_get::<_, i64>(1)?)))
+                        .collect::<Result<Vec<_>, Error>>()?;
+                    // RETURNING gives rows in no set order; events follow the key's.
+                    removed.sort();
+                    for (category, type_id) in removed {
+                        let row = LinkRow {
+                            from,
+                            to,
+                            category: &category,
+                            type_id,
+                        };
+                        changes.push(LinkChange::new(&row, true));
+                    }
                 }
-                Unlink::Row(row) => on_row(tx, DELETE_ROW, portal, &row).await?,
+                Unlink::Row(row) => on_row(tx, DELETE_ROW, portal, &row, &mut changes).await?,
             }
         }
     }
+    crate::webhooks::link_events(tx, portal, ctx, &changes).await?;
     Ok(Finish::Commit(()))
 }
 
@@ -476,28 +547,30 @@ const PAGE_SQL: &str = "
 
 #[async_trait]
 impl AssociationStore for PostgresStore {
-    async fn put_associations(
+    async fn write_associations(
         &self,
         portal: PortalId,
         items: Vec<AssociationWrite>,
+        ctx: LinkContext,
     ) -> StoreResult<Vec<ItemResult<()>>> {
         let n = items.len();
         let out = self
-            .write(TxMode::RECORDS, items, move |tx, items| {
-                Box::pin(put_batch(tx, portal, items))
+            .write(TxMode::RECORDS, (items, ctx), move |tx, (items, ctx)| {
+                Box::pin(put_batch(tx, portal, items, ctx))
             })
             .await?;
         self.wrote(n);
         Ok(out)
     }
 
-    async fn remove_associations(
+    async fn unlink_associations(
         &self,
         portal: PortalId,
         items: Vec<AssociationRemoval>,
+        ctx: LinkContext,
     ) -> StoreResult<()> {
-        self.write(TxMode::RECORDS, items, move |tx, items| {
-            Box::pin(remove_batch(tx, portal, items))
+        self.write(TxMode::RECORDS, (items, ctx), move |tx, (items, ctx)| {
+            Box::pin(remove_batch(tx, portal, items, ctx))
         })
         .await
     }

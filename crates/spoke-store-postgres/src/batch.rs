@@ -71,8 +71,16 @@ pub(crate) async fn write_batch(
     if decided.stopped() {
         return Ok(Finish::Rollback(decided.outcomes()));
     }
-    write(tx, ctx, &decided).await?;
-    crate::associations::write_links(tx, ctx.portal, &decided.links()).await?;
+    // Who listens is read pipelined with the writes: no round trip of its own.
+    let (written, listeners) = tokio::join!(
+        biased;
+        write(tx, ctx, &decided),
+        crate::webhooks::listeners(tx, ctx.portal)
+    );
+    written?;
+    let listeners = listeners?;
+    let links = crate::associations::write_links(tx, ctx.portal, &decided.links()).await?;
+    crate::webhooks::record_events(tx, &listeners, ctx, &decided, &links).await?;
     Ok(Finish::Commit(decided.outcomes()))
 }
 

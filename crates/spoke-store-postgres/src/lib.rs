@@ -70,6 +70,7 @@ mod search;
 mod stats;
 mod tokens_props;
 mod transfer;
+mod webhooks;
 
 use std::future::Future;
 use std::pin::Pin;

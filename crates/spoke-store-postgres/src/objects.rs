@@ -18,7 +18,7 @@ use spoke_core::{HistoryEntry, ObjectId, ObjectRecord, PortalId, StoredPropertie
 use spoke_store::plan::Versioned;
 use spoke_store::{
     ItemResult, ObjectStore, ReadKeys, ReadOptions, RecordArchive, RecordBatch, RecordRead,
-    RecordSearch, SearchPage, Selection, StoreResult, Upserted, WriteContext,
+    RecordSearch, SearchPage, Selection, StoreResult, Upserted, WriteContext, WriteSource,
 };
 use tokio_postgres::IsolationLevel;
 
@@ -55,6 +55,7 @@ async fn archive_ids(
     object_type: &str,
     ids: &[ObjectId],
     now: Millis,
+    source: &WriteSource,
 ) -> Result<Finish<()>, Error> {
     if !ids.is_empty() {
         let archived = db::query_ids(
@@ -78,6 +79,10 @@ async fn archive_ids(
                 &[&archived],
             )
             .await?;
+            let mut archived = archived;
+            archived.sort_unstable();
+            crate::webhooks::archive_events(tx, portal, object_type, now, source, &archived)
+                .await?;
         }
     }
     Ok(Finish::Commit(()))
@@ -269,12 +274,16 @@ impl ObjectStore for PostgresStore {
 
     async fn archive_records(&self, archive: RecordArchive<'_>) -> StoreResult<()> {
         let RecordArchive {
-            portal, ids, now, ..
+            portal,
+            ids,
+            now,
+            source,
+            ..
         } = archive;
         self.write(
             TxMode::RECORDS,
-            (archive.object_type, ids),
-            |tx, (t, ids)| Box::pin(archive_ids(tx, portal, t, ids, now)),
+            (archive.object_type, ids, source),
+            |tx, (t, ids, source)| Box::pin(archive_ids(tx, portal, t, ids, now, source)),
         )
         .await
     }

@@ -8,9 +8,10 @@ use spoke_store::columns::{self, LABEL_COLUMNS};
 use spoke_store::graph::{
     LabelKey, LabelPair, LabelRename, LinkRow, NewLabel, PageRequest, Prune, Unlink,
 };
+use spoke_store::webhooks::LinkChange;
 use spoke_store::{
     AssociationPage, AssociationRemoval, AssociationStore, AssociationWrite, ItemResult,
-    LabelRecord, LinkType, StoreResult,
+    LabelRecord, LinkContext, LinkType, StoreResult,
 };
 
 use crate::tokens_props::Cols;
@@ -38,15 +39,30 @@ const INSERT_ROW: &str = "INSERT OR IGNORE INTO associations
 const DELETE_ROW: &str = "DELETE FROM associations WHERE portal_id = ?1 AND from_type = ?2
      AND from_id = ?3 AND to_type = ?4 AND to_id = ?5 AND category = ?6 AND type_id = ?7";
 
-/// Runs `sql` (one of the statements above) on one row.
-fn on_row(conn: &Connection, sql: &str, portal: PortalId, r: &LinkRow<'_>) -> rusqlite::Result<()> {
-    conn.prepare_cached(sql)?.execute(params![
+/// Runs `sql` (one of the statements above) on one row; if it changed the row, notes it in
+/// `changes` (for webhook events), as removed when `sql` deletes.
+fn on_row(
+    conn: &Connection,
+    sql: &str,
+    portal: PortalId,
+    r: &LinkRow<'_>,
+    changes: &mut Vec<LinkChange>,
+) -> rusqlite::Result<()> {
+    let n = conn.prepare_cached(sql)?.execute(params![
         portal.0, r.from.0, r.from.1, r.to.0, r.to.1, r.category, r.type_id
     ])?;
+    if n > 0 {
+        changes.push(LinkChange::new(r, sql == DELETE_ROW));
+    }
     Ok(())
 }
 
-fn prune(conn: &Connection, portal: PortalId, p: &Prune<'_>) -> rusqlite::Result<()> {
+fn prune(
+    conn: &Connection,
+    portal: PortalId,
+    p: &Prune<'_>,
+    changes: &mut Vec<LinkChange>,
+) -> rusqlite::Result<()> {
     let others: Vec<ObjectId> = conn
         .prepare_cached(
             "SELECT to_id FROM associations WHERE portal_id = ?1 AND from_type = ?2 AND from_id = ?3
@@ -66,25 +82,27 @@ fn prune(conn: &Connection, portal: PortalId, p: &Prune<'_>) -> rusqlite::Result
             inverse_exclusive: false,
         };
         for row in rows.rows(p.from, (p.to_type, other)) {
-            on_row(conn, DELETE_ROW, portal, &row)?;
+            on_row(conn, DELETE_ROW, portal, &row, changes)?;
         }
     }
     Ok(())
 }
 
-/// Writes one link type in both directions, after the prunes its exclusivity asks for.
+/// Writes one link type in both directions, after the prunes its exclusivity asks for;
+/// every row added or pruned goes into `changes`.
 pub(crate) fn write_link(
     conn: &Connection,
     portal: PortalId,
     from: (&str, ObjectId),
     to: (&str, ObjectId),
     t: &LinkType,
+    changes: &mut Vec<LinkChange>,
 ) -> rusqlite::Result<()> {
     for p in t.prunes(from, to) {
-        prune(conn, portal, &p)?;
+        prune(conn, portal, &p, changes)?;
     }
     for row in t.rows(from, to) {
-        on_row(conn, INSERT_ROW, portal, &row)?;
+        on_row(conn, INSERT_ROW, portal, &row, changes)?;
     }
     Ok(())
 }
@@ -116,13 +134,15 @@ fn inverse_of(conn: &Connection, key: &LabelKey) -> rusqlite::Result<Option<i64>
 
 #[async_trait]
 impl AssociationStore for SqliteStore {
-    async fn put_associations(
+    async fn write_associations(
         &self,
         portal: PortalId,
         items: Vec<AssociationWrite>,
+        ctx: LinkContext,
     ) -> StoreResult<Vec<ItemResult<()>>> {
         self.write(move |conn| {
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let mut changes = Vec::new();
             let mut out = Vec::with_capacity(items.len());
             for item in items {
                 if let Some(m) = item.missing_end(|(t, id)| is_live(&tx, portal, t, id))? {
@@ -131,37 +151,58 @@ impl AssociationStore for SqliteStore {
                 }
                 let [from, to] = item.ends();
                 for t in &item.types {
-                    write_link(&tx, portal, from, to, t)?;
+                    write_link(&tx, portal, from, to, t, &mut changes)?;
                 }
                 out.push(Ok(()));
             }
+            crate::webhooks::link_events(&tx, portal, &ctx, &changes)?;
             tx.commit()?;
             Ok(out)
         })
         .await
     }
 
-    async fn remove_associations(
+    async fn unlink_associations(
         &self,
         portal: PortalId,
         items: Vec<AssociationRemoval>,
+        ctx: LinkContext,
     ) -> StoreResult<()> {
         self.write(move |conn| {
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let mut changes = Vec::new();
             for item in &items {
                 for unlink in item.unlinks() {
                     match unlink {
                         Unlink::Pair { from, to } => {
-                            tx.prepare_cached(
-                                "DELETE FROM associations WHERE portal_id = ?1 AND from_type = ?2
-                                 AND from_id = ?3 AND to_type = ?4 AND to_id = ?5",
-                            )?
-                            .execute(params![portal.0, from.0, from.1, to.0, to.1])?;
+                            let removed: Vec<(String, i64)> = tx
+                                .prepare_cached(
+                                    "DELETE FROM associations WHERE portal_id = ?1
+                                     AND from_type = ?2 AND from_id = ?3 AND to_type = ?4
+                                     AND to_id = ?5 RETURNING category, type_id",
+                                )?
+                                .query_map(params![portal.0, from.0, from.1, to.0, to.1], |r| {
+                                    Ok((r.get(0)?, r.get(1)?))
+                                })?
+                                .collect::<rusqlite::Result<_>>()?;
+                            // RETURNING gives rows in no set order; events follow the key's.
+                            let mut removed = removed;
+                            removed.sort();
+                            for (category, type_id) in removed {
+                                let row = LinkRow {
+                                    from,
+                                    to,
+                                    category: &category,
+                                    type_id,
+                                };
+                                changes.push(LinkChange::new(&row, true));
+                            }
                         }
-                        Unlink::Row(row) => on_row(&tx, DELETE_ROW, portal, &row)?,
+                        Unlink::Row(row) => on_row(&tx, DELETE_ROW, portal, &row, &mut changes)?,
                     }
                 }
             }
+            crate::webhooks::link_events(&tx, portal, &ctx, &changes)?;
             tx.commit()
         })
         .await

@@ -26,6 +26,7 @@ mod schemas;
 mod search;
 mod tokens_props;
 mod transfer;
+mod webhooks;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};

@@ -100,6 +100,7 @@ impl OAuthStore for SqliteStore {
                     params![id],
                 )?;
             }
+            crate::webhooks::delete_app_rows(&tx, id)?;
             let deleted = tx.execute("DELETE FROM oauth_apps WHERE id = ?1", params![id])? > 0;
             tx.commit()?;
             Ok(deleted)

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};
 use spoke_core::{HistoryEntry, ObjectId, ObjectRecord, PortalId, StoredProperties, StoredRecord};
 use spoke_store::plan::{Decided, Plan, Reads, Snapshot, Versioned};
+use spoke_store::webhooks::LinkChange;
 use spoke_store::{
     ItemResult, ObjectStore, ReadKeys, ReadOptions, RecordArchive, RecordBatch, RecordRead,
     RecordSearch, SearchPage, Selection, StoreResult, Upserted, WriteContext,
@@ -71,10 +72,11 @@ fn run<'a>(
         plan.learn(read(&tx, ctx, &reads)?);
     }
     let mut decided = plan.decide();
-    write(&tx, ctx, &mut decided)?;
+    let links = write(&tx, ctx, &mut decided)?;
     if decided.stopped() {
         tx.rollback()?;
     } else {
+        crate::webhooks::record_events(&tx, ctx, &decided, &links)?;
         tx.commit()?;
     }
     Ok(decided)
@@ -125,8 +127,12 @@ fn read(tx: &Connection, ctx: &WriteContext, reads: &Reads<'_>) -> rusqlite::Res
 
 /// Writes a decision: the new records first, in creation order, which gives them their ids
 /// (also in a batch that stopped, whose outcomes name them; it is rolled back), then, unless
-/// it stopped, everything else.
-fn write(tx: &Connection, ctx: &WriteContext, decided: &mut Decided<'_>) -> rusqlite::Result<()> {
+/// it stopped, everything else. Returns the association rows written or pruned.
+fn write(
+    tx: &Connection,
+    ctx: &WriteContext,
+    decided: &mut Decided<'_>,
+) -> rusqlite::Result<Vec<LinkChange>> {
     let mut ids = Vec::new();
     {
         let mut insert = tx.prepare_cached(
@@ -146,7 +152,7 @@ fn write(tx: &Connection, ctx: &WriteContext, decided: &mut Decided<'_>) -> rusq
     }
     decided.set_ids(&ids).map_err(plan_error)?;
     if decided.stopped() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     for r in decided.changed() {
         tx.prepare_cached(
@@ -184,10 +190,11 @@ fn write(tx: &Connection, ctx: &WriteContext, decided: &mut Decided<'_>) -> rusq
             ctx.source.source_id
         ])?;
     }
+    let mut links = Vec::new();
     for (from, to, t) in decided.links() {
-        crate::associations::write_link(tx, ctx.portal, from, to, t)?;
+        crate::associations::write_link(tx, ctx.portal, from, to, t, &mut links)?;
     }
-    Ok(())
+    Ok(links)
 }
 
 /// Loads the history of `names` into every record of `records`, newest first.
@@ -240,11 +247,16 @@ impl ObjectStore for SqliteStore {
 
     async fn archive_records(&self, archive: RecordArchive<'_>) -> StoreResult<()> {
         let RecordArchive {
-            portal, ids, now, ..
+            portal,
+            ids,
+            now,
+            source,
+            ..
         } = archive;
         let object_type = archive.object_type.to_owned();
         self.write(move |conn| {
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let mut archived = Vec::new();
             for id in ids {
                 let n = tx
                     .prepare_cached(
@@ -257,8 +269,10 @@ impl ObjectStore for SqliteStore {
                     // key then creates a new record, as on HubSpot).
                     tx.prepare_cached("DELETE FROM unique_values WHERE object_id = ?1")?
                         .execute(params![id])?;
+                    archived.push(id);
                 }
             }
+            crate::webhooks::archive_events(&tx, portal, &object_type, now, &source, &archived)?;
             tx.commit()
         })
         .await

@@ -64,6 +64,34 @@ pub struct WriteSource {
     pub source_id: Option<String>,
 }
 
+impl WriteSource {
+    /// A write through HubSpot's API, with no source id.
+    pub fn api() -> Self {
+        Self {
+            source_type: "API".into(),
+            source_id: None,
+        }
+    }
+}
+
+/// When and by whom associations are written or removed: what their webhook events say
+/// (`occurredAt`, `changeSource`, `sourceId`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkContext {
+    pub now: Millis,
+    pub source: WriteSource,
+}
+
+impl LinkContext {
+    /// Through the API, now.
+    pub fn api_now() -> Self {
+        Self {
+            now: spoke_core::time::now_millis(),
+            source: WriteSource::api(),
+        }
+    }
+}
+
 /// What every object write needs to know besides its items.
 #[derive(Debug, Clone)]
 pub struct WriteContext {
@@ -343,6 +371,7 @@ pub trait ObjectStore: Send + Sync {
             object_type,
             ids,
             now,
+            source: WriteSource::api(),
         };
         self.archive_records(archive).await
     }
@@ -611,16 +640,43 @@ pub trait TokenStore: Send + Sync {
 pub trait AssociationStore: Send + Sync {
     /// Writes each item (idempotently). An item whose `from` or `to` record is not a live
     /// record of the portal fails with `AssociationTarget` naming it; the others are written.
+    /// Through the API, now ([`write_associations`](Self::write_associations) says who and
+    /// when).
     async fn put_associations(
         &self,
         portal: PortalId,
         items: Vec<AssociationWrite>,
-    ) -> StoreResult<Vec<ItemResult<()>>>;
+    ) -> StoreResult<Vec<ItemResult<()>>> {
+        self.write_associations(portal, items, LinkContext::api_now())
+            .await
+    }
 
     async fn remove_associations(
         &self,
         portal: PortalId,
         items: Vec<AssociationRemoval>,
+    ) -> StoreResult<()> {
+        self.unlink_associations(portal, items, LinkContext::api_now())
+            .await
+    }
+
+    /// What a backend implements for [`put_associations`](Self::put_associations), in one
+    /// transaction that also writes the webhook events of every row it adds or prunes
+    /// ([`webhooks::Listeners::links`]).
+    async fn write_associations(
+        &self,
+        portal: PortalId,
+        items: Vec<AssociationWrite>,
+        ctx: LinkContext,
+    ) -> StoreResult<Vec<ItemResult<()>>>;
+
+    /// What a backend implements for [`remove_associations`](Self::remove_associations),
+    /// with the events of every row it deletes.
+    async fn unlink_associations(
+        &self,
+        portal: PortalId,
+        items: Vec<AssociationRemoval>,
+        ctx: LinkContext,
     ) -> StoreResult<()>;
 
     /// For each `(from id, after)`, the next page of at most `limit` live targets with
@@ -793,6 +849,7 @@ pub trait Store:
     + SchemaStore
     + OAuthStore
     + admin::AdminStore
+    + webhooks::WebhookStore
 {
     /// The backend's name for logs (`sqlite`, `postgres`).
     fn backend(&self) -> &'static str;

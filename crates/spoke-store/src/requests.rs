@@ -18,6 +18,8 @@ pub struct RecordArchive<'a> {
     pub object_type: &'a str,
     pub ids: Vec<ObjectId>,
     pub now: Millis,
+    /// Who archives them (the deletion webhook event's `changeSource`).
+    pub source: crate::WriteSource,
 }
 
 /// Which records a read names.

@@ -203,3 +203,513 @@ pub trait WebhookStore: Send + Sync {
     /// The earliest next_attempt_at among pending events (the worker's sleep), if any.
     async fn next_due(&self) -> StoreResult<Option<Millis>>;
 }
+
+// ---------------------------------------------------------------------------------------
+// Which events a change produces: the one rule, used inside both backends' transactions.
+
+/// Properties HubSpot refuses subscriptions to (hubspot-behavior-apps.md §42.1); no
+/// propertyChange event is made for them even if a subscription names one.
+pub const UNSUBSCRIBABLE_PROPERTIES: &[&str] =
+    &["hs_lastmodifieddate", "num_unique_conversion_events"];
+
+/// The active subscriptions a write in portal `$1` may produce events for: those of apps
+/// installed in the portal that have webhook settings. One indexed probe of `app_installs`
+/// when the portal has none. Both dialects read `$1` as the first parameter.
+pub const LISTENERS_SQL: &str =
+    "SELECT s.id, s.app_id, s.event_type, s.object_type_id, s.property_name
+     FROM app_installs i
+     JOIN webhook_settings w ON w.app_id = i.app_id
+     JOIN webhook_subscriptions s ON s.app_id = i.app_id
+     WHERE i.portal_id = $1 AND s.active
+     ORDER BY s.id";
+
+/// The columns [`NewEvent`]s are inserted into, in [`EventBatch`]'s order.
+pub const EVENT_INSERT_COLUMNS: &str = "app_id, portal_id, subscription_id, subscription_type, \
+     occurred_at, fields, attempt_number, next_attempt_at, state";
+
+/// The columns [`PendingEvent`] is read from ([`pending_event`]).
+pub const PENDING_COLUMNS: &str = "event_id, app_id, portal_id, subscription_id, \
+     subscription_type, occurred_at, attempt_number, fields, next_attempt_at";
+
+/// The columns [`AttemptRecord`] is read from ([`attempt_record`]).
+pub const ATTEMPT_COLUMNS: &str = "id, app_id, portal_id, target_url, event_ids, \
+     attempt_number, status, error, started_at, duration_ms, outcome, next_attempt_at";
+
+/// The columns [`Subscription`] is read from ([`subscription`]).
+pub const SUBSCRIPTION_COLUMNS: &str =
+    "id, app_id, event_type, object_type_id, property_name, active, created_at, updated_at";
+
+/// The columns [`WebhookSettings`] is read from ([`settings`]).
+pub const SETTINGS_COLUMNS: &str =
+    "app_id, target_url, max_concurrent_requests, period, created_at, updated_at";
+
+/// The event states as stored.
+pub const PENDING: &str = "pending";
+pub const DELIVERED: &str = "delivered";
+pub const FAILED: &str = "failed";
+
+/// One row of [`LISTENERS_SQL`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listener {
+    pub subscription_id: i64,
+    pub app_id: i64,
+    pub event_type: String,
+    pub object_type_id: Option<String>,
+    pub property_name: Option<String>,
+}
+
+/// What kind of change an event reports: the part of `eventType` after the dot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Creation,
+    Deletion,
+    PropertyChange,
+    AssociationChange,
+}
+
+impl Kind {
+    fn suffix(self) -> &'static str {
+        match self {
+            Self::Creation => "creation",
+            Self::Deletion => "deletion",
+            Self::PropertyChange => "propertyChange",
+            Self::AssociationChange => "associationChange",
+        }
+    }
+}
+
+/// An event to insert: the change's transaction supplies the portal and the times.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvent {
+    pub app_id: i64,
+    pub subscription_id: i64,
+    pub subscription_type: String,
+    /// As [`PendingEvent::fields`].
+    pub fields: String,
+}
+
+/// One association row written or deleted by a transaction (one direction).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkChange {
+    pub from_type: String,
+    pub from_id: spoke_core::ObjectId,
+    pub to_type: String,
+    pub to_id: spoke_core::ObjectId,
+    pub category: String,
+    pub type_id: i64,
+    pub removed: bool,
+}
+
+impl LinkChange {
+    pub fn new(row: &crate::graph::LinkRow<'_>, removed: bool) -> Self {
+        Self {
+            from_type: row.from.0.to_owned(),
+            from_id: row.from.1,
+            to_type: row.to.0.to_owned(),
+            to_id: row.to.1,
+            category: row.category.to_owned(),
+            type_id: row.type_id,
+            removed,
+        }
+    }
+}
+
+/// The events of one transaction, with what every row of them shares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventBatch {
+    pub portal: PortalId,
+    /// The write's `now` (the portal's clock): `occurredAt`.
+    pub occurred_at: Millis,
+    /// When the first attempt is due: `occurred_at`, but never later than the real time
+    /// of the write, so a portal clock set ahead does not hold delivery back.
+    pub next_attempt_at: Millis,
+    pub events: Vec<NewEvent>,
+}
+
+impl EventBatch {
+    pub fn new(portal: PortalId, occurred_at: Millis) -> Self {
+        Self {
+            portal,
+            occurred_at,
+            next_attempt_at: occurred_at.min(spoke_core::time::now_millis()),
+            events: Vec::new(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+}
+
+/// The subscriptions that listen to one portal's write, and the rule of which events each
+/// change gives them.
+#[derive(Debug, Clone, Default)]
+pub struct Listeners {
+    listeners: Vec<Listener>,
+}
+
+impl Listeners {
+    pub fn new(listeners: Vec<Listener>) -> Self {
+        Self { listeners }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.listeners.is_empty()
+    }
+
+    /// The listeners of `kind` events about records of `type_id`, each with whether it
+    /// listens as `object.*` (whose events name the type).
+    fn of(&self, type_id: &str, kind: Kind) -> impl Iterator<Item = (&Listener, bool)> + '_ {
+        let named = spoke_core::catalog::webhook_name(type_id)
+            .filter(|w| kind != Kind::AssociationChange || w.association_events);
+        let type_id = type_id.to_owned();
+        self.listeners.iter().filter_map(move |l| {
+            let (prefix, suffix) = l.event_type.split_once('.')?;
+            if suffix != kind.suffix() {
+                return None;
+            }
+            if prefix == "object" {
+                return (l.object_type_id.as_deref() == Some(type_id.as_str()))
+                    .then_some((l, true));
+            }
+            named.filter(|w| w.name == prefix).map(|_| (l, false))
+        })
+    }
+
+    fn push(out: &mut EventBatch, l: &Listener, fields: String) {
+        out.events.push(NewEvent {
+            app_id: l.app_id,
+            subscription_id: l.subscription_id,
+            subscription_type: l.event_type.clone(),
+            fields,
+        });
+    }
+
+    /// Creation events for records of `type_id` created with these ids.
+    pub fn created(
+        &self,
+        out: &mut EventBatch,
+        type_id: &str,
+        ids: &[spoke_core::ObjectId],
+        source: &crate::WriteSource,
+    ) {
+        self.flagged(out, type_id, ids, source, Kind::Creation, "CREATED");
+    }
+
+    /// Deletion events for records of `type_id` archived by the write.
+    pub fn archived(
+        &self,
+        out: &mut EventBatch,
+        type_id: &str,
+        ids: &[spoke_core::ObjectId],
+        source: &crate::WriteSource,
+    ) {
+        self.flagged(out, type_id, ids, source, Kind::Deletion, "DELETED");
+    }
+
+    fn flagged(
+        &self,
+        out: &mut EventBatch,
+        type_id: &str,
+        ids: &[spoke_core::ObjectId],
+        source: &crate::WriteSource,
+        kind: Kind,
+        flag: &str,
+    ) {
+        if self.is_empty() {
+            return;
+        }
+        for &id in ids {
+            for (l, generic) in self.of(type_id, kind) {
+                let mut f = Fields::default();
+                f.num("objectId", id);
+                f.text("changeFlag", flag);
+                f.source(source);
+                if generic {
+                    f.text("objectTypeId", type_id);
+                }
+                Self::push(out, l, f.finish());
+            }
+        }
+    }
+
+    /// propertyChange events for one write of a stored record: `changes` maps each
+    /// property whose value changed to its new value ("" when cleared).
+    pub fn changed<'c>(
+        &self,
+        out: &mut EventBatch,
+        type_id: &str,
+        id: spoke_core::ObjectId,
+        changes: impl IntoIterator<Item = (&'c String, &'c String)>,
+        source: &crate::WriteSource,
+    ) {
+        if self.is_empty() {
+            return;
+        }
+        for (name, value) in changes {
+            if UNSUBSCRIBABLE_PROPERTIES.contains(&name.as_str()) {
+                continue;
+            }
+            for (l, generic) in self.of(type_id, Kind::PropertyChange) {
+                if l.property_name.as_deref() != Some(name.as_str()) {
+                    continue;
+                }
+                let mut f = Fields::default();
+                f.num("objectId", id);
+                f.text("propertyName", name);
+                f.text("propertyValue", value);
+                f.source(source);
+                if generic {
+                    f.text("objectTypeId", type_id);
+                }
+                Self::push(out, l, f.finish());
+            }
+        }
+    }
+
+    /// The events of a record batch's decision, after its new records have their ids:
+    /// creations, then property changes of the stored records it changed. (HubSpot sends
+    /// no propertyChange for the values a record is created with; a record created and
+    /// then changed by the same batch counts as created.)
+    pub fn record_events(
+        &self,
+        out: &mut EventBatch,
+        ctx: &crate::WriteContext,
+        decided: &crate::plan::Decided<'_>,
+    ) {
+        if self.is_empty() || decided.stopped() {
+            return;
+        }
+        let created: Vec<spoke_core::ObjectId> = decided.created().map(|r| r.id).collect();
+        self.created(out, &ctx.object_type, &created, &ctx.source);
+        for h in decided.history().filter(|h| !h.new) {
+            self.changed(out, &ctx.object_type, h.id, h.changes, &ctx.source);
+        }
+    }
+
+    /// associationChange events for association rows written or deleted: one per row, to
+    /// the listeners of the row's `from` type (a link's two rows reach both sides).
+    pub fn links(&self, out: &mut EventBatch, changes: &[LinkChange], source: &crate::WriteSource) {
+        if self.is_empty() {
+            return;
+        }
+        for c in changes {
+            for (l, generic) in self.of(&c.from_type, Kind::AssociationChange) {
+                let mut f = Fields::default();
+                f.text("changeSource", &source.source_type);
+                f.text(
+                    "associationType",
+                    &format!("{}_TO_{}", type_word(&c.from_type), type_word(&c.to_type)),
+                );
+                f.num("fromObjectId", c.from_id);
+                f.num("toObjectId", c.to_id);
+                f.bool("associationRemoved", c.removed);
+                f.bool(
+                    "isPrimaryAssociation",
+                    spoke_core::association::is_primary(&c.category, c.type_id),
+                );
+                if let Some(id) = &source.source_id {
+                    f.text("sourceId", id);
+                }
+                f.text("associationCategory", &c.category);
+                f.num("associationTypeId", c.type_id);
+                if generic {
+                    f.text("objectTypeId", &c.from_type);
+                    f.text("toObjectTypeId", &c.to_type);
+                }
+                Self::push(out, l, f.finish());
+            }
+        }
+    }
+}
+
+/// A type in `associationType` (`CONTACT_TO_COMPANY`): a standard type's upper-case name;
+/// a custom type (which has none) by its id (`CONTACT_TO_2-123`, docs/compatibility.md).
+fn type_word(type_id: &str) -> String {
+    spoke_core::ObjectType::by_id(type_id).map_or_else(|| type_id.to_owned(), |t| t.upper.clone())
+}
+
+/// A JSON object written key by key, in the order HubSpot sends them, without the braces
+/// closed until [`finish`](Self::finish).
+#[derive(Default)]
+struct Fields(String);
+
+impl Fields {
+    fn key(&mut self, key: &str) {
+        self.0.push(if self.0.is_empty() { '{' } else { ',' });
+        self.0.push('"');
+        self.0.push_str(key);
+        self.0.push_str("\":");
+    }
+
+    fn num(&mut self, key: &str, n: i64) {
+        self.key(key);
+        self.0.push_str(&n.to_string());
+    }
+
+    fn bool(&mut self, key: &str, b: bool) {
+        self.key(key);
+        self.0.push_str(if b { "true" } else { "false" });
+    }
+
+    fn text(&mut self, key: &str, s: &str) {
+        self.key(key);
+        // Serializing a str cannot fail; the fallback keeps the object well-formed anyway.
+        self.0
+            .push_str(&serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_owned()));
+    }
+
+    fn source(&mut self, source: &crate::WriteSource) {
+        self.text("changeSource", &source.source_type);
+        if let Some(id) = &source.source_id {
+            self.text("sourceId", id);
+        }
+    }
+
+    fn finish(mut self) -> String {
+        if self.0.is_empty() {
+            self.0.push('{');
+        }
+        self.0.push('}');
+        self.0
+    }
+}
+
+// Rows to values: both backends read the same columns in the same order.
+
+use crate::columns::Columns;
+
+/// A [`Listener`] from [`LISTENERS_SQL`]'s columns.
+pub fn listener<C: Columns>(c: &C) -> Result<Listener, C::Error> {
+    Ok(Listener {
+        subscription_id: c.int(0)?,
+        app_id: c.int(1)?,
+        event_type: c.text(2)?,
+        object_type_id: c.text_or_null(3)?,
+        property_name: c.text_or_null(4)?,
+    })
+}
+
+/// A [`Subscription`] from [`SUBSCRIPTION_COLUMNS`].
+pub fn subscription<C: Columns>(c: &C) -> Result<Subscription, C::Error> {
+    Ok(Subscription {
+        id: c.int(0)?,
+        app_id: c.int(1)?,
+        event_type: c.text(2)?,
+        object_type_id: c.text_or_null(3)?,
+        property_name: c.text_or_null(4)?,
+        active: c.boolean(5)?,
+        created_at: c.int(6)?,
+        updated_at: c.int(7)?,
+    })
+}
+
+/// [`WebhookSettings`] from [`SETTINGS_COLUMNS`].
+pub fn settings<C: Columns>(c: &C) -> Result<WebhookSettings, C::Error> {
+    Ok(WebhookSettings {
+        app_id: c.int(0)?,
+        target_url: c.text(1)?,
+        max_concurrent_requests: c.int(2)?,
+        period: c.text_or_null(3)?,
+        created_at: c.int(4)?,
+        updated_at: c.int(5)?,
+    })
+}
+
+/// A [`PendingEvent`] from [`PENDING_COLUMNS`].
+pub fn pending_event<C: Columns>(c: &C) -> Result<PendingEvent, C::Error> {
+    Ok(PendingEvent {
+        event_id: c.int(0)?,
+        app_id: c.int(1)?,
+        portal: PortalId(c.int(2)?),
+        subscription_id: c.int(3)?,
+        subscription_type: c.text(4)?,
+        occurred_at: c.int(5)?,
+        attempt_number: c.int32(6)?,
+        fields: c.text(7)?,
+        next_attempt_at: c.int(8)?,
+    })
+}
+
+/// An [`AttemptRecord`] from [`ATTEMPT_COLUMNS`].
+pub fn attempt_record<C: Columns>(c: &C) -> Result<AttemptRecord, C::Error> {
+    let outcome = match c.text(10)?.as_str() {
+        "delivered" => AttemptOutcome::Delivered,
+        "retrying" => AttemptOutcome::Retry {
+            next_attempt_at: c.int_or_null(11)?.unwrap_or(0),
+        },
+        _ => AttemptOutcome::GiveUp,
+    };
+    Ok(AttemptRecord {
+        id: c.int(0)?,
+        app_id: c.int(1)?,
+        portal: PortalId(c.int(2)?),
+        target_url: c.text(3)?,
+        event_ids: event_ids_from_column(&c.text(4)?),
+        attempt_number: c.int32(5)?,
+        status: c.int_or_null(6)?.and_then(|s| u16::try_from(s).ok()),
+        error: c.text_or_null(7)?,
+        started_at: c.int(8)?,
+        duration_ms: c.int(9)?,
+        outcome,
+    })
+}
+
+/// An attempt's event ids as stored: a JSON array.
+pub fn event_ids_column(ids: &[i64]) -> String {
+    serde_json::to_string(ids).unwrap_or_else(|_| "[]".to_owned())
+}
+
+fn event_ids_from_column(s: &str) -> Vec<i64> {
+    serde_json::from_str(s).unwrap_or_default()
+}
+
+impl AttemptOutcome {
+    /// The stored `next_attempt_at` of a retry.
+    pub fn next_attempt_at(self) -> Option<Millis> {
+        match self {
+            Self::Retry { next_attempt_at } => Some(next_attempt_at),
+            _ => None,
+        }
+    }
+}
+
+/// When the worker must look again: the earliest moment a pending event is due and not
+/// leased (a leased event is due again when its lease runs out).
+pub const NEXT_DUE_SQL: &str = "SELECT MIN(CASE WHEN lease_until > next_attempt_at
+         THEN lease_until ELSE next_attempt_at END)
+     FROM webhook_events WHERE state = 'pending'";
+
+/// The statement that moves an attempt's pending events on, with the value of its
+/// `at_param`: delivered or failed (`finished_at`, `finished`), or rescheduled one attempt
+/// later (`next_attempt_at`). `ids` is the condition naming the events (`event_id = ?1`,
+/// `event_id = ANY($1)`). Events no longer pending (another worker finished them after a
+/// lease ran out) are left as they are.
+pub fn finish_event_sql(
+    outcome: AttemptOutcome,
+    finished: Millis,
+    ids: &str,
+    at_param: &str,
+) -> (String, Millis) {
+    let (set, at) = match outcome {
+        AttemptOutcome::Delivered => (
+            format!("state = '{DELIVERED}', finished_at = {at_param}"),
+            finished,
+        ),
+        AttemptOutcome::GiveUp => (
+            format!("state = '{FAILED}', finished_at = {at_param}"),
+            finished,
+        ),
+        AttemptOutcome::Retry { next_attempt_at } => (
+            format!("attempt_number = attempt_number + 1, next_attempt_at = {at_param}"),
+            next_attempt_at,
+        ),
+    };
+    (
+        format!(
+            "UPDATE webhook_events SET {set}, lease_until = NULL
+             WHERE {ids} AND state = '{PENDING}'"
+        ),
+        at,
+    )
+}
