@@ -176,3 +176,16 @@ async fn concurrent_schema_creates_get_distinct_numbers() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_claims_never_share_an_event() {
+    common::with_db(|db| async move {
+        let stores = two_stores(&db).await;
+        spoke_store::conformance::concurrent_claims_never_share_an_event(
+            &handles(&stores),
+            PortalId(230),
+        )
+        .await;
+    })
+    .await;
+}

@@ -272,6 +272,7 @@ impl ObjectStore for SqliteStore {
                     archived.push(id);
                 }
             }
+            archived.sort_unstable();
             crate::webhooks::archive_events(&tx, portal, &object_type, now, &source, &archived)?;
             tx.commit()
         })

@@ -360,7 +360,8 @@ impl WebhookStore for SqliteStore {
             )?;
             let id = tx.last_insert_rowid();
             let finished = attempt.started_at.saturating_add(attempt.duration_ms);
-            let (sql, at) = webhooks::finish_event_sql(attempt.outcome, finished, "?1", "?2");
+            let (sql, at) =
+                webhooks::finish_event_sql(attempt.outcome, finished, "event_id = ?1", "?2");
             let mut stmt = tx.prepare_cached(&sql)?;
             for event_id in &attempt.event_ids {
                 stmt.execute(params![event_id, at])?;

@@ -129,7 +129,9 @@ pub fn portal_tables() -> impl Iterator<Item = Table> {
         .filter(|t| !is_credential(*t) && *t != Table::Portals)
 }
 
-/// Tables of tokens and apps: kept by reset and restore, never in a snapshot.
+/// Tables of tokens and apps: kept by reset and restore, never in a snapshot. An app's
+/// webhook settings and subscriptions are the app's; its installs are like its grants
+/// (removed with their portal).
 fn is_credential(table: Table) -> bool {
     matches!(
         table,
@@ -138,8 +140,17 @@ fn is_credential(table: Table) -> bool {
             | Table::OAuthCodes
             | Table::OAuthRefreshTokens
             | Table::OAuthAccessTokens
+            | Table::WebhookSettings
+            | Table::WebhookSubscriptions
+            | Table::AppInstalls
     )
 }
+
+/// The webhook outbox's tables: delivery state of this database, not data of any table
+/// [`Table::ALL`] declares (`spoke copy` does not carry them). A portal's rows go when it
+/// is reset, restored or deleted: events about records that are no longer there (or are
+/// there again as they were) are not delivered afterwards.
+const OUTBOX_TABLES: &[&str] = &["webhook_events", "webhook_attempts"];
 
 /// The name of `table`'s snapshot mirror.
 pub fn snapshot_table(table: Table) -> String {
@@ -163,10 +174,17 @@ fn belongs(table: Table, portal: PortalId) -> String {
 pub fn clear_portal_sql(portal: PortalId) -> Vec<String> {
     let mut tables: Vec<Table> = portal_tables().collect();
     tables.reverse();
-    tables
+    let mut out: Vec<String> = tables
         .into_iter()
         .map(|t| format!("DELETE FROM {} WHERE {}", t.name(), belongs(t, portal)))
-        .collect()
+        .collect();
+    for table in OUTBOX_TABLES {
+        out.push(format!(
+            "DELETE FROM {table} WHERE portal_id = {}",
+            portal.0
+        ));
+    }
+    out
 }
 
 /// Deletes everything of the portal: its data, its snapshots' rows, its tokens and itself.
@@ -274,7 +292,7 @@ mod tests {
     #[test]
     fn every_data_table_is_a_portal_table_and_history_follows_its_records() {
         let tables: Vec<Table> = portal_tables().collect();
-        assert_eq!(tables.len(), Table::ALL.len() - 6);
+        assert_eq!(tables.len(), Table::ALL.len() - 9);
         let clear = clear_portal_sql(PortalId(7));
         let history = clear
             .iter()

@@ -44,6 +44,7 @@ pub use pipelines::PipelineStore;
 pub use requests::{RecordArchive, RecordRead, RecordSearch, Selection};
 pub use schemas::{SchemaKey, SchemaStore};
 pub use transfer::{RowKey, Rows, Table};
+pub use webhooks::WebhookStore;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

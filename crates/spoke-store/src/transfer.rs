@@ -38,6 +38,9 @@ pub enum Table {
     OAuthCodes,
     OAuthRefreshTokens,
     OAuthAccessTokens,
+    WebhookSettings,
+    WebhookSubscriptions,
+    AppInstalls,
 }
 
 /// What a column holds. A backend maps each to its own SQL type.
@@ -246,13 +249,33 @@ mod defs {
         col("token_hash", Text), col("app_id", Int), col("portal_id", Int), col("scopes", Text),
         col("created_at", Int), col("expires_at", Int),
     ]};
+
+    /// An app's webhook settings (`spoke_store::webhooks`).
+    pub(super) const WEBHOOK_SETTINGS: Def = Def {
+        name: "webhook_settings", key: &["app_id"], columns: &[
+        col("app_id", Int), col("target_url", Text), col("max_concurrent_requests", Int),
+        nullable("period", Text), col("created_at", Int), col("updated_at", Int),
+    ]};
+
+    pub(super) const WEBHOOK_SUBSCRIPTIONS: Def = Def {
+        name: "webhook_subscriptions", key: &["id"], columns: &[
+        col("id", Int), col("app_id", Int), col("event_type", Text),
+        nullable("object_type_id", Text), nullable("property_name", Text), col("active", Bool),
+        col("created_at", Int), col("updated_at", Int),
+    ]};
+
+    /// Which portals installed which app (events go to installed apps only).
+    pub(super) const APP_INSTALLS: Def = Def {
+        name: "app_installs", key: &["app_id", "portal_id"], columns: &[
+        col("app_id", Int), col("portal_id", Int), col("installed_at", Int),
+    ]};
 }
 
 use defs::*;
 use ColumnType::{Bool, Int, Int32, Json, Text};
 
 impl Table {
-    pub const ALL: [Table; 21] = [
+    pub const ALL: [Table; 24] = [
         Table::Portals,
         Table::Tokens,
         Table::PropertyGroups,
@@ -274,6 +297,9 @@ impl Table {
         Table::OAuthCodes,
         Table::OAuthRefreshTokens,
         Table::OAuthAccessTokens,
+        Table::WebhookSettings,
+        Table::WebhookSubscriptions,
+        Table::AppInstalls,
     ];
 
     fn def(self) -> &'static Def {
@@ -299,6 +325,9 @@ impl Table {
             Table::OAuthCodes => &OAUTH_CODES,
             Table::OAuthRefreshTokens => &OAUTH_REFRESH_TOKENS,
             Table::OAuthAccessTokens => &OAUTH_ACCESS_TOKENS,
+            Table::WebhookSettings => &WEBHOOK_SETTINGS,
+            Table::WebhookSubscriptions => &WEBHOOK_SUBSCRIPTIONS,
+            Table::AppInstalls => &APP_INSTALLS,
         }
     }
 

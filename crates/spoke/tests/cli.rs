@@ -794,3 +794,98 @@ fn stdout_lines(out: &std::process::Output) -> Vec<String> {
         .map(str::to_owned)
         .collect()
 }
+
+/// Issue 15: `spoke import` writes through the store's record batches, so an app installed
+/// in the portal gets its webhook events from an import as from the API, recorded with the
+/// rows (`changeSource` IMPORT, the file's name as `sourceId`).
+#[tokio::test]
+async fn import_records_webhook_events() {
+    use spoke_store::webhooks::{CreateSubscription, NewSubscription, WebhookSettings};
+    use spoke_store::{OAuthStore, TokenStore, WebhookStore};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = db_url(dir.path());
+    let portal = spoke_core::PortalId(5);
+    let app_id = {
+        let store = spoke_store_sqlite::SqliteStore::open(&url).expect("open");
+        store.ensure_portal(portal, 0).await.expect("portal");
+        let app = store
+            .insert_app(spoke_store::oauth::NewApp {
+                name: "Hooks".into(),
+                client_id: "client-hooks".into(),
+                client_secret_hash: "h".into(),
+                client_secret_sealed: "s".into(),
+                developer_api_key_hash: "k".into(),
+                developer_api_key_sealed: "ks".into(),
+                redirect_uris: vec![],
+                scopes: vec!["oauth".into()],
+                optional_scopes: vec![],
+                created_at: 0,
+            })
+            .await
+            .expect("app");
+        store
+            .put_webhook_settings(WebhookSettings {
+                app_id: app.id,
+                target_url: "http://127.0.0.1:9/".into(),
+                max_concurrent_requests: 10,
+                period: None,
+                created_at: 0,
+                updated_at: 0,
+            })
+            .await
+            .expect("settings");
+        store.install_app(app.id, portal, 0).await.expect("install");
+        let subscription = store
+            .create_subscription(NewSubscription {
+                app_id: app.id,
+                event_type: "contact.creation".into(),
+                object_type_id: None,
+                property_name: None,
+                active: true,
+                now: 0,
+            })
+            .await
+            .expect("subscribe");
+        assert!(matches!(subscription, CreateSubscription::Created(_)));
+        app.id
+    };
+    let file = dir.path().join("people.csv");
+    std::fs::write(&file, "email,firstname\na@x.test,Ann\nb@x.test,Bo\n").expect("write");
+    let out = spoke(&[
+        "import",
+        "--database",
+        &url,
+        "--portal",
+        "5",
+        "--object-type",
+        "contacts",
+        file.to_str().expect("path"),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ids = stdout_lines(&out);
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    let store = spoke_store_sqlite::SqliteStore::open(&url).expect("open");
+    let (count, events) = store
+        .pending_events(Some(app_id), 10)
+        .await
+        .expect("pending");
+    assert_eq!(count, 2);
+    let fields: Vec<String> = events.iter().map(|e| e.fields.clone()).collect();
+    let expected: Vec<String> = ids
+        .iter()
+        .map(|id| {
+            format!(
+                r#"{{"objectId":{id},"changeFlag":"CREATED","changeSource":"IMPORT","sourceId":"people.csv"}}"#
+            )
+        })
+        .collect();
+    assert_eq!(fields, expected);
+    assert!(events
+        .iter()
+        .all(|e| e.portal == portal && e.subscription_type == "contact.creation"));
+}

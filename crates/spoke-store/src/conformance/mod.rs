@@ -35,7 +35,9 @@ mod records;
 mod schemas;
 mod tokens;
 mod transfer;
+mod webhooks;
 pub use transfer::check_transfer;
+pub use webhooks::concurrent_claims_never_share_an_event;
 
 use crate::{
     ItemFailure, ItemResult, NewObject, ObjectPatch, PropertyGroup, ReadKeys, ReadOptions, Store,
@@ -123,6 +125,15 @@ pub async fn run_all_from(store: &dyn Store, base: i64) {
     admin::snapshot_names_are_per_portal(store, p.of(174), p.other(174)).await;
     admin::the_admin_token_is_made_once(store).await;
 
+    // Webhooks: checks 201-230 (a second tenant is the next number).
+    webhooks::settings_and_subscriptions(store, p.of(201)).await;
+    webhooks::record_writes_record_their_events(store, p.of(202)).await;
+    webhooks::association_writes_record_their_events(store, p.of(203)).await;
+    webhooks::custom_types_are_object_events(store, p.of(204)).await;
+    webhooks::who_gets_no_events(store, p.of(205), p.of(206)).await;
+    webhooks::claims_leases_retries_and_outcomes(store, p.of(207)).await;
+    webhooks::removals_take_their_rows(store, p.of(208), p.of(209)).await;
+
     let one = [store];
     concurrency::pages_never_repeat_or_skip_under_concurrent_writes(&one, p.of(37)).await;
     concurrency::concurrent_exclusive_links_leave_exactly_one(&one, p.of(39)).await;
@@ -136,6 +147,7 @@ pub async fn run_all_from(store: &dyn Store, base: i64) {
         .await;
     // Its second portal is 128.
     concurrency::concurrent_schema_creates_get_distinct_numbers(&one, p.of(127)).await;
+    webhooks::concurrent_claims_never_share_an_event(&one, p.of(210)).await;
 }
 
 /// A base no earlier run used: the clock in milliseconds, spread so that two runs in one

@@ -523,7 +523,19 @@ fn crafted_rows(portal: PortalId, base: i64) -> Vec<Rows> {
             vec![hash("refresh-1"), a.clone(), p.clone(), text("oauth tickets"), int(i64::MAX)],
         ]),
         rows_of(Table::OAuthAccessTokens, vec![
-            vec![hash("access-1"), a.clone(), p, text("oauth tickets"), int(0), int(i64::MAX)],
+            vec![hash("access-1"), a.clone(), p.clone(), text("oauth tickets"), int(0), int(i64::MAX)],
+        ]),
+        rows_of(Table::WebhookSettings, vec![
+            vec![a.clone(), text("http://localhost/hook ü"), int(10), text("SECONDLY"), int(i64::MIN), int(i64::MAX)],
+            vec![b.clone(), text(""), int(i64::MAX), Value::Null, int(0), int(0)],
+        ]),
+        rows_of(Table::WebhookSubscriptions, vec![
+            vec![a.clone(), a.clone(), text("object.propertyChange"), text("2-1"), text("prop_ü"), flag(true), int(i64::MIN), int(i64::MAX)],
+            vec![b.clone(), a.clone(), text("contact.creation"), Value::Null, Value::Null, flag(false), int(0), int(0)],
+        ]),
+        rows_of(Table::AppInstalls, vec![
+            vec![a.clone(), p.clone(), int(i64::MAX)],
+            vec![b.clone(), p, int(i64::MIN)],
         ]),
     ];
     for rows in &all {
