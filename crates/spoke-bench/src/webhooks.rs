@@ -410,7 +410,7 @@ async fn one(
     )?;
     let (ids, paced_rate) = paced(&http, &base, &token1, rate, secs).await?;
     let wait = Instant::now();
-    let mut latencies = Vec::new();
+    let mut latencies: Vec<Duration>;
     loop {
         let got = seen.lock().map_err(|_| "lock")?;
         let arrived: Vec<(i64, i64)> = ids.iter().filter_map(|id| got.get(id).copied()).collect();
