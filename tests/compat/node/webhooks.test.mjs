@@ -5,16 +5,23 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import hubspot from '@hubspot/api-client';
 import { startSpoke } from './spoke.mjs';
 
 const ADMIN = 'spoke-admin-node-webhooks-0123456789';
+// The server and `spoke app create` share the key file that seals the app's client secret.
+const dataDir = mkdtempSync(join(tmpdir(), 'spoke-node-wh-'));
 const spoke = await startSpoke({
-  env: { SPOKE_ADMIN_TOKEN: ADMIN, SPOKE_DATA_DIR: join(process.env.TMPDIR || '/tmp', `spoke-node-wh-${process.pid}`) },
+  env: { SPOKE_ADMIN_TOKEN: ADMIN, SPOKE_DATA_DIR: dataDir },
   args: ['--webhook-poll-ms', '100'],
 });
-after(() => spoke.stop());
+after(async () => {
+  await spoke.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
 
 /** A local target URL recording each POST. */
 async function receiver() {
