@@ -253,6 +253,24 @@ enum AppCommand {
         db: DatabaseArg,
         id: i64,
     },
+    /// Install an app in a portal without the OAuth flow, so the portal's changes reach
+    /// the app's webhook subscriptions (connecting it through OAuth does the same).
+    Install {
+        #[command(flatten)]
+        db: DatabaseArg,
+        /// Portal (account) id; created if needed.
+        #[arg(long)]
+        portal: i64,
+        id: i64,
+    },
+    /// Uninstall an app from a portal: its changes no longer produce events for the app.
+    Uninstall {
+        #[command(flatten)]
+        db: DatabaseArg,
+        #[arg(long)]
+        portal: i64,
+        id: i64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -375,6 +393,42 @@ async fn run_app(command: AppCommand) -> Result<(), String> {
                 Ok(())
             } else {
                 Err(format!("no app with id {id}"))
+            }
+        }
+        AppCommand::Install { db, portal, id } => {
+            let store = open_store(&db.database, &db.pg).await?;
+            let portal = PortalId(portal);
+            if store
+                .find_app(spoke_store::oauth::AppLookup::Id(id))
+                .await
+                .map_err(|e| e.to_string())?
+                .is_none()
+            {
+                return Err(format!("no app with id {id}"));
+            }
+            let now = now_millis();
+            store
+                .ensure_portal(portal, now)
+                .await
+                .map_err(|e| e.to_string())?;
+            store
+                .install_app(id, portal, now)
+                .await
+                .map_err(|e| e.to_string())?;
+            errln!("app {id} installed in portal {}", portal.0);
+            Ok(())
+        }
+        AppCommand::Uninstall { db, portal, id } => {
+            let store = open_store(&db.database, &db.pg).await?;
+            if store
+                .uninstall_app(id, PortalId(portal))
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                errln!("app {id} uninstalled from portal {portal}");
+                Ok(())
+            } else {
+                Err(format!("app {id} is not installed in portal {portal}"))
             }
         }
     }
