@@ -337,3 +337,127 @@ async fn kill_9_with_webhooks_loses_no_event_on_postgres() {
     let schema = PgSchema::new(&url);
     kill_with_webhooks("postgres", &schema.args()).await;
 }
+
+/// Two `spoke serve` processes on one PostgreSQL database, both delivering: every event
+/// reaches the app once (no kill, so no redelivery is excused).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_servers_on_postgres_deliver_each_event_once() {
+    let Some(url) = common::pg_url() else {
+        return;
+    };
+    let schema = PgSchema::new(&url);
+    let db = schema.args();
+    let data = tempfile::tempdir().expect("data dir");
+    let data_dir = data.path().display().to_string();
+    let env = [("SPOKE_DATA_DIR", data_dir.as_str())];
+    let mut create = vec!["app", "create"];
+    create.extend_from_slice(&db);
+    create.extend_from_slice(&[
+        "--name",
+        "two",
+        "--redirect-uri",
+        "http://localhost/cb",
+        "--scopes",
+        "crm.objects.contacts.read",
+    ]);
+    let app: Value = serde_json::from_str(&spoke_ok_with(&create, &env)).expect("app JSON");
+    let app_id = app["appId"].as_i64().expect("appId");
+    let key = app["developerApiKey"].as_str().expect("key").to_owned();
+    let mut token_args = vec!["token", "create"];
+    token_args.extend_from_slice(&db);
+    token_args.extend_from_slice(&["--portal", "21", "--scopes", "all"]);
+    let token = spoke_ok_with(&token_args, &env).trim().to_owned();
+    let mut install = vec!["app", "install"];
+    install.extend_from_slice(&db);
+    let id = app_id.to_string();
+    install.extend_from_slice(&["--portal", "21", &id]);
+    spoke_ok_with(&install, &env);
+
+    let mut serve: Vec<&str> = db.to_vec();
+    serve.extend_from_slice(&["--webhook-poll-ms", "50"]);
+    let (target, received, requests) = receiver().await;
+    let a = Server::start_with(&serve, &env).await;
+    let b = Server::start_with(&serve, &env).await;
+    let http = reqwest::Client::new();
+    let r = http
+        .put(format!(
+            "{}/webhooks/v3/{app_id}/settings?hapikey={key}",
+            a.base
+        ))
+        .json(&json!({"targetUrl": target, "throttling": {"maxConcurrentRequests": 10}}))
+        .send()
+        .await
+        .expect("settings");
+    assert_eq!(r.status(), 200);
+    let r = http
+        .post(format!(
+            "{}/webhooks/v3/{app_id}/subscriptions?hapikey={key}",
+            b.base
+        ))
+        .json(&json!({"eventType": "contact.creation", "active": true}))
+        .send()
+        .await
+        .expect("subscribe");
+    assert_eq!(r.status(), 201);
+
+    // Each server takes writes; both deliver (each wakes on its own, polls for the other's).
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let base = if w % 2 == 0 { a.base.clone() } else { b.base.clone() };
+            let token = token.clone();
+            tokio::spawn(async move {
+                let http = reqwest::Client::new();
+                for n in 0..20 {
+                    let inputs: Vec<Value> = (0..BATCH)
+                        .map(|i| json!({"properties": {"email": format!("two-{w}-{n}-{i}@hooks.test")}}))
+                        .collect();
+                    let r = http
+                        .post(format!("{base}/crm/v3/objects/contacts/batch/create"))
+                        .bearer_auth(&token)
+                        .json(&json!({ "inputs": inputs }))
+                        .send()
+                        .await
+                        .expect("create");
+                    assert_eq!(r.status(), 201);
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.await.expect("writer");
+    }
+    let stored = stored_ids(&a.base, &token).await;
+    assert_eq!(stored.len(), 4 * 20 * BATCH);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let delivered: BTreeSet<i64> = received
+            .lock()
+            .expect("lock")
+            .values()
+            .map(|v| v.0)
+            .collect();
+        if stored.is_subset(&delivered) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} not delivered",
+            stored.difference(&delivered).count()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let got = received.lock().expect("lock").clone();
+    let twice = got
+        .values()
+        .filter(|(_, attempts)| attempts.len() > 1)
+        .count();
+    println!(
+        "two servers: {} events in {} requests, {twice} received more than once",
+        got.len(),
+        requests.lock().expect("lock")
+    );
+    assert_eq!(got.len(), stored.len());
+    assert_eq!(twice, 0, "each event delivered by one process, once");
+    a.stop();
+    b.stop();
+}
