@@ -233,6 +233,13 @@ pub async fn run(
             ms(r.latency.p99),
             ms(r.latency.max),
         );
+        if r.received < r.paced {
+            return Err(format!(
+                "{backend}: {} of {} paced creates' events did not arrive within 30 s",
+                r.paced - r.received,
+                r.paced
+            ));
+        }
     }
     Ok(())
 }
