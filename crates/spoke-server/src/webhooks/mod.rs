@@ -203,6 +203,10 @@ impl Webhooks {
                 .await
             {
                 Ok(events) if !events.is_empty() => {
+                    // A full claim means more are due now; a partial one took everything
+                    // that was, so the worker waits for the next wake instead of spending
+                    // a write transaction on an empty claim.
+                    let full = events.len() >= self.config.claim_limit;
                     let chunks = self.prepare(store.as_ref(), events).await;
                     for chunk in chunks {
                         let this = self.clone();
@@ -212,7 +216,9 @@ impl Webhooks {
                             this.send(store.as_ref(), chunk).await;
                         });
                     }
-                    continue;
+                    if full {
+                        continue;
+                    }
                 }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "webhooks: claiming events failed"),
