@@ -417,20 +417,19 @@ async fn one(
     )?;
     let (ids, paced_rate) = paced(&http, &base, &token1, rate, secs).await?;
     let wait = Instant::now();
-    let mut latencies: Vec<Duration>;
-    loop {
-        let got = seen.lock().map_err(|_| "lock")?;
-        let arrived: Vec<(i64, i64)> = ids.iter().filter_map(|id| got.get(id).copied()).collect();
+    let mut latencies: Vec<Duration> = loop {
+        let arrived: Vec<(i64, i64)> = {
+            let got = seen.lock().map_err(|_| "lock")?;
+            ids.iter().filter_map(|id| got.get(id).copied()).collect()
+        };
         if arrived.len() == ids.len() || wait.elapsed() > Duration::from_secs(30) {
-            latencies = arrived
+            break arrived
                 .iter()
                 .map(|(at, occurred)| Duration::from_millis((at - occurred).max(0) as u64))
-                .collect::<Vec<_>>();
-            break;
+                .collect();
         }
-        drop(got);
         tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    };
     let received = latencies.len();
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
     Ok(Figures {
