@@ -928,3 +928,58 @@ async fn hostile_input_to_the_webhooks_api_gets_hubspots_envelope_never_a_5xx() 
         assert_eq!(a.status, 401, "{key:?}: {}", a.text);
     }
 }
+
+/// Connecting an app through OAuth installs it in the portal: the code exchange is what
+/// makes a portal's changes reach the app's webhooks.
+#[tokio::test]
+async fn an_oauth_code_exchange_installs_the_app() {
+    let (t, key_path) = TestApp::spawn_with_webhooks().await;
+    let key = SecretKey::load_or_create(&key_path).expect("key");
+    let spec = AppSpec {
+        name: "OAuth install".into(),
+        redirect_uris: vec!["http://localhost:3000/callback".into()],
+        scopes: vec!["crm.objects.contacts.read".into()],
+        optional_scopes: vec![],
+    };
+    let (app, secrets) = oauth::create_app(t.store.as_ref(), &key, spec, now_millis())
+        .await
+        .expect("create_app");
+    let portal = PortalId(234);
+    let grant = oauth::Authorization {
+        app: app.clone(),
+        scopes: vec!["crm.objects.contacts.read".into()],
+        redirect_uri: "http://localhost:3000/callback".into(),
+    };
+    let code = oauth::issue_code(t.store.as_ref(), &grant, portal, now_millis())
+        .await
+        .expect("code");
+    assert!(t
+        .store
+        .installed_apps(portal)
+        .await
+        .expect("apps")
+        .is_empty());
+    let res = t
+        .http
+        .post(format!("{}/oauth/v1/token", t.base))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", app.client_id.as_str()),
+            ("client_secret", secrets.client_secret.as_str()),
+            ("redirect_uri", "http://localhost:3000/callback"),
+            ("code", code.as_str()),
+        ])
+        .send()
+        .await
+        .expect("exchange");
+    assert_eq!(
+        res.status(),
+        200,
+        "{}",
+        res.text().await.unwrap_or_default()
+    );
+    assert_eq!(
+        t.store.installed_apps(portal).await.expect("apps"),
+        vec![app.id]
+    );
+}
