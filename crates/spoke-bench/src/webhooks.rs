@@ -36,7 +36,10 @@ fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-async fn receiver() -> Result<(String, Seen), String> {
+/// The receiver: answers 200 at once; while `record` is set it also notes each event's
+/// receipt time (parsing costs CPU the load generator in this process would miss, so the
+/// throughput phases run without it).
+async fn receiver(record: Arc<std::sync::atomic::AtomicBool>) -> Result<(String, Seen), String> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|e| e.to_string())?;
@@ -48,7 +51,11 @@ async fn receiver() -> Result<(String, Seen), String> {
     let s = seen.clone();
     let app = axum::Router::new().fallback(axum::routing::post(move |body: String| {
         let s = s.clone();
+        let record = record.clone();
         async move {
+            if !record.load(Ordering::Relaxed) {
+                return axum::http::StatusCode::OK;
+            }
             let at = now_ms();
             let events: Vec<Value> = serde_json::from_str(&body).unwrap_or_default();
             if let Ok(mut s) = s.lock() {
@@ -84,6 +91,48 @@ fn cli(spoke: &Path, data: &Path, args: &[&str]) -> Result<String, String> {
 }
 
 struct Serve(Child);
+
+/// `spoke serve` on `port` with `extra` arguments, once `/healthz` answers.
+async fn start(
+    spoke: &Path,
+    url: &str,
+    data: &Path,
+    port: u16,
+    extra: &[&str],
+    http: &reqwest::Client,
+    base: &str,
+) -> Result<Serve, String> {
+    let listen = format!("127.0.0.1:{port}");
+    let mut args = vec![
+        "serve",
+        "--listen",
+        &listen,
+        "--database",
+        url,
+        "--admin-token",
+        ADMIN,
+    ];
+    args.extend_from_slice(extra);
+    let server = Serve(
+        Command::new(spoke)
+            .args(&args)
+            .env("SPOKE_DATA_DIR", data)
+            .env("SPOKE_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| e.to_string())?,
+    );
+    let ready = Instant::now();
+    while http.get(format!("{base}/healthz")).send().await.is_err() {
+        if ready.elapsed() > Duration::from_secs(30) {
+            return Err("spoke serve did not start".into());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(server)
+}
 
 impl Drop for Serve {
     fn drop(&mut self) {
@@ -197,8 +246,8 @@ pub async fn run(
 ) -> Result<(), String> {
     println!("## Webhooks: write path with and without subscriptions, commit → receipt latency\n");
     println!("{secs} s per phase, {concurrency} closed-loop workers, paced at {rate} creates/s\n");
-    println!("| backend | creates/s, no subscription | creates/s, subscribed | slowdown | paced creates/s | events received | latency p50 | p99 | max |");
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    println!("| backend | creates/s, no subscription | creates/s, subscribed and delivered | slowdown | creates/s, subscribed, delivery off | slowdown | paced creates/s | events received | latency p50 | p99 | max |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for database in databases {
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
         let data = dir.path().join("data");
@@ -222,10 +271,12 @@ pub async fn run(
         };
         let r = result?;
         println!(
-            "| {backend} | {:.0} | {:.0} | {:+.1} % | {:.0} | {} of {} | {:.1} ms | {:.1} ms | {:.1} ms |",
+            "| {backend} | {:.0} | {:.0} | {:+.1} % | {:.0} | {:+.1} % | {:.0} | {} of {} | {:.1} ms | {:.1} ms | {:.1} ms |",
             r.plain,
             r.subscribed,
             (r.plain - r.subscribed) / r.plain * 100.0,
+            r.recording,
+            (r.plain - r.recording) / r.plain * 100.0,
             r.paced_rate,
             r.received,
             r.paced,
@@ -247,6 +298,7 @@ pub async fn run(
 struct Figures {
     plain: f64,
     subscribed: f64,
+    recording: f64,
     paced_rate: f64,
     paced: usize,
     received: usize,
@@ -313,37 +365,13 @@ async fn one(
         .map_err(|e| e.to_string())?
         .port();
     let base = format!("http://127.0.0.1:{port}");
-    let _server = Serve(
-        Command::new(spoke)
-            .args([
-                "serve",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--database",
-                url,
-                "--admin-token",
-                ADMIN,
-            ])
-            .env("SPOKE_DATA_DIR", data)
-            .env("SPOKE_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| e.to_string())?,
-    );
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(256)
         .build()
         .map_err(|e| e.to_string())?;
-    let ready = Instant::now();
-    while http.get(format!("{base}/healthz")).send().await.is_err() {
-        if ready.elapsed() > Duration::from_secs(30) {
-            return Err("spoke serve did not start".into());
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let (target, seen) = receiver().await?;
+    let server = start(spoke, url, data, port, &[], &http, &base).await?;
+    let record = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (target, seen) = receiver(record.clone()).await?;
     let ok = |r: Result<reqwest::Response, reqwest::Error>, what: &str| -> Result<(), String> {
         match r {
             Ok(r) if r.status().is_success() => Ok(()),
@@ -415,6 +443,7 @@ async fn one(
             .await,
         "flush",
     )?;
+    record.store(true, Ordering::Relaxed);
     let (ids, paced_rate) = paced(&http, &base, &token1, rate, secs).await?;
     let wait = Instant::now();
     let mut latencies: Vec<Duration> = loop {
@@ -431,10 +460,40 @@ async fn one(
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     let received = latencies.len();
+    // The outbox alone: the same server without its delivery worker (events are recorded,
+    // nothing is sent), so the write path's cost splits into recording and delivering.
+    drop(server);
+    let _quiet = start(spoke, url, data, port, &["--no-webhooks"], &http, &base).await?;
+    let mut recording = Vec::new();
+    for round in 0..2 {
+        plain.push(
+            closed_loop(
+                &http,
+                &base,
+                &token2,
+                concurrency,
+                secs,
+                &format!("q{round}"),
+            )
+            .await?,
+        );
+        recording.push(
+            closed_loop(
+                &http,
+                &base,
+                &token1,
+                concurrency,
+                secs,
+                &format!("r{round}"),
+            )
+            .await?,
+        );
+    }
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
     Ok(Figures {
         plain: mean(&plain),
         subscribed: mean(&subscribed),
+        recording: mean(&recording),
         paced_rate,
         paced: ids.len(),
         received,

@@ -51,6 +51,8 @@ pub const RETRY_SCHEDULE: [Duration; 10] = [
     Duration::from_secs(8 * 3600),
     Duration::from_secs(8 * 3600),
 ];
+/// The shortest wait after a wake (see [`Config::coalesce`]).
+const MIN_COALESCE: Duration = Duration::from_millis(5);
 /// What deliveries announce in `X-HubSpot-Timeout-Millis` and wait for (§42.5: the header
 /// HubSpot sends says 10000 although its guide says five seconds).
 pub const TIMEOUT: Duration = Duration::from_secs(10);
@@ -71,9 +73,11 @@ pub struct Config {
     pub claim_limit: usize,
     /// Requests in flight at most, over every app (each app also has its own limit).
     pub max_in_flight: usize,
-    /// After a wake, how long the worker waits for more commits to claim them together:
-    /// under a thousand writes a second this keeps its claims, which write, off the
-    /// writers' path.
+    /// After a wake, the longest the worker waits for more commits to claim them together.
+    /// It waits about 2 ms per event its last claim took (at least 5 ms), up to this: a
+    /// lone write goes out within milliseconds, while under a thousand writes a second the
+    /// worker's claims and attempt records (write transactions) stay a few a second
+    /// instead of competing with every write.
     pub coalesce: Duration,
     /// The key file that seals app secrets (`spoke_store::sealed`); read when first needed,
     /// since `spoke app create` may make it while the server runs.
@@ -88,7 +92,7 @@ impl Default for Config {
             lease: Duration::from_secs(60),
             claim_limit: 1000,
             max_in_flight: 256,
-            coalesce: Duration::from_millis(5),
+            coalesce: Duration::from_millis(100),
             secret_key_path: spoke_core::datadir::data_dir()
                 .ok()
                 .map(|d| d.join(spoke_store::sealed::KEY_FILE)),
@@ -188,6 +192,7 @@ impl Webhooks {
     }
 
     async fn run(self: Arc<Self>, store: Arc<dyn Store>) {
+        let mut coalesce = MIN_COALESCE;
         loop {
             while self.in_flight.load(Ordering::Acquire) >= self.config.max_in_flight {
                 let finished = self.finished.notified();
@@ -207,6 +212,8 @@ impl Webhooks {
                     // that was, so the worker waits for the next wake instead of spending
                     // a write transaction on an empty claim.
                     let full = events.len() >= self.config.claim_limit;
+                    coalesce = (MIN_COALESCE.max(Duration::from_millis(2) * events.len() as u32))
+                        .min(self.config.coalesce.max(MIN_COALESCE));
                     let chunks = self.prepare(store.as_ref(), events).await;
                     for chunk in chunks {
                         let this = self.clone();
@@ -220,7 +227,7 @@ impl Webhooks {
                         continue;
                     }
                 }
-                Ok(_) => {}
+                Ok(_) => coalesce = MIN_COALESCE,
                 Err(e) => tracing::warn!(error = %e, "webhooks: claiming events failed"),
             }
             let sleep = match store.next_due().await {
@@ -233,7 +240,7 @@ impl Webhooks {
                 .await
                 .is_ok()
             {
-                tokio::time::sleep(self.config.coalesce).await;
+                tokio::time::sleep(coalesce).await;
             }
         }
     }
