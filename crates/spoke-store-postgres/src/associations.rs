@@ -484,6 +484,7 @@ async fn remove_label_tx(
     let Some(inverse) = locked_inverse_of(tx, key).await? else {
         return Ok(Finish::Rollback(false));
     };
+    let mut changes = Vec::new();
     for k in key.with_inverse(inverse) {
         db::execute(
             tx,
@@ -492,10 +493,10 @@ async fn remove_label_tx(
             &[&portal.0, &k.from_type, &k.to_type, &k.type_id],
         )
         .await?;
-        db::execute(
+        let rows = db::query(
             tx,
             "DELETE FROM associations WHERE portal_id = $1 AND from_type = $2 AND to_type = $3
-             AND category = $4 AND type_id = $5",
+             AND category = $4 AND type_id = $5 RETURNING from_id, to_id",
             &[
                 &portal.0,
                 &k.from_type,
@@ -505,7 +506,23 @@ async fn remove_label_tx(
             ],
         )
         .await?;
+        let mut removed = rows
+            .iter()
+            .map(|r| Ok((r.try_get::<_, ObjectId>(0)?, r.try_get::<_, ObjectId>(1)?)))
+            .collect::<Result<Vec<_>, Error>>()?;
+        removed.sort_unstable();
+        for (from, to) in removed {
+            let row = LinkRow {
+                from: (&k.from_type, from),
+                to: (&k.to_type, to),
+                category: USER_DEFINED,
+                type_id: k.type_id,
+            };
+            changes.push(LinkChange::new(&row, true));
+        }
     }
+    // The links a label's deletion removes are reported as removed.
+    crate::webhooks::link_events(tx, portal, &LinkContext::api_now(), &changes).await?;
     Ok(Finish::Commit(true))
 }
 

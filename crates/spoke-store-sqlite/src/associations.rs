@@ -310,18 +310,37 @@ impl AssociationStore for SqliteStore {
             let Some(inverse) = inverse_of(&tx, &key)? else {
                 return Ok(false);
             };
+            let mut changes = Vec::new();
             for k in key.with_inverse(inverse) {
                 tx.execute(
                     "DELETE FROM association_labels
                      WHERE portal_id = ?1 AND from_type = ?2 AND to_type = ?3 AND type_id = ?4",
                     params![k.portal.0, k.from_type, k.to_type, k.type_id],
                 )?;
-                tx.execute(
-                    "DELETE FROM associations WHERE portal_id = ?1 AND from_type = ?2
-                     AND to_type = ?3 AND category = ?4 AND type_id = ?5",
-                    params![k.portal.0, k.from_type, k.to_type, USER_DEFINED, k.type_id],
-                )?;
+                let mut removed: Vec<(ObjectId, ObjectId)> = tx
+                    .prepare_cached(
+                        "DELETE FROM associations WHERE portal_id = ?1 AND from_type = ?2
+                         AND to_type = ?3 AND category = ?4 AND type_id = ?5
+                         RETURNING from_id, to_id",
+                    )?
+                    .query_map(
+                        params![k.portal.0, k.from_type, k.to_type, USER_DEFINED, k.type_id],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )?
+                    .collect::<rusqlite::Result<_>>()?;
+                removed.sort_unstable();
+                for (from, to) in removed {
+                    let row = LinkRow {
+                        from: (&k.from_type, from),
+                        to: (&k.to_type, to),
+                        category: USER_DEFINED,
+                        type_id: k.type_id,
+                    };
+                    changes.push(LinkChange::new(&row, true));
+                }
             }
+            // The links a label's deletion removes are reported as removed.
+            crate::webhooks::link_events(&tx, key.portal, &LinkContext::api_now(), &changes)?;
             tx.commit()?;
             Ok(true)
         })

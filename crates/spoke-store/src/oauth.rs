@@ -17,7 +17,7 @@ use spoke_core::PortalId;
 use crate::columns::{join_scopes, Columns};
 use crate::sealed::{SealError, SecretKey};
 use crate::tokens::hash;
-use crate::{StoreError, StoreResult, TokenStore};
+use crate::{StoreError, StoreResult, TokenStore, WebhookStore};
 
 /// HubSpot's access token lifetime (`expires_in`: 1800 since its November change).
 pub const ACCESS_TOKEN_SECONDS: i64 = 1800;
@@ -490,14 +490,17 @@ pub fn grantable(
     Ok(scopes)
 }
 
-/// Makes an authorization code for `portal` (created if needed) and returns it.
-pub async fn issue_code<S: OAuthStore + TokenStore + ?Sized>(
+/// Makes an authorization code for `portal` (created if needed) and returns it. The
+/// user's consent installs the app in the portal (its webhook subscriptions then get the
+/// portal's events), as on HubSpot, whether or not the code is exchanged.
+pub async fn issue_code<S: OAuthStore + TokenStore + WebhookStore + ?Sized>(
     store: &S,
     grant: &Authorization,
     portal: PortalId,
     now: Millis,
 ) -> StoreResult<String> {
     store.ensure_portal(portal, now).await?;
+    store.install_app(grant.app.id, portal, now).await?;
     let code = hublet_secret();
     let record = GrantRecord {
         hash: hash(&code),

@@ -327,6 +327,14 @@ pub(super) async fn the_authorization_code_flow_runs_on_the_backend(
         .await
         .expect("list_portals")
         .contains(&portal));
+    assert!(
+        store
+            .installed_apps(portal)
+            .await
+            .expect("installed_apps")
+            .contains(&authorized.app.id),
+        "consent installs the app"
+    );
 
     let client = |id: &str, secret: &str| {
         let (id, secret) = (id.to_owned(), secret.to_owned());

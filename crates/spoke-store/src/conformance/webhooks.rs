@@ -694,6 +694,47 @@ pub(super) async fn association_writes_record_their_events(store: &dyn Store, po
             ev(&company, sourced("COMPANY_TO_CONTACT", c2, n, 280)),
         ]
     );
+    drain(store, &[a]).await;
+
+    // Deleting a label removes its links: reported as removed, both directions.
+    let made = store
+        .create_label(portal, CONTACT, COMPANY, "boss", "Boss", Some("Staff"), 50)
+        .await
+        .expect("create_label")
+        .expect("a new label");
+    let boss = made
+        .iter()
+        .find(|l| l.from_type == CONTACT)
+        .expect("the contact side");
+    let boss_type = plain(USER_DEFINED, boss.type_id, boss.inverse_type_id);
+    store
+        .write_associations(
+            portal,
+            vec![link((CONTACT, k), (COMPANY, c2), vec![boss_type])],
+            link_ctx(T0 + 15),
+        )
+        .await
+        .expect("labelled link");
+    drain(store, &[a]).await;
+    assert!(store
+        .delete_label(portal, CONTACT, COMPANY, boss.type_id)
+        .await
+        .expect("delete_label"));
+    let u = USER_DEFINED;
+    let (t, inv) = (boss.type_id, boss.inverse_type_id);
+    assert_eq!(
+        seen(store, a).await,
+        vec![
+            ev(
+                &contact,
+                assoc("CONTACT_TO_COMPANY", k, c2, true, false, u, t)
+            ),
+            ev(
+                &company,
+                assoc("COMPANY_TO_CONTACT", c2, k, true, false, u, inv)
+            ),
+        ]
+    );
 }
 
 async fn make_of(
