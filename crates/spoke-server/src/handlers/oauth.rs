@@ -188,12 +188,6 @@ async fn token(
         scopes,
         expires_in,
     } = issued.map_err(grant_error)?;
-    if grant_type == "authorization_code" {
-        // Connecting an app to a portal installs it there: the portal's changes now reach
-        // the app's webhooks (hubspot-behavior-apps.md §42). Idempotent, so a second
-        // connection of the same app changes nothing.
-        state.store.install_app(app.id, portal, now).await?;
-    }
     let body = TokenResponse {
         token_type: "bearer",
         refresh_token,

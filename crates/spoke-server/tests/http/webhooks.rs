@@ -929,8 +929,9 @@ async fn hostile_input_to_the_webhooks_api_gets_hubspots_envelope_never_a_5xx() 
     }
 }
 
-/// Connecting an app through OAuth installs it in the portal: the code exchange is what
-/// makes a portal's changes reach the app's webhooks.
+/// Connecting an app through OAuth installs it in the portal: the consent (the code it
+/// issues) is what makes a portal's changes reach the app's webhooks, and the exchange
+/// keeps it so.
 #[tokio::test]
 async fn an_oauth_code_exchange_installs_the_app() {
     let (t, key_path) = TestApp::spawn_with_webhooks().await;
@@ -953,12 +954,11 @@ async fn an_oauth_code_exchange_installs_the_app() {
     let code = oauth::issue_code(t.store.as_ref(), &grant, portal, now_millis())
         .await
         .expect("code");
-    assert!(t
-        .store
-        .installed_apps(portal)
-        .await
-        .expect("apps")
-        .is_empty());
+    assert_eq!(
+        t.store.installed_apps(portal).await.expect("apps"),
+        vec![app.id],
+        "the consent installs"
+    );
     let res = t
         .http
         .post(format!("{}/oauth/v1/token", t.base))
