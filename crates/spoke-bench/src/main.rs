@@ -25,6 +25,7 @@ mod snapshots;
 mod soak;
 mod stats;
 mod sync;
+mod webhooks;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -120,6 +121,14 @@ struct Cli {
     /// contact counts, e.g. 1000,100000), on each `--database`.
     #[arg(long, value_delimiter = ',', value_name = "SIZES")]
     snapshots: Option<Vec<u64>>,
+    /// Instead of everything else, issue 15's webhook figures on each `--database`: creates/s
+    /// with and without a subscription (SECS per phase, the first `--concurrency`, default
+    /// 8), then creates paced at `--webhook-rate` and each event's commit → receipt latency.
+    #[arg(long, value_name = "SECS")]
+    webhooks: Option<f64>,
+    /// Creates per second of the webhooks latency phase.
+    #[arg(long, default_value_t = 1000)]
+    webhook_rate: u64,
 }
 
 pub struct Config {
@@ -1108,6 +1117,27 @@ async fn run(cli: Cli) -> Result<bool, String> {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(secs) = cli.webhooks {
+        let spoke = cli.spoke.clone().unwrap_or_else(|| {
+            std::env::current_exe()
+                .ok()
+                .and_then(|p| p.parent().map(|d| d.join("spoke")))
+                .unwrap_or_else(|| PathBuf::from("spoke"))
+        });
+        let concurrency = cli
+            .concurrency
+            .as_ref()
+            .and_then(|c| c.first().copied())
+            .unwrap_or(8);
+        return match webhooks::run(&spoke, &cli.database, secs, cli.webhook_rate, concurrency).await
+        {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("spoke-bench: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if let Some(sizes) = &cli.snapshots {
         return match snapshots::run(&cli.database, sizes).await {
             Ok(()) => ExitCode::SUCCESS,

@@ -22,6 +22,8 @@ pub enum Category {
     InvalidAuthentication,
     ExpiredAuthentication,
     MissingScopes,
+    /// The webhooks API's batch update, for ids the app does not have (§42.1).
+    SubscriptionIdNotFound,
 }
 
 impl Category {
@@ -33,6 +35,7 @@ impl Category {
             Self::InvalidAuthentication => "INVALID_AUTHENTICATION",
             Self::ExpiredAuthentication => "EXPIRED_AUTHENTICATION",
             Self::MissingScopes => "MISSING_SCOPES",
+            Self::SubscriptionIdNotFound => "SUBSCRIPTION_ID_NOT_FOUND",
         }
     }
 }

@@ -22,6 +22,9 @@
 //!   answer, redacted, in a bounded in-memory log the admin API reads.
 //! - [`faults`]: fault injection by the admin API's rules; [`clock`]: the time each portal
 //!   sees; [`emulator`]: this process's copy of both.
+//! - [`webhooks`]: app webhooks' delivery worker (claims the outbox's events, signs and
+//!   POSTs them, retries); `handlers::webhooks` is HubSpot's webhooks API, routed outside
+//!   the catalogue because it authorizes by developer API key.
 //! - [`tls`]: the local certificate authority and server certificate for
 //!   `--https-listen`.
 
@@ -39,6 +42,7 @@ pub mod metrics;
 pub mod ratelimit;
 pub mod schema;
 pub mod tls;
+pub mod webhooks;
 pub mod wire;
 
 use std::sync::Arc;
@@ -68,6 +72,9 @@ pub struct AppState {
     pub inspector: Arc<inspector::Inspector>,
     /// The fault rules and portal clocks as this process last read them.
     pub emulator: Arc<emulator::Emulator>,
+    /// Webhook delivery: the worker's wake-up and limits; inert until
+    /// [`webhooks::Webhooks::spawn`] (`spoke serve` starts it).
+    pub webhooks: Arc<webhooks::Webhooks>,
 }
 
 impl AppState {
@@ -85,6 +92,7 @@ impl AppState {
             ),
             metrics,
             emulator: Arc::default(),
+            webhooks: Arc::default(),
         }
     }
 
@@ -98,6 +106,17 @@ impl AppState {
     /// judged by (see [`clock`]).
     pub fn now(&self, portal: spoke_core::PortalId) -> spoke_core::time::Millis {
         self.emulator.now(portal)
+    }
+
+    /// Uses `config` for webhook delivery (the worker is started separately).
+    pub fn with_webhooks(mut self, config: webhooks::Config) -> Self {
+        self.webhooks = Arc::new(webhooks::Webhooks::new(config));
+        self
+    }
+
+    /// Starts the webhook delivery worker on the current runtime.
+    pub fn spawn_webhooks(&self) -> tokio::task::JoinHandle<()> {
+        self.webhooks.spawn(self.store.clone())
     }
 
     pub fn without_metrics_endpoint(mut self) -> Self {
@@ -126,6 +145,8 @@ pub fn app(state: AppState) -> Router {
         // routes are not catalogue rows (see `handlers::oauth`).
         .merge(handlers::oauth::router())
         .merge(handlers::consent::router())
+        // The webhooks API authorizes by developer API key (`?hapikey=`), not bearer token.
+        .merge(handlers::webhooks::router())
         .merge(admin::router())
         .fallback(|| async { ApiError::unknown_route() });
     // Layers run outermost-last: the wire middleware wraps everything, so rate-limit
@@ -143,6 +164,10 @@ pub fn app(state: AppState) -> Router {
         faults::middleware,
     ));
     let metrics = state.metrics.clone();
+    let router = router.layer(axum::middleware::from_fn_with_state(
+        state.webhooks.clone(),
+        webhooks::wake_after_writes,
+    ));
     let inspector = state.inspector.clone();
     router
         // Inside the wire middleware, so a handler bug still answers a 500 in HubSpot's

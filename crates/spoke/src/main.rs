@@ -158,6 +158,18 @@ enum Command {
         seed: Option<std::path::PathBuf>,
         #[command(flatten)]
         inspector: InspectorArgs,
+        /// Do not deliver app webhooks from this process (events still queue in the
+        /// database; another `spoke serve` on it delivers them).
+        #[arg(long, env = "SPOKE_NO_WEBHOOKS")]
+        no_webhooks: bool,
+        /// How often, in milliseconds, the webhook worker looks for events that other
+        /// processes wrote (`spoke import`, other servers) and for retries that came due.
+        #[arg(long, env = "SPOKE_WEBHOOK_POLL_MS", default_value_t = 1000)]
+        webhook_poll_ms: u64,
+        /// How long, in milliseconds, a process holds the events it claimed for delivery;
+        /// after a crash, its events go out again once this has passed.
+        #[arg(long, env = "SPOKE_WEBHOOK_LEASE_MS", default_value_t = 60_000)]
+        webhook_lease_ms: u64,
     },
     /// Issue a new admin token for the `/_spoke/` API and print it. Only its hash is
     /// stored, so the old one stops working at once (running servers included).
@@ -292,6 +304,24 @@ enum AppCommand {
         db: DatabaseArg,
         id: i64,
     },
+    /// Install an app in a portal without the OAuth flow, so the portal's changes reach
+    /// the app's webhook subscriptions (connecting it through OAuth does the same).
+    Install {
+        #[command(flatten)]
+        db: DatabaseArg,
+        /// Portal (account) id; created if needed.
+        #[arg(long)]
+        portal: i64,
+        id: i64,
+    },
+    /// Uninstall an app from a portal: its changes no longer produce events for the app.
+    Uninstall {
+        #[command(flatten)]
+        db: DatabaseArg,
+        #[arg(long)]
+        portal: i64,
+        id: i64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -414,6 +444,42 @@ async fn run_app(command: AppCommand) -> Result<(), String> {
                 Ok(())
             } else {
                 Err(format!("no app with id {id}"))
+            }
+        }
+        AppCommand::Install { db, portal, id } => {
+            let store = open_store(&db.database, &db.pg).await?;
+            let portal = PortalId(portal);
+            if store
+                .find_app(spoke_store::oauth::AppLookup::Id(id))
+                .await
+                .map_err(|e| e.to_string())?
+                .is_none()
+            {
+                return Err(format!("no app with id {id}"));
+            }
+            let now = now_millis();
+            store
+                .ensure_portal(portal, now)
+                .await
+                .map_err(|e| e.to_string())?;
+            store
+                .install_app(id, portal, now)
+                .await
+                .map_err(|e| e.to_string())?;
+            errln!("app {id} installed in portal {}", portal.0);
+            Ok(())
+        }
+        AppCommand::Uninstall { db, portal, id } => {
+            let store = open_store(&db.database, &db.pg).await?;
+            if store
+                .uninstall_app(id, PortalId(portal))
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                errln!("app {id} uninstalled from portal {portal}");
+                Ok(())
+            } else {
+                Err(format!("app {id} is not installed in portal {portal}"))
             }
         }
     }
@@ -724,6 +790,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             no_metrics,
             seed,
             inspector,
+            no_webhooks,
+            webhook_poll_ms,
+            webhook_lease_ms,
         } => {
             // Certificates before the database, so a CA problem is reported before any
             // first-start output.
@@ -770,7 +839,16 @@ async fn run(cli: Cli) -> Result<(), String> {
                     capacity: inspector.inspector_capacity,
                     max_bytes: inspector.inspector_max_bytes,
                     body_cap: inspector.inspector_max_body_bytes,
+                })
+                .with_webhooks(spoke_server::webhooks::Config {
+                    poll: std::time::Duration::from_millis(webhook_poll_ms.max(10)),
+                    lease: std::time::Duration::from_millis(webhook_lease_ms.max(100)),
+                    secret_key_path: secret_key_path().ok(),
+                    ..Default::default()
                 });
+            if !no_webhooks {
+                state.spawn_webhooks();
+            }
             if no_metrics {
                 state = state.without_metrics_endpoint();
             }

@@ -1090,3 +1090,72 @@ async fn import_records_webhook_events() {
         .iter()
         .all(|e| e.portal == portal && e.subscription_type == "contact.creation"));
 }
+
+/// `spoke app install|uninstall`: an app reaches a portal's webhooks without the OAuth flow.
+#[tokio::test]
+async fn app_install_and_uninstall() {
+    use spoke_store::WebhookStore;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = db_url(dir.path());
+    let data = dir.path().join("data");
+    let data = data.to_str().expect("path");
+    let run = |args: &[&str]| {
+        Command::new(BIN)
+            .args(args)
+            .env("SPOKE_DATA_DIR", data)
+            .output()
+            .expect("run spoke")
+    };
+    let out = run(&[
+        "app",
+        "create",
+        "--database",
+        &url,
+        "--name",
+        "Hooks",
+        "--redirect-uri",
+        "http://localhost/cb",
+        "--scopes",
+        "crm.objects.contacts.read",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let app: Value = serde_json::from_slice(&out.stdout).expect("app JSON");
+    let id = app["appId"].as_i64().expect("appId").to_string();
+    let install = run(&["app", "install", "--database", &url, "--portal", "7", &id]);
+    assert!(
+        install.status.success(),
+        "{}",
+        String::from_utf8_lossy(&install.stderr)
+    );
+    let again = run(&["app", "install", "--database", &url, "--portal", "7", &id]);
+    assert!(again.status.success(), "installing twice is fine");
+    {
+        let store = spoke_store_sqlite::SqliteStore::open(&url).expect("open");
+        let apps = store
+            .installed_apps(spoke_core::PortalId(7))
+            .await
+            .expect("apps");
+        assert_eq!(apps, vec![id.parse::<i64>().expect("id")]);
+    }
+    let unknown = run(&["app", "install", "--database", &url, "--portal", "7", "999"]);
+    assert!(!unknown.status.success(), "an unknown app is refused");
+    let out = run(&["app", "uninstall", "--database", &url, "--portal", "7", &id]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&["app", "uninstall", "--database", &url, "--portal", "7", &id]);
+    assert!(!out.status.success(), "not installed any more");
+    let store = spoke_store_sqlite::SqliteStore::open(&url).expect("open");
+    assert!(store
+        .installed_apps(spoke_core::PortalId(7))
+        .await
+        .expect("apps")
+        .is_empty());
+}

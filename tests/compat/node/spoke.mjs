@@ -31,7 +31,8 @@ function freePort() {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * @param {{portal?: number}} [options]
+ * @param {{portal?: number, env?: Record<string, string>, args?: string[]}} [options] `env`:
+ *   extra environment for the server and the CLI; `args`: extra `spoke serve` arguments
  * @returns {Promise<{baseUrl: string, portal: number, database: string, log: string,
  *   cli: (...args: string[]) => string, token: (scopes: string[]) => string,
  *   client: (token: string) => hubspot.Client, stop: () => Promise<void>}>}
@@ -45,14 +46,17 @@ export async function startSpoke(options = {}) {
   const baseUrl = `http://127.0.0.1:${port}`;
   const log = join(dir, 'server.log');
 
-  const cli = (...args) => execFileSync(bin, args, { encoding: 'utf8' }).trim();
+  const env = { ...process.env, ...(options.env || {}) };
+  const cli = (...args) => execFileSync(bin, args, { encoding: 'utf8', env }).trim();
   const token = (scopes) =>
     cli('token', 'create', '--database', database, '--portal', String(portal), '--scopes', scopes.join(','));
 
   const out = openSync(log, 'w');
-  const child = spawn(bin, ['serve', '--listen', `127.0.0.1:${port}`, '--database', database], {
+  const serveArgs = ['serve', '--listen', `127.0.0.1:${port}`, '--database', database, ...(options.args || [])];
+  const child = spawn(bin, serveArgs, {
     stdio: ['ignore', out, out],
     cwd: dir,
+    env,
   });
   let exited = null;
   child.on('exit', (code) => { exited = code; });
@@ -77,6 +81,7 @@ export async function startSpoke(options = {}) {
 
   return {
     baseUrl,
+    dir,
     portal,
     database,
     log,

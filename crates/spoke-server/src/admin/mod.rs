@@ -36,6 +36,7 @@ use crate::AppState;
 
 mod browse;
 pub mod ui;
+mod webhooks;
 
 /// The admin API's OpenAPI document, written by hand.
 pub const OPENAPI: &str = include_str!("openapi.json");
@@ -82,6 +83,12 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/_spoke/portals/{portalId}/clock"),
     ("PUT", "/_spoke/portals/{portalId}/clock"),
     ("POST", "/_spoke/portals/{portalId}/clock/advance"),
+    // Webhooks (`webhooks.rs`).
+    ("GET", "/_spoke/webhooks/deliveries"),
+    ("GET", "/_spoke/webhooks/pending"),
+    ("POST", "/_spoke/webhooks/flush"),
+    ("POST", "/_spoke/portals/{portalId}/apps/{appId}/install"),
+    ("DELETE", "/_spoke/portals/{portalId}/apps/{appId}/install"),
 ];
 
 pub fn router() -> Router<AppState> {
@@ -108,6 +115,7 @@ pub fn router() -> Router<AppState> {
         .merge(faults::router())
         .merge(clock::router())
         .route("/_spoke/portals/{portalId}/seed", post(seed_portal))
+        .merge(webhooks::router())
 }
 
 /// A caller holding the admin token: as `Authorization: Bearer`, or as the web UI's cookie

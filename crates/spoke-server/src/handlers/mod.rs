@@ -22,6 +22,7 @@ pub mod pipelines;
 pub mod properties;
 pub mod schemas;
 pub mod search;
+pub mod webhooks;
 
 /// An input id as the client sent it: a JSON string, or a number some clients send.
 pub(crate) fn id_text(v: &Value) -> String {

@@ -127,6 +127,33 @@ impl TestApp {
         Self::serve_state(state, store, db_url, dir).await
     }
 
+    /// A server whose webhook worker runs, polling every 100 ms, with app secrets sealed
+    /// under the returned key file (in the test's directory).
+    pub async fn spawn_with_webhooks() -> (Self, std::path::PathBuf) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let key_path = dir.path().join(spoke_store::sealed::KEY_FILE);
+        let (db_url, guard) = match postgres_url() {
+            Some(url) => {
+                let schema = format!("spoke_http_{}", uuid::Uuid::new_v4().simple());
+                (format!("{url}#{schema}"), SchemaGuard(Some((url, schema))))
+            }
+            None => (
+                format!("sqlite://{}", dir.path().join("spoke.db").display()),
+                SchemaGuard(None),
+            ),
+        };
+        let store = open(&db_url).await;
+        let state = AppState::new(store.clone()).with_webhooks(spoke_server::webhooks::Config {
+            poll: std::time::Duration::from_millis(100),
+            secret_key_path: Some(key_path.clone()),
+            ..Default::default()
+        });
+        state.spawn_webhooks();
+        let mut app = Self::serve_state(state, store, db_url, dir).await;
+        app._schema = Arc::new(guard);
+        (app, key_path)
+    }
+
     /// Serves an already opened store (used to restart over the same file).
     pub async fn serve(store: Arc<dyn Store>, db_url: String, dir: tempfile::TempDir) -> Self {
         Self::serve_state(AppState::new(store.clone()), store, db_url, dir).await

@@ -40,3 +40,4 @@ mod strings;
 mod ui;
 mod users;
 mod values;
+mod webhooks;

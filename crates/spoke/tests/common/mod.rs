@@ -30,7 +30,16 @@ fn command() -> Command {
 
 /// Runs `spoke`, asserts success, returns stdout.
 pub fn spoke_ok(args: &[&str]) -> String {
-    let out = spoke(args);
+    spoke_ok_with(args, &[])
+}
+
+/// [`spoke_ok`] with environment variables set for the process.
+pub fn spoke_ok_with(args: &[&str], env: &[(&str, &str)]) -> String {
+    let mut c = command();
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let out = c.args(args).output().expect("run spoke");
     assert!(
         out.status.success(),
         "spoke {args:?} failed: {}\n{}",
@@ -139,11 +148,20 @@ pub struct Server {
 impl Server {
     /// Starts `spoke serve` with `db` (`--database URL ...`) and waits for /healthz.
     pub async fn start(db: &[&str]) -> Self {
+        Self::start_with(db, &[]).await
+    }
+
+    /// [`Server::start`] with environment variables set for the process (`SPOKE_DATA_DIR`).
+    pub async fn start_with(db: &[&str], env: &[(&str, &str)]) -> Self {
         let port = free_port();
         let listen = format!("127.0.0.1:{port}");
         let mut args = vec!["serve", "--listen", &listen];
         args.extend_from_slice(db);
-        let child = command()
+        let mut command = command();
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let child = command
             .args(&args)
             .stdout(Stdio::null())
             .stderr(if std::env::var_os("SPOKE_TEST_SERVER_LOGS").is_some() {

@@ -1,0 +1,502 @@
+//! `--webhooks SECS` (issue 15): what app webhooks cost the write path, and how soon an
+//! event reaches the app.
+//!
+//! One `spoke serve` per database, an app from `spoke app create` subscribed to
+//! `contact.creation` with its target URL on a receiver inside this process, installed in
+//! portal 1 and not in portal 2. Then, in one run:
+//!
+//! - **write path**: single-record creates as fast as `concurrency` workers can send them,
+//!   SECS seconds at a time, alternating portal 2 (no subscription applies: the outbox's
+//!   lookup finds nothing) and portal 1 (every create records an event, which the worker
+//!   delivers meanwhile), twice each; creates/s of each, and the slowdown;
+//! - **latency**: creates paced at `rate` a second for SECS seconds in portal 1; for each
+//!   event, receipt time minus `occurredAt` (the write's clock, taken before its commit),
+//!   p50/p99/max, and how many of the paced creates' events arrived.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::stats::{ms, Latency};
+
+const ADMIN: &str = "spoke-bench-webhooks-admin-0123456789";
+
+/// Event receipt times (epoch ms) by object id, and occurredAt.
+type Seen = Arc<Mutex<HashMap<i64, (i64, i64)>>>;
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// The receiver: answers 200 at once; while `record` is set it also notes each event's
+/// receipt time (parsing costs CPU the load generator in this process would miss, so the
+/// throughput phases run without it).
+async fn receiver(record: Arc<std::sync::atomic::AtomicBool>) -> Result<(String, Seen), String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| e.to_string())?;
+    let url = format!(
+        "http://{}/hook",
+        listener.local_addr().map_err(|e| e.to_string())?
+    );
+    let seen: Seen = Arc::default();
+    let s = seen.clone();
+    let app = axum::Router::new().fallback(axum::routing::post(move |body: String| {
+        let s = s.clone();
+        let record = record.clone();
+        async move {
+            if !record.load(Ordering::Relaxed) {
+                return axum::http::StatusCode::OK;
+            }
+            let at = now_ms();
+            let events: Vec<Value> = serde_json::from_str(&body).unwrap_or_default();
+            if let Ok(mut s) = s.lock() {
+                for e in events {
+                    let object = e["objectId"].as_i64().unwrap_or(-1);
+                    let occurred = e["occurredAt"].as_i64().unwrap_or(at);
+                    s.entry(object).or_insert((at, occurred));
+                }
+            }
+            axum::http::StatusCode::OK
+        }
+    }));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok((url, seen))
+}
+
+fn cli(spoke: &Path, data: &Path, args: &[&str]) -> Result<String, String> {
+    let out = Command::new(spoke)
+        .args(args)
+        .env("SPOKE_DATA_DIR", data)
+        .env_remove("SPOKE_DATABASE_URL")
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", spoke.display()))?;
+    if !out.status.success() {
+        return Err(format!(
+            "spoke {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+struct Serve(Child);
+
+/// `spoke serve` on `port` with `extra` arguments, once `/healthz` answers.
+async fn start(
+    spoke: &Path,
+    url: &str,
+    data: &Path,
+    port: u16,
+    extra: &[&str],
+    http: &reqwest::Client,
+    base: &str,
+) -> Result<Serve, String> {
+    let listen = format!("127.0.0.1:{port}");
+    let mut args = vec![
+        "serve",
+        "--listen",
+        &listen,
+        "--database",
+        url,
+        "--admin-token",
+        ADMIN,
+    ];
+    args.extend_from_slice(extra);
+    let server = Serve(
+        Command::new(spoke)
+            .args(&args)
+            .env("SPOKE_DATA_DIR", data)
+            .env("SPOKE_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| e.to_string())?,
+    );
+    let ready = Instant::now();
+    while http.get(format!("{base}/healthz")).send().await.is_err() {
+        if ready.elapsed() > Duration::from_secs(30) {
+            return Err("spoke serve did not start".into());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(server)
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Creates per second over `secs` with `concurrency` workers in a closed loop.
+async fn closed_loop(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    concurrency: usize,
+    secs: f64,
+    tag: &str,
+) -> Result<f64, String> {
+    let done = Arc::new(AtomicU64::new(0));
+    let failed = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs_f64(secs);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for w in 0..concurrency {
+        let (http, done, failed) = (http.clone(), done.clone(), failed.clone());
+        let url = format!("{base}/crm/v3/objects/contacts");
+        let (token, tag) = (token.to_owned(), tag.to_owned());
+        tasks.push(tokio::spawn(async move {
+            let mut n = 0u64;
+            while Instant::now() < deadline {
+                n += 1;
+                let body = json!({"properties": {"email": format!("{tag}-{w}-{n}@bench.test")}});
+                match http.post(&url).bearer_auth(&token).json(&body).send().await {
+                    Ok(r) if r.status().as_u16() == 201 => {
+                        let _ = r.bytes().await;
+                        done.fetch_add(1, Ordering::Relaxed);
+                    }
+                    _ => {
+                        failed.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.map_err(|e| e.to_string())?;
+    }
+    if failed.load(Ordering::Relaxed) > 0 {
+        return Err(format!("{} creates failed", failed.load(Ordering::Relaxed)));
+    }
+    Ok(done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64())
+}
+
+/// Creates paced at `rate`/s for `secs`; the ids created.
+async fn paced(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    rate: u64,
+    secs: f64,
+) -> Result<(Vec<i64>, f64), String> {
+    let total = (rate as f64 * secs) as u64;
+    let ids = Arc::new(Mutex::new(Vec::with_capacity(total as usize)));
+    let failed = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..total {
+        let due = started + Duration::from_secs_f64(n as f64 / rate as f64);
+        tokio::time::sleep_until(due.into()).await;
+        let (http, ids, failed) = (http.clone(), ids.clone(), failed.clone());
+        let url = format!("{base}/crm/v3/objects/contacts");
+        let token = token.to_owned();
+        tasks.spawn(async move {
+            let body = json!({"properties": {"email": format!("paced-{n}@bench.test")}});
+            let r = http.post(&url).bearer_auth(&token).json(&body).send().await;
+            let id = match r {
+                Ok(r) if r.status().as_u16() == 201 => r
+                    .json::<Value>()
+                    .await
+                    .ok()
+                    .and_then(|v| v["id"].as_str().and_then(|s| s.parse::<i64>().ok())),
+                _ => None,
+            };
+            match (id, ids.lock()) {
+                (Some(id), Ok(mut ids)) => ids.push(id),
+                _ => {
+                    failed.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        });
+    }
+    while tasks.join_next().await.is_some() {}
+    let rate = total as f64 / started.elapsed().as_secs_f64();
+    if failed.load(Ordering::Relaxed) > 0 {
+        return Err(format!(
+            "{} paced creates failed",
+            failed.load(Ordering::Relaxed)
+        ));
+    }
+    let ids = ids.lock().map_err(|_| "lock")?.clone();
+    Ok((ids, rate))
+}
+
+/// Runs the scenario on each database (`sqlite` or a PostgreSQL admin URL) and prints a
+/// Markdown table.
+pub async fn run(
+    spoke: &Path,
+    databases: &[String],
+    secs: f64,
+    rate: u64,
+    concurrency: usize,
+) -> Result<(), String> {
+    println!("## Webhooks: write path with and without subscriptions, commit → receipt latency\n");
+    println!("{secs} s per phase, {concurrency} closed-loop workers, paced at {rate} creates/s\n");
+    println!("| backend | creates/s, no subscription | creates/s, subscribed and delivered | slowdown | creates/s, subscribed, delivery off | slowdown | paced creates/s | events received | latency p50 | p99 | max |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    for database in databases {
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let data = dir.path().join("data");
+        let (url, fresh) = if database == "sqlite" {
+            (
+                format!("sqlite://{}", dir.path().join("spoke.db").display()),
+                None,
+            )
+        } else {
+            let fresh = crate::pg::FreshDatabase::create(database, "_webhooks").await?;
+            (fresh.url.clone(), Some(fresh))
+        };
+        let result = one(spoke, &url, &data, secs, rate, concurrency).await;
+        if let Some(fresh) = fresh {
+            fresh.drop_database().await?;
+        }
+        let backend = if database == "sqlite" {
+            "sqlite"
+        } else {
+            "postgres"
+        };
+        let r = result?;
+        println!(
+            "| {backend} | {:.0} | {:.0} | {:+.1} % | {:.0} | {:+.1} % | {:.0} | {} of {} | {:.1} ms | {:.1} ms | {:.1} ms |",
+            r.plain,
+            r.subscribed,
+            (r.plain - r.subscribed) / r.plain * 100.0,
+            r.recording,
+            (r.plain - r.recording) / r.plain * 100.0,
+            r.paced_rate,
+            r.received,
+            r.paced,
+            ms(r.latency.p50),
+            ms(r.latency.p99),
+            ms(r.latency.max),
+        );
+        if r.received < r.paced {
+            return Err(format!(
+                "{backend}: {} of {} paced creates' events did not arrive within 30 s",
+                r.paced - r.received,
+                r.paced
+            ));
+        }
+    }
+    Ok(())
+}
+
+struct Figures {
+    plain: f64,
+    subscribed: f64,
+    recording: f64,
+    paced_rate: f64,
+    paced: usize,
+    received: usize,
+    latency: Latency,
+}
+
+async fn one(
+    spoke: &Path,
+    url: &str,
+    data: &Path,
+    secs: f64,
+    rate: u64,
+    concurrency: usize,
+) -> Result<Figures, String> {
+    let app: Value = serde_json::from_str(&cli(
+        spoke,
+        data,
+        &[
+            "app",
+            "create",
+            "--database",
+            url,
+            "--name",
+            "bench",
+            "--redirect-uri",
+            "http://localhost/cb",
+            "--scopes",
+            "crm.objects.contacts.read",
+        ],
+    )?)
+    .map_err(|e| e.to_string())?;
+    let app_id = app["appId"].as_i64().ok_or("no appId")?;
+    let key = app["developerApiKey"].as_str().ok_or("no key")?.to_owned();
+    let token1 = cli(
+        spoke,
+        data,
+        &[
+            "token",
+            "create",
+            "--database",
+            url,
+            "--portal",
+            "1",
+            "--scopes",
+            "all",
+        ],
+    )?;
+    let token2 = cli(
+        spoke,
+        data,
+        &[
+            "token",
+            "create",
+            "--database",
+            url,
+            "--portal",
+            "2",
+            "--scopes",
+            "all",
+        ],
+    )?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| e.to_string())?
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let server = start(spoke, url, data, port, &[], &http, &base).await?;
+    let record = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (target, seen) = receiver(record.clone()).await?;
+    let ok = |r: Result<reqwest::Response, reqwest::Error>, what: &str| -> Result<(), String> {
+        match r {
+            Ok(r) if r.status().is_success() => Ok(()),
+            Ok(r) => Err(format!("{what}: {}", r.status())),
+            Err(e) => Err(format!("{what}: {e}")),
+        }
+    };
+    ok(
+        http.put(format!(
+            "{base}/webhooks/v3/{app_id}/settings?hapikey={key}"
+        ))
+        .json(&json!({"targetUrl": target, "throttling": {"maxConcurrentRequests": 10}}))
+        .send()
+        .await,
+        "settings",
+    )?;
+    ok(
+        http.post(format!(
+            "{base}/webhooks/v3/{app_id}/subscriptions?hapikey={key}"
+        ))
+        .json(&json!({"eventType": "contact.creation", "active": true}))
+        .send()
+        .await,
+        "subscription",
+    )?;
+    // Portal 2 exists (its token) but never installs the app.
+    ok(
+        http.post(format!("{base}/_spoke/portals/1/apps/{app_id}/install"))
+            .bearer_auth(ADMIN)
+            .send()
+            .await,
+        "install",
+    )?;
+
+    // Warm-up, then alternate.
+    closed_loop(&http, &base, &token2, concurrency, secs.min(1.0), "warm2").await?;
+    closed_loop(&http, &base, &token1, concurrency, secs.min(1.0), "warm1").await?;
+    let mut plain = Vec::new();
+    let mut subscribed = Vec::new();
+    for round in 0..2 {
+        plain.push(
+            closed_loop(
+                &http,
+                &base,
+                &token2,
+                concurrency,
+                secs,
+                &format!("p{round}"),
+            )
+            .await?,
+        );
+        subscribed.push(
+            closed_loop(
+                &http,
+                &base,
+                &token1,
+                concurrency,
+                secs,
+                &format!("s{round}"),
+            )
+            .await?,
+        );
+    }
+    // Let the closed loops' events drain before the paced run is timed.
+    ok(
+        http.post(format!("{base}/_spoke/webhooks/flush"))
+            .bearer_auth(ADMIN)
+            .send()
+            .await,
+        "flush",
+    )?;
+    record.store(true, Ordering::Relaxed);
+    let (ids, paced_rate) = paced(&http, &base, &token1, rate, secs).await?;
+    let wait = Instant::now();
+    let mut latencies: Vec<Duration> = loop {
+        let arrived: Vec<(i64, i64)> = {
+            let got = seen.lock().map_err(|_| "lock")?;
+            ids.iter().filter_map(|id| got.get(id).copied()).collect()
+        };
+        if arrived.len() == ids.len() || wait.elapsed() > Duration::from_secs(30) {
+            break arrived
+                .iter()
+                .map(|(at, occurred)| Duration::from_millis((at - occurred).max(0) as u64))
+                .collect();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let received = latencies.len();
+    // The outbox alone: the same server without its delivery worker (events are recorded,
+    // nothing is sent), so the write path's cost splits into recording and delivering.
+    drop(server);
+    let _quiet = start(spoke, url, data, port, &["--no-webhooks"], &http, &base).await?;
+    let mut recording = Vec::new();
+    for round in 0..2 {
+        plain.push(
+            closed_loop(
+                &http,
+                &base,
+                &token2,
+                concurrency,
+                secs,
+                &format!("q{round}"),
+            )
+            .await?,
+        );
+        recording.push(
+            closed_loop(
+                &http,
+                &base,
+                &token1,
+                concurrency,
+                secs,
+                &format!("r{round}"),
+            )
+            .await?,
+        );
+    }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    Ok(Figures {
+        plain: mean(&plain),
+        subscribed: mean(&subscribed),
+        recording: mean(&recording),
+        paced_rate,
+        paced: ids.len(),
+        received,
+        latency: Latency::of(&mut latencies),
+    })
+}
