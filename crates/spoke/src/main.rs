@@ -833,8 +833,8 @@ async fn run(cli: Cli) -> Result<(), String> {
                 }
                 _ => None,
             };
-            let mut state =
-                AppState::new(store).with_inspector(spoke_server::inspector::InspectorConfig {
+            let mut state = AppState::new(store)
+                .with_inspector(spoke_server::inspector::InspectorConfig {
                     recording: !inspector.no_inspector,
                     capacity: inspector.inspector_capacity,
                     max_bytes: inspector.inspector_max_bytes,
