@@ -118,6 +118,15 @@ pub fn router() -> Router<AppState> {
         .merge(webhooks::router())
 }
 
+/// After a portal's rows were replaced wholesale (reset, restore, seed, delete): this
+/// process forgets what it remembered of them, its custom types and its clock (a reset makes
+/// the clock real again; a restore brings back the snapshot's).
+pub(crate) async fn forget_portal(state: &AppState, portal: PortalId) -> ApiResult<()> {
+    state.custom_types.forget(portal);
+    state.emulator.reload(state.store.as_ref()).await?;
+    Ok(())
+}
+
 /// A caller holding the admin token: as `Authorization: Bearer`, or as the web UI's cookie
 /// ([`ui::COOKIE`]), which a state-changing request must back with the [`ui::CSRF_HEADER`]
 /// header (a cross-site form cannot set one; SameSite=Strict is the first guard).
@@ -303,8 +312,7 @@ async fn delete_portal(
 ) -> ApiResult<Response> {
     let portal = portal_id(&raw)?;
     if state.store.delete_portal(portal).await? {
-        state.custom_types.forget(portal);
-        state.emulator.reload(state.store.as_ref()).await?;
+        forget_portal(&state, portal).await?;
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {
         Err(portal_not_found(&raw))
@@ -340,9 +348,7 @@ async fn reset_portal(
             .restore_snapshot(portal, seed::SEED_SNAPSHOT)
             .await?
         {
-            state.custom_types.forget(portal);
-            // Its clock is the seed snapshot's, as for any restore.
-            state.emulator.reload(state.store.as_ref()).await?;
+            forget_portal(&state, portal).await?;
             return Ok(StatusCode::NO_CONTENT.into_response());
         }
         return match state.store.list_snapshots(portal).await? {
@@ -354,9 +360,7 @@ async fn reset_portal(
         };
     }
     if state.store.reset_portal(portal, now_millis()).await? {
-        state.custom_types.forget(portal);
-        // Its clock is real time again.
-        state.emulator.reload(state.store.as_ref()).await?;
+        forget_portal(&state, portal).await?;
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {
         Err(portal_not_found(&raw))
@@ -428,9 +432,7 @@ async fn restore_snapshot(
     let portal = portal_id(&raw)?;
     // spoke's own snapshots (the seed) are reached through their own operations.
     if !seed::reserved_snapshot(&name) && state.store.restore_snapshot(portal, &name).await? {
-        state.custom_types.forget(portal);
-        // Its clock is the snapshot's.
-        state.emulator.reload(state.store.as_ref()).await?;
+        forget_portal(&state, portal).await?;
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {
         Err(snapshot_not_found(portal, &name))
