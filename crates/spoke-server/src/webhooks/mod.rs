@@ -146,6 +146,8 @@ struct Chunk {
     attempt_number: i32,
     events: Vec<PendingEvent>,
     target: Result<Target, String>,
+    /// Until when this process holds the events: past it, another claim may hold them.
+    lease_until: Millis,
 }
 
 /// Where and how an app's events go.
@@ -214,7 +216,7 @@ impl Webhooks {
                     let full = events.len() >= self.config.claim_limit;
                     coalesce = (MIN_COALESCE.max(Duration::from_millis(2) * events.len() as u32))
                         .min(self.config.coalesce.max(MIN_COALESCE));
-                    let chunks = self.prepare(store.as_ref(), events).await;
+                    let chunks = self.prepare(store.as_ref(), events, lease).await;
                     for chunk in chunks {
                         let this = self.clone();
                         let store = store.clone();
@@ -261,10 +263,11 @@ impl Webhooks {
             let _ = tokio::time::timeout(Duration::from_millis(50), finished).await;
         }
         let now = now_millis();
+        let lease = now + millis(self.config.lease);
         let events = store
-            .claim_events(now, now + millis(self.config.lease), usize::MAX >> 1, true)
+            .claim_events(now, lease, usize::MAX >> 1, true)
             .await?;
-        let chunks = self.prepare(store.as_ref(), events).await;
+        let chunks = self.prepare(store.as_ref(), events, lease).await;
         let mut report = FlushReport::default();
         let mut sends = tokio::task::JoinSet::new();
         for chunk in chunks {
@@ -285,7 +288,12 @@ impl Webhooks {
     }
 
     /// Groups claimed events into requests and finds each app's target and secret.
-    async fn prepare(&self, store: &dyn Store, events: Vec<PendingEvent>) -> Vec<Chunk> {
+    async fn prepare(
+        &self,
+        store: &dyn Store,
+        events: Vec<PendingEvent>,
+        lease_until: Millis,
+    ) -> Vec<Chunk> {
         let mut targets: HashMap<i64, Result<Target, String>> = HashMap::new();
         let mut groups: Vec<((i64, i64, i32), Vec<PendingEvent>)> = Vec::new();
         for event in events {
@@ -314,6 +322,7 @@ impl Webhooks {
                 attempt_number,
                 events,
                 target,
+                lease_until,
             });
         }
         chunks
@@ -387,6 +396,13 @@ impl Webhooks {
             Ok(target) => {
                 let permits = self.permits(chunk.app_id, chunk.portal, target.max_concurrent);
                 let _permit = permits.acquire_owned().await.ok();
+                // A request that waited for its turn past the lease could overlap a new
+                // claim of the same events (a duplicate send, and an attempt counted twice):
+                // leave them to that claim instead.
+                if now_millis() + millis(self.config.timeout) > chunk.lease_until {
+                    tracing::debug!(app = chunk.app_id, "webhooks: lease ran out before sending");
+                    return false;
+                }
                 let body = payload(&chunk.events);
                 let started_at = now_millis();
                 let clock = std::time::Instant::now();
