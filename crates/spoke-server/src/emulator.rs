@@ -65,10 +65,12 @@ impl Emulator {
                     .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
                     .is_ok()
                 {
+                    // Cleared on drop: a request dropped mid-read (its client left) must
+                    // not leave the flag set, or this process would never refresh again.
+                    let _done = Clear(&self.refreshing);
                     if let Err(e) = self.reload(store).await {
                         tracing::warn!(error = %e, "reading fault rules and clocks");
                     }
-                    self.refreshing.store(false, Ordering::Release);
                 }
             }
             None => {
@@ -85,6 +87,11 @@ impl Emulator {
         let rules = store.list_fault_rules().await;
         let clocks = store.list_clocks().await;
         let mut copy = self.copy.write().unwrap_or_else(|p| p.into_inner());
+        // A read that started before the copy's own must not put older rules back (a
+        // background refresh finishing after an admin write's reload).
+        if copy.read_at.is_some_and(|at| at > started) {
+            return Ok(());
+        }
         // A failed read is tried again a second later rather than on every request.
         copy.read_at = Some(started);
         let rules = rules?;
@@ -136,6 +143,15 @@ impl Emulator {
         // The high 53 bits of the scrambled state as a number in [0, 1).
         let r = (next.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64;
         r < probability
+    }
+}
+
+/// Clears a flag when dropped.
+struct Clear<'a>(&'a AtomicBool);
+
+impl Drop for Clear<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
     }
 }
 

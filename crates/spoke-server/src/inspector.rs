@@ -543,18 +543,13 @@ impl Caller {
     }
 }
 
-/// Whether a path is HubSpot's surface (recorded) rather than spoke's own.
-fn recorded_path(path: &str) -> bool {
-    !(path == "/_spoke" || path.starts_with("/_spoke/") || path == "/metrics" || path == "/healthz")
-}
-
 /// Records the request and its answer; outside the wire middleware (see `app()`).
 pub async fn middleware(
     State(inspector): State<Arc<Inspector>>,
     req: Request,
     next: Next,
 ) -> Response {
-    if !inspector.recording() || !recorded_path(req.uri().path()) {
+    if !inspector.recording() || !crate::faults::is_hubspot_surface(req.uri().path()) {
         return next.run(req).await;
     }
     let started = Instant::now();

@@ -598,7 +598,7 @@ pub async fn seed(
             Some(p) => p,
             None => {
                 state.store.reset_portal(portal, now_millis()).await?;
-                super::forget_portal(state, portal).await?;
+                super::forget_portal(state, portal).await;
                 plan(state, portal, fixture).await?
             }
         };
@@ -621,7 +621,7 @@ pub async fn seed(
             restored.and(dropped).map(drop)
         }
     };
-    super::forget_portal(state, portal).await?;
+    super::forget_portal(state, portal).await;
     let seeded = outcome?;
     cleanup?;
     Ok(Some(seeded))
