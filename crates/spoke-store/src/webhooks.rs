@@ -207,10 +207,16 @@ pub trait WebhookStore: Send + Sync {
 // ---------------------------------------------------------------------------------------
 // Which events a change produces: the one rule, used inside both backends' transactions.
 
-/// Properties HubSpot refuses subscriptions to (hubspot-behavior-apps.md §42.1); no
-/// propertyChange event is made for them even if a subscription names one.
-pub const UNSUBSCRIBABLE_PROPERTIES: &[&str] =
-    &["hs_lastmodifieddate", "num_unique_conversion_events"];
+/// Properties HubSpot refuses subscriptions to (hubspot-behavior-apps.md §42.1, and §42.2
+/// for generic subscriptions); the webhooks API refuses them, and no propertyChange event is
+/// made for them even if a stored subscription names one.
+pub const UNSUBSCRIBABLE_PROPERTIES: &[&str] = &[
+    "hs_lastmodifieddate",
+    "num_unique_conversion_events",
+    "hs_email_html",
+    "hs_email_subject",
+    "hs_communication_body",
+];
 
 /// The active subscriptions a write in portal `$1` may produce events for: those of apps
 /// installed in the portal that have webhook settings. One indexed probe of `app_installs`

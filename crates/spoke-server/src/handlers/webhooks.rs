@@ -88,15 +88,6 @@ pub const EVENT_TYPES: &[&str] = &[
     "ticket.restore",
 ];
 
-/// Properties HubSpot does not let a subscription watch (§42.1, §42.2).
-const UNSUBSCRIBABLE: &[&str] = &[
-    "hs_lastmodifieddate",
-    "num_unique_conversion_events",
-    "hs_email_html",
-    "hs_email_subject",
-    "hs_communication_body",
-];
-
 pub(crate) fn router() -> Router<AppState> {
     let mut router = Router::new();
     for v in VERSIONS {
@@ -436,7 +427,9 @@ fn check_subscription(app: i64, input: CreateIn) -> ApiResult<NewSubscription> {
                 "propertyName ({p}) only applies to propertyChange subscriptions"
             )))
         }
-        (Some(p), true) if UNSUBSCRIBABLE.contains(&p.as_str()) => {
+        (Some(p), true)
+            if spoke_store::webhooks::UNSUBSCRIBABLE_PROPERTIES.contains(&p.as_str()) =>
+        {
             return Err(
                 ApiError::validation(format!("Property {p} cannot be subscribed to"))
                     .with_context_entry("propertyName", vec![p.clone()]),
