@@ -396,10 +396,10 @@ impl Webhooks {
             Ok(target) => {
                 let permits = self.permits(chunk.app_id, chunk.portal, target.max_concurrent);
                 let _permit = permits.acquire_owned().await.ok();
-                // A request that waited for its turn past the lease could overlap a new
-                // claim of the same events (a duplicate send, and an attempt counted twice):
-                // leave them to that claim instead.
-                if now_millis() + millis(self.config.timeout) > chunk.lease_until {
+                // A request that waited for its turn until the lease ran out could overlap a new
+                // claim of the same events (a duplicate send, an attempt counted twice): leave
+                // them to that claim instead.
+                if now_millis() >= chunk.lease_until {
                     tracing::debug!(app = chunk.app_id, "webhooks: lease ran out before sending");
                     return false;
                 }
