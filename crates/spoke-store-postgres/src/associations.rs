@@ -542,9 +542,12 @@ async fn remove_label_tx(
 ///   shape, a `LIMIT`ed `DISTINCT to_id` subquery and a second LATERAL for the types, was
 ///   flattened and joined first: every link of the record's type pair times the page,
 ///   0.5-2 s for a record with 10,000 links.)
-/// - Liveness, of the `from` record and of each target, is a scalar subquery on the primary
-///   key, which the planner never turns into a join: one probe each. The `from` check
-///   filters the `unnest` rows before the scans.
+/// - Liveness, of the `from` record and of each target, is a scalar subquery, which the
+///   planner never turns into a join: one probe each. The `from` check (on the primary key:
+///   it also checks the portal and type) filters the `unnest` rows before the scans. A
+///   target, linked while live and never deleted, is live unless archived: its probe asks
+///   the small index of archived ids (`0017_archived_ids.sql`), not the primary key, whose
+///   heap page (to see `archived_at`) was a random read per link.
 const PAGE_SQL: &str = "
     SELECT r.ord, x.to_id, x.category, x.type_id
     FROM unnest($3::BIGINT[], $4::BIGINT[]) WITH ORDINALITY AS r(from_id, after_id, ord)
@@ -554,7 +557,8 @@ const PAGE_SQL: &str = "
             FROM associations a
             WHERE a.portal_id = $1 AND a.from_type = $2 AND a.from_id = r.from_id
             AND a.to_type = $5 AND a.to_id > r.after_id
-            AND (SELECT o.archived_at IS NULL FROM objects o WHERE o.id = a.to_id)
+            AND (SELECT o.id FROM objects o WHERE o.id = a.to_id AND o.archived_at IS NOT NULL)
+                IS NULL
         ) w
         WHERE w.n <= $6
     ) x

@@ -49,6 +49,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0012_emulator",
         include_str!("../migrations/0012_emulator.sql"),
     ),
+    (
+        "0017_archived_ids",
+        include_str!("../migrations/0017_archived_ids.sql"),
+    ),
 ];
 
 /// The advisory lock's first key: "spok" in ASCII, so it does not meet other applications'
