@@ -787,18 +787,31 @@ pub async fn v3_associations(
             None => by_type.push((to, vec![name])),
         }
     }
-    for (to, spellings) in by_type {
-        let defs = Definitions::load(state, principal.portal, from, &to).await?;
-        let pages = state
-            .store
-            .page_associations(
-                principal.portal,
-                from.id.as_str(),
-                to.id.as_str(),
-                ids.iter().map(|id| (*id, None)).collect(),
-                PAGE_SIZE,
-            )
-            .await?;
+    // The types' reads run at once: each page read is a hand-off to the store's blocking
+    // pool, and a list page's client waits for all of them in turn otherwise (a full sync
+    // asks `associations=companies,deals` on every page).
+    let reads = by_type.iter().map(|(to, _)| async move {
+        let (defs, pages) = tokio::try_join!(
+            Definitions::load(state, principal.portal, from, to),
+            async {
+                Ok::<_, ApiError>(
+                    state
+                        .store
+                        .page_associations(
+                            principal.portal,
+                            from.id.as_str(),
+                            to.id.as_str(),
+                            ids.iter().map(|id| (*id, None)).collect(),
+                            PAGE_SIZE,
+                        )
+                        .await?,
+                )
+            }
+        )?;
+        Ok::<_, ApiError>((defs, pages))
+    });
+    let read = futures_util::future::try_join_all(reads).await?;
+    for ((to, spellings), (defs, pages)) in by_type.into_iter().zip(read) {
         for (slot, page) in out.iter_mut().zip(pages) {
             if page.targets.is_empty() {
                 continue;
