@@ -309,7 +309,11 @@ pub fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Response {
 
 /// [`json_response`] into a buffer of `capacity` bytes: a batch answer of 100 records is
 /// about 60 KB, which a default-sized buffer reaches only after ten reallocations and copies.
-pub fn json_response_sized<T: Serialize>(status: StatusCode, body: &T, capacity: usize) -> Response {
+pub fn json_response_sized<T: Serialize>(
+    status: StatusCode,
+    body: &T,
+    capacity: usize,
+) -> Response {
     let mut bytes = Vec::with_capacity(capacity);
     match serde_json::to_writer(&mut bytes, body) {
         Ok(()) => {

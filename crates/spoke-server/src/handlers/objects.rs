@@ -1080,5 +1080,9 @@ pub(crate) async fn list(
             .map(|o| 256 + 40 * o.properties.0.len())
             .sum::<usize>();
     let body = CollectionResponse { results, paging };
-    Ok(crate::wire::json_response_sized(StatusCode::OK, &body, capacity))
+    Ok(crate::wire::json_response_sized(
+        StatusCode::OK,
+        &body,
+        capacity,
+    ))
 }
