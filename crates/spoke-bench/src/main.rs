@@ -101,7 +101,9 @@ struct Cli {
     analyze: bool,
     /// Run only these scenarios (comma-separated): read, assoc-read, list, search-email,
     /// search-modified, page-10, page-10k, page-10k-limit-10, update, upsert, create;
-    /// and full-sync, which runs only when named (it loads deals too). The load always runs.
+    /// and the connector-shaped syncs, which run only when named (they load deals too):
+    /// full-sync, airbyte-10, airbyte-100, meltano-10, meltano-100, sync-assoc-read, or
+    /// `sync` for all of them. The load always runs.
     #[arg(long, value_delimiter = ',')]
     scenarios: Option<Vec<String>>,
     /// Instead of the scenarios, soak: drive a mixed HubSpot-shaped load for this many
@@ -382,7 +384,14 @@ async fn raw_phase(
     if !cfg.syncs.is_empty() {
         let shape = (HUB_LINKS.min(cfg.records), loaded_from);
         let say = |line: &str| progress(name, line);
-        let rows = sync::raw_run(&store, &contacts, shape, cfg.load_concurrency, &cfg.syncs, &say);
+        let rows = sync::raw_run(
+            &store,
+            &contacts,
+            shape,
+            cfg.load_concurrency,
+            &cfg.syncs,
+            &say,
+        );
         out.extend(rows.await?.into_iter().map(|(row, m)| ((row, 1), m)));
     }
     let next_number = Arc::new(AtomicU64::new(cfg.records));
@@ -732,7 +741,16 @@ async fn run_on(
         for r in rows.await? {
             let raw_m = raw.get(&(r.row.to_owned(), 1)).cloned();
             report.notes.push(r.note);
-            report.rows.push(Row::new(r.row, 1, r.measured, raw_m, r.resources));
+            report.syncs.push(sync::SyncLine {
+                row: r.row,
+                http: r.measured.clone(),
+                raw: raw_m.clone(),
+                rss_peak: r.resources.rss_peak,
+                load: r.load,
+            });
+            report
+                .rows
+                .push(Row::new(r.row, 1, r.measured, raw_m, r.resources));
         }
     }
     if cfg.custom {

@@ -345,7 +345,8 @@ impl Walk {
         Measured {
             requests: latencies.len() as u64,
             errors: u64::from(self.error.is_some()),
-            objects: self.records(),
+            // Records synced: a record read twice is synced once.
+            objects: self.records() - self.repeats,
             elapsed: self.elapsed,
             latency: Latency::of(&mut latencies),
             longest_gap: done_at
@@ -712,7 +713,8 @@ fn read_page(body: &[u8]) -> Result<Page, String> {
         None => None,
         Some(None) => return Err("a result without updatedAt".into()),
         Some(Some(t)) => Some(
-            spoke_core::time::parse_iso(t).ok_or_else(|| format!("updatedAt {t:?} is not a time"))?,
+            spoke_core::time::parse_iso(t)
+                .ok_or_else(|| format!("updatedAt {t:?} is not a time"))?,
         ),
     };
     let count = |f: fn(&Associations) -> &Option<IdList>| {
@@ -779,12 +781,18 @@ async fn raw_associations(store: &Arc<dyn Store>, to: &str, ids: &[i64]) -> Resu
 /// read per type of its list for contacts, `contacts` and `companies`, the entity singular.
 const AIRBYTE_ASSOCIATIONS: [(&str, &str); 2] = [
     ("/crm/v4/associations/contact/contacts/batch/read", CONTACTS),
-    ("/crm/v4/associations/contact/companies/batch/read", COMPANIES),
+    (
+        "/crm/v4/associations/contact/companies/batch/read",
+        COMPANIES,
+    ),
 ];
 
 /// The association walk's two types (contacts to companies, contacts to deals).
 const WALK_ASSOCIATIONS: [(&str, &str); 2] = [
-    ("/crm/v4/associations/contacts/companies/batch/read", COMPANIES),
+    (
+        "/crm/v4/associations/contacts/companies/batch/read",
+        COMPANIES,
+    ),
     ("/crm/v4/associations/contacts/deals/batch/read", DEALS),
 ];
 
@@ -1194,6 +1202,75 @@ pub struct HttpRow {
     pub measured: Measured,
     pub resources: Resources,
     pub note: String,
+    /// The load average (1, 5, 15 min) before and after the walk.
+    pub load: (String, String),
+}
+
+/// A walk as the report's sync table shows it: beside its raw figure, with the server's RSS
+/// and the machine's load average.
+pub struct SyncLine {
+    pub row: &'static str,
+    pub http: Measured,
+    pub raw: Option<Measured>,
+    pub rss_peak: u64,
+    pub load: (String, String),
+}
+
+/// Whether a report row is a sync walk's (shown in the sync table, not the scenarios').
+pub fn is_row(name: &str) -> bool {
+    [LIST_ROW, SEARCH_ROW, TOTAL_ROW].contains(&name)
+        || SyncScenario::ALL.iter().any(|s| s.row() == name)
+}
+
+/// The sync table: one row per walk, records/s and per-page latency beside the raw store's
+/// figure for the same reads in the same run.
+pub fn markdown(out: &mut String, lines: &[SyncLine]) {
+    use std::fmt::Write;
+    if lines.is_empty() {
+        return;
+    }
+    let num = |x: f64| crate::report::num(x);
+    let _ = writeln!(
+        out,
+        "\n### connector-shaped syncs (one client, each walk once to the end)\n"
+    );
+    let _ = writeln!(
+        out,
+        "| walk | pages | records | records/s | p50 ms/page | p99 ms/page | raw records/s | raw p50 / p99 ms | HTTP/raw | server RSS peak MiB | load average before → after |"
+    );
+    let _ = writeln!(
+        out,
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+    );
+    for l in lines {
+        let m = &l.http;
+        let errors = if m.errors > 0 {
+            format!(" (FAILED: {})", m.error_samples.join(" | "))
+        } else {
+            String::new()
+        };
+        let (raw, raw_latency, ratio) = match &l.raw {
+            Some(r) if r.objects_per_sec() > 0.0 => (
+                num(r.objects_per_sec()),
+                format!("{:.2} / {:.2}", ms(r.latency.p50), ms(r.latency.p99)),
+                format!("{:.0}%", 100.0 * m.objects_per_sec() / r.objects_per_sec()),
+            ),
+            _ => ("—".into(), "—".into(), "—".into()),
+        };
+        let _ = writeln!(
+            out,
+            "| {}{errors} | {} | {} | {} | {:.2} | {:.2} | {raw} | {raw_latency} | {ratio} | {:.0} | {} → {} |",
+            l.row,
+            num(m.requests as f64),
+            num(m.objects as f64),
+            num(m.objects_per_sec()),
+            ms(m.latency.p50),
+            ms(m.latency.p99),
+            l.rss_peak as f64 / 1024.0 / 1024.0,
+            l.load.0,
+            l.load.1
+        );
+    }
 }
 
 /// The HTTP side: the property names, the same touch through `batch/update`, then each
@@ -1245,12 +1322,14 @@ pub async fn http_run(
                     (search.0.resources, search.0.measured.elapsed),
                 );
                 let note = format!("{TOTAL_ROW}: {}", both.detail());
+                let load = (list.0.load.0.clone(), search.0.load.1.clone());
                 out.extend([list.0, search.0]);
                 out.push(HttpRow {
                     row: TOTAL_ROW,
                     measured: both.measured(),
                     resources,
                     note,
+                    load,
                 });
             }
             SyncScenario::AirbyteTenth | SyncScenario::AirbyteAll => {
@@ -1294,19 +1373,18 @@ async fn timed(
     let resources = rss.end(stretch);
     progress(&format!("{row}: {}", w.summary()));
     let note = format!(
-        "{row}: {}; load average {before} before, {} after; server {:.2} cores, load generator {:.2}, other processes {:.2}; server RSS peak {:.0} MiB",
+        "{row}: {}; server {:.2} cores, load generator {:.2}, other processes {:.2}",
         w.detail(),
-        crate::load_average(),
         resources.server_cores,
         resources.client_cores,
         resources.other_cores,
-        resources.rss_peak as f64 / 1024.0 / 1024.0,
     );
     let row = HttpRow {
         row,
         measured: w.measured(),
         resources,
         note,
+        load: (before, crate::load_average()),
     };
     (row, w)
 }
