@@ -1152,8 +1152,15 @@ pub async fn raw_run(
     };
     let mut out = Vec::new();
     for &s in syncs {
+        let before = crate::load_average();
         for (row, walk) in raw_walks(store, &shape, s).await {
-            progress(&format!("raw {row}: {}", walk.summary()));
+            // The raw walks run minutes before the HTTP ones on a machine others share: the
+            // load average says how comparable the two were.
+            progress(&format!(
+                "raw {row}: {}; load average {before} before, {} after",
+                walk.summary(),
+                crate::load_average()
+            ));
             out.push((row.to_owned(), walk.measured()));
         }
     }
