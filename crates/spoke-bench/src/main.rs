@@ -101,7 +101,9 @@ struct Cli {
     analyze: bool,
     /// Run only these scenarios (comma-separated): read, assoc-read, list, search-email,
     /// search-modified, page-10, page-10k, page-10k-limit-10, update, upsert, create;
-    /// and full-sync, which runs only when named (it loads deals too). The load always runs.
+    /// and the connector-shaped syncs, which run only when named (they load deals too):
+    /// full-sync, airbyte-10, airbyte-100, meltano-10, meltano-100, sync-assoc-read, or
+    /// `sync` for all of them. The load always runs.
     #[arg(long, value_delimiter = ',')]
     scenarios: Option<Vec<String>>,
     /// Instead of the scenarios, soak: drive a mixed HubSpot-shaped load for this many
@@ -206,6 +208,10 @@ fn config(cli: &Cli) -> Result<Config, String> {
                 if key.trim() == custom::KEY || key.trim() == inspect::KEY {
                     continue;
                 }
+                if key.trim() == sync::GROUP {
+                    syncs.extend(SyncScenario::ALL);
+                    continue;
+                }
                 if let Some(s) = SyncScenario::ALL
                     .into_iter()
                     .find(|s| s.key() == key.trim())
@@ -218,9 +224,10 @@ fn config(cli: &Cli) -> Result<Config, String> {
                     .find(|s| s.key() == key.trim())
                     .ok_or_else(|| {
                         format!(
-                            "unknown scenario {key:?}; one of: {}, {}, {}, {}",
+                            "unknown scenario {key:?}; one of: {}, {}, {}, {}, {}",
                             Scenario::ALL.map(Scenario::key).join(", "),
                             SyncScenario::ALL.map(SyncScenario::key).join(", "),
+                            sync::GROUP,
                             custom::KEY,
                             inspect::KEY
                         )
@@ -375,34 +382,17 @@ async fn raw_phase(
     let contacts = Arc::new(loader.ids()?);
     // The syncs first: the write scenarios after them add contacts.
     if !cfg.syncs.is_empty() {
-        progress(
-            name,
-            "raw: loading companies, deals and associations for the sync",
+        let shape = (HUB_LINKS.min(cfg.records), loaded_from);
+        let say = |line: &str| progress(name, line);
+        let rows = sync::raw_run(
+            &store,
+            &contacts,
+            shape,
+            cfg.load_concurrency,
+            &cfg.syncs,
+            &say,
         );
-        let hub_links = HUB_LINKS.min(cfg.records);
-        sync::raw_shape(&store, &contacts, hub_links, cfg.load_concurrency).await?;
-        let window = sync::Window {
-            from: loaded_from,
-            to: spoke_core::time::now_millis(),
-        };
-        let want = cfg.records + 2;
-        for &s in &cfg.syncs {
-            match s {
-                SyncScenario::FullSync => {
-                    let list = sync::raw_list(&store, want).await;
-                    progress(name, &format!("raw {}: {}", sync::LIST_ROW, list.summary()));
-                    let search = sync::raw_search(&store, window, want).await;
-                    progress(
-                        name,
-                        &format!("raw {}: {}", sync::SEARCH_ROW, search.summary()),
-                    );
-                    let both = sync::Walk::both(&list, &search);
-                    out.insert((sync::LIST_ROW.to_owned(), 1), list.measured());
-                    out.insert((sync::SEARCH_ROW.to_owned(), 1), search.measured());
-                    out.insert((sync::TOTAL_ROW.to_owned(), 1), both.measured());
-                }
-            }
-        }
+        out.extend(rows.await?.into_iter().map(|(row, m)| ((row, 1), m)));
     }
     let next_number = Arc::new(AtomicU64::new(cfg.records));
     let seq = Arc::new(AtomicU64::new(0));
@@ -745,8 +735,23 @@ async fn run_on(
         return Ok(());
     }
 
-    for &s in &cfg.syncs {
-        run_sync(s, &api, &data, &raw, &rss, name, report).await?;
+    if !cfg.syncs.is_empty() {
+        let say = |line: &str| progress(name, line);
+        let rows = sync::http_run(&api, &data, cfg.load_concurrency, &cfg.syncs, &rss, &say);
+        for r in rows.await? {
+            let raw_m = raw.get(&(r.row.to_owned(), 1)).cloned();
+            report.notes.push(r.note);
+            report.syncs.push(sync::SyncLine {
+                row: r.row,
+                http: r.measured.clone(),
+                raw: raw_m.clone(),
+                rss_peak: r.resources.rss_peak,
+                load: r.load,
+            });
+            report
+                .rows
+                .push(Row::new(r.row, 1, r.measured, raw_m, r.resources));
+        }
     }
     if cfg.custom {
         run_custom(cfg, &api, &data, &rss, name, report).await?;
@@ -817,91 +822,6 @@ fn combined(a: (Resources, Duration), b: (Resources, Duration)) -> Resources {
         client_cores: mean(a.0.client_cores, b.0.client_cores),
         other_cores: mean(a.0.other_cores, b.0.other_cores),
         rss_peak: a.0.rss_peak.max(b.0.rss_peak),
-    }
-}
-
-/// One sync over HTTP, its phases as rows beside the raw figures of the same names.
-async fn run_sync(
-    s: SyncScenario,
-    api: &Arc<Api>,
-    data: &DataSet,
-    raw: &BTreeMap<(String, usize), Measured>,
-    rss: &RssSampler,
-    name: &str,
-    report: &mut BackendReport,
-) -> Result<(), String> {
-    match s {
-        SyncScenario::FullSync => {
-            let names = sync::property_names(api).await?;
-            let want = data.records + 2;
-            let window = sync::Window {
-                from: data.loaded_from,
-                to: spoke_core::time::now_millis(),
-            };
-            progress(
-                name,
-                &format!(
-                    "full sync: {want} contacts, {} property names, load average {}",
-                    names.len(),
-                    load_average()
-                ),
-            );
-            let mut phases = Vec::new();
-            for row in [sync::LIST_ROW, sync::SEARCH_ROW] {
-                let before = load_average();
-                let stretch = rss.begin();
-                let walk = if row == sync::LIST_ROW {
-                    sync::http_list(api, &names, want).await
-                } else {
-                    sync::http_search(api, &names, window, want).await
-                };
-                let resources = rss.end(stretch);
-                let m = walk.measured();
-                progress(name, &format!("{row}: {}", walk.summary()));
-                let raw_m = raw.get(&(row.to_owned(), 1)).cloned();
-                let ratio = raw_m
-                    .as_ref()
-                    .map(|r| m.objects_per_sec() / r.objects_per_sec().max(1e-9));
-                let associations = if row == sync::LIST_ROW {
-                    format!(
-                        "; association ids seen: {} companies, {} deals",
-                        walk.associations.0, walk.associations.1
-                    )
-                } else {
-                    String::new()
-                };
-                report.notes.push(format!(
-                    "{row}: {} records in {} pages, {:.1} s; {} property names{associations}; load average {before} before, {} after; server {:.2} cores, load generator {:.2}, other processes {:.2}; server RSS peak {:.0} MiB{}",
-                    walk.records(),
-                    m.requests,
-                    m.elapsed.as_secs_f64(),
-                    names.len(),
-                    load_average(),
-                    resources.server_cores,
-                    resources.client_cores,
-                    resources.other_cores,
-                    resources.rss_peak as f64 / 1024.0 / 1024.0,
-                    ratio.map_or(String::new(), |r| format!("; {:.0}% of the raw store's records/s", 100.0 * r))
-                ));
-                report
-                    .rows
-                    .push(report::Row::new(row, 1, m, raw_m, resources));
-                phases.push((walk, resources));
-            }
-            if let [(list, lr), (search, sr)] = &phases[..] {
-                let both = sync::Walk::both(list, search);
-                let m = both.measured();
-                let resources = combined(
-                    (*lr, list.measured().elapsed),
-                    (*sr, search.measured().elapsed),
-                );
-                let raw_m = raw.get(&(sync::TOTAL_ROW.to_owned(), 1)).cloned();
-                report
-                    .rows
-                    .push(report::Row::new(sync::TOTAL_ROW, 1, m, raw_m, resources));
-            }
-            Ok(())
-        }
     }
 }
 

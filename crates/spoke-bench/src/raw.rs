@@ -48,7 +48,7 @@ fn context() -> WriteContext {
     context_for(CONTACTS)
 }
 
-fn context_for(object_type: &str) -> WriteContext {
+pub fn context_for(object_type: &str) -> WriteContext {
     WriteContext {
         portal: PORTAL,
         object_type: object_type.to_owned(),

@@ -101,6 +101,8 @@ pub struct BackendReport {
     pub inspector: Vec<crate::inspect::InspectorRow>,
     /// Issue 16: the inspector's log filled to its bounds.
     pub inspector_capacity: Option<crate::inspect::Capacity>,
+    /// Issues 13 and 17: the connector-shaped syncs' walks (also in `rows`, for the JSON).
+    pub syncs: Vec<crate::sync::SyncLine>,
 }
 
 impl BackendReport {
@@ -135,7 +137,7 @@ fn mib(bytes: u64) -> f64 {
 }
 
 /// 12345.6 -> "12,346"
-fn num(x: f64) -> String {
+pub fn num(x: f64) -> String {
     let n = x.round() as i64;
     let digits = n.abs().to_string();
     let mut out = String::new();
@@ -434,7 +436,11 @@ pub fn markdown(h: &Header, reports: &[BackendReport], total: Duration) -> Strin
             s,
             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
         );
-        for row in &r.rows {
+        for row in r
+            .rows
+            .iter()
+            .filter(|row| !crate::sync::is_row(&row.scenario))
+        {
             let m = &row.http;
             let errors = if m.errors > 0 {
                 format!(" ({} errors)", m.errors)
@@ -542,6 +548,7 @@ pub fn markdown(h: &Header, reports: &[BackendReport], total: Duration) -> Strin
                 }
             }
         }
+        crate::sync::markdown(&mut s, &r.syncs);
         if !r.comparisons.is_empty() {
             comparisons_markdown(&mut s, r);
         }
