@@ -49,6 +49,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0012_emulator",
         include_str!("../migrations/0012_emulator.sql"),
     ),
+    (
+        "0015_journal",
+        include_str!("../migrations/0015_journal.sql"),
+    ),
 ];
 
 /// The advisory lock's first key: "spok" in ASCII, so it does not meet other applications'
