@@ -270,6 +270,63 @@ pub trait JournalStore: Send + Sync {
     async fn journal_file(&self, offset: &str) -> StoreResult<Option<(JournalEntry, String)>>;
 }
 
+/// A client-credentials token as issued: the secret, shown once.
+#[derive(Clone, PartialEq, Eq)]
+pub struct IssuedAppToken {
+    pub access_token: String,
+    pub scopes: Vec<String>,
+    pub expires_in: i64,
+}
+
+impl std::fmt::Debug for IssuedAppToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedAppToken")
+            .field("scopes", &self.scopes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `grant_type=client_credentials` for an authenticated app: a token of the app with the
+/// journal scopes `scope` names (space- or comma-separated, either spelling), or all four
+/// when it names none. `Err` carries a requested scope that is no journal scope.
+pub async fn issue_app_token<S: JournalStore + ?Sized>(
+    store: &S,
+    app_id: i64,
+    scope: Option<&str>,
+    now: Millis,
+) -> StoreResult<Result<IssuedAppToken, String>> {
+    let mut scopes: Vec<String> = Vec::new();
+    for requested in crate::oauth::parse_scopes(scope.unwrap_or("")) {
+        match journal_scope(&requested) {
+            Some(s) if !scopes.iter().any(|x| x == s) => scopes.push(s.to_owned()),
+            Some(_) => {}
+            None => return Ok(Err(requested)),
+        }
+    }
+    if scopes.is_empty() {
+        scopes = SCOPES.iter().map(|s| (*s).to_owned()).collect();
+    }
+    let access_token = crate::oauth::access_secret();
+    let expires_in = crate::oauth::ACCESS_TOKEN_SECONDS;
+    store
+        .insert_app_token(
+            AppToken {
+                hash: crate::tokens::hash(&access_token),
+                app_id,
+                scopes: scopes.clone(),
+                created_at: now,
+                expires_at: now + expires_in * 1000,
+            },
+            now - crate::oauth::EXPIRED_KEPT_SECONDS * 1000,
+        )
+        .await?;
+    Ok(Ok(IssuedAppToken {
+        access_token,
+        scopes,
+        expires_in,
+    }))
+}
+
 // ---------------------------------------------------------------------------------------
 // The SQL both backends run ($n placeholders, each first used in order).
 
