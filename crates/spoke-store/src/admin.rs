@@ -310,7 +310,7 @@ mod tests {
     #[test]
     fn every_data_table_is_a_portal_table_and_history_follows_its_records() {
         let tables: Vec<Table> = portal_tables().collect();
-        assert_eq!(tables.len(), Table::ALL.len() - 9);
+        assert_eq!(tables.len(), Table::ALL.len() - 12);
         let clear = clear_portal_sql(PortalId(7));
         let history = clear
             .iter()
