@@ -147,6 +147,8 @@ pub fn app(state: AppState) -> Router {
         .merge(handlers::consent::router())
         // The webhooks API authorizes by developer API key (`?hapikey=`), not bearer token.
         .merge(handlers::webhooks::router())
+        // The webhooks journal authorizes by an app token, which names no portal.
+        .merge(handlers::journal::router())
         .merge(admin::router())
         .fallback(|| async { ApiError::unknown_route() });
     // Layers run outermost-last: the wire middleware wraps everything, so rate-limit

@@ -26,6 +26,10 @@ use spoke_core::{PropertyDefinition, StoredRecord};
 use spoke_store::admin::{AdminStore, SnapshotInfo, SnapshotRefusal};
 use spoke_store::directory::{DirectoryRefusal, DirectoryStore, DirectoryUser, DirectoryWrite};
 use spoke_store::emulator::{Clock, EmulatorStore, FaultRule, FaultSpec};
+use spoke_store::journal::{
+    self, AppToken, JournalEntry, JournalFilter, JournalStore, JournalSubscription,
+    NewJournalSubscription,
+};
 use spoke_store::oauth::{AppLookup, AppRecord, CodeUse, GrantKind, GrantRecord, NewApp};
 use spoke_store::pipelines::{Applied, AuditKey, AuditRecord, Pipeline, PipelineWrite, Refusal};
 use spoke_store::schemas::{
@@ -660,5 +664,62 @@ impl WebhookStore for TimedStore {
 impl Store for TimedStore {
     fn backend(&self) -> &'static str {
         self.inner.backend()
+    }
+}
+
+#[async_trait]
+impl JournalStore for TimedStore {
+    async fn insert_app_token(&self, token: AppToken, purge_before: Millis) -> StoreResult<()> {
+        timed!(self, insert_app_token(token, purge_before))
+    }
+    async fn find_app_token(&self, hash: &str) -> StoreResult<Option<AppToken>> {
+        timed!(self, find_app_token(hash))
+    }
+    async fn journal_subscriptions(&self, app_id: i64) -> StoreResult<Vec<JournalSubscription>> {
+        timed!(self, journal_subscriptions(app_id))
+    }
+    async fn upsert_journal_subscription(
+        &self,
+        new: NewJournalSubscription,
+    ) -> StoreResult<JournalSubscription> {
+        timed!(self, upsert_journal_subscription(new))
+    }
+    async fn delete_journal_subscriptions(
+        &self,
+        app_id: i64,
+        which: journal::Selector,
+    ) -> StoreResult<u64> {
+        timed!(self, delete_journal_subscriptions(app_id, which))
+    }
+    async fn journal_filters(&self, app_id: i64) -> StoreResult<Vec<JournalFilter>> {
+        timed!(self, journal_filters(app_id))
+    }
+    async fn create_journal_filter(
+        &self,
+        app_id: i64,
+        subscription_id: i64,
+        conditions: String,
+        now: Millis,
+    ) -> StoreResult<Option<JournalFilter>> {
+        timed!(
+            self,
+            create_journal_filter(app_id, subscription_id, conditions, now)
+        )
+    }
+    async fn delete_journal_filter(&self, app_id: i64, id: i64) -> StoreResult<bool> {
+        timed!(self, delete_journal_filter(app_id, id))
+    }
+    async fn read_journal(
+        &self,
+        app_id: i64,
+        portal: Option<PortalId>,
+        at: journal::Position,
+        count: usize,
+        now: Millis,
+    ) -> StoreResult<journal::JournalRead> {
+        timed!(self, read_journal(app_id, portal, at, count, now))
+    }
+    async fn journal_file(&self, offset: &str) -> StoreResult<Option<(JournalEntry, String)>> {
+        timed!(self, journal_file(offset))
     }
 }

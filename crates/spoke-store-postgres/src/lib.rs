@@ -62,6 +62,7 @@ mod associations;
 mod batch;
 mod directory;
 mod emulator;
+mod journal;
 mod oauth;
 mod objects;
 mod pipelines;

@@ -110,6 +110,7 @@ impl OAuthStore for PostgresStore {
                     .await?;
                 }
                 crate::webhooks::delete_app_rows(tx, *id).await?;
+                crate::journal::delete_app_rows(tx, *id).await?;
                 let n = db::execute(tx, "DELETE FROM oauth_apps WHERE id = $1", &[id]).await?;
                 Ok(Finish::Commit(n > 0))
             })

@@ -83,6 +83,8 @@ async fn archive_ids(
             archived.sort_unstable();
             crate::webhooks::archive_events(tx, portal, object_type, now, source, &archived)
                 .await?;
+            crate::journal::archive_entries(tx, portal, object_type, now, source, &archived)
+                .await?;
         }
     }
     Ok(Finish::Commit(()))

@@ -50,6 +50,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../migrations/0012_emulator.sql"),
     ),
     (
+        "0015_journal",
+        include_str!("../migrations/0015_journal.sql"),
+    ),
+    (
         "0017_archived_ids",
         include_str!("../migrations/0017_archived_ids.sql"),
     ),

@@ -148,7 +148,14 @@ async fn import(store: &PostgresStore, rows: &Rows) -> Result<u64, Error> {
 async fn bump_sequences(store: &PostgresStore) -> Result<(), Error> {
     let mut client = store.client().await?;
     let tx = client.transaction().await?;
-    for table in ["objects", "tokens", "oauth_apps", "webhook_subscriptions"] {
+    for table in [
+        "objects",
+        "tokens",
+        "oauth_apps",
+        "webhook_subscriptions",
+        "journal_subscriptions",
+        "journal_filters",
+    ] {
         tx.batch_execute(&format!("LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE"))
             .await?;
         tx.execute(

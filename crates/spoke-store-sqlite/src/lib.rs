@@ -19,6 +19,7 @@ mod admin;
 mod associations;
 mod directory;
 mod emulator;
+mod journal;
 mod oauth;
 mod objects;
 mod pipelines;

@@ -101,6 +101,7 @@ impl OAuthStore for SqliteStore {
                 )?;
             }
             crate::webhooks::delete_app_rows(&tx, id)?;
+            crate::journal::delete_app_rows(&tx, id)?;
             let deleted = tx.execute("DELETE FROM oauth_apps WHERE id = ?1", params![id])? > 0;
             tx.commit()?;
             Ok(deleted)

@@ -77,6 +77,7 @@ fn run<'a>(
         tx.rollback()?;
     } else {
         crate::webhooks::record_events(&tx, ctx, &decided, &links)?;
+        crate::journal::record_entries(&tx, ctx, &decided, &links)?;
         tx.commit()?;
     }
     Ok(decided)
@@ -274,6 +275,7 @@ impl ObjectStore for SqliteStore {
             }
             archived.sort_unstable();
             crate::webhooks::archive_events(&tx, portal, &object_type, now, &source, &archived)?;
+            crate::journal::archive_entries(&tx, portal, &object_type, now, &source, &archived)?;
             tx.commit()
         })
         .await

@@ -143,6 +143,9 @@ fn is_credential(table: Table) -> bool {
             | Table::WebhookSettings
             | Table::WebhookSubscriptions
             | Table::AppInstalls
+            | Table::OAuthAppTokens
+            | Table::JournalSubscriptions
+            | Table::JournalFilters
     )
 }
 
@@ -150,7 +153,7 @@ fn is_credential(table: Table) -> bool {
 /// [`Table::ALL`] declares (`spoke copy` does not carry them). A portal's rows go when it
 /// is reset, restored or deleted: events about records that are no longer there (or are
 /// there again as they were) are not delivered afterwards.
-const OUTBOX_TABLES: &[&str] = &["webhook_events", "webhook_attempts"];
+const OUTBOX_TABLES: &[&str] = &["webhook_events", "webhook_attempts", "journal_entries"];
 
 /// The name of `table`'s snapshot mirror.
 pub fn snapshot_table(table: Table) -> String {
@@ -307,7 +310,7 @@ mod tests {
     #[test]
     fn every_data_table_is_a_portal_table_and_history_follows_its_records() {
         let tables: Vec<Table> = portal_tables().collect();
-        assert_eq!(tables.len(), Table::ALL.len() - 9);
+        assert_eq!(tables.len(), Table::ALL.len() - 12);
         let clear = clear_portal_sql(PortalId(7));
         let history = clear
             .iter()

@@ -28,6 +28,7 @@ pub mod conformance;
 pub mod directory;
 pub mod emulator;
 pub mod graph;
+pub mod journal;
 pub mod oauth;
 pub mod pipelines;
 pub mod plan;
@@ -40,6 +41,7 @@ pub mod tokens;
 pub mod transfer;
 pub mod webhooks;
 
+pub use journal::JournalStore;
 pub use oauth::OAuthStore;
 pub use pipelines::PipelineStore;
 pub use requests::{RecordArchive, RecordRead, RecordSearch, Selection};
@@ -853,6 +855,7 @@ pub trait Store:
     + admin::AdminStore
     + emulator::EmulatorStore
     + webhooks::WebhookStore
+    + journal::JournalStore
 {
     /// The backend's name for logs (`sqlite`, `postgres`).
     fn backend(&self) -> &'static str;

@@ -244,7 +244,7 @@ fn hublet_secret() -> String {
 }
 
 /// An access token: HubSpot's are opaque URL-safe strings starting with `C`; 244 random bits.
-fn access_secret() -> String {
+pub(crate) fn access_secret() -> String {
     let a = uuid::Uuid::new_v4().simple().to_string().to_uppercase();
     let b = uuid::Uuid::new_v4().simple();
     format!("C{a}{b}")

@@ -42,6 +42,9 @@ pub enum Table {
     WebhookSettings,
     WebhookSubscriptions,
     AppInstalls,
+    OAuthAppTokens,
+    JournalSubscriptions,
+    JournalFilters,
 }
 
 /// What a column holds. A backend maps each to its own SQL type.
@@ -275,13 +278,37 @@ mod defs {
         name: "app_installs", key: &["app_id", "portal_id"], columns: &[
         col("app_id", Int), col("portal_id", Int), col("installed_at", Int),
     ]};
+
+    /// A client-credentials token of an app (`spoke_store::journal`), by its hash.
+    pub(super) const OAUTH_APP_TOKENS: Def = Def {
+        name: "oauth_app_tokens", key: &["token_hash"], columns: &[
+        col("token_hash", Text), col("app_id", Int), col("scopes", Text),
+        col("created_at", Int), col("expires_at", Int),
+    ]};
+
+    /// An app's webhooks journal subscription; its lists are JSON arrays.
+    pub(super) const JOURNAL_SUBSCRIPTIONS: Def = Def {
+        name: "journal_subscriptions", key: &["id"], columns: &[
+        col("id", Int), col("app_id", Int), col("subscription_type", Text),
+        nullable("portal_id", Int), nullable("object_type_id", Text),
+        nullable("event_type_id", Text), col("actions", Json), col("properties", Json),
+        col("object_ids", Json), col("associated_object_type_ids", Json),
+        col("created_at", Int), col("updated_at", Int),
+    ]};
+
+    /// A filter of a journal subscription: its conditions, a JSON array.
+    pub(super) const JOURNAL_FILTERS: Def = Def {
+        name: "journal_filters", key: &["id"], columns: &[
+        col("id", Int), col("app_id", Int), col("subscription_id", Int),
+        col("conditions", Json), col("created_at", Int),
+    ]};
 }
 
 use defs::*;
 use ColumnType::{Bool, Int, Int32, Json, Text};
 
 impl Table {
-    pub const ALL: [Table; 25] = [
+    pub const ALL: [Table; 28] = [
         Table::Portals,
         Table::Tokens,
         Table::PropertyGroups,
@@ -307,6 +334,9 @@ impl Table {
         Table::WebhookSettings,
         Table::WebhookSubscriptions,
         Table::AppInstalls,
+        Table::OAuthAppTokens,
+        Table::JournalSubscriptions,
+        Table::JournalFilters,
     ];
 
     fn def(self) -> &'static Def {
@@ -336,6 +366,9 @@ impl Table {
             Table::WebhookSettings => &WEBHOOK_SETTINGS,
             Table::WebhookSubscriptions => &WEBHOOK_SUBSCRIPTIONS,
             Table::AppInstalls => &APP_INSTALLS,
+            Table::OAuthAppTokens => &OAUTH_APP_TOKENS,
+            Table::JournalSubscriptions => &JOURNAL_SUBSCRIPTIONS,
+            Table::JournalFilters => &JOURNAL_FILTERS,
         }
     }
 

@@ -15,6 +15,7 @@ use crate::AppState;
 pub mod associations;
 pub mod consent;
 pub mod directory;
+pub mod journal;
 pub mod legacy;
 pub mod oauth;
 pub mod objects;

@@ -82,7 +82,7 @@ fn grant_error(e: GrantError) -> ApiError {
         GrantError::MissingGrantType | GrantError::UnsupportedGrantType => (
             "BAD_GRANT_TYPE",
             "unsupported_grant_type",
-            "grant_type must be authorization_code or refresh_token",
+            "grant_type must be authorization_code, refresh_token or client_credentials",
         ),
         GrantError::BadClientId => (
             "BAD_CLIENT_ID",
@@ -169,12 +169,15 @@ async fn token(
     let store = state.store.as_ref();
     let grant_type = match form.get("grant_type") {
         None => return Err(grant_error(GrantError::MissingGrantType)),
-        Some(g @ ("authorization_code" | "refresh_token")) => g,
+        Some(g @ ("authorization_code" | "refresh_token" | "client_credentials")) => g,
         Some(_) => return Err(grant_error(GrantError::UnsupportedGrantType)),
     };
     let app = oauth::authenticate_client(store, form.get("client_id"), form.get("client_secret"))
         .await?
         .map_err(grant_error)?;
+    if grant_type == "client_credentials" {
+        return client_credentials(state, &app, form, token_use).await;
+    }
     let now = grant_now(state, grant_type, form).await?;
     let issued = if grant_type == "authorization_code" {
         oauth::exchange_code(store, &app, form.get("code"), form.get("redirect_uri"), now).await?
@@ -198,6 +201,50 @@ async fn token(
         expires_in,
     };
     Ok(Json(StatusCode::OK, body).into_response())
+}
+
+/// `grant_type=client_credentials`: a token of the app itself, for the webhooks journal
+/// (`spoke_store::journal`); no portal, no refresh token (RFC 6749 §4.4.3).
+async fn client_credentials(
+    state: &AppState,
+    app: &AppRecord,
+    form: &Form,
+    token_use: Option<&'static str>,
+) -> ApiResult<Response> {
+    let issued = spoke_store::journal::issue_app_token(
+        state.store.as_ref(),
+        app.id,
+        form.get("scope"),
+        now_millis(),
+    )
+    .await?
+    .map_err(|scope| {
+        ApiError::oauth(
+            StatusCode::BAD_REQUEST,
+            "BAD_SCOPES",
+            "invalid_scope",
+            format!("{scope} is not a scope a client credentials token can have"),
+        )
+    })?;
+    let body = AppTokenResponse {
+        token_type: "bearer",
+        access_token: issued.access_token,
+        expires_in: issued.expires_in,
+        scopes: issued.scopes,
+        token_use,
+    };
+    Ok(Json(StatusCode::OK, body).into_response())
+}
+
+/// The client-credentials answer: an access token without refresh token or `hub_id`.
+#[derive(serde::Serialize)]
+struct AppTokenResponse {
+    token_type: &'static str,
+    access_token: String,
+    expires_in: i64,
+    scopes: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token_use: Option<&'static str>,
 }
 
 /// Now on the clock of the portal the presented code or refresh token belongs to

@@ -1,6 +1,7 @@
 //! Tenant isolation, as a table: every operation of spoke's catalogue (objects v3 single,
 //! list, batch and search; properties and groups; associations v4 batch, single and labels;
-//! under `/crm/v3` and the dated prefixes; and the operations spoke does not implement) × {no token → 401; another portal's all-scopes token → the row's record,
+//! under `/crm/v3` and the dated prefixes; and the operations spoke does not implement) × {no token → 401; a
+//! webhooks-journal app token of an app installed in the portal → 401; another portal's all-scopes token → the row's record,
 //! property, group or label does not exist for it (never its data, never a 403 that would
 //! reveal it exists); a token missing a needed scope → 403 `MISSING_SCOPES`; the right
 //! scopes → 2xx (403 for an operation spoke does not implement)}. Rows come from the
@@ -899,6 +900,9 @@ async fn tenant_isolation_every_endpoint() {
     let app = TestApp::spawn().await;
     let mut violations = Vec::new();
     let (rows, missing) = rows();
+    // A webhooks-journal app token (client credentials) of an app installed in every row's
+    // portal: it names no portal, so no CRM operation takes it.
+    let journal_app = app_with_token(&app).await;
     for op in missing {
         violations.push(format!(
             "{op} has no isolation row: add its calls to cases()"
@@ -933,6 +937,20 @@ async fn tenant_isolation_every_endpoint() {
             violations.push(format!("{what}: 401/403 calls changed {change}"));
         }
 
+        app.store
+            .install_app(journal_app.0, spoke_core::PortalId(portal), 0)
+            .await
+            .expect("install");
+        let ans = call(&app, row, &fx, Some(&journal_app.1)).await;
+        check(
+            &mut violations,
+            &format!("{what} with an app token"),
+            || assert_401(&ans, &what),
+        );
+        for change in fx.changes(&app, &admin).await {
+            violations.push(format!("{what}: an app token changed {change}"));
+        }
+
         let ans = call(&app, row, &fx, Some(&other)).await;
         for p in other_portal_problems(row, &ans) {
             violations.push(format!("{what} by another portal: {p}"));
@@ -950,7 +968,7 @@ async fn tenant_isolation_every_endpoint() {
         }
     }
     println!(
-        "isolation: {} endpoints × 4 callers, {} violations",
+        "isolation: {} endpoints × 5 callers, {} violations",
         rows.len(),
         violations.len()
     );
@@ -960,4 +978,31 @@ async fn tenant_isolation_every_endpoint() {
         violations.len(),
         violations.join("\n")
     );
+}
+
+/// An app and a client-credentials token of it with every journal scope.
+async fn app_with_token(app: &TestApp) -> (i64, String) {
+    let now = spoke_core::time::now_millis();
+    let id = app
+        .store
+        .insert_app(spoke_store::oauth::NewApp {
+            name: "Journal isolation".into(),
+            client_id: "journal-isolation".into(),
+            client_secret_hash: "h".into(),
+            client_secret_sealed: "s".into(),
+            developer_api_key_hash: "k".into(),
+            developer_api_key_sealed: "ks".into(),
+            redirect_uris: vec![],
+            scopes: vec!["oauth".into()],
+            optional_scopes: vec![],
+            created_at: now,
+        })
+        .await
+        .expect("insert_app")
+        .id;
+    let issued = spoke_store::journal::issue_app_token(app.store.as_ref(), id, None, now)
+        .await
+        .expect("store")
+        .expect("token");
+    (id, issued.access_token)
 }

@@ -20,6 +20,7 @@ mod faults;
 mod fuzz;
 mod inspector;
 mod isolation;
+mod journal;
 mod legacy;
 mod list;
 mod metrics;

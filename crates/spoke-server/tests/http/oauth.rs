@@ -386,18 +386,27 @@ async fn token_errors_are_hubspots() {
         query_param(&location, "code").expect("code")
     };
 
-    for form in [
-        vec![],
-        vec![("grant_type", "password")],
-        vec![("grant_type", "client_credentials")],
-    ] {
+    // client_credentials is a grant now (the webhooks journal's app tokens, tests in
+    // journal.rs); it still needs the client's credentials.
+    for form in [vec![], vec![("grant_type", "password")]] {
         assert_oauth_error(
             &post_form(&t, "/oauth/v1/token", &form).await,
             "BAD_GRANT_TYPE",
             "unsupported_grant_type",
-            "grant_type must be authorization_code or refresh_token",
+            "grant_type must be authorization_code, refresh_token or client_credentials",
         );
     }
+    assert_oauth_error(
+        &post_form(
+            &t,
+            "/oauth/v1/token",
+            &[("grant_type", "client_credentials"), ("client_id", id)],
+        )
+        .await,
+        "BAD_CLIENT_SECRET",
+        "invalid_client",
+        "missing or invalid client secret",
+    );
     assert_oauth_error(
         &post_form(
             &t,

@@ -29,6 +29,7 @@ mod batches;
 pub mod concurrency;
 mod directory;
 mod emulator;
+mod journal;
 mod oauth;
 mod pipelines;
 mod properties;
@@ -138,6 +139,7 @@ pub async fn run_all_from(store: &dyn Store, base: i64) {
     webhooks::who_gets_no_events(store, p.of(205), p.of(206)).await;
     webhooks::claims_leases_retries_and_outcomes(store, p.of(207)).await;
     webhooks::removals_take_their_rows(store, p.of(208), p.of(209)).await;
+    journal::run_all(store, &p).await;
 
     let one = [store];
     concurrency::pages_never_repeat_or_skip_under_concurrent_writes(&one, p.of(37)).await;

@@ -539,7 +539,25 @@ fn crafted_rows(portal: PortalId, base: i64) -> Vec<Rows> {
         ]),
         rows_of(Table::AppInstalls, vec![
             vec![a.clone(), p.clone(), int(i64::MAX)],
-            vec![b.clone(), p, int(i64::MIN)],
+            vec![b.clone(), p.clone(), int(i64::MIN)],
+        ]),
+        rows_of(Table::OAuthAppTokens, vec![
+            vec![hash("app-token-1"), a.clone(), text("webhooks-journal-data-access"), int(i64::MIN), int(i64::MAX)],
+            vec![hash("app-token-2"), b.clone(), text(""), int(0), int(0)],
+        ]),
+        rows_of(Table::JournalSubscriptions, vec![
+            vec![a.clone(), a.clone(), text("OBJECT"), p.clone(), text("2-1"), Value::Null,
+                 json(serde_json::json!(["CREATE", "UPDATE"])), json(serde_json::json!(["prop_ü"])),
+                 json(serde_json::json!([1, i64::MAX])), json(serde_json::json!([])), int(i64::MIN), int(i64::MAX)],
+            vec![b.clone(), a.clone(), text("APP_LIFECYCLE_EVENT"), Value::Null, Value::Null, text("ev ü"),
+                 json(serde_json::json!([])), json(serde_json::json!([])), json(serde_json::json!([])),
+                 json(serde_json::json!(["0-2"])), int(0), int(0)],
+        ]),
+        rows_of(Table::JournalFilters, vec![
+            vec![a.clone(), a.clone(), a.clone(),
+                 json(serde_json::json!([{"filterType": "CRM_OBJECT_PROPERTY", "property": "ü", "operator": "EQ", "value": "x"}])),
+                 int(i64::MAX)],
+            vec![b.clone(), a.clone(), b, json(serde_json::json!([])), int(i64::MIN)],
         ]),
     ];
     for rows in &all {

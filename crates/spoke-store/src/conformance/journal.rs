@@ -1,0 +1,523 @@
+//! Checks of [`crate::journal`] (checks 331-345): journal entries are written by the
+//! change's own transaction (none for a change rolled back, none for a portal that did not
+//! install the app), in order, with the events the rule makes; subscriptions, filters and
+//! app tokens round-trip; entries expire.
+
+use serde_json::{json, Value};
+use spoke_core::association::HUBSPOT_DEFINED;
+use spoke_core::time::Millis;
+use spoke_core::PortalId;
+
+use super::associations::{link, plain};
+use super::{new, ok, patch, Store, T0};
+use crate::journal::{
+    AppToken, JournalEntry, JournalRead, JournalSubscription, Position, Selector, RETENTION_MS,
+};
+use crate::oauth::NewApp;
+use crate::{LinkContext, RecordArchive, WriteContext, WriteSource};
+
+const CONTACT: &str = "0-1";
+const COMPANY: &str = "0-2";
+
+fn wctx(portal: PortalId, object_type: &str, now: Millis, atomic: bool) -> WriteContext {
+    WriteContext {
+        portal,
+        object_type: object_type.to_owned(),
+        now,
+        source: WriteSource::api(),
+        unique_properties: vec!["email".to_owned()],
+        atomic,
+    }
+}
+
+/// A new app, installed in `portal` (unless `None`).
+async fn app(store: &dyn Store, portal: PortalId, tag: &str, install: bool) -> i64 {
+    let tag = format!("journal-{}-{tag}", portal.0);
+    let id = store
+        .insert_app(NewApp {
+            name: format!("Journal {tag}"),
+            client_id: format!("client-{tag}"),
+            client_secret_hash: format!("secret-{tag}"),
+            client_secret_sealed: format!("sealed-{tag}"),
+            developer_api_key_hash: format!("key-{tag}"),
+            developer_api_key_sealed: format!("sealed-key-{tag}"),
+            redirect_uris: vec![],
+            scopes: vec!["oauth".into()],
+            optional_scopes: vec![],
+            created_at: T0,
+        })
+        .await
+        .expect("insert_app")
+        .id;
+    store
+        .ensure_portal(portal, T0)
+        .await
+        .expect("ensure_portal");
+    if install {
+        store.install_app(id, portal, T0).await.expect("install");
+    }
+    id
+}
+
+fn sub(
+    app_id: i64,
+    kind: &str,
+    portal: PortalId,
+    type_id: &str,
+    actions: &[&str],
+) -> JournalSubscription {
+    JournalSubscription {
+        id: 0,
+        app_id,
+        subscription_type: kind.to_owned(),
+        portal_id: Some(portal.0),
+        object_type_id: Some(type_id.to_owned()),
+        event_type_id: None,
+        actions: actions.iter().map(|a| (*a).to_owned()).collect(),
+        properties: vec!["email".to_owned()],
+        object_ids: vec![],
+        associated_object_type_ids: vec![],
+        created_at: T0,
+        updated_at: T0,
+    }
+}
+
+async fn entries(
+    store: &dyn Store,
+    app_id: i64,
+    portal: Option<PortalId>,
+    now: Millis,
+) -> Vec<JournalEntry> {
+    match store
+        .read_journal(app_id, portal, Position::Earliest, 100, now)
+        .await
+        .expect("read_journal")
+    {
+        JournalRead::Entries(e) => e,
+        JournalRead::UnknownOffset => panic!("earliest has no offset"),
+    }
+}
+
+/// An entry's events, each as (action, objectId, properties).
+async fn events(store: &dyn Store, e: &JournalEntry) -> Vec<(String, i64, Value)> {
+    let (found, text) = store
+        .journal_file(&e.offset)
+        .await
+        .expect("journal_file")
+        .expect("the entry's file");
+    assert_eq!(&found, e);
+    let list: Vec<Value> = serde_json::from_str(&text).expect("a JSON array");
+    list.iter()
+        .map(|v| {
+            (
+                v["action"].as_str().unwrap_or_default().to_owned(),
+                v["objectId"].as_i64().unwrap_or_default(),
+                v.get("properties").cloned().unwrap_or(Value::Null),
+            )
+        })
+        .collect()
+}
+
+pub(super) async fn entries_are_written_with_their_change_and_in_order(
+    store: &dyn Store,
+    portal: PortalId,
+) {
+    let a = app(store, portal, "a", true).await;
+    store
+        .upsert_journal_subscription(sub(
+            a,
+            "OBJECT",
+            portal,
+            CONTACT,
+            &["CREATE", "UPDATE", "DELETE"],
+        ))
+        .await
+        .expect("subscribe");
+    let now = T0 + 1_000;
+    let out = store
+        .create_objects(
+            &wctx(portal, CONTACT, now, false),
+            vec![
+                new(&[("email", "a@j.test"), ("firstname", "A")]),
+                new(&[("lastname", "B")]),
+            ],
+        )
+        .await
+        .expect("create");
+    let (x, y) = (ok(&out[0], "x").id, ok(&out[1], "y").id);
+    // An unsubscribed property changes: no entry. A subscribed one: an entry.
+    store
+        .update_objects(
+            &wctx(portal, CONTACT, now + 1, false),
+            vec![patch(x, &[("lastname", "L")])],
+        )
+        .await
+        .expect("update");
+    store
+        .update_objects(
+            &wctx(portal, CONTACT, now + 2, false),
+            vec![patch(x, &[("email", "b@j.test")])],
+        )
+        .await
+        .expect("update");
+    store
+        .archive_records(RecordArchive {
+            portal,
+            object_type: CONTACT,
+            ids: vec![y],
+            now: now + 3,
+            source: WriteSource::api(),
+        })
+        .await
+        .expect("archive");
+
+    let all = entries(store, a, None, now + 10).await;
+    assert_eq!(all.len(), 3, "{all:?}");
+    assert!(all.windows(2).all(|w| w[0].seq < w[1].seq), "ordered");
+    assert!(all.iter().all(|e| e.portal == portal && e.app_id == a));
+    assert_eq!(all[0].created_at, now);
+    assert_eq!(all[0].expires_at, now + RETENTION_MS);
+    assert_eq!(
+        events(store, &all[0]).await,
+        vec![
+            ("CREATE".to_owned(), x, json!({"email": "a@j.test"})),
+            ("CREATE".to_owned(), y, json!({})),
+        ]
+    );
+    assert_eq!(
+        events(store, &all[1]).await,
+        vec![("UPDATE".to_owned(), x, json!({"email": "b@j.test"}))]
+    );
+    assert_eq!(
+        events(store, &all[2]).await,
+        vec![("DELETE".to_owned(), y, Value::Null)]
+    );
+
+    // Reading on: after the first, the other two; after the last, none; latest is the last.
+    let after = store
+        .read_journal(
+            a,
+            None,
+            Position::After(all[0].offset.clone()),
+            10,
+            now + 10,
+        )
+        .await
+        .expect("read");
+    assert_eq!(after, JournalRead::Entries(all[1..].to_vec()));
+    let after = store
+        .read_journal(
+            a,
+            Some(portal),
+            Position::After(all[2].offset.clone()),
+            10,
+            now + 10,
+        )
+        .await
+        .expect("read");
+    assert_eq!(after, JournalRead::Entries(vec![]));
+    let latest = store
+        .read_journal(a, None, Position::Latest, 2, now + 10)
+        .await
+        .expect("read");
+    assert_eq!(latest, JournalRead::Entries(all[1..].to_vec()));
+    let wanted = vec![
+        all[2].offset.clone(),
+        "nope".to_owned(),
+        all[0].offset.clone(),
+    ];
+    let read = store
+        .read_journal(a, None, Position::Offsets(wanted), 10, now + 10)
+        .await
+        .expect("read");
+    assert_eq!(
+        read,
+        JournalRead::Entries(vec![all[2].clone(), all[0].clone()])
+    );
+}
+
+pub(super) async fn no_entry_without_a_committed_change_or_an_install(
+    store: &dyn Store,
+    portal: PortalId,
+    other: PortalId,
+) {
+    let a = app(store, portal, "a", true).await;
+    // Installed nowhere: subscribed to the portal, but it gets nothing.
+    let stranger = app(store, portal, "stranger", false).await;
+    for id in [a, stranger] {
+        store
+            .upsert_journal_subscription(sub(id, "OBJECT", portal, CONTACT, &["CREATE"]))
+            .await
+            .expect("subscribe");
+    }
+    let now = T0 + 2_000;
+    ok(
+        &store
+            .create_objects(
+                &wctx(portal, CONTACT, now, false),
+                vec![new(&[("email", "held@j.test")])],
+            )
+            .await
+            .expect("create")[0],
+        "held",
+    );
+    assert_eq!(entries(store, a, None, now).await.len(), 1);
+    // An atomic batch that fails on its second item writes nothing, and no entry.
+    let out = store
+        .create_objects(
+            &wctx(portal, CONTACT, now + 1, true),
+            vec![
+                new(&[("email", "fresh@j.test")]),
+                new(&[("email", "held@j.test")]),
+            ],
+        )
+        .await
+        .expect("create");
+    assert!(out.iter().any(Result::is_err), "the batch fails");
+    assert_eq!(
+        entries(store, a, None, now + 1).await.len(),
+        1,
+        "rolled back: no entry"
+    );
+    assert_eq!(entries(store, stranger, None, now + 1).await, vec![]);
+    // Another portal's writes: the app is not installed there.
+    store.ensure_portal(other, T0).await.expect("portal");
+    store
+        .create_objects(
+            &wctx(other, CONTACT, now + 2, false),
+            vec![new(&[("email", "o@j.test")])],
+        )
+        .await
+        .expect("create");
+    assert_eq!(entries(store, a, None, now + 2).await.len(), 1);
+    assert_eq!(entries(store, a, Some(other), now + 2).await, vec![]);
+    // Uninstalled: no more entries.
+    store.uninstall_app(a, portal).await.expect("uninstall");
+    store
+        .create_objects(
+            &wctx(portal, CONTACT, now + 3, false),
+            vec![new(&[("email", "u@j.test")])],
+        )
+        .await
+        .expect("create");
+    assert_eq!(entries(store, a, None, now + 3).await.len(), 1);
+}
+
+pub(super) async fn association_changes_are_entries(store: &dyn Store, portal: PortalId) {
+    let a = app(store, portal, "a", true).await;
+    let mut s = sub(
+        a,
+        "ASSOCIATION",
+        portal,
+        CONTACT,
+        &["ASSOCIATION_ADDED", "ASSOCIATION_REMOVED"],
+    );
+    s.associated_object_type_ids = vec![COMPANY.to_owned()];
+    store
+        .upsert_journal_subscription(s)
+        .await
+        .expect("subscribe");
+    let now = T0 + 3_000;
+    let k = ok(
+        &store
+            .create_objects(
+                &wctx(portal, CONTACT, now, false),
+                vec![new(&[("email", "k@j.test")])],
+            )
+            .await
+            .expect("create")[0],
+        "k",
+    )
+    .id;
+    let c = ok(
+        &store
+            .create_objects(
+                &wctx(portal, COMPANY, now, false),
+                vec![new(&[("name", "C")])],
+            )
+            .await
+            .expect("create")[0],
+        "c",
+    )
+    .id;
+    let written = store
+        .write_associations(
+            portal,
+            vec![link(
+                (CONTACT, k),
+                (COMPANY, c),
+                vec![plain(HUBSPOT_DEFINED, 279, 280)],
+            )],
+            LinkContext {
+                now: now + 1,
+                source: WriteSource::api(),
+            },
+        )
+        .await
+        .expect("link");
+    assert_eq!(written, vec![Ok(())]);
+    let all = entries(store, a, None, now + 5).await;
+    assert_eq!(all.len(), 1, "only the contact side is subscribed: {all:?}");
+    let (found, text) = store
+        .journal_file(&all[0].offset)
+        .await
+        .expect("file")
+        .expect("some");
+    assert_eq!(found.offset, all[0].offset);
+    let list: Vec<Value> = serde_json::from_str(&text).expect("json");
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["action"], "ASSOCIATION_ADDED");
+    assert_eq!(list[0]["objectId"], k);
+    assert_eq!(list[0]["associatedObjectId"], c);
+    assert_eq!(list[0]["associatedObjectTypeId"], COMPANY);
+    assert_eq!(list[0]["associationTypeId"], 279);
+}
+
+pub(super) async fn subscriptions_filters_and_tokens_round_trip(
+    store: &dyn Store,
+    portal: PortalId,
+) {
+    let a = app(store, portal, "a", true).await;
+    let first = store
+        .upsert_journal_subscription(sub(a, "OBJECT", portal, CONTACT, &["CREATE"]))
+        .await
+        .expect("subscribe");
+    let mut again = sub(a, "OBJECT", portal, CONTACT, &["CREATE", "UPDATE"]);
+    again.updated_at = T0 + 5;
+    let second = store
+        .upsert_journal_subscription(again)
+        .await
+        .expect("subscribe");
+    assert_eq!(second.id, first.id, "the same key is an update");
+    assert_eq!(second.created_at, first.created_at);
+    assert_eq!(second.updated_at, T0 + 5);
+    assert_eq!(
+        second.actions,
+        vec!["CREATE".to_owned(), "UPDATE".to_owned()]
+    );
+    let company = store
+        .upsert_journal_subscription(sub(a, "OBJECT", portal, COMPANY, &["CREATE"]))
+        .await
+        .expect("subscribe");
+    assert_ne!(company.id, first.id);
+    assert_eq!(
+        store.journal_subscriptions(a).await.expect("list"),
+        vec![second.clone(), company.clone()]
+    );
+
+    let conditions =
+        r#"[{"filterType":"CRM_OBJECT_PROPERTY","property":"email","operator":"EQ","value":"x"}]"#;
+    let f = store
+        .create_journal_filter(a, first.id, conditions.to_owned(), T0 + 6)
+        .await
+        .expect("filter")
+        .expect("the app's subscription");
+    assert_eq!(f.subscription_id, first.id);
+    assert_eq!(f.conditions().len(), 1);
+    assert_eq!(
+        store
+            .create_journal_filter(a + 100_000, first.id, conditions.to_owned(), T0)
+            .await
+            .expect("filter"),
+        None,
+        "another app's subscription"
+    );
+    assert_eq!(
+        store.journal_filters(a).await.expect("filters"),
+        vec![f.clone()]
+    );
+    // Deleting the subscription takes its filters.
+    assert_eq!(
+        store
+            .delete_journal_subscriptions(a, Selector::Id(first.id))
+            .await
+            .expect("delete"),
+        1
+    );
+    assert_eq!(store.journal_filters(a).await.expect("filters"), vec![]);
+    assert!(!store.delete_journal_filter(a, f.id).await.expect("delete"));
+    assert_eq!(
+        store
+            .delete_journal_subscriptions(a, Selector::Portal(portal.0))
+            .await
+            .expect("delete"),
+        1
+    );
+    assert_eq!(store.journal_subscriptions(a).await.expect("list"), vec![]);
+
+    let token = AppToken {
+        hash: format!("journal-token-{}", portal.0),
+        app_id: a,
+        scopes: vec!["webhooks-journal-data-access".to_owned()],
+        created_at: T0,
+        expires_at: T0 + 1_800_000,
+    };
+    store
+        .insert_app_token(token.clone(), T0)
+        .await
+        .expect("token");
+    assert_eq!(
+        store.find_app_token(&token.hash).await.expect("find"),
+        Some(token.clone())
+    );
+    assert_eq!(store.find_app_token("nope").await.expect("find"), None);
+    // Deleting the app takes its journal rows.
+    assert!(store.delete_app(a).await.expect("delete_app"));
+    assert_eq!(store.find_app_token(&token.hash).await.expect("find"), None);
+}
+
+pub(super) async fn entries_expire(store: &dyn Store, portal: PortalId) {
+    let a = app(store, portal, "a", true).await;
+    store
+        .upsert_journal_subscription(sub(a, "OBJECT", portal, CONTACT, &["CREATE"]))
+        .await
+        .expect("subscribe");
+    let now = T0 + 4_000;
+    store
+        .create_objects(
+            &wctx(portal, CONTACT, now, false),
+            vec![new(&[("email", "e@j.test")])],
+        )
+        .await
+        .expect("create");
+    let all = entries(store, a, Some(portal), now + RETENTION_MS - 1).await;
+    assert_eq!(all.len(), 1);
+    assert_eq!(
+        entries(store, a, Some(portal), now + RETENTION_MS).await,
+        vec![]
+    );
+    assert_eq!(
+        store
+            .read_journal(
+                a,
+                None,
+                Position::After(all[0].offset.clone()),
+                1,
+                now + RETENTION_MS
+            )
+            .await
+            .expect("read"),
+        JournalRead::UnknownOffset
+    );
+    // The next write after the retention prunes the expired entry.
+    store
+        .create_objects(
+            &wctx(portal, CONTACT, now + RETENTION_MS + 1, false),
+            vec![new(&[("email", "f@j.test")])],
+        )
+        .await
+        .expect("create");
+    assert_eq!(
+        store.journal_file(&all[0].offset).await.expect("file"),
+        None
+    );
+}
+
+/// The journal's checks, in portals 331-345 (a second tenant is the next number).
+pub(super) async fn run_all(store: &dyn Store, p: &super::Portals) {
+    entries_are_written_with_their_change_and_in_order(store, p.of(331)).await;
+    no_entry_without_a_committed_change_or_an_install(store, p.of(332), p.of(333)).await;
+    association_changes_are_entries(store, p.of(334)).await;
+    subscriptions_filters_and_tokens_round_trip(store, p.of(335)).await;
+    entries_expire(store, p.of(336)).await;
+}
