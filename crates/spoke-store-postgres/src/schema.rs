@@ -49,6 +49,8 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0012_emulator",
         include_str!("../migrations/0012_emulator.sql"),
     ),
+    // 0013 is another branch's (merged before this one).
+    ("0014_totals", include_str!("../migrations/0014_totals.sql")),
 ];
 
 /// The advisory lock's first key: "spok" in ASCII, so it does not meet other applications'

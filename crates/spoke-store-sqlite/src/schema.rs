@@ -16,6 +16,8 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0011_admin.sql"),
     include_str!("../migrations/0012_webhooks.sql"),
     include_str!("../migrations/0013_emulator.sql"),
+    // 0014 is another branch's (merged before this one).
+    include_str!("../migrations/0015_totals.sql"),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
