@@ -25,6 +25,7 @@ mod snapshots;
 mod soak;
 mod stats;
 mod sync;
+mod totals;
 mod webhooks;
 
 use std::collections::BTreeMap;
@@ -149,6 +150,8 @@ pub struct Config {
     custom: bool,
     /// Issue 16's request inspector, recording off and on (`inspector`).
     inspector: bool,
+    /// Issue 17's search pages with exact totals (`search-total`), raw and over HTTP.
+    search_total: bool,
     soak: Option<soak::SoakConfig>,
 }
 
@@ -197,13 +200,20 @@ fn config(cli: &Cli) -> Result<Config, String> {
         .scenarios
         .as_ref()
         .is_some_and(|keys| keys.iter().any(|k| k.trim() == inspect::KEY));
+    let search_total = cli
+        .scenarios
+        .as_ref()
+        .is_some_and(|keys| keys.iter().any(|k| k.trim() == totals::KEY));
     let (scenarios, syncs) = match &cli.scenarios {
         None => (Scenario::ALL.to_vec(), Vec::new()),
         Some(keys) => {
             let mut out = Vec::new();
             let mut syncs = Vec::new();
             for key in keys {
-                if key.trim() == custom::KEY || key.trim() == inspect::KEY {
+                if key.trim() == custom::KEY
+                    || key.trim() == inspect::KEY
+                    || key.trim() == totals::KEY
+                {
                     continue;
                 }
                 if let Some(s) = SyncScenario::ALL
@@ -218,11 +228,12 @@ fn config(cli: &Cli) -> Result<Config, String> {
                     .find(|s| s.key() == key.trim())
                     .ok_or_else(|| {
                         format!(
-                            "unknown scenario {key:?}; one of: {}, {}, {}, {}",
+                            "unknown scenario {key:?}; one of: {}, {}, {}, {}, {}",
                             Scenario::ALL.map(Scenario::key).join(", "),
                             SyncScenario::ALL.map(SyncScenario::key).join(", "),
                             custom::KEY,
-                            inspect::KEY
+                            inspect::KEY,
+                            totals::KEY
                         )
                     })?;
                 out.push(s);
@@ -273,6 +284,7 @@ fn config(cli: &Cli) -> Result<Config, String> {
         syncs,
         custom,
         inspector,
+        search_total,
         preset: if cli.records.is_some() {
             format!("{name} with --records {records}")
         } else {
@@ -419,6 +431,21 @@ async fn raw_phase(
             let m = drive(op, c, limit(cfg), seed(scenario, c)).await;
             progress_row(name, &format!("raw {}", scenario.name()), c, &m);
             out.insert((scenario.name().to_owned(), c), m);
+        }
+    }
+    if cfg.search_total {
+        let cutoff = loaded_from + (spoke_core::time::now_millis() - loaded_from) / 2;
+        for (row, moving) in totals::ROWS {
+            for &c in &cfg.concurrency {
+                let op: Arc<dyn Op> = Arc::new(totals::RawTotal {
+                    store: store.clone(),
+                    cutoff,
+                    moving,
+                });
+                let m = drive(op, c, limit(cfg), 17_000 + c as u64).await;
+                progress_row(name, &format!("raw {row}"), c, &m);
+                out.insert((row.to_owned(), c), m);
+            }
         }
     }
     Ok(out)
@@ -753,6 +780,25 @@ async fn run_on(
     }
     if cfg.inspector {
         run_inspector(cfg, &api, &server, &data, name, report).await?;
+    }
+
+    if cfg.search_total {
+        for (row, moving) in totals::ROWS {
+            for &c in &cfg.concurrency {
+                let op: Arc<dyn Op> = Arc::new(totals::HttpTotal {
+                    api: api.clone(),
+                    cutoff: data.modified_cutoff,
+                    moving,
+                });
+                let stretch = rss.begin();
+                let m = drive(op, c, limit(cfg), 17_000 + c as u64).await;
+                let resources = rss.end(stretch);
+                progress_row(name, row, c, &m);
+                progress(name, &format!("    load average {}", load_average()));
+                let raw_m = raw.get(&(row.to_owned(), c)).cloned();
+                report.rows.push(Row::new(row, c, m, raw_m, resources));
+            }
+        }
     }
 
     let next_number = Arc::new(AtomicU64::new(cfg.records));

@@ -1,0 +1,126 @@
+//! `search-total` (issue 17): search pages that report an exact `total`, for a filter
+//! matching about half of the contacts (`lastmodifieddate GTE` the middle of the load),
+//! sorted by it, 100 a page at a random `after` below 10,000, at each concurrency; over
+//! HTTP and on the raw store (`search_objects`, the same query) in the same run.
+//!
+//! Two rows: the same filter on every request (what a connector's walk asks page after
+//! page: the count is taken once per write generation, `spoke_store::totals`), and a new
+//! filter on every request (its cutoff moved by the request's ticket in ms, so every total
+//! is counted: the cost of a count itself).
+
+use std::sync::Arc;
+
+use serde_json::json;
+use spoke_core::search::{Condition, Field, Filter, Operand, SearchQuery, Sort};
+use spoke_store::Store;
+
+use crate::driver::{BoxFuture, Op, Worker};
+use crate::http::{parse, results_len, Api, SEARCH};
+
+/// The name `--scenarios` takes.
+pub const KEY: &str = "search-total";
+
+const PAGE: usize = 100;
+/// Pages start below HubSpot's search window (`spoke_core::search::MAX_RESULTS`).
+const PAGES: usize = spoke_core::search::MAX_RESULTS / PAGE;
+
+/// The rows, in order: (row name, whether each request moves the filter).
+pub const ROWS: [(&str, bool); 2] = [
+    ("search total, one filter (50%)", false),
+    ("search total, a new filter each request (counted)", true),
+];
+
+fn cutoff(base: i64, moving: bool, ticket: u64) -> i64 {
+    if moving {
+        base + (ticket % 1_000_000) as i64
+    } else {
+        base
+    }
+}
+
+/// Over HTTP.
+pub struct HttpTotal {
+    pub api: Arc<Api>,
+    pub cutoff: i64,
+    pub moving: bool,
+}
+
+impl Op for HttpTotal {
+    fn call<'a>(
+        &'a self,
+        worker: &'a mut Worker,
+        ticket: u64,
+    ) -> BoxFuture<'a, Result<u64, String>> {
+        Box::pin(async move {
+            let after = worker.rng.below(PAGES) * PAGE;
+            let body = self
+                .api
+                .post(
+                    SEARCH,
+                    &json!({
+                        "filterGroups": [{ "filters": [{
+                            "propertyName": "lastmodifieddate", "operator": "GTE",
+                            "value": cutoff(self.cutoff, self.moving, ticket).to_string()
+                        }]}],
+                        "sorts": [{ "propertyName": "lastmodifieddate", "direction": "ASCENDING" }],
+                        "limit": PAGE,
+                        "after": after.to_string()
+                    }),
+                    200,
+                )
+                .await?;
+            let v = parse(&body)?;
+            let total = v["total"].as_u64().unwrap_or(0);
+            if total < (after + PAGE) as u64 {
+                return Err(format!("search total: {total} matches, page at {after}"));
+            }
+            Ok(results_len(&v))
+        })
+    }
+}
+
+/// On the raw store: the query the server compiles from the request above.
+pub struct RawTotal {
+    pub store: Arc<dyn Store>,
+    pub cutoff: i64,
+    pub moving: bool,
+}
+
+impl Op for RawTotal {
+    fn call<'a>(
+        &'a self,
+        worker: &'a mut Worker,
+        ticket: u64,
+    ) -> BoxFuture<'a, Result<u64, String>> {
+        Box::pin(async move {
+            let after = worker.rng.below(PAGES) * PAGE;
+            let q = SearchQuery {
+                groups: vec![vec![Filter {
+                    field: Field::UpdatedAt,
+                    condition: Condition::Gte(Operand::Millis(cutoff(
+                        self.cutoff,
+                        self.moving,
+                        ticket,
+                    ))),
+                }]],
+                text: None,
+                text_properties: Vec::new(),
+                sort: Some(Sort {
+                    field: Field::UpdatedAt,
+                    descending: false,
+                }),
+                offset: after,
+                limit: PAGE,
+            };
+            let page = self
+                .store
+                .search_objects(crate::raw::PORTAL, crate::raw::CONTACTS, &q)
+                .await
+                .map_err(|e| e.to_string())?;
+            if page.total < after + PAGE {
+                return Err(format!("search total: {} matches, page at {after}", page.total));
+            }
+            Ok(page.records.len() as u64)
+        })
+    }
+}
