@@ -43,8 +43,12 @@ use spoke_core::PortalId;
 
 use crate::sql_search::{Dialect, Sql, SqlValue};
 
-/// Counter rows per (portal, type) on which writers spread their bumps.
-pub const SHARDS: i64 = 8;
+/// Counter rows per (portal, type) on which writers spread their bumps. Measured with
+/// pgbench on PostgreSQL 15, 16 clients each committing 100-row inserts into one type
+/// (2 shared cores, load average 12-15): no bump 575-638 tx/s; one counter row 156 (every
+/// writer waits for the previous one's commit); 8 rows 351-455; 32 rows 495; 64 rows 517.
+/// A search reads all of them (one index range of at most 64 small rows, microseconds).
+pub const SHARDS: i64 = 64;
 
 /// The object type name of a portal's (and, with portal 0, the installation's) counter,
 /// raised by whatever replaces all of a portal's records.
