@@ -5,8 +5,9 @@
 //!
 //! Two rows: the same filter on every request (what a connector's walk asks page after
 //! page: the count is taken once per write generation, `spoke_store::totals`), and a new
-//! filter on every request (its cutoff moved by the request's ticket in ms, so every total
-//! is counted: the cost of a count itself).
+//! filter on every request that matches the same records (a second bound, `lastmodifieddate
+//! LTE` a date in 2100 plus the request's ticket in ms, so no two requests share a count):
+//! the cost of counting itself.
 
 use std::sync::Arc;
 
@@ -30,12 +31,12 @@ pub const ROWS: [(&str, bool); 2] = [
     ("search total, a new filter each request (counted)", true),
 ];
 
-fn cutoff(base: i64, moving: bool, ticket: u64) -> i64 {
-    if moving {
-        base + (ticket % 1_000_000) as i64
-    } else {
-        base
-    }
+/// Far past every record's modified date: a bound that excludes nothing.
+const FAR: i64 = 4_102_444_800_000;
+
+/// The `lastmodifieddate LTE` bound of request `ticket`, if each request moves its filter.
+fn upper(moving: bool, ticket: u64) -> Option<i64> {
+    moving.then(|| FAR + (ticket % 1_000_000_000) as i64)
 }
 
 /// Over HTTP.
@@ -53,15 +54,22 @@ impl Op for HttpTotal {
     ) -> BoxFuture<'a, Result<u64, String>> {
         Box::pin(async move {
             let after = worker.rng.below(PAGES) * PAGE;
+            let mut filters = vec![json!({
+                "propertyName": "lastmodifieddate", "operator": "GTE",
+                "value": self.cutoff.to_string()
+            })];
+            if let Some(hi) = upper(self.moving, ticket) {
+                filters.push(json!({
+                    "propertyName": "lastmodifieddate", "operator": "LTE",
+                    "value": hi.to_string()
+                }));
+            }
             let body = self
                 .api
                 .post(
                     SEARCH,
                     &json!({
-                        "filterGroups": [{ "filters": [{
-                            "propertyName": "lastmodifieddate", "operator": "GTE",
-                            "value": cutoff(self.cutoff, self.moving, ticket).to_string()
-                        }]}],
+                        "filterGroups": [{ "filters": filters }],
                         "sorts": [{ "propertyName": "lastmodifieddate", "direction": "ASCENDING" }],
                         "limit": PAGE,
                         "after": after.to_string()
@@ -94,15 +102,18 @@ impl Op for RawTotal {
     ) -> BoxFuture<'a, Result<u64, String>> {
         Box::pin(async move {
             let after = worker.rng.below(PAGES) * PAGE;
-            let q = SearchQuery {
-                groups: vec![vec![Filter {
+            let mut filters = vec![Filter {
+                field: Field::UpdatedAt,
+                condition: Condition::Gte(Operand::Millis(self.cutoff)),
+            }];
+            if let Some(hi) = upper(self.moving, ticket) {
+                filters.push(Filter {
                     field: Field::UpdatedAt,
-                    condition: Condition::Gte(Operand::Millis(cutoff(
-                        self.cutoff,
-                        self.moving,
-                        ticket,
-                    ))),
-                }]],
+                    condition: Condition::Lte(Operand::Millis(hi)),
+                });
+            }
+            let q = SearchQuery {
+                groups: vec![filters],
                 text: None,
                 text_properties: Vec::new(),
                 sort: Some(Sort {
