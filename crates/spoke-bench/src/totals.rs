@@ -129,7 +129,10 @@ impl Op for RawTotal {
                 .await
                 .map_err(|e| e.to_string())?;
             if page.total < after + PAGE {
-                return Err(format!("search total: {} matches, page at {after}", page.total));
+                return Err(format!(
+                    "search total: {} matches, page at {after}",
+                    page.total
+                ));
             }
             Ok(page.records.len() as u64)
         })

@@ -54,12 +54,7 @@ pub(crate) async fn total_and_page(
             .try_get(0)?;
         Ok::<u64, Error>(n.max(0) as u64)
     };
-    let page = async {
-        Ok::<_, Error>(
-            tx.query_typed(&compiled.page.text, &page_params)
-                .await?,
-        )
-    };
+    let page = async { Ok::<_, Error>(tx.query_typed(&compiled.page.text, &page_params).await?) };
     if !cacheable {
         let (n, rows) = tokio::try_join!(count, page)?;
         return Ok((n, rows));

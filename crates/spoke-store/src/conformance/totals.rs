@@ -149,7 +149,9 @@ async fn update(store: &dyn Store, portal: PortalId, now: Millis, ids: &[ObjectI
     for r in store
         .update_objects(
             &ctx(portal, CONTACTS, now),
-            ids.iter().map(|id| patch(*id, &[("lastname", last)])).collect(),
+            ids.iter()
+                .map(|id| patch(*id, &[("lastname", last)]))
+                .collect(),
         )
         .await
         .expect("update contacts")
@@ -173,7 +175,12 @@ async fn totals_follow_every_write(store: &dyn Store, portal: PortalId) {
     update(store, portal, T0 + 500, &inside[3..], "odd").await;
     totals_match(&s, portal, floor, "after updates out of the window").await;
     store
-        .archive_objects(portal, CONTACTS, vec![inside[0], inside[4], before[1]], T0 + 60)
+        .archive_objects(
+            portal,
+            CONTACTS,
+            vec![inside[0], inside[4], before[1]],
+            T0 + 60,
+        )
         .await
         .expect("archive");
     totals_match(&s, portal, floor, "after archives").await;
@@ -217,15 +224,39 @@ pub async fn totals_see_writes_through_another_handle(stores: &[&dyn Store], por
     let (a, b) = (stores[0], stores[stores.len() - 1]);
     let ids = create(a, portal, T0 + 20, 4).await;
     let floor = ids[1];
-    totals_match(stores, portal, floor, "after creates through the first handle").await;
+    totals_match(
+        stores,
+        portal,
+        floor,
+        "after creates through the first handle",
+    )
+    .await;
     for round in 0..3 {
         let more = create(b, portal, T0 + 20 + round, 2).await;
-        totals_match(stores, portal, floor, "after creates through the last handle").await;
+        totals_match(
+            stores,
+            portal,
+            floor,
+            "after creates through the last handle",
+        )
+        .await;
         update(a, portal, T0 + 400, &more[..1], "odd").await;
-        totals_match(stores, portal, floor, "after an update through the first handle").await;
+        totals_match(
+            stores,
+            portal,
+            floor,
+            "after an update through the first handle",
+        )
+        .await;
         b.archive_objects(portal, CONTACTS, vec![more[1]], T0 + 50)
             .await
             .expect("archive");
-        totals_match(stores, portal, floor, "after an archive through the last handle").await;
+        totals_match(
+            stores,
+            portal,
+            floor,
+            "after an archive through the last handle",
+        )
+        .await;
     }
 }
