@@ -375,6 +375,7 @@ async fn raw_phase(
     let loaded_from = spoke_core::time::now_millis();
     let loader = Load::new(raw::RawCreate(store.clone()), cfg.records);
     let m = loader.run(cfg.load_concurrency, 1).await;
+    let loaded_to = spoke_core::time::now_millis();
     progress_row(name, "raw load", cfg.load_concurrency, &m);
     if cfg.analyze && !url.starts_with("sqlite:") {
         pg::analyze(url).await?;
@@ -434,7 +435,7 @@ async fn raw_phase(
         }
     }
     if cfg.search_total {
-        let cutoff = loaded_from + (spoke_core::time::now_millis() - loaded_from) / 2;
+        let cutoff = loaded_from + (loaded_to - loaded_from) / 2;
         for (row, moving) in totals::ROWS {
             for &c in &cfg.concurrency {
                 let op: Arc<dyn Op> = Arc::new(totals::RawTotal {
