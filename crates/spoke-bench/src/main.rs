@@ -435,11 +435,12 @@ async fn raw_phase(
         }
     }
     if cfg.search_total {
-        let cutoff = loaded_from + (loaded_to - loaded_from) / 2;
+        let cutoff = totals::raw_cutoff(&store, loaded_from, loaded_to, cfg.records).await;
         for (row, moving) in totals::ROWS {
             for &c in &cfg.concurrency {
                 let op: Arc<dyn Op> = Arc::new(totals::RawTotal {
                     store: store.clone(),
+                    records: cfg.records,
                     cutoff,
                     moving,
                 });
@@ -788,6 +789,7 @@ async fn run_on(
             for &c in &cfg.concurrency {
                 let op: Arc<dyn Op> = Arc::new(totals::HttpTotal {
                     api: api.clone(),
+                    records: cfg.records,
                     cutoff: data.modified_cutoff,
                     moving,
                 });
