@@ -25,6 +25,7 @@ mod snapshots;
 mod soak;
 mod stats;
 mod sync;
+mod totals;
 mod webhooks;
 
 use std::collections::BTreeMap;
@@ -151,6 +152,8 @@ pub struct Config {
     custom: bool,
     /// Issue 16's request inspector, recording off and on (`inspector`).
     inspector: bool,
+    /// Issue 17's search pages with exact totals (`search-total`), raw and over HTTP.
+    search_total: bool,
     soak: Option<soak::SoakConfig>,
 }
 
@@ -199,13 +202,20 @@ fn config(cli: &Cli) -> Result<Config, String> {
         .scenarios
         .as_ref()
         .is_some_and(|keys| keys.iter().any(|k| k.trim() == inspect::KEY));
+    let search_total = cli
+        .scenarios
+        .as_ref()
+        .is_some_and(|keys| keys.iter().any(|k| k.trim() == totals::KEY));
     let (scenarios, syncs) = match &cli.scenarios {
         None => (Scenario::ALL.to_vec(), Vec::new()),
         Some(keys) => {
             let mut out = Vec::new();
             let mut syncs = Vec::new();
             for key in keys {
-                if key.trim() == custom::KEY || key.trim() == inspect::KEY {
+                if key.trim() == custom::KEY
+                    || key.trim() == inspect::KEY
+                    || key.trim() == totals::KEY
+                {
                     continue;
                 }
                 if key.trim() == sync::GROUP {
@@ -229,7 +239,8 @@ fn config(cli: &Cli) -> Result<Config, String> {
                             SyncScenario::ALL.map(SyncScenario::key).join(", "),
                             sync::GROUP,
                             custom::KEY,
-                            inspect::KEY
+                            inspect::KEY,
+                            totals::KEY
                         )
                     })?;
                 out.push(s);
@@ -280,6 +291,7 @@ fn config(cli: &Cli) -> Result<Config, String> {
         syncs,
         custom,
         inspector,
+        search_total,
         preset: if cli.records.is_some() {
             format!("{name} with --records {records}")
         } else {
@@ -370,6 +382,7 @@ async fn raw_phase(
     let loaded_from = spoke_core::time::now_millis();
     let loader = Load::new(raw::RawCreate(store.clone()), cfg.records);
     let m = loader.run(cfg.load_concurrency, 1).await;
+    let loaded_to = spoke_core::time::now_millis();
     progress_row(name, "raw load", cfg.load_concurrency, &m);
     if cfg.analyze && !url.starts_with("sqlite:") {
         pg::analyze(url).await?;
@@ -409,6 +422,22 @@ async fn raw_phase(
             let m = drive(op, c, limit(cfg), seed(scenario, c)).await;
             progress_row(name, &format!("raw {}", scenario.name()), c, &m);
             out.insert((scenario.name().to_owned(), c), m);
+        }
+    }
+    if cfg.search_total {
+        let cutoff = totals::raw_cutoff(&store, loaded_from, loaded_to, cfg.records).await;
+        for (row, moving) in totals::ROWS {
+            for &c in &cfg.concurrency {
+                let op: Arc<dyn Op> = Arc::new(totals::RawTotal {
+                    store: store.clone(),
+                    records: cfg.records,
+                    cutoff,
+                    moving,
+                });
+                let m = drive(op, c, limit(cfg), 17_000 + c as u64).await;
+                progress_row(name, &format!("raw {row}"), c, &m);
+                out.insert((row.to_owned(), c), m);
+            }
         }
     }
     Ok(out)
@@ -758,6 +787,26 @@ async fn run_on(
     }
     if cfg.inspector {
         run_inspector(cfg, &api, &server, &data, name, report).await?;
+    }
+
+    if cfg.search_total {
+        for (row, moving) in totals::ROWS {
+            for &c in &cfg.concurrency {
+                let op: Arc<dyn Op> = Arc::new(totals::HttpTotal {
+                    api: api.clone(),
+                    records: cfg.records,
+                    cutoff: data.modified_cutoff,
+                    moving,
+                });
+                let stretch = rss.begin();
+                let m = drive(op, c, limit(cfg), 17_000 + c as u64).await;
+                let resources = rss.end(stretch);
+                progress_row(name, row, c, &m);
+                progress(name, &format!("    load average {}", load_average()));
+                let raw_m = raw.get(&(row.to_owned(), c)).cloned();
+                report.rows.push(Row::new(row, c, m, raw_m, resources));
+            }
+        }
     }
 
     let next_number = Arc::new(AtomicU64::new(cfg.records));

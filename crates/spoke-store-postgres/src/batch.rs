@@ -82,6 +82,7 @@ pub(crate) async fn write_batch(
     let links = crate::associations::write_links(tx, ctx.portal, &decided.links()).await?;
     crate::webhooks::record_events(tx, &listeners, ctx, &decided, &links).await?;
     crate::journal::record_entries(tx, ctx, &decided, &links).await?;
+    crate::totals::bump(tx, ctx.portal, &ctx.object_type).await?;
     Ok(Finish::Commit(decided.outcomes()))
 }
 

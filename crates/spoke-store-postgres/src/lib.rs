@@ -71,6 +71,7 @@ mod schemas;
 mod search;
 mod stats;
 mod tokens_props;
+mod totals;
 mod transfer;
 mod webhooks;
 
@@ -128,6 +129,8 @@ struct Inner {
     pool: Pool,
     max_retries: u32,
     stats: stats::Keeper,
+    /// Search totals by generation (`spoke_store::totals`).
+    counts: spoke_store::totals::CountCache,
 }
 
 impl PostgresStore {
@@ -184,6 +187,7 @@ impl PostgresStore {
                 pool,
                 max_retries: options.max_retries,
                 stats: stats::Keeper::new(),
+                counts: Default::default(),
             }),
         };
         schema::migrate(&store, options.schema.as_deref()).await?;

@@ -85,6 +85,7 @@ async fn archive_ids(
                 .await?;
             crate::journal::archive_entries(tx, portal, object_type, now, source, &archived)
                 .await?;
+            crate::totals::bump(tx, portal, object_type).await?;
         }
     }
     Ok(Finish::Commit(()))
@@ -315,21 +316,21 @@ impl ObjectStore for PostgresStore {
             search.query,
         )
         .map_err(|e| spoke_store::StoreError::Internal(e.to_string()))?;
+        let cacheable = spoke_store::totals::cacheable(search.query);
         let mut client = self.client().await.map_err(into_store)?;
         async {
-            let count_params = crate::search::params(&compiled.count);
-            let page_params = crate::search::params(&compiled.page);
-            // The count and the page from one snapshot. The SQL varies with the query's
-            // shape, so it is not cached: `query_typed` sends it with typed parameters in
-            // one round trip.
+            // The count and the page from one snapshot.
             let tx = snapshot(&mut client).await?;
-            let total: i64 = tx
-                .query_typed_one(&compiled.count.text, &count_params)
-                .await?
-                .try_get(0)?;
-            let records = tx
-                .query_typed(&compiled.page.text, &page_params)
-                .await?
+            let (total, rows) = crate::totals::total_and_page(
+                &tx,
+                &self.inner.counts,
+                search.portal,
+                search.object_type,
+                cacheable,
+                &compiled,
+            )
+            .await?;
+            let records = rows
                 .iter()
                 .map(row_to_stored)
                 .collect::<Result<Vec<_>, _>>()?;

@@ -49,6 +49,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0012_emulator",
         include_str!("../migrations/0012_emulator.sql"),
     ),
+    ("0014_totals", include_str!("../migrations/0014_totals.sql")),
     (
         "0015_journal",
         include_str!("../migrations/0015_journal.sql"),

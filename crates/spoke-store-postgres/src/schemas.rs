@@ -366,6 +366,7 @@ async fn purge_tx(
         &[now, number],
     )
     .await?;
+    crate::totals::bump(tx, *portal, &ty).await?;
     Ok(Finish::Commit(Ok(())))
 }
 

@@ -138,6 +138,7 @@ async fn import(store: &PostgresStore, rows: &Rows) -> Result<u64, Error> {
     let mut client = store.client().await?;
     let tx = client.transaction().await?;
     let n = db::execute(&tx, &upsert_sql(rows.table()), &refs(&params)).await?;
+    crate::totals::bump_all(&tx).await?;
     tx.commit().await?;
     Ok(n)
 }

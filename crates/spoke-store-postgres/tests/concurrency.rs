@@ -202,3 +202,18 @@ async fn concurrent_claims_never_share_an_event() {
     })
     .await;
 }
+
+/// A write through one process is in the other's next search total, whatever that process
+/// kept (`spoke_store::totals`: the generation is read in the search's snapshot).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn totals_see_writes_through_another_process() {
+    common::with_db(|db| async move {
+        let stores = two_stores(&db).await;
+        spoke_store::conformance::totals::totals_see_writes_through_another_handle(
+            &handles(&stores),
+            PortalId(325),
+        )
+        .await;
+    })
+    .await;
+}

@@ -27,6 +27,7 @@ mod schema;
 mod schemas;
 mod search;
 mod tokens_props;
+mod totals;
 mod transfer;
 mod webhooks;
 
@@ -66,6 +67,8 @@ struct Inner {
     write_slot: Semaphore,
     readers: Mutex<Vec<Connection>>,
     read_slots: Semaphore,
+    /// Search totals by generation (`spoke_store::totals`).
+    counts: spoke_store::totals::CountCache,
 }
 
 impl SqliteStore {
@@ -83,6 +86,7 @@ impl SqliteStore {
                 write_slot: Semaphore::new(1),
                 readers: Mutex::new(Vec::new()),
                 read_slots: Semaphore::new(reader_count()),
+                counts: Default::default(),
             }),
         })
     }

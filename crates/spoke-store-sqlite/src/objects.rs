@@ -78,6 +78,7 @@ fn run<'a>(
     } else {
         crate::webhooks::record_events(&tx, ctx, &decided, &links)?;
         crate::journal::record_entries(&tx, ctx, &decided, &links)?;
+        crate::totals::bump(&tx, ctx.portal, &ctx.object_type)?;
         tx.commit()?;
     }
     Ok(decided)
@@ -276,6 +277,9 @@ impl ObjectStore for SqliteStore {
             archived.sort_unstable();
             crate::webhooks::archive_events(&tx, portal, &object_type, now, &source, &archived)?;
             crate::journal::archive_entries(&tx, portal, &object_type, now, &source, &archived)?;
+            if !archived.is_empty() {
+                crate::totals::bump(&tx, portal, &object_type)?;
+            }
             tx.commit()
         })
         .await
@@ -321,16 +325,24 @@ impl ObjectStore for SqliteStore {
             search.query,
         )
         .map_err(crate::internal)?;
+        let (portal, object_type) = (search.portal, search.object_type.to_owned());
+        let cacheable = spoke_store::totals::cacheable(search.query);
+        let inner = self.inner.clone();
         self.read(move |conn| {
-            let total: i64 = conn
-                .prepare(&compiled.count.text)?
-                .query_row(crate::search::params(&compiled.count), |r| r.get(0))?;
+            let total = crate::totals::total(
+                conn,
+                &inner.counts,
+                portal,
+                &object_type,
+                cacheable,
+                &compiled,
+            )?;
             let records = conn
                 .prepare(&compiled.page.text)?
                 .query_map(crate::search::params(&compiled.page), row_to_stored)?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(SearchPage {
-                total: total as usize,
+                total: usize::try_from(total).unwrap_or(usize::MAX),
                 records,
             })
         })

@@ -308,6 +308,7 @@ fn purge(
          WHERE number = ?2",
         params![now, number],
     )?;
+    crate::totals::bump(&tx, portal, &ty)?;
     tx.commit()?;
     Ok(Ok(()))
 }

@@ -77,6 +77,7 @@ fn import(conn: &mut Connection, rows: &Rows) -> rusqlite::Result<u64> {
             changed += stmt.execute(params_from_iter(row.iter().map(Bind)))?;
         }
     }
+    crate::totals::bump_all(&tx)?;
     tx.commit()?;
     Ok(changed as u64)
 }

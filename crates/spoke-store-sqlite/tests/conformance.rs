@@ -42,3 +42,17 @@ async fn sqlite_copies_every_row_to_another_sqlite_database() {
     let dest = open(&dir.path().join("dest.db"));
     spoke_store::conformance::check_transfer(&source, &dest).await;
 }
+
+/// Two stores on one file stand in for two processes: each keeps its own search totals,
+/// and a write through one is in the other's next total.
+#[tokio::test(flavor = "multi_thread")]
+async fn sqlite_totals_see_writes_through_another_handle() {
+    let dir = tempfile::tempdir().expect("create a temporary directory");
+    let path = dir.path().join("spoke.db");
+    let (a, b) = (open(&path), open(&path));
+    spoke_store::conformance::totals::totals_see_writes_through_another_handle(
+        &[&a, &b],
+        spoke_core::PortalId(324),
+    )
+    .await;
+}

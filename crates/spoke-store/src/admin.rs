@@ -187,6 +187,8 @@ pub fn clear_portal_sql(portal: PortalId) -> Vec<String> {
             portal.0
         ));
     }
+    // Counts of the portal's searches kept by any process are void from now on.
+    out.push(crate::totals::bump_portal_sql(portal));
     out
 }
 

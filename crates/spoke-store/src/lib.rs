@@ -38,6 +38,7 @@ pub mod schemas;
 pub mod sealed;
 pub mod sql_search;
 pub mod tokens;
+pub mod totals;
 pub mod transfer;
 pub mod webhooks;
 

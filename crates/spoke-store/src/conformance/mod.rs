@@ -36,6 +36,7 @@ mod properties;
 mod records;
 mod schemas;
 mod tokens;
+pub mod totals;
 mod transfer;
 pub use emulator::a_rules_count_is_spent_exactly_under_racing_firings;
 mod webhooks;
@@ -156,6 +157,7 @@ pub async fn run_all_from(store: &dyn Store, base: i64) {
     concurrency::concurrent_schema_creates_get_distinct_numbers(&one, p.of(127)).await;
     emulator::a_rules_count_is_spent_exactly_under_racing_firings(&one, p.of(252)).await;
     webhooks::concurrent_claims_never_share_an_event(&one, p.of(210)).await;
+    totals::run_all(store, &p).await;
 }
 
 /// A base no earlier run used: the clock in milliseconds, spread so that two runs in one
