@@ -234,7 +234,7 @@ fn config(cli: &Cli) -> Result<Config, String> {
                     .find(|s| s.key() == key.trim())
                     .ok_or_else(|| {
                         format!(
-                            "unknown scenario {key:?}; one of: {}, {}, {}, {}, {}",
+                            "unknown scenario {key:?}; one of: {}, {}, {}, {}, {}, {}",
                             Scenario::ALL.map(Scenario::key).join(", "),
                             SyncScenario::ALL.map(SyncScenario::key).join(", "),
                             sync::GROUP,
