@@ -978,7 +978,7 @@ async fn an_https_target_gets_signed_events_when_its_ca_is_trusted() {
     let ca_dir = tempfile::tempdir().expect("tempdir");
     let ca = spoke_server::tls::LocalCa::open(ca_dir.path()).expect("local CA");
     let identity = ca.server_config().expect("server certificate");
-    let receiver = Receiver::start_tls(identity.config).await;
+    let receiver = Receiver::start_tls(identity.config.clone()).await;
     assert!(receiver.url.starts_with("https://"), "{}", receiver.url);
 
     let (t, key_path) = TestApp::spawn_with_webhooks_trusting(vec![ca.cert_path()]).await;
@@ -1017,7 +1017,7 @@ async fn an_https_target_gets_signed_events_when_its_ca_is_trusted() {
 
     // The same receiver, for a server that trusts only the system's roots: the handshake
     // fails, the attempt is recorded without a status, and the event waits for a retry.
-    let untrusting = Receiver::start_tls(identity.config.clone()).await;
+    let untrusting = Receiver::start_tls(identity.config).await;
     let (u, key_path) = TestApp::spawn_with_webhooks_trusting(Vec::new()).await;
     let app = subscribed(
         &u,
