@@ -7,10 +7,10 @@
 //! lean (no platform trust-store crates); certificates rustls cannot use are skipped, as
 //! one odd entry in a bundle of a hundred must not leave the client without roots.
 
-use std::path::{Path, PathBuf};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
 use rustls::{ClientConfig, RootCertStore};
+use std::path::{Path, PathBuf};
 
 /// Where distributions keep the bundle of trusted roots, in the order OpenSSL-based tools
 /// look (Go's `crypto/x509` has the same list).
@@ -55,12 +55,10 @@ fn add_file(roots: &mut RootCertStore, path: &Path) -> (usize, usize) {
 /// `extra` (PEM files).
 pub fn client_config(extra: &[PathBuf]) -> Result<ClientConfig, rustls::Error> {
     let roots = root_store(system_bundle().iter().chain(extra));
-    Ok(
-        ClientConfig::builder_with_provider(crate::tls::provider())
-            .with_safe_default_protocol_versions()?
-            .with_root_certificates(roots)
-            .with_no_client_auth(),
-    )
+    Ok(ClientConfig::builder_with_provider(crate::tls::provider())
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
 }
 
 fn root_store<'p>(files: impl Iterator<Item = &'p PathBuf>) -> RootCertStore {

@@ -886,7 +886,14 @@ async fn the_dated_app_webhooks_paths_serve_the_same_api() {
             .call(Method::GET, None, &format!("{base}/settings"), None)
             .await;
         assert_eq!(a.status, 401, "{v} without a key: {}", a.text);
-        let a = call(&t, Method::GET, &format!("{base}/settings"), &other.key, None).await;
+        let a = call(
+            &t,
+            Method::GET,
+            &format!("{base}/settings"),
+            &other.key,
+            None,
+        )
+        .await;
         assert_eq!(a.status, 404, "{v} with another app's key: {}", a.text);
         let target = format!("http://localhost:9/{v}");
         let a = call(
@@ -929,7 +936,14 @@ async fn the_dated_app_webhooks_paths_serve_the_same_api() {
         .await;
         assert_eq!(a.body["eventType"], "deal.creation", "{v}: {}", a.text);
         let one = format!("{base}/subscriptions/{id}");
-        let a = call(&t, Method::PATCH, &one, &app.key, Some(json!({"active": false}))).await;
+        let a = call(
+            &t,
+            Method::PATCH,
+            &one,
+            &app.key,
+            Some(json!({"active": false})),
+        )
+        .await;
         assert_eq!(a.status, 200, "{v}: {}", a.text);
         assert_eq!(a.body["active"], false);
         let a = call(
@@ -944,7 +958,14 @@ async fn the_dated_app_webhooks_paths_serve_the_same_api() {
         assert_eq!(a.body["results"][0]["active"], true);
         let a = call(&t, Method::GET, &one, &app.key, None).await;
         assert_eq!(a.body["active"], true, "{v}: {}", a.text);
-        let a = call(&t, Method::GET, &format!("{base}/subscriptions"), &app.key, None).await;
+        let a = call(
+            &t,
+            Method::GET,
+            &format!("{base}/subscriptions"),
+            &app.key,
+            None,
+        )
+        .await;
         assert_eq!(a.status, 200, "{v}: {}", a.text);
         assert!(
             a.body["results"]
@@ -955,14 +976,28 @@ async fn the_dated_app_webhooks_paths_serve_the_same_api() {
             "{v}: {}",
             a.text
         );
-        let a = call(&t, Method::POST, &format!("{base}/subscriptions"), &app.key, Some(json!({"eventType": "deal.exploded"}))).await;
+        let a = call(
+            &t,
+            Method::POST,
+            &format!("{base}/subscriptions"),
+            &app.key,
+            Some(json!({"eventType": "deal.exploded"})),
+        )
+        .await;
         assert_eq!(a.status, 400, "{v}: {}", a.text);
         assert_eq!(a.body["category"], "VALIDATION_ERROR", "{v}: {}", a.text);
         let a = call(&t, Method::DELETE, &one, &app.key, None).await;
         assert_eq!(a.status, 204, "{v}: {}", a.text);
         let a = call(&t, Method::GET, &one, &app.key, None).await;
         assert_eq!(a.status, 404, "{v}: {}", a.text);
-        let a = call(&t, Method::DELETE, &format!("{base}/settings"), &app.key, None).await;
+        let a = call(
+            &t,
+            Method::DELETE,
+            &format!("{base}/settings"),
+            &app.key,
+            None,
+        )
+        .await;
         assert_eq!(a.status, 204, "{v}: {}", a.text);
         let a = call(&t, Method::GET, &format!("{base}/settings"), &app.key, None).await;
         assert_eq!(a.status, 404, "{v}: {}", a.text);
@@ -1002,7 +1037,9 @@ async fn an_https_target_gets_signed_events_when_its_ca_is_trusted() {
         .await;
     assert_eq!(a.status, 201, "{}", a.text);
     let id: i64 = a.body["id"].as_str().expect("id").parse().expect("numeric");
-    let events = receiver.wait_for("the creation over https", |e| !e.is_empty()).await;
+    let events = receiver
+        .wait_for("the creation over https", |e| !e.is_empty())
+        .await;
     assert_eq!(events[0]["objectId"], id);
     for got in receiver.got() {
         let ts: i64 = got.headers["x-hubspot-request-timestamp"]
@@ -1041,7 +1078,10 @@ async fn an_https_target_gets_signed_events_when_its_ca_is_trusted() {
     let mut attempts = Value::Null;
     for _ in 0..200 {
         let a = u
-            .get(&admin, &format!("/_spoke/webhooks/deliveries?appId={}", app.id))
+            .get(
+                &admin,
+                &format!("/_spoke/webhooks/deliveries?appId={}", app.id),
+            )
             .await;
         assert_eq!(a.status, 200, "{}", a.text);
         if a.body["results"].as_array().is_some_and(|r| !r.is_empty()) {
@@ -1053,7 +1093,10 @@ async fn an_https_target_gets_signed_events_when_its_ca_is_trusted() {
     let first = &attempts[0];
     assert_eq!(first["outcome"], "retrying", "{attempts}");
     assert!(first["status"].is_null(), "{attempts}");
-    assert!(untrusting.got().is_empty(), "nothing reaches an untrusted receiver");
+    assert!(
+        untrusting.got().is_empty(),
+        "nothing reaches an untrusted receiver"
+    );
 }
 
 /// Hostile bodies, ids and keys on every webhooks route: HubSpot's envelope, never a 5xx.
