@@ -6,6 +6,12 @@
 //! interleaved (each round starting with another), on the raw store, in one process, so
 //! they share the machine's state.
 //!
+//! Then single-record creates (the API's one-record POST, the write the outbox costs most),
+//! in a portal without and with a `contact.creation` subscription, on two databases of the
+//! same backend: as migrated, and with the by-app and by-portal indexes of `webhook_events`
+//! put back (as before SQLite 0017 / PostgreSQL 0016 dropped them). The four cases run
+//! interleaved, 100 creates at a time.
+//!
 //! A measurement, not a check: `#[ignore]`d, run with
 //! `cargo test --release -p spoke-bench --test outbox_cost -- --ignored --nocapture`
 //! (PostgreSQL too when `SPOKE_TEST_POSTGRES_URL` is set, in a fresh schema it drops).
@@ -164,6 +170,133 @@ async fn measure(backend: &str, store: &dyn Store) {
             (BATCHES * BATCH) as f64 / total.as_secs_f64(),
             portal.0
         );
+    }
+}
+
+/// The indexes SQLite 0017 / PostgreSQL 0016 dropped, put back for the "before" database.
+const DROPPED_INDEXES: &str =
+    "CREATE INDEX webhook_events_app ON webhook_events (app_id, event_id);
+     CREATE INDEX webhook_events_portal ON webhook_events (portal_id);";
+
+const SINGLE_ROUNDS: usize = 30;
+const SINGLES_PER_ROUND: usize = 100;
+
+async fn single_creates(backend: &str, stores: [(&str, &dyn Store); 2]) {
+    let base = spoke_core::time::now_millis() % 1_000_000 * 10 + 5;
+    let mut cases: Vec<(String, &dyn Store, PortalId)> = Vec::new();
+    for (k, (name, store)) in stores.iter().enumerate() {
+        let none = PortalId(base + 2 * k as i64);
+        let subscribed = PortalId(base + 2 * k as i64 + 1);
+        for p in [none, subscribed] {
+            store.ensure_portal(p, 0).await.expect("portal");
+        }
+        app(
+            *store,
+            subscribed,
+            &format!("single{k}"),
+            &[("contact.creation", None)],
+        )
+        .await;
+        cases.push((format!("{name}, no app"), *store, none));
+        cases.push((format!("{name}, contact.creation"), *store, subscribed));
+    }
+    let mut times: Vec<Duration> = vec![Duration::ZERO; cases.len()];
+    for round in 0..SINGLE_ROUNDS {
+        for k in 0..cases.len() {
+            let i = (round + k) % cases.len();
+            let (_, store, portal) = &cases[i];
+            let started = Instant::now();
+            for n in 0..SINGLES_PER_ROUND {
+                let item = NewObject {
+                    properties: [(
+                        "email".to_owned(),
+                        format!("s{backend}{i}-{round}-{n}@example.com"),
+                    )]
+                    .into_iter()
+                    .collect(),
+                    associations: Vec::new(),
+                };
+                let out = store
+                    .create_objects(&ctx(*portal), vec![item])
+                    .await
+                    .expect("create");
+                assert!(out.iter().all(Result::is_ok));
+            }
+            times[i] += started.elapsed();
+        }
+    }
+    let total = (SINGLE_ROUNDS * SINGLES_PER_ROUND) as f64;
+    for (i, (name, _, _)) in cases.iter().enumerate() {
+        let rate = total / times[i].as_secs_f64();
+        // Against the same database's no-app case.
+        let base_rate = total / times[i & !1].as_secs_f64();
+        println!(
+            "{backend}: single creates, {name:<44} {rate:>7.0} records/s ({:+.1} % time per create vs no app)",
+            (base_rate / rate - 1.0) * 100.0
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "a measurement; run with --ignored --nocapture"]
+async fn outbox_cost_on_single_create() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let open = |name: &str| format!("sqlite://{}", dir.path().join(name).display());
+    let lean = spoke_store_sqlite::SqliteStore::open(&open("lean.db")).expect("sqlite");
+    let indexed = spoke_store_sqlite::SqliteStore::open(&open("indexed.db")).expect("sqlite");
+    rusqlite::Connection::open(dir.path().join("indexed.db"))
+        .and_then(|c| c.execute_batch(DROPPED_INDEXES))
+        .expect("indexes back");
+    single_creates(
+        "sqlite",
+        [
+            ("as migrated", &lean),
+            ("with the dropped indexes", &indexed),
+        ],
+    )
+    .await;
+    if let Ok(url) = std::env::var("SPOKE_TEST_POSTGRES_URL") {
+        let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .expect("connect");
+        tokio::spawn(conn);
+        let mut schemas = Vec::new();
+        let mut stores = Vec::new();
+        for tag in ["lean", "indexed"] {
+            let schema = format!("outbox_cost_{tag}_{}", std::process::id());
+            let options = spoke_store_postgres::PgOptions {
+                schema: Some(schema.clone()),
+                ..Default::default()
+            };
+            stores.push(
+                spoke_store_postgres::PostgresStore::open(&url, options)
+                    .await
+                    .expect("postgres"),
+            );
+            schemas.push(schema);
+        }
+        client
+            .batch_execute(&format!(
+                "SET search_path = \"{}\"; {DROPPED_INDEXES}",
+                schemas[1]
+            ))
+            .await
+            .expect("indexes back");
+        single_creates(
+            "postgres",
+            [
+                ("as migrated", &stores[0]),
+                ("with the dropped indexes", &stores[1]),
+            ],
+        )
+        .await;
+        drop(stores);
+        for schema in schemas {
+            client
+                .batch_execute(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+                .await
+                .expect("drop schema");
+        }
     }
 }
 

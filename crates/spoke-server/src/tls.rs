@@ -91,7 +91,7 @@ fn invalid(path: &Path, message: impl std::fmt::Display) -> TlsError {
 /// connection to a local development server. aws-lc-rs, the alternative, builds a large C
 /// library (cmake or a long cc run) into every CI build.
 #[allow(deprecated)]
-fn provider() -> Arc<CryptoProvider> {
+pub(crate) fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 

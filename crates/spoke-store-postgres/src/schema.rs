@@ -55,6 +55,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../migrations/0015_journal.sql"),
     ),
     (
+        "0016_webhook_events_lean",
+        include_str!("../migrations/0016_webhook_events_lean.sql"),
+    ),
+    (
         "0017_archived_ids",
         include_str!("../migrations/0017_archived_ids.sql"),
     ),

@@ -1,6 +1,7 @@
 //! The webhooks API of an app (hubspot-behavior-apps.md §42.1-42.2): its settings (target
 //! URL, throttling) and event subscriptions under `/webhooks/v3/{appId}/…` and the dated
-//! `/webhooks/2026-03/{appId}/…`, with the same bodies.
+//! `/webhooks/2026-03/{appId}/…`, `/app-webhooks/2025-09/{appId}/…` and
+//! `/app-webhooks/2026-09/{appId}/…`, with the same bodies.
 //!
 //! HubSpot authenticates these with the app developer's API key as `?hapikey=`, not with a
 //! portal's bearer token, so they are routes of their own, like `handlers::oauth`, not
@@ -28,8 +29,15 @@ use crate::error::{ApiError, ApiResult, Category};
 use crate::wire::{self, QueryParams};
 use crate::AppState;
 
-/// The versions that serve the v3 webhooks API (the v3 spec and its dated copy).
-pub const VERSIONS: [&str; 2] = ["v3", "2026-03"];
+/// The path prefixes that serve the v3 webhooks API: the v3 spec, its dated copy, and the
+/// dated `app-webhooks` releases of HubSpot's spec collection, which have the same
+/// operations, bodies and developer-key authentication (docs/compatibility.md "Webhooks").
+pub const PREFIXES: [&str; 4] = [
+    "webhooks/v3",
+    "webhooks/2026-03",
+    "app-webhooks/2025-09",
+    "app-webhooks/2026-09",
+];
 
 /// HubSpot's default `maxConcurrentRequests` and the smallest it takes (§42.1: "greater
 /// than five"; n8n sends 5 and HubSpot takes it, so five is the floor).
@@ -90,22 +98,22 @@ pub const EVENT_TYPES: &[&str] = &[
 
 pub(crate) fn router() -> Router<AppState> {
     let mut router = Router::new();
-    for v in VERSIONS {
+    for v in PREFIXES {
         router = router
             .route(
-                &format!("/webhooks/{v}/{{appId}}/settings"),
+                &format!("/{v}/{{appId}}/settings"),
                 get(get_settings).put(put_settings).delete(delete_settings),
             )
             .route(
-                &format!("/webhooks/{v}/{{appId}}/subscriptions"),
+                &format!("/{v}/{{appId}}/subscriptions"),
                 get(list_subscriptions).post(create_subscription),
             )
             .route(
-                &format!("/webhooks/{v}/{{appId}}/subscriptions/batch/update"),
+                &format!("/{v}/{{appId}}/subscriptions/batch/update"),
                 post(batch_update),
             )
             .route(
-                &format!("/webhooks/{v}/{{appId}}/subscriptions/{{subscriptionId}}"),
+                &format!("/{v}/{{appId}}/subscriptions/{{subscriptionId}}"),
                 get(get_subscription)
                     .patch(patch_subscription)
                     .delete(delete_subscription),

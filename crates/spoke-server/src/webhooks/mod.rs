@@ -17,6 +17,7 @@
 //!   first, and wakes at once when this process commits a write ([`Webhooks::wake`]); the
 //!   poll is how it sees other processes' events (`spoke import`, other servers).
 
+pub mod roots;
 pub mod signature;
 
 use std::collections::HashMap;
@@ -82,6 +83,9 @@ pub struct Config {
     /// The key file that seals app secrets (`spoke_store::sealed`); read when first needed,
     /// since `spoke app create` may make it while the server runs.
     pub secret_key_path: Option<PathBuf>,
+    /// PEM files of certificate authorities trusted for `https://` target URLs besides the
+    /// system's ([`roots`]): spoke's local CA by default.
+    pub trusted_roots: Vec<PathBuf>,
 }
 
 impl Default for Config {
@@ -96,6 +100,11 @@ impl Default for Config {
             secret_key_path: spoke_core::datadir::data_dir()
                 .ok()
                 .map(|d| d.join(spoke_store::sealed::KEY_FILE)),
+            trusted_roots: spoke_core::datadir::ca_dir()
+                .ok()
+                .map(|d| d.join(crate::tls::CA_CERT_FILE))
+                .into_iter()
+                .collect(),
         }
     }
 }
@@ -160,7 +169,12 @@ struct Target {
 
 impl Webhooks {
     pub fn new(config: Config) -> Self {
-        let client = reqwest::Client::builder()
+        let mut client = reqwest::Client::builder();
+        match roots::client_config(&config.trusted_roots) {
+            Ok(tls) => client = client.use_preconfigured_tls(tls),
+            Err(e) => tracing::warn!(error = %e, "webhooks: no TLS for https target URLs"),
+        }
+        let client = client
             .timeout(config.timeout)
             .user_agent(USER_AGENT)
             // A receiver's redirect is its answer, as HubSpot treats it (a 3xx is not 2xx).

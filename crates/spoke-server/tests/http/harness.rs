@@ -130,6 +130,14 @@ impl TestApp {
     /// A server whose webhook worker runs, polling every 100 ms, with app secrets sealed
     /// under the returned key file (in the test's directory).
     pub async fn spawn_with_webhooks() -> (Self, std::path::PathBuf) {
+        Self::spawn_with_webhooks_trusting(Vec::new()).await
+    }
+
+    /// [`Self::spawn_with_webhooks`], its delivery client trusting the CAs of these PEM
+    /// files besides the system's (not the user's own spoke CA, which a test must not see).
+    pub async fn spawn_with_webhooks_trusting(
+        trusted_roots: Vec<std::path::PathBuf>,
+    ) -> (Self, std::path::PathBuf) {
         let dir = tempfile::tempdir().expect("tempdir");
         let key_path = dir.path().join(spoke_store::sealed::KEY_FILE);
         let (db_url, guard) = match postgres_url() {
@@ -146,6 +154,7 @@ impl TestApp {
         let state = AppState::new(store.clone()).with_webhooks(spoke_server::webhooks::Config {
             poll: std::time::Duration::from_millis(100),
             secret_key_path: Some(key_path.clone()),
+            trusted_roots,
             ..Default::default()
         });
         state.spawn_webhooks();

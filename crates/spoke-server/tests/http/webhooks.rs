@@ -38,19 +38,58 @@ struct Receiver {
 }
 
 impl Receiver {
+    fn new(url: String) -> Self {
+        Receiver {
+            url,
+            got: Arc::default(),
+            plan: Arc::default(),
+            in_flight: Arc::default(),
+            max_in_flight: Arc::default(),
+        }
+    }
+
     async fn start(delay: Duration) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let this = Receiver {
-            url: format!("http://{addr}/hubspot/hook?source=spoke"),
-            got: Arc::default(),
-            plan: Arc::default(),
-            in_flight: Arc::default(),
-            max_in_flight: Arc::default(),
-        };
-        let shared = this.clone();
+        let this = Self::new(format!("http://{addr}/hubspot/hook?source=spoke"));
+        let app = this.router(delay);
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        this
+    }
+
+    /// The same receiver over TLS with `tls`'s certificate, at `https://127.0.0.1:port`.
+    async fn start_tls(tls: Arc<rustls::ServerConfig>) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let this = Self::new(format!("https://{addr}/hubspot/hook?source=spoke"));
+        let app = this.router(Duration::ZERO);
+        let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let acceptor = acceptor.clone();
+                let app = app.clone();
+                tokio::spawn(async move {
+                    let Ok(stream) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    let service = hyper_util::service::TowerToHyperService::new(app);
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        this
+    }
+
+    fn router(&self, delay: Duration) -> axum::Router {
+        let shared = self.clone();
         let handler = move |headers: axum::http::HeaderMap, body: String| {
             let r = shared.clone();
             async move {
@@ -76,11 +115,7 @@ impl Receiver {
                 axum::http::StatusCode::from_u16(status).expect("status")
             }
         };
-        let app = axum::Router::new().fallback(axum::routing::post(handler));
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        this
+        axum::Router::new().fallback(axum::routing::post(handler))
     }
 
     fn got(&self) -> Vec<Got> {
@@ -835,6 +870,233 @@ async fn every_operation_of_hubspots_webhooks_specs_is_served() {
         }
     }
     assert_eq!(seen, 18, "the webhooks specs' operations");
+}
+
+/// HubSpot's dated `/app-webhooks/2025-09` and `/2026-09` paths are the same API over the
+/// same rows as `/webhooks/v3`: what one writes, the others read; the developer key is
+/// required; another app's id is not found. (They were catalogue rows answering 403.)
+#[tokio::test]
+async fn the_dated_app_webhooks_paths_serve_the_same_api() {
+    let (t, key_path) = TestApp::spawn_with_webhooks().await;
+    let app = register(&t, &key_path).await;
+    let other = register(&t, &key_path).await;
+    for v in ["2025-09", "2026-09"] {
+        let base = format!("/app-webhooks/{v}/{}", app.id);
+        let a = t
+            .call(Method::GET, None, &format!("{base}/settings"), None)
+            .await;
+        assert_eq!(a.status, 401, "{v} without a key: {}", a.text);
+        let a = call(
+            &t,
+            Method::GET,
+            &format!("{base}/settings"),
+            &other.key,
+            None,
+        )
+        .await;
+        assert_eq!(a.status, 404, "{v} with another app's key: {}", a.text);
+        let target = format!("http://localhost:9/{v}");
+        let a = call(
+            &t,
+            Method::PUT,
+            &format!("{base}/settings"),
+            &app.key,
+            Some(json!({"targetUrl": target, "throttling": {"maxConcurrentRequests": 7}})),
+        )
+        .await;
+        assert_eq!(a.status, 200, "{v}: {}", a.text);
+        let a = call(
+            &t,
+            Method::GET,
+            &format!("/webhooks/v3/{}/settings", app.id),
+            &app.key,
+            None,
+        )
+        .await;
+        assert_eq!(a.body["targetUrl"], target.as_str(), "{v}: {}", a.text);
+        assert_eq!(a.body["throttling"]["maxConcurrentRequests"], 7);
+
+        let a = call(
+            &t,
+            Method::POST,
+            &format!("{base}/subscriptions"),
+            &app.key,
+            Some(json!({"eventType": "deal.creation", "active": true})),
+        )
+        .await;
+        assert_eq!(a.status, 201, "{v}: {}", a.text);
+        let id = a.body["id"].as_str().expect("id").to_owned();
+        let a = call(
+            &t,
+            Method::GET,
+            &format!("/webhooks/v3/{}/subscriptions/{id}", app.id),
+            &app.key,
+            None,
+        )
+        .await;
+        assert_eq!(a.body["eventType"], "deal.creation", "{v}: {}", a.text);
+        let one = format!("{base}/subscriptions/{id}");
+        let a = call(
+            &t,
+            Method::PATCH,
+            &one,
+            &app.key,
+            Some(json!({"active": false})),
+        )
+        .await;
+        assert_eq!(a.status, 200, "{v}: {}", a.text);
+        assert_eq!(a.body["active"], false);
+        let a = call(
+            &t,
+            Method::POST,
+            &format!("{base}/subscriptions/batch/update"),
+            &app.key,
+            Some(json!({"inputs": [{"id": id.parse::<i64>().expect("int"), "active": true}]})),
+        )
+        .await;
+        assert_eq!(a.status, 200, "{v}: {}", a.text);
+        assert_eq!(a.body["results"][0]["active"], true);
+        let a = call(&t, Method::GET, &one, &app.key, None).await;
+        assert_eq!(a.body["active"], true, "{v}: {}", a.text);
+        let a = call(
+            &t,
+            Method::GET,
+            &format!("{base}/subscriptions"),
+            &app.key,
+            None,
+        )
+        .await;
+        assert_eq!(a.status, 200, "{v}: {}", a.text);
+        assert!(
+            a.body["results"]
+                .as_array()
+                .expect("results")
+                .iter()
+                .any(|s| s["id"] == id.as_str()),
+            "{v}: {}",
+            a.text
+        );
+        let a = call(
+            &t,
+            Method::POST,
+            &format!("{base}/subscriptions"),
+            &app.key,
+            Some(json!({"eventType": "deal.exploded"})),
+        )
+        .await;
+        assert_eq!(a.status, 400, "{v}: {}", a.text);
+        assert_eq!(a.body["category"], "VALIDATION_ERROR", "{v}: {}", a.text);
+        let a = call(&t, Method::DELETE, &one, &app.key, None).await;
+        assert_eq!(a.status, 204, "{v}: {}", a.text);
+        let a = call(&t, Method::GET, &one, &app.key, None).await;
+        assert_eq!(a.status, 404, "{v}: {}", a.text);
+        let a = call(
+            &t,
+            Method::DELETE,
+            &format!("{base}/settings"),
+            &app.key,
+            None,
+        )
+        .await;
+        assert_eq!(a.status, 204, "{v}: {}", a.text);
+        let a = call(&t, Method::GET, &format!("{base}/settings"), &app.key, None).await;
+        assert_eq!(a.status, 404, "{v}: {}", a.text);
+    }
+}
+
+/// An `https://` target URL: the delivery client trusts the system's roots and spoke's
+/// local CA, so a receiver whose certificate that CA issued gets the events, signed with
+/// the https URL in the v3 signature; a server that does not trust the receiver's CA
+/// records failed attempts (no status) and sends nothing.
+#[tokio::test]
+async fn an_https_target_gets_signed_events_when_its_ca_is_trusted() {
+    let ca_dir = tempfile::tempdir().expect("tempdir");
+    let ca = spoke_server::tls::LocalCa::open(ca_dir.path()).expect("local CA");
+    let identity = ca.server_config().expect("server certificate");
+    let receiver = Receiver::start_tls(identity.config.clone()).await;
+    assert!(receiver.url.starts_with("https://"), "{}", receiver.url);
+
+    let (t, key_path) = TestApp::spawn_with_webhooks_trusting(vec![ca.cert_path()]).await;
+    let portal = 236;
+    let app = subscribed(
+        &t,
+        &key_path,
+        &receiver.url,
+        10,
+        &[("contact.creation", None)],
+        portal,
+    )
+    .await;
+    let token = t.token(portal, &["all"]).await;
+    let a = t
+        .post(
+            &token,
+            "/crm/v3/objects/contacts",
+            json!({"properties": {"email": "tls@example.com"}}),
+        )
+        .await;
+    assert_eq!(a.status, 201, "{}", a.text);
+    let id: i64 = a.body["id"].as_str().expect("id").parse().expect("numeric");
+    let events = receiver
+        .wait_for("the creation over https", |e| !e.is_empty())
+        .await;
+    assert_eq!(events[0]["objectId"], id);
+    for got in receiver.got() {
+        let ts: i64 = got.headers["x-hubspot-request-timestamp"]
+            .parse()
+            .expect("timestamp");
+        assert_eq!(
+            got.headers["x-hubspot-signature-v3"],
+            signature::v3(&app.secret, "POST", &receiver.url, got.body.as_bytes(), ts),
+            "the v3 signature covers the https URL"
+        );
+    }
+
+    // The same receiver, for a server that trusts only the system's roots: the handshake
+    // fails, the attempt is recorded without a status, and the event waits for a retry.
+    let untrusting = Receiver::start_tls(identity.config).await;
+    let (u, key_path) = TestApp::spawn_with_webhooks_trusting(Vec::new()).await;
+    let app = subscribed(
+        &u,
+        &key_path,
+        &untrusting.url,
+        10,
+        &[("contact.creation", None)],
+        portal,
+    )
+    .await;
+    let token = u.token(portal, &["all"]).await;
+    let a = u
+        .post(
+            &token,
+            "/crm/v3/objects/contacts",
+            json!({"properties": {"email": "untrusted@example.com"}}),
+        )
+        .await;
+    assert_eq!(a.status, 201, "{}", a.text);
+    let admin = admin(&u).await;
+    let mut attempts = Value::Null;
+    for _ in 0..200 {
+        let a = u
+            .get(
+                &admin,
+                &format!("/_spoke/webhooks/deliveries?appId={}", app.id),
+            )
+            .await;
+        assert_eq!(a.status, 200, "{}", a.text);
+        if a.body["results"].as_array().is_some_and(|r| !r.is_empty()) {
+            attempts = a.body["results"].clone();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let first = &attempts[0];
+    assert_eq!(first["outcome"], "retrying", "{attempts}");
+    assert!(first["status"].is_null(), "{attempts}");
+    assert!(
+        untrusting.got().is_empty(),
+        "nothing reaches an untrusted receiver"
+    );
 }
 
 /// Hostile bodies, ids and keys on every webhooks route: HubSpot's envelope, never a 5xx.
