@@ -9,7 +9,7 @@
 //! Then single-record creates (the API's one-record POST, the write the outbox costs most),
 //! in a portal without and with a `contact.creation` subscription, on two databases of the
 //! same backend: as migrated, and with the by-app and by-portal indexes of `webhook_events`
-//! put back (as before SQLite 0017 / PostgreSQL 0016 dropped them). The four cases run
+//! put back (as before SQLite 0016 / PostgreSQL 0015 dropped them). The four cases run
 //! interleaved, 100 creates at a time.
 //!
 //! A measurement, not a check: `#[ignore]`d, run with
@@ -173,7 +173,7 @@ async fn measure(backend: &str, store: &dyn Store) {
     }
 }
 
-/// The indexes SQLite 0017 / PostgreSQL 0016 dropped, put back for the "before" database.
+/// The indexes SQLite 0016 / PostgreSQL 0015 dropped, put back for the "before" database.
 const DROPPED_INDEXES: &str =
     "CREATE INDEX webhook_events_app ON webhook_events (app_id, event_id);
      CREATE INDEX webhook_events_portal ON webhook_events (portal_id);";

@@ -549,7 +549,7 @@ async fn remove_label_tx(
 ///   planner never turns into a join: one probe each. The `from` check (on the primary key:
 ///   it also checks the portal and type) filters the `unnest` rows before the scans. A
 ///   target, linked while live and never deleted, is live unless archived: its probe asks
-///   the small index of archived ids (`0017_archived_ids.sql`), not the primary key, whose
+///   the small index of archived ids (`0016_archived_ids.sql`), not the primary key, whose
 ///   heap page (to see `archived_at`) was a random read per link.
 const PAGE_SQL: &str = "
     SELECT r.ord, x.to_id, x.category, x.type_id

@@ -49,18 +49,18 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0012_emulator",
         include_str!("../migrations/0012_emulator.sql"),
     ),
-    ("0014_totals", include_str!("../migrations/0014_totals.sql")),
+    ("0013_totals", include_str!("../migrations/0013_totals.sql")),
     (
-        "0015_journal",
-        include_str!("../migrations/0015_journal.sql"),
+        "0014_journal",
+        include_str!("../migrations/0014_journal.sql"),
     ),
     (
-        "0016_webhook_events_lean",
-        include_str!("../migrations/0016_webhook_events_lean.sql"),
+        "0015_webhook_events_lean",
+        include_str!("../migrations/0015_webhook_events_lean.sql"),
     ),
     (
-        "0017_archived_ids",
-        include_str!("../migrations/0017_archived_ids.sql"),
+        "0016_archived_ids",
+        include_str!("../migrations/0016_archived_ids.sql"),
     ),
 ];
 

@@ -16,9 +16,9 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0011_admin.sql"),
     include_str!("../migrations/0012_webhooks.sql"),
     include_str!("../migrations/0013_emulator.sql"),
-    include_str!("../migrations/0015_totals.sql"),
-    include_str!("../migrations/0016_journal.sql"),
-    include_str!("../migrations/0017_webhook_events_lean.sql"),
+    include_str!("../migrations/0014_totals.sql"),
+    include_str!("../migrations/0015_journal.sql"),
+    include_str!("../migrations/0016_webhook_events_lean.sql"),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
