@@ -53,3 +53,5 @@ CREATE TABLE journal_entries (
 );
 CREATE INDEX journal_entries_app ON journal_entries (app_id, seq);
 CREATE INDEX journal_entries_portal ON journal_entries (portal_id, app_id, seq);
+-- Pruning: an app's expired entries of one portal, found without reading its live ones.
+CREATE INDEX journal_entries_expiry ON journal_entries (app_id, portal_id, expires_at);

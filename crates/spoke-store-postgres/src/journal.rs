@@ -50,11 +50,11 @@ async fn insert(
     for e in batch.entries(portal, now) {
         db::execute(
             tx,
-            "SELECT pg_advisory_xact_lock($1, hashtext($2::BIGINT::TEXT))",
+            "SELECT pg_advisory_xact_lock($1, hashtext(current_schema() || ':' || $2::BIGINT::TEXT))",
             &[&ENTRY_LOCK_CLASS, &e.app_id],
         )
         .await?;
-        db::execute(tx, PRUNE_SQL, &[&e.app_id, &now]).await?;
+        db::execute(tx, PRUNE_SQL, &[&e.app_id, &now, &e.portal.0]).await?;
         db::execute(
             tx,
             &format!(
@@ -323,7 +323,7 @@ impl JournalStore for PostgresStore {
                 // Upserts of one app are serialized, so two at once cannot both insert.
                 db::execute(
                     tx,
-                    "SELECT pg_advisory_xact_lock($1, hashtext($2::BIGINT::TEXT || 's'))",
+                    "SELECT pg_advisory_xact_lock($1, hashtext(current_schema() || ':' || $2::BIGINT::TEXT || 's'))",
                     &[&ENTRY_LOCK_CLASS, &new.app_id],
                 )
                 .await?;

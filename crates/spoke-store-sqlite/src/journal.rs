@@ -43,7 +43,7 @@ fn insert(
         "INSERT INTO journal_entries ({ENTRY_INSERT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
     ))?;
     for e in batch.entries(portal, now) {
-        prune.execute(params![e.app_id, now])?;
+        prune.execute(params![e.app_id, now, e.portal.0])?;
         insert.execute(params![
             e.offset,
             e.app_id,

@@ -207,6 +207,11 @@ pub fn delete_portal_sql(portal: PortalId) -> Vec<String> {
     out.push(format!(
         "DELETE FROM portal_snapshots WHERE portal_id = {p}"
     ));
+    // A journal filter names its subscription, not the portal: it goes with it.
+    out.push(format!(
+        "DELETE FROM journal_filters WHERE subscription_id IN
+         (SELECT id FROM journal_subscriptions WHERE portal_id = {p})"
+    ));
     for t in Table::ALL {
         if is_credential(t) && t.columns().iter().any(|c| c.name == "portal_id") {
             out.push(format!("DELETE FROM {} WHERE portal_id = {p}", t.name()));

@@ -361,7 +361,10 @@ pub const ENTRY_INSERT_COLUMNS: &str =
     "offset_id, app_id, portal_id, created_at, expires_at, file_key, events";
 
 /// The statement that prunes an app's expired entries (`$1` app, `$2` now).
-pub const PRUNE_SQL: &str = "DELETE FROM journal_entries WHERE app_id = $1 AND expires_at <= $2";
+/// An app's expired entries of one portal: each entry's expiry is on its own portal's clock,
+/// so pruning by another portal's now could drop entries that portal still serves.
+pub const PRUNE_SQL: &str =
+    "DELETE FROM journal_entries WHERE app_id = $1 AND expires_at <= $2 AND portal_id = $3";
 
 /// The SELECT of a journal read, its parameters after `$1` app and `$2` now: `$3` the
 /// portal when `portal` (then `$4` is next), an offset for [`Position::After`], the limit.

@@ -57,6 +57,10 @@ pub const ALL_TYPES: &str = "*";
 /// How many counts a [`CountCache`] keeps (each a few hundred bytes of key).
 pub const CAPACITY: usize = 1024;
 
+/// The longest key kept: a search's IN lists are unbounded, and 1,024 keys of a 2 MB body
+/// each would hold gigabytes; a connector's filters are a few hundred bytes.
+pub const MAX_KEY_BYTES: usize = 16 * 1024;
+
 /// Raises one counter of (`$1` portal, `$2` type, `$3` shard): bind the portal, the
 /// type and [`shard`]. Run it as the transaction's last statement before its commit.
 pub fn bump_sql(d: &dyn Dialect) -> String {
@@ -122,7 +126,8 @@ impl CountKey {
             let _ = match p {
                 SqlValue::Int(i) => write!(key, "\u{0}i{i}"),
                 SqlValue::Real(r) => write!(key, "\u{0}r{r:?}"),
-                SqlValue::Text(t) => write!(key, "\u{0}t{t}"),
+                // Length-prefixed: a text may itself hold the separator.
+                SqlValue::Text(t) => write!(key, "\u{0}t{}:{t}", t.len()),
             };
         }
         Self(key)
@@ -173,6 +178,9 @@ impl CountCache {
     /// Keeps `total`, counted under `generation`, unless a count of a later generation is
     /// already kept (generations only grow).
     pub fn put(&self, key: CountKey, generation: i64, total: u64) {
+        if key.0.len() > MAX_KEY_BYTES {
+            return;
+        }
         let Ok(mut inner) = self.inner.lock() else {
             return;
         };
@@ -234,6 +242,32 @@ mod tests {
                 params: vec![SqlValue::Int(n)],
             },
         )
+    }
+
+    fn texts(ts: &[&str]) -> CountKey {
+        CountKey::new(
+            PortalId(1),
+            "0-1",
+            &Sql {
+                text: "SELECT COUNT(*)".into(),
+                params: ts.iter().map(|t| SqlValue::Text((*t).into())).collect(),
+            },
+        )
+    }
+
+    #[test]
+    fn texts_holding_the_separator_make_different_keys() {
+        assert_ne!(texts(&["a\u{0}tb", "c"]), texts(&["a", "b\u{0}tc"]));
+    }
+
+    #[test]
+    fn a_huge_key_is_not_kept() {
+        let c = CountCache::default();
+        let big = texts(&[&"x".repeat(MAX_KEY_BYTES)]);
+        c.put(big.clone(), 1, 3);
+        assert_eq!(c.get(&big, 1), None);
+        c.put(key(1), 1, 3);
+        assert_eq!(c.get(&key(1), 1), Some(3));
     }
 
     #[test]

@@ -169,18 +169,32 @@ struct Target {
 
 impl Webhooks {
     pub fn new(config: Config) -> Self {
-        let mut client = reqwest::Client::builder();
-        match roots::client_config(&config.trusted_roots) {
-            Ok(tls) => client = client.use_preconfigured_tls(tls),
-            Err(e) => tracing::warn!(error = %e, "webhooks: no TLS for https target URLs"),
-        }
-        let client = client
-            .timeout(config.timeout)
-            .user_agent(USER_AGENT)
-            // A receiver's redirect is its answer, as HubSpot treats it (a 3xx is not 2xx).
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap_or_default();
+        // A receiver's redirect is its answer, as HubSpot treats it (a 3xx is not 2xx).
+        let base = || {
+            reqwest::Client::builder()
+                .timeout(config.timeout)
+                .user_agent(USER_AGENT)
+                .redirect(reqwest::redirect::Policy::none())
+        };
+        let tls = roots::client_config(&config.trusted_roots)
+            .map_err(|e| e.to_string())
+            .and_then(|tls| {
+                base()
+                    .use_preconfigured_tls(tls)
+                    .build()
+                    .map_err(|e| e.to_string())
+            });
+        // Without the TLS setup, http targets still get their events with the same
+        // timeout and redirect rule; https ones fail and are retried as any failure.
+        let client = tls
+            .or_else(|e| {
+                tracing::warn!(error = %e, "webhooks: no TLS for https target URLs");
+                base().build().map_err(|e| e.to_string())
+            })
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "webhooks: no HTTP client; deliveries will fail");
+                reqwest::Client::new()
+            });
         Self {
             config,
             wake: Notify::new(),
