@@ -899,7 +899,9 @@ async fn take_snapshots(
     let mut requests = Vec::with_capacity(list.len());
     for (i, r) in list.into_iter().enumerate() {
         let portal = r.portal_id.ok_or_else(|| required(i, "portalId"))?;
-        let object_type_id = r.object_type_id.ok_or_else(|| required(i, "objectTypeId"))?;
+        let object_type_id = r
+            .object_type_id
+            .ok_or_else(|| required(i, "objectTypeId"))?;
         check_type(&object_type_id)?;
         let object_id = r.object_id.ok_or_else(|| required(i, "objectId"))?;
         let properties = r.properties.ok_or_else(|| required(i, "properties"))?;
@@ -914,7 +916,12 @@ async fn take_snapshots(
     portals.sort_unstable_by_key(|p| p.0);
     portals.dedup();
     for p in portals {
-        if !state.store.installed_apps(p).await?.contains(&caller.app_id) {
+        if !state
+            .store
+            .installed_apps(p)
+            .await?
+            .contains(&caller.app_id)
+        {
             return Err(ApiError::validation(format!(
                 "App {} is not installed in portal {}",
                 caller.app_id, p.0
@@ -922,10 +929,8 @@ async fn take_snapshots(
             .with_context_entry("portalId", vec![p.0.to_string()]));
         }
     }
-    let statuses = journal::take_snapshots(&*state.store, caller.app_id, &requests, |p| {
-        state.now(p)
-    })
-    .await?;
+    let statuses =
+        journal::take_snapshots(&*state.store, caller.app_id, &requests, |p| state.now(p)).await?;
     let snapshot_responses = requests
         .into_iter()
         .zip(statuses)

@@ -636,7 +636,10 @@ async fn a_snapshot_is_an_entry_of_current_values_with_a_status() {
     assert_eq!(s.status, 404, "{}", s.text);
     assert_eq!(s.body["category"], "OBJECT_NOT_FOUND");
     let s = t
-        .get(&token, &format!("{JL}/status/{ok_id}?installPortalId={}", portal + 1))
+        .get(
+            &token,
+            &format!("{JL}/status/{ok_id}?installPortalId={}", portal + 1),
+        )
         .await;
     assert_eq!(s.status, 404, "{}", s.text);
     let (_other, other_token, _, _) = setup(&t).await;
@@ -659,7 +662,9 @@ async fn snapshots_need_the_scope_an_install_and_a_whole_body() {
     let a = t.post(&narrow, SNAP, good.clone()).await;
     assert_eq!(a.status, 403, "{}", a.text);
     assert_eq!(a.body["category"], "MISSING_SCOPES");
-    let a = t.get(&narrow, &format!("{J}/status/{}", uuid::Uuid::new_v4())).await;
+    let a = t
+        .get(&narrow, &format!("{J}/status/{}", uuid::Uuid::new_v4()))
+        .await;
     assert_eq!(a.status, 403, "{}", a.text);
 
     // A portal that did not install the app (or does not exist): 400, nothing written.

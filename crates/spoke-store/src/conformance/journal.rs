@@ -524,7 +524,10 @@ pub(super) async fn snapshots_are_entries_with_statuses(
     second: PortalId,
 ) {
     let a = app(store, portal, "snap", true).await;
-    store.ensure_portal(second, T0).await.expect("ensure_portal");
+    store
+        .ensure_portal(second, T0)
+        .await
+        .expect("ensure_portal");
     store.install_app(a, second, T0).await.expect("install");
     let b = app(store, portal, "snap-other", true).await;
     let now = T0 + 5_000;
@@ -574,10 +577,7 @@ pub(super) async fn snapshots_are_entries_with_statuses(
     .expect("take_snapshots");
     let kinds: Vec<&str> = statuses.iter().map(|s| s.status.as_str()).collect();
     assert_eq!(kinds, ["SUCCESS", "FAILED", "SUCCESS", "FAILED"]);
-    assert_eq!(
-        statuses[1].error_code.as_deref(),
-        Some("VALIDATION_ERROR")
-    );
+    assert_eq!(statuses[1].error_code.as_deref(), Some("VALIDATION_ERROR"));
     for st in &statuses {
         let found = store
             .snapshot_status(a, &st.id)
