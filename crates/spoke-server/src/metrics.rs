@@ -722,4 +722,18 @@ impl JournalStore for TimedStore {
     async fn journal_file(&self, offset: &str) -> StoreResult<Option<(JournalEntry, String)>> {
         timed!(self, journal_file(offset))
     }
+    async fn insert_snapshots(
+        &self,
+        entries: Vec<journal::NewEntry>,
+        statuses: Vec<journal::SnapshotStatus>,
+    ) -> StoreResult<()> {
+        timed!(self, insert_snapshots(entries, statuses))
+    }
+    async fn snapshot_status(
+        &self,
+        app_id: i64,
+        id: &str,
+    ) -> StoreResult<Option<journal::SnapshotStatus>> {
+        timed!(self, snapshot_status(app_id, id))
+    }
 }

@@ -13,9 +13,9 @@ use spoke_core::time::Millis;
 use spoke_core::{ObjectId, PortalId};
 use spoke_store::journal::{
     self, AppToken, Change, JournalBatch, JournalEntry, JournalFilter, JournalListeners,
-    JournalRead, JournalStore, JournalSubscription, NewJournalSubscription, Position, Selector,
-    ENTRY_COLUMNS, ENTRY_INSERT_COLUMNS, FILTER_COLUMNS, LISTENERS_SQL, PRUNE_SQL,
-    SUBSCRIPTION_COLUMNS, TOKEN_COLUMNS,
+    JournalRead, JournalStore, JournalSubscription, NewEntry, NewJournalSubscription, Position,
+    Selector, SnapshotStatus, ENTRY_COLUMNS, ENTRY_INSERT_COLUMNS, FILTER_COLUMNS, LISTENERS_SQL,
+    PRUNE_SQL, SNAPSHOT_COLUMNS, SNAPSHOT_PRUNE_SQL, SUBSCRIPTION_COLUMNS, TOKEN_COLUMNS,
 };
 use spoke_store::plan::Decided;
 use spoke_store::webhooks::LinkChange;
@@ -48,31 +48,37 @@ async fn insert(
     }
     // By app id (JournalBatch::entries' order): two transactions lock in the same order.
     for e in batch.entries(portal, now) {
-        db::execute(
-            tx,
-            "SELECT pg_advisory_xact_lock($1, hashtext(current_schema() || ':' || $2::BIGINT::TEXT))",
-            &[&ENTRY_LOCK_CLASS, &e.app_id],
-        )
-        .await?;
-        db::execute(tx, PRUNE_SQL, &[&e.app_id, &now, &e.portal.0]).await?;
-        db::execute(
-            tx,
-            &format!(
-                "INSERT INTO journal_entries ({ENTRY_INSERT_COLUMNS})
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)"
-            ),
-            &[
-                &e.offset,
-                &e.app_id,
-                &e.portal.0,
-                &e.created_at,
-                &e.expires_at,
-                &e.file_key,
-                &e.events,
-            ],
-        )
-        .await?;
+        insert_entry(tx, &e, now).await?;
     }
+    Ok(())
+}
+
+/// Numbers and inserts one entry under its app's lock, pruning the app's expired ones.
+async fn insert_entry(tx: &Transaction<'_>, e: &NewEntry, now: Millis) -> Result<(), Error> {
+    db::execute(
+        tx,
+        "SELECT pg_advisory_xact_lock($1, hashtext(current_schema() || ':' || $2::BIGINT::TEXT))",
+        &[&ENTRY_LOCK_CLASS, &e.app_id],
+    )
+    .await?;
+    db::execute(tx, PRUNE_SQL, &[&e.app_id, &now, &e.portal.0]).await?;
+    db::execute(
+        tx,
+        &format!(
+            "INSERT INTO journal_entries ({ENTRY_INSERT_COLUMNS})
+             VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        ),
+        &[
+            &e.offset,
+            &e.app_id,
+            &e.portal.0,
+            &e.created_at,
+            &e.expires_at,
+            &e.file_key,
+            &e.events,
+        ],
+    )
+    .await?;
     Ok(())
 }
 
@@ -156,6 +162,7 @@ pub(crate) async fn delete_app_rows(tx: &Transaction<'_>, app_id: i64) -> Result
         "journal_filters",
         "journal_subscriptions",
         "journal_entries",
+        "journal_snapshots",
     ] {
         db::execute(
             tx,
@@ -518,6 +525,67 @@ impl JournalStore for PostgresStore {
             };
             let events: String = row.try_get(7)?;
             Ok(Some((journal::entry(&Cols(&row))?, events)))
+        }
+        .await
+        .map_err(into_store)
+    }
+
+    async fn insert_snapshots(
+        &self,
+        entries: Vec<NewEntry>,
+        statuses: Vec<SnapshotStatus>,
+    ) -> StoreResult<()> {
+        self.write(
+            TxMode::RECORDS,
+            (entries, statuses),
+            move |tx, (entries, statuses)| {
+                Box::pin(async move {
+                    // One app per batch: its one lock is all the ordering needs.
+                    for e in entries.iter() {
+                        insert_entry(tx, e, e.created_at).await?;
+                    }
+                    for st in statuses.iter() {
+                        let oldest = st.initiated_at - journal::RETENTION_MS;
+                        db::execute(tx, SNAPSHOT_PRUNE_SQL, &[&st.app_id, &oldest]).await?;
+                        db::execute(
+                            tx,
+                            &format!(
+                                "INSERT INTO journal_snapshots ({SNAPSHOT_COLUMNS})
+                                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+                            ),
+                            &[
+                                &st.id,
+                                &st.app_id,
+                                &st.portal.0,
+                                &st.status,
+                                &st.error_code,
+                                &st.message,
+                                &st.initiated_at,
+                                &st.completed_at,
+                                &st.offset,
+                            ],
+                        )
+                        .await?;
+                    }
+                    Ok(Finish::Commit(()))
+                })
+            },
+        )
+        .await
+    }
+
+    async fn snapshot_status(&self, app_id: i64, id: &str) -> StoreResult<Option<SnapshotStatus>> {
+        let client = self.client().await.map_err(into_store)?;
+        async {
+            let row = db::query_opt(
+                &client,
+                &format!(
+                    "SELECT {SNAPSHOT_COLUMNS} FROM journal_snapshots WHERE id = $1 AND app_id = $2"
+                ),
+                &[&id, &app_id],
+            )
+            .await?;
+            row.map(|r| journal::snapshot_status(&Cols(&r))).transpose()
         }
         .await
         .map_err(into_store)

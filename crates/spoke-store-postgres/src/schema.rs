@@ -62,6 +62,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0016_archived_ids",
         include_str!("../migrations/0016_archived_ids.sql"),
     ),
+    (
+        "0017_journal_snapshots",
+        include_str!("../migrations/0017_journal_snapshots.sql"),
+    ),
 ];
 
 /// The advisory lock's first key: "spok" in ASCII, so it does not meet other applications'

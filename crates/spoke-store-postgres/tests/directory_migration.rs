@@ -31,6 +31,9 @@ async fn the_directory_migration_seeds_every_existing_portal() {
                      webhook_subscriptions, webhook_settings;
                  DROP TABLE journal_entries, journal_filters, journal_subscriptions,
                      oauth_app_tokens;
+                 DROP TABLE journal_snapshots, type_generations;
+                 DROP INDEX objects_live_by_id_updated, objects_live_by_updated_id,
+                     objects_archived;
                  DELETE FROM spoke_schema_version WHERE version >= 6;
                  INSERT INTO portals (id, created_at) VALUES (7, 1000), (3, 2000);",
                 mirrors.join(", ")

@@ -9,9 +9,9 @@ use spoke_core::time::Millis;
 use spoke_core::{ObjectId, PortalId};
 use spoke_store::journal::{
     self, AppToken, Change, JournalBatch, JournalEntry, JournalFilter, JournalListeners,
-    JournalRead, JournalStore, JournalSubscription, NewJournalSubscription, Position, Selector,
-    ENTRY_COLUMNS, ENTRY_INSERT_COLUMNS, FILTER_COLUMNS, LISTENERS_SQL, PRUNE_SQL,
-    SUBSCRIPTION_COLUMNS, TOKEN_COLUMNS,
+    JournalRead, JournalStore, JournalSubscription, NewEntry, NewJournalSubscription, Position,
+    Selector, SnapshotStatus, ENTRY_COLUMNS, ENTRY_INSERT_COLUMNS, FILTER_COLUMNS, LISTENERS_SQL,
+    PRUNE_SQL, SNAPSHOT_COLUMNS, SNAPSHOT_PRUNE_SQL, SUBSCRIPTION_COLUMNS, TOKEN_COLUMNS,
 };
 use spoke_store::plan::Decided;
 use spoke_store::webhooks::LinkChange;
@@ -137,6 +137,7 @@ pub(crate) fn delete_app_rows(conn: &Connection, app_id: i64) -> rusqlite::Resul
         "journal_filters",
         "journal_subscriptions",
         "journal_entries",
+        "journal_snapshots",
     ] {
         conn.execute(
             &format!("DELETE FROM {table} WHERE app_id = ?1"),
@@ -433,6 +434,71 @@ impl JournalStore for SqliteStore {
             .query_row(params![offset], |r| {
                 Ok((journal::entry(&Cols(r))?, r.get::<_, String>(7)?))
             })
+            .optional()
+        })
+        .await
+    }
+
+    async fn insert_snapshots(
+        &self,
+        entries: Vec<NewEntry>,
+        statuses: Vec<SnapshotStatus>,
+    ) -> StoreResult<()> {
+        self.write(move |conn| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            for e in &entries {
+                tx.execute(PRUNE_SQL, params![e.app_id, e.created_at, e.portal.0])?;
+                tx.execute(
+                    &format!(
+                        "INSERT INTO journal_entries ({ENTRY_INSERT_COLUMNS})
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+                    ),
+                    params![
+                        e.offset,
+                        e.app_id,
+                        e.portal.0,
+                        e.created_at,
+                        e.expires_at,
+                        e.file_key,
+                        e.events
+                    ],
+                )?;
+            }
+            for st in &statuses {
+                tx.execute(
+                    SNAPSHOT_PRUNE_SQL,
+                    params![st.app_id, st.initiated_at - journal::RETENTION_MS],
+                )?;
+                tx.execute(
+                    &format!(
+                        "INSERT INTO journal_snapshots ({SNAPSHOT_COLUMNS})
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+                    ),
+                    params![
+                        st.id,
+                        st.app_id,
+                        st.portal.0,
+                        st.status,
+                        st.error_code,
+                        st.message,
+                        st.initiated_at,
+                        st.completed_at,
+                        st.offset
+                    ],
+                )?;
+            }
+            tx.commit()
+        })
+        .await
+    }
+
+    async fn snapshot_status(&self, app_id: i64, id: &str) -> StoreResult<Option<SnapshotStatus>> {
+        let id = id.to_owned();
+        self.read(move |conn| {
+            conn.prepare_cached(&format!(
+                "SELECT {SNAPSHOT_COLUMNS} FROM journal_snapshots WHERE id = ?1 AND app_id = ?2"
+            ))?
+            .query_row(params![id, app_id], |r| journal::snapshot_status(&Cols(r)))
             .optional()
         })
         .await

@@ -153,7 +153,12 @@ fn is_credential(table: Table) -> bool {
 /// [`Table::ALL`] declares (`spoke copy` does not carry them). A portal's rows go when it
 /// is reset, restored or deleted: events about records that are no longer there (or are
 /// there again as they were) are not delivered afterwards.
-const OUTBOX_TABLES: &[&str] = &["webhook_events", "webhook_attempts", "journal_entries"];
+const OUTBOX_TABLES: &[&str] = &[
+    "webhook_events",
+    "webhook_attempts",
+    "journal_entries",
+    "journal_snapshots",
+];
 
 /// The name of `table`'s snapshot mirror.
 pub fn snapshot_table(table: Table) -> String {

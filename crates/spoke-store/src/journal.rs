@@ -268,6 +268,168 @@ pub trait JournalStore: Send + Sync {
     ) -> StoreResult<JournalRead>;
     /// An entry and its events (a JSON array), by offset, expired or not.
     async fn journal_file(&self, offset: &str) -> StoreResult<Option<(JournalEntry, String)>>;
+    /// Writes a snapshot batch's entries (pruning each app's expired ones, numbered like
+    /// every entry) and its statuses, in one transaction ([`take_snapshots`]).
+    async fn insert_snapshots(
+        &self,
+        entries: Vec<NewEntry>,
+        statuses: Vec<SnapshotStatus>,
+    ) -> StoreResult<()>;
+    /// The app's snapshot status by id (another app's is `None`).
+    async fn snapshot_status(&self, app_id: i64, id: &str) -> StoreResult<Option<SnapshotStatus>>;
+}
+
+// ---------------------------------------------------------------------------------------
+// CRM snapshots (`POST /webhooks-journal/snapshots/2026-03/crm`).
+
+/// One object to snapshot, as the request names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotRequest {
+    pub portal: PortalId,
+    pub object_type_id: String,
+    pub object_id: ObjectId,
+    pub properties: Vec<String>,
+}
+
+/// A snapshot's status, as `GET …/status/{statusId}` answers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotStatus {
+    pub id: String,
+    pub app_id: i64,
+    pub portal: PortalId,
+    /// `SUCCESS` or `FAILED` (spoke completes a snapshot before answering).
+    pub status: String,
+    pub error_code: Option<String>,
+    pub message: Option<String>,
+    pub initiated_at: Millis,
+    pub completed_at: Option<Millis>,
+    /// The entry holding the snapshot's event, when it succeeded.
+    pub offset: Option<String>,
+}
+
+/// `journal_snapshots` columns, as [`snapshot_status`] reads them and inserts write them.
+pub const SNAPSHOT_COLUMNS: &str = "id, app_id, portal_id, status, error_code, message, \
+     initiated_at, completed_at, offset_id";
+
+/// The statement that prunes an app's old snapshot statuses (`$1` app, `$2` the oldest
+/// `initiated_at` kept, exclusive).
+pub const SNAPSHOT_PRUNE_SQL: &str =
+    "DELETE FROM journal_snapshots WHERE app_id = $1 AND initiated_at <= $2";
+
+pub fn snapshot_status<C: Columns>(c: &C) -> Result<SnapshotStatus, C::Error> {
+    Ok(SnapshotStatus {
+        id: c.text(0)?,
+        app_id: c.int(1)?,
+        portal: PortalId(c.int(2)?),
+        status: c.text(3)?,
+        error_code: c.text_or_null(4)?,
+        message: c.text_or_null(5)?,
+        initiated_at: c.int(6)?,
+        completed_at: c.int_or_null(7)?,
+        offset: c.text_or_null(8)?,
+    })
+}
+
+/// Takes the snapshots an app asked for: reads each object's current values, then writes
+/// one entry per portal named (one entry for the usual one-portal batch) holding a
+/// `SNAPSHOT` event per object found, and one status per request, in one transaction.
+/// [I] An object that does not exist (or is archived, or of a type the portal lacks) gets
+/// no event and a `FAILED` status with `errorCode` `VALIDATION_ERROR`
+/// (docs/compatibility.md, "Webhooks journal"). `now` is each portal's clock.
+pub async fn take_snapshots<S: crate::Store + ?Sized>(
+    store: &S,
+    app_id: i64,
+    requests: &[SnapshotRequest],
+    now: impl Fn(PortalId) -> Millis,
+) -> StoreResult<Vec<SnapshotStatus>> {
+    let mut events: BTreeMap<PortalId, Vec<serde_json::Value>> = BTreeMap::new();
+    let mut statuses = Vec::with_capacity(requests.len());
+    let mut offsets: BTreeMap<PortalId, String> = BTreeMap::new();
+    for r in requests {
+        let at = now(r.portal);
+        let id = uuid::Uuid::new_v4().to_string();
+        let found = store
+            .read_objects(
+                r.portal,
+                &r.object_type_id,
+                crate::ReadKeys::Ids(vec![r.object_id]),
+                crate::ReadOptions {
+                    archived: false,
+                    history: &[],
+                },
+            )
+            .await?
+            .into_iter()
+            .next()
+            .flatten();
+        let Some(record) = found else {
+            statuses.push(SnapshotStatus {
+                id,
+                app_id,
+                portal: r.portal,
+                status: "FAILED".into(),
+                error_code: Some("VALIDATION_ERROR".into()),
+                message: Some(format!(
+                    "No object {} of type {} in portal {}",
+                    r.object_id, r.object_type_id, r.portal.0
+                )),
+                initiated_at: at,
+                completed_at: Some(at),
+                offset: None,
+            });
+            continue;
+        };
+        let values: BTreeMap<String, String> =
+            serde_json::from_str(&record.properties.into_string()).unwrap_or_default();
+        let properties: serde_json::Map<String, serde_json::Value> = r
+            .properties
+            .iter()
+            .filter_map(|p| values.get(p).map(|v| (p.clone(), v.clone().into())))
+            .collect();
+        let event = serde_json::json!({
+            "portalId": r.portal.0,
+            "appId": app_id,
+            "occurredAt": at,
+            "action": "SNAPSHOT",
+            "objectTypeId": r.object_type_id,
+            "objectId": r.object_id,
+            "snapshotStatusId": id,
+            "properties": properties,
+        });
+        events.entry(r.portal).or_default().push(event);
+        let offset = offsets
+            .entry(r.portal)
+            .or_insert_with(|| uuid::Uuid::new_v4().to_string())
+            .clone();
+        statuses.push(SnapshotStatus {
+            id,
+            app_id,
+            portal: r.portal,
+            status: "SUCCESS".into(),
+            error_code: None,
+            message: None,
+            initiated_at: at,
+            completed_at: Some(at),
+            offset: Some(offset),
+        });
+    }
+    let entries = events
+        .into_iter()
+        .map(|(portal, list)| {
+            let at = now(portal);
+            NewEntry {
+                offset: offsets.remove(&portal).unwrap_or_default(),
+                app_id,
+                portal,
+                created_at: at,
+                expires_at: at + RETENTION_MS,
+                file_key: uuid::Uuid::new_v4().simple().to_string(),
+                events: serde_json::Value::Array(list).to_string(),
+            }
+        })
+        .collect();
+    store.insert_snapshots(entries, statuses.clone()).await?;
+    Ok(statuses)
 }
 
 /// A client-credentials token as issued: the secret, shown once.

@@ -6,8 +6,10 @@
 //! These authorize by an app token from the client-credentials grant (`handlers::oauth`,
 //! `spoke_store::journal::AppToken`), which belongs to no portal, so they are routes of
 //! their own rather than catalogue rows (`Authorized<S>` turns a bearer token into a
-//! portal); `scripts/catalogue-elsewhere` leaves them out, except the snapshot operations,
-//! which stay 403 rows. An entry's events are served at its pre-signed URL,
+//! portal); `scripts/catalogue-elsewhere` leaves them out. CRM snapshots
+//! (`/webhooks-journal/snapshots/2026-03/crm`) write an entry of `SNAPSHOT` events and a
+//! status per object, read at `…/status/{statusId}`. An entry's events are served at its
+//! pre-signed URL,
 //! `/_spoke/journal-files/{offset}?signature=…`, fetched without Authorization.
 
 use axum::body::Bytes;
@@ -22,7 +24,7 @@ use spoke_core::time::{format_iso, now_millis, Millis};
 use spoke_core::{ObjectType, PortalId};
 use spoke_store::journal::{
     self, Condition, JournalEntry, JournalFilter, JournalRead, JournalSubscription, Position,
-    Selector,
+    Selector, SnapshotRequest, SnapshotStatus,
 };
 use spoke_store::tokens::hash;
 
@@ -31,6 +33,7 @@ use crate::wire::{self, Origin, QueryParams, Started};
 use crate::AppState;
 
 const SUBSCRIPTIONS: &str = "/webhooks-journal/subscriptions/2026-03";
+const SNAPSHOTS: &str = "/webhooks-journal/snapshots/2026-03/crm";
 const JOURNALS: [&str; 2] = [
     "/webhooks-journal/journal/2026-03",
     "/webhooks-journal/journal-local/2026-03",
@@ -64,6 +67,7 @@ pub(crate) fn router() -> Router<AppState> {
             &format!("{SUBSCRIPTIONS}/{{subscriptionId}}"),
             get(get_subscription).delete(delete_subscription),
         )
+        .route(SNAPSHOTS, post(take_snapshots))
         .route(&format!("{FILES}/{{offset}}"), get(file));
     for base in JOURNALS {
         router = router
@@ -76,6 +80,7 @@ pub(crate) fn router() -> Router<AppState> {
             )
             .route(&format!("{base}/batch/latest/{{count}}"), get(batch_latest))
             .route(&format!("{base}/batch/read"), post(batch_read))
+            .route(&format!("{base}/status/{{statusId}}"), get(snapshot_status))
             .route(
                 &format!("{base}/batch/{{offset}}/next/{{count}}"),
                 get(batch_next),
@@ -829,4 +834,168 @@ fn same(a: &str, b: &str) -> bool {
             .zip(b.bytes())
             .fold(0u8, |acc, (x, y)| acc | (x ^ y))
             == 0
+}
+
+// ---------------------------------------------------------------------------------------
+// CRM snapshots.
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SnapshotBatchIn {
+    snapshot_requests: Option<Vec<SnapshotIn>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SnapshotIn {
+    portal_id: Option<i64>,
+    object_type_id: Option<String>,
+    object_id: Option<i64>,
+    properties: Option<Vec<String>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SnapshotsOut {
+    snapshot_responses: Vec<SnapshotOut>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SnapshotOut {
+    object_id: i64,
+    object_type_id: String,
+    portal_id: i64,
+    snapshot_status_id: String,
+}
+
+fn required(i: usize, field: &str) -> ApiError {
+    let path = format!("snapshotRequests[{i}].{field}");
+    ApiError::validation(format!("{path} is required")).with_context_entry(&path, vec![])
+}
+
+async fn take_snapshots(
+    caller: AppCaller,
+    State(state): State<AppState>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    caller.require(journal::SNAPSHOT_MANAGEMENT)?;
+    let input: SnapshotBatchIn = wire::parse_body(&body)?;
+    let list = input
+        .snapshot_requests
+        .filter(|l| !l.is_empty())
+        .ok_or_else(|| {
+            ApiError::validation("snapshotRequests must list at least one request")
+                .with_context_entry("snapshotRequests", vec![])
+        })?;
+    // [I] spoke's bound, like the journal's batch reads (docs/compatibility.md).
+    if list.len() > MAX_COUNT {
+        return Err(ApiError::validation(format!(
+            "at most {MAX_COUNT} snapshotRequests, got {}",
+            list.len()
+        ))
+        .with_context_entry("snapshotRequests", vec![list.len().to_string()]));
+    }
+    let mut requests = Vec::with_capacity(list.len());
+    for (i, r) in list.into_iter().enumerate() {
+        let portal = r.portal_id.ok_or_else(|| required(i, "portalId"))?;
+        let object_type_id = r
+            .object_type_id
+            .ok_or_else(|| required(i, "objectTypeId"))?;
+        check_type(&object_type_id)?;
+        let object_id = r.object_id.ok_or_else(|| required(i, "objectId"))?;
+        let properties = r.properties.ok_or_else(|| required(i, "properties"))?;
+        requests.push(SnapshotRequest {
+            portal: PortalId(portal),
+            object_type_id,
+            object_id,
+            properties,
+        });
+    }
+    let mut portals: Vec<PortalId> = requests.iter().map(|r| r.portal).collect();
+    portals.sort_unstable_by_key(|p| p.0);
+    portals.dedup();
+    for p in portals {
+        if !state
+            .store
+            .installed_apps(p)
+            .await?
+            .contains(&caller.app_id)
+        {
+            return Err(ApiError::validation(format!(
+                "App {} is not installed in portal {}",
+                caller.app_id, p.0
+            ))
+            .with_context_entry("portalId", vec![p.0.to_string()]));
+        }
+    }
+    let statuses =
+        journal::take_snapshots(&*state.store, caller.app_id, &requests, |p| state.now(p)).await?;
+    let snapshot_responses = requests
+        .into_iter()
+        .zip(statuses)
+        .map(|(r, st)| SnapshotOut {
+            object_id: r.object_id,
+            object_type_id: r.object_type_id,
+            portal_id: r.portal.0,
+            snapshot_status_id: st.id,
+        })
+        .collect();
+    Ok(wire::json_response(
+        StatusCode::OK,
+        &SnapshotsOut { snapshot_responses },
+    ))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StatusOut {
+    id: String,
+    status: String,
+    initiated_at: Millis,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    completed_at: Option<Millis>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<String>,
+}
+
+impl From<SnapshotStatus> for StatusOut {
+    fn from(s: SnapshotStatus) -> Self {
+        Self {
+            id: s.id,
+            status: s.status,
+            initiated_at: s.initiated_at,
+            completed_at: s.completed_at,
+            error_code: s.error_code,
+            message: s.message,
+        }
+    }
+}
+
+/// A snapshot's status, on both journal paths; `journal-local`'s `?installPortalId=`, when
+/// given, must be the snapshot's portal. Another app's, a pruned or an unknown id is 404.
+async fn snapshot_status(
+    caller: AppCaller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
+    caller.require(journal::SNAPSHOT_MANAGEMENT)?;
+    let (portal, _) = scope_of(&state, q.as_deref())?;
+    let found = state
+        .store
+        .snapshot_status(caller.app_id, &id)
+        .await?
+        .filter(|s| portal.is_none_or(|p| p == s.portal))
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                Some(Category::ObjectNotFound),
+                format!("No snapshot status with id {id}"),
+            )
+            .with_context_entry("statusId", vec![id.clone()])
+        })?;
+    Ok(wire::json_response(StatusCode::OK, &StatusOut::from(found)))
 }

@@ -537,3 +537,188 @@ async fn entries_expire_after_three_days_on_the_portals_clock() {
         .expect("file");
     assert_eq!(res.status(), 403);
 }
+
+const SNAP: &str = "/webhooks-journal/snapshots/2026-03/crm";
+
+fn snap_request(portal: i64, type_id: &str, id: i64, properties: &[&str]) -> Value {
+    json!({"portalId": portal, "objectTypeId": type_id, "objectId": id, "properties": properties})
+}
+
+#[tokio::test]
+async fn a_snapshot_is_an_entry_of_current_values_with_a_status() {
+    let t = TestApp::spawn().await;
+    let (_app, token, portal, crm) = setup(&t).await;
+    let made = t
+        .post(
+            &crm,
+            "/crm/v3/objects/contacts",
+            json!({"properties": {"email": "s@example.com", "firstname": "Sam", "lastname": "Snap"}}),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{}", made.text);
+    let id: i64 = made.body["id"].as_str().expect("id").parse().expect("int");
+    // The value now, not the one created.
+    let a = t
+        .patch(
+            &crm,
+            &format!("/crm/v3/objects/contacts/{id}"),
+            json!({"properties": {"firstname": "Samantha"}}),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{}", a.text);
+
+    let a = t
+        .post(
+            &token,
+            SNAP,
+            json!({"snapshotRequests": [
+                snap_request(portal, "0-1", id, &["firstname", "email", "phone"]),
+                snap_request(portal, "0-1", id + 1_000_000, &["email"]),
+            ]}),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    let responses = a.body["snapshotResponses"].as_array().expect("responses");
+    assert_eq!(responses.len(), 2, "{}", a.text);
+    assert_eq!(responses[0]["portalId"], portal);
+    assert_eq!(responses[0]["objectTypeId"], "0-1");
+    assert_eq!(responses[0]["objectId"], id);
+    let ok_id = responses[0]["snapshotStatusId"].as_str().expect("uuid");
+    let missing_id = responses[1]["snapshotStatusId"].as_str().expect("uuid");
+    assert_ne!(ok_id, missing_id);
+    assert!(uuid::Uuid::parse_str(ok_id).is_ok(), "{ok_id}");
+
+    // SUCCESS on both journal paths; the missing object's snapshot FAILED.
+    for path in [
+        format!("{J}/status/{ok_id}"),
+        format!("{JL}/status/{ok_id}"),
+        format!("{JL}/status/{ok_id}?installPortalId={portal}"),
+    ] {
+        let s = t.get(&token, &path).await;
+        assert_eq!(s.status, 200, "{path}: {}", s.text);
+        assert_eq!(s.body["id"], ok_id);
+        assert_eq!(s.body["status"], "SUCCESS");
+        assert!(s.body["initiatedAt"].is_i64(), "{}", s.text);
+        assert!(s.body["completedAt"].is_i64(), "{}", s.text);
+        assert!(s.body.get("errorCode").is_none(), "{}", s.text);
+    }
+    let s = t.get(&token, &format!("{J}/status/{missing_id}")).await;
+    assert_eq!(s.status, 200, "{}", s.text);
+    assert_eq!(s.body["status"], "FAILED");
+    assert_eq!(s.body["errorCode"], "VALIDATION_ERROR");
+    assert!(s.body["message"].is_string(), "{}", s.text);
+
+    // One entry, readable like every other, with one SNAPSHOT event of the values now.
+    let latest = t.get(&token, &format!("{J}/latest")).await;
+    assert_eq!(latest.status, 200, "{}", latest.text);
+    let all = t.get(&token, &format!("{J}/batch/earliest/10")).await;
+    assert_eq!(all.body["results"].as_array().map(Vec::len), Some(1));
+    let events = events_at(&t, &latest.body).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    let e = &events[0];
+    assert_eq!(e["action"], "SNAPSHOT");
+    assert_eq!(e["objectTypeId"], "0-1");
+    assert_eq!(e["objectId"], id);
+    assert_eq!(e["portalId"], portal);
+    assert_eq!(e["snapshotStatusId"], ok_id);
+    assert_eq!(
+        e["properties"],
+        json!({"firstname": "Samantha", "email": "s@example.com"})
+    );
+    let local = t
+        .get(&token, &format!("{JL}/latest?installPortalId={portal}"))
+        .await;
+    assert_eq!(offset(&local), offset(&latest));
+
+    // Unknown ids, another portal's filter and another app's status: 404.
+    let unknown = uuid::Uuid::new_v4();
+    let s = t.get(&token, &format!("{J}/status/{unknown}")).await;
+    assert_eq!(s.status, 404, "{}", s.text);
+    assert_eq!(s.body["category"], "OBJECT_NOT_FOUND");
+    let s = t
+        .get(
+            &token,
+            &format!("{JL}/status/{ok_id}?installPortalId={}", portal + 1),
+        )
+        .await;
+    assert_eq!(s.status, 404, "{}", s.text);
+    let (_other, other_token, _, _) = setup(&t).await;
+    let s = t.get(&other_token, &format!("{J}/status/{ok_id}")).await;
+    assert_eq!(s.status, 404, "{}", s.text);
+}
+
+#[tokio::test]
+async fn snapshots_need_the_scope_an_install_and_a_whole_body() {
+    let t = TestApp::spawn().await;
+    let (app, token, portal, crm) = setup(&t).await;
+    let good = json!({"snapshotRequests": [snap_request(portal, "0-1", 1, &["email"])]});
+
+    // A portal's token is no app token; an app token without the scope is 403.
+    let a = t.post(&crm, SNAP, good.clone()).await;
+    assert_eq!(a.status, 401, "{}", a.text);
+    let (status, body) = app_token(&t, &app, Some("webhooks-journal-data-access")).await;
+    assert_eq!(status, 200, "{body}");
+    let narrow = body["access_token"].as_str().expect("token").to_owned();
+    let a = t.post(&narrow, SNAP, good.clone()).await;
+    assert_eq!(a.status, 403, "{}", a.text);
+    assert_eq!(a.body["category"], "MISSING_SCOPES");
+    let a = t
+        .get(&narrow, &format!("{J}/status/{}", uuid::Uuid::new_v4()))
+        .await;
+    assert_eq!(a.status, 403, "{}", a.text);
+
+    // A portal that did not install the app (or does not exist): 400, nothing written.
+    let admin = admin_token(&t).await;
+    let (stranger, _) = new_portal(&t, &admin).await;
+    for p in [stranger, 987_654_321] {
+        let a = t
+            .post(
+                &token,
+                SNAP,
+                json!({"snapshotRequests": [
+                    snap_request(portal, "0-1", 1, &["email"]),
+                    snap_request(p, "0-1", 1, &["email"]),
+                ]}),
+            )
+            .await;
+        assert_eq!(a.status, 400, "{}", a.text);
+        assert_eq!(a.body["category"], "VALIDATION_ERROR");
+        assert!(a.text.contains("not installed"), "{}", a.text);
+    }
+
+    // Bad bodies: 400 naming what is wrong.
+    for (body, names) in [
+        (json!({}), "snapshotRequests"),
+        (json!({"snapshotRequests": []}), "snapshotRequests"),
+        (
+            json!({"snapshotRequests": [{"portalId": portal, "objectTypeId": "0-1", "properties": []}]}),
+            "objectId",
+        ),
+        (
+            json!({"snapshotRequests": [{"objectTypeId": "0-1", "objectId": 1, "properties": []}]}),
+            "portalId",
+        ),
+        (
+            json!({"snapshotRequests": [{"portalId": portal, "objectTypeId": "0-1", "objectId": 1}]}),
+            "properties",
+        ),
+        (
+            json!({"snapshotRequests": [snap_request(portal, "contacts", 1, &[])]}),
+            "objectTypeId",
+        ),
+        (
+            json!({"snapshotRequests": [{"portalId": portal, "objectTypeId": "0-1", "objectId": "x", "properties": []}]}),
+            "",
+        ),
+    ] {
+        let a = t.post(&token, SNAP, body.clone()).await;
+        assert_eq!(a.status, 400, "{body}: {}", a.text);
+        assert!(a.text.contains(names), "{body}: {}", a.text);
+    }
+    let a = t.post_raw(&token, SNAP, "{not json").await;
+    assert_eq!(a.status, 400, "{}", a.text);
+
+    // None of these wrote an entry.
+    let latest = t.get(&token, &format!("{J}/latest")).await;
+    assert_eq!(latest.status, 204, "{}", latest.text);
+}

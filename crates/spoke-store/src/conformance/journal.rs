@@ -1,7 +1,8 @@
 //! Checks of [`crate::journal`] (checks 331-345): journal entries are written by the
 //! change's own transaction (none for a change rolled back, none for a portal that did not
 //! install the app), in order, with the events the rule makes; subscriptions, filters and
-//! app tokens round-trip; entries expire.
+//! app tokens round-trip; entries expire; CRM snapshots are one entry per portal with a
+//! status per object, gone with the app and with the portal's reset.
 
 use serde_json::{json, Value};
 use spoke_core::association::HUBSPOT_DEFINED;
@@ -11,7 +12,8 @@ use spoke_core::PortalId;
 use super::associations::{link, plain};
 use super::{new, ok, patch, Store, T0};
 use crate::journal::{
-    AppToken, JournalEntry, JournalRead, JournalSubscription, Position, Selector, RETENTION_MS,
+    take_snapshots, AppToken, JournalEntry, JournalRead, JournalSubscription, Position, Selector,
+    SnapshotRequest, RETENTION_MS,
 };
 use crate::oauth::NewApp;
 use crate::{LinkContext, RecordArchive, WriteContext, WriteSource};
@@ -513,6 +515,119 @@ pub(super) async fn entries_expire(store: &dyn Store, portal: PortalId) {
     );
 }
 
+/// Snapshots: the values now of the properties named, one entry per portal in one
+/// transaction, a status per object (FAILED for one that does not exist), statuses only for
+/// their app, and gone with the app or the portal's reset.
+pub(super) async fn snapshots_are_entries_with_statuses(
+    store: &dyn Store,
+    portal: PortalId,
+    second: PortalId,
+) {
+    let a = app(store, portal, "snap", true).await;
+    store
+        .ensure_portal(second, T0)
+        .await
+        .expect("ensure_portal");
+    store.install_app(a, second, T0).await.expect("install");
+    let b = app(store, portal, "snap-other", true).await;
+    let now = T0 + 5_000;
+    let out = store
+        .create_objects(
+            &wctx(portal, CONTACT, now, false),
+            vec![new(&[("email", "s@j.test"), ("firstname", "S")])],
+        )
+        .await
+        .expect("create");
+    let x = ok(&out[0], "x").id;
+    store
+        .update_objects(
+            &wctx(portal, CONTACT, now + 1, false),
+            vec![patch(x, &[("firstname", "T")])],
+        )
+        .await
+        .expect("update");
+    let out = store
+        .create_objects(
+            &wctx(second, COMPANY, now, false),
+            vec![new(&[("name", "Acme")])],
+        )
+        .await
+        .expect("create");
+    let c = ok(&out[0], "c").id;
+    let req = |p: PortalId, t: &str, id: i64, props: &[&str]| SnapshotRequest {
+        portal: p,
+        object_type_id: t.to_owned(),
+        object_id: id,
+        properties: props.iter().map(|s| (*s).to_owned()).collect(),
+    };
+    let at = now + 10;
+    let statuses = take_snapshots(
+        store,
+        a,
+        &[
+            req(portal, CONTACT, x, &["firstname", "email", "phone"]),
+            req(portal, CONTACT, x + 1_000_000, &["email"]),
+            req(second, COMPANY, c, &["name"]),
+            // A company's id under the contact type: the second portal has no contacts.
+            req(second, CONTACT, c, &["name"]),
+        ],
+        |_| at,
+    )
+    .await
+    .expect("take_snapshots");
+    let kinds: Vec<&str> = statuses.iter().map(|s| s.status.as_str()).collect();
+    assert_eq!(kinds, ["SUCCESS", "FAILED", "SUCCESS", "FAILED"]);
+    assert_eq!(statuses[1].error_code.as_deref(), Some("VALIDATION_ERROR"));
+    for st in &statuses {
+        let found = store
+            .snapshot_status(a, &st.id)
+            .await
+            .expect("snapshot_status");
+        assert_eq!(found.as_ref(), Some(st));
+        assert_eq!(
+            store.snapshot_status(b, &st.id).await.expect("status"),
+            None
+        );
+    }
+
+    // One entry per portal; each has its portal's events.
+    let all = entries(store, a, None, at).await;
+    assert_eq!(all.len(), 2, "{all:?}");
+    assert_eq!(statuses[0].offset.as_deref(), Some(all[0].offset.as_str()));
+    assert_eq!(statuses[2].offset.as_deref(), Some(all[1].offset.as_str()));
+    assert_eq!(statuses[1].offset, None);
+    assert_eq!(
+        events(store, &all[0]).await,
+        vec![(
+            "SNAPSHOT".to_owned(),
+            x,
+            json!({"firstname": "T", "email": "s@j.test"})
+        )]
+    );
+    assert_eq!(
+        events(store, &all[1]).await,
+        vec![("SNAPSHOT".to_owned(), c, json!({"name": "Acme"}))]
+    );
+    assert!(entries(store, b, None, at).await.is_empty());
+
+    // The second portal's reset takes its statuses and entries; the app's removal the rest.
+    store.reset_portal(second, at).await.expect("reset");
+    assert_eq!(
+        store.snapshot_status(a, &statuses[2].id).await.expect("s"),
+        None
+    );
+    assert!(store
+        .snapshot_status(a, &statuses[0].id)
+        .await
+        .expect("s")
+        .is_some());
+    store.delete_app(a).await.expect("delete_app");
+    assert_eq!(
+        store.snapshot_status(a, &statuses[0].id).await.expect("s"),
+        None
+    );
+}
+
 /// The journal's checks, in portals 331-345 (a second tenant is the next number).
 pub(super) async fn run_all(store: &dyn Store, p: &super::Portals) {
     entries_are_written_with_their_change_and_in_order(store, p.of(331)).await;
@@ -520,4 +635,5 @@ pub(super) async fn run_all(store: &dyn Store, p: &super::Portals) {
     association_changes_are_entries(store, p.of(334)).await;
     subscriptions_filters_and_tokens_round_trip(store, p.of(335)).await;
     entries_expire(store, p.of(336)).await;
+    snapshots_are_entries_with_statuses(store, p.of(337), p.of(338)).await;
 }
