@@ -867,17 +867,28 @@ fn build() -> Vec<Operation> {
 /// 403 or 405). Path parameters are renamed to the name an earlier row gives the parameter
 /// at the same place, as the router requires.
 fn add_elsewhere(ops: &mut Vec<Operation>) {
-    let hand = ops.len();
     let mut names = ParamNames::default();
     for op in ops.iter() {
         names.canonical(&op.path);
     }
     let mut routes: std::collections::HashSet<(Verb, String)> =
         ops.iter().map(|o| (o.verb, o.path.clone())).collect();
+    // Thousands of generated rows are each compared with every hand row of the same depth:
+    // split the hand rows once, by segment count, or start-up spends 100 ms splitting.
+    let mut hand: HashMap<usize, Vec<(Verb, Vec<&str>)>> = HashMap::new();
+    for h in ops.iter() {
+        let segments: Vec<&str> = h.path.split('/').collect();
+        hand.entry(segments.len())
+            .or_default()
+            .push((h.verb, segments));
+    }
+    let mut added = Vec::new();
     for &(api, name, verb, path, scopes, source) in elsewhere::ROWS {
-        let taken = ops[..hand]
-            .iter()
-            .any(|h| shadows(path, &h.path) || (h.verb == verb && same_shape(path, &h.path)));
+        let segments: Vec<&str> = path.split('/').collect();
+        let taken = hand.get(&segments.len()).is_some_and(|rows| {
+            rows.iter()
+                .any(|(v, h)| shadows(&segments, h) || (*v == verb && same_shape(&segments, h)))
+        });
         if taken {
             continue;
         }
@@ -890,7 +901,7 @@ fn add_elsewhere(ops: &mut Vec<Operation>) {
         } else {
             RateClass::Standard
         };
-        ops.push(Operation {
+        added.push(Operation {
             api,
             name,
             verb,
@@ -901,6 +912,7 @@ fn add_elsewhere(ops: &mut Vec<Operation>) {
             handler: None,
         });
     }
+    ops.extend(added);
 }
 
 /// The name the router knows for the parameter after each path prefix: the first row's.
@@ -936,12 +948,11 @@ fn is_param(segment: &str) -> bool {
 
 /// Whether some path routed to `hand` would be routed to `path` instead: at the first
 /// segment where the two differ in kind, `path` has a literal and `hand` a parameter.
-fn shadows(path: &str, hand: &str) -> bool {
-    let (a, b): (Vec<&str>, Vec<&str>) = (path.split('/').collect(), hand.split('/').collect());
-    if a.len() != b.len() {
+fn shadows(path: &[&str], hand: &[&str]) -> bool {
+    if path.len() != hand.len() {
         return false;
     }
-    for (x, y) in a.iter().zip(&b) {
+    for (x, y) in path.iter().zip(hand) {
         match (is_param(x), is_param(y)) {
             (true, true) => {}
             (false, false) if x == y => {}
@@ -952,12 +963,11 @@ fn shadows(path: &str, hand: &str) -> bool {
     false
 }
 
-/// Whether two templates route the same paths (parameters named differently).
-fn same_shape(a: &str, b: &str) -> bool {
-    let (a, b): (Vec<&str>, Vec<&str>) = (a.split('/').collect(), b.split('/').collect());
+/// Whether two templates, as segments, route the same paths (parameters named differently).
+fn same_shape(a: &[&str], b: &[&str]) -> bool {
     a.len() == b.len()
         && a.iter()
-            .zip(&b)
+            .zip(b)
             .all(|(x, y)| (is_param(x) && is_param(y)) || x == y)
 }
 
@@ -999,17 +1009,21 @@ mod tests {
         assert!(generated.len() <= elsewhere::ROWS.len());
         for e in &generated {
             for h in &hand {
-                assert!(!shadows(&e.path, &h.path), "{e:?} takes requests of {h:?}");
-                assert!(
-                    e.verb != h.verb || !same_shape(&e.path, &h.path),
-                    "{e:?} is {h:?}"
-                );
+                let (ep, hp) = (segments(&e.path), segments(&h.path));
+                assert!(!shadows(&ep, &hp), "{e:?} takes requests of {h:?}");
+                assert!(e.verb != h.verb || !same_shape(&ep, &hp), "{e:?} is {h:?}");
             }
         }
     }
 
+    fn segments(path: &str) -> Vec<&str> {
+        path.split('/').collect()
+    }
+
     #[test]
     fn shadowing_and_parameter_names() {
+        let shadows = |a, b| shadows(&segments(a), &segments(b));
+        let same_shape = |a, b| same_shape(&segments(a), &segments(b));
         assert!(shadows("/a/contacts/x", "/a/{t}/x"));
         assert!(!shadows("/a/{t}/x", "/a/contacts/x"));
         assert!(!shadows("/a/{t}/x", "/a/{u}/x"));
