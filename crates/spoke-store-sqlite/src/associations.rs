@@ -214,15 +214,15 @@ impl AssociationStore for SqliteStore {
         let portal = request.portal;
         self.read(move |conn| {
             let mut pages = request.empty_pages();
-            for ((from_id, after), page) in request.starts().zip(&mut pages) {
-                // Rows come in (to_id, category, type_id) order; stop at the first row of
-                // the (limit+1)-th target, which only says that more remain. Both ends of a
-                // link row were live records of its types when it was written, and records
-                // are never deleted, so an end is live unless it is archived: a question for
-                // the small index of archived ids (`0006_archived_ids.sql`), not for the
-                // objects themselves. An archived `from` gives an empty page.
-                let mut stmt = conn.prepare_cached(
-                    "SELECT a.to_id, a.category, a.type_id
+            // Rows come in (to_id, category, type_id) order; stop at the first row of the
+            // (limit+1)-th target, which only says that more remain. Both ends of a link row
+            // were live records of its types when it was written, and records are never
+            // deleted, so an end is live unless it is archived: a question for the small
+            // index of archived ids (`0006_archived_ids.sql`), not for the objects
+            // themselves. An archived `from` gives an empty page. One statement-cache
+            // look-up per read, not per from-id: it hashes the statement's text.
+            let mut stmt = conn.prepare_cached(
+                "SELECT a.to_id, a.category, a.type_id
                      FROM associations a
                      WHERE a.portal_id = ?1 AND a.from_type = ?2 AND a.from_id = ?3
                          AND a.to_type = ?4 AND a.to_id > ?5
@@ -231,7 +231,8 @@ impl AssociationStore for SqliteStore {
                          AND NOT EXISTS (SELECT 1 FROM objects o INDEXED BY objects_archived
                              WHERE o.id = a.to_id AND o.archived_at IS NOT NULL)
                      ORDER BY a.to_id, a.category, a.type_id",
-                )?;
+            )?;
+            for ((from_id, after), page) in request.starts().zip(&mut pages) {
                 let mut rows = stmt.query(params![
                     portal.0,
                     request.from_type,
