@@ -622,8 +622,8 @@ impl WebhookStore for TimedStore {
     async fn install_app(&self, app_id: i64, portal: PortalId, now: Millis) -> StoreResult<()> {
         timed!(self, install_app(app_id, portal, now))
     }
-    async fn uninstall_app(&self, app_id: i64, portal: PortalId) -> StoreResult<bool> {
-        timed!(self, uninstall_app(app_id, portal))
+    async fn uninstall_app(&self, app_id: i64, portal: PortalId, now: Millis) -> StoreResult<bool> {
+        timed!(self, uninstall_app(app_id, portal, now))
     }
     async fn installed_apps(&self, portal: PortalId) -> StoreResult<Vec<i64>> {
         timed!(self, installed_apps(portal))
@@ -681,7 +681,7 @@ impl JournalStore for TimedStore {
     async fn upsert_journal_subscription(
         &self,
         new: NewJournalSubscription,
-    ) -> StoreResult<JournalSubscription> {
+    ) -> StoreResult<journal::Upserted> {
         timed!(self, upsert_journal_subscription(new))
     }
     async fn delete_journal_subscriptions(
@@ -700,7 +700,7 @@ impl JournalStore for TimedStore {
         subscription_id: i64,
         conditions: String,
         now: Millis,
-    ) -> StoreResult<Option<JournalFilter>> {
+    ) -> StoreResult<journal::FilterCreated> {
         timed!(
             self,
             create_journal_filter(app_id, subscription_id, conditions, now)

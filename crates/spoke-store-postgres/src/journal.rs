@@ -12,10 +12,12 @@ use deadpool_postgres::{GenericClient, Transaction};
 use spoke_core::time::Millis;
 use spoke_core::{ObjectId, PortalId};
 use spoke_store::journal::{
-    self, AppToken, Change, JournalBatch, JournalEntry, JournalFilter, JournalListeners,
-    JournalRead, JournalStore, JournalSubscription, NewEntry, NewJournalSubscription, Position,
-    Selector, SnapshotStatus, ENTRY_COLUMNS, ENTRY_INSERT_COLUMNS, FILTER_COLUMNS, LISTENERS_SQL,
-    PRUNE_SQL, SNAPSHOT_COLUMNS, SNAPSHOT_PRUNE_SQL, SUBSCRIPTION_COLUMNS, TOKEN_COLUMNS,
+    self, AppToken, Change, FilterCreated, JournalBatch, JournalEntry, JournalFilter,
+    JournalListeners, JournalRead, JournalStore, JournalSubscription, Lifecycle, Limit, NewEntry,
+    NewJournalSubscription, Position, Selector, SnapshotStatus, Upserted, ENTRY_COLUMNS,
+    ENTRY_INSERT_COLUMNS, FILTER_COLUMNS, FILTER_COUNT_SQL, LIFECYCLE_SQL, LISTENERS_SQL,
+    MAX_FILTERS, PRUNE_SQL, SNAPSHOT_COLUMNS, SNAPSHOT_PRUNE_SQL, SUBSCRIPTION_COLUMNS,
+    TOKEN_COLUMNS, USAGE_SQL,
 };
 use spoke_store::plan::Decided;
 use spoke_store::webhooks::LinkChange;
@@ -153,6 +155,40 @@ pub(crate) async fn link_entries(
     let mut batch = JournalBatch::default();
     listeners.links(&mut batch, &change, changes);
     insert(tx, portal, ctx.now, batch).await
+}
+
+/// The lifecycle entry of an app's install change, inside its transaction (nothing when
+/// the app has no matching `APP_LIFECYCLE_EVENT` subscription).
+pub(crate) async fn lifecycle_entries(
+    tx: &Transaction<'_>,
+    app_id: i64,
+    portal: PortalId,
+    now: Millis,
+    which: Lifecycle,
+) -> Result<(), Error> {
+    let rows = db::query(
+        tx,
+        LIFECYCLE_SQL,
+        &[&app_id, &which.event_type_id(), &portal.0],
+    )
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get::<_, i64>(0)?, r.try_get::<_, String>(1)?)))
+    .collect::<Result<Vec<_>, Error>>()?;
+    let batch = JournalBatch::lifecycle(&rows, which, app_id, portal, now);
+    insert(tx, portal, now, batch).await
+}
+
+/// Serializes the app's subscription and filter writes, so that the limits each checks in
+/// its transaction hold when several run at once.
+async fn lock_subscriptions(tx: &Transaction<'_>, app_id: i64) -> Result<(), Error> {
+    db::execute(
+        tx,
+        "SELECT pg_advisory_xact_lock($1, hashtext(current_schema() || ':' || $2::BIGINT::TEXT || 's'))",
+        &[&ENTRY_LOCK_CLASS, &app_id],
+    )
+    .await?;
+    Ok(())
 }
 
 /// Removes an app's journal rows (with the app, `OAuthStore::delete_app`).
@@ -324,16 +360,11 @@ impl JournalStore for PostgresStore {
     async fn upsert_journal_subscription(
         &self,
         new: NewJournalSubscription,
-    ) -> StoreResult<JournalSubscription> {
+    ) -> StoreResult<Upserted> {
         self.write(TxMode::RECORDS, new, move |tx, new| {
             Box::pin(async move {
                 // Upserts of one app are serialized, so two at once cannot both insert.
-                db::execute(
-                    tx,
-                    "SELECT pg_advisory_xact_lock($1, hashtext(current_schema() || ':' || $2::BIGINT::TEXT || 's'))",
-                    &[&ENTRY_LOCK_CLASS, &new.app_id],
-                )
-                .await?;
+                lock_subscriptions(tx, new.app_id).await?;
                 let existing = db::query_opt(
                     tx,
                     "SELECT id FROM journal_subscriptions WHERE app_id = $1
@@ -349,14 +380,22 @@ impl JournalStore for PostgresStore {
                     ],
                 )
                 .await?;
+                let existing: Option<i64> = existing.map(|r| r.try_get(0)).transpose()?;
+                let usage = db::query(tx, USAGE_SQL, &[&new.app_id])
+                    .await?
+                    .iter()
+                    .map(|r| Ok((r.try_get::<_, i64>(0)?, r.try_get::<_, String>(1)?)))
+                    .collect::<Result<Vec<_>, Error>>()?;
+                if let Some(limit) = journal::upsert_refusal(&usage, existing, new) {
+                    return Ok(Finish::Rollback(Upserted::LimitReached(limit)));
+                }
                 let (a, p, o, s) = (
                     journal::list_column(&new.actions),
                     journal::list_column(&new.properties),
                     journal::list_column(&new.object_ids),
                     journal::list_column(&new.associated_object_type_ids),
                 );
-                let id: i64 = if let Some(row) = existing {
-                    let id: i64 = row.try_get(0)?;
+                let id: i64 = if let Some(id) = existing {
                     db::execute(
                         tx,
                         "UPDATE journal_subscriptions SET actions = $2, properties = $3,
@@ -392,7 +431,7 @@ impl JournalStore for PostgresStore {
                 let stored = subscription_by_id(tx, new.app_id, id)
                     .await?
                     .ok_or(Error::Retry("a journal subscription vanished"))?;
-                Ok(Finish::Commit(stored))
+                Ok(Finish::Commit(Upserted::Saved(stored)))
             })
         })
         .await
@@ -451,9 +490,10 @@ impl JournalStore for PostgresStore {
         subscription_id: i64,
         conditions: String,
         now: Millis,
-    ) -> StoreResult<Option<JournalFilter>> {
+    ) -> StoreResult<FilterCreated> {
         self.write(TxMode::RECORDS, conditions, move |tx, conditions| {
             Box::pin(async move {
+                lock_subscriptions(tx, app_id).await?;
                 // The subscription is locked so that it cannot be deleted under its filter.
                 let found = db::query_opt(
                     tx,
@@ -462,7 +502,13 @@ impl JournalStore for PostgresStore {
                 )
                 .await?;
                 if found.is_none() {
-                    return Ok(Finish::Commit(None));
+                    return Ok(Finish::Commit(FilterCreated::NoSubscription));
+                }
+                let count: i64 = db::query_one(tx, FILTER_COUNT_SQL, &[&app_id])
+                    .await?
+                    .try_get(0)?;
+                if usize::try_from(count).unwrap_or(usize::MAX) >= MAX_FILTERS {
+                    return Ok(Finish::Rollback(FilterCreated::LimitReached(Limit::Filters)));
                 }
                 let row = db::query_one(
                     tx,
@@ -473,7 +519,9 @@ impl JournalStore for PostgresStore {
                     &[&app_id, &subscription_id, conditions, &now],
                 )
                 .await?;
-                Ok(Finish::Commit(Some(journal::filter(&Cols(&row))?)))
+                Ok(Finish::Commit(FilterCreated::Created(journal::filter(
+                    &Cols(&row),
+                )?)))
             })
         })
         .await

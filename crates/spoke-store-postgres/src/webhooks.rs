@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use deadpool_postgres::{GenericClient, Transaction};
 use spoke_core::time::Millis;
 use spoke_core::{ObjectId, PortalId};
+use spoke_store::journal::Lifecycle;
 use spoke_store::plan::Decided;
 use spoke_store::webhooks::{
     self, AttemptRecord, CreateSubscription, DeliveryAttempt, EventBatch, LinkChange, Listeners,
@@ -395,20 +396,24 @@ impl WebhookStore for PostgresStore {
     async fn install_app(&self, app_id: i64, portal: PortalId, now: Millis) -> StoreResult<()> {
         self.write(TxMode::RECORDS, (), move |tx, ()| {
             Box::pin(async move {
-                db::execute(
+                let added = db::execute(
                     tx,
                     "INSERT INTO app_installs (app_id, portal_id, installed_at)
                      VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
                     &[&app_id, &portal.0, &now],
                 )
                 .await?;
+                if added > 0 {
+                    crate::journal::lifecycle_entries(tx, app_id, portal, now, Lifecycle::Install)
+                        .await?;
+                }
                 Ok(Finish::Commit(()))
             })
         })
         .await
     }
 
-    async fn uninstall_app(&self, app_id: i64, portal: PortalId) -> StoreResult<bool> {
+    async fn uninstall_app(&self, app_id: i64, portal: PortalId, now: Millis) -> StoreResult<bool> {
         self.write(TxMode::RECORDS, (), move |tx, ()| {
             Box::pin(async move {
                 let n = db::execute(
@@ -417,6 +422,16 @@ impl WebhookStore for PostgresStore {
                     &[&app_id, &portal.0],
                 )
                 .await?;
+                if n > 0 {
+                    crate::journal::lifecycle_entries(
+                        tx,
+                        app_id,
+                        portal,
+                        now,
+                        Lifecycle::Uninstall,
+                    )
+                    .await?;
+                }
                 Ok(Finish::Commit(n > 0))
             })
         })

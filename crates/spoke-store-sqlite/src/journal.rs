@@ -8,10 +8,12 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use spoke_core::time::Millis;
 use spoke_core::{ObjectId, PortalId};
 use spoke_store::journal::{
-    self, AppToken, Change, JournalBatch, JournalEntry, JournalFilter, JournalListeners,
-    JournalRead, JournalStore, JournalSubscription, NewEntry, NewJournalSubscription, Position,
-    Selector, SnapshotStatus, ENTRY_COLUMNS, ENTRY_INSERT_COLUMNS, FILTER_COLUMNS, LISTENERS_SQL,
-    PRUNE_SQL, SNAPSHOT_COLUMNS, SNAPSHOT_PRUNE_SQL, SUBSCRIPTION_COLUMNS, TOKEN_COLUMNS,
+    self, AppToken, Change, FilterCreated, JournalBatch, JournalEntry, JournalFilter,
+    JournalListeners, JournalRead, JournalStore, JournalSubscription, Lifecycle, Limit, NewEntry,
+    NewJournalSubscription, Position, Selector, SnapshotStatus, Upserted, ENTRY_COLUMNS,
+    ENTRY_INSERT_COLUMNS, FILTER_COLUMNS, FILTER_COUNT_SQL, LIFECYCLE_SQL, LISTENERS_SQL,
+    MAX_FILTERS, PRUNE_SQL, SNAPSHOT_COLUMNS, SNAPSHOT_PRUNE_SQL, SUBSCRIPTION_COLUMNS,
+    TOKEN_COLUMNS, USAGE_SQL,
 };
 use spoke_store::plan::Decided;
 use spoke_store::webhooks::LinkChange;
@@ -130,6 +132,32 @@ pub(crate) fn link_entries(
     insert(conn, portal, ctx.now, batch)
 }
 
+/// The lifecycle entry of an app's install change, inside its transaction (nothing when
+/// the app has no matching `APP_LIFECYCLE_EVENT` subscription).
+pub(crate) fn lifecycle_entries(
+    conn: &Connection,
+    app_id: i64,
+    portal: PortalId,
+    now: Millis,
+    which: Lifecycle,
+) -> rusqlite::Result<()> {
+    let rows = conn
+        .prepare_cached(LIFECYCLE_SQL)?
+        .query_map(params![app_id, which.event_type_id(), portal.0], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let batch = JournalBatch::lifecycle(&rows, which, app_id, portal, now);
+    insert(conn, portal, now, batch)
+}
+
+/// The app's subscriptions as the limits see them.
+fn usage(conn: &Connection, app_id: i64) -> rusqlite::Result<Vec<(i64, String)>> {
+    conn.prepare_cached(USAGE_SQL)?
+        .query_map(params![app_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect()
+}
+
 /// Removes an app's journal rows (with the app, `OAuthStore::delete_app`).
 pub(crate) fn delete_app_rows(conn: &Connection, app_id: i64) -> rusqlite::Result<()> {
     for table in [
@@ -221,7 +249,7 @@ impl JournalStore for SqliteStore {
     async fn upsert_journal_subscription(
         &self,
         new: NewJournalSubscription,
-    ) -> StoreResult<JournalSubscription> {
+    ) -> StoreResult<Upserted> {
         self.write(move |conn| {
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let existing: Option<i64> = tx
@@ -239,6 +267,9 @@ impl JournalStore for SqliteStore {
                     |r| r.get(0),
                 )
                 .optional()?;
+            if let Some(limit) = journal::upsert_refusal(&usage(&tx, new.app_id)?, existing, &new) {
+                return Ok(Upserted::LimitReached(limit));
+            }
             let lists = (
                 journal::list_column(&new.actions),
                 journal::list_column(&new.properties),
@@ -276,7 +307,9 @@ impl JournalStore for SqliteStore {
             };
             let stored = subscription_by_id(&tx, new.app_id, id)?;
             tx.commit()?;
-            stored.ok_or(rusqlite::Error::QueryReturnedNoRows)
+            stored
+                .map(Upserted::Saved)
+                .ok_or(rusqlite::Error::QueryReturnedNoRows)
         })
         .await
     }
@@ -322,11 +355,15 @@ impl JournalStore for SqliteStore {
         subscription_id: i64,
         conditions: String,
         now: Millis,
-    ) -> StoreResult<Option<JournalFilter>> {
+    ) -> StoreResult<FilterCreated> {
         self.write(move |conn| {
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             if subscription_by_id(&tx, app_id, subscription_id)?.is_none() {
-                return Ok(None);
+                return Ok(FilterCreated::NoSubscription);
+            }
+            let count: i64 = tx.query_row(FILTER_COUNT_SQL, params![app_id], |r| r.get(0))?;
+            if usize::try_from(count).unwrap_or(usize::MAX) >= MAX_FILTERS {
+                return Ok(FilterCreated::LimitReached(Limit::Filters));
             }
             tx.execute(
                 "INSERT INTO journal_filters (app_id, subscription_id, conditions, created_at)
@@ -338,10 +375,9 @@ impl JournalStore for SqliteStore {
                 .prepare_cached(&format!(
                     "SELECT {FILTER_COLUMNS} FROM journal_filters WHERE id = ?1"
                 ))?
-                .query_row(params![id], |r| journal::filter(&Cols(r)))
-                .optional()?;
+                .query_row(params![id], |r| journal::filter(&Cols(r)))?;
             tx.commit()?;
-            Ok(stored)
+            Ok(FilterCreated::Created(stored))
         })
         .await
     }

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};
 use spoke_core::time::Millis;
 use spoke_core::{ObjectId, PortalId};
+use spoke_store::journal::Lifecycle;
 use spoke_store::plan::Decided;
 use spoke_store::webhooks::{
     self, AttemptRecord, CreateSubscription, DeliveryAttempt, EventBatch, LinkChange, Listeners,
@@ -274,22 +275,32 @@ impl WebhookStore for SqliteStore {
 
     async fn install_app(&self, app_id: i64, portal: PortalId, now: Millis) -> StoreResult<()> {
         self.write(move |conn| {
-            conn.execute(
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let added = tx.execute(
                 "INSERT INTO app_installs (app_id, portal_id, installed_at) VALUES (?1, ?2, ?3)
                  ON CONFLICT DO NOTHING",
                 params![app_id, portal.0, now],
             )?;
-            Ok(())
+            if added > 0 {
+                crate::journal::lifecycle_entries(&tx, app_id, portal, now, Lifecycle::Install)?;
+            }
+            tx.commit()
         })
         .await
     }
 
-    async fn uninstall_app(&self, app_id: i64, portal: PortalId) -> StoreResult<bool> {
+    async fn uninstall_app(&self, app_id: i64, portal: PortalId, now: Millis) -> StoreResult<bool> {
         self.write(move |conn| {
-            Ok(conn.execute(
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let removed = tx.execute(
                 "DELETE FROM app_installs WHERE app_id = ?1 AND portal_id = ?2",
                 params![app_id, portal.0],
-            )? > 0)
+            )? > 0;
+            if removed {
+                crate::journal::lifecycle_entries(&tx, app_id, portal, now, Lifecycle::Uninstall)?;
+            }
+            tx.commit()?;
+            Ok(removed)
         })
         .await
     }

@@ -65,8 +65,8 @@ pub struct AppToken {
     pub expires_at: Millis,
 }
 
-/// The subscription types HubSpot lists; spoke writes entries for `OBJECT` and
-/// `ASSOCIATION` ones.
+/// The subscription types HubSpot lists; spoke writes entries for `OBJECT`, `ASSOCIATION`
+/// and `APP_LIFECYCLE_EVENT` ones.
 pub const SUBSCRIPTION_TYPES: &[&str] = &[
     "OBJECT",
     "ASSOCIATION",
@@ -112,6 +112,73 @@ pub struct JournalSubscription {
 /// What an upsert writes. A subscription is the app's one for its (type, portal, object
 /// type, event type): upserting it again replaces its lists and keeps its id.
 pub type NewJournalSubscription = JournalSubscription;
+
+/// An app's journal subscriptions at most: [I] HubSpot's documented limit of (webhook)
+/// subscriptions per app, which the journal guide does not restate. Each subscription that
+/// names a portal is a listener every write there reads, so the cap bounds that read.
+pub const MAX_SUBSCRIPTIONS: usize = crate::webhooks::MAX_SUBSCRIPTIONS;
+
+/// An app's filters at most, over all its subscriptions ([I] spoke's bound; HubSpot
+/// documents none): each is judged on every matching write.
+pub const MAX_FILTERS: usize = 1000;
+
+/// An app's `objectIds` at most, summed over its subscriptions ([I] spoke's bound; HubSpot
+/// documents none): each write's listener read parses them.
+pub const MAX_OBJECT_IDS: usize = 10_000;
+
+/// Which of an app's limits a write would pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// [`MAX_SUBSCRIPTIONS`]
+    Subscriptions,
+    /// [`MAX_FILTERS`]
+    Filters,
+    /// [`MAX_OBJECT_IDS`]
+    ObjectIds,
+}
+
+/// What [`JournalStore::upsert_journal_subscription`] did.
+// One is returned per upsert request: boxing the saved subscription would buy nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Upserted {
+    Saved(JournalSubscription),
+    /// Nothing was written: the app would pass this limit.
+    LimitReached(Limit),
+}
+
+/// What [`JournalStore::create_journal_filter`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FilterCreated {
+    Created(JournalFilter),
+    /// The subscription is not the app's.
+    NoSubscription,
+    LimitReached(Limit),
+}
+
+/// The app's subscriptions as the limits see them (`$1` app): id and `objectIds`.
+pub const USAGE_SQL: &str = "SELECT id, object_ids FROM journal_subscriptions WHERE app_id = $1";
+
+/// The app's filters (`$1` app), counted against [`MAX_FILTERS`].
+pub const FILTER_COUNT_SQL: &str = "SELECT COUNT(*) FROM journal_filters WHERE app_id = $1";
+
+/// Whether upserting `new` would pass a limit, given [`USAGE_SQL`]'s rows and the id of the
+/// subscription it replaces (which then no longer counts).
+pub fn upsert_refusal(
+    usage: &[(i64, String)],
+    replacing: Option<i64>,
+    new: &NewJournalSubscription,
+) -> Option<Limit> {
+    let others = usage.iter().filter(|(id, _)| Some(*id) != replacing);
+    if replacing.is_none() && usage.len() >= MAX_SUBSCRIPTIONS {
+        return Some(Limit::Subscriptions);
+    }
+    let ids: usize = others
+        .map(|(_, list)| json_list::<i64>(list).len())
+        .sum::<usize>()
+        + new.object_ids.len();
+    (ids > MAX_OBJECT_IDS).then_some(Limit::ObjectIds)
+}
 
 /// Which subscriptions [`JournalStore::delete_journal_subscriptions`] removes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -239,23 +306,24 @@ pub trait JournalStore: Send + Sync {
     /// The app's subscriptions, by id.
     async fn journal_subscriptions(&self, app_id: i64) -> StoreResult<Vec<JournalSubscription>>;
     /// Inserts, or replaces the app's subscription of the same (type, portal, object type,
-    /// event type), in one transaction; `id` and `created_at` of the argument are ignored.
+    /// event type), in one transaction that also checks the app's limits
+    /// ([`upsert_refusal`]); `id` and `created_at` of the argument are ignored.
     async fn upsert_journal_subscription(
         &self,
         new: NewJournalSubscription,
-    ) -> StoreResult<JournalSubscription>;
+    ) -> StoreResult<Upserted>;
     /// Deletes the app's subscriptions selected, with their filters; how many went.
     async fn delete_journal_subscriptions(&self, app_id: i64, which: Selector) -> StoreResult<u64>;
     /// The app's filters, by id.
     async fn journal_filters(&self, app_id: i64) -> StoreResult<Vec<JournalFilter>>;
-    /// `None` when the subscription is not the app's.
+    /// [`MAX_FILTERS`] is checked in the insert's transaction.
     async fn create_journal_filter(
         &self,
         app_id: i64,
         subscription_id: i64,
         conditions: String,
         now: Millis,
-    ) -> StoreResult<Option<JournalFilter>>;
+    ) -> StoreResult<FilterCreated>;
     async fn delete_journal_filter(&self, app_id: i64, id: i64) -> StoreResult<bool>;
     /// The app's live entries (expiring after `now`), of one portal or all, at most `count`.
     async fn read_journal(
@@ -719,6 +787,81 @@ impl JournalBatch {
                 events: serde_json::Value::Array(events).to_string(),
             })
             .collect()
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// App lifecycle events: an app installed in or uninstalled from a portal.
+
+/// HubSpot's event type id of an app install (`APP_LIFECYCLE_EVENT` subscriptions name it
+/// as `eventTypeId`; the 2027-03 beta spec lists it).
+pub const APP_INSTALL_EVENT_TYPE: &str = "4-1909196";
+/// HubSpot's event type id of an app uninstall.
+pub const APP_UNINSTALL_EVENT_TYPE: &str = "4-1916193";
+
+/// An install change of an app in a portal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lifecycle {
+    Install,
+    Uninstall,
+}
+
+impl Lifecycle {
+    pub fn action(self) -> &'static str {
+        match self {
+            Self::Install => "APP_INSTALL",
+            Self::Uninstall => "APP_UNINSTALL",
+        }
+    }
+
+    pub fn event_type_id(self) -> &'static str {
+        match self {
+            Self::Install => APP_INSTALL_EVENT_TYPE,
+            Self::Uninstall => APP_UNINSTALL_EVENT_TYPE,
+        }
+    }
+}
+
+/// The app's `APP_LIFECYCLE_EVENT` subscriptions to one lifecycle event type (`$1` app,
+/// `$2` event type id) in portal `$3`: app-wide ones (no portal) and the portal's. Read
+/// only when an install row is actually added or removed.
+pub const LIFECYCLE_SQL: &str = "SELECT id, properties FROM journal_subscriptions
+     WHERE app_id = $1 AND subscription_type = 'APP_LIFECYCLE_EVENT' AND event_type_id = $2
+       AND (portal_id IS NULL OR portal_id = $3)
+     ORDER BY id";
+
+impl JournalBatch {
+    /// The events of an app's install change, one per [`LIFECYCLE_SQL`] row (id,
+    /// properties): `properties` are the subscribed ones of the install that spoke knows
+    /// (`hs_app_id`). Filters are not judged: their conditions are about CRM records.
+    pub fn lifecycle(
+        rows: &[(i64, String)],
+        which: Lifecycle,
+        app_id: i64,
+        portal: PortalId,
+        now: Millis,
+    ) -> Self {
+        let known: BTreeMap<String, String> = [("hs_app_id".to_owned(), app_id.to_string())].into();
+        let mut out = Self::default();
+        for (id, properties) in rows {
+            let properties: serde_json::Map<String, serde_json::Value> =
+                json_list::<String>(properties)
+                    .into_iter()
+                    .filter_map(|p| known.get(&p).map(|v| (p, v.clone().into())))
+                    .collect();
+            let event = serde_json::json!({
+                "subscriptionId": id,
+                "subscriptionType": "APP_LIFECYCLE_EVENT",
+                "portalId": portal.0,
+                "appId": app_id,
+                "occurredAt": now,
+                "action": which.action(),
+                "eventTypeId": which.event_type_id(),
+                "properties": properties,
+            });
+            out.events.entry(app_id).or_default().push(event);
+        }
+        out
     }
 }
 

@@ -166,9 +166,12 @@ pub trait WebhookStore: Send + Sync {
         now: Millis,
     ) -> StoreResult<Vec<Option<Subscription>>>;
     async fn delete_subscription(&self, app_id: i64, id: i64) -> StoreResult<bool>;
-    /// Idempotent: installing again keeps the first `installed_at`.
+    /// Idempotent: installing again keeps the first `installed_at`. A new install writes
+    /// the app's `APP_INSTALL` journal entry (`journal::Lifecycle`) in its transaction.
     async fn install_app(&self, app_id: i64, portal: PortalId, now: Millis) -> StoreResult<()>;
-    async fn uninstall_app(&self, app_id: i64, portal: PortalId) -> StoreResult<bool>;
+    /// Whether the app was installed; if so, its `APP_UNINSTALL` journal entry is written
+    /// in the same transaction, at `now`.
+    async fn uninstall_app(&self, app_id: i64, portal: PortalId, now: Millis) -> StoreResult<bool>;
     /// The apps installed in the portal, by id.
     async fn installed_apps(&self, portal: PortalId) -> StoreResult<Vec<i64>>;
     /// Due events (next_attempt_at <= now, not leased by a live lease), oldest first, at most

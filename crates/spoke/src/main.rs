@@ -479,7 +479,7 @@ async fn run_app(command: AppCommand) -> Result<(), String> {
         AppCommand::Uninstall { db, portal, id } => {
             let store = open_store(&db.database, &db.pg).await?;
             if store
-                .uninstall_app(id, PortalId(portal))
+                .uninstall_app(id, PortalId(portal), now_millis())
                 .await
                 .map_err(|e| e.to_string())?
             {

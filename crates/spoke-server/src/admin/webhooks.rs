@@ -9,7 +9,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde::Serialize;
 use serde_json::value::RawValue;
-use spoke_core::time::{format_iso, now_millis};
+use spoke_core::time::format_iso;
 use spoke_core::PortalId;
 use spoke_store::oauth::AppLookup;
 use spoke_store::webhooks::AttemptRecord;
@@ -200,7 +200,10 @@ async fn install(
         return Err(portal_not_found(&portal_raw));
     }
     let app = app_id(&state, &app_raw).await?;
-    state.store.install_app(app, portal, now_millis()).await?;
+    state
+        .store
+        .install_app(app, portal, state.now(portal))
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -211,7 +214,11 @@ async fn uninstall(
 ) -> ApiResult<Response> {
     let portal = portal_id(&portal_raw)?;
     let app = app_id(&state, &app_raw).await?;
-    if state.store.uninstall_app(app, portal).await? {
+    if state
+        .store
+        .uninstall_app(app, portal, state.now(portal))
+        .await?
+    {
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {
         Err(ApiError::object_not_found(format!(

@@ -8,7 +8,9 @@
 //! their own rather than catalogue rows (`Authorized<S>` turns a bearer token into a
 //! portal); `scripts/catalogue-elsewhere` leaves them out. CRM snapshots
 //! (`/webhooks-journal/snapshots/2026-03/crm`) write an entry of `SNAPSHOT` events and a
-//! status per object, read at `…/status/{statusId}`. An entry's events are served at its
+//! status per object, read at `…/status/{statusId}`. An app's subscriptions, their
+//! `objectIds` and its filters are bounded (`journal::MAX_SUBSCRIPTIONS`…), answered over
+//! the limit as the webhooks API answers its own. An entry's events are served at its
 //! pre-signed URL,
 //! `/_spoke/journal-files/{offset}?signature=…`, fetched without Authorization.
 
@@ -23,8 +25,8 @@ use serde::{Deserialize, Serialize};
 use spoke_core::time::{format_iso, now_millis, Millis};
 use spoke_core::{ObjectType, PortalId};
 use spoke_store::journal::{
-    self, Condition, JournalEntry, JournalFilter, JournalRead, JournalSubscription, Position,
-    Selector, SnapshotRequest, SnapshotStatus,
+    self, Condition, JournalEntry, JournalFilter, JournalRead, JournalSubscription, Limit,
+    Position, Selector, SnapshotRequest, SnapshotStatus,
 };
 use spoke_store::tokens::hash;
 
@@ -70,21 +72,23 @@ pub(crate) fn router() -> Router<AppState> {
         .route(SNAPSHOTS, post(take_snapshots))
         .route(&format!("{FILES}/{{offset}}"), get(file));
     for base in JOURNALS {
-        router = router
-            .route(&format!("{base}/earliest"), get(earliest))
-            .route(&format!("{base}/latest"), get(latest))
-            .route(&format!("{base}/offset/{{offset}}/next"), get(next))
-            .route(
-                &format!("{base}/batch/earliest/{{count}}"),
-                get(batch_earliest),
-            )
-            .route(&format!("{base}/batch/latest/{{count}}"), get(batch_latest))
-            .route(&format!("{base}/batch/read"), post(batch_read))
-            .route(&format!("{base}/status/{{statusId}}"), get(snapshot_status))
-            .route(
-                &format!("{base}/batch/{{offset}}/next/{{count}}"),
-                get(batch_next),
+        for (path, start, batch) in READS {
+            router = router.route(
+                &format!("{base}/{path}"),
+                get(
+                    move |caller: AppCaller,
+                          state: State<AppState>,
+                          origin: Origin,
+                          params: Path<ReadParams>,
+                          query: RawQuery| {
+                        read_route(start, batch, caller, state, origin, params, query)
+                    },
+                ),
             );
+        }
+        router = router
+            .route(&format!("{base}/batch/read"), post(batch_read))
+            .route(&format!("{base}/status/{{statusId}}"), get(snapshot_status));
     }
     router
 }
@@ -317,7 +321,7 @@ async fn upsert_subscription(
         }
     }
     let now = now_millis();
-    let saved = state
+    let upserted = state
         .store
         .upsert_journal_subscription(JournalSubscription {
             id: 0,
@@ -334,10 +338,31 @@ async fn upsert_subscription(
             updated_at: now,
         })
         .await?;
+    let saved = match upserted {
+        journal::Upserted::Saved(s) => s,
+        journal::Upserted::LimitReached(limit) => return Err(limit_reached(limit)),
+    };
     Ok(wire::json_response(
         StatusCode::OK,
         &SubscriptionOut::from(saved),
     ))
+}
+
+/// An app at one of its journal limits: 400 in the shape HubSpot answers an app at its
+/// webhook subscription limit (the same words for subscriptions; [I] the others'
+/// messages are spoke's, docs/compatibility.md).
+fn limit_reached(limit: Limit) -> ApiError {
+    match limit {
+        Limit::Subscriptions => super::webhooks::subscription_limit(journal::MAX_SUBSCRIPTIONS),
+        Limit::Filters => super::webhooks::per_app_limit(format!(
+            "Couldn't create another filter. You've reached the maximum number allowed per application ({}).",
+            journal::MAX_FILTERS
+        )),
+        Limit::ObjectIds => super::webhooks::per_app_limit(format!(
+            "Couldn't save the subscription. You've reached the maximum number of objectIds allowed per application ({}).",
+            journal::MAX_OBJECT_IDS
+        )),
+    }
 }
 
 fn parse_id(raw: &str, what: &str) -> ApiResult<i64> {
@@ -517,11 +542,17 @@ async fn create_filter(
     }
     let stored = serde_json::to_string(&conditions)
         .map_err(|e| ApiError::internal(format!("serializing filter: {e}")))?;
-    let created = state
+    let created = match state
         .store
         .create_journal_filter(caller.app_id, subscription_id, stored, now_millis())
         .await?
-        .ok_or_else(|| subscription_not_found(subscription_id))?;
+    {
+        journal::FilterCreated::Created(f) => f,
+        journal::FilterCreated::NoSubscription => {
+            return Err(subscription_not_found(subscription_id))
+        }
+        journal::FilterCreated::LimitReached(limit) => return Err(limit_reached(limit)),
+    };
     Ok(wire::json_response(
         StatusCode::OK,
         &FilterCreated {
@@ -665,35 +696,59 @@ fn single(origin: &str, entries: &[JournalEntry]) -> Response {
     }
 }
 
-async fn earliest(
-    caller: AppCaller,
-    State(state): State<AppState>,
-    Origin(origin): Origin,
-    RawQuery(q): RawQuery,
-) -> ApiResult<Response> {
-    let e = read(&caller, &state, q.as_deref(), Position::Earliest, 1).await?;
-    Ok(single(&origin, &e))
+/// Where a GET read of the journal starts.
+#[derive(Clone, Copy)]
+enum Start {
+    Earliest,
+    Latest,
+    /// After the path's `{offset}`.
+    After,
 }
 
-async fn latest(
-    caller: AppCaller,
-    State(state): State<AppState>,
-    Origin(origin): Origin,
-    RawQuery(q): RawQuery,
-) -> ApiResult<Response> {
-    let e = read(&caller, &state, q.as_deref(), Position::Latest, 1).await?;
-    Ok(single(&origin, &e))
+/// The GET reads under each journal base: where each starts, and whether it answers a
+/// batch of `{count}` entries or one entry (204 when there is none). They differ in
+/// nothing else, so one handler serves them all.
+const READS: [(&str, Start, bool); 6] = [
+    ("earliest", Start::Earliest, false),
+    ("latest", Start::Latest, false),
+    ("offset/{offset}/next", Start::After, false),
+    ("batch/earliest/{count}", Start::Earliest, true),
+    ("batch/latest/{count}", Start::Latest, true),
+    ("batch/{offset}/next/{count}", Start::After, true),
+];
+
+/// A read's path parameters: those its route has.
+#[derive(Deserialize)]
+struct ReadParams {
+    offset: Option<String>,
+    count: Option<String>,
 }
 
-async fn next(
+async fn read_route(
+    start: Start,
+    batched: bool,
     caller: AppCaller,
     State(state): State<AppState>,
     Origin(origin): Origin,
-    Path(offset): Path<String>,
+    Path(params): Path<ReadParams>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Response> {
-    let e = read(&caller, &state, q.as_deref(), Position::After(offset), 1).await?;
-    Ok(single(&origin, &e))
+    let started = Started::new(now_millis());
+    let count = match &params.count {
+        Some(raw) => parse_count(raw)?,
+        None => 1,
+    };
+    let at = match start {
+        Start::Earliest => Position::Earliest,
+        Start::Latest => Position::Latest,
+        Start::After => Position::After(params.offset.unwrap_or_default()),
+    };
+    let e = read(&caller, &state, q.as_deref(), at, count).await?;
+    Ok(if batched {
+        batch(&origin, started, &e, Vec::new())
+    } else {
+        single(&origin, &e)
+    })
 }
 
 fn batch(
@@ -704,52 +759,6 @@ fn batch(
 ) -> Response {
     let results: Vec<EntryOut> = entries.iter().map(|e| entry_out(origin, e)).collect();
     wire::batch_response(wire::BATCH_OK, started, results, errors)
-}
-
-async fn batch_earliest(
-    caller: AppCaller,
-    State(state): State<AppState>,
-    Origin(origin): Origin,
-    Path(count): Path<String>,
-    RawQuery(q): RawQuery,
-) -> ApiResult<Response> {
-    let started = Started::new(now_millis());
-    let count = parse_count(&count)?;
-    let e = read(&caller, &state, q.as_deref(), Position::Earliest, count).await?;
-    Ok(batch(&origin, started, &e, Vec::new()))
-}
-
-async fn batch_latest(
-    caller: AppCaller,
-    State(state): State<AppState>,
-    Origin(origin): Origin,
-    Path(count): Path<String>,
-    RawQuery(q): RawQuery,
-) -> ApiResult<Response> {
-    let started = Started::new(now_millis());
-    let count = parse_count(&count)?;
-    let e = read(&caller, &state, q.as_deref(), Position::Latest, count).await?;
-    Ok(batch(&origin, started, &e, Vec::new()))
-}
-
-async fn batch_next(
-    caller: AppCaller,
-    State(state): State<AppState>,
-    Origin(origin): Origin,
-    Path((offset, count)): Path<(String, String)>,
-    RawQuery(q): RawQuery,
-) -> ApiResult<Response> {
-    let started = Started::new(now_millis());
-    let count = parse_count(&count)?;
-    let e = read(
-        &caller,
-        &state,
-        q.as_deref(),
-        Position::After(offset),
-        count,
-    )
-    .await?;
-    Ok(batch(&origin, started, &e, Vec::new()))
 }
 
 #[derive(Deserialize)]

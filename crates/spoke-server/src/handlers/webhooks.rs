@@ -401,12 +401,22 @@ async fn create_subscription(
             StatusCode::CREATED,
             &SubscriptionOut::from(s),
         )),
-        CreateSubscription::LimitReached => Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            None,
-            format!("Couldn't create another subscription. You've reached the maximum number allowed per application ({MAX_SUBSCRIPTIONS})."),
-        )),
+        CreateSubscription::LimitReached => Err(subscription_limit(MAX_SUBSCRIPTIONS)),
     }
+}
+
+/// HubSpot's answer to an app at its limit of `max` subscriptions (the webhooks guide's
+/// body); the webhooks journal's subscriptions answer the same.
+pub(crate) fn subscription_limit(max: usize) -> ApiError {
+    per_app_limit(format!(
+        "Couldn't create another subscription. You've reached the maximum number allowed per application ({max})."
+    ))
+}
+
+/// An app at one of its limits: 400 with a message and no category, as HubSpot answers
+/// the subscription limit.
+pub(crate) fn per_app_limit(message: String) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, None, message)
 }
 
 /// A create body's rules (§42.1-42.2, docs/compatibility.md "Webhooks").

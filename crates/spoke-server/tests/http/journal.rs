@@ -722,3 +722,195 @@ async fn snapshots_need_the_scope_an_install_and_a_whole_body() {
     let latest = t.get(&token, &format!("{J}/latest")).await;
     assert_eq!(latest.status, 204, "{}", latest.text);
 }
+
+#[tokio::test]
+async fn the_apps_journal_limits_answer_hubspots_limit_error() {
+    use spoke_store::journal::{self, JournalSubscription, Upserted};
+    let t = TestApp::spawn().await;
+    let (app, token, portal, _crm) = setup(&t).await;
+    let sub = |type_id: &str, object_ids: Vec<i64>| JournalSubscription {
+        id: 0,
+        app_id: app.app.id,
+        subscription_type: "OBJECT".into(),
+        portal_id: Some(portal),
+        object_type_id: Some(type_id.into()),
+        event_type_id: None,
+        actions: vec!["CREATE".into()],
+        properties: vec![],
+        object_ids,
+        associated_object_type_ids: vec![],
+        created_at: 0,
+        updated_at: 0,
+    };
+    let mut ids = Vec::new();
+    for n in 0..journal::MAX_SUBSCRIPTIONS - 1 {
+        match t
+            .store
+            .upsert_journal_subscription(sub(&format!("2-{n}"), vec![]))
+            .await
+            .expect("subscribe")
+        {
+            Upserted::Saved(s) => ids.push(s.id),
+            other => panic!("{other:?}"),
+        }
+    }
+    let body = |type_id: &str, object_ids: Vec<i64>| {
+        json!({
+            "subscriptionType": "OBJECT", "portalId": portal, "objectTypeId": type_id,
+            "actions": ["CREATE"], "properties": [], "objectIds": object_ids
+        })
+    };
+    // The thousandth is saved, the next refused as the webhooks API refuses its 1001st.
+    subscribe(&t, &token, body("0-1", vec![])).await;
+    let a = t.post(&token, SUBS, body("0-2", vec![])).await;
+    assert_eq!(a.status, 400, "{}", a.text);
+    assert_eq!(a.body["status"], "error");
+    assert_eq!(
+        a.body["message"],
+        "Couldn't create another subscription. You've reached the maximum number allowed per application (1000)."
+    );
+    assert!(a.body["correlationId"].is_string(), "{}", a.text);
+    assert_eq!(
+        t.get(&token, SUBS).await.body["results"]
+            .as_array()
+            .map(Vec::len),
+        Some(journal::MAX_SUBSCRIPTIONS)
+    );
+    // Upserting one the app has replaces it: not one more.
+    subscribe(&t, &token, body("0-1", vec![1, 2, 3])).await;
+
+    // objectIds are counted over the app's subscriptions.
+    let many: Vec<i64> = (1..=9_997).collect();
+    subscribe(&t, &token, body("2-0", many)).await;
+    let a = t.post(&token, SUBS, body("2-1", vec![1])).await;
+    assert_eq!(a.status, 400, "{}", a.text);
+    assert_eq!(
+        a.body["message"],
+        "Couldn't save the subscription. You've reached the maximum number of objectIds allowed per application (10000)."
+    );
+
+    // Filters: the app's thousandth is made, the next refused.
+    let conditions =
+        r#"[{"filterType":"CRM_OBJECT_PROPERTY","property":"email","operator":"EQ","value":"x"}]"#;
+    for i in 0..journal::MAX_FILTERS - 1 {
+        let made = t
+            .store
+            .create_journal_filter(app.app.id, ids[i % ids.len()], conditions.into(), 0)
+            .await
+            .expect("filter");
+        assert!(
+            matches!(made, journal::FilterCreated::Created(_)),
+            "{made:?}"
+        );
+    }
+    let filter = json!({
+        "subscriptionId": ids[0],
+        "filter": {"conditions": [
+            {"filterType": "CRM_OBJECT_PROPERTY", "property": "email", "operator": "EQ", "value": "y"}
+        ]}
+    });
+    let a = t
+        .post(&token, &format!("{SUBS}/filters"), filter.clone())
+        .await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    let a = t.post(&token, &format!("{SUBS}/filters"), filter).await;
+    assert_eq!(a.status, 400, "{}", a.text);
+    assert_eq!(
+        a.body["message"],
+        "Couldn't create another filter. You've reached the maximum number allowed per application (1000)."
+    );
+}
+
+/// The events of the app's entries for `portal`, oldest first, read through
+/// `journal-local`.
+async fn local_events(t: &TestApp, token: &str, portal: i64) -> Vec<Value> {
+    let a = t
+        .get(
+            token,
+            &format!("{JL}/batch/earliest/100?installPortalId={portal}"),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    let mut out = Vec::new();
+    for entry in a.body["results"].as_array().cloned().unwrap_or_default() {
+        out.extend(events_at(t, &entry).await);
+    }
+    out
+}
+
+#[tokio::test]
+async fn installs_and_uninstalls_reach_the_journal_on_every_path() {
+    let t = TestApp::spawn().await;
+    let admin = admin_token(&t).await;
+    let (portal, _crm) = new_portal(&t, &admin).await;
+    let app = register(&t, "lifecycle").await;
+    let token = token_of(&t, &app).await;
+    let install = subscribe(
+        &t,
+        &token,
+        json!({"subscriptionType": "APP_LIFECYCLE_EVENT", "eventTypeId": "4-1909196",
+               "properties": ["hs_app_id"]}),
+    )
+    .await;
+    let uninstall = subscribe(
+        &t,
+        &token,
+        json!({"subscriptionType": "APP_LIFECYCLE_EVENT", "eventTypeId": "4-1916193",
+               "properties": []}),
+    )
+    .await;
+    assert!(install.get("portalId").is_none(), "app-wide: {install}");
+
+    // The admin API: install (twice: one event), uninstall.
+    let path = format!("/_spoke/portals/{portal}/apps/{}/install", app.app.id);
+    for _ in 0..2 {
+        let a = t.call(Method::POST, Some(&admin), &path, None).await;
+        assert_eq!(a.status, 204, "{}", a.text);
+    }
+    let a = t.delete(&admin, &path).await;
+    assert_eq!(a.status, 204, "{}", a.text);
+    let events = local_events(&t, &token, portal).await;
+    let id = app.app.id;
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!(events[0]["action"], "APP_INSTALL");
+    assert_eq!(events[0]["eventTypeId"], "4-1909196");
+    assert_eq!(events[0]["subscriptionId"], install["id"]);
+    assert_eq!(events[0]["subscriptionType"], "APP_LIFECYCLE_EVENT");
+    assert_eq!(events[0]["portalId"], portal);
+    assert_eq!(events[0]["appId"], id);
+    assert!(events[0]["occurredAt"].is_i64());
+    assert_eq!(
+        events[0]["properties"],
+        json!({"hs_app_id": id.to_string()})
+    );
+    assert_eq!(events[1]["action"], "APP_UNINSTALL");
+    assert_eq!(events[1]["eventTypeId"], "4-1916193");
+    assert_eq!(events[1]["subscriptionId"], uninstall["id"]);
+    assert_eq!(events[1]["properties"], json!({}));
+
+    // OAuth: the user's consent installs the app in the portal it names.
+    let consented = portal + 1;
+    crate::oauth::consent(&t, &app, consented, "s").await;
+    let events = local_events(&t, &token, consented).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["action"], "APP_INSTALL");
+    assert_eq!(events[0]["portalId"], consented);
+
+    // The global journal has all three, oldest first.
+    let a = t.get(&token, &format!("{J}/batch/earliest/10")).await;
+    assert_eq!(
+        a.body["results"].as_array().map(Vec::len),
+        Some(3),
+        "{}",
+        a.text
+    );
+
+    // An app without lifecycle subscriptions gets no entry.
+    let quiet = register(&t, "quiet").await;
+    let quiet_token = token_of(&t, &quiet).await;
+    let path = format!("/_spoke/portals/{portal}/apps/{}/install", quiet.app.id);
+    let a = t.call(Method::POST, Some(&admin), &path, None).await;
+    assert_eq!(a.status, 204, "{}", a.text);
+    let a = t.get(&quiet_token, &format!("{J}/earliest")).await;
+    assert_eq!(a.status, 204, "{}", a.text);
+}

@@ -1,4 +1,4 @@
-//! Checks of [`crate::journal`] (checks 331-345): journal entries are written by the
+//! Checks of [`crate::journal`] (checks 331-349): journal entries are written by the
 //! change's own transaction (none for a change rolled back, none for a portal that did not
 //! install the app), in order, with the events the rule makes; subscriptions, filters and
 //! app tokens round-trip; entries expire; CRM snapshots are one entry per portal with a
@@ -12,8 +12,9 @@ use spoke_core::PortalId;
 use super::associations::{link, plain};
 use super::{new, ok, patch, Store, T0};
 use crate::journal::{
-    take_snapshots, AppToken, JournalEntry, JournalRead, JournalSubscription, Position, Selector,
-    SnapshotRequest, RETENTION_MS,
+    take_snapshots, AppToken, FilterCreated, JournalEntry, JournalRead, JournalSubscription, Limit,
+    Position, Selector, SnapshotRequest, Upserted, APP_INSTALL_EVENT_TYPE,
+    APP_UNINSTALL_EVENT_TYPE, MAX_FILTERS, MAX_OBJECT_IDS, MAX_SUBSCRIPTIONS, RETENTION_MS,
 };
 use crate::oauth::NewApp;
 use crate::{LinkContext, RecordArchive, WriteContext, WriteSource};
@@ -59,6 +60,18 @@ async fn app(store: &dyn Store, portal: PortalId, tag: &str, install: bool) -> i
         store.install_app(id, portal, T0).await.expect("install");
     }
     id
+}
+
+/// Upserts a subscription the app's limits allow.
+async fn subscribe(store: &dyn Store, s: JournalSubscription) -> JournalSubscription {
+    match store
+        .upsert_journal_subscription(s)
+        .await
+        .expect("subscribe")
+    {
+        Upserted::Saved(s) => s,
+        Upserted::LimitReached(l) => panic!("over the limit: {l:?}"),
+    }
 }
 
 fn sub(
@@ -125,16 +138,17 @@ pub(super) async fn entries_are_written_with_their_change_and_in_order(
     portal: PortalId,
 ) {
     let a = app(store, portal, "a", true).await;
-    store
-        .upsert_journal_subscription(sub(
+    subscribe(
+        store,
+        sub(
             a,
             "OBJECT",
             portal,
             CONTACT,
             &["CREATE", "UPDATE", "DELETE"],
-        ))
-        .await
-        .expect("subscribe");
+        ),
+    )
+    .await;
     let now = T0 + 1_000;
     let out = store
         .create_objects(
@@ -247,10 +261,7 @@ pub(super) async fn no_entry_without_a_committed_change_or_an_install(
     // Installed nowhere: subscribed to the portal, but it gets nothing.
     let stranger = app(store, portal, "stranger", false).await;
     for id in [a, stranger] {
-        store
-            .upsert_journal_subscription(sub(id, "OBJECT", portal, CONTACT, &["CREATE"]))
-            .await
-            .expect("subscribe");
+        subscribe(store, sub(id, "OBJECT", portal, CONTACT, &["CREATE"])).await;
     }
     let now = T0 + 2_000;
     ok(
@@ -294,7 +305,7 @@ pub(super) async fn no_entry_without_a_committed_change_or_an_install(
     assert_eq!(entries(store, a, None, now + 2).await.len(), 1);
     assert_eq!(entries(store, a, Some(other), now + 2).await, vec![]);
     // Uninstalled: no more entries.
-    store.uninstall_app(a, portal).await.expect("uninstall");
+    store.uninstall_app(a, portal, T0).await.expect("uninstall");
     store
         .create_objects(
             &wctx(portal, CONTACT, now + 3, false),
@@ -315,10 +326,7 @@ pub(super) async fn association_changes_are_entries(store: &dyn Store, portal: P
         &["ASSOCIATION_ADDED", "ASSOCIATION_REMOVED"],
     );
     s.associated_object_type_ids = vec![COMPANY.to_owned()];
-    store
-        .upsert_journal_subscription(s)
-        .await
-        .expect("subscribe");
+    subscribe(store, s).await;
     let now = T0 + 3_000;
     let k = ok(
         &store
@@ -380,16 +388,10 @@ pub(super) async fn subscriptions_filters_and_tokens_round_trip(
     portal: PortalId,
 ) {
     let a = app(store, portal, "a", true).await;
-    let first = store
-        .upsert_journal_subscription(sub(a, "OBJECT", portal, CONTACT, &["CREATE"]))
-        .await
-        .expect("subscribe");
+    let first = subscribe(store, sub(a, "OBJECT", portal, CONTACT, &["CREATE"])).await;
     let mut again = sub(a, "OBJECT", portal, CONTACT, &["CREATE", "UPDATE"]);
     again.updated_at = T0 + 5;
-    let second = store
-        .upsert_journal_subscription(again)
-        .await
-        .expect("subscribe");
+    let second = subscribe(store, again).await;
     assert_eq!(second.id, first.id, "the same key is an update");
     assert_eq!(second.created_at, first.created_at);
     assert_eq!(second.updated_at, T0 + 5);
@@ -397,10 +399,7 @@ pub(super) async fn subscriptions_filters_and_tokens_round_trip(
         second.actions,
         vec!["CREATE".to_owned(), "UPDATE".to_owned()]
     );
-    let company = store
-        .upsert_journal_subscription(sub(a, "OBJECT", portal, COMPANY, &["CREATE"]))
-        .await
-        .expect("subscribe");
+    let company = subscribe(store, sub(a, "OBJECT", portal, COMPANY, &["CREATE"])).await;
     assert_ne!(company.id, first.id);
     assert_eq!(
         store.journal_subscriptions(a).await.expect("list"),
@@ -412,8 +411,10 @@ pub(super) async fn subscriptions_filters_and_tokens_round_trip(
     let f = store
         .create_journal_filter(a, first.id, conditions.to_owned(), T0 + 6)
         .await
-        .expect("filter")
-        .expect("the app's subscription");
+        .expect("filter");
+    let FilterCreated::Created(f) = f else {
+        panic!("the app's subscription: {f:?}")
+    };
     assert_eq!(f.subscription_id, first.id);
     assert_eq!(f.conditions().len(), 1);
     assert_eq!(
@@ -421,7 +422,7 @@ pub(super) async fn subscriptions_filters_and_tokens_round_trip(
             .create_journal_filter(a + 100_000, first.id, conditions.to_owned(), T0)
             .await
             .expect("filter"),
-        None,
+        FilterCreated::NoSubscription,
         "another app's subscription"
     );
     assert_eq!(
@@ -470,10 +471,7 @@ pub(super) async fn subscriptions_filters_and_tokens_round_trip(
 
 pub(super) async fn entries_expire(store: &dyn Store, portal: PortalId) {
     let a = app(store, portal, "a", true).await;
-    store
-        .upsert_journal_subscription(sub(a, "OBJECT", portal, CONTACT, &["CREATE"]))
-        .await
-        .expect("subscribe");
+    subscribe(store, sub(a, "OBJECT", portal, CONTACT, &["CREATE"])).await;
     let now = T0 + 4_000;
     store
         .create_objects(
@@ -629,6 +627,234 @@ pub(super) async fn snapshots_are_entries_with_statuses(
 }
 
 /// The journal's checks, in portals 331-345 (a second tenant is the next number).
+/// An upsert that must be refused for `limit`, writing nothing.
+async fn refused(store: &dyn Store, s: JournalSubscription, limit: Limit) {
+    assert_eq!(
+        store
+            .upsert_journal_subscription(s)
+            .await
+            .expect("subscribe"),
+        Upserted::LimitReached(limit)
+    );
+}
+
+/// An app's journal limits hold in the write's transaction: its subscriptions stop at
+/// [`MAX_SUBSCRIPTIONS`] (replacing one still works), its `objectIds` summed over its
+/// subscriptions at [`MAX_OBJECT_IDS`] (a replaced subscription's old list not counted),
+/// its filters at [`MAX_FILTERS`]; another app is not affected.
+pub(super) async fn limits_hold_per_app(store: &dyn Store, portal: PortalId) {
+    let a = app(store, portal, "limits", true).await;
+    for n in 0..MAX_SUBSCRIPTIONS - 1 {
+        subscribe(
+            store,
+            sub(a, "OBJECT", portal, &format!("2-{n}"), &["CREATE"]),
+        )
+        .await;
+    }
+    let last = subscribe(store, sub(a, "OBJECT", portal, CONTACT, &["CREATE"])).await;
+    refused(
+        store,
+        sub(a, "OBJECT", portal, COMPANY, &["CREATE"]),
+        Limit::Subscriptions,
+    )
+    .await;
+    let all = store.journal_subscriptions(a).await.expect("list");
+    assert_eq!(
+        all.len(),
+        MAX_SUBSCRIPTIONS,
+        "the refused one was not written"
+    );
+
+    // Replacing is not adding; objectIds count over the app.
+    let mut big = sub(a, "OBJECT", portal, CONTACT, &["CREATE", "UPDATE"]);
+    big.object_ids = (1..=i64::try_from(MAX_OBJECT_IDS).unwrap_or(i64::MAX)).collect();
+    assert_eq!(subscribe(store, big.clone()).await.id, last.id);
+    let mut one = sub(a, "OBJECT", portal, "2-0", &["CREATE"]);
+    one.object_ids = vec![7];
+    refused(store, one.clone(), Limit::ObjectIds).await;
+    // The big one replaced by itself is judged without its old list.
+    subscribe(store, big.clone()).await;
+    big.object_ids.pop();
+    subscribe(store, big).await;
+    assert_eq!(subscribe(store, one).await.object_ids, vec![7]);
+
+    let conditions =
+        r#"[{"filterType":"CRM_OBJECT_PROPERTY","property":"email","operator":"EQ","value":"x"}]"#;
+    let mut first = None;
+    for i in 0..MAX_FILTERS {
+        let on = &all[i % all.len()];
+        match store
+            .create_journal_filter(a, on.id, conditions.to_owned(), T0)
+            .await
+            .expect("filter")
+        {
+            FilterCreated::Created(f) => {
+                first.get_or_insert(f.id);
+            }
+            other => panic!("filter {i}: {other:?}"),
+        }
+    }
+    assert_eq!(
+        store
+            .create_journal_filter(a, last.id, conditions.to_owned(), T0)
+            .await
+            .expect("filter"),
+        FilterCreated::LimitReached(Limit::Filters)
+    );
+    assert_eq!(
+        store.journal_filters(a).await.expect("filters").len(),
+        MAX_FILTERS
+    );
+    let first = first.unwrap_or_default();
+    assert!(store.delete_journal_filter(a, first).await.expect("delete"));
+    assert!(matches!(
+        store
+            .create_journal_filter(a, last.id, conditions.to_owned(), T0)
+            .await
+            .expect("filter"),
+        FilterCreated::Created(_)
+    ));
+
+    let b = app(store, portal, "limits-b", true).await;
+    subscribe(store, sub(b, "OBJECT", portal, COMPANY, &["CREATE"])).await;
+}
+
+/// A lifecycle subscription of `app` to `event_type` (app-wide when `portal` is `None`).
+fn lifecycle(app_id: i64, event_type: &str, portal: Option<PortalId>) -> JournalSubscription {
+    JournalSubscription {
+        id: 0,
+        app_id,
+        subscription_type: "APP_LIFECYCLE_EVENT".to_owned(),
+        portal_id: portal.map(|p| p.0),
+        object_type_id: None,
+        event_type_id: Some(event_type.to_owned()),
+        actions: vec![],
+        properties: vec!["hs_app_id".to_owned(), "hs_user_id".to_owned()],
+        object_ids: vec![],
+        associated_object_type_ids: vec![],
+        created_at: T0,
+        updated_at: T0,
+    }
+}
+
+/// The app's entries, each as its portal and its events (whole JSON objects).
+async fn lifecycle_entries(store: &dyn Store, app_id: i64) -> Vec<(PortalId, Vec<Value>)> {
+    let mut out = Vec::new();
+    for e in entries(store, app_id, None, T0 + 1_000).await {
+        let (_, text) = store
+            .journal_file(&e.offset)
+            .await
+            .expect("journal_file")
+            .expect("the entry's file");
+        out.push((e.portal, serde_json::from_str(&text).expect("a JSON array")));
+    }
+    out
+}
+
+/// Installing an app in a portal and uninstalling it write an `APP_INSTALL` /
+/// `APP_UNINSTALL` entry in the install change's transaction, for the app's
+/// `APP_LIFECYCLE_EVENT` subscriptions to that event type (app-wide or naming the portal),
+/// and only when the install row was actually added or removed.
+pub(super) async fn installs_and_uninstalls_are_entries(
+    store: &dyn Store,
+    portal: PortalId,
+    other: PortalId,
+) {
+    let a = app(store, portal, "life", false).await;
+    let silent = app(store, portal, "silent", false).await;
+    store.ensure_portal(other, T0).await.expect("ensure_portal");
+    let on_install = subscribe(store, lifecycle(a, APP_INSTALL_EVENT_TYPE, None)).await;
+    let on_uninstall = subscribe(store, lifecycle(a, APP_UNINSTALL_EVENT_TYPE, Some(other))).await;
+    // Another app's lifecycle subscription is not `silent`'s.
+    subscribe(store, lifecycle(a + 100_000, APP_INSTALL_EVENT_TYPE, None)).await;
+
+    store
+        .install_app(a, portal, T0 + 10)
+        .await
+        .expect("install");
+    store
+        .install_app(a, portal, T0 + 11)
+        .await
+        .expect("install again");
+    // The uninstall subscription names the other portal.
+    assert!(store
+        .uninstall_app(a, portal, T0 + 20)
+        .await
+        .expect("uninstall"));
+    store.install_app(a, other, T0 + 30).await.expect("install");
+    assert!(store
+        .uninstall_app(a, other, T0 + 40)
+        .await
+        .expect("uninstall"));
+    assert!(!store
+        .uninstall_app(a, other, T0 + 41)
+        .await
+        .expect("uninstall again"));
+
+    let event = |p: PortalId, sub: i64, action: &str, event_type: &str, at: Millis| {
+        json!({
+            "subscriptionId": sub,
+            "subscriptionType": "APP_LIFECYCLE_EVENT",
+            "portalId": p.0,
+            "appId": a,
+            "occurredAt": at,
+            "action": action,
+            "eventTypeId": event_type,
+            "properties": {"hs_app_id": a.to_string()},
+        })
+    };
+    assert_eq!(
+        lifecycle_entries(store, a).await,
+        vec![
+            (
+                portal,
+                vec![event(
+                    portal,
+                    on_install.id,
+                    "APP_INSTALL",
+                    APP_INSTALL_EVENT_TYPE,
+                    T0 + 10
+                )]
+            ),
+            (
+                other,
+                vec![event(
+                    other,
+                    on_install.id,
+                    "APP_INSTALL",
+                    APP_INSTALL_EVENT_TYPE,
+                    T0 + 30
+                )]
+            ),
+            (
+                other,
+                vec![event(
+                    other,
+                    on_uninstall.id,
+                    "APP_UNINSTALL",
+                    APP_UNINSTALL_EVENT_TYPE,
+                    T0 + 40
+                )]
+            ),
+        ]
+    );
+    let e = entries(store, a, None, T0 + 1_000).await;
+    assert_eq!(e[0].created_at, T0 + 10);
+    assert_eq!(e[0].expires_at, T0 + 10 + RETENTION_MS);
+
+    // An app without lifecycle subscriptions: installs change nothing in any journal.
+    store
+        .install_app(silent, portal, T0 + 50)
+        .await
+        .expect("install");
+    assert!(store
+        .uninstall_app(silent, portal, T0 + 60)
+        .await
+        .expect("uninstall"));
+    assert_eq!(lifecycle_entries(store, silent).await, vec![]);
+    assert_eq!(lifecycle_entries(store, a).await.len(), 3);
+}
+
 pub(super) async fn run_all(store: &dyn Store, p: &super::Portals) {
     entries_are_written_with_their_change_and_in_order(store, p.of(331)).await;
     no_entry_without_a_committed_change_or_an_install(store, p.of(332), p.of(333)).await;
@@ -636,4 +862,6 @@ pub(super) async fn run_all(store: &dyn Store, p: &super::Portals) {
     subscriptions_filters_and_tokens_round_trip(store, p.of(335)).await;
     entries_expire(store, p.of(336)).await;
     snapshots_are_entries_with_statuses(store, p.of(337), p.of(338)).await;
+    limits_hold_per_app(store, p.of(346)).await;
+    installs_and_uninstalls_are_entries(store, p.of(347), p.of(348)).await;
 }

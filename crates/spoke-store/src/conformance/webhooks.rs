@@ -902,11 +902,11 @@ pub(super) async fn who_gets_no_events(store: &dyn Store, portal: PortalId, othe
 
     // Uninstalled, or without settings: silent.
     assert!(store
-        .uninstall_app(installed, portal)
+        .uninstall_app(installed, portal, T0)
         .await
         .expect("uninstall"));
     assert!(!store
-        .uninstall_app(installed, portal)
+        .uninstall_app(installed, portal, T0)
         .await
         .expect("uninstall again"));
     make_of(store, portal, CONTACT, 1).await;
