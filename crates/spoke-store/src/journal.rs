@@ -173,11 +173,15 @@ pub fn upsert_refusal(
     if replacing.is_none() && usage.len() >= MAX_SUBSCRIPTIONS {
         return Some(Limit::Subscriptions);
     }
-    let ids: usize = others
-        .map(|(_, list)| json_list::<i64>(list).len())
-        .sum::<usize>()
-        + new.object_ids.len();
-    (ids > MAX_OBJECT_IDS).then_some(Limit::ObjectIds)
+    let kept: usize = others.map(|(_, list)| json_list::<i64>(list).len()).sum();
+    let before = kept
+        + replacing
+            .and_then(|r| usage.iter().find(|(id, _)| *id == r))
+            .map_or(0, |(_, list)| json_list::<i64>(list).len());
+    let after = kept + new.object_ids.len();
+    // An app already over the limit (rows from before it, or copied in by `spoke copy`,
+    // which does not check) may still shrink: only growth past the limit is refused.
+    (after > MAX_OBJECT_IDS && after > before).then_some(Limit::ObjectIds)
 }
 
 /// Which subscriptions [`JournalStore::delete_journal_subscriptions`] removes.
@@ -1069,6 +1073,54 @@ mod tests {
             value: value.map(str::to_owned),
             values: values.map(|v| v.iter().map(|s| (*s).to_owned()).collect()),
         }
+    }
+
+    fn with_ids(n: usize) -> JournalSubscription {
+        JournalSubscription {
+            id: 0,
+            app_id: 1,
+            subscription_type: "OBJECT".into(),
+            portal_id: None,
+            object_type_id: Some("0-1".into()),
+            event_type_id: None,
+            actions: Vec::new(),
+            properties: Vec::new(),
+            object_ids: (0..i64::try_from(n).unwrap_or(0)).collect(),
+            associated_object_type_ids: Vec::new(),
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    fn usage(lists: &[(i64, usize)]) -> Vec<(i64, String)> {
+        lists
+            .iter()
+            .map(|&(id, n)| {
+                let ids: Vec<usize> = (0..n).collect();
+                (id, serde_json::to_string(&ids).unwrap_or_default())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn object_ids_may_not_grow_past_the_limit_but_may_shrink_above_it() {
+        let at = usage(&[(1, MAX_OBJECT_IDS - 10), (2, 10)]);
+        assert_eq!(upsert_refusal(&at, Some(2), &with_ids(10)), None);
+        assert_eq!(
+            upsert_refusal(&at, Some(2), &with_ids(11)),
+            Some(Limit::ObjectIds)
+        );
+        assert_eq!(
+            upsert_refusal(&at, None, &with_ids(1)),
+            Some(Limit::ObjectIds)
+        );
+        // Over the limit already (copied in): shrinking passes, growing does not.
+        let over = usage(&[(1, MAX_OBJECT_IDS), (2, 50)]);
+        assert_eq!(upsert_refusal(&over, Some(2), &with_ids(20)), None);
+        assert_eq!(
+            upsert_refusal(&over, Some(2), &with_ids(51)),
+            Some(Limit::ObjectIds)
+        );
     }
 
     #[test]

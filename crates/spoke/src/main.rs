@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
-use spoke_core::time::{format_iso, now_millis};
+use spoke_core::time::{format_iso, now_millis, Millis};
 use spoke_core::PortalId;
 use spoke_server::conn::shutdown_signal;
 use spoke_server::AppState;
@@ -464,11 +464,11 @@ async fn run_app(command: AppCommand) -> Result<(), String> {
             {
                 return Err(format!("no app with id {id}"));
             }
-            let now = now_millis();
             store
-                .ensure_portal(portal, now)
+                .ensure_portal(portal, now_millis())
                 .await
                 .map_err(|e| e.to_string())?;
+            let now = portal_now(store.as_ref(), portal).await?;
             store
                 .install_app(id, portal, now)
                 .await
@@ -478,8 +478,9 @@ async fn run_app(command: AppCommand) -> Result<(), String> {
         }
         AppCommand::Uninstall { db, portal, id } => {
             let store = open_store(&db.database, &db.pg).await?;
+            let now = portal_now(store.as_ref(), PortalId(portal)).await?;
             if store
-                .uninstall_app(id, PortalId(portal), now_millis())
+                .uninstall_app(id, PortalId(portal), now)
                 .await
                 .map_err(|e| e.to_string())?
             {
@@ -490,6 +491,17 @@ async fn run_app(command: AppCommand) -> Result<(), String> {
             }
         }
     }
+}
+
+/// The portal's clock (the emulator's, when a test moved it), as the server's writes read it:
+/// an install's journal entry must carry the time the portal's reads compare it with.
+async fn portal_now(store: &dyn Store, portal: PortalId) -> Result<Millis, String> {
+    let real = now_millis();
+    Ok(store
+        .read_clock(portal)
+        .await
+        .map_err(|e| e.to_string())?
+        .map_or(real, |clock| clock.now(real)))
 }
 
 async fn run_oauth(command: OauthCommand) -> Result<(), String> {

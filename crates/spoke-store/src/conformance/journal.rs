@@ -626,7 +626,6 @@ pub(super) async fn snapshots_are_entries_with_statuses(
     );
 }
 
-/// The journal's checks, in portals 331-345 (a second tenant is the next number).
 /// An upsert that must be refused for `limit`, writing nothing.
 async fn refused(store: &dyn Store, s: JournalSubscription, limit: Limit) {
     assert_eq!(
@@ -717,6 +716,28 @@ pub(super) async fn limits_hold_per_app(store: &dyn Store, portal: PortalId) {
 
     let b = app(store, portal, "limits-b", true).await;
     subscribe(store, sub(b, "OBJECT", portal, COMPANY, &["CREATE"])).await;
+}
+
+/// Writers racing for the last `objectId` the app may have: exactly one wins (PostgreSQL
+/// serializes an app's upserts on a lock; SQLite has one writer).
+async fn racing_upserts_cannot_pass_a_limit_together(store: &dyn Store, portal: PortalId) {
+    let a = app(store, portal, "limits-race", true).await;
+    let mut big = sub(a, "OBJECT", portal, CONTACT, &["CREATE"]);
+    big.object_ids = (1..i64::try_from(MAX_OBJECT_IDS).unwrap_or(i64::MAX)).collect();
+    subscribe(store, big).await;
+    let outcomes = super::concurrency::join_all((0..8).map(|n| {
+        let mut one = sub(a, "OBJECT", portal, &format!("2-{n}"), &["CREATE"]);
+        one.object_ids = vec![n];
+        store.upsert_journal_subscription(one)
+    }))
+    .await;
+    let saved = outcomes
+        .into_iter()
+        .map(|o| o.expect("upsert"))
+        .filter(|o| matches!(o, Upserted::Saved(_)))
+        .count();
+    assert_eq!(saved, 1, "one of the racing upserts fits under the limit");
+    assert_eq!(store.journal_subscriptions(a).await.expect("list").len(), 2);
 }
 
 /// A lifecycle subscription of `app` to `event_type` (app-wide when `portal` is `None`).
@@ -855,6 +876,7 @@ pub(super) async fn installs_and_uninstalls_are_entries(
     assert_eq!(lifecycle_entries(store, a).await.len(), 3);
 }
 
+/// The journal's checks, in portals 331-349 (a second tenant is the next number).
 pub(super) async fn run_all(store: &dyn Store, p: &super::Portals) {
     entries_are_written_with_their_change_and_in_order(store, p.of(331)).await;
     no_entry_without_a_committed_change_or_an_install(store, p.of(332), p.of(333)).await;
@@ -864,4 +886,5 @@ pub(super) async fn run_all(store: &dyn Store, p: &super::Portals) {
     snapshots_are_entries_with_statuses(store, p.of(337), p.of(338)).await;
     limits_hold_per_app(store, p.of(346)).await;
     installs_and_uninstalls_are_entries(store, p.of(347), p.of(348)).await;
+    racing_upserts_cannot_pass_a_limit_together(store, p.of(349)).await;
 }
