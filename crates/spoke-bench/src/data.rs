@@ -58,6 +58,9 @@ pub fn company(n: u64) -> Vec<(&'static str, String)> {
     vec![
         ("name", format!("Company {n}")),
         ("domain", format!("company{n}.example.com")),
+        // A number property for the `search-any-range` scenario: unique, so a range of
+        // ten numbers selects ten companies.
+        ("numberofemployees", n.to_string()),
     ]
 }
 

@@ -330,6 +330,10 @@ pub enum Scenario {
     ListPage,
     SearchEmail,
     SearchModified,
+    SearchAnyEq,
+    SearchAnyIn,
+    SearchAnyTextRange,
+    SearchAnyNumberRange,
     AssocPageTen,
     AssocPageHub,
     AssocPageHubSmall,
@@ -338,12 +342,16 @@ pub enum Scenario {
 impl Scenario {
     /// In the order they run: reads first, so they see exactly the loaded data set; then
     /// the writes (the batch create scenario adds records for as long as it runs).
-    pub const ALL: [Scenario; 11] = [
+    pub const ALL: [Scenario; 15] = [
         Scenario::BatchRead,
         Scenario::AssocBatchRead,
         Scenario::ListPage,
         Scenario::SearchEmail,
         Scenario::SearchModified,
+        Scenario::SearchAnyEq,
+        Scenario::SearchAnyIn,
+        Scenario::SearchAnyTextRange,
+        Scenario::SearchAnyNumberRange,
         Scenario::AssocPageTen,
         Scenario::AssocPageHub,
         Scenario::AssocPageHubSmall,
@@ -363,6 +371,10 @@ impl Scenario {
             Scenario::ListPage => "list",
             Scenario::SearchEmail => "search-email",
             Scenario::SearchModified => "search-modified",
+            Scenario::SearchAnyEq => "search-any-eq",
+            Scenario::SearchAnyIn => "search-any-in",
+            Scenario::SearchAnyTextRange => "search-any-text-range",
+            Scenario::SearchAnyNumberRange => "search-any-range",
             Scenario::AssocPageTen => "page-10",
             Scenario::AssocPageHub => "page-10k",
             Scenario::AssocPageHubSmall => "page-10k-limit-10",
@@ -379,6 +391,10 @@ impl Scenario {
             Scenario::ListPage => "list page",
             Scenario::SearchEmail => "search email EQ",
             Scenario::SearchModified => "search modified GT",
+            Scenario::SearchAnyEq => "search company EQ",
+            Scenario::SearchAnyIn => "search company IN (3)",
+            Scenario::SearchAnyTextRange => "search company BETWEEN",
+            Scenario::SearchAnyNumberRange => "search companies' employees BETWEEN",
             Scenario::AssocPageTen => "v4 assoc page (10)",
             Scenario::AssocPageHub => "v4 assoc page (10k)",
             Scenario::AssocPageHubSmall => "v4 assoc page (10k, limit 10)",
@@ -492,6 +508,57 @@ impl HttpOp {
                     return Err("search modified GT found nothing".into());
                 }
                 Ok(n)
+            }
+            Scenario::SearchAnyEq
+            | Scenario::SearchAnyIn
+            | Scenario::SearchAnyTextRange
+            | Scenario::SearchAnyNumberRange => {
+                // Selective filters on properties other than email (the value index): the
+                // companies' contacts have `company` "Company {k}", ten each.
+                let companies = (self.data.records / 10).max(1) as usize;
+                let k = w.rng.below(companies);
+                let name = |k: usize| format!("Company {k}");
+                let (path, filter) = match self.scenario {
+                    Scenario::SearchAnyEq => (
+                        SEARCH,
+                        json!({ "propertyName": "company", "operator": "EQ", "value": name(k) }),
+                    ),
+                    Scenario::SearchAnyIn => (
+                        SEARCH,
+                        json!({ "propertyName": "company", "operator": "IN",
+                                "values": [name(k), name(w.rng.below(companies)),
+                                           name(w.rng.below(companies))] }),
+                    ),
+                    Scenario::SearchAnyTextRange => (
+                        SEARCH,
+                        json!({ "propertyName": "company", "operator": "BETWEEN",
+                                "value": format!("{}0", name(k)),
+                                "highValue": format!("{}9", name(k)) }),
+                    ),
+                    _ => (
+                        "/crm/v3/objects/companies/search",
+                        json!({ "propertyName": "numberofemployees", "operator": "BETWEEN",
+                                "value": k.to_string(), "highValue": (k + 9).to_string() }),
+                    ),
+                };
+                let body = api
+                    .post(
+                        path,
+                        &json!({ "filterGroups": [{ "filters": [filter] }] }),
+                        200,
+                    )
+                    .await?;
+                let v = parse(&body)?;
+                // The EQ and the number range always match (company k exists); the IN
+                // and the text range may not at tiny sizes.
+                let must = matches!(
+                    self.scenario,
+                    Scenario::SearchAnyEq | Scenario::SearchAnyNumberRange
+                );
+                if must && v["total"].as_u64().unwrap_or(0) == 0 {
+                    return Err(format!("{} found nothing for {k}", self.scenario.name()));
+                }
+                Ok(results_len(&v).max(1))
             }
             Scenario::AssocPageTen | Scenario::AssocPageHub | Scenario::AssocPageHubSmall => {
                 let (id, limit) = match self.scenario {

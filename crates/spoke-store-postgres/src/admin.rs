@@ -214,7 +214,11 @@ impl AdminStore for PostgresStore {
                 let Some(id) = snapshot_id(tx, portal, name).await? else {
                     return Ok(Finish::Commit(false));
                 };
-                run(tx, admin::restore_snapshot_sql(portal, id)).await?;
+                run(
+                    tx,
+                    admin::restore_snapshot_sql(portal, id, &crate::value_index::VALUES),
+                )
+                .await?;
                 Ok(Finish::Commit(true))
             })
         })

@@ -35,6 +35,7 @@ use std::collections::HashSet;
 use deadpool_postgres::Transaction;
 use spoke_core::ObjectId;
 use spoke_store::plan::{Decided, Key, Plan, Reads, Snapshot, Versioned};
+use spoke_store::value_index::Changes;
 use spoke_store::{ItemResult, RecordBatch, Upserted, WriteContext};
 use tokio_postgres::error::SqlState;
 
@@ -279,9 +280,26 @@ async fn write(
     // ("transaction is aborted"). They need not run in this order (a statement not yet
     // prepared on this connection goes out a round trip later), so the cause is the
     // error that is not such a refusal (a unique violation to retry on, say).
-    let (a, b, c, d, e) = tokio::join!(biased; insert, update, take, history_of_new, history);
+    // The value index: rows of new records cannot be there yet; a stored record's are
+    // deleted before they are inserted.
+    let fresh_values = Changes::of_decision_split(decided, true);
+    let later_values = Changes::of_decision_split(decided, false);
+    let index = async {
+        crate::value_index::apply(tx, ctx.portal, &ctx.object_type, &fresh_values, "").await?;
+        crate::value_index::apply(
+            tx,
+            ctx.portal,
+            &ctx.object_type,
+            &later_values,
+            " ON CONFLICT DO NOTHING",
+        )
+        .await?;
+        Ok::<_, Error>(0)
+    };
+    let (a, b, c, d, e, f) =
+        tokio::join!(biased; insert, update, take, history_of_new, history, index);
     let mut refused = None;
-    for result in [a, b, c, d, e] {
+    for result in [a, b, c, d, e, f] {
         match result {
             Err(e) if e.code() == Some(&SqlState::IN_FAILED_SQL_TRANSACTION) => {
                 if refused.is_none() {

@@ -73,6 +73,7 @@ mod stats;
 mod tokens_props;
 mod totals;
 mod transfer;
+mod value_index;
 mod webhooks;
 
 use std::future::Future;

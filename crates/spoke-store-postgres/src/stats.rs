@@ -61,6 +61,9 @@ const TABLES: &[&str] = &[
     "property_history",
     "unique_values",
     "associations",
+    // The value index (`value_index`): its probes join `objects` by id.
+    "search_text",
+    "search_numbers",
 ];
 
 /// Every table spoke creates, for [`analyze_all`].
@@ -74,6 +77,8 @@ const ALL_TABLES: &[&str] = &[
     "unique_values",
     "associations",
     "association_labels",
+    "search_text",
+    "search_numbers",
 ];
 
 /// Per-process bookkeeping: records written since the last check, and whether one runs.

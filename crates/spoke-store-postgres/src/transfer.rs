@@ -4,8 +4,12 @@
 //! column kind, and feeding a chunk to one statement as one typed array per column
 //! (`INSERT ... SELECT * FROM unnest(arrays)`), one round trip per chunk whatever its size.
 
+use std::collections::{BTreeMap, HashMap};
+
 use async_trait::async_trait;
+use spoke_core::PortalId;
 use spoke_store::transfer::{sql, Column, ColumnType, Value};
+use spoke_store::value_index::{self, Changes};
 use spoke_store::{RowKey, Rows, StoreResult, Table, TransferStore};
 use tokio_postgres::types::ToSql;
 
@@ -137,7 +141,62 @@ async fn import(store: &PostgresStore, rows: &Rows) -> Result<u64, Error> {
         .collect();
     let mut client = store.client().await?;
     let tx = client.transaction().await?;
+    // A record's value index rows follow its values (`value_index`): its values before
+    // the upsert are read first.
+    let records: Vec<_> = if rows.table() == Table::Objects {
+        rows.iter().filter_map(value_index::object_row).collect()
+    } else {
+        Vec::new()
+    };
+    let mut before = HashMap::new();
+    if !records.is_empty() {
+        let ids: Vec<i64> = records.iter().map(|r| r.0).collect();
+        for r in db::query(
+            &tx,
+            "SELECT id, portal_id, object_type, properties FROM objects WHERE id = ANY($1)",
+            &[&ids],
+        )
+        .await?
+        {
+            let id: i64 = r.try_get(0)?;
+            let json: String = r.try_get(3)?;
+            before.insert(
+                id,
+                (
+                    PortalId(r.try_get(1)?),
+                    r.try_get::<_, String>(2)?,
+                    value_index::values_of(&json),
+                ),
+            );
+        }
+    }
     let n = db::execute(&tx, &upsert_sql(rows.table()), &refs(&params)).await?;
+    let mut changes: BTreeMap<(PortalId, String), Changes> = BTreeMap::new();
+    for (id, portal, ty, after) in &records {
+        match before.remove(id) {
+            Some((p, t, old)) if p == *portal && t == *ty => {
+                changes
+                    .entry((p, t))
+                    .or_default()
+                    .record(*id, Some(&old), Some(after));
+            }
+            old => {
+                if let Some((p, t, old)) = old {
+                    changes
+                        .entry((p, t))
+                        .or_default()
+                        .record(*id, Some(&old), None);
+                }
+                changes
+                    .entry((*portal, ty.clone()))
+                    .or_default()
+                    .record(*id, None, Some(after));
+            }
+        }
+    }
+    for ((portal, ty), c) in &changes {
+        crate::value_index::apply(&tx, *portal, ty, c, " ON CONFLICT DO NOTHING").await?;
+    }
     crate::totals::bump_all(&tx).await?;
     tx.commit().await?;
     Ok(n)

@@ -176,7 +176,10 @@ impl AdminStore for SqliteStore {
             let Some(id) = snapshot_id(&tx, portal, &name)? else {
                 return Ok(false);
             };
-            run(&tx, admin::restore_snapshot_sql(portal, id))?;
+            run(
+                &tx,
+                admin::restore_snapshot_sql(portal, id, &crate::value_index::VALUES),
+            )?;
             tx.commit()?;
             Ok(true)
         })

@@ -29,6 +29,7 @@ mod search;
 mod tokens_props;
 mod totals;
 mod transfer;
+mod value_index;
 mod webhooks;
 
 use std::path::PathBuf;

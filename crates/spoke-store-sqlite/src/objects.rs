@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};
 use spoke_core::{HistoryEntry, ObjectId, ObjectRecord, PortalId, StoredProperties, StoredRecord};
 use spoke_store::plan::{Decided, Plan, Reads, Snapshot, Versioned};
+use spoke_store::value_index;
 use spoke_store::webhooks::LinkChange;
 use spoke_store::{
     ItemResult, ObjectStore, ReadKeys, ReadOptions, RecordArchive, RecordBatch, RecordRead,
@@ -192,6 +193,12 @@ fn write(
             ctx.source.source_id
         ])?;
     }
+    crate::value_index::apply(
+        tx,
+        ctx.portal,
+        &ctx.object_type,
+        &value_index::Changes::of_decision(decided),
+    )?;
     let mut links = Vec::new();
     for (from, to, t) in decided.links() {
         crate::associations::write_link(tx, ctx.portal, from, to, t, &mut links)?;

@@ -20,6 +20,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0015_journal.sql"),
     include_str!("../migrations/0016_webhook_events_lean.sql"),
     include_str!("../migrations/0017_journal_snapshots.sql"),
+    include_str!("../migrations/0018_value_index.sql"),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
@@ -42,6 +43,7 @@ mod tests {
     #[test]
     fn the_pipelines_migration_seeds_every_existing_portal() {
         let mut conn = Connection::open_in_memory().expect("open");
+        crate::search::register_functions(&conn).expect("functions");
         let before = MIGRATIONS
             .iter()
             .position(|m| m.contains("{{SEED_DEFAULT_PIPELINES}}"))
@@ -79,5 +81,69 @@ mod tests {
             )
             .expect("closedwon");
         assert_eq!(label, "Closed Won");
+    }
+
+    /// A database from before the value index: its records' values get the rows a write
+    /// would have given them (`value_index::Changes`).
+    #[test]
+    fn the_value_index_migration_indexes_every_stored_value() {
+        use spoke_store::value_index::{values_of, Changes};
+        let mut conn = Connection::open_in_memory().expect("open");
+        crate::search::register_functions(&conn).expect("functions");
+        let before = MIGRATIONS
+            .iter()
+            .position(|m| m.contains("CREATE TABLE search_text"))
+            .expect("the value index migration");
+        for sql in &MIGRATIONS[..before] {
+            let sql = spoke_store::pipelines::fill_in_migration(sql);
+            conn.execute_batch(&spoke_store::admin::fill_in_migration(&sql))
+                .expect("older migration");
+        }
+        let json = r#"{"a":"  Ada ","n":"12.5","d":"2024-01-02","e":"","x":"abc"}"#;
+        conn.execute_batch(&format!(
+            "PRAGMA user_version = {before};
+             INSERT INTO objects (id, portal_id, object_type, properties, version, created_at,
+                 updated_at, archived_at) VALUES (5, 7, '0-1', '{json}', 1, 1, 1, NULL);"
+        ))
+        .expect("an old record");
+        migrate(&mut conn).expect("migrate");
+        let mut want = Changes::default();
+        want.record(5, None, Some(&values_of(json)));
+        let rows = |sql: &str| -> Vec<(String, String)> {
+            let mut stmt = conn.prepare(sql).expect("prepare");
+            let mut out: Vec<(String, String)> = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .expect("query")
+                .map(|r| r.expect("row"))
+                .collect();
+            out.sort();
+            out
+        };
+        let mut text: Vec<(String, String)> = want
+            .insert
+            .text
+            .iter()
+            .map(|(_, p, k)| (p.clone(), k.clone()))
+            .collect();
+        text.sort();
+        assert_eq!(
+            rows("SELECT property, key FROM search_text WHERE object_id = 5"),
+            text
+        );
+        let mut numbers: Vec<(String, String)> = want
+            .insert
+            .numbers
+            .iter()
+            .map(|(_, p, k)| (p.clone(), format!("{k:?}")))
+            .collect();
+        numbers.sort();
+        let stored: Vec<(String, String)> =
+            rows("SELECT property, CAST(key AS TEXT) FROM search_numbers WHERE object_id = 5")
+                .into_iter()
+                .map(|(p, k)| (p, format!("{:?}", k.parse::<f64>().unwrap_or(f64::NAN))))
+                .collect();
+        let mut stored = stored;
+        stored.sort();
+        assert_eq!(stored, numbers);
     }
 }

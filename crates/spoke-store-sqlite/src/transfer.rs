@@ -5,8 +5,12 @@
 
 use async_trait::async_trait;
 use rusqlite::types::{ToSqlOutput, ValueRef};
-use rusqlite::{params, params_from_iter, Connection, ToSql};
+use std::collections::BTreeMap;
+
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, ToSql};
+use spoke_core::PortalId;
 use spoke_store::transfer::{sql, Column, ColumnType, Value};
+use spoke_store::value_index::{self, Changes};
 use spoke_store::{RowKey, Rows, StoreResult, Table, TransferStore};
 
 use crate::SqliteStore;
@@ -74,12 +78,63 @@ fn import(conn: &mut Connection, rows: &Rows) -> rusqlite::Result<u64> {
     {
         let mut stmt = tx.prepare_cached(&upsert_sql(rows.table()))?;
         for row in rows.iter() {
+            // A record's value index rows follow its values (`value_index`).
+            let record = (rows.table() == Table::Objects)
+                .then(|| value_index::object_row(row))
+                .flatten();
+            let before = match &record {
+                Some((id, ..)) => stored_values(&tx, *id)?,
+                None => None,
+            };
             changed += stmt.execute(params_from_iter(row.iter().map(Bind)))?;
+            if let Some((id, portal, ty, after)) = &record {
+                reindex(&tx, *id, before, (*portal, ty, after))?;
+            }
         }
     }
     crate::totals::bump_all(&tx)?;
     tx.commit()?;
     Ok(changed as u64)
+}
+
+/// A stored record's portal, type and values.
+type Stored = (PortalId, String, BTreeMap<String, String>);
+
+fn stored_values(tx: &Connection, id: i64) -> rusqlite::Result<Option<Stored>> {
+    tx.query_row(
+        "SELECT portal_id, object_type, properties FROM objects WHERE id = ?1",
+        [id],
+        |r| {
+            Ok((
+                PortalId(r.get(0)?),
+                r.get(1)?,
+                value_index::values_of(&r.get::<_, String>(2)?),
+            ))
+        },
+    )
+    .optional()
+}
+
+/// Moves record `id`'s value index rows from its values `before` to `after`.
+fn reindex(
+    tx: &Connection,
+    id: i64,
+    before: Option<Stored>,
+    after: (PortalId, &str, &BTreeMap<String, String>),
+) -> rusqlite::Result<()> {
+    let (portal, ty, values) = after;
+    let mut same = Changes::default();
+    match before {
+        Some((p, t, old)) if p == portal && t == ty => same.record(id, Some(&old), Some(values)),
+        Some((p, t, old)) => {
+            let mut gone = Changes::default();
+            gone.record(id, Some(&old), None);
+            crate::value_index::apply(tx, p, &t, &gone)?;
+            same.record(id, None, Some(values));
+        }
+        None => same.record(id, None, Some(values)),
+    }
+    crate::value_index::apply(tx, portal, ty, &same)
 }
 
 /// AUTOINCREMENT keeps the largest id ever used in `sqlite_sequence`; it already moves past

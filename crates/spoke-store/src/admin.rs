@@ -192,6 +192,7 @@ pub fn clear_portal_sql(portal: PortalId) -> Vec<String> {
             portal.0
         ));
     }
+    out.extend(crate::value_index::clear_portal_sql(portal));
     // Counts of the portal's searches kept by any process are void from now on.
     out.push(crate::totals::bump_portal_sql(portal));
     out
@@ -241,8 +242,13 @@ pub fn take_snapshot_sql(portal: PortalId, snapshot: i64) -> Vec<String> {
         .collect()
 }
 
-/// Replaces the portal's rows with snapshot `snapshot`'s.
-pub fn restore_snapshot_sql(portal: PortalId, snapshot: i64) -> Vec<String> {
+/// Replaces the portal's rows with snapshot `snapshot`'s, and makes its value index again
+/// from the records restored (`values`: how the backend lists a record's values).
+pub fn restore_snapshot_sql(
+    portal: PortalId,
+    snapshot: i64,
+    values: &crate::value_index::Values,
+) -> Vec<String> {
     let mut out = clear_portal_sql(portal);
     out.extend(portal_tables().map(|t| {
         let cols = sql::columns(t);
@@ -252,6 +258,7 @@ pub fn restore_snapshot_sql(portal: PortalId, snapshot: i64) -> Vec<String> {
             snapshot_table(t)
         )
     }));
+    out.extend(crate::value_index::rebuild_sql(values, portal));
     out
 }
 

@@ -40,6 +40,7 @@ pub mod sql_search;
 pub mod tokens;
 pub mod totals;
 pub mod transfer;
+pub mod value_index;
 pub mod webhooks;
 
 pub use journal::JournalStore;

@@ -139,6 +139,9 @@ struct Draft {
     /// draft; most drafts are written once, so most never are.
     shown_by: Option<usize>,
     created_history: Option<usize>,
+    /// A stored record's values as read, kept when an item first changes it: the value
+    /// index (`value_index`) deletes the keys of the values it had.
+    before: Option<BTreeMap<String, String>>,
 }
 
 /// The real changes of one write of a draft, at the version it made.
@@ -241,6 +244,7 @@ impl State<'_> {
             unique: BTreeMap::new(),
             shown_by: None,
             created_history: None,
+            before: None,
         });
     }
 
@@ -338,6 +342,7 @@ impl State<'_> {
             unique: BTreeMap::new(),
             shown_by: None,
             created_history: Some(self.history.len()),
+            before: None,
         });
         self.index_unique(Holder::New(draft), draft, &properties, true);
         self.history.push(HistoryGroup {
@@ -367,6 +372,9 @@ impl State<'_> {
         let Some(d) = self.drafts.get_mut(draft) else {
             return Decision::Failed(ItemFailure::NotFound);
         };
+        if !d.new && d.before.is_none() {
+            d.before = Some(d.record.properties.clone());
+        }
         let changed = d.record.apply_changes(changes);
         d.version += 1;
         d.record.updated_at = now;
@@ -696,6 +704,24 @@ impl<'a> Decided<'a> {
                 properties: &d.record.properties,
                 version: d.version,
             })
+    }
+
+    /// Each record written, with its values before the batch (`None` for a new record) and
+    /// after it.
+    pub fn value_changes(
+        &self,
+    ) -> impl Iterator<
+        Item = (
+            ObjectId,
+            Option<&BTreeMap<String, String>>,
+            &BTreeMap<String, String>,
+        ),
+    > {
+        self.state
+            .drafts
+            .iter()
+            .filter(|d| d.written)
+            .map(|d| (d.record.id, d.before.as_ref(), &d.record.properties))
     }
 
     /// Gives the new records their ids, ascending in creation order.

@@ -408,13 +408,16 @@ pub fn definition_row<C: Columns>(r: &C) -> Result<AssociationDefinition, C::Err
 /// The tables a purge clears of a type's rows (besides its definitions and labels, by
 /// either end, and its records' history and unique values, by record): every row keyed by
 /// `(portal_id, object_type)`.
-pub const PURGED_BY_TYPE: [&str; 6] = [
+pub const PURGED_BY_TYPE: [&str; 8] = [
     "properties",
     "property_groups",
     "pipelines",
     "pipeline_stages",
     "pipeline_audits",
     "unique_values",
+    // The value index (`value_index::TABLES`).
+    "search_text",
+    "search_numbers",
 ];
 
 /// Custom object schemas and the association definitions they create.

@@ -31,6 +31,8 @@ use spoke_core::search::{
 };
 use spoke_core::PortalId;
 
+use crate::value_index;
+
 /// A bound parameter, typed: PostgreSQL needs the type, SQLite compares by it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SqlValue {
@@ -236,10 +238,22 @@ fn filter(b: &mut Binder<'_>, scope: &Scope<'_>, f: &Filter) -> String {
                     return sql;
                 }
             }
+            // Decided before the exact predicate binds anything, since SQLite wants every
+            // bound parameter used.
+            let probe = index_probe(b, scope, name, *kind, c);
             let (raw, cmp) = typed(b, name, *kind);
+            if let Some(probe) = probe {
+                let exact = exact(b, &raw, &cmp, *kind == Kind::Multi, c);
+                return format!("({probe} AND {exact})");
+            }
             (raw, cmp, *kind == Kind::Multi)
         }
     };
+    exact(b, &raw, &cmp, multi, c)
+}
+
+/// The condition on a property as the core defines it, read from the record.
+fn exact(b: &mut Binder<'_>, raw: &str, cmp: &str, multi: bool, c: &Condition) -> String {
     let unset = format!("{raw} IS NULL");
     // Whether the value (or, for a multi-select, one of its options) is one of `vs`.
     let has = |b: &mut Binder<'_>, vs: &[Operand]| -> String {
@@ -271,7 +285,7 @@ fn filter(b: &mut Binder<'_>, scope: &Scope<'_>, f: &Filter) -> String {
             "({unset} OR NOT spoke_token_match({raw}, {}))",
             b.bind(SqlValue::Text(t.clone()))
         ),
-        _ => range(b, &cmp, c),
+        _ => range(b, cmp, c),
     }
 }
 
@@ -306,6 +320,121 @@ fn range(b: &mut Binder<'_>, cmp: &str, c: &Condition) -> String {
         _ => return "FALSE".into(),
     };
     format!("{cmp} {op} {}", b.operand(v))
+}
+
+/// The records the value index says may meet `c` on property `name` compared as `kind`
+/// (a superset of those that do; see `value_index`), or `None` where only the scan can
+/// tell. Bounds are non-strict: an operand rounded to a double, or a text key cut short,
+/// may equal a key whose value lies beyond the strict bound.
+fn index_probe(
+    b: &mut Binder<'_>,
+    scope: &Scope<'_>,
+    name: &str,
+    kind: Kind,
+    c: &Condition,
+) -> Option<String> {
+    if !value_index::probes(name) {
+        return None;
+    }
+    let keys = match kind {
+        Kind::Text | Kind::Exact | Kind::Bool => {
+            // Text compares the fold of the value with the operand as given; exact kinds
+            // compare the value itself, whose fold is the operand's fold.
+            let key = |v: &Operand| match v {
+                Operand::Text(t) if kind == Kind::Text => Some(value_index::truncate(t.clone())),
+                Operand::Text(t) => Some(value_index::text_key(t)),
+                _ => None,
+            };
+            let (lo, hi, list): (Option<&Operand>, Option<&Operand>, &[Operand]) = match c {
+                Condition::Eq(v) => (None, None, std::slice::from_ref(v)),
+                Condition::In(vs) => (None, None, vs.as_slice()),
+                _ if kind != Kind::Text => return None,
+                Condition::Lt(v) | Condition::Lte(v) => (None, Some(v), &[]),
+                Condition::Gt(v) | Condition::Gte(v) => (Some(v), None, &[]),
+                Condition::Between(lo, hi) => (Some(lo), Some(hi), &[]),
+                _ => return None,
+            };
+            Keys {
+                table: "search_text",
+                list: list
+                    .iter()
+                    .map(|v| key(v).map(SqlValue::Text))
+                    .collect::<Option<Vec<_>>>()?,
+                lo: match lo {
+                    Some(v) => Some(SqlValue::Text(key(v)?)),
+                    None => None,
+                },
+                // A value at most `hi` has a key at most `hi` (its key is a prefix of it).
+                hi: match hi {
+                    Some(Operand::Text(t)) => Some(SqlValue::Text(t.clone())),
+                    Some(_) => return None,
+                    None => None,
+                },
+            }
+        }
+        Kind::Number | Kind::Date | Kind::Datetime => {
+            let f = |v: &Operand| match v {
+                Operand::Number(n) => Some(*n),
+                Operand::Millis(m) | Operand::Id(m) => Some(*m as f64),
+                Operand::Text(_) => None,
+            };
+            // A value reading 0 has no key: a condition 0 meets needs the scan.
+            let (lo, hi, list): (Option<f64>, Option<f64>, Vec<f64>) = match c {
+                Condition::Eq(v) => (None, None, vec![f(v)?]),
+                Condition::In(vs) => (None, None, vs.iter().map(f).collect::<Option<_>>()?),
+                Condition::Lt(v) | Condition::Lte(v) => (None, Some(f(v)?), Vec::new()),
+                Condition::Gt(v) | Condition::Gte(v) => (Some(f(v)?), None, Vec::new()),
+                Condition::Between(lo, hi) => (Some(f(lo)?), Some(f(hi)?), Vec::new()),
+                _ => return None,
+            };
+            let meets_zero = if list.is_empty() {
+                lo.is_none_or(|l| l <= 0.0) && hi.is_none_or(|h| h >= 0.0)
+            } else {
+                list.contains(&0.0)
+            };
+            if meets_zero || list.iter().chain(&lo).chain(&hi).any(|x| x.is_nan()) {
+                return None;
+            }
+            Keys {
+                table: "search_numbers",
+                list: list.into_iter().map(SqlValue::Real).collect(),
+                lo: lo.map(SqlValue::Real),
+                hi: hi.map(SqlValue::Real),
+            }
+        }
+        Kind::Multi => return None,
+    };
+    let n = b.bind(SqlValue::Text(name.to_owned()));
+    let mut on = Vec::new();
+    if !keys.list.is_empty() {
+        let vs: Vec<String> = keys.list.into_iter().map(|v| b.bind(v)).collect();
+        on.push(format!("key IN ({})", vs.join(", ")));
+    }
+    if let Some(lo) = keys.lo {
+        on.push(format!("key >= {}", b.bind(lo)));
+    }
+    if let Some(hi) = keys.hi {
+        on.push(format!("key <= {}", b.bind(hi)));
+    }
+    if on.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "o.id IN (SELECT object_id FROM {} WHERE portal_id = {} AND object_type = {} \
+         AND property = {n} AND {})",
+        keys.table,
+        scope.portal,
+        scope.object_type,
+        on.join(" AND ")
+    ))
+}
+
+/// What an index probe looks for: keys in a list, or between bounds.
+struct Keys {
+    table: &'static str,
+    list: Vec<SqlValue>,
+    lo: Option<SqlValue>,
+    hi: Option<SqlValue>,
 }
 
 /// EQ/IN on contact email through the unique-value index, which holds emails lowercased.

@@ -38,6 +38,7 @@ mod schemas;
 mod tokens;
 pub mod totals;
 mod transfer;
+mod value_index;
 pub use emulator::a_rules_count_is_spent_exactly_under_racing_firings;
 mod webhooks;
 pub use transfer::check_transfer;
@@ -141,6 +142,9 @@ pub async fn run_all_from(store: &dyn Store, base: i64) {
     webhooks::claims_leases_retries_and_outcomes(store, p.of(207)).await;
     webhooks::removals_take_their_rows(store, p.of(208), p.of(209)).await;
     journal::run_all(store, &p).await;
+    value_index::writes_keep_the_index(store, p.of(351)).await;
+    value_index::restore_and_reset_keep_the_index(store, p.of(352)).await;
+    value_index::imported_records_are_indexed(store, p.of(353)).await;
 
     let one = [store];
     concurrency::pages_never_repeat_or_skip_under_concurrent_writes(&one, p.of(37)).await;

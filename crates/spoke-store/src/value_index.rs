@@ -1,0 +1,298 @@
+//! The value index: every stored property value of every record, keyed as search compares
+//! it, so that a filter on any property finds its candidates by an index probe instead of
+//! reading every record of the type (issue 17 §3).
+//!
+//! Two tables, the same on every SQL backend, each one B-tree keyed by
+//! `(portal_id, object_type, property, key, object_id)`:
+//!
+//! - `search_text`: one row per set value, `key` the first [`TEXT_KEY_CHARS`] characters of
+//!   [`fold`] of the value ([`text_key`]);
+//! - `search_numbers`: one row per distinct non-zero reading of the value as a number
+//!   ([`number`]), a day ([`date`]) or an instant ([`instant`]), as a double
+//!   ([`number_keys`]).
+//!
+//! The keys do not depend on the property's type: a search names the kind it compares by
+//! (and the conformance suite searches properties nobody defined), and a property's type
+//! may change. Each kind's comparison implies a comparison of one of these keys, so the
+//! index finds a superset of the records that match; the compiler
+//! (`sql_search`) then keeps the exact predicate beside the index probe, so the answer is
+//! the scan's by construction. What the index cannot decide falls back to the scan:
+//! conditions that match unset values (NEQ, NOT_IN, NOT_HAS_PROPERTY, NOT_CONTAINS_TOKEN),
+//! multi-selects, ranges on exact-compared text, tokens, and numeric conditions a value
+//! reading 0 would meet (0 is not indexed: every text reads as 0).
+//!
+//! Why superset holds: truncating folded text to a prefix of characters is monotonic in
+//! bytewise order (so `fold(v) >= lo` implies `key >= key(lo)`, `fold(v) <= hi` implies
+//! `key <= hi`); an exact value equal to an operand folds to the fold of the operand;
+//! rounding an integer to a double is monotonic (so ranges probe with non-strict bounds).
+//!
+//! Who keeps it: a record write (`write_objects`) deletes and inserts the rows of the
+//! values it changed ([`Changes::of_decision`]), in its own transaction; an import of
+//! `objects` rows (`spoke copy`) does the same per row; a type purge
+//! (`schemas::PURGED_BY_TYPE`) and a portal reset, restore or deletion delete the rows
+//! ([`clear_portal_sql`]) and a restore
+//! rebuilds them from the restored records in SQL ([`rebuild_sql`], over the backend's
+//! `spoke_fold`/`spoke_number`/`spoke_date`/`spoke_instant`, which are these rules). An
+//! archive leaves the rows: search's `archived_at IS NULL` drops the record, and the
+//! values of an archived record do not change.
+
+use std::collections::BTreeMap;
+
+use spoke_core::search::{date, fold, instant, number};
+use spoke_core::{ObjectId, PortalId};
+
+use crate::plan::Decided;
+use crate::transfer::{Table, Value};
+
+/// How many characters of a folded value its text key keeps: enough to tell values apart,
+/// short enough for any B-tree (PostgreSQL refuses index entries over about 2.7 kB).
+pub const TEXT_KEY_CHARS: usize = 200;
+
+/// The index's tables, derived from `objects`: not [`crate::transfer::Table`]s (a copy or
+/// snapshot carries the records and the index is made again from them).
+pub const TABLES: [&str; 2] = ["search_text", "search_numbers"];
+
+/// The text key of a stored value (or of a folded operand).
+pub fn text_key(value: &str) -> String {
+    truncate(fold(value))
+}
+
+/// The first [`TEXT_KEY_CHARS`] characters of already folded text.
+pub fn truncate(folded: String) -> String {
+    match folded.char_indices().nth(TEXT_KEY_CHARS) {
+        Some((at, _)) => folded[..at].to_owned(),
+        None => folded,
+    }
+}
+
+/// The number keys of a stored value: its readings as a number, a day and an instant, as
+/// doubles, without 0 and without repeats.
+pub fn number_keys(value: &str) -> Vec<f64> {
+    let mut keys: Vec<f64> = Vec::with_capacity(3);
+    // `as` rounds to the nearest double, as SQL's casts do.
+    let readings = [
+        Some(number(value)),
+        Some(date(value) as f64),
+        instant(value).map(|m| m as f64),
+    ];
+    for k in readings.into_iter().flatten() {
+        if k != 0.0 && !keys.contains(&k) {
+            keys.push(k);
+        }
+    }
+    keys
+}
+
+/// Whether a search of property `name` may probe the index: names whose JSON path reads
+/// exactly the stored key of that name on every backend (HubSpot's names are these).
+pub fn probes(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
+}
+
+/// Index rows of one portal and type: (record, property, key).
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Rows {
+    pub text: Vec<(ObjectId, String, String)>,
+    pub numbers: Vec<(ObjectId, String, f64)>,
+}
+
+impl Rows {
+    pub fn is_empty(&self) -> bool {
+        self.text.is_empty() && self.numbers.is_empty()
+    }
+}
+
+/// What a write does to the index: rows to delete (first), rows to insert.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Changes {
+    pub delete: Rows,
+    pub insert: Rows,
+}
+
+impl Changes {
+    /// The rows a record's values moving from `before` to `after` change (`None`: no
+    /// record). A key both had stays; nothing is deleted and inserted again.
+    pub fn record(
+        &mut self,
+        id: ObjectId,
+        before: Option<&BTreeMap<String, String>>,
+        after: Option<&BTreeMap<String, String>>,
+    ) {
+        let empty = BTreeMap::new();
+        let before = before.unwrap_or(&empty);
+        let after = after.unwrap_or(&empty);
+        for (name, old) in before {
+            match after.get(name) {
+                Some(new) if new == old => {}
+                new => self.value(id, name, Some(old), new.map(String::as_str)),
+            }
+        }
+        for (name, new) in after {
+            if !before.contains_key(name) {
+                self.value(id, name, None, Some(new));
+            }
+        }
+    }
+
+    fn value(&mut self, id: ObjectId, name: &str, old: Option<&str>, new: Option<&str>) {
+        let old_text = old.map(text_key);
+        let new_text = new.map(text_key);
+        if old_text != new_text {
+            if let Some(k) = old_text {
+                self.delete.text.push((id, name.to_owned(), k));
+            }
+            if let Some(k) = new_text {
+                self.insert.text.push((id, name.to_owned(), k));
+            }
+        }
+        let old_numbers = old.map(number_keys).unwrap_or_default();
+        let new_numbers = new.map(number_keys).unwrap_or_default();
+        for k in &old_numbers {
+            if !new_numbers.contains(k) {
+                self.delete.numbers.push((id, name.to_owned(), *k));
+            }
+        }
+        for k in new_numbers {
+            if !old_numbers.contains(&k) {
+                self.insert.numbers.push((id, name.to_owned(), k));
+            }
+        }
+    }
+
+    /// The rows a batch's decision changes: every value of the records it creates, the
+    /// changed values of the records it updates. Call after [`Decided::set_ids`].
+    pub fn of_decision(decided: &Decided<'_>) -> Changes {
+        Self::of_records(decided, |_| true)
+    }
+
+    /// [`of_decision`](Self::of_decision) for the records it creates only (`new`), or for
+    /// the stored records it changes only.
+    pub fn of_decision_split(decided: &Decided<'_>, new: bool) -> Changes {
+        Self::of_records(decided, |created| created == new)
+    }
+
+    fn of_records(decided: &Decided<'_>, keep: impl Fn(bool) -> bool) -> Changes {
+        let mut c = Changes::default();
+        for (id, before, after) in decided.value_changes() {
+            if keep(before.is_none()) {
+                c.record(id, before, Some(after));
+            }
+        }
+        c
+    }
+}
+
+/// An `objects` row of a transfer ([`Table::Objects`]'s columns): its id, portal, type and
+/// values; `None` for a row of another shape.
+pub fn object_row(row: &[Value]) -> Option<(ObjectId, PortalId, String, BTreeMap<String, String>)> {
+    let at = |name: &str| {
+        Table::Objects
+            .columns()
+            .iter()
+            .position(|c| c.name == name)
+            .and_then(|i| row.get(i))
+    };
+    let (Some(Value::Int(id)), Some(Value::Int(portal)), Some(Value::Text(ty))) =
+        (at("id"), at("portal_id"), at("object_type"))
+    else {
+        return None;
+    };
+    let Some(Value::Text(json)) = at("properties") else {
+        return None;
+    };
+    Some((*id, PortalId(*portal), ty.clone(), values_of(json)))
+}
+
+/// A record's stored values from its JSON (its string values; spoke stores no others).
+pub fn values_of(json: &str) -> BTreeMap<String, String> {
+    let map: BTreeMap<String, serde_json::Value> = serde_json::from_str(json).unwrap_or_default();
+    map.into_iter()
+        .filter_map(|(k, v)| match v {
+            serde_json::Value::String(s) => Some((k, s)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Deletes the portal's index rows (with its reset, restore and deletion).
+pub fn clear_portal_sql(portal: PortalId) -> Vec<String> {
+    TABLES
+        .iter()
+        .map(|t| format!("DELETE FROM {t} WHERE portal_id = {}", portal.0))
+        .collect()
+}
+
+/// How a backend lists a record's values in SQL, for [`rebuild_sql`].
+#[derive(Debug, Clone, Copy)]
+pub struct Values {
+    /// A row source of `o`'s values with columns `name` and `value` (text), e.g. SQLite's
+    /// `json_each(o.properties) AS v(...)`; written after `FROM objects o,`.
+    pub each: &'static str,
+    /// The name and value columns of `each`.
+    pub name: &'static str,
+    pub value: &'static str,
+    /// The first `n` characters of text: `substr(x, 1, n)`, `left(x, n)`.
+    pub prefix: fn(&str, usize) -> String,
+    /// An integer expression as a double.
+    pub real: fn(&str) -> String,
+}
+
+/// Makes the index rows of every record of `portal` again (after a restore puts its records
+/// back), with the backend's SQL functions of the core's rules: the same keys
+/// [`text_key`] and [`number_keys`] make.
+pub fn rebuild_sql(v: &Values, portal: PortalId) -> Vec<String> {
+    let p = portal.0;
+    let (name, value) = (v.name, v.value);
+    let from = format!("FROM objects o, {} WHERE o.portal_id = {p}", v.each);
+    let text = format!(
+        "INSERT INTO search_text (portal_id, object_type, property, key, object_id)
+         SELECT o.portal_id, o.object_type, {name}, {}, o.id {from}",
+        (v.prefix)(&format!("spoke_fold({value})"), TEXT_KEY_CHARS)
+    );
+    let reading = |expr: String| {
+        format!("SELECT o.portal_id AS portal_id, o.object_type AS object_type, {name} AS property, {expr} AS key, o.id AS object_id {from}")
+    };
+    let numbers = format!(
+        "INSERT INTO search_numbers (portal_id, object_type, property, key, object_id)
+         SELECT portal_id, object_type, property, key, object_id FROM ({} UNION {} UNION {}) r
+         WHERE key IS NOT NULL AND key <> 0",
+        reading(format!("spoke_number({value})")),
+        reading((v.real)(&format!("spoke_date({value})"))),
+        reading((v.real)(&format!("spoke_instant({value})"))),
+    );
+    vec![text, numbers]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_fold_truncate_and_read_numbers() {
+        assert_eq!(text_key("  Ärger "), "ärger");
+        let long: String = "É".repeat(TEXT_KEY_CHARS + 5);
+        assert_eq!(text_key(&long).chars().count(), TEXT_KEY_CHARS);
+        assert_eq!(number_keys("abc"), Vec::<f64>::new());
+        assert_eq!(number_keys("12.5"), vec![12.5, 12.0]);
+        assert_eq!(number_keys("1700000000000"), vec![1.7e12]);
+        assert_eq!(number_keys("2024-01-02"), vec![2024.0, 1_704_153_600_000.0]);
+    }
+
+    #[test]
+    fn a_change_touches_only_the_keys_that_moved() {
+        let before: BTreeMap<String, String> =
+            [("a".into(), "Alice".into()), ("n".into(), "5".into())].into();
+        let after: BTreeMap<String, String> =
+            [("a".into(), "alice".into()), ("n".into(), "6".into())].into();
+        let mut c = Changes::default();
+        c.record(9, Some(&before), Some(&after));
+        // "Alice" and "alice" fold alike: only `n` moves, as text and as a number.
+        assert_eq!(c.delete.text, vec![(9, "n".into(), "5".into())]);
+        assert_eq!(c.insert.text, vec![(9, "n".into(), "6".into())]);
+        assert_eq!(c.delete.numbers, vec![(9, "n".into(), 5.0)]);
+        assert_eq!(c.insert.numbers, vec![(9, "n".into(), 6.0)]);
+    }
+}
