@@ -153,7 +153,8 @@ async fn import(store: &PostgresStore, rows: &Rows) -> Result<u64, Error> {
         let ids: Vec<i64> = records.iter().map(|r| r.0).collect();
         for r in db::query(
             &tx,
-            "SELECT id, portal_id, object_type, properties FROM objects WHERE id = ANY($1)",
+            "SELECT id, portal_id, object_type, properties FROM objects WHERE id = ANY($1)
+             ORDER BY id FOR UPDATE",
             &[&ids],
         )
         .await?

@@ -9,9 +9,10 @@ use crate::{db, Error};
 
 /// How PostgreSQL lists a record's values, for rebuilding a portal's rows.
 pub(crate) const VALUES: Values = Values {
-    each: "json_each_text(o.properties::json) j",
+    each: "json_each(o.properties::json) j",
+    strings: "json_typeof(j.value) = 'string'",
     name: "j.key",
-    value: "j.value",
+    value: "(j.value #>> '{}')",
     prefix: |x, n| format!("left({x}, {n})"),
     real: |x| format!("({x})::DOUBLE PRECISION"),
 };

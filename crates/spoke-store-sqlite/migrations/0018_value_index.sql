@@ -22,15 +22,15 @@ CREATE TABLE search_numbers (
 -- Existing records, with the same rules (spoke_fold and friends are the core's functions).
 INSERT INTO search_text (portal_id, object_type, property, key, object_id)
 SELECT o.portal_id, o.object_type, j.key, substr(spoke_fold(j.value), 1, 200), o.id
-FROM objects o, json_each(o.properties) j;
+FROM objects o, json_each(o.properties) j WHERE j.type = 'text';
 INSERT INTO search_numbers (portal_id, object_type, property, key, object_id)
 SELECT portal_id, object_type, property, key, object_id FROM (
     SELECT o.portal_id, o.object_type, j.key AS property, spoke_number(j.value) AS key, o.id AS object_id
-    FROM objects o, json_each(o.properties) j
+    FROM objects o, json_each(o.properties) j WHERE j.type = 'text'
     UNION
     SELECT o.portal_id, o.object_type, j.key, CAST(spoke_date(j.value) AS REAL), o.id
-    FROM objects o, json_each(o.properties) j
+    FROM objects o, json_each(o.properties) j WHERE j.type = 'text'
     UNION
     SELECT o.portal_id, o.object_type, j.key, CAST(spoke_instant(j.value) AS REAL), o.id
-    FROM objects o, json_each(o.properties) j
+    FROM objects o, json_each(o.properties) j WHERE j.type = 'text'
 ) WHERE key IS NOT NULL AND key <> 0;

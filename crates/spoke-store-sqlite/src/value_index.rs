@@ -8,6 +8,7 @@ use spoke_store::value_index::{Changes, Rows, Values};
 /// How SQLite lists a record's values, for rebuilding a portal's rows.
 pub(crate) const VALUES: Values = Values {
     each: "json_each(o.properties) j",
+    strings: "j.type = 'text'",
     name: "j.key",
     value: "j.value",
     prefix: |x, n| format!("substr({x}, 1, {n})"),

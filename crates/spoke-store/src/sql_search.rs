@@ -322,6 +322,9 @@ fn range(b: &mut Binder<'_>, cmp: &str, c: &Condition) -> String {
     format!("{cmp} {op} {}", b.operand(v))
 }
 
+/// The longest IN list the value index is asked about.
+const MAX_PROBED_VALUES: usize = 1_000;
+
 /// The records the value index says may meet `c` on property `name` compared as `kind`
 /// (a superset of those that do; see `value_index`), or `None` where only the scan can
 /// tell. Bounds are non-strict: an operand rounded to a double, or a text key cut short,
@@ -334,6 +337,11 @@ fn index_probe(
     c: &Condition,
 ) -> Option<String> {
     if !value_index::probes(name) {
+        return None;
+    }
+    // A probed IN binds its list twice (keys and exact operands): past this many values the
+    // scan keeps long lists under the backends' parameter limits.
+    if matches!(c, Condition::In(vs) if vs.len() > MAX_PROBED_VALUES) {
         return None;
     }
     let keys = match kind {
@@ -404,6 +412,9 @@ fn index_probe(
         }
         Kind::Multi => return None,
     };
+    if keys.list.is_empty() && keys.lo.is_none() && keys.hi.is_none() {
+        return None;
+    }
     let n = b.bind(SqlValue::Text(name.to_owned()));
     let mut on = Vec::new();
     if !keys.list.is_empty() {
@@ -415,9 +426,6 @@ fn index_probe(
     }
     if let Some(hi) = keys.hi {
         on.push(format!("key <= {}", b.bind(hi)));
-    }
-    if on.is_empty() {
-        return None;
     }
     Some(format!(
         "o.id IN (SELECT object_id FROM {} WHERE portal_id = {} AND object_type = {} \

@@ -231,6 +231,9 @@ pub struct Values {
     /// A row source of `o`'s values with columns `name` and `value` (text), e.g. SQLite's
     /// `json_each(o.properties) AS v(...)`; written after `FROM objects o,`.
     pub each: &'static str,
+    /// A condition on `each` keeping the values that are JSON strings (the only values
+    /// spoke stores, and the only ones [`values_of`] reads).
+    pub strings: &'static str,
     /// The name and value columns of `each`.
     pub name: &'static str,
     pub value: &'static str,
@@ -246,7 +249,10 @@ pub struct Values {
 pub fn rebuild_sql(v: &Values, portal: PortalId) -> Vec<String> {
     let p = portal.0;
     let (name, value) = (v.name, v.value);
-    let from = format!("FROM objects o, {} WHERE o.portal_id = {p}", v.each);
+    let from = format!(
+        "FROM objects o, {} WHERE o.portal_id = {p} AND {}",
+        v.each, v.strings
+    );
     let text = format!(
         "INSERT INTO search_text (portal_id, object_type, property, key, object_id)
          SELECT o.portal_id, o.object_type, {name}, {}, o.id {from}",
