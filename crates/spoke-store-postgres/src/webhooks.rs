@@ -12,10 +12,10 @@ use spoke_core::time::Millis;
 use spoke_core::{ObjectId, PortalId};
 use spoke_store::plan::Decided;
 use spoke_store::webhooks::{
-    self, AttemptRecord, CreateSubscription, DeliveryAttempt, EventBatch, LinkChange, Listeners,
-    NewSubscription, PendingEvent, Subscription, WebhookSettings, WebhookStore, ATTEMPT_COLUMNS,
-    EVENT_INSERT_COLUMNS, KEEP_FINISHED_MS, LISTENERS_SQL, MAX_SUBSCRIPTIONS, NEXT_DUE_SQL,
-    PENDING, PENDING_COLUMNS, SETTINGS_COLUMNS, SUBSCRIPTION_COLUMNS,
+    self, AttemptRecord, CreateSubscription, DeliveryAttempt, EventBatch, LinkChange,
+    NewSubscription, PendingEvent, Subscription, WebhookSettings, WebhookStore, WriteListeners,
+    ATTEMPT_COLUMNS, EVENT_INSERT_COLUMNS, KEEP_FINISHED_MS, LISTENERS_SQL, MAX_SUBSCRIPTIONS,
+    NEXT_DUE_SQL, PENDING, PENDING_COLUMNS, SETTINGS_COLUMNS, SUBSCRIPTION_COLUMNS,
 };
 use spoke_store::{LinkContext, StoreResult, WriteContext, WriteSource};
 
@@ -26,17 +26,18 @@ use crate::{db, into_store, Error, Finish, PostgresStore, TxMode};
 /// "spkw" in ASCII.
 const SUBSCRIPTION_LOCK_CLASS: i32 = 0x7370_6b77;
 
-/// The subscriptions listening to a write in `portal` (one indexed probe when none).
+/// The webhook and journal subscriptions listening to a write in `portal`, in one
+/// statement (two indexed probes when none).
 pub(crate) async fn listeners<C: GenericClient>(
     c: &C,
     portal: PortalId,
-) -> Result<Listeners, Error> {
+) -> Result<WriteListeners, Error> {
     let rows = db::query(c, LISTENERS_SQL, &[&portal.0]).await?;
-    let listeners = rows
+    let rows = rows
         .iter()
-        .map(|r| webhooks::listener(&Cols(r)))
+        .map(|r| webhooks::listener_row(&Cols(r)))
         .collect::<Result<Vec<_>, Error>>()?;
-    Ok(Listeners::new(listeners))
+    Ok(WriteListeners::from_rows(rows))
 }
 
 /// Inserts a transaction's events in one statement.
@@ -79,11 +80,11 @@ async fn insert_events(tx: &Transaction<'_>, batch: &EventBatch) -> Result<(), E
     Ok(())
 }
 
-/// The events of a record batch (and of the links its creates wrote), inside its
-/// transaction; `listeners` were read in it.
+/// The events and journal entries of a record batch (and of the links its creates wrote),
+/// inside its transaction; `listeners` were read in it.
 pub(crate) async fn record_events(
     tx: &Transaction<'_>,
-    listeners: &Listeners,
+    listeners: &WriteListeners,
     ctx: &WriteContext,
     decided: &Decided<'_>,
     links: &[LinkChange],
@@ -92,12 +93,13 @@ pub(crate) async fn record_events(
         return Ok(());
     }
     let mut batch = EventBatch::new(ctx.portal, ctx.now);
-    listeners.record_events(&mut batch, ctx, decided);
-    listeners.links(&mut batch, links, &ctx.source);
-    insert_events(tx, &batch).await
+    listeners.webhooks.record_events(&mut batch, ctx, decided);
+    listeners.webhooks.links(&mut batch, links, &ctx.source);
+    insert_events(tx, &batch).await?;
+    crate::journal::record_entries(tx, &listeners.journal, ctx, decided, links).await
 }
 
-/// The deletion events of records archived by one transaction.
+/// The deletion events and journal entries of records archived by one transaction.
 pub(crate) async fn archive_events(
     tx: &Transaction<'_>,
     portal: PortalId,
@@ -111,11 +113,24 @@ pub(crate) async fn archive_events(
         return Ok(());
     }
     let mut batch = EventBatch::new(portal, now);
-    listeners.archived(&mut batch, object_type, archived, source);
-    insert_events(tx, &batch).await
+    listeners
+        .webhooks
+        .archived(&mut batch, object_type, archived, source);
+    insert_events(tx, &batch).await?;
+    crate::journal::archive_entries(
+        tx,
+        &listeners.journal,
+        portal,
+        object_type,
+        now,
+        source,
+        archived,
+    )
+    .await
 }
 
-/// The associationChange events of rows written or removed by one transaction.
+/// The associationChange events and journal entries of rows written or removed by one
+/// transaction.
 pub(crate) async fn link_events(
     tx: &Transaction<'_>,
     portal: PortalId,
@@ -130,8 +145,9 @@ pub(crate) async fn link_events(
         return Ok(());
     }
     let mut batch = EventBatch::new(portal, ctx.now);
-    listeners.links(&mut batch, changes, &ctx.source);
-    insert_events(tx, &batch).await
+    listeners.webhooks.links(&mut batch, changes, &ctx.source);
+    insert_events(tx, &batch).await?;
+    crate::journal::link_entries(tx, &listeners.journal, portal, ctx, changes).await
 }
 
 /// Removes an app's webhook rows (with the app, `OAuthStore::delete_app`).

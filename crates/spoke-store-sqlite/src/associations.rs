@@ -156,7 +156,6 @@ impl AssociationStore for SqliteStore {
                 out.push(Ok(()));
             }
             crate::webhooks::link_events(&tx, portal, &ctx, &changes)?;
-            crate::journal::link_entries(&tx, portal, &ctx, &changes)?;
             tx.commit()?;
             Ok(out)
         })
@@ -204,7 +203,6 @@ impl AssociationStore for SqliteStore {
                 }
             }
             crate::webhooks::link_events(&tx, portal, &ctx, &changes)?;
-            crate::journal::link_entries(&tx, portal, &ctx, &changes)?;
             tx.commit()
         })
         .await
@@ -343,7 +341,6 @@ impl AssociationStore for SqliteStore {
             }
             // The links a label's deletion removes are reported as removed.
             crate::webhooks::link_events(&tx, key.portal, &LinkContext::api_now(), &changes)?;
-            crate::journal::link_entries(&tx, key.portal, &LinkContext::api_now(), &changes)?;
             tx.commit()?;
             Ok(true)
         })

@@ -77,7 +77,6 @@ fn run<'a>(
         tx.rollback()?;
     } else {
         crate::webhooks::record_events(&tx, ctx, &decided, &links)?;
-        crate::journal::record_entries(&tx, ctx, &decided, &links)?;
         crate::totals::bump(&tx, ctx.portal, &ctx.object_type)?;
         tx.commit()?;
     }
@@ -276,7 +275,6 @@ impl ObjectStore for SqliteStore {
             }
             archived.sort_unstable();
             crate::webhooks::archive_events(&tx, portal, &object_type, now, &source, &archived)?;
-            crate::journal::archive_entries(&tx, portal, &object_type, now, &source, &archived)?;
             if !archived.is_empty() {
                 crate::totals::bump(&tx, portal, &object_type)?;
             }

@@ -10,23 +10,24 @@ use spoke_core::time::Millis;
 use spoke_core::{ObjectId, PortalId};
 use spoke_store::plan::Decided;
 use spoke_store::webhooks::{
-    self, AttemptRecord, CreateSubscription, DeliveryAttempt, EventBatch, LinkChange, Listeners,
-    NewSubscription, PendingEvent, Subscription, WebhookSettings, WebhookStore, ATTEMPT_COLUMNS,
-    EVENT_INSERT_COLUMNS, KEEP_FINISHED_MS, LISTENERS_SQL, MAX_SUBSCRIPTIONS, NEXT_DUE_SQL,
-    PENDING, PENDING_COLUMNS, SETTINGS_COLUMNS, SUBSCRIPTION_COLUMNS,
+    self, AttemptRecord, CreateSubscription, DeliveryAttempt, EventBatch, LinkChange,
+    NewSubscription, PendingEvent, Subscription, WebhookSettings, WebhookStore, WriteListeners,
+    ATTEMPT_COLUMNS, EVENT_INSERT_COLUMNS, KEEP_FINISHED_MS, LISTENERS_SQL, MAX_SUBSCRIPTIONS,
+    NEXT_DUE_SQL, PENDING, PENDING_COLUMNS, SETTINGS_COLUMNS, SUBSCRIPTION_COLUMNS,
 };
 use spoke_store::{LinkContext, StoreResult, WriteContext, WriteSource};
 
 use crate::tokens_props::Cols;
 use crate::SqliteStore;
 
-/// The subscriptions listening to a write in `portal` (one indexed probe when none).
-fn listeners(conn: &Connection, portal: PortalId) -> rusqlite::Result<Listeners> {
+/// The webhook and journal subscriptions listening to a write in `portal`, in one
+/// statement (two indexed probes when none).
+fn listeners(conn: &Connection, portal: PortalId) -> rusqlite::Result<WriteListeners> {
     let rows = conn
         .prepare_cached(LISTENERS_SQL)?
-        .query_map(params![portal.0], |r| webhooks::listener(&Cols(r)))?
+        .query_map(params![portal.0], |r| webhooks::listener_row(&Cols(r)))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(Listeners::new(rows))
+    Ok(WriteListeners::from_rows(rows))
 }
 
 fn insert_events(conn: &Connection, batch: &EventBatch) -> rusqlite::Result<()> {
@@ -51,8 +52,8 @@ fn insert_events(conn: &Connection, batch: &EventBatch) -> rusqlite::Result<()> 
     Ok(())
 }
 
-/// The events of a record batch (and of the links its creates wrote), inside its
-/// transaction.
+/// The events and journal entries of a record batch (and of the links its creates wrote),
+/// inside its transaction.
 pub(crate) fn record_events(
     conn: &Connection,
     ctx: &WriteContext,
@@ -64,12 +65,13 @@ pub(crate) fn record_events(
         return Ok(());
     }
     let mut batch = EventBatch::new(ctx.portal, ctx.now);
-    listeners.record_events(&mut batch, ctx, decided);
-    listeners.links(&mut batch, links, &ctx.source);
-    insert_events(conn, &batch)
+    listeners.webhooks.record_events(&mut batch, ctx, decided);
+    listeners.webhooks.links(&mut batch, links, &ctx.source);
+    insert_events(conn, &batch)?;
+    crate::journal::record_entries(conn, &listeners.journal, ctx, decided, links)
 }
 
-/// The deletion events of records archived by one transaction.
+/// The deletion events and journal entries of records archived by one transaction.
 pub(crate) fn archive_events(
     conn: &Connection,
     portal: PortalId,
@@ -86,11 +88,23 @@ pub(crate) fn archive_events(
         return Ok(());
     }
     let mut batch = EventBatch::new(portal, now);
-    listeners.archived(&mut batch, object_type, archived, source);
-    insert_events(conn, &batch)
+    listeners
+        .webhooks
+        .archived(&mut batch, object_type, archived, source);
+    insert_events(conn, &batch)?;
+    crate::journal::archive_entries(
+        conn,
+        &listeners.journal,
+        portal,
+        object_type,
+        now,
+        source,
+        archived,
+    )
 }
 
-/// The associationChange events of rows written or removed by one transaction.
+/// The associationChange events and journal entries of rows written or removed by one
+/// transaction.
 pub(crate) fn link_events(
     conn: &Connection,
     portal: PortalId,
@@ -105,8 +119,9 @@ pub(crate) fn link_events(
         return Ok(());
     }
     let mut batch = EventBatch::new(portal, ctx.now);
-    listeners.links(&mut batch, changes, &ctx.source);
-    insert_events(conn, &batch)
+    listeners.webhooks.links(&mut batch, changes, &ctx.source);
+    insert_events(conn, &batch)?;
+    crate::journal::link_entries(conn, &listeners.journal, portal, ctx, changes)
 }
 
 fn subscription_by_id(

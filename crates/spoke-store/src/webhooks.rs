@@ -218,16 +218,89 @@ pub const UNSUBSCRIBABLE_PROPERTIES: &[&str] = &[
     "hs_communication_body",
 ];
 
-/// The active subscriptions a write in portal `$1` may produce events for: those of apps
-/// installed in the portal that have webhook settings. One indexed probe of `app_installs`
-/// when the portal has none. Both dialects read `$1` as the first parameter.
-pub const LISTENERS_SQL: &str =
-    "SELECT s.id, s.app_id, s.event_type, s.object_type_id, s.property_name
+/// Who listens to a write in portal `$1`, webhooks and journal in one statement (a write
+/// transaction reads both, and a second statement was a second probe of `app_installs` on
+/// SQLite and a second round trip on PostgreSQL). Webhook rows (`kind` 0) are the active
+/// subscriptions of apps installed in the portal that have webhook settings; journal rows
+/// (`kind` 1) the journal subscriptions of installed apps that name the portal, one row per
+/// filter (NULL conditions when none). Two indexed probes of `app_installs` when the portal
+/// has no installs. Both dialects read `$1` as the first parameter; rows come ordered by
+/// kind, then subscription, then filter ([`WriteListeners::from_rows`] groups them so).
+pub const LISTENERS_SQL: &str = "SELECT CAST(0 AS BIGINT), s.id, s.app_id, s.event_type,
+         s.object_type_id, s.property_name, CAST(NULL AS TEXT), CAST(NULL AS TEXT),
+         CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS BIGINT)
      FROM app_installs i
      JOIN webhook_settings w ON w.app_id = i.app_id
      JOIN webhook_subscriptions s ON s.app_id = i.app_id
      WHERE i.portal_id = $1 AND s.active
-     ORDER BY s.id";
+     UNION ALL
+     SELECT CAST(1 AS BIGINT), s.id, s.app_id, s.subscription_type, s.object_type_id,
+         s.actions, s.properties, s.object_ids, s.associated_object_type_ids, f.conditions, f.id
+     FROM app_installs i
+     JOIN journal_subscriptions s ON s.app_id = i.app_id AND s.portal_id = i.portal_id
+     LEFT JOIN journal_filters f ON f.subscription_id = s.id
+     WHERE i.portal_id = $1 AND s.subscription_type IN ('OBJECT', 'ASSOCIATION')
+     ORDER BY 1, 2, 11";
+
+/// One row of [`LISTENERS_SQL`].
+pub enum ListenerRow {
+    Webhook(Listener),
+    Journal(crate::journal::ListenerRow),
+}
+
+/// A [`ListenerRow`] from [`LISTENERS_SQL`]'s columns.
+pub fn listener_row<C: Columns>(c: &C) -> Result<ListenerRow, C::Error> {
+    if c.int(0)? == 0 {
+        return Ok(ListenerRow::Webhook(Listener {
+            subscription_id: c.int(1)?,
+            app_id: c.int(2)?,
+            event_type: c.text(3)?,
+            object_type_id: c.text_or_null(4)?,
+            property_name: c.text_or_null(5)?,
+        }));
+    }
+    Ok(ListenerRow::Journal(crate::journal::ListenerRow {
+        subscription_id: c.int(1)?,
+        app_id: c.int(2)?,
+        subscription_type: c.text(3)?,
+        object_type_id: c.text_or_null(4)?,
+        actions: c.text(5)?,
+        properties: c.text(6)?,
+        object_ids: c.text(7)?,
+        associated: c.text(8)?,
+        conditions: c.text_or_null(9)?,
+    }))
+}
+
+/// Everyone listening to one portal's writes: its webhook subscriptions (events into the
+/// outbox) and its journal subscriptions (journal entries).
+#[derive(Debug, Clone, Default)]
+pub struct WriteListeners {
+    pub webhooks: Listeners,
+    pub journal: crate::journal::JournalListeners,
+}
+
+impl WriteListeners {
+    /// From [`LISTENERS_SQL`]'s rows, in its order.
+    pub fn from_rows(rows: Vec<ListenerRow>) -> Self {
+        let mut webhooks = Vec::new();
+        let mut journal = Vec::new();
+        for r in rows {
+            match r {
+                ListenerRow::Webhook(l) => webhooks.push(l),
+                ListenerRow::Journal(j) => journal.push(j),
+            }
+        }
+        Self {
+            webhooks: Listeners::new(webhooks),
+            journal: crate::journal::JournalListeners::new(journal),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.webhooks.is_empty() && self.journal.is_empty()
+    }
+}
 
 /// The columns [`NewEvent`]s are inserted into, in [`EventBatch`]'s order.
 pub const EVENT_INSERT_COLUMNS: &str = "app_id, portal_id, subscription_id, subscription_type, \
@@ -584,17 +657,6 @@ impl Fields {
 // Rows to values: both backends read the same columns in the same order.
 
 use crate::columns::Columns;
-
-/// A [`Listener`] from [`LISTENERS_SQL`]'s columns.
-pub fn listener<C: Columns>(c: &C) -> Result<Listener, C::Error> {
-    Ok(Listener {
-        subscription_id: c.int(0)?,
-        app_id: c.int(1)?,
-        event_type: c.text(2)?,
-        object_type_id: c.text_or_null(3)?,
-        property_name: c.text_or_null(4)?,
-    })
-}
 
 /// A [`Subscription`] from [`SUBSCRIPTION_COLUMNS`].
 pub fn subscription<C: Columns>(c: &C) -> Result<Subscription, C::Error> {
