@@ -35,6 +35,7 @@ use std::collections::HashSet;
 use deadpool_postgres::Transaction;
 use spoke_core::ObjectId;
 use spoke_store::plan::{Decided, Key, Plan, Reads, Snapshot, Versioned};
+use spoke_store::webhooks::ListenerCache;
 use spoke_store::{ItemResult, RecordBatch, Upserted, WriteContext};
 use tokio_postgres::error::SqlState;
 
@@ -46,6 +47,7 @@ use crate::{db, Error, Finish};
 /// created). A stopped batch is rolled back, its outcomes still saying which item failed.
 pub(crate) async fn write_batch(
     tx: &Transaction<'_>,
+    cache: &ListenerCache,
     ctx: &WriteContext,
     batch: &RecordBatch,
 ) -> Result<Finish<Vec<ItemResult<Upserted>>>, Error> {
@@ -81,7 +83,7 @@ pub(crate) async fn write_batch(
     let (written, listeners, bumped) = tokio::join!(
         biased;
         write(tx, ctx, &decided),
-        crate::webhooks::listeners(tx, ctx.portal),
+        crate::webhooks::listeners(tx, Some(cache), ctx.portal),
         crate::totals::bump(tx, ctx.portal, &ctx.object_type)
     );
     written?;

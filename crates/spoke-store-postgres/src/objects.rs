@@ -267,9 +267,13 @@ impl ObjectStore for PostgresStore {
     ) -> StoreResult<Vec<ItemResult<Upserted>>> {
         let n = batch.len();
         let out = self
-            .write(TxMode::RECORDS, (ctx, batch), |tx, (ctx, batch)| {
-                Box::pin(crate::batch::write_batch(tx, ctx, batch))
-            })
+            .write(
+                TxMode::RECORDS,
+                (ctx, batch, &self.inner.listeners),
+                |tx, (ctx, batch, cache)| {
+                    Box::pin(crate::batch::write_batch(tx, cache, ctx, batch))
+                },
+            )
             .await?;
         self.wrote(n);
         Ok(out)

@@ -66,6 +66,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0017_journal_snapshots",
         include_str!("../migrations/0017_journal_snapshots.sql"),
     ),
+    (
+        "0019_listener_generation",
+        include_str!("../migrations/0019_listener_generation.sql"),
+    ),
 ];
 
 /// The advisory lock's first key: "spok" in ASCII, so it does not meet other applications'

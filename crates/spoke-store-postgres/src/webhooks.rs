@@ -11,6 +11,9 @@ use deadpool_postgres::{GenericClient, Transaction};
 use spoke_core::time::Millis;
 use spoke_core::{ObjectId, PortalId};
 use spoke_store::plan::Decided;
+use std::sync::Arc;
+
+use spoke_store::webhooks::ListenerCache;
 use spoke_store::webhooks::{
     self, AttemptRecord, CreateSubscription, DeliveryAttempt, EventBatch, LinkChange,
     NewSubscription, PendingEvent, Subscription, WebhookSettings, WebhookStore, WriteListeners,
@@ -27,17 +30,24 @@ use crate::{db, into_store, Error, Finish, PostgresStore, TxMode};
 const SUBSCRIPTION_LOCK_CLASS: i32 = 0x7370_6b77;
 
 /// The webhook and journal subscriptions listening to a write in `portal`, in one
-/// statement (two indexed probes when none).
+/// statement: from `cache` when the listener generation has not moved since it read them
+/// (then the statement is one primary-key read), else read and cached. Without a cache
+/// (`None`: writes other than record batches, rarer) the rows are always read.
 pub(crate) async fn listeners<C: GenericClient>(
     c: &C,
+    cache: Option<&ListenerCache>,
     portal: PortalId,
-) -> Result<WriteListeners, Error> {
-    let rows = db::query(c, LISTENERS_SQL, &[&portal.0]).await?;
+) -> Result<Arc<WriteListeners>, Error> {
+    let asked = cache.map_or(webhooks::NOT_CACHED, |c| c.generation(portal));
+    let rows = db::query(c, LISTENERS_SQL, &[&portal.0, &asked]).await?;
     let rows = rows
         .iter()
         .map(|r| webhooks::listener_row(&Cols(r)))
         .collect::<Result<Vec<_>, Error>>()?;
-    Ok(WriteListeners::from_rows(rows))
+    Ok(match cache {
+        Some(cache) => cache.resolve(portal, asked, rows),
+        None => Arc::new(WriteListeners::from_rows(rows)),
+    })
 }
 
 /// Inserts a transaction's events in one statement.
@@ -108,7 +118,7 @@ pub(crate) async fn archive_events(
     source: &WriteSource,
     archived: &[ObjectId],
 ) -> Result<(), Error> {
-    let listeners = listeners(tx, portal).await?;
+    let listeners = listeners(tx, None, portal).await?;
     if listeners.is_empty() {
         return Ok(());
     }
@@ -140,7 +150,7 @@ pub(crate) async fn link_events(
     if changes.is_empty() {
         return Ok(());
     }
-    let listeners = listeners(tx, portal).await?;
+    let listeners = listeners(tx, None, portal).await?;
     if listeners.is_empty() {
         return Ok(());
     }

@@ -140,6 +140,7 @@ impl AssociationStore for SqliteStore {
         items: Vec<AssociationWrite>,
         ctx: LinkContext,
     ) -> StoreResult<Vec<ItemResult<()>>> {
+        let cache = self.inner.listeners.clone();
         self.write(move |conn| {
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let mut changes = Vec::new();
@@ -155,7 +156,7 @@ impl AssociationStore for SqliteStore {
                 }
                 out.push(Ok(()));
             }
-            crate::webhooks::link_events(&tx, portal, &ctx, &changes)?;
+            crate::webhooks::link_events(&tx, &cache, portal, &ctx, &changes)?;
             tx.commit()?;
             Ok(out)
         })
@@ -168,6 +169,7 @@ impl AssociationStore for SqliteStore {
         items: Vec<AssociationRemoval>,
         ctx: LinkContext,
     ) -> StoreResult<()> {
+        let cache = self.inner.listeners.clone();
         self.write(move |conn| {
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let mut changes = Vec::new();
@@ -202,7 +204,7 @@ impl AssociationStore for SqliteStore {
                     }
                 }
             }
-            crate::webhooks::link_events(&tx, portal, &ctx, &changes)?;
+            crate::webhooks::link_events(&tx, &cache, portal, &ctx, &changes)?;
             tx.commit()
         })
         .await
@@ -305,6 +307,7 @@ impl AssociationStore for SqliteStore {
     }
 
     async fn remove_label(&self, key: LabelKey) -> StoreResult<bool> {
+        let cache = self.inner.listeners.clone();
         self.write(move |conn| {
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let Some(inverse) = inverse_of(&tx, &key)? else {
@@ -340,7 +343,13 @@ impl AssociationStore for SqliteStore {
                 }
             }
             // The links a label's deletion removes are reported as removed.
-            crate::webhooks::link_events(&tx, key.portal, &LinkContext::api_now(), &changes)?;
+            crate::webhooks::link_events(
+                &tx,
+                &cache,
+                key.portal,
+                &LinkContext::api_now(),
+                &changes,
+            )?;
             tx.commit()?;
             Ok(true)
         })

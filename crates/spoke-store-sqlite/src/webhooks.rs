@@ -4,11 +4,14 @@
 //! The writer connection is alone, so claiming events needs no row locks: a claim is one
 //! `UPDATE … RETURNING` of the due rows, which sets their lease.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};
 use spoke_core::time::Millis;
 use spoke_core::{ObjectId, PortalId};
 use spoke_store::plan::Decided;
+use spoke_store::webhooks::ListenerCache;
 use spoke_store::webhooks::{
     self, AttemptRecord, CreateSubscription, DeliveryAttempt, EventBatch, LinkChange,
     NewSubscription, PendingEvent, Subscription, WebhookSettings, WebhookStore, WriteListeners,
@@ -21,13 +24,21 @@ use crate::tokens_props::Cols;
 use crate::SqliteStore;
 
 /// The webhook and journal subscriptions listening to a write in `portal`, in one
-/// statement (two indexed probes when none).
-fn listeners(conn: &Connection, portal: PortalId) -> rusqlite::Result<WriteListeners> {
+/// statement: from `cache` when the listener generation has not moved since it read them
+/// (then the statement is one primary-key read), else read and cached.
+fn listeners(
+    conn: &Connection,
+    cache: &ListenerCache,
+    portal: PortalId,
+) -> rusqlite::Result<Arc<WriteListeners>> {
+    let asked = cache.generation(portal);
     let rows = conn
         .prepare_cached(LISTENERS_SQL)?
-        .query_map(params![portal.0], |r| webhooks::listener_row(&Cols(r)))?
+        .query_map(params![portal.0, asked], |r| {
+            webhooks::listener_row(&Cols(r))
+        })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(WriteListeners::from_rows(rows))
+    Ok(cache.resolve(portal, asked, rows))
 }
 
 fn insert_events(conn: &Connection, batch: &EventBatch) -> rusqlite::Result<()> {
@@ -56,11 +67,12 @@ fn insert_events(conn: &Connection, batch: &EventBatch) -> rusqlite::Result<()> 
 /// inside its transaction.
 pub(crate) fn record_events(
     conn: &Connection,
+    cache: &ListenerCache,
     ctx: &WriteContext,
     decided: &Decided<'_>,
     links: &[LinkChange],
 ) -> rusqlite::Result<()> {
-    let listeners = listeners(conn, ctx.portal)?;
+    let listeners = listeners(conn, cache, ctx.portal)?;
     if listeners.is_empty() {
         return Ok(());
     }
@@ -74,6 +86,7 @@ pub(crate) fn record_events(
 /// The deletion events and journal entries of records archived by one transaction.
 pub(crate) fn archive_events(
     conn: &Connection,
+    cache: &ListenerCache,
     portal: PortalId,
     object_type: &str,
     now: Millis,
@@ -83,7 +96,7 @@ pub(crate) fn archive_events(
     if archived.is_empty() {
         return Ok(());
     }
-    let listeners = listeners(conn, portal)?;
+    let listeners = listeners(conn, cache, portal)?;
     if listeners.is_empty() {
         return Ok(());
     }
@@ -107,6 +120,7 @@ pub(crate) fn archive_events(
 /// transaction.
 pub(crate) fn link_events(
     conn: &Connection,
+    cache: &ListenerCache,
     portal: PortalId,
     ctx: &LinkContext,
     changes: &[LinkChange],
@@ -114,7 +128,7 @@ pub(crate) fn link_events(
     if changes.is_empty() {
         return Ok(());
     }
-    let listeners = listeners(conn, portal)?;
+    let listeners = listeners(conn, cache, portal)?;
     if listeners.is_empty() {
         return Ok(());
     }

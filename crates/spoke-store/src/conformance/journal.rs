@@ -1,4 +1,4 @@
-//! Checks of [`crate::journal`] (checks 331-345, 371-372): journal entries are written by the
+//! Checks of [`crate::journal`] (checks 331-345, 371-373): journal entries are written by the
 //! change's own transaction (none for a change rolled back, none for a portal that did not
 //! install the app), in order, with the events the rule makes; subscriptions, filters and
 //! app tokens round-trip; entries expire; CRM snapshots are one entry per portal with a
@@ -779,4 +779,71 @@ pub(super) async fn one_listener_read_feeds_events_and_entries(
         1,
         "d@ passes, e@ does not"
     );
+}
+
+/// Check 373: two handles on one database stand in for two processes, each with its own
+/// listener cache. A handle that has written to a portal (and so remembers it has no
+/// listeners, then which) sees listener changes made through the other at its next write:
+/// an install, a subscription, a journal subscription, settings removed.
+pub async fn listener_changes_reach_another_handle(stores: &[&dyn Store], portal: PortalId) {
+    use crate::webhooks::{NewSubscription, WebhookSettings};
+    let (a, b) = (stores[0], stores[stores.len() - 1]);
+    let pending = |app: i64| async move {
+        a.pending_events(Some(app), 100)
+            .await
+            .expect("pending_events")
+            .0
+    };
+    let write = |n: i64| async move {
+        a.create_objects(
+            &wctx(portal, CONTACT, T0 + n, false),
+            vec![new(&[("email", &format!("{n}@handles.test"))])],
+        )
+        .await
+        .expect("create");
+    };
+    let app = app(b, portal, "handles", false).await;
+    write(1).await;
+    b.put_webhook_settings(WebhookSettings {
+        app_id: app,
+        target_url: "http://127.0.0.1:9/hook".to_owned(),
+        max_concurrent_requests: 10,
+        period: None,
+        created_at: T0,
+        updated_at: T0,
+    })
+    .await
+    .expect("settings");
+    b.create_subscription(NewSubscription {
+        app_id: app,
+        event_type: "contact.creation".to_owned(),
+        object_type_id: None,
+        property_name: None,
+        active: true,
+        now: T0,
+    })
+    .await
+    .expect("subscribe");
+    write(2).await;
+    assert_eq!(pending(app).await, 0, "not installed yet");
+    b.install_app(app, portal, T0).await.expect("install");
+    write(3).await;
+    assert_eq!(
+        pending(app).await,
+        1,
+        "the install made through the other handle"
+    );
+    b.upsert_journal_subscription(sub(app, "OBJECT", portal, CONTACT, &["CREATE"]))
+        .await
+        .expect("subscribe");
+    write(4).await;
+    assert_eq!(pending(app).await, 2);
+    assert_eq!(entries(a, app, Some(portal), T0 + 10).await.len(), 1);
+    assert!(b
+        .delete_webhook_settings(app)
+        .await
+        .expect("delete settings"));
+    write(5).await;
+    assert_eq!(pending(app).await, 2, "no events without settings");
+    assert_eq!(entries(a, app, Some(portal), T0 + 10).await.len(), 2);
 }
