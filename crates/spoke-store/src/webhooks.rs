@@ -301,8 +301,11 @@ pub fn listener_row<C: Columns>(c: &C) -> Result<ListenerRow, C::Error> {
 /// listener changes are rare, and a change then costs each portal one full read.
 #[derive(Clone, Default)]
 pub struct ListenerCache {
-    portals: Arc<Mutex<HashMap<i64, (i64, Arc<WriteListeners>)>>>,
+    portals: Arc<Mutex<HashMap<i64, Cached>>>,
 }
+
+/// A portal's listeners and the listener generation they were read at.
+type Cached = (i64, Arc<WriteListeners>);
 
 /// Portals remembered at most; past it the cache starts over (each portal then costs one
 /// full read again).
