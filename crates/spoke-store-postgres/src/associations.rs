@@ -343,7 +343,6 @@ async fn put_batch(
     }
     let changes = write_links(tx, portal, &links).await?;
     crate::webhooks::link_events(tx, portal, ctx, &changes).await?;
-    crate::journal::link_entries(tx, portal, ctx, &changes).await?;
     Ok(Finish::Commit(out))
 }
 
@@ -387,7 +386,6 @@ async fn remove_batch(
         }
     }
     crate::webhooks::link_events(tx, portal, ctx, &changes).await?;
-    crate::journal::link_entries(tx, portal, ctx, &changes).await?;
     Ok(Finish::Commit(()))
 }
 
@@ -525,7 +523,6 @@ async fn remove_label_tx(
     }
     // The links a label's deletion removes are reported as removed.
     crate::webhooks::link_events(tx, portal, &LinkContext::api_now(), &changes).await?;
-    crate::journal::link_entries(tx, portal, &LinkContext::api_now(), &changes).await?;
     Ok(Finish::Commit(true))
 }
 

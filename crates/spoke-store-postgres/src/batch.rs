@@ -36,6 +36,7 @@ use deadpool_postgres::Transaction;
 use spoke_core::ObjectId;
 use spoke_store::plan::{Decided, Key, Plan, Reads, Snapshot, Versioned};
 use spoke_store::value_index::Changes;
+use spoke_store::webhooks::ListenerCache;
 use spoke_store::{ItemResult, RecordBatch, Upserted, WriteContext};
 use tokio_postgres::error::SqlState;
 
@@ -47,6 +48,7 @@ use crate::{db, Error, Finish};
 /// created). A stopped batch is rolled back, its outcomes still saying which item failed.
 pub(crate) async fn write_batch(
     tx: &Transaction<'_>,
+    cache: &ListenerCache,
     ctx: &WriteContext,
     batch: &RecordBatch,
 ) -> Result<Finish<Vec<ItemResult<Upserted>>>, Error> {
@@ -72,18 +74,24 @@ pub(crate) async fn write_batch(
     if decided.stopped() {
         return Ok(Finish::Rollback(decided.outcomes()));
     }
-    // Who listens is read pipelined with the writes: no round trip of its own.
-    let (written, listeners) = tokio::join!(
+    // Who listens (webhooks and journal, one statement) and the totals bump are sent
+    // pipelined with the writes: no round trip of their own, so a write to a portal without
+    // listeners costs what it cost before either existed. The bump follows the record
+    // writes (a unique-value conflict waits before this transaction holds its counter row)
+    // and precedes the links, events and the journal's per-app advisory locks, in every
+    // transaction that bumps (see `objects::archive_ids`): one lock order, no deadlock. It
+    // holds the counter row (one of 64 per type) for those last statements too.
+    let (written, listeners, bumped) = tokio::join!(
         biased;
         write(tx, ctx, &decided),
-        crate::webhooks::listeners(tx, ctx.portal)
+        crate::webhooks::listeners(tx, Some(cache), ctx.portal),
+        crate::totals::bump(tx, ctx.portal, &ctx.object_type)
     );
     written?;
     let listeners = listeners?;
+    bumped?;
     let links = crate::associations::write_links(tx, ctx.portal, &decided.links()).await?;
     crate::webhooks::record_events(tx, &listeners, ctx, &decided, &links).await?;
-    crate::journal::record_entries(tx, ctx, &decided, &links).await?;
-    crate::totals::bump(tx, ctx.portal, &ctx.object_type).await?;
     Ok(Finish::Commit(decided.outcomes()))
 }
 

@@ -15,7 +15,7 @@ use spoke_store::journal::{
     self, AppToken, Change, FilterCreated, JournalBatch, JournalEntry, JournalFilter,
     JournalListeners, JournalRead, JournalStore, JournalSubscription, Lifecycle, Limit, NewEntry,
     NewJournalSubscription, Position, Selector, SnapshotStatus, Upserted, ENTRY_COLUMNS,
-    ENTRY_INSERT_COLUMNS, FILTER_COLUMNS, FILTER_COUNT_SQL, LIFECYCLE_SQL, LISTENERS_SQL,
+    ENTRY_INSERT_COLUMNS, FILTER_COLUMNS, FILTER_COUNT_SQL, LIFECYCLE_SQL,
     MAX_FILTERS, PRUNE_SQL, SNAPSHOT_COLUMNS, SNAPSHOT_PRUNE_SQL, SUBSCRIPTION_COLUMNS,
     TOKEN_COLUMNS, USAGE_SQL,
 };
@@ -29,15 +29,6 @@ use crate::{db, into_store, Error, Finish, PostgresStore, TxMode};
 
 /// The per-app lock that orders an app's entries: "spkj" in ASCII.
 const ENTRY_LOCK_CLASS: i32 = 0x7370_6b6a;
-
-async fn listeners<C: GenericClient>(c: &C, portal: PortalId) -> Result<JournalListeners, Error> {
-    let rows = db::query(c, LISTENERS_SQL, &[&portal.0]).await?;
-    let rows = rows
-        .iter()
-        .map(|r| journal::listener_row(&Cols(r)))
-        .collect::<Result<Vec<_>, Error>>()?;
-    Ok(JournalListeners::new(rows))
-}
 
 async fn insert(
     tx: &Transaction<'_>,
@@ -85,14 +76,14 @@ async fn insert_entry(tx: &Transaction<'_>, e: &NewEntry, now: Millis) -> Result
 }
 
 /// The journal entries of a record batch (and of the links its creates wrote), inside its
-/// transaction.
+/// transaction; `listeners` were read in it (`webhooks::record_events`).
 pub(crate) async fn record_entries(
     tx: &Transaction<'_>,
+    listeners: &JournalListeners,
     ctx: &WriteContext,
     decided: &Decided<'_>,
     links: &[LinkChange],
 ) -> Result<(), Error> {
-    let listeners = listeners(tx, ctx.portal).await?;
     if listeners.is_empty() {
         return Ok(());
     }
@@ -110,17 +101,14 @@ pub(crate) async fn record_entries(
 /// The DELETE entries of records archived by one transaction.
 pub(crate) async fn archive_entries(
     tx: &Transaction<'_>,
+    listeners: &JournalListeners,
     portal: PortalId,
     object_type: &str,
     now: Millis,
     source: &WriteSource,
     archived: &[ObjectId],
 ) -> Result<(), Error> {
-    if archived.is_empty() {
-        return Ok(());
-    }
-    let listeners = listeners(tx, portal).await?;
-    if listeners.is_empty() {
+    if archived.is_empty() || listeners.is_empty() {
         return Ok(());
     }
     let change = Change {
@@ -136,15 +124,12 @@ pub(crate) async fn archive_entries(
 /// The association entries of rows written or removed by one transaction.
 pub(crate) async fn link_entries(
     tx: &Transaction<'_>,
+    listeners: &JournalListeners,
     portal: PortalId,
     ctx: &LinkContext,
     changes: &[LinkChange],
 ) -> Result<(), Error> {
-    if changes.is_empty() {
-        return Ok(());
-    }
-    let listeners = listeners(tx, portal).await?;
-    if listeners.is_empty() {
+    if changes.is_empty() || listeners.is_empty() {
         return Ok(());
     }
     let change = Change {

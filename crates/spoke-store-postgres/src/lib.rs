@@ -132,6 +132,8 @@ struct Inner {
     stats: stats::Keeper,
     /// Search totals by generation (`spoke_store::totals`).
     counts: spoke_store::totals::CountCache,
+    /// Each portal's listeners by listener generation (`spoke_store::webhooks`).
+    listeners: spoke_store::webhooks::ListenerCache,
 }
 
 impl PostgresStore {
@@ -189,6 +191,7 @@ impl PostgresStore {
                 max_retries: options.max_retries,
                 stats: stats::Keeper::new(),
                 counts: Default::default(),
+                listeners: Default::default(),
             }),
         };
         schema::migrate(&store, options.schema.as_deref()).await?;

@@ -81,11 +81,11 @@ async fn archive_ids(
             .await?;
             let mut archived = archived;
             archived.sort_unstable();
+            // Bumped before the events: the journal's advisory locks come after the counter
+            // row in every transaction that takes both (`batch::write_batch`).
+            crate::totals::bump(tx, portal, object_type).await?;
             crate::webhooks::archive_events(tx, portal, object_type, now, source, &archived)
                 .await?;
-            crate::journal::archive_entries(tx, portal, object_type, now, source, &archived)
-                .await?;
-            crate::totals::bump(tx, portal, object_type).await?;
         }
     }
     Ok(Finish::Commit(()))
@@ -267,9 +267,13 @@ impl ObjectStore for PostgresStore {
     ) -> StoreResult<Vec<ItemResult<Upserted>>> {
         let n = batch.len();
         let out = self
-            .write(TxMode::RECORDS, (ctx, batch), |tx, (ctx, batch)| {
-                Box::pin(crate::batch::write_batch(tx, ctx, batch))
-            })
+            .write(
+                TxMode::RECORDS,
+                (ctx, batch, &self.inner.listeners),
+                |tx, (ctx, batch, cache)| {
+                    Box::pin(crate::batch::write_batch(tx, cache, ctx, batch))
+                },
+            )
             .await?;
         self.wrote(n);
         Ok(out)

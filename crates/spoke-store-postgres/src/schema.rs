@@ -70,6 +70,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0018_value_index",
         include_str!("../migrations/0018_value_index.sql"),
     ),
+    (
+        "0019_listener_generation",
+        include_str!("../migrations/0019_listener_generation.sql"),
+    ),
 ];
 
 /// The advisory lock's first key: "spok" in ASCII, so it does not meet other applications'

@@ -1,6 +1,7 @@
-//! Search totals on PostgreSQL: raising a type's write generation as the last statement of
-//! a write transaction (its counter row stays locked until the commit, so the lock is held
-//! for the commit alone), and a search's count served from
+//! Search totals on PostgreSQL: raising a type's write generation late in a write
+//! transaction (its counter row stays locked until the commit; a record batch sends the bump
+//! pipelined with its writes, before its events and journal locks, `batch::write_batch`),
+//! and a search's count served from
 //! [`spoke_store::totals::CountCache`] under the generation its snapshot sees.
 
 use deadpool_postgres::Transaction;

@@ -12,11 +12,14 @@ use spoke_core::time::Millis;
 use spoke_core::{ObjectId, PortalId};
 use spoke_store::journal::Lifecycle;
 use spoke_store::plan::Decided;
+use std::sync::Arc;
+
+use spoke_store::webhooks::ListenerCache;
 use spoke_store::webhooks::{
-    self, AttemptRecord, CreateSubscription, DeliveryAttempt, EventBatch, LinkChange, Listeners,
-    NewSubscription, PendingEvent, Subscription, WebhookSettings, WebhookStore, ATTEMPT_COLUMNS,
-    EVENT_INSERT_COLUMNS, KEEP_FINISHED_MS, LISTENERS_SQL, MAX_SUBSCRIPTIONS, NEXT_DUE_SQL,
-    PENDING, PENDING_COLUMNS, SETTINGS_COLUMNS, SUBSCRIPTION_COLUMNS,
+    self, AttemptRecord, CreateSubscription, DeliveryAttempt, EventBatch, LinkChange,
+    NewSubscription, PendingEvent, Subscription, WebhookSettings, WebhookStore, WriteListeners,
+    ATTEMPT_COLUMNS, EVENT_INSERT_COLUMNS, KEEP_FINISHED_MS, LISTENERS_SQL, MAX_SUBSCRIPTIONS,
+    NEXT_DUE_SQL, PENDING, PENDING_COLUMNS, SETTINGS_COLUMNS, SUBSCRIPTION_COLUMNS,
 };
 use spoke_store::{LinkContext, StoreResult, WriteContext, WriteSource};
 
@@ -27,17 +30,25 @@ use crate::{db, into_store, Error, Finish, PostgresStore, TxMode};
 /// "spkw" in ASCII.
 const SUBSCRIPTION_LOCK_CLASS: i32 = 0x7370_6b77;
 
-/// The subscriptions listening to a write in `portal` (one indexed probe when none).
+/// The webhook and journal subscriptions listening to a write in `portal`, in one
+/// statement: from `cache` when the listener generation has not moved since it read them
+/// (then the statement is one primary-key read), else read and cached. Without a cache
+/// (`None`: writes other than record batches, rarer) the rows are always read.
 pub(crate) async fn listeners<C: GenericClient>(
     c: &C,
+    cache: Option<&ListenerCache>,
     portal: PortalId,
-) -> Result<Listeners, Error> {
-    let rows = db::query(c, LISTENERS_SQL, &[&portal.0]).await?;
-    let listeners = rows
+) -> Result<Arc<WriteListeners>, Error> {
+    let asked = cache.map_or(webhooks::NOT_CACHED, |c| c.generation(portal));
+    let rows = db::query(c, LISTENERS_SQL, &[&portal.0, &asked]).await?;
+    let rows = rows
         .iter()
-        .map(|r| webhooks::listener(&Cols(r)))
+        .map(|r| webhooks::listener_row(&Cols(r)))
         .collect::<Result<Vec<_>, Error>>()?;
-    Ok(Listeners::new(listeners))
+    Ok(match cache {
+        Some(cache) => cache.resolve(portal, asked, rows),
+        None => Arc::new(WriteListeners::from_rows(rows)),
+    })
 }
 
 /// Inserts a transaction's events in one statement.
@@ -80,11 +91,11 @@ async fn insert_events(tx: &Transaction<'_>, batch: &EventBatch) -> Result<(), E
     Ok(())
 }
 
-/// The events of a record batch (and of the links its creates wrote), inside its
-/// transaction; `listeners` were read in it.
+/// The events and journal entries of a record batch (and of the links its creates wrote),
+/// inside its transaction; `listeners` were read in it.
 pub(crate) async fn record_events(
     tx: &Transaction<'_>,
-    listeners: &Listeners,
+    listeners: &WriteListeners,
     ctx: &WriteContext,
     decided: &Decided<'_>,
     links: &[LinkChange],
@@ -93,12 +104,13 @@ pub(crate) async fn record_events(
         return Ok(());
     }
     let mut batch = EventBatch::new(ctx.portal, ctx.now);
-    listeners.record_events(&mut batch, ctx, decided);
-    listeners.links(&mut batch, links, &ctx.source);
-    insert_events(tx, &batch).await
+    listeners.webhooks.record_events(&mut batch, ctx, decided);
+    listeners.webhooks.links(&mut batch, links, &ctx.source);
+    insert_events(tx, &batch).await?;
+    crate::journal::record_entries(tx, &listeners.journal, ctx, decided, links).await
 }
 
-/// The deletion events of records archived by one transaction.
+/// The deletion events and journal entries of records archived by one transaction.
 pub(crate) async fn archive_events(
     tx: &Transaction<'_>,
     portal: PortalId,
@@ -107,16 +119,29 @@ pub(crate) async fn archive_events(
     source: &WriteSource,
     archived: &[ObjectId],
 ) -> Result<(), Error> {
-    let listeners = listeners(tx, portal).await?;
+    let listeners = listeners(tx, None, portal).await?;
     if listeners.is_empty() {
         return Ok(());
     }
     let mut batch = EventBatch::new(portal, now);
-    listeners.archived(&mut batch, object_type, archived, source);
-    insert_events(tx, &batch).await
+    listeners
+        .webhooks
+        .archived(&mut batch, object_type, archived, source);
+    insert_events(tx, &batch).await?;
+    crate::journal::archive_entries(
+        tx,
+        &listeners.journal,
+        portal,
+        object_type,
+        now,
+        source,
+        archived,
+    )
+    .await
 }
 
-/// The associationChange events of rows written or removed by one transaction.
+/// The associationChange events and journal entries of rows written or removed by one
+/// transaction.
 pub(crate) async fn link_events(
     tx: &Transaction<'_>,
     portal: PortalId,
@@ -126,13 +151,14 @@ pub(crate) async fn link_events(
     if changes.is_empty() {
         return Ok(());
     }
-    let listeners = listeners(tx, portal).await?;
+    let listeners = listeners(tx, None, portal).await?;
     if listeners.is_empty() {
         return Ok(());
     }
     let mut batch = EventBatch::new(portal, ctx.now);
-    listeners.links(&mut batch, changes, &ctx.source);
-    insert_events(tx, &batch).await
+    listeners.webhooks.links(&mut batch, changes, &ctx.source);
+    insert_events(tx, &batch).await?;
+    crate::journal::link_entries(tx, &listeners.journal, portal, ctx, changes).await
 }
 
 /// Removes an app's webhook rows (with the app, `OAuthStore::delete_app`).

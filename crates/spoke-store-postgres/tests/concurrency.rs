@@ -217,3 +217,18 @@ async fn totals_see_writes_through_another_process() {
     })
     .await;
 }
+
+/// Each process caches listeners: a listener change through one is seen by the other's next
+/// write.
+#[tokio::test]
+async fn listener_changes_reach_another_process() {
+    common::with_db(|db| async move {
+        let stores = two_stores(&db).await;
+        spoke_store::conformance::listener_changes_reach_another_handle(
+            &handles(&stores),
+            PortalId(373),
+        )
+        .await;
+    })
+    .await;
+}

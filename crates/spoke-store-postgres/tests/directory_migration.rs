@@ -33,6 +33,8 @@ async fn the_directory_migration_seeds_every_existing_portal() {
                      oauth_app_tokens;
                  DROP TABLE journal_snapshots, type_generations;
                  DROP TABLE search_text, search_numbers;
+                 DROP TABLE listener_generation;
+                 DROP FUNCTION spoke_listeners_changed();
                  DROP INDEX objects_live_by_id_updated, objects_live_by_updated_id,
                      objects_archived;
                  DELETE FROM spoke_schema_version WHERE version >= 6;

@@ -140,6 +140,7 @@ impl AssociationStore for SqliteStore {
         items: Vec<AssociationWrite>,
         ctx: LinkContext,
     ) -> StoreResult<Vec<ItemResult<()>>> {
+        let cache = self.inner.listeners.clone();
         self.write(move |conn| {
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let mut changes = Vec::new();
@@ -155,8 +156,7 @@ impl AssociationStore for SqliteStore {
                 }
                 out.push(Ok(()));
             }
-            crate::webhooks::link_events(&tx, portal, &ctx, &changes)?;
-            crate::journal::link_entries(&tx, portal, &ctx, &changes)?;
+            crate::webhooks::link_events(&tx, &cache, portal, &ctx, &changes)?;
             tx.commit()?;
             Ok(out)
         })
@@ -169,6 +169,7 @@ impl AssociationStore for SqliteStore {
         items: Vec<AssociationRemoval>,
         ctx: LinkContext,
     ) -> StoreResult<()> {
+        let cache = self.inner.listeners.clone();
         self.write(move |conn| {
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let mut changes = Vec::new();
@@ -203,8 +204,7 @@ impl AssociationStore for SqliteStore {
                     }
                 }
             }
-            crate::webhooks::link_events(&tx, portal, &ctx, &changes)?;
-            crate::journal::link_entries(&tx, portal, &ctx, &changes)?;
+            crate::webhooks::link_events(&tx, &cache, portal, &ctx, &changes)?;
             tx.commit()
         })
         .await
@@ -308,6 +308,7 @@ impl AssociationStore for SqliteStore {
     }
 
     async fn remove_label(&self, key: LabelKey) -> StoreResult<bool> {
+        let cache = self.inner.listeners.clone();
         self.write(move |conn| {
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let Some(inverse) = inverse_of(&tx, &key)? else {
@@ -343,8 +344,13 @@ impl AssociationStore for SqliteStore {
                 }
             }
             // The links a label's deletion removes are reported as removed.
-            crate::webhooks::link_events(&tx, key.portal, &LinkContext::api_now(), &changes)?;
-            crate::journal::link_entries(&tx, key.portal, &LinkContext::api_now(), &changes)?;
+            crate::webhooks::link_events(
+                &tx,
+                &cache,
+                key.portal,
+                &LinkContext::api_now(),
+                &changes,
+            )?;
             tx.commit()?;
             Ok(true)
         })

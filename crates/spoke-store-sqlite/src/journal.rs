@@ -11,7 +11,7 @@ use spoke_store::journal::{
     self, AppToken, Change, FilterCreated, JournalBatch, JournalEntry, JournalFilter,
     JournalListeners, JournalRead, JournalStore, JournalSubscription, Lifecycle, Limit, NewEntry,
     NewJournalSubscription, Position, Selector, SnapshotStatus, Upserted, ENTRY_COLUMNS,
-    ENTRY_INSERT_COLUMNS, FILTER_COLUMNS, FILTER_COUNT_SQL, LIFECYCLE_SQL, LISTENERS_SQL,
+    ENTRY_INSERT_COLUMNS, FILTER_COLUMNS, FILTER_COUNT_SQL, LIFECYCLE_SQL,
     MAX_FILTERS, PRUNE_SQL, SNAPSHOT_COLUMNS, SNAPSHOT_PRUNE_SQL, SUBSCRIPTION_COLUMNS,
     TOKEN_COLUMNS, USAGE_SQL,
 };
@@ -21,15 +21,6 @@ use spoke_store::{LinkContext, StoreResult, WriteContext, WriteSource};
 
 use crate::tokens_props::Cols;
 use crate::SqliteStore;
-
-/// The journal subscriptions listening to a write in `portal` (one indexed probe when none).
-fn listeners(conn: &Connection, portal: PortalId) -> rusqlite::Result<JournalListeners> {
-    let rows = conn
-        .prepare_cached(LISTENERS_SQL)?
-        .query_map(params![portal.0], |r| journal::listener_row(&Cols(r)))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(JournalListeners::new(rows))
-}
 
 fn insert(
     conn: &Connection,
@@ -60,14 +51,14 @@ fn insert(
 }
 
 /// The journal entries of a record batch (and of the links its creates wrote), inside its
-/// transaction.
+/// transaction; `listeners` were read in it (`webhooks::record_events`).
 pub(crate) fn record_entries(
     conn: &Connection,
+    listeners: &JournalListeners,
     ctx: &WriteContext,
     decided: &Decided<'_>,
     links: &[LinkChange],
 ) -> rusqlite::Result<()> {
-    let listeners = listeners(conn, ctx.portal)?;
     if listeners.is_empty() {
         return Ok(());
     }
@@ -85,17 +76,14 @@ pub(crate) fn record_entries(
 /// The DELETE entries of records archived by one transaction.
 pub(crate) fn archive_entries(
     conn: &Connection,
+    listeners: &JournalListeners,
     portal: PortalId,
     object_type: &str,
     now: Millis,
     source: &WriteSource,
     archived: &[ObjectId],
 ) -> rusqlite::Result<()> {
-    if archived.is_empty() {
-        return Ok(());
-    }
-    let listeners = listeners(conn, portal)?;
-    if listeners.is_empty() {
+    if archived.is_empty() || listeners.is_empty() {
         return Ok(());
     }
     let change = Change {
@@ -111,15 +99,12 @@ pub(crate) fn archive_entries(
 /// The association entries of rows written or removed by one transaction.
 pub(crate) fn link_entries(
     conn: &Connection,
+    listeners: &JournalListeners,
     portal: PortalId,
     ctx: &LinkContext,
     changes: &[LinkChange],
 ) -> rusqlite::Result<()> {
-    if changes.is_empty() {
-        return Ok(());
-    }
-    let listeners = listeners(conn, portal)?;
-    if listeners.is_empty() {
+    if changes.is_empty() || listeners.is_empty() {
         return Ok(());
     }
     let change = Change {

@@ -70,6 +70,8 @@ struct Inner {
     read_slots: Semaphore,
     /// Search totals by generation (`spoke_store::totals`).
     counts: spoke_store::totals::CountCache,
+    /// Each portal's listeners by listener generation (`spoke_store::webhooks`).
+    listeners: spoke_store::webhooks::ListenerCache,
 }
 
 impl SqliteStore {
@@ -88,6 +90,7 @@ impl SqliteStore {
                 readers: Mutex::new(Vec::new()),
                 read_slots: Semaphore::new(reader_count()),
                 counts: Default::default(),
+                listeners: Default::default(),
             }),
         })
     }

@@ -65,6 +65,7 @@ fn holder_of(
 /// back; its outcomes still say which item failed.
 fn run<'a>(
     conn: &mut Connection,
+    cache: &spoke_store::webhooks::ListenerCache,
     ctx: &WriteContext,
     mut plan: Plan<'a>,
 ) -> rusqlite::Result<Decided<'a>> {
@@ -77,8 +78,7 @@ fn run<'a>(
     if decided.stopped() {
         tx.rollback()?;
     } else {
-        crate::webhooks::record_events(&tx, ctx, &decided, &links)?;
-        crate::journal::record_entries(&tx, ctx, &decided, &links)?;
+        crate::webhooks::record_events(&tx, cache, ctx, &decided, &links)?;
         crate::totals::bump(&tx, ctx.portal, &ctx.object_type)?;
         tx.commit()?;
     }
@@ -250,7 +250,8 @@ impl ObjectStore for SqliteStore {
         batch: RecordBatch,
     ) -> StoreResult<Vec<ItemResult<Upserted>>> {
         let ctx = ctx.clone();
-        self.write(move |conn| Ok(run(conn, &ctx, Plan::new(&ctx, &batch))?.outcomes()))
+        let cache = self.inner.listeners.clone();
+        self.write(move |conn| Ok(run(conn, &cache, &ctx, Plan::new(&ctx, &batch))?.outcomes()))
             .await
     }
 
@@ -263,6 +264,7 @@ impl ObjectStore for SqliteStore {
             ..
         } = archive;
         let object_type = archive.object_type.to_owned();
+        let cache = self.inner.listeners.clone();
         self.write(move |conn| {
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let mut archived = Vec::new();
@@ -282,8 +284,15 @@ impl ObjectStore for SqliteStore {
                 }
             }
             archived.sort_unstable();
-            crate::webhooks::archive_events(&tx, portal, &object_type, now, &source, &archived)?;
-            crate::journal::archive_entries(&tx, portal, &object_type, now, &source, &archived)?;
+            crate::webhooks::archive_events(
+                &tx,
+                &cache,
+                portal,
+                &object_type,
+                now,
+                &source,
+                &archived,
+            )?;
             if !archived.is_empty() {
                 crate::totals::bump(&tx, portal, &object_type)?;
             }

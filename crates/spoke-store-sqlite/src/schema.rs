@@ -21,6 +21,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0016_webhook_events_lean.sql"),
     include_str!("../migrations/0017_journal_snapshots.sql"),
     include_str!("../migrations/0018_value_index.sql"),
+    include_str!("../migrations/0019_listener_generation.sql"),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

@@ -4,30 +4,42 @@
 //! The writer connection is alone, so claiming events needs no row locks: a claim is one
 //! `UPDATE … RETURNING` of the due rows, which sets their lease.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};
 use spoke_core::time::Millis;
 use spoke_core::{ObjectId, PortalId};
 use spoke_store::journal::Lifecycle;
 use spoke_store::plan::Decided;
+use spoke_store::webhooks::ListenerCache;
 use spoke_store::webhooks::{
-    self, AttemptRecord, CreateSubscription, DeliveryAttempt, EventBatch, LinkChange, Listeners,
-    NewSubscription, PendingEvent, Subscription, WebhookSettings, WebhookStore, ATTEMPT_COLUMNS,
-    EVENT_INSERT_COLUMNS, KEEP_FINISHED_MS, LISTENERS_SQL, MAX_SUBSCRIPTIONS, NEXT_DUE_SQL,
-    PENDING, PENDING_COLUMNS, SETTINGS_COLUMNS, SUBSCRIPTION_COLUMNS,
+    self, AttemptRecord, CreateSubscription, DeliveryAttempt, EventBatch, LinkChange,
+    NewSubscription, PendingEvent, Subscription, WebhookSettings, WebhookStore, WriteListeners,
+    ATTEMPT_COLUMNS, EVENT_INSERT_COLUMNS, KEEP_FINISHED_MS, LISTENERS_SQL, MAX_SUBSCRIPTIONS,
+    NEXT_DUE_SQL, PENDING, PENDING_COLUMNS, SETTINGS_COLUMNS, SUBSCRIPTION_COLUMNS,
 };
 use spoke_store::{LinkContext, StoreResult, WriteContext, WriteSource};
 
 use crate::tokens_props::Cols;
 use crate::SqliteStore;
 
-/// The subscriptions listening to a write in `portal` (one indexed probe when none).
-fn listeners(conn: &Connection, portal: PortalId) -> rusqlite::Result<Listeners> {
+/// The webhook and journal subscriptions listening to a write in `portal`, in one
+/// statement: from `cache` when the listener generation has not moved since it read them
+/// (then the statement is one primary-key read), else read and cached.
+fn listeners(
+    conn: &Connection,
+    cache: &ListenerCache,
+    portal: PortalId,
+) -> rusqlite::Result<Arc<WriteListeners>> {
+    let asked = cache.generation(portal);
     let rows = conn
         .prepare_cached(LISTENERS_SQL)?
-        .query_map(params![portal.0], |r| webhooks::listener(&Cols(r)))?
+        .query_map(params![portal.0, asked], |r| {
+            webhooks::listener_row(&Cols(r))
+        })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(Listeners::new(rows))
+    Ok(cache.resolve(portal, asked, rows))
 }
 
 fn insert_events(conn: &Connection, batch: &EventBatch) -> rusqlite::Result<()> {
@@ -52,27 +64,30 @@ fn insert_events(conn: &Connection, batch: &EventBatch) -> rusqlite::Result<()> 
     Ok(())
 }
 
-/// The events of a record batch (and of the links its creates wrote), inside its
-/// transaction.
+/// The events and journal entries of a record batch (and of the links its creates wrote),
+/// inside its transaction.
 pub(crate) fn record_events(
     conn: &Connection,
+    cache: &ListenerCache,
     ctx: &WriteContext,
     decided: &Decided<'_>,
     links: &[LinkChange],
 ) -> rusqlite::Result<()> {
-    let listeners = listeners(conn, ctx.portal)?;
+    let listeners = listeners(conn, cache, ctx.portal)?;
     if listeners.is_empty() {
         return Ok(());
     }
     let mut batch = EventBatch::new(ctx.portal, ctx.now);
-    listeners.record_events(&mut batch, ctx, decided);
-    listeners.links(&mut batch, links, &ctx.source);
-    insert_events(conn, &batch)
+    listeners.webhooks.record_events(&mut batch, ctx, decided);
+    listeners.webhooks.links(&mut batch, links, &ctx.source);
+    insert_events(conn, &batch)?;
+    crate::journal::record_entries(conn, &listeners.journal, ctx, decided, links)
 }
 
-/// The deletion events of records archived by one transaction.
+/// The deletion events and journal entries of records archived by one transaction.
 pub(crate) fn archive_events(
     conn: &Connection,
+    cache: &ListenerCache,
     portal: PortalId,
     object_type: &str,
     now: Millis,
@@ -82,18 +97,31 @@ pub(crate) fn archive_events(
     if archived.is_empty() {
         return Ok(());
     }
-    let listeners = listeners(conn, portal)?;
+    let listeners = listeners(conn, cache, portal)?;
     if listeners.is_empty() {
         return Ok(());
     }
     let mut batch = EventBatch::new(portal, now);
-    listeners.archived(&mut batch, object_type, archived, source);
-    insert_events(conn, &batch)
+    listeners
+        .webhooks
+        .archived(&mut batch, object_type, archived, source);
+    insert_events(conn, &batch)?;
+    crate::journal::archive_entries(
+        conn,
+        &listeners.journal,
+        portal,
+        object_type,
+        now,
+        source,
+        archived,
+    )
 }
 
-/// The associationChange events of rows written or removed by one transaction.
+/// The associationChange events and journal entries of rows written or removed by one
+/// transaction.
 pub(crate) fn link_events(
     conn: &Connection,
+    cache: &ListenerCache,
     portal: PortalId,
     ctx: &LinkContext,
     changes: &[LinkChange],
@@ -101,13 +129,14 @@ pub(crate) fn link_events(
     if changes.is_empty() {
         return Ok(());
     }
-    let listeners = listeners(conn, portal)?;
+    let listeners = listeners(conn, cache, portal)?;
     if listeners.is_empty() {
         return Ok(());
     }
     let mut batch = EventBatch::new(portal, ctx.now);
-    listeners.links(&mut batch, changes, &ctx.source);
-    insert_events(conn, &batch)
+    listeners.webhooks.links(&mut batch, changes, &ctx.source);
+    insert_events(conn, &batch)?;
+    crate::journal::link_entries(conn, &listeners.journal, portal, ctx, changes)
 }
 
 fn subscription_by_id(

@@ -56,3 +56,17 @@ async fn sqlite_totals_see_writes_through_another_handle() {
     )
     .await;
 }
+
+/// Each handle caches listeners: a listener change through one is seen by the other's next
+/// write.
+#[tokio::test(flavor = "multi_thread")]
+async fn sqlite_listener_changes_reach_another_handle() {
+    let dir = tempfile::tempdir().expect("create a temporary directory");
+    let path = dir.path().join("spoke.db");
+    let (a, b) = (open(&path), open(&path));
+    spoke_store::conformance::listener_changes_reach_another_handle(
+        &[&a, &b],
+        spoke_core::PortalId(373),
+    )
+    .await;
+}

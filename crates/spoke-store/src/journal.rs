@@ -579,17 +579,6 @@ pub const ENTRY_COLUMNS: &str =
 /// `oauth_app_tokens` columns, as [`app_token`] reads them.
 pub const TOKEN_COLUMNS: &str = "token_hash, app_id, scopes, created_at, expires_at";
 
-/// The journal subscriptions a write in portal `$1` may produce entries for (those of apps
-/// installed in the portal that name it), with their filters' conditions (NULL when none).
-/// One indexed probe of `app_installs` when the portal has none.
-pub const LISTENERS_SQL: &str = "SELECT s.id, s.app_id, s.subscription_type, s.object_type_id,
-         s.actions, s.properties, s.object_ids, s.associated_object_type_ids, f.conditions
-     FROM app_installs i
-     JOIN journal_subscriptions s ON s.app_id = i.app_id AND s.portal_id = i.portal_id
-     LEFT JOIN journal_filters f ON f.subscription_id = s.id
-     WHERE i.portal_id = $1 AND s.subscription_type IN ('OBJECT', 'ASSOCIATION')
-     ORDER BY s.id, f.id";
-
 /// The columns an entry is inserted with, in [`NewEntry`]'s order.
 pub const ENTRY_INSERT_COLUMNS: &str =
     "offset_id, app_id, portal_id, created_at, expires_at, file_key, events";
@@ -720,7 +709,7 @@ pub struct Listener {
     pub filters: Vec<Vec<Condition>>,
 }
 
-/// A row of [`LISTENERS_SQL`].
+/// A journal row of [`crate::webhooks::LISTENERS_SQL`].
 pub struct ListenerRow {
     pub subscription_id: i64,
     pub app_id: i64,
@@ -731,20 +720,6 @@ pub struct ListenerRow {
     pub object_ids: String,
     pub associated: String,
     pub conditions: Option<String>,
-}
-
-pub fn listener_row<C: Columns>(c: &C) -> Result<ListenerRow, C::Error> {
-    Ok(ListenerRow {
-        subscription_id: c.int(0)?,
-        app_id: c.int(1)?,
-        subscription_type: c.text(2)?,
-        object_type_id: c.text_or_null(3)?,
-        actions: c.text(4)?,
-        properties: c.text(5)?,
-        object_ids: c.text(6)?,
-        associated: c.text(7)?,
-        conditions: c.text_or_null(8)?,
-    })
 }
 
 /// The journal subscriptions that listen to one portal's write.
@@ -877,7 +852,8 @@ pub struct Change<'a> {
 }
 
 impl JournalListeners {
-    /// Groups [`LISTENERS_SQL`]'s rows (ordered by subscription) into listeners.
+    /// Groups the journal rows of [`crate::webhooks::LISTENERS_SQL`] (ordered by
+    /// subscription) into listeners.
     pub fn new(rows: Vec<ListenerRow>) -> Self {
         let mut listeners: Vec<Listener> = Vec::new();
         for r in rows {

@@ -22,7 +22,7 @@
 //! Why a sum of several counters: a transaction's bump locks its counter row until it
 //! commits, so one row per type would queue every concurrent writer of the type behind the
 //! previous one's commit on PostgreSQL. A writer raises one of [`SHARDS`] rows chosen at
-//! random (and does so as its last statement, to hold the lock briefly), and the generation
+//! random (and does so after its record writes, to hold the lock briefly), and the generation
 //! is the sum of the type's rows, the portal's `*` rows and the installation's `(0, '*')`
 //! rows. Each committed bump raises the sum by one, and two snapshots are always ordered
 //! (each sees every commit the earlier one saw), so an equal sum means the same set of

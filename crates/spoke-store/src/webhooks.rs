@@ -18,6 +18,8 @@
 use async_trait::async_trait;
 use spoke_core::time::Millis;
 use spoke_core::PortalId;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use crate::StoreResult;
 
@@ -221,16 +223,169 @@ pub const UNSUBSCRIBABLE_PROPERTIES: &[&str] = &[
     "hs_communication_body",
 ];
 
-/// The active subscriptions a write in portal `$1` may produce events for: those of apps
-/// installed in the portal that have webhook settings. One indexed probe of `app_installs`
-/// when the portal has none. Both dialects read `$1` as the first parameter.
-pub const LISTENERS_SQL: &str =
-    "SELECT s.id, s.app_id, s.event_type, s.object_type_id, s.property_name
+/// Who listens to a write in portal `$1`, webhooks and journal in one statement (a write
+/// transaction reads both, and a second statement was a second probe of `app_installs` on
+/// SQLite and a second round trip on PostgreSQL). The first row (`kind` -1) is the
+/// listener generation (`listener_generation`, raised by triggers on every change of the
+/// five tables read here, in the changing transaction). The listener rows follow only when
+/// that generation is not `$2`, the one the caller's [`ListenerCache`] holds the portal's
+/// listeners for: the statement sees one snapshot, so the generation and the rows agree.
+/// Webhook rows (`kind` 0) are the active subscriptions of apps installed in the portal that
+/// have webhook settings; journal rows (`kind` 1) the journal subscriptions of installed apps
+/// that name the portal, one row per filter (NULL conditions when none). Both dialects read
+/// `$1` and `$2` as the first and second parameters; rows come ordered by kind, then
+/// subscription, then filter ([`WriteListeners::from_rows`] groups them so).
+pub const LISTENERS_SQL: &str = "SELECT CAST(-1 AS BIGINT), g.generation, CAST(NULL AS BIGINT),
+         CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT),
+         CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS BIGINT)
+     FROM listener_generation g
+     UNION ALL
+     SELECT CAST(0 AS BIGINT), s.id, s.app_id, s.event_type,
+         s.object_type_id, s.property_name, CAST(NULL AS TEXT), CAST(NULL AS TEXT),
+         CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS BIGINT)
      FROM app_installs i
      JOIN webhook_settings w ON w.app_id = i.app_id
      JOIN webhook_subscriptions s ON s.app_id = i.app_id
      WHERE i.portal_id = $1 AND s.active
-     ORDER BY s.id";
+         AND (SELECT generation FROM listener_generation) <> $2
+     UNION ALL
+     SELECT CAST(1 AS BIGINT), s.id, s.app_id, s.subscription_type, s.object_type_id,
+         s.actions, s.properties, s.object_ids, s.associated_object_type_ids, f.conditions, f.id
+     FROM app_installs i
+     JOIN journal_subscriptions s ON s.app_id = i.app_id AND s.portal_id = i.portal_id
+     LEFT JOIN journal_filters f ON f.subscription_id = s.id
+     WHERE i.portal_id = $1 AND s.subscription_type IN ('OBJECT', 'ASSOCIATION')
+         AND (SELECT generation FROM listener_generation) <> $2
+     ORDER BY 1, 2, 11";
+
+/// `$2` of [`LISTENERS_SQL`] when nothing is cached: generations start at 0.
+pub const NOT_CACHED: i64 = -1;
+
+/// One row of [`LISTENERS_SQL`].
+pub enum ListenerRow {
+    Generation(i64),
+    Webhook(Listener),
+    Journal(crate::journal::ListenerRow),
+}
+
+/// A [`ListenerRow`] from [`LISTENERS_SQL`]'s columns.
+pub fn listener_row<C: Columns>(c: &C) -> Result<ListenerRow, C::Error> {
+    match c.int(0)? {
+        -1 => Ok(ListenerRow::Generation(c.int(1)?)),
+        0 => Ok(ListenerRow::Webhook(Listener {
+            subscription_id: c.int(1)?,
+            app_id: c.int(2)?,
+            event_type: c.text(3)?,
+            object_type_id: c.text_or_null(4)?,
+            property_name: c.text_or_null(5)?,
+        })),
+        _ => Ok(ListenerRow::Journal(crate::journal::ListenerRow {
+            subscription_id: c.int(1)?,
+            app_id: c.int(2)?,
+            subscription_type: c.text(3)?,
+            object_type_id: c.text_or_null(4)?,
+            actions: c.text(5)?,
+            properties: c.text(6)?,
+            object_ids: c.text(7)?,
+            associated: c.text(8)?,
+            conditions: c.text_or_null(9)?,
+        })),
+    }
+}
+
+/// The listeners of the portals a store handle wrote to, each under the listener generation
+/// it was read at. A record write asks [`LISTENERS_SQL`] with the generation cached for its
+/// portal: when the database's is still that one, the statement returns its one generation
+/// row (no join, no rows to decode) and the cached listeners are used. Valid across
+/// processes sharing a database (the generation is the database's, raised by triggers in
+/// whatever transaction changes a listener table: API writes, `spoke app` commands, a
+/// portal's reset, restore or deletion, an import), and never stale inside a transaction
+/// (the generation is read in the write's own snapshot). One generation for every portal:
+/// listener changes are rare, and a change then costs each portal one full read.
+#[derive(Clone, Default)]
+pub struct ListenerCache {
+    portals: Arc<Mutex<HashMap<i64, Cached>>>,
+}
+
+/// A portal's listeners and the listener generation they were read at.
+type Cached = (i64, Arc<WriteListeners>);
+
+/// Portals remembered at most; past it the cache starts over (each portal then costs one
+/// full read again).
+const CACHED_PORTALS: usize = 10_000;
+
+impl ListenerCache {
+    /// `$2` for [`LISTENERS_SQL`] in a write to `portal`.
+    pub fn generation(&self, portal: PortalId) -> i64 {
+        self.portals
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&portal.0).map(|(g, _)| *g))
+            .unwrap_or(NOT_CACHED)
+    }
+
+    /// The listeners [`LISTENERS_SQL`] answered with `rows` when asked with `asked`.
+    pub fn resolve(
+        &self,
+        portal: PortalId,
+        asked: i64,
+        rows: Vec<ListenerRow>,
+    ) -> Arc<WriteListeners> {
+        let generation = rows.iter().find_map(|r| match r {
+            ListenerRow::Generation(g) => Some(*g),
+            _ => None,
+        });
+        let Ok(mut portals) = self.portals.lock() else {
+            return Arc::new(WriteListeners::from_rows(rows));
+        };
+        if let Some(g) = generation.filter(|g| *g == asked && asked != NOT_CACHED) {
+            if let Some((cached, listeners)) = portals.get(&portal.0) {
+                if *cached == g {
+                    return listeners.clone();
+                }
+            }
+        }
+        let listeners = Arc::new(WriteListeners::from_rows(rows));
+        if let Some(g) = generation {
+            if portals.len() >= CACHED_PORTALS {
+                portals.clear();
+            }
+            portals.insert(portal.0, (g, listeners.clone()));
+        }
+        listeners
+    }
+}
+
+/// Everyone listening to one portal's writes: its webhook subscriptions (events into the
+/// outbox) and its journal subscriptions (journal entries).
+#[derive(Debug, Clone, Default)]
+pub struct WriteListeners {
+    pub webhooks: Listeners,
+    pub journal: crate::journal::JournalListeners,
+}
+
+impl WriteListeners {
+    /// From [`LISTENERS_SQL`]'s rows, in its order.
+    pub fn from_rows(rows: Vec<ListenerRow>) -> Self {
+        let mut webhooks = Vec::new();
+        let mut journal = Vec::new();
+        for r in rows {
+            match r {
+                ListenerRow::Generation(_) => {}
+                ListenerRow::Webhook(l) => webhooks.push(l),
+                ListenerRow::Journal(j) => journal.push(j),
+            }
+        }
+        Self {
+            webhooks: Listeners::new(webhooks),
+            journal: crate::journal::JournalListeners::new(journal),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.webhooks.is_empty() && self.journal.is_empty()
+    }
+}
 
 /// The columns [`NewEvent`]s are inserted into, in [`EventBatch`]'s order.
 pub const EVENT_INSERT_COLUMNS: &str = "app_id, portal_id, subscription_id, subscription_type, \
@@ -587,17 +742,6 @@ impl Fields {
 // Rows to values: both backends read the same columns in the same order.
 
 use crate::columns::Columns;
-
-/// A [`Listener`] from [`LISTENERS_SQL`]'s columns.
-pub fn listener<C: Columns>(c: &C) -> Result<Listener, C::Error> {
-    Ok(Listener {
-        subscription_id: c.int(0)?,
-        app_id: c.int(1)?,
-        event_type: c.text(2)?,
-        object_type_id: c.text_or_null(3)?,
-        property_name: c.text_or_null(4)?,
-    })
-}
 
 /// A [`Subscription`] from [`SUBSCRIPTION_COLUMNS`].
 pub fn subscription<C: Columns>(c: &C) -> Result<Subscription, C::Error> {

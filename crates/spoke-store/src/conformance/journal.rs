@@ -1,4 +1,4 @@
-//! Checks of [`crate::journal`] (checks 331-349): journal entries are written by the
+//! Checks of [`crate::journal`] (checks 331-349, 371-373): journal entries are written by the
 //! change's own transaction (none for a change rolled back, none for a portal that did not
 //! install the app), in order, with the events the rule makes; subscriptions, filters and
 //! app tokens round-trip; entries expire; CRM snapshots are one entry per portal with a
@@ -887,4 +887,210 @@ pub(super) async fn run_all(store: &dyn Store, p: &super::Portals) {
     limits_hold_per_app(store, p.of(346)).await;
     installs_and_uninstalls_are_entries(store, p.of(347), p.of(348)).await;
     racing_upserts_cannot_pass_a_limit_together(store, p.of(349)).await;
+    one_listener_read_feeds_events_and_entries(store, p.of(371), p.of(372)).await;
+}
+
+/// Check 371: a write reads its webhook and journal listeners in one statement; each kind
+/// still gets exactly its own (an app with both, one with the journal only, filters
+/// grouped per subscription, another portal's subscription ignored), and dropping one
+/// kind's setup leaves the other's intact.
+pub(super) async fn one_listener_read_feeds_events_and_entries(
+    store: &dyn Store,
+    portal: PortalId,
+    other: PortalId,
+) {
+    use crate::webhooks::{CreateSubscription, NewSubscription, WebhookSettings};
+    let both = app(store, portal, "both", true).await;
+    store
+        .put_webhook_settings(WebhookSettings {
+            app_id: both,
+            target_url: "http://127.0.0.1:9/hook".to_owned(),
+            max_concurrent_requests: 10,
+            period: None,
+            created_at: T0,
+            updated_at: T0,
+        })
+        .await
+        .expect("settings");
+    let hook = match store
+        .create_subscription(NewSubscription {
+            app_id: both,
+            event_type: "contact.creation".to_owned(),
+            object_type_id: None,
+            property_name: None,
+            active: true,
+            now: T0,
+        })
+        .await
+        .expect("create_subscription")
+    {
+        CreateSubscription::Created(s) => s,
+        CreateSubscription::LimitReached => panic!("limit reached"),
+    };
+    let filtered = subscribe(store, sub(both, "OBJECT", portal, CONTACT, &["CREATE"])).await;
+    for (property, value) in [("email", "a@one.test"), ("firstname", "Bo")] {
+        let conditions = format!(
+            r#"[{{"filterType":"CRM_OBJECT_PROPERTY","property":"{property}","operator":"EQ","value":"{value}"}}]"#
+        );
+        store
+            .create_journal_filter(both, filtered.id, conditions, T0)
+            .await
+            .expect("filter");
+    }
+    // Installed here too, but its subscription names another portal.
+    store.install_app(both, other, T0).await.expect("install");
+    store
+        .upsert_journal_subscription(sub(both, "OBJECT", other, COMPANY, &["CREATE"]))
+        .await
+        .expect("subscribe");
+    let journal_only = app(store, portal, "journal-only", true).await;
+    store
+        .upsert_journal_subscription(sub(journal_only, "OBJECT", portal, CONTACT, &["CREATE"]))
+        .await
+        .expect("subscribe");
+
+    let now = T0 + 1_000;
+    let out = store
+        .create_objects(
+            &wctx(portal, CONTACT, now, false),
+            vec![
+                new(&[("email", "a@one.test")]),
+                new(&[("email", "b@one.test"), ("firstname", "Bo")]),
+                new(&[("email", "c@one.test")]),
+            ],
+        )
+        .await
+        .expect("create");
+    let ids: Vec<i64> = out
+        .iter()
+        .enumerate()
+        .map(|(i, o)| ok(o, &i.to_string()).id)
+        .collect();
+    let hooks = |events: Vec<crate::webhooks::PendingEvent>| -> Vec<(i64, String)> {
+        events
+            .into_iter()
+            .map(|e| (e.subscription_id, e.subscription_type))
+            .collect()
+    };
+    let (_, pending) = store
+        .pending_events(Some(both), 100)
+        .await
+        .expect("pending_events");
+    assert_eq!(
+        hooks(pending),
+        vec![(hook.id, "contact.creation".to_owned()); 3],
+        "one event per record, from the app's one webhook subscription"
+    );
+    let mine = entries(store, both, Some(portal), now + 10).await;
+    assert_eq!(mine.len(), 1, "{mine:?}");
+    assert_eq!(
+        events(store, &mine[0]).await,
+        vec![
+            ("CREATE".to_owned(), ids[0], json!({"email": "a@one.test"})),
+            ("CREATE".to_owned(), ids[1], json!({"email": "b@one.test"})),
+        ],
+        "either filter passes a record; the third passes neither"
+    );
+    let theirs = entries(store, journal_only, Some(portal), now + 10).await;
+    assert_eq!(theirs.len(), 1, "{theirs:?}");
+    assert_eq!(events(store, &theirs[0]).await.len(), 3, "no filters: all");
+    assert!(
+        entries(store, both, Some(other), now + 10).await.is_empty(),
+        "nothing written in the other portal"
+    );
+
+    // Without webhook settings the app gets no more events; its journal entries go on.
+    assert!(store
+        .delete_webhook_settings(both)
+        .await
+        .expect("delete settings"));
+    store
+        .create_objects(
+            &wctx(portal, CONTACT, now + 1, false),
+            vec![
+                new(&[("email", "d@one.test"), ("firstname", "Bo")]),
+                new(&[("email", "e@one.test")]),
+            ],
+        )
+        .await
+        .expect("create");
+    let (count, _) = store
+        .pending_events(Some(both), 100)
+        .await
+        .expect("pending_events");
+    assert_eq!(count, 3, "no event without settings");
+    let mine = entries(store, both, Some(portal), now + 10).await;
+    assert_eq!(mine.len(), 2, "{mine:?}");
+    assert_eq!(
+        events(store, &mine[1]).await.len(),
+        1,
+        "d@ passes, e@ does not"
+    );
+}
+
+/// Check 373: two handles on one database stand in for two processes, each with its own
+/// listener cache. A handle that has written to a portal (and so remembers it has no
+/// listeners, then which) sees listener changes made through the other at its next write:
+/// an install, a subscription, a journal subscription, settings removed.
+pub async fn listener_changes_reach_another_handle(stores: &[&dyn Store], portal: PortalId) {
+    use crate::webhooks::{NewSubscription, WebhookSettings};
+    let (a, b) = (stores[0], stores[stores.len() - 1]);
+    let pending = |app: i64| async move {
+        a.pending_events(Some(app), 100)
+            .await
+            .expect("pending_events")
+            .0
+    };
+    let write = |n: i64| async move {
+        a.create_objects(
+            &wctx(portal, CONTACT, T0 + n, false),
+            vec![new(&[("email", &format!("{n}@handles.test"))])],
+        )
+        .await
+        .expect("create");
+    };
+    let app = app(b, portal, "handles", false).await;
+    write(1).await;
+    b.put_webhook_settings(WebhookSettings {
+        app_id: app,
+        target_url: "http://127.0.0.1:9/hook".to_owned(),
+        max_concurrent_requests: 10,
+        period: None,
+        created_at: T0,
+        updated_at: T0,
+    })
+    .await
+    .expect("settings");
+    b.create_subscription(NewSubscription {
+        app_id: app,
+        event_type: "contact.creation".to_owned(),
+        object_type_id: None,
+        property_name: None,
+        active: true,
+        now: T0,
+    })
+    .await
+    .expect("subscribe");
+    write(2).await;
+    assert_eq!(pending(app).await, 0, "not installed yet");
+    b.install_app(app, portal, T0).await.expect("install");
+    write(3).await;
+    assert_eq!(
+        pending(app).await,
+        1,
+        "the install made through the other handle"
+    );
+    b.upsert_journal_subscription(sub(app, "OBJECT", portal, CONTACT, &["CREATE"]))
+        .await
+        .expect("subscribe");
+    write(4).await;
+    assert_eq!(pending(app).await, 2);
+    assert_eq!(entries(a, app, Some(portal), T0 + 10).await.len(), 1);
+    assert!(b
+        .delete_webhook_settings(app)
+        .await
+        .expect("delete settings"));
+    write(5).await;
+    assert_eq!(pending(app).await, 2, "no events without settings");
+    assert_eq!(entries(a, app, Some(portal), T0 + 10).await.len(), 2);
 }

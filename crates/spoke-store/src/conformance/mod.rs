@@ -41,6 +41,7 @@ mod transfer;
 mod value_index;
 pub use emulator::a_rules_count_is_spent_exactly_under_racing_firings;
 mod webhooks;
+pub use journal::listener_changes_reach_another_handle;
 pub use transfer::check_transfer;
 pub use webhooks::concurrent_claims_never_share_an_event;
 
