@@ -11,9 +11,8 @@ use spoke_store::journal::{
     self, AppToken, Change, FilterCreated, JournalBatch, JournalEntry, JournalFilter,
     JournalListeners, JournalRead, JournalStore, JournalSubscription, Lifecycle, Limit, NewEntry,
     NewJournalSubscription, Position, Selector, SnapshotStatus, Upserted, ENTRY_COLUMNS,
-    ENTRY_INSERT_COLUMNS, FILTER_COLUMNS, FILTER_COUNT_SQL, LIFECYCLE_SQL,
-    MAX_FILTERS, PRUNE_SQL, SNAPSHOT_COLUMNS, SNAPSHOT_PRUNE_SQL, SUBSCRIPTION_COLUMNS,
-    TOKEN_COLUMNS, USAGE_SQL,
+    ENTRY_INSERT_COLUMNS, FILTER_COLUMNS, FILTER_COUNT_SQL, LIFECYCLE_SQL, MAX_FILTERS, PRUNE_SQL,
+    SNAPSHOT_COLUMNS, SNAPSHOT_PRUNE_SQL, SUBSCRIPTION_COLUMNS, TOKEN_COLUMNS, USAGE_SQL,
 };
 use spoke_store::plan::Decided;
 use spoke_store::webhooks::LinkChange;
