@@ -34,19 +34,36 @@ async fn insert(
     portal: PortalId,
     now: Millis,
     batch: JournalBatch,
+    installed: Installed,
 ) -> Result<(), Error> {
     if batch.is_empty() {
         return Ok(());
     }
     // By app id (JournalBatch::entries' order): two transactions lock in the same order.
     for e in batch.entries(portal, now) {
-        insert_entry(tx, &e, now).await?;
+        insert_entry(tx, &e, now, installed).await?;
     }
     Ok(())
 }
 
+/// Whether an entry is written only while its app is installed in its portal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Installed {
+    /// A record or link change: the listeners were read before the app's lock was taken,
+    /// so an uninstall may have committed (with its APP_UNINSTALL entry) in between. Under
+    /// READ COMMITTED the statement after the lock sees that uninstall, and writes nothing.
+    Required,
+    /// A lifecycle entry (written beside the install change itself) or a snapshot's.
+    NotChecked,
+}
+
 /// Numbers and inserts one entry under its app's lock, pruning the app's expired ones.
-async fn insert_entry(tx: &Transaction<'_>, e: &NewEntry, now: Millis) -> Result<(), Error> {
+async fn insert_entry(
+    tx: &Transaction<'_>,
+    e: &NewEntry,
+    now: Millis,
+    installed: Installed,
+) -> Result<(), Error> {
     db::execute(
         tx,
         "SELECT pg_advisory_xact_lock($1, hashtext(current_schema() || ':' || $2::BIGINT::TEXT))",
@@ -56,10 +73,17 @@ async fn insert_entry(tx: &Transaction<'_>, e: &NewEntry, now: Millis) -> Result
     db::execute(tx, PRUNE_SQL, &[&e.app_id, &now, &e.portal.0]).await?;
     db::execute(
         tx,
-        &format!(
-            "INSERT INTO journal_entries ({ENTRY_INSERT_COLUMNS})
-             VALUES ($1, $2, $3, $4, $5, $6, $7)"
-        ),
+        &match installed {
+            Installed::Required => format!(
+                "INSERT INTO journal_entries ({ENTRY_INSERT_COLUMNS})
+                 SELECT $1::TEXT, $2::BIGINT, $3::BIGINT, $4::BIGINT, $5::BIGINT, $6::TEXT, $7::TEXT
+                 WHERE EXISTS (SELECT 1 FROM app_installs WHERE app_id = $2 AND portal_id = $3)"
+            ),
+            Installed::NotChecked => format!(
+                "INSERT INTO journal_entries ({ENTRY_INSERT_COLUMNS})
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)"
+            ),
+        },
         &[
             &e.offset,
             &e.app_id,
@@ -94,7 +118,7 @@ pub(crate) async fn record_entries(
     let mut batch = JournalBatch::default();
     listeners.record_events(&mut batch, &change, &ctx.object_type, decided);
     listeners.links(&mut batch, &change, links);
-    insert(tx, ctx.portal, ctx.now, batch).await
+    insert(tx, ctx.portal, ctx.now, batch, Installed::Required).await
 }
 
 /// The DELETE entries of records archived by one transaction.
@@ -117,7 +141,7 @@ pub(crate) async fn archive_entries(
     };
     let mut batch = JournalBatch::default();
     listeners.archived(&mut batch, &change, object_type, archived);
-    insert(tx, portal, now, batch).await
+    insert(tx, portal, now, batch, Installed::Required).await
 }
 
 /// The association entries of rows written or removed by one transaction.
@@ -138,7 +162,7 @@ pub(crate) async fn link_entries(
     };
     let mut batch = JournalBatch::default();
     listeners.links(&mut batch, &change, changes);
-    insert(tx, portal, ctx.now, batch).await
+    insert(tx, portal, ctx.now, batch, Installed::Required).await
 }
 
 /// The lifecycle entry of an app's install change, inside its transaction (nothing when
@@ -160,7 +184,7 @@ pub(crate) async fn lifecycle_entries(
     .map(|r| Ok((r.try_get::<_, i64>(0)?, r.try_get::<_, String>(1)?)))
     .collect::<Result<Vec<_>, Error>>()?;
     let batch = JournalBatch::lifecycle(&rows, which, app_id, portal, now);
-    insert(tx, portal, now, batch).await
+    insert(tx, portal, now, batch, Installed::NotChecked).await
 }
 
 /// Serializes the app's subscription and filter writes, so that the limits each checks in
@@ -574,7 +598,7 @@ impl JournalStore for PostgresStore {
                 Box::pin(async move {
                     // One app per batch: its one lock is all the ordering needs.
                     for e in entries.iter() {
-                        insert_entry(tx, e, e.created_at).await?;
+                        insert_entry(tx, e, e.created_at, Installed::NotChecked).await?;
                     }
                     for st in statuses.iter() {
                         let oldest = st.initiated_at - journal::RETENTION_MS;
