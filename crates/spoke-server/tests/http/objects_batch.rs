@@ -545,7 +545,7 @@ async fn batch_update_answers_200_with_updated_records() {
         "a@example.com",
         "full record in write responses"
     );
-    assert!(a["updatedAt"].as_str() >= a["createdAt"].as_str());
+    assert!(instant_of(a, "updatedAt") >= instant_of(a, "createdAt"));
     assert_record_shape(&ans.text, "results/0", &results[0]);
 
     let read = app

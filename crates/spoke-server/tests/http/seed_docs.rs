@@ -228,7 +228,7 @@ async fn seed_002_partner_clients_batch_update_by_unique_property() {
         Value::Object(own_properties(b)),
         json!({UNIQUE: "client-b", "property_number": "18"})
     );
-    assert!(a["updatedAt"].as_str() >= a["createdAt"].as_str());
+    assert!(instant_of(a, "updatedAt") >= instant_of(a, "createdAt"));
 
     // History: the API write on top of the import.
     let read = app

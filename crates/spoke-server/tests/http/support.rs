@@ -141,6 +141,15 @@ pub fn is_iso_millis(s: &str) -> bool {
 }
 
 /// A lowercase hyphenated UUID.
+/// The instant of a record's `field` (`createdAt`, `updatedAt`): compared as instants, since
+/// the wire drops `.000` (as HubSpot does), so the texts do not sort as the times do.
+pub fn instant_of(record: &Value, field: &str) -> i64 {
+    record[field]
+        .as_str()
+        .and_then(spoke_core::time::parse_iso)
+        .unwrap_or_else(|| panic!("{field} is an ISO instant: {record}"))
+}
+
 pub fn is_uuid(s: &str) -> bool {
     s.len() == 36
         && s.char_indices().all(|(i, c)| match i {
