@@ -81,6 +81,20 @@ impl Drop for SchemaGuard {
                         tokio_postgres::connect(&url, tokio_postgres::NoTls).await
                     {
                         tokio::spawn(conn);
+                        // The test's own pool may still hold a transaction in the schema (a
+                        // delivery worker's, cut off as the test ended). Its connection is
+                        // driven by the test's runtime, which this drop blocks: it would never
+                        // roll back, and the DROP would wait for its locks forever. The test is
+                        // over, so end those sessions first.
+                        let _ = client
+                            .execute(
+                                "SELECT pg_terminate_backend(l.pid) FROM pg_locks l
+                                 JOIN pg_class c ON c.oid = l.relation
+                                 JOIN pg_namespace n ON n.oid = c.relnamespace
+                                 WHERE n.nspname = $1 AND l.pid <> pg_backend_pid()",
+                                &[&schema],
+                            )
+                            .await;
                         let _ = client
                             .batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
                             .await;
