@@ -1,5 +1,5 @@
 //! The `spoke` command: `serve`, `token`, `admin-token`, `app`, `oauth`, `import`, `migrate`,
-//! `copy`, `ca`. Thin: every
+//! `reindex`, `copy`, `ca`. Thin: every
 //! behavior lives in the library crates; this file parses arguments and wires them together.
 
 #[macro_use]
@@ -224,6 +224,19 @@ enum Command {
     Migrate {
         #[command(flatten)]
         db: DatabaseArg,
+    },
+    /// Rebuild the search value index of every portal (or one) from its stored records,
+    /// one transaction per portal: the repair when a spoke older than migration 0018 wrote
+    /// to the database beside a newer one, leaving records that search by property does not
+    /// find. Safe while servers run (each portal's writes wait for its rebuild); upgrade the
+    /// older writers first. On PostgreSQL, a large portal may need
+    /// `--pg-statement-timeout-ms 0`.
+    Reindex {
+        #[command(flatten)]
+        db: DatabaseArg,
+        /// Only this portal (account) id.
+        #[arg(long)]
+        portal: Option<i64>,
     },
     /// Copy every row of one database into another, any backend to any backend (e.g.
     /// SQLite to PostgreSQL): portals, tokens, properties, groups, records with their ids
@@ -586,6 +599,29 @@ async fn open_store(url: &str, pg: &PgArgs) -> Result<Arc<dyn Store>, String> {
     Err(format!(
         "unsupported database URL {url:?}: use sqlite://PATH or postgres://USER@HOST/DB"
     ))
+}
+
+/// `spoke reindex`: each portal's value index made again, one line per portal.
+async fn reindex(store: &dyn Store, only: Option<PortalId>) -> Result<(), String> {
+    let portals = store.list_portals().await.map_err(|e| e.to_string())?;
+    let portals = match only {
+        Some(p) if !portals.contains(&p) => return Err(format!("no portal {}", p.0)),
+        Some(p) => vec![p],
+        None => portals,
+    };
+    for portal in portals {
+        let done = store
+            .reindex_portal(portal)
+            .await
+            .map_err(|e| format!("portal {}: {e}", portal.0))?;
+        outln!(
+            "portal {}: {} index row(s) written ({} removed)",
+            portal.0,
+            done.written,
+            done.removed
+        );
+    }
+    Ok(())
 }
 
 /// Whether two URLs (with their schemas) name one database: then a copy would only
@@ -980,6 +1016,10 @@ async fn run(cli: Cli) -> Result<(), String> {
             open_store(&db.database, &db.pg).await?;
             errln!("{}: schema up to date", db.database);
             Ok(())
+        }
+        Command::Reindex { db, portal } => {
+            let store = open_store(&db.database, &db.pg).await?;
+            reindex(store.as_ref(), portal.map(PortalId)).await
         }
         Command::Copy {
             from,
