@@ -228,9 +228,10 @@ enum Command {
     /// Rebuild the search value index of every portal (or one) from its stored records,
     /// one transaction per portal: the repair when a spoke older than migration 0018 wrote
     /// to the database beside a newer one, leaving records that search by property does not
-    /// find. Safe while servers run (each portal's writes wait for its rebuild); upgrade the
-    /// older writers first. On PostgreSQL, a large portal may need
-    /// `--pg-statement-timeout-ms 0`.
+    /// find; upgrade the older writers first. Safe while servers run: on SQLite their
+    /// writes wait for each portal's rebuild; on PostgreSQL a rebuild that meets a
+    /// concurrent write to its portal starts again (`--pg-max-retries`), and a large portal
+    /// may need `--pg-statement-timeout-ms 0`.
     Reindex {
         #[command(flatten)]
         db: DatabaseArg,

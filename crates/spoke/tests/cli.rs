@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+mod common;
+
 const BIN: &str = env!("CARGO_BIN_EXE_spoke");
 
 fn spoke(args: &[&str]) -> std::process::Output {
@@ -1184,12 +1186,10 @@ async fn search_firstname(base: &str, token: &str, value: &str) -> Vec<String> {
 /// Issue 17 §3: records without value index rows (as a spoke older than migration 0018
 /// writes them beside a newer one) are not found by a search on a property that probes the
 /// index; `spoke reindex` makes the rows again from the records, with the server running.
-#[tokio::test]
-async fn reindex_repairs_the_index_an_old_writer_left_stale() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let url = db_url(dir.path());
-    let token = create_token(&url, "7");
-    let (server, _) = Server::start(&url).await;
+/// `db` names the database; `drop_index` deletes every index row behind spoke's back.
+async fn reindex_repairs_a_stale_index(db: &[&str], drop_index: impl Fn()) {
+    let token = common::token_create(db, 7);
+    let server = common::Server::start(db).await;
     let (status, body) = post(
         &server.base,
         &token,
@@ -1205,19 +1205,20 @@ async fn reindex_repairs_the_index_an_old_writer_left_stale() {
     assert_eq!(adas.len(), 2, "found through the index as written");
 
     // What an old writer leaves: records, no index rows.
-    let path = dir.path().join("spoke.db");
-    let conn = rusqlite::Connection::open(&path).expect("open");
-    conn.busy_timeout(Duration::from_secs(10)).expect("timeout");
-    conn.execute_batch("DELETE FROM search_text; DELETE FROM search_numbers;")
-        .expect("delete index rows");
-    drop(conn);
+    drop_index();
     assert_eq!(
         search_firstname(&server.base, &token, "ada").await,
         Vec::<String>::new(),
         "the search probes the index: without rows it finds nothing"
     );
 
-    let out = spoke(&["reindex", "--database", &url]);
+    let reindex = |more: &[&str]| {
+        let mut args = vec!["reindex"];
+        args.extend_from_slice(db);
+        args.extend_from_slice(more);
+        common::spoke(&args)
+    };
+    let out = reindex(&[]);
     assert!(
         out.status.success(),
         "{}",
@@ -1237,7 +1238,7 @@ async fn reindex_repairs_the_index_an_old_writer_left_stale() {
     );
 
     // Again, for one portal: it removes the rows it made and makes them again.
-    let out = spoke(&["reindex", "--database", &url, "--portal", "7"]);
+    let out = reindex(&["--portal", "7"]);
     assert!(
         out.status.success(),
         "{}",
@@ -1254,8 +1255,36 @@ async fn reindex_repairs_the_index_an_old_writer_left_stale() {
     );
     assert_eq!(search_firstname(&server.base, &token, "ada").await, adas);
 
-    let out = spoke(&["reindex", "--database", &url, "--portal", "99"]);
+    let out = reindex(&["--portal", "99"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no portal 99"));
-    server.kill();
+    server.stop();
+}
+
+#[tokio::test]
+async fn reindex_repairs_a_stale_index_on_sqlite() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = db_url(dir.path());
+    let path = dir.path().join("spoke.db");
+    reindex_repairs_a_stale_index(&["--database", &url], || {
+        let conn = rusqlite::Connection::open(&path).expect("open");
+        conn.busy_timeout(Duration::from_secs(10)).expect("timeout");
+        conn.execute_batch("DELETE FROM search_text; DELETE FROM search_numbers;")
+            .expect("delete index rows");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn reindex_repairs_a_stale_index_on_postgres() {
+    let Some(url) = common::pg_url() else {
+        return;
+    };
+    let schema = common::PgSchema::new(&url);
+    reindex_repairs_a_stale_index(&schema.args(), || {
+        schema
+            .sql("DELETE FROM search_text; DELETE FROM search_numbers;")
+            .expect("delete index rows");
+    })
+    .await;
 }
