@@ -610,19 +610,28 @@ async fn reindex(store: &dyn Store, only: Option<PortalId>) -> Result<(), String
         Some(p) => vec![p],
         None => portals,
     };
+    // A portal that fails (a record whose stored JSON the backend cannot read) is rolled
+    // back alone; the others are still repaired, and the run ends in failure.
+    let mut failed = Vec::new();
     for portal in portals {
-        let done = store
-            .reindex_portal(portal)
-            .await
-            .map_err(|e| format!("portal {}: {e}", portal.0))?;
-        outln!(
-            "portal {}: {} index row(s) written ({} removed)",
-            portal.0,
-            done.written,
-            done.removed
-        );
+        match store.reindex_portal(portal).await {
+            Ok(done) => outln!(
+                "portal {}: {} index row(s) written ({} removed)",
+                portal.0,
+                done.written,
+                done.removed
+            ),
+            Err(e) => {
+                errln!("spoke: portal {}: {e}; its index is unchanged", portal.0);
+                failed.push(portal.0.to_string());
+            }
+        }
     }
-    Ok(())
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("not reindexed: portal(s) {}", failed.join(", ")))
+    }
 }
 
 /// Whether two URLs (with their schemas) name one database: then a copy would only

@@ -1186,8 +1186,8 @@ async fn search_firstname(base: &str, token: &str, value: &str) -> Vec<String> {
 /// Issue 17 §3: records without value index rows (as a spoke older than migration 0018
 /// writes them beside a newer one) are not found by a search on a property that probes the
 /// index; `spoke reindex` makes the rows again from the records, with the server running.
-/// `db` names the database; `drop_index` deletes every index row behind spoke's back.
-async fn reindex_repairs_a_stale_index(db: &[&str], drop_index: impl Fn()) {
+/// `db` names the database; `sql` runs SQL on it behind spoke's back.
+async fn reindex_repairs_a_stale_index(db: &[&str], sql: impl Fn(&str)) {
     let token = common::token_create(db, 7);
     let server = common::Server::start(db).await;
     let (status, body) = post(
@@ -1205,7 +1205,7 @@ async fn reindex_repairs_a_stale_index(db: &[&str], drop_index: impl Fn()) {
     assert_eq!(adas.len(), 2, "found through the index as written");
 
     // What an old writer leaves: records, no index rows.
-    drop_index();
+    sql("DELETE FROM search_text; DELETE FROM search_numbers;");
     assert_eq!(
         search_firstname(&server.base, &token, "ada").await,
         Vec::<String>::new(),
@@ -1258,6 +1258,26 @@ async fn reindex_repairs_a_stale_index(db: &[&str], drop_index: impl Fn()) {
     let out = reindex(&["--portal", "99"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no portal 99"));
+
+    // A portal whose record the backend cannot read fails alone: the others are reindexed,
+    // and the run fails naming it.
+    common::token_create(db, 8);
+    sql(
+        "INSERT INTO objects (id, portal_id, object_type, properties, version, created_at, \
+         updated_at) VALUES (900000001, 8, 'contacts', 'not json', 1, 1, 1)",
+    );
+    sql("DELETE FROM search_text WHERE portal_id = 7");
+    let out = reindex(&[]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not reindexed: portal(s) 8"), "{err}");
+    assert!(
+        stdout_lines(&out)
+            .iter()
+            .any(|l| l.starts_with("portal 7: ")),
+        "{err}"
+    );
+    assert_eq!(search_firstname(&server.base, &token, "ada").await, adas);
     server.stop();
 }
 
@@ -1266,11 +1286,10 @@ async fn reindex_repairs_a_stale_index_on_sqlite() {
     let dir = tempfile::tempdir().expect("tempdir");
     let url = db_url(dir.path());
     let path = dir.path().join("spoke.db");
-    reindex_repairs_a_stale_index(&["--database", &url], || {
+    reindex_repairs_a_stale_index(&["--database", &url], |sql| {
         let conn = rusqlite::Connection::open(&path).expect("open");
         conn.busy_timeout(Duration::from_secs(10)).expect("timeout");
-        conn.execute_batch("DELETE FROM search_text; DELETE FROM search_numbers;")
-            .expect("delete index rows");
+        conn.execute_batch(sql).expect(sql);
     })
     .await;
 }
@@ -1281,10 +1300,10 @@ async fn reindex_repairs_a_stale_index_on_postgres() {
         return;
     };
     let schema = common::PgSchema::new(&url);
-    reindex_repairs_a_stale_index(&schema.args(), || {
-        schema
-            .sql("DELETE FROM search_text; DELETE FROM search_numbers;")
-            .expect("delete index rows");
+    reindex_repairs_a_stale_index(&schema.args(), |sql| {
+        if let Err(e) = schema.sql(sql) {
+            panic!("{sql}: {e}");
+        }
     })
     .await;
 }
