@@ -447,6 +447,15 @@ impl AdminStore for TimedStore {
     async fn delete_snapshot(&self, portal: PortalId, name: &str) -> StoreResult<bool> {
         timed!(self, delete_snapshot(portal, name))
     }
+    async fn reindex_portal(&self, portal: PortalId) -> StoreResult<spoke_store::admin::Reindexed> {
+        timed!(self, reindex_portal(portal))
+    }
+    async fn index_rows(
+        &self,
+        portal: PortalId,
+    ) -> StoreResult<Vec<spoke_store::value_index::IndexRow>> {
+        timed!(self, index_rows(portal))
+    }
 }
 
 #[async_trait]

@@ -5,8 +5,10 @@ use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use spoke_core::time::Millis;
 use spoke_core::PortalId;
-use spoke_store::admin::{self, AdminStore, SnapshotInfo, SnapshotRefusal};
+use spoke_store::admin::{self, AdminStore, Reindexed, SnapshotInfo, SnapshotRefusal};
+use spoke_store::value_index::{self, IndexKey, IndexRow};
 use spoke_store::StoreResult;
+use tokio_postgres::types::Type;
 
 use crate::{db, into_store, Error, Finish, PostgresStore, TxMode};
 
@@ -237,5 +239,54 @@ impl AdminStore for PostgresStore {
             })
         })
         .await
+    }
+
+    async fn reindex_portal(&self, portal: PortalId) -> StoreResult<Reindexed> {
+        // One snapshot of the portal for the whole rebuild: a record write that commits
+        // meanwhile and touches a row this deletes makes it run again (as a restore).
+        self.write(TxMode::PORTAL, (), move |tx, ()| {
+            Box::pin(async move {
+                let [clear, rebuild, then] =
+                    admin::reindex_sql(portal, &crate::value_index::VALUES);
+                let mut done = Reindexed::default();
+                // Not `prepare_cached`: each statement names its portal.
+                for s in &clear {
+                    done.removed += tx.execute(s.as_str(), &[]).await?;
+                }
+                for s in &rebuild {
+                    done.written += tx.execute(s.as_str(), &[]).await?;
+                }
+                run(tx, then).await?;
+                Ok(Finish::Commit(done))
+            })
+        })
+        .await
+    }
+
+    async fn index_rows(&self, portal: PortalId) -> StoreResult<Vec<IndexRow>> {
+        async {
+            let client = self.client().await?;
+            let mut out = Vec::new();
+            for (table, sql) in value_index::portal_rows_sql(portal) {
+                for r in client.query(sql.as_str(), &[]).await? {
+                    let ty = r.columns().get(2).map(|c| c.type_().clone());
+                    let key = match ty {
+                        Some(Type::FLOAT8) => IndexKey::Real(r.try_get(2)?),
+                        Some(Type::INT8) => IndexKey::Int(r.try_get(2)?),
+                        _ => IndexKey::Text(r.try_get(2)?),
+                    };
+                    out.push(IndexRow {
+                        table,
+                        object_type: r.try_get(0)?,
+                        property: r.try_get(1)?,
+                        key,
+                        object_id: r.try_get(3)?,
+                    });
+                }
+            }
+            Ok::<_, Error>(out)
+        }
+        .await
+        .map_err(into_store)
     }
 }

@@ -2,10 +2,12 @@
 //! declarations, run in one writer transaction each.
 
 use async_trait::async_trait;
+use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use spoke_core::time::Millis;
 use spoke_core::PortalId;
-use spoke_store::admin::{self, AdminStore, SnapshotInfo, SnapshotRefusal};
+use spoke_store::admin::{self, AdminStore, Reindexed, SnapshotInfo, SnapshotRefusal};
+use spoke_store::value_index::{self, IndexKey, IndexRow};
 use spoke_store::StoreResult;
 
 use crate::SqliteStore;
@@ -197,6 +199,50 @@ impl AdminStore for SqliteStore {
             tx.execute("DELETE FROM portal_snapshots WHERE id = ?1", [id])?;
             tx.commit()?;
             Ok(true)
+        })
+        .await
+    }
+
+    async fn reindex_portal(&self, portal: PortalId) -> StoreResult<Reindexed> {
+        self.write(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let [clear, rebuild, then] = admin::reindex_sql(portal, &crate::value_index::VALUES);
+            let mut done = Reindexed::default();
+            for s in &clear {
+                done.removed += tx.execute(s, [])? as u64;
+            }
+            for s in &rebuild {
+                done.written += tx.execute(s, [])? as u64;
+            }
+            run(&tx, then)?;
+            tx.commit()?;
+            Ok(done)
+        })
+        .await
+    }
+
+    async fn index_rows(&self, portal: PortalId) -> StoreResult<Vec<IndexRow>> {
+        self.read(move |conn| {
+            let mut out = Vec::new();
+            for (table, sql) in value_index::portal_rows_sql(portal) {
+                let mut stmt = conn.prepare(&sql)?;
+                let mut rows = stmt.query([])?;
+                while let Some(r) = rows.next()? {
+                    let key = match r.get_ref(2)? {
+                        ValueRef::Real(f) => IndexKey::Real(f),
+                        ValueRef::Integer(i) => IndexKey::Int(i),
+                        other => IndexKey::Text(other.as_str()?.to_owned()),
+                    };
+                    out.push(IndexRow {
+                        table,
+                        object_type: r.get(0)?,
+                        property: r.get(1)?,
+                        key,
+                        object_id: r.get(3)?,
+                    });
+                }
+            }
+            Ok(out)
         })
         .await
     }

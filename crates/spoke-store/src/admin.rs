@@ -46,6 +46,14 @@ pub enum SnapshotRefusal {
 /// The longest snapshot name accepted (the admin API refuses longer ones).
 pub const MAX_SNAPSHOT_NAME: usize = 200;
 
+/// What [`AdminStore::reindex_portal`] did: how many value index rows it deleted and how
+/// many it wrote again from the records.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Reindexed {
+    pub removed: u64,
+    pub written: u64,
+}
+
 /// What the admin API's operations need from a backend. Every method that changes a portal
 /// runs in one transaction.
 #[async_trait]
@@ -91,6 +99,16 @@ pub trait AdminStore: Send + Sync {
 
     /// False if either is unknown.
     async fn delete_snapshot(&self, portal: PortalId, name: &str) -> StoreResult<bool>;
+
+    /// Makes the portal's value index again from its stored records ([`reindex_sql`]), in
+    /// one transaction: the repair for a database whose index an older spoke, or a spoke
+    /// without the index, left stale (`spoke reindex`). A portal id with no rows is no
+    /// error: there is nothing to index.
+    async fn reindex_portal(&self, portal: PortalId) -> StoreResult<Reindexed>;
+
+    /// The portal's value index rows as stored, in no particular order: for checks that
+    /// record writes and [`reindex_portal`](Self::reindex_portal) make the same rows.
+    async fn index_rows(&self, portal: PortalId) -> StoreResult<Vec<crate::value_index::IndexRow>>;
 }
 
 /// A new admin token secret: `spoke-admin-` and 244 random bits, shaped unlike HubSpot's
@@ -260,6 +278,19 @@ pub fn restore_snapshot_sql(
     }));
     out.extend(crate::value_index::rebuild_sql(values, portal));
     out
+}
+
+/// A reindex of `portal`, as three statement lists run in order in one transaction: the
+/// rows they change are the index rows removed, then the rows written; the third voids
+/// the portal's counted searches (a count may have been taken over the stale index). Only
+/// the value index's own two builders are named here, so a table added to them is
+/// reindexed too.
+pub fn reindex_sql(portal: PortalId, values: &crate::value_index::Values) -> [Vec<String>; 3] {
+    [
+        crate::value_index::clear_portal_sql(portal),
+        crate::value_index::rebuild_sql(values, portal),
+        vec![crate::totals::bump_portal_sql(portal)],
+    ]
 }
 
 /// Drops snapshot `snapshot`'s rows (its `portal_snapshots` row is the caller's).

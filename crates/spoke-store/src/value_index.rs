@@ -32,8 +32,10 @@
 //! (`schemas::PURGED_BY_TYPE`) and a portal reset, restore or deletion delete the rows
 //! ([`clear_portal_sql`]) and a restore
 //! rebuilds them from the restored records in SQL ([`rebuild_sql`], over the backend's
-//! `spoke_fold`/`spoke_number`/`spoke_date`/`spoke_instant`, which are these rules). An
-//! archive leaves the rows: search's `archived_at IS NULL` drops the record, and the
+//! `spoke_fold`/`spoke_number`/`spoke_date`/`spoke_instant`, which are these rules), as
+//! `spoke reindex` does for a portal whose rows a writer without the index left stale
+//! (`AdminStore::reindex_portal`; the conformance suite compares its rows with the write
+//! path's). An archive leaves the rows: search's `archived_at IS NULL` drops the record, and the
 //! values of an archived record do not change.
 
 use std::collections::BTreeMap;
@@ -225,6 +227,64 @@ pub fn clear_portal_sql(portal: PortalId) -> Vec<String> {
         .collect()
 }
 
+/// One stored index row of a portal, of any of [`TABLES`], as
+/// [`AdminStore::index_rows`](crate::admin::AdminStore::index_rows) reads it back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexRow {
+    pub table: &'static str,
+    pub object_type: String,
+    pub property: String,
+    pub key: IndexKey,
+    pub object_id: ObjectId,
+}
+
+/// An index row's key as its column stores it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IndexKey {
+    Text(String),
+    Real(f64),
+    Int(i64),
+}
+
+impl IndexRow {
+    /// A total order (doubles by their bits' order, so -0 and 0 stay apart), to compare
+    /// two readings of the rows whatever order each backend returns them in.
+    pub fn order(&self, other: &IndexRow) -> std::cmp::Ordering {
+        let rank = |k: &IndexKey| match k {
+            IndexKey::Text(_) => 0,
+            IndexKey::Real(_) => 1,
+            IndexKey::Int(_) => 2,
+        };
+        let key = |a: &IndexKey, b: &IndexKey| match (a, b) {
+            (IndexKey::Text(a), IndexKey::Text(b)) => a.as_bytes().cmp(b.as_bytes()),
+            (IndexKey::Real(a), IndexKey::Real(b)) => a.total_cmp(b),
+            (IndexKey::Int(a), IndexKey::Int(b)) => a.cmp(b),
+            (a, b) => rank(a).cmp(&rank(b)),
+        };
+        (self.table, &self.object_type, &self.property)
+            .cmp(&(other.table, &other.object_type, &other.property))
+            .then_with(|| key(&self.key, &other.key))
+            .then_with(|| self.object_id.cmp(&other.object_id))
+    }
+}
+
+/// Reads the portal's rows of each of [`TABLES`]: (table, statement selecting
+/// `object_type, property, key, object_id`).
+pub fn portal_rows_sql(portal: PortalId) -> Vec<(&'static str, String)> {
+    TABLES
+        .iter()
+        .map(|t| {
+            (
+                *t,
+                format!(
+                    "SELECT object_type, property, key, object_id FROM {t} WHERE portal_id = {}",
+                    portal.0
+                ),
+            )
+        })
+        .collect()
+}
+
 /// How a backend lists a record's values in SQL, for [`rebuild_sql`].
 #[derive(Debug, Clone, Copy)]
 pub struct Values {
@@ -244,7 +304,7 @@ pub struct Values {
 }
 
 /// Makes the index rows of every record of `portal` again (after a restore puts its records
-/// back), with the backend's SQL functions of the core's rules: the same keys
+/// back, or a reindex cleared them), with the backend's SQL functions of the core's rules: the same keys
 /// [`text_key`] and [`number_keys`] make.
 pub fn rebuild_sql(v: &Values, portal: PortalId) -> Vec<String> {
     let p = portal.0;

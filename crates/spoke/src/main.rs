@@ -1,5 +1,5 @@
 //! The `spoke` command: `serve`, `token`, `admin-token`, `app`, `oauth`, `import`, `migrate`,
-//! `copy`, `ca`. Thin: every
+//! `reindex`, `copy`, `ca`. Thin: every
 //! behavior lives in the library crates; this file parses arguments and wires them together.
 
 #[macro_use]
@@ -224,6 +224,20 @@ enum Command {
     Migrate {
         #[command(flatten)]
         db: DatabaseArg,
+    },
+    /// Rebuild the search value index of every portal (or one) from its stored records,
+    /// one transaction per portal: the repair when a spoke older than migration 0018 wrote
+    /// to the database beside a newer one, leaving records that search by property does not
+    /// find; upgrade the older writers first. Safe while servers run: on SQLite their
+    /// writes wait for each portal's rebuild; on PostgreSQL a rebuild that meets a
+    /// concurrent write to its portal starts again (`--pg-max-retries`), and a large portal
+    /// may need `--pg-statement-timeout-ms 0`.
+    Reindex {
+        #[command(flatten)]
+        db: DatabaseArg,
+        /// Only this portal (account) id.
+        #[arg(long)]
+        portal: Option<i64>,
     },
     /// Copy every row of one database into another, any backend to any backend (e.g.
     /// SQLite to PostgreSQL): portals, tokens, properties, groups, records with their ids
@@ -586,6 +600,38 @@ async fn open_store(url: &str, pg: &PgArgs) -> Result<Arc<dyn Store>, String> {
     Err(format!(
         "unsupported database URL {url:?}: use sqlite://PATH or postgres://USER@HOST/DB"
     ))
+}
+
+/// `spoke reindex`: each portal's value index made again, one line per portal.
+async fn reindex(store: &dyn Store, only: Option<PortalId>) -> Result<(), String> {
+    let portals = store.list_portals().await.map_err(|e| e.to_string())?;
+    let portals = match only {
+        Some(p) if !portals.contains(&p) => return Err(format!("no portal {}", p.0)),
+        Some(p) => vec![p],
+        None => portals,
+    };
+    // A portal that fails (a record whose stored JSON the backend cannot read) is rolled
+    // back alone; the others are still repaired, and the run ends in failure.
+    let mut failed = Vec::new();
+    for portal in portals {
+        match store.reindex_portal(portal).await {
+            Ok(done) => outln!(
+                "portal {}: {} index row(s) written ({} removed)",
+                portal.0,
+                done.written,
+                done.removed
+            ),
+            Err(e) => {
+                errln!("spoke: portal {}: {e}; its index is unchanged", portal.0);
+                failed.push(portal.0.to_string());
+            }
+        }
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("not reindexed: portal(s) {}", failed.join(", ")))
+    }
 }
 
 /// Whether two URLs (with their schemas) name one database: then a copy would only
@@ -980,6 +1026,10 @@ async fn run(cli: Cli) -> Result<(), String> {
             open_store(&db.database, &db.pg).await?;
             errln!("{}: schema up to date", db.database);
             Ok(())
+        }
+        Command::Reindex { db, portal } => {
+            let store = open_store(&db.database, &db.pg).await?;
+            reindex(store.as_ref(), portal.map(PortalId)).await
         }
         Command::Copy {
             from,

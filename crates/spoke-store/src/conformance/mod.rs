@@ -146,6 +146,9 @@ pub async fn run_all_from(store: &dyn Store, base: i64) {
     value_index::writes_keep_the_index(store, p.of(351)).await;
     value_index::restore_and_reset_keep_the_index(store, p.of(352)).await;
     value_index::imported_records_are_indexed(store, p.of(353)).await;
+    value_index::reindex_makes_the_rows_writes_make(store, p.of(386)).await;
+    value_index::reindex_after_updates_and_per_portal(store, p.of(387), p.of(388)).await;
+    value_index::reindex_after_imports(store, p.of(389)).await;
 
     let one = [store];
     concurrency::pages_never_repeat_or_skip_under_concurrent_writes(&one, p.of(37)).await;

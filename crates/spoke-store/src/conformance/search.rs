@@ -88,7 +88,7 @@ pub const NUMBERS: &[&str] = &[
     "12",
 ];
 
-const DATETIMES: &[&str] = &[
+pub(super) const DATETIMES: &[&str] = &[
     "2024-01-02T03:04:05.678Z",
     "2024-01-02T03:04:05Z",
     "2024-01-02 03:04:05+02:00",

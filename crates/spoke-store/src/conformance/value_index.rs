@@ -10,6 +10,7 @@ use spoke_core::{ObjectId, ObjectRecord, PortalId};
 
 use super::{ctx, patch, props, T0};
 use crate::transfer::{Table, Value};
+use crate::value_index::IndexRow;
 use crate::{NewObject, Rows, Store};
 
 const CONTACTS: &str = "contacts";
@@ -359,4 +360,275 @@ pub(super) async fn imported_records_are_indexed(store: &dyn Store, portal: Port
     let after = stored(store, portal).await;
     assert_eq!(after.len(), records.len() + 1, "the imported record");
     answers_as_the_scan(store, portal, &after, "imported").await;
+}
+
+// ---------------------------------------------------------------------------------------
+// Reindex: the rows a write makes (Rust keys, `text_key`/`number_keys`) are the rows a
+// reindex makes (SQL keys, `rebuild_sql` over the backend's `spoke_*` functions). Checks
+// 386-389.
+// ---------------------------------------------------------------------------------------
+
+/// Stored values whose keys are easy to get wrong: spaces, case, sigmas, letters whose
+/// lowercase is longer, values longer than a text key (cut at character boundaries), odd
+/// numbers, days and instants, the empty string.
+fn odd_values() -> Vec<String> {
+    let mut out: Vec<String> = [
+        "",
+        " ",
+        "  Ada  ",
+        "\tMiXeD CaSe\r\n",
+        "\u{3000}ideographic\u{85}",
+        "\u{200b}zero width",
+        "ΣΑΣ",
+        "σας",
+        "ς",
+        "ὈΔΥΣΣΕΎΣ",
+        "É",
+        "ÉCOLE",
+        "Straße",
+        "STRASSE",
+        "ẞ",
+        "İstanbul",
+        "ISTANBUL ı",
+        "😀 emoji 🎉",
+        "ǅ ǈ ǋ",
+        "Ｆｕｌｌ",
+        "1e3",
+        "-0",
+        "-0.0",
+        "007",
+        "12.50",
+        "9007199254740993",
+        "18446744073709551617",
+        "123456789012345678901234567890",
+        "NaN",
+        "nan",
+        "Infinity",
+        "-Infinity",
+        "inf",
+        "2024-01-02",
+        "2024-01-02T03:04:05Z",
+        "2024-01-02T03:04:05+05:30",
+        "2024-01-02T03:04:05.999-08:00",
+        "1704164645678",
+        "-1704164645678",
+        "1704164645678.5",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect();
+    let long = [
+        "É".repeat(250),
+        "a".repeat(199) + "😀" + "b",
+        "a".repeat(199) + "İ" + "b",
+        "İ".repeat(150),
+        "ς".repeat(210),
+        " ".repeat(10) + &"X".repeat(205) + " ",
+        "ß".repeat(201),
+        "ΣΑΣ ".repeat(60),
+        "1".repeat(400),
+    ];
+    out.extend(long);
+    for list in [
+        super::ODD_NUMBERS,
+        super::ODD_DATES,
+        super::search::DATETIMES,
+    ] {
+        out.extend(list.iter().map(|s| (*s).to_owned()));
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Where two readings of the index differ, or nothing.
+fn differences(
+    mut written: Vec<IndexRow>,
+    mut reindexed: Vec<IndexRow>,
+) -> (Vec<IndexRow>, Vec<IndexRow>) {
+    written.sort_by(IndexRow::order);
+    reindexed.sort_by(IndexRow::order);
+    let (mut only_written, mut only_reindexed) = (Vec::new(), Vec::new());
+    let (mut a, mut b) = (
+        written.into_iter().peekable(),
+        reindexed.into_iter().peekable(),
+    );
+    loop {
+        match (a.peek(), b.peek()) {
+            (None, None) => return (only_written, only_reindexed),
+            (Some(_), None) => only_written.extend(a.by_ref()),
+            (None, Some(_)) => only_reindexed.extend(b.by_ref()),
+            (Some(x), Some(y)) => match x.order(y) {
+                std::cmp::Ordering::Less => only_written.extend(a.next()),
+                std::cmp::Ordering::Greater => only_reindexed.extend(b.next()),
+                std::cmp::Ordering::Equal => {
+                    a.next();
+                    b.next();
+                }
+            },
+        }
+    }
+}
+
+/// Snapshots the portal's index rows (as writes left them), reindexes, and holds the rows
+/// made again to the snapshot, row for row. Returns how many rows there are.
+async fn reindex_agrees(store: &dyn Store, portal: PortalId, when: &str) -> usize {
+    let written = store.index_rows(portal).await.expect("index rows");
+    let done = store.reindex_portal(portal).await.expect("reindex");
+    let reindexed = store.index_rows(portal).await.expect("index rows");
+    let n = written.len();
+    assert_eq!(
+        (done.removed, done.written),
+        (n as u64, reindexed.len() as u64),
+        "{when}: the counts of rows removed and written"
+    );
+    let (only_written, only_reindexed) = differences(written, reindexed);
+    assert!(
+        only_written.is_empty() && only_reindexed.is_empty(),
+        "{when}: the write path's keys and the reindex's differ:\n only written: \
+         {only_written:#?}\n only reindexed: {only_reindexed:#?}"
+    );
+    n
+}
+
+/// Every odd value through creates, each in its own record and all in one record; the
+/// searches that probe the index still answer as the scan after the reindex.
+pub(super) async fn reindex_makes_the_rows_writes_make(store: &dyn Store, portal: PortalId) {
+    let odd = odd_values();
+    let items: Vec<NewObject> = odd
+        .iter()
+        .map(|v| NewObject {
+            properties: props(&[("firstname", v), ("n", v)]),
+            associations: Vec::new(),
+        })
+        .collect();
+    let created = store
+        .create_objects(&ctx(portal, CONTACTS, T0), items)
+        .await
+        .expect("create");
+    assert!(created.iter().all(Result::is_ok), "every odd value stored");
+    let all: BTreeMap<String, String> = odd
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (format!("v{i}"), v.clone()))
+        .collect();
+    store
+        .create_objects(
+            &ctx(portal, "companies", T0),
+            vec![NewObject {
+                properties: all,
+                associations: Vec::new(),
+            }],
+        )
+        .await
+        .expect("create")
+        .into_iter()
+        .for_each(|r| assert!(r.is_ok(), "{r:?}"));
+    let rows = reindex_agrees(store, portal, "created").await;
+    assert!(
+        rows > 2 * odd.len(),
+        "the values were indexed ({rows} rows)"
+    );
+    answers_as_the_scan(store, portal, &stored(store, portal).await, "reindexed").await;
+    // A second reindex finds the rows it made and makes them again.
+    reindex_agrees(store, portal, "reindexed again").await;
+}
+
+/// Updates from one odd value to another (keys that move, keys that stay, values cleared),
+/// archives: the rows the write path keeps are the ones a reindex makes. A reindex touches
+/// its portal only, and a portal without records has no rows to make.
+pub(super) async fn reindex_after_updates_and_per_portal(
+    store: &dyn Store,
+    portal: PortalId,
+    other: PortalId,
+) {
+    let empty = store.reindex_portal(other).await.expect("reindex");
+    assert_eq!(
+        empty,
+        crate::admin::Reindexed::default(),
+        "no records, no rows"
+    );
+    let odd = odd_values();
+    let items = |shift: usize| -> Vec<NewObject> {
+        (0..odd.len())
+            .map(|i| NewObject {
+                properties: props(&[("firstname", &odd[(i + shift) % odd.len()])]),
+                associations: Vec::new(),
+            })
+            .collect()
+    };
+    let ids: Vec<ObjectId> = store
+        .create_objects(&ctx(portal, CONTACTS, T0), items(0))
+        .await
+        .expect("create")
+        .iter()
+        .map(|r| r.as_ref().expect("created").id)
+        .collect();
+    store
+        .create_objects(&ctx(other, CONTACTS, T0), items(3))
+        .await
+        .expect("create");
+    let others = store.index_rows(other).await.expect("index rows");
+    assert!(!others.is_empty(), "the other portal's values are indexed");
+    let patches: Vec<crate::ObjectPatch> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            // Every fifth value is cleared; the others move to another odd value, and a
+            // second property is added.
+            let to = if i % 5 == 0 {
+                String::new()
+            } else {
+                odd[(i * 7 + 1) % odd.len()].clone()
+            };
+            patch(
+                *id,
+                &[("firstname", &to), ("n", &odd[(i + 11) % odd.len()])],
+            )
+        })
+        .collect();
+    store
+        .update_objects(&ctx(portal, CONTACTS, T0 + 10), patches)
+        .await
+        .expect("update");
+    let archived: Vec<ObjectId> = ids.iter().copied().step_by(4).collect();
+    store
+        .archive_objects(portal, CONTACTS, archived, T0 + 20)
+        .await
+        .expect("archive");
+    reindex_agrees(store, portal, "updated and archived").await;
+    answers_as_the_scan(store, portal, &stored(store, portal).await, "reindexed").await;
+    let (a, b) = differences(others, store.index_rows(other).await.expect("index rows"));
+    assert!(
+        a.is_empty() && b.is_empty(),
+        "another portal's reindex left this one's rows: {a:?} {b:?}"
+    );
+}
+
+/// Records imported as `objects` rows (`spoke copy`) with every odd value, replacing the
+/// values of stored records: the import's rows are the reindex's.
+pub(super) async fn reindex_after_imports(store: &dyn Store, portal: PortalId) {
+    let odd = odd_values();
+    // Stored records to import over (an imported id must be one no other check uses).
+    let ids = seed(store, portal, odd.len()).await;
+    let mut rows = Rows::empty(Table::Objects);
+    for (i, (v, id)) in odd.iter().zip(&ids).enumerate() {
+        let values = props(&[("firstname", v), ("n", &odd[(i + 1) % odd.len()])]);
+        let json = serde_json::to_string(&values).expect("json");
+        rows.push_row(|_, c| {
+            Ok::<_, ()>(match c.name {
+                "id" => Value::Int(*id),
+                "portal_id" => Value::Int(portal.0),
+                "object_type" => Value::Text(CONTACTS.to_owned()),
+                "properties" => Value::Text(json.clone()),
+                "version" => Value::Int(2),
+                "created_at" | "updated_at" => Value::Int(T0),
+                _ => Value::Null,
+            })
+        })
+        .expect("row");
+    }
+    store.import_rows(rows).await.expect("import");
+    let n = reindex_agrees(store, portal, "imported").await;
+    assert!(n > odd.len(), "the imported values were indexed ({n} rows)");
 }
