@@ -245,7 +245,7 @@ fn records_and_their_envelopes_serialize_in_hubspots_key_order() {
 
 #[test]
 fn association_responses_serialize_in_hubspots_key_order() {
-    let to = MultiAssociatedObjectWithLabel {
+    let to: MultiAssociatedObjectWithLabel = MultiAssociatedObjectWithLabel {
         to_object_id: 5,
         association_types: vec![AssociationSpecWithLabel {
             category: "HUBSPOT_DEFINED".into(),
@@ -255,6 +255,26 @@ fn association_responses_serialize_in_hubspots_key_order() {
     };
     let to_json = r#"{"toObjectId":5,"associationTypes":[{"category":"HUBSPOT_DEFINED","typeId":279,"label":null}]}"#;
     assert_eq!(text(&to), to_json);
+    // Reads borrow their text; the wire is the same.
+    let borrowed = MultiAssociatedObjectWithLabel {
+        to_object_id: 5,
+        association_types: vec![
+            AssociationSpecWithLabel {
+                category: "HUBSPOT_DEFINED",
+                type_id: 279,
+                label: None,
+            },
+            AssociationSpecWithLabel {
+                category: "USER_DEFINED",
+                type_id: 7,
+                label: Some("Boss \"A\""),
+            },
+        ],
+    };
+    assert_eq!(
+        text(&borrowed),
+        r#"{"toObjectId":5,"associationTypes":[{"category":"HUBSPOT_DEFINED","typeId":279,"label":null},{"category":"USER_DEFINED","typeId":7,"label":"Boss \"A\""}]}"#
+    );
     let page = AssociationsPage {
         results: vec![to.clone()],
         paging: next("6", Some("l")),
@@ -263,7 +283,7 @@ fn association_responses_serialize_in_hubspots_key_order() {
         text(&page),
         format!(r#"{{"results":[{to_json}],"paging":{{"next":{{"after":"6","link":"l"}}}}}}"#)
     );
-    let last = AssociationsPage {
+    let last: AssociationsPage = AssociationsPage {
         results: Vec::new(),
         paging: None,
     };

@@ -80,7 +80,12 @@ impl Definitions {
     }
 
     pub fn label(&self, category: &str, type_id: i64) -> Option<String> {
-        self.find(category, type_id).and_then(|t| t.label.clone())
+        self.label_of(category, type_id).map(str::to_owned)
+    }
+
+    pub fn label_of(&self, category: &str, type_id: i64) -> Option<&str> {
+        self.find(category, type_id)
+            .and_then(|t| t.label.as_deref())
     }
 
     /// What storage needs to write one requested type. Writing a labelled HUBSPOT_DEFINED
@@ -211,10 +216,12 @@ fn next_page(to: &ObjectType, page: &AssociationPage) -> Option<Paging> {
     })
 }
 
-fn wire_targets(
-    defs: &Definitions,
-    targets: &[AssociatedTarget],
-) -> Vec<MultiAssociatedObjectWithLabel> {
+/// The page's targets on the wire, borrowing each link's category from the page and its
+/// label from `defs`.
+fn wire_targets<'a>(
+    defs: &'a Definitions,
+    targets: &'a [AssociatedTarget],
+) -> Vec<MultiAssociatedObjectWithLabel<&'a str>> {
     targets
         .iter()
         .map(|t| MultiAssociatedObjectWithLabel {
@@ -223,9 +230,9 @@ fn wire_targets(
                 .types
                 .iter()
                 .map(|(category, type_id)| AssociationSpecWithLabel {
-                    category: category.clone(),
+                    category: category.as_str(),
                     type_id: *type_id,
-                    label: defs.label(category, *type_id),
+                    label: defs.label_of(category, *type_id),
                 })
                 .collect(),
         })
@@ -378,7 +385,7 @@ pub(crate) async fn batch_read(
         .page_associations(portal, from, to, requests.clone(), PAGE_SIZE)
         .await?;
     let mut results = Vec::new();
-    for ((id, _), page) in requests.into_iter().zip(pages) {
+    for ((id, _), page) in requests.into_iter().zip(&pages) {
         if page.targets.is_empty() {
             let message = format!("No {} is associated with {} {id}.", b.singular, a.singular);
             errors.push(
@@ -395,7 +402,7 @@ pub(crate) async fn batch_read(
         results.push(PublicAssociationMultiWithLabel {
             from: PublicObjectId { id: id.to_string() },
             to: wire_targets(&defs, &page.targets),
-            paging: next_page(b, &page),
+            paging: next_page(b, page),
         });
     }
     Ok(batch_response(BATCH_OK, auth.started, results, errors))

@@ -26,6 +26,14 @@ pub mod search;
 pub mod webhooks;
 
 /// An input id as the client sent it: a JSON string, or a number some clients send.
+/// [`id_text`], borrowing a string id from the request.
+pub(crate) fn id_str(v: &Value) -> std::borrow::Cow<'_, str> {
+    match v {
+        Value::String(s) => std::borrow::Cow::Borrowed(s),
+        other => std::borrow::Cow::Owned(other.to_string()),
+    }
+}
+
 pub(crate) fn id_text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),

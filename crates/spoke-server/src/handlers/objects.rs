@@ -1,6 +1,7 @@
 //! Objects v3: `/crm/v3/objects/{objectType}` and the date-versioned
 //! `/crm/objects/2026-03/{objectType}` (hubspot-behavior.md §1).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 
 use axum::extract::{Path, RawQuery};
@@ -26,7 +27,7 @@ use spoke_types::objects::{
 
 use crate::catalogue::{Authorized, Subject, Type};
 use crate::error::{ctx, ApiError, ApiResult};
-use crate::handlers::{associations, check_batch_limit, id_text, path_id, Archived, Batch};
+use crate::handlers::{associations, check_batch_limit, id_str, id_text, path_id, Archived, Batch};
 use crate::schema::{TypeSchema, WireSchema};
 use crate::wire::{batch_response, Body, Json, Origin, QueryParams, BATCH_CREATED, BATCH_OK};
 
@@ -426,26 +427,27 @@ pub(crate) async fn batch_read(
     check_batch_size(input.inputs.len(), !history.is_empty())?;
     let id_prop = id_property(schema, input.id_property.as_deref(), false)?;
 
-    // Each record once, however often it was asked for.
-    let mut seen = HashSet::new();
-    let wanted: Vec<String> = input
+    // Each record once, however often it was asked for. The ids borrow the request's text:
+    // copying each of 100 ids three times was a few percent of a batch read.
+    let mut seen = HashSet::with_capacity(input.inputs.len());
+    let wanted: Vec<Cow<'_, str>> = input
         .inputs
         .iter()
-        .map(|i| id_text(&i.id))
+        .map(|i| id_str(&i.id))
         .filter(|id| seen.insert(id.clone()))
         .collect();
     let mut missing = Vec::new();
-    let mut asked = Vec::new();
+    let mut asked = Vec::with_capacity(wanted.len());
     let keys = match &id_prop {
         None => {
-            let mut ids = Vec::new();
+            let mut ids = Vec::with_capacity(wanted.len());
             for raw in &wanted {
                 match raw.trim().parse::<ObjectId>() {
                     Ok(id) => {
                         ids.push(id);
                         asked.push(raw.clone());
                     }
-                    Err(_) => missing.push(raw.clone()),
+                    Err(_) => missing.push(raw.clone().into_owned()),
                 }
             }
             ReadKeys::Ids(ids)
@@ -472,15 +474,15 @@ pub(crate) async fn batch_read(
         )
         .await?;
     let shown = schema.shown(projection(&input.properties));
-    let mut results = Vec::new();
-    let mut returned = HashSet::new();
+    let mut results = Vec::with_capacity(found.len());
+    let mut returned = HashSet::with_capacity(found.len());
     for (raw, record) in asked.into_iter().zip(&found) {
         match record {
             Some(r) if returned.insert(r.id) => {
                 results.push(schema.view_stored(r, &shown, &history)?)
             }
             Some(_) => {}
-            None => missing.push(raw),
+            None => missing.push(raw.into_owned()),
         }
     }
     let errors = if missing.is_empty() {
