@@ -35,8 +35,8 @@
 //! `spoke_fold`/`spoke_number`/`spoke_date`/`spoke_instant`, which are these rules), as
 //! `spoke reindex` does for a portal whose rows a writer without the index left stale
 //! (`AdminStore::reindex_portal`; the conformance suite compares its rows with the write
-//! path's). An archive leaves the rows: search's `archived_at IS NULL` drops the record, and the
-//! values of an archived record do not change.
+//! path's). An archive leaves the rows: search's `archived_at IS NULL` drops the record,
+//! and the values of an archived record do not change.
 
 use std::collections::BTreeMap;
 
@@ -304,8 +304,8 @@ pub struct Values {
 }
 
 /// Makes the index rows of every record of `portal` again (after a restore puts its records
-/// back, or a reindex cleared them), with the backend's SQL functions of the core's rules: the same keys
-/// [`text_key`] and [`number_keys`] make.
+/// back, or a reindex cleared them), with the backend's SQL functions of the core's rules:
+/// the same keys [`text_key`] and [`number_keys`] make.
 pub fn rebuild_sql(v: &Values, portal: PortalId) -> Vec<String> {
     let p = portal.0;
     let (name, value) = (v.name, v.value);

@@ -317,6 +317,29 @@ pub(super) async fn restore_and_reset_keep_the_index(store: &dyn Store, portal: 
     .await;
 }
 
+/// Adds a contact's `objects` row, as `spoke copy` imports it, to `rows`.
+fn push_contact(
+    rows: &mut Rows,
+    portal: PortalId,
+    id: ObjectId,
+    values: &BTreeMap<String, String>,
+    version: i64,
+) {
+    let json = serde_json::to_string(values).expect("json");
+    rows.push_row(|_, c| {
+        Ok::<_, ()>(match c.name {
+            "id" => Value::Int(id),
+            "portal_id" => Value::Int(portal.0),
+            "object_type" => Value::Text(CONTACTS.to_owned()),
+            "properties" => Value::Text(json.clone()),
+            "version" => Value::Int(version),
+            "created_at" | "updated_at" => Value::Int(T0),
+            _ => Value::Null,
+        })
+    })
+    .expect("row");
+}
+
 /// `objects` rows imported (`spoke copy`) are found by their values, also when an import
 /// replaces a stored record's values.
 pub(super) async fn imported_records_are_indexed(store: &dyn Store, portal: PortalId) {
@@ -326,36 +349,12 @@ pub(super) async fn imported_records_are_indexed(store: &dyn Store, portal: Port
     for (r, i) in records.iter().zip(0..) {
         // Record i gets record i+1's values; the last keeps its own.
         let values = records.get(i + 1).map_or(&r.properties, |n| &n.properties);
-        let json = serde_json::to_string(values).expect("json");
-        rows.push_row(|_, c| {
-            Ok::<_, ()>(match c.name {
-                "id" => Value::Int(r.id),
-                "portal_id" => Value::Int(portal.0),
-                "object_type" => Value::Text(CONTACTS.to_owned()),
-                "properties" => Value::Text(json.clone()),
-                "version" => Value::Int(2),
-                "created_at" | "updated_at" => Value::Int(T0),
-                _ => Value::Null,
-            })
-        })
-        .expect("row");
+        push_contact(&mut rows, portal, r.id, values, 2);
     }
     // And a record that was not stored before.
     let new_id = ids.iter().max().copied().unwrap_or(0) + 1_000_000;
     let fresh: BTreeMap<String, String> = props(&[("firstname", "Grace"), ("n", "2024-01-02")]);
-    let json = serde_json::to_string(&fresh).expect("json");
-    rows.push_row(|_, c| {
-        Ok::<_, ()>(match c.name {
-            "id" => Value::Int(new_id),
-            "portal_id" => Value::Int(portal.0),
-            "object_type" => Value::Text(CONTACTS.to_owned()),
-            "properties" => Value::Text(json.clone()),
-            "version" => Value::Int(1),
-            "created_at" | "updated_at" => Value::Int(T0),
-            _ => Value::Null,
-        })
-    })
-    .expect("row");
+    push_contact(&mut rows, portal, new_id, &fresh, 1);
     store.import_rows(rows).await.expect("import");
     let after = stored(store, portal).await;
     assert_eq!(after.len(), records.len() + 1, "the imported record");
@@ -614,19 +613,7 @@ pub(super) async fn reindex_after_imports(store: &dyn Store, portal: PortalId) {
     let mut rows = Rows::empty(Table::Objects);
     for (i, (v, id)) in odd.iter().zip(&ids).enumerate() {
         let values = props(&[("firstname", v), ("n", &odd[(i + 1) % odd.len()])]);
-        let json = serde_json::to_string(&values).expect("json");
-        rows.push_row(|_, c| {
-            Ok::<_, ()>(match c.name {
-                "id" => Value::Int(*id),
-                "portal_id" => Value::Int(portal.0),
-                "object_type" => Value::Text(CONTACTS.to_owned()),
-                "properties" => Value::Text(json.clone()),
-                "version" => Value::Int(2),
-                "created_at" | "updated_at" => Value::Int(T0),
-                _ => Value::Null,
-            })
-        })
-        .expect("row");
+        push_contact(&mut rows, portal, *id, &values, 2);
     }
     store.import_rows(rows).await.expect("import");
     let n = reindex_agrees(store, portal, "imported").await;
