@@ -25,8 +25,8 @@ pub mod schemas;
 pub mod search;
 pub mod webhooks;
 
-/// An input id as the client sent it: a JSON string, or a number some clients send.
-/// [`id_text`], borrowing a string id from the request.
+/// An input id as the client sent it: a JSON string (borrowed from the request), or a
+/// number some clients send.
 pub(crate) fn id_str(v: &Value) -> std::borrow::Cow<'_, str> {
     match v {
         Value::String(s) => std::borrow::Cow::Borrowed(s),
@@ -34,11 +34,9 @@ pub(crate) fn id_str(v: &Value) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// [`id_str`], owned.
 pub(crate) fn id_text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
+    id_str(v).into_owned()
 }
 
 /// A record id from the path: numeric, or HubSpot's 404 for a non-numeric id (§2.3).
