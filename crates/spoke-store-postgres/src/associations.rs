@@ -620,9 +620,10 @@ impl AssociationStore for PostgresStore {
                 continue;
             };
             // The statement reads one target beyond the page; its rows only set `more`.
+            let category: &str = row.try_get(2).map_err(|e| into_store(e.into()))?;
             page.push(
                 cols.int(1).map_err(into_store)?,
-                cols.text(2).map_err(into_store)?,
+                category,
                 cols.int(3).map_err(into_store)?,
                 limit,
             );

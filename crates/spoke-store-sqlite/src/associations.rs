@@ -241,7 +241,8 @@ impl AssociationStore for SqliteStore {
                     after
                 ])?;
                 while let Some(row) = rows.next()? {
-                    if !page.push(row.get(0)?, row.get(1)?, row.get(2)?, request.limit) {
+                    let category = row.get_ref(1)?.as_str()?;
+                    if !page.push(row.get(0)?, category, row.get(2)?, request.limit) {
                         break;
                     }
                 }

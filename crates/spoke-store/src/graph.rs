@@ -212,17 +212,17 @@ impl AssociationPage {
     /// Adds one link row to a page of at most `limit` targets. Rows must come in
     /// (target id, category, type id) order, only of live targets. Returns false once the
     /// row belongs to a target beyond the page: `more` is then set, and the caller stops.
-    pub fn push(&mut self, to_id: ObjectId, category: String, type_id: i64, limit: usize) -> bool {
-        let ty = (category, type_id);
+    /// The category is borrowed from the row (`crate::category`).
+    pub fn push(&mut self, to_id: ObjectId, category: &str, type_id: i64, limit: usize) -> bool {
         if let Some(last) = self.targets.last_mut().filter(|l| l.to_id == to_id) {
-            last.types.push(ty);
+            last.types.push((crate::category(category), type_id));
         } else if self.targets.len() >= limit {
             self.more = true;
             return false;
         } else {
             self.targets.push(AssociatedTarget {
                 to_id,
-                types: vec![ty],
+                types: vec![(crate::category(category), type_id)],
             });
         }
         true

@@ -193,12 +193,27 @@ pub struct AssociationRemoval {
     pub types: Option<Vec<(String, i64, i64)>>,
 }
 
+/// A link's category as a page holds it. Every stored link has one of HubSpot's few
+/// category names, and a v4 batch read returns a thousand links: each page borrows the
+/// static name ([`category`]) instead of allocating a `String` per link.
+pub type Category = std::borrow::Cow<'static, str>;
+
+/// `text` as a [`Category`]: HubSpot's names borrowed, any other text owned.
+pub fn category(text: &str) -> Category {
+    use spoke_core::association::{HUBSPOT_DEFINED, USER_DEFINED};
+    match text {
+        HUBSPOT_DEFINED => Category::Borrowed(HUBSPOT_DEFINED),
+        USER_DEFINED => Category::Borrowed(USER_DEFINED),
+        other => Category::Owned(other.to_owned()),
+    }
+}
+
 /// One associated record and every type linking to it, sorted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AssociatedTarget {
     pub to_id: ObjectId,
     /// (category, type id)
-    pub types: Vec<(String, i64)>,
+    pub types: Vec<(Category, i64)>,
 }
 
 /// One page of a record's associations to one type, by ascending target id.

@@ -371,7 +371,10 @@ async fn record(
                 types: t
                     .types
                     .into_iter()
-                    .map(|(category, type_id)| LinkType { category, type_id })
+                    .map(|(category, type_id)| LinkType {
+                        category: category.into_owned(),
+                        type_id,
+                    })
                     .collect(),
             })
             .collect();

@@ -230,7 +230,7 @@ fn wire_targets<'a>(
                 .types
                 .iter()
                 .map(|(category, type_id)| AssociationSpecWithLabel {
-                    category: category.as_str(),
+                    category: category.as_ref(),
                     type_id: *type_id,
                     label: defs.label_of(category, *type_id),
                 })

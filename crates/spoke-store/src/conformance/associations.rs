@@ -8,7 +8,7 @@ use super::{ctx, new, ok, Store, COMPANIES, CONTACTS, T0, UNKNOWN_ID};
 use crate::graph::End;
 use crate::transfer::Value;
 use crate::{
-    AssociatedTarget, AssociationPage, AssociationRemoval, AssociationWrite, ItemFailure,
+    AssociatedTarget, AssociationPage, AssociationRemoval, AssociationWrite, Category, ItemFailure,
     LabelRecord, LinkType, NewAssociation, RowKey, Table,
 };
 
@@ -133,7 +133,7 @@ impl Graph<'_> {
     ) -> AssociationPage {
         page(self.store, self.portal, from, to_type, after, limit).await
     }
-    async fn targets(self, from: End<'_>, to_type: &str) -> Vec<(ObjectId, Vec<(String, i64)>)> {
+    async fn targets(self, from: End<'_>, to_type: &str) -> Vec<(ObjectId, Vec<(Category, i64)>)> {
         targets(self.store, self.portal, from, to_type).await
     }
 }
@@ -190,14 +190,14 @@ async fn targets(
     portal: PortalId,
     from: (&str, ObjectId),
     to_type: &str,
-) -> Vec<(ObjectId, Vec<(String, i64)>)> {
+) -> Vec<(ObjectId, Vec<(Category, i64)>)> {
     let p = page(store, portal, from, to_type, None, 1000).await;
     assert!(!p.more, "fewer than 1000 targets");
     p.targets.into_iter().map(|t| (t.to_id, t.types)).collect()
 }
 
-fn ty(category: &str, type_id: i64) -> (String, i64) {
-    (category.to_owned(), type_id)
+fn ty(category: &str, type_id: i64) -> (Category, i64) {
+    (Category::Owned(category.to_owned()), type_id)
 }
 
 fn target(to_id: ObjectId, types: &[(&str, i64)]) -> AssociatedTarget {

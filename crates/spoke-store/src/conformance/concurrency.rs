@@ -175,7 +175,7 @@ pub async fn pages_never_repeat_or_skip_under_concurrent_writes(
                     after = Some(t.to_id);
                     if stable.contains(&t.to_id) {
                         assert!(
-                            t.types.contains(&(HUBSPOT_DEFINED.to_owned(), 279)),
+                            t.types.contains(&(HUBSPOT_DEFINED.into(), 279)),
                             "a stable target keeps its type: {t:?}"
                         );
                     } else {
