@@ -37,6 +37,14 @@ use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
 
+/// The server's allocator (`crates/spoke`), for two reasons. The raw store runs in this
+/// process, and its figure is what spoke's store does, so it is measured with the allocator
+/// spoke runs it with. And the load generator shares the machine with the server: under
+/// glibc's malloc a fifth of its CPU went to the allocator (`malloc_consolidate` after each
+/// answer buffer over 64 KiB), taken from the server being measured.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use crate::driver::{drive, Batch, Limit, Load, Measured, Op};
 use crate::http::{Api, Create, DataSet, HttpOp, Link, Scenario};
 use crate::report::{BackendReport, Row, Snapshot};
