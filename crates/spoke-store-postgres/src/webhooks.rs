@@ -496,10 +496,13 @@ impl WebhookStore for PostgresStore {
                 // sorts: the entries of every event delivered since the last vacuum (whose
                 // rows are gone, but not their index entries), a heap page each, on every
                 // claim. The ordered scan reads them once, marks them dead in the index,
-                // and later claims step over them. Sent pipelined with the claim. The
-                // subselect locked its rows after checking them on their newest version,
-                // so the update names them by key alone: a `state` condition there would
-                // let the planner look the ids up in webhook_events_due, every entry of it.
+                // and later claims step over them. Sequential scans are off too: the
+                // connection keeps this statement prepared, and a generic plan made while
+                // the table was small would read the whole table for the update's ids on
+                // every claim from then on. Sent pipelined with the claim. The subselect
+                // locked its rows after checking them on their newest version, so the
+                // update names them by key alone: a `state` condition there would let the
+                // planner look the ids up in webhook_events_due, every entry of it.
                 let claim = format!(
                     "UPDATE webhook_events SET lease_until = $3
                      WHERE event_id = ANY(ARRAY(
@@ -514,7 +517,12 @@ impl WebhookStore for PostgresStore {
                     [&due_by, &now, &lease_until, &limit];
                 let (plan, rows) = tokio::join!(
                     biased;
-                    db::execute(tx, "SET LOCAL enable_bitmapscan = off", &[]),
+                    db::execute(
+                        tx,
+                        "SELECT set_config('enable_bitmapscan', 'off', true),
+                             set_config('enable_seqscan', 'off', true)",
+                        &[]
+                    ),
                     db::query(tx, &claim, &params)
                 );
                 plan?;
