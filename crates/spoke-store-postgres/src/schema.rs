@@ -74,6 +74,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0019_listener_generation",
         include_str!("../migrations/0019_listener_generation.sql"),
     ),
+    (
+        "0021_webhook_events_hot",
+        include_str!("../migrations/0021_webhook_events_hot.sql"),
+    ),
 ];
 
 /// The advisory lock's first key: "spok" in ASCII, so it does not meet other applications'

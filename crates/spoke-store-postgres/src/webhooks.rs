@@ -271,7 +271,10 @@ async fn finish_attempt_tx(
         "event_id = ANY($1::BIGINT[])",
         "$2::BIGINT",
     );
-    db::execute(tx, &sql, &[&attempt.event_ids, &at]).await?;
+    match at {
+        Some(at) => db::execute(tx, &sql, &[&attempt.event_ids, &at]).await?,
+        None => db::execute(tx, &sql, &[&attempt.event_ids]).await?,
+    };
     let horizon = finished.saturating_sub(KEEP_FINISHED_MS);
     db::execute(
         tx,
@@ -487,23 +490,43 @@ impl WebhookStore for PostgresStore {
         let limit = limit_of(limit);
         self.write(TxMode::RECORDS, (), move |tx, ()| {
             Box::pin(async move {
-                let rows = db::query(
-                    tx,
-                    &format!(
-                        "UPDATE webhook_events SET lease_until = $3
-                         WHERE event_id = ANY(ARRAY(
-                             SELECT event_id FROM webhook_events
-                             WHERE state = '{PENDING}' AND next_attempt_at <= $1
-                             AND (lease_until IS NULL OR lease_until <= $2)
-                             ORDER BY event_id LIMIT $4
-                             FOR UPDATE SKIP LOCKED))
-                         AND state = '{PENDING}' AND (lease_until IS NULL OR lease_until <= $2)
-                         RETURNING {PENDING_COLUMNS}"
+                // The claim walks webhook_events_due in its order and stops at the limit.
+                // Without statistics (a new table; autovacuum off) the planner guesses few
+                // pending rows and reads every entry of the index with a bitmap scan, then
+                // sorts: the entries of every event delivered since the last vacuum (whose
+                // rows are gone, but not their index entries), a heap page each, on every
+                // claim. The ordered scan reads them once, marks them dead in the index,
+                // and later claims step over them. Sequential scans are off too: the
+                // connection keeps this statement prepared, and a generic plan made while
+                // the table was small would read the whole table for the update's ids on
+                // every claim from then on. Sent pipelined with the claim. The subselect
+                // locked its rows after checking them on their newest version, so the
+                // update names them by key alone: a `state` condition there would let the
+                // planner look the ids up in webhook_events_due, every entry of it.
+                let claim = format!(
+                    "UPDATE webhook_events SET lease_until = $3
+                     WHERE event_id = ANY(ARRAY(
+                         SELECT event_id FROM webhook_events
+                         WHERE state = '{PENDING}' AND next_attempt_at <= $1
+                         AND (lease_until IS NULL OR lease_until <= $2)
+                         ORDER BY next_attempt_at, event_id LIMIT $4
+                         FOR UPDATE SKIP LOCKED))
+                     RETURNING {PENDING_COLUMNS}"
+                );
+                let params: [&(dyn tokio_postgres::types::ToSql + Sync); 4] =
+                    [&due_by, &now, &lease_until, &limit];
+                let (plan, rows) = tokio::join!(
+                    biased;
+                    db::execute(
+                        tx,
+                        "SELECT set_config('enable_bitmapscan', 'off', true),
+                             set_config('enable_seqscan', 'off', true)",
+                        &[]
                     ),
-                    &[&due_by, &now, &lease_until, &limit],
-                )
-                .await?;
-                let mut claimed = pending_rows(&rows)?;
+                    db::query(tx, &claim, &params)
+                );
+                plan?;
+                let mut claimed = pending_rows(&rows?)?;
                 claimed.sort_by_key(|e| e.event_id);
                 Ok(Finish::Commit(claimed))
             })

@@ -364,7 +364,7 @@ impl WebhookStore for SqliteStore {
                          SELECT event_id FROM webhook_events INDEXED BY webhook_events_due
                          WHERE state = '{PENDING}' AND next_attempt_at <= ?1
                          AND (lease_until IS NULL OR lease_until <= ?2)
-                         ORDER BY event_id LIMIT ?4)
+                         ORDER BY next_attempt_at, event_id LIMIT ?4)
                      RETURNING {PENDING_COLUMNS}"
                 ))?
                 .query_map(params![due_by, now, lease_until, limit], pending_row)?
@@ -404,7 +404,10 @@ impl WebhookStore for SqliteStore {
                 webhooks::finish_event_sql(attempt.outcome, finished, "event_id = ?1", "?2");
             let mut stmt = tx.prepare_cached(&sql)?;
             for event_id in &attempt.event_ids {
-                stmt.execute(params![event_id, at])?;
+                match at {
+                    Some(at) => stmt.execute(params![event_id, at])?,
+                    None => stmt.execute(params![event_id])?,
+                };
             }
             drop(stmt);
             let horizon = finished.saturating_sub(KEEP_FINISHED_MS);

@@ -8,12 +8,13 @@
 //! events pending when it starts again). Which events a change produces is decided here,
 //! once, for both backends.
 //!
-//! An event is `pending` until an attempt delivers it (`delivered`) or the last retry fails
-//! (`failed`). A worker claims due events with a lease ([`WebhookStore::claim_events`]), so
-//! several processes on one database deliver each event once per attempt; an expired lease
-//! (a worker that died) makes the event claimable again, which is why delivery is
-//! at-least-once, with `eventId` stable across attempts. Finished events and attempts are
-//! kept [`KEEP_FINISHED_MS`] and then pruned.
+//! An event is `pending` until an attempt delivers it (then its row is deleted; the
+//! attempt's row keeps its id) or the last retry fails (`failed`). A worker claims due
+//! events with a lease ([`WebhookStore::claim_events`]), so several processes on one
+//! database deliver each event once per attempt; an expired lease (a worker that died)
+//! makes the event claimable again, which is why delivery is at-least-once, with `eventId`
+//! stable across attempts. Failed events and attempts are kept [`KEEP_FINISHED_MS`] and
+//! then pruned.
 
 use async_trait::async_trait;
 use spoke_core::time::Millis;
@@ -26,9 +27,8 @@ use crate::StoreResult;
 /// HubSpot's limit of subscriptions per app.
 pub const MAX_SUBSCRIPTIONS: usize = 1000;
 
-/// How long a delivered or failed event, and a delivery attempt, is kept (from when it
-/// finished), so the tables stay bounded: three days, the retention HubSpot gives its
-/// webhooks journal.
+/// How long a failed event, and a delivery attempt, is kept (from when it finished), so
+/// the tables stay bounded: three days, the retention HubSpot gives its webhooks journal.
 pub const KEEP_FINISHED_MS: Millis = 3 * 24 * 3600 * 1000;
 
 /// An app's webhook settings (`/webhooks/v3/{appId}/settings`).
@@ -176,8 +176,9 @@ pub trait WebhookStore: Send + Sync {
     async fn uninstall_app(&self, app_id: i64, portal: PortalId, now: Millis) -> StoreResult<bool>;
     /// The apps installed in the portal, by id.
     async fn installed_apps(&self, portal: PortalId) -> StoreResult<Vec<i64>>;
-    /// Due events (next_attempt_at <= now, not leased by a live lease), oldest first, at most
-    /// `limit`, leased to the caller until `lease_until`. On PostgreSQL several processes
+    /// Due events (next_attempt_at <= now, not leased by a live lease), at most `limit`,
+    /// the earliest due first (then the oldest: the claim's index order), leased to the
+    /// caller until `lease_until` and returned oldest first. On PostgreSQL several processes
     /// call this at once: each event goes to one of them (FOR UPDATE SKIP LOCKED). `force`
     /// ignores next_attempt_at (flush).
     async fn claim_events(
@@ -187,7 +188,7 @@ pub trait WebhookStore: Send + Sync {
         limit: usize,
         force: bool,
     ) -> StoreResult<Vec<PendingEvent>>;
-    /// Records the attempt and, in the same transaction, marks its events delivered,
+    /// Records the attempt and, in the same transaction, deletes its events (delivered),
     /// reschedules them (attempt_number + 1, lease cleared) or marks them failed. Only
     /// pending events change. Returns the attempt's id.
     async fn finish_attempt(&self, attempt: DeliveryAttempt) -> StoreResult<i64>;
@@ -409,6 +410,8 @@ pub const SETTINGS_COLUMNS: &str =
 
 /// The event states as stored.
 pub const PENDING: &str = "pending";
+/// What processes before issue 15's `whpg` left on a delivered event (now deleted); such
+/// rows are pruned with the failed ones.
 pub const DELIVERED: &str = "delivered";
 pub const FAILED: &str = "failed";
 
@@ -833,22 +836,30 @@ pub const NEXT_DUE_SQL: &str = "SELECT MIN(CASE WHEN lease_until > next_attempt_
          THEN lease_until ELSE next_attempt_at END)
      FROM webhook_events WHERE state = 'pending'";
 
-/// The statement that moves an attempt's pending events on, with the value of its
-/// `at_param`: delivered or failed (`finished_at`, `finished`), or rescheduled one attempt
-/// later (`next_attempt_at`). `ids` is the condition naming the events (`event_id = ?1`,
+/// The statement that moves an attempt's pending events on, and the value of its
+/// `at_param` if it has one: delivered (deleted: the attempt's row keeps their ids; no
+/// `at_param`), failed (`finished_at`, `finished`), or rescheduled one attempt later
+/// (`next_attempt_at`). `ids` is the condition naming the events (`event_id = ?1`,
 /// `event_id = ANY($1)`). Events no longer pending (another worker finished them after a
 /// lease ran out) are left as they are.
+///
+/// A delivered event is deleted rather than marked: nothing reads a delivered event's row
+/// (the pending view and the claim read pending ones, the attempts view its attempt's
+/// row), and on PostgreSQL a mark is a new row version with an entry in every index,
+/// where a delete only stamps the row (issue 15: delivery's cost to the write path).
 pub fn finish_event_sql(
     outcome: AttemptOutcome,
     finished: Millis,
     ids: &str,
     at_param: &str,
-) -> (String, Millis) {
+) -> (String, Option<Millis>) {
     let (set, at) = match outcome {
-        AttemptOutcome::Delivered => (
-            format!("state = '{DELIVERED}', finished_at = {at_param}"),
-            finished,
-        ),
+        AttemptOutcome::Delivered => {
+            return (
+                format!("DELETE FROM webhook_events WHERE {ids} AND state = '{PENDING}'"),
+                None,
+            )
+        }
         AttemptOutcome::GiveUp => (
             format!("state = '{FAILED}', finished_at = {at_param}"),
             finished,
@@ -863,6 +874,6 @@ pub fn finish_event_sql(
             "UPDATE webhook_events SET {set}, lease_until = NULL
              WHERE {ids} AND state = '{PENDING}'"
         ),
-        at,
+        Some(at),
     )
 }

@@ -15,7 +15,9 @@
 //!   have failed.
 //! - The worker sleeps until the earliest due event or [`Config::poll`], whichever comes
 //!   first, and wakes at once when this process commits a write ([`Webhooks::wake`]); the
-//!   poll is how it sees other processes' events (`spoke import`, other servers).
+//!   poll is how it sees other processes' events (`spoke import`, other servers). While
+//!   wakes keep coming, every claim they start also takes what came due meanwhile, so the
+//!   worker does not ask for the next due time until a wait ends without one.
 
 pub mod roots;
 pub mod signature;
@@ -223,6 +225,8 @@ impl Webhooks {
 
     async fn run(self: Arc<Self>, store: Arc<dyn Store>) {
         let mut coalesce = MIN_COALESCE;
+        // Whether the last wait ended with a wake rather than its timeout.
+        let mut woken = false;
         loop {
             while self.in_flight.load(Ordering::Acquire) >= self.config.max_in_flight {
                 let finished = self.finished.notified();
@@ -260,16 +264,24 @@ impl Webhooks {
                 Ok(_) => coalesce = MIN_COALESCE,
                 Err(e) => tracing::warn!(error = %e, "webhooks: claiming events failed"),
             }
-            let sleep = match store.next_due().await {
-                Ok(Some(due)) if due > now => {
-                    Duration::from_millis((due - now) as u64).min(self.config.poll)
+            // While this process's writes keep waking the worker, each wake is followed by a
+            // claim, which takes whatever else has come due (a retry, an expired lease), so
+            // asking the database when the next event is due would be a statement per
+            // round for nothing; it is asked once the wakes stop, as before.
+            let sleep = if woken {
+                self.config.poll
+            } else {
+                match store.next_due().await {
+                    Ok(Some(due)) if due > now => {
+                        Duration::from_millis((due - now) as u64).min(self.config.poll)
+                    }
+                    _ => self.config.poll,
                 }
-                _ => self.config.poll,
             };
-            if tokio::time::timeout(sleep, self.wake.notified())
+            woken = tokio::time::timeout(sleep, self.wake.notified())
                 .await
-                .is_ok()
-            {
+                .is_ok();
+            if woken {
                 tokio::time::sleep(coalesce).await;
             }
         }
