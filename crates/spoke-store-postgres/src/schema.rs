@@ -75,8 +75,8 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../migrations/0019_listener_generation.sql"),
     ),
     (
-        "0021_webhook_events_hot",
-        include_str!("../migrations/0021_webhook_events_hot.sql"),
+        "0020_webhook_events_hot",
+        include_str!("../migrations/0020_webhook_events_hot.sql"),
     ),
 ];
 
