@@ -408,11 +408,10 @@ pub const SUBSCRIPTION_COLUMNS: &str =
 pub const SETTINGS_COLUMNS: &str =
     "app_id, target_url, max_concurrent_requests, period, created_at, updated_at";
 
-/// The event states as stored.
+/// The event states as stored. A delivered event is deleted; the `delivered` rows that
+/// processes before issue 15's `whpg` left are pruned with the failed ones (any state but
+/// pending, after [`KEEP_FINISHED_MS`]).
 pub const PENDING: &str = "pending";
-/// What processes before issue 15's `whpg` left on a delivered event (now deleted); such
-/// rows are pruned with the failed ones.
-pub const DELIVERED: &str = "delivered";
 pub const FAILED: &str = "failed";
 
 /// One row of [`LISTENERS_SQL`].
