@@ -404,6 +404,17 @@ impl Scenario {
         Scenario::BatchCreate,
     ];
 
+    /// A selective search on a property other than email (the value index).
+    pub fn is_search_any(self) -> bool {
+        matches!(
+            self,
+            Scenario::SearchAnyEq
+                | Scenario::SearchAnyIn
+                | Scenario::SearchAnyTextRange
+                | Scenario::SearchAnyNumberRange
+        )
+    }
+
     /// The name `--scenarios` takes.
     pub fn key(self) -> &'static str {
         match self {

@@ -213,6 +213,8 @@ impl AdminStore for PostgresStore {
     async fn restore_snapshot(&self, portal: PortalId, name: &str) -> StoreResult<bool> {
         self.write(TxMode::PORTAL, name, move |tx, name| {
             Box::pin(async move {
+                // It rebuilds the index of the listed properties.
+                crate::value_index::exclude_writers(tx).await?;
                 let Some(id) = snapshot_id(tx, portal, name).await? else {
                     return Ok(Finish::Commit(false));
                 };
@@ -246,6 +248,7 @@ impl AdminStore for PostgresStore {
         // meanwhile and touches a row this deletes makes it run again (as a restore).
         self.write(TxMode::PORTAL, (), move |tx, ()| {
             Box::pin(async move {
+                crate::value_index::exclude_writers(tx).await?;
                 let [clear, rebuild, then] =
                     admin::reindex_sql(portal, &crate::value_index::VALUES);
                 let mut done = Reindexed::default();

@@ -52,6 +52,8 @@ pub(crate) async fn write_batch(
     ctx: &WriteContext,
     batch: &RecordBatch,
 ) -> Result<Finish<Vec<ItemResult<Upserted>>>, Error> {
+    // First, before any row lock (`value_index::listed`).
+    let indexed = crate::value_index::listed(tx, ctx.portal, &ctx.object_type).await?;
     if let RecordBatch::Create(items) = batch {
         // The new records are nobody else's yet; the targets whose links get pruned are.
         let mut exclusive = Vec::new();
@@ -83,7 +85,7 @@ pub(crate) async fn write_batch(
     // holds the counter row (one of 64 per type) for those last statements too.
     let (written, listeners, bumped) = tokio::join!(
         biased;
-        write(tx, ctx, &decided),
+        write(tx, ctx, &decided, &indexed),
         crate::webhooks::listeners(tx, Some(cache), ctx.portal),
         crate::totals::bump(tx, ctx.portal, &ctx.object_type)
     );
@@ -172,6 +174,7 @@ async fn write(
     tx: &Transaction<'_>,
     ctx: &WriteContext,
     decided: &Decided<'_>,
+    indexed: &HashSet<String>,
 ) -> Result<(), Error> {
     let mut created = RecordColumns::default();
     for r in decided.created() {
@@ -290,8 +293,10 @@ async fn write(
     // error that is not such a refusal (a unique violation to retry on, say).
     // The value index: rows of new records cannot be there yet; a stored record's are
     // deleted before they are inserted.
-    let fresh_values = Changes::of_decision_split(decided, true);
-    let later_values = Changes::of_decision_split(decided, false);
+    let mut fresh_values = Changes::of_decision_split(decided, true);
+    let mut later_values = Changes::of_decision_split(decided, false);
+    fresh_values.retain(|name| indexed.contains(name));
+    later_values.retain(|name| indexed.contains(name));
     let index = async {
         crate::value_index::apply(tx, ctx.portal, &ctx.object_type, &fresh_values, "").await?;
         crate::value_index::apply(

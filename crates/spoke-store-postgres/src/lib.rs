@@ -134,6 +134,8 @@ struct Inner {
     counts: spoke_store::totals::CountCache,
     /// Each portal's listeners by listener generation (`spoke_store::webhooks`).
     listeners: spoke_store::webhooks::ListenerCache,
+    /// Properties known to be indexed (`spoke_store::value_index::Known`).
+    indexed: spoke_store::value_index::Known,
 }
 
 impl PostgresStore {
@@ -192,6 +194,7 @@ impl PostgresStore {
                 stats: stats::Keeper::new(),
                 counts: Default::default(),
                 listeners: Default::default(),
+                indexed: Default::default(),
             }),
         };
         schema::migrate(&store, options.schema.as_deref()).await?;

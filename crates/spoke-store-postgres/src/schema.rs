@@ -78,6 +78,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0020_webhook_events_hot",
         include_str!("../migrations/0020_webhook_events_hot.sql"),
     ),
+    (
+        "0021_lazy_value_index",
+        include_str!("../migrations/0021_lazy_value_index.sql"),
+    ),
 ];
 
 /// The advisory lock's first key: "spok" in ASCII, so it does not meet other applications'

@@ -1,11 +1,103 @@
 //! The value index on PostgreSQL (`spoke_store::value_index`): the rows a write changes,
-//! one multi-row statement per table and direction, in the write's transaction.
+//! one multi-row statement per table and direction, in the write's transaction, for the
+//! properties listed as indexed; and the making of a property's rows on its first search.
+//!
+//! The list (`search_indexed`) is read by a writer under `ROW EXCLUSIVE`, a mode writers
+//! share, and an indexing (or a restore, or a reindex, which rebuild from it) holds `SHARE
+//! ROW EXCLUSIVE`, which excludes writers and itself: a writer either commits before the
+//! indexing reads the records, or reads the list after the indexing listed the property.
 
-use deadpool_postgres::GenericClient;
+use std::collections::HashSet;
+
+use deadpool_postgres::{GenericClient, Transaction};
 use spoke_core::{ObjectId, PortalId};
-use spoke_store::value_index::{Changes, Rows, Values};
+use spoke_store::value_index::{self, Changes, Rows, Values};
 
 use crate::{db, Error};
+
+/// The type's listed properties, read under the writers' lock of the list: call it before
+/// the transaction's first record read or write, so it waits for an indexing in progress
+/// while holding nothing (one lock order: this lock, then rows).
+pub(crate) async fn listed<C: GenericClient>(
+    c: &C,
+    portal: PortalId,
+    object_type: &str,
+) -> Result<HashSet<String>, Error> {
+    // Sent together; the read runs (and takes its snapshot) after the lock is granted.
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&portal.0, &object_type];
+    let (locked, rows) = tokio::join!(
+        biased;
+        c.batch_execute("LOCK TABLE search_indexed IN ROW EXCLUSIVE MODE"),
+        db::query(
+            c,
+            "SELECT property FROM search_indexed WHERE portal_id = $1 AND object_type = $2",
+            &params,
+        )
+    );
+    locked?;
+    Ok(rows?
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect::<Result<_, _>>()?)
+}
+
+/// Excludes writers and indexings until the transaction ends. Must be its first statement
+/// at REPEATABLE READ: `LOCK` takes no snapshot, so the snapshot taken after it sees
+/// everything the lock waited for.
+pub(crate) async fn exclude_writers(tx: &Transaction<'_>) -> Result<(), Error> {
+    tx.batch_execute("LOCK TABLE search_indexed IN SHARE ROW EXCLUSIVE MODE")
+        .await?;
+    Ok(())
+}
+
+/// Lists `properties` of the type as indexed and makes their rows, those not listed yet
+/// (`value_index::Indexing`).
+pub(crate) async fn index_properties(
+    tx: &Transaction<'_>,
+    portal: PortalId,
+    object_type: &str,
+    properties: &[String],
+) -> Result<(), Error> {
+    exclude_writers(tx).await?;
+    for property in properties {
+        let indexing = value_index::Indexing::new(portal, object_type, property);
+        // Not `prepare_cached`: each statement names its portal and property.
+        if tx.execute(indexing.list.as_str(), &[]).await? == 0 {
+            continue;
+        }
+        for sql in &indexing.clear {
+            tx.execute(sql.as_str(), &[]).await?;
+        }
+        let mut after: ObjectId = 0;
+        loop {
+            let rows = db::query(
+                tx,
+                "SELECT id, properties::json ->> $4 FROM objects
+                 WHERE portal_id = $1 AND object_type = $2 AND id > $3
+                 AND json_typeof(properties::json -> $4) = 'string' ORDER BY id LIMIT $5",
+                &[
+                    &portal.0,
+                    &object_type,
+                    &after,
+                    property,
+                    &value_index::INDEXING_CHUNK,
+                ],
+            )
+            .await?;
+            let values = rows
+                .iter()
+                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                .collect::<Result<Vec<(ObjectId, String)>, Error>>()?;
+            let Some(&(last, _)) = values.last() else {
+                break;
+            };
+            after = last;
+            let rows = value_index::property_rows(property, values);
+            insert(tx, portal, object_type, &rows, "").await?;
+        }
+    }
+    Ok(())
+}
 
 /// How PostgreSQL lists a record's values, for rebuilding a portal's rows.
 pub(crate) const VALUES: Values = Values {

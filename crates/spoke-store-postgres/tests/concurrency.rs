@@ -232,3 +232,13 @@ async fn listener_changes_reach_another_process() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn indexing_racing_writes_misses_no_record() {
+    common::with_db(|db| async move {
+        let stores = two_stores(&db).await;
+        concurrency::indexing_racing_writes_misses_no_record(&handles(&stores), PortalId(7141))
+            .await;
+    })
+    .await;
+}

@@ -72,6 +72,8 @@ struct Inner {
     counts: spoke_store::totals::CountCache,
     /// Each portal's listeners by listener generation (`spoke_store::webhooks`).
     listeners: spoke_store::webhooks::ListenerCache,
+    /// Properties known to be indexed (`spoke_store::value_index::Known`).
+    indexed: spoke_store::value_index::Known,
 }
 
 impl SqliteStore {
@@ -91,6 +93,7 @@ impl SqliteStore {
                 read_slots: Semaphore::new(reader_count()),
                 counts: Default::default(),
                 listeners: Default::default(),
+                indexed: Default::default(),
             }),
         })
     }

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};
 use spoke_core::{HistoryEntry, ObjectId, ObjectRecord, PortalId, StoredProperties, StoredRecord};
 use spoke_store::plan::{Decided, Plan, Reads, Snapshot, Versioned};
+use spoke_store::sql_search::Compiled;
 use spoke_store::value_index;
 use spoke_store::webhooks::LinkChange;
 use spoke_store::{
@@ -197,7 +198,7 @@ fn write(
         tx,
         ctx.portal,
         &ctx.object_type,
-        &value_index::Changes::of_decision(decided),
+        value_index::Changes::of_decision(decided),
     )?;
     let mut links = Vec::new();
     for (from, to, t) in decided.links() {
@@ -334,13 +335,7 @@ impl ObjectStore for SqliteStore {
     }
 
     async fn search_records(&self, search: RecordSearch<'_>) -> StoreResult<SearchPage> {
-        let compiled = spoke_store::sql_search::compile(
-            &crate::search::Sqlite,
-            search.portal,
-            search.object_type,
-            search.query,
-        )
-        .map_err(crate::internal)?;
+        let compiled = self.compile_search(&search).await?;
         let (portal, object_type) = (search.portal, search.object_type.to_owned());
         let cacheable = spoke_store::totals::cacheable(search.query);
         let inner = self.inner.clone();
@@ -363,6 +358,39 @@ impl ObjectStore for SqliteStore {
             })
         })
         .await
+    }
+}
+
+impl SqliteStore {
+    /// Compiles a search, first indexing the properties it could probe that are not indexed
+    /// yet (`value_index`'s lazy indexing): their rows are made on the writer, in one
+    /// transaction, before this search reads them.
+    async fn compile_search(&self, search: &RecordSearch<'_>) -> StoreResult<Compiled> {
+        let (portal, object_type) = (search.portal, search.object_type);
+        let known = &self.inner.indexed;
+        let compile = || {
+            spoke_store::sql_search::compile(
+                &crate::search::Sqlite,
+                portal,
+                object_type,
+                search.query,
+                &|name| known.has(portal, object_type, name),
+            )
+            .map_err(crate::internal)
+        };
+        let compiled = compile()?;
+        if compiled.unindexed.is_empty() {
+            return Ok(compiled);
+        }
+        let (ty, names) = (object_type.to_owned(), compiled.unindexed.clone());
+        self.write(move |conn| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            crate::value_index::index_properties(&tx, portal, &ty, &names)?;
+            tx.commit()
+        })
+        .await?;
+        known.add(portal, object_type, &compiled.unindexed);
+        compile()
     }
 }
 

@@ -22,6 +22,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0017_journal_snapshots.sql"),
     include_str!("../migrations/0018_value_index.sql"),
     include_str!("../migrations/0019_listener_generation.sql"),
+    include_str!("../migrations/0020_lazy_value_index.sql"),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
@@ -84,8 +85,9 @@ mod tests {
         assert_eq!(label, "Closed Won");
     }
 
-    /// A database from before the value index: its records' values get the rows a write
-    /// would have given them (`value_index::Changes`).
+    /// A database from before the value index: migration 0018 gave its records' values the
+    /// rows a write would have given them (`value_index::Changes`). 0020 (lazy indexing)
+    /// drops them again, which the end checks.
     #[test]
     fn the_value_index_migration_indexes_every_stored_value() {
         use spoke_store::value_index::{values_of, Changes};
@@ -107,10 +109,11 @@ mod tests {
                  updated_at, archived_at) VALUES (5, 7, '0-1', '{json}', 1, 1, 1, NULL);"
         ))
         .expect("an old record");
-        migrate(&mut conn).expect("migrate");
+        conn.execute_batch(MIGRATIONS[before])
+            .expect("the value index migration");
         let mut want = Changes::default();
         want.record(5, None, Some(&values_of(json)));
-        let rows = |sql: &str| -> Vec<(String, String)> {
+        let rows = |conn: &Connection, sql: &str| -> Vec<(String, String)> {
             let mut stmt = conn.prepare(sql).expect("prepare");
             let mut out: Vec<(String, String)> = stmt
                 .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -128,7 +131,10 @@ mod tests {
             .collect();
         text.sort();
         assert_eq!(
-            rows("SELECT property, key FROM search_text WHERE object_id = 5"),
+            rows(
+                &conn,
+                "SELECT property, key FROM search_text WHERE object_id = 5"
+            ),
             text
         );
         let mut numbers: Vec<(String, String)> = want
@@ -138,13 +144,26 @@ mod tests {
             .map(|(_, p, k)| (p.clone(), format!("{k:?}")))
             .collect();
         numbers.sort();
-        let stored: Vec<(String, String)> =
-            rows("SELECT property, CAST(key AS TEXT) FROM search_numbers WHERE object_id = 5")
-                .into_iter()
-                .map(|(p, k)| (p, format!("{:?}", k.parse::<f64>().unwrap_or(f64::NAN))))
-                .collect();
+        let stored: Vec<(String, String)> = rows(
+            &conn,
+            "SELECT property, CAST(key AS TEXT) FROM search_numbers WHERE object_id = 5",
+        )
+        .into_iter()
+        .map(|(p, k)| (p, format!("{:?}", k.parse::<f64>().unwrap_or(f64::NAN))))
+        .collect();
         let mut stored = stored;
         stored.sort();
         assert_eq!(stored, numbers);
+        conn.execute_batch(&format!("PRAGMA user_version = {}", before + 1))
+            .expect("version");
+        migrate(&mut conn).expect("migrate");
+        assert_eq!(
+            rows(&conn, "SELECT property, key FROM search_text"),
+            Vec::new()
+        );
+        assert_eq!(
+            rows(&conn, "SELECT object_type, property FROM search_indexed"),
+            Vec::new()
+        );
     }
 }

@@ -129,12 +129,12 @@ fn reindex(
         Some((p, t, old)) => {
             let mut gone = Changes::default();
             gone.record(id, Some(&old), None);
-            crate::value_index::apply(tx, p, &t, &gone)?;
+            crate::value_index::apply(tx, p, &t, gone)?;
             same.record(id, None, Some(values));
         }
         None => same.record(id, None, Some(values)),
     }
-    crate::value_index::apply(tx, portal, ty, &same)
+    crate::value_index::apply(tx, portal, ty, same)
 }
 
 /// AUTOINCREMENT keeps the largest id ever used in `sqlite_sequence`; it already moves past

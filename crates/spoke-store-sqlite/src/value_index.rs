@@ -1,9 +1,12 @@
 //! The value index on SQLite (`spoke_store::value_index`): the rows a write changes, one
-//! cached statement per row, in the write's transaction.
+//! cached statement per row, in the write's transaction, for the properties listed as
+//! indexed; and the making of a property's rows on its first search.
+
+use std::collections::HashSet;
 
 use rusqlite::{params, Connection};
 use spoke_core::PortalId;
-use spoke_store::value_index::{Changes, Rows, Values};
+use spoke_store::value_index::{self, Changes, Rows, Values};
 
 /// How SQLite lists a record's values, for rebuilding a portal's rows.
 pub(crate) const VALUES: Values = Values {
@@ -15,18 +18,92 @@ pub(crate) const VALUES: Values = Values {
     real: |x| format!("CAST({x} AS REAL)"),
 };
 
-/// Deletes then inserts, so a key may move between records of one batch.
+/// The properties of a type listed as indexed, read in the caller's transaction (one
+/// writer at a time: no indexing can run between this read and the caller's commit).
+pub(crate) fn listed(
+    conn: &Connection,
+    portal: PortalId,
+    object_type: &str,
+) -> rusqlite::Result<HashSet<String>> {
+    conn.prepare_cached(
+        "SELECT property FROM search_indexed WHERE portal_id = ?1 AND object_type = ?2",
+    )?
+    .query_map(params![portal.0, object_type], |r| r.get(0))?
+    .collect()
+}
+
+/// Lists `properties` of the type as indexed and makes their rows, those not listed yet,
+/// in the caller's write transaction (`value_index::Indexing`).
+pub(crate) fn index_properties(
+    tx: &Connection,
+    portal: PortalId,
+    object_type: &str,
+    properties: &[String],
+) -> rusqlite::Result<()> {
+    for property in properties {
+        let indexing = value_index::Indexing::new(portal, object_type, property);
+        if tx.execute(&indexing.list, [])? == 0 {
+            continue;
+        }
+        for sql in &indexing.clear {
+            tx.execute(sql, [])?;
+        }
+        let path = format!("$.\"{property}\"");
+        let mut read = tx.prepare_cached(
+            "SELECT id, json_extract(properties, ?4) FROM objects
+             WHERE portal_id = ?1 AND object_type = ?2 AND id > ?3
+             AND json_type(properties, ?4) = 'text' ORDER BY id LIMIT ?5",
+        )?;
+        let mut after = 0;
+        loop {
+            let values = read
+                .query_map(
+                    params![
+                        portal.0,
+                        object_type,
+                        after,
+                        path,
+                        value_index::INDEXING_CHUNK
+                    ],
+                    |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
+                )?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let Some(&(last, _)) = values.last() else {
+                break;
+            };
+            after = last;
+            insert(
+                tx,
+                portal,
+                object_type,
+                &value_index::property_rows(property, values),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Deletes then inserts, so a key may move between records of one batch; only the rows of
+/// listed properties.
 pub(crate) fn apply(
     tx: &Connection,
     portal: PortalId,
     object_type: &str,
-    changes: &Changes,
+    mut changes: Changes,
 ) -> rusqlite::Result<()> {
+    if changes.delete.is_empty() && changes.insert.is_empty() {
+        return Ok(());
+    }
+    let indexed = listed(tx, portal, object_type)?;
+    if indexed.is_empty() {
+        return Ok(());
+    }
+    changes.retain(|name| indexed.contains(name));
     delete(tx, portal, object_type, &changes.delete)?;
     insert(tx, portal, object_type, &changes.insert)
 }
 
-pub(crate) fn delete(
+fn delete(
     tx: &Connection,
     portal: PortalId,
     object_type: &str,
@@ -53,7 +130,7 @@ pub(crate) fn delete(
     Ok(())
 }
 
-pub(crate) fn insert(
+fn insert(
     tx: &Connection,
     portal: PortalId,
     object_type: &str,

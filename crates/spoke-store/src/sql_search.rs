@@ -74,6 +74,8 @@ fn property(b: &mut Binder<'_>, name: &str) -> String {
 pub struct Binder<'d> {
     dialect: &'d dyn Dialect,
     params: Vec<SqlValue>,
+    /// [`Compiled::unindexed`], as it is found.
+    unindexed: Vec<String>,
 }
 
 impl Binder<'_> {
@@ -106,6 +108,10 @@ pub struct Compiled {
     pub count: Sql,
     /// The page's records, as [`PAGE_COLUMNS`], in the query's order.
     pub page: Sql,
+    /// Properties the value index would have served had they been indexed (each once):
+    /// this compilation reads their records instead. Index them
+    /// ([`value_index`]'s lazy indexing) and compile again to probe.
+    pub unindexed: Vec<String>,
 }
 
 /// The columns of [`Compiled::page`], in order: what each backend's row reader takes.
@@ -113,23 +119,27 @@ pub const PAGE_COLUMNS: &str =
     "o.id, o.properties, o.created_at, o.updated_at, o.archived_at, o.version";
 
 /// Compiles `q` for the live records of `object_type` in `portal`. Refuses what the core's
-/// [`check`] refuses.
+/// [`check`] refuses. `indexed` says which of the type's properties the value index holds
+/// (see [`value_index`]): a filter on any other reads the records.
 pub fn compile(
     dialect: &dyn Dialect,
     portal: PortalId,
     object_type: &str,
     q: &SearchQuery,
+    indexed: &dyn Fn(&str) -> bool,
 ) -> Result<Compiled, SearchError> {
     check(q)?;
     let mut b = Binder {
         dialect,
         params: Vec::new(),
+        unindexed: Vec::new(),
     };
     let p = b.bind(SqlValue::Int(portal.0));
     let t = b.bind(SqlValue::Text(object_type.to_owned()));
     let scope = Scope {
         portal: &p,
         object_type: &t,
+        indexed,
     };
     let mut clause = format!("o.portal_id = {p} AND o.object_type = {t} AND o.archived_at IS NULL");
     if !q.groups.is_empty() {
@@ -173,13 +183,18 @@ pub fn compile(
         ),
         params: b.params,
     };
-    Ok(Compiled { count, page })
+    Ok(Compiled {
+        count,
+        page,
+        unindexed: b.unindexed,
+    })
 }
 
 /// The placeholders of the portal and type, for subqueries.
 struct Scope<'a> {
     portal: &'a str,
     object_type: &'a str,
+    indexed: &'a dyn Fn(&str) -> bool,
 }
 
 /// The expression a property compares by, for its kind.
@@ -415,6 +430,12 @@ fn index_probe(
     if keys.list.is_empty() && keys.lo.is_none() && keys.hi.is_none() {
         return None;
     }
+    if !(scope.indexed)(name) {
+        if !b.unindexed.iter().any(|u| u == name) {
+            b.unindexed.push(name.to_owned());
+        }
+        return None;
+    }
     let n = b.bind(SqlValue::Text(name.to_owned()));
     let mut on = Vec::new();
     if !keys.list.is_empty() {
@@ -530,7 +551,7 @@ mod tests {
             offset: 0,
             limit: 10,
         };
-        assert!(compile(&Numbered, PortalId(1), "0-1", &q).is_err());
+        assert!(compile(&Numbered, PortalId(1), "0-1", &q, &|_| true).is_err());
     }
 
     #[test]
@@ -557,7 +578,7 @@ mod tests {
             offset: 5,
             limit: 10,
         };
-        let c = compile(&Numbered, PortalId(1), "0-1", &q).expect("compiles");
+        let c = compile(&Numbered, PortalId(1), "0-1", &q, &|_| true).expect("compiles");
         assert_eq!(c.count.params.len(), 4);
         assert!(c
             .count
@@ -567,5 +588,30 @@ mod tests {
         assert!(c.page.text.contains(
             "ORDER BY spoke_number(prop($5)) DESC NULLS LAST, o.id DESC LIMIT $6 OFFSET $7"
         ));
+    }
+
+    #[test]
+    fn only_an_indexed_property_is_probed() {
+        let q = SearchQuery {
+            groups: vec![vec![Filter {
+                field: Field::Property {
+                    name: "city".into(),
+                    kind: Kind::Text,
+                    unique_index: false,
+                },
+                condition: Condition::Eq(Operand::Text("paris".into())),
+            }]],
+            text: None,
+            text_properties: Vec::new(),
+            sort: None,
+            offset: 0,
+            limit: 10,
+        };
+        let scan = compile(&Numbered, PortalId(1), "0-1", &q, &|_| false).expect("compiles");
+        assert_eq!(scan.unindexed, vec!["city".to_owned()]);
+        assert!(!scan.count.text.contains("search_text"));
+        let probe = compile(&Numbered, PortalId(1), "0-1", &q, &|n| n == "city").expect("compiles");
+        assert!(probe.unindexed.is_empty());
+        assert!(probe.count.text.contains("search_text"));
     }
 }

@@ -26,19 +26,42 @@
 //! `key <= hi`); an exact value equal to an operand folds to the fold of the operand;
 //! rounding an integer to a double is monotonic (so ranges probe with non-strict bounds).
 //!
-//! Who keeps it: a record write (`write_objects`) deletes and inserts the rows of the
-//! values it changed ([`Changes::of_decision`]), in its own transaction; an import of
-//! `objects` rows (`spoke copy`) does the same per row; a type purge
-//! (`schemas::PURGED_BY_TYPE`) and a portal reset, restore or deletion delete the rows
-//! ([`clear_portal_sql`]) and a restore
-//! rebuilds them from the restored records in SQL ([`rebuild_sql`], over the backend's
-//! `spoke_fold`/`spoke_number`/`spoke_date`/`spoke_instant`, which are these rules), as
-//! `spoke reindex` does for a portal whose rows a writer without the index left stale
-//! (`AdminStore::reindex_portal`; the conformance suite compares its rows with the write
-//! path's). An archive leaves the rows: search's `archived_at IS NULL` drops the record,
-//! and the values of an archived record do not change.
+//! **Only the properties a search has asked about are indexed** (lazy indexing). Keeping
+//! every value's rows cost a 1M-contact portal two thirds of its batch-create throughput
+//! (BENCHMARKS.md, "Issue 17 §3"): a contact writes about 11 rows at random places in
+//! B-trees larger than the page cache, and most integrations write far more than they
+//! search, on a few properties. So [`STATE_TABLE`] lists the indexed (portal, type,
+//! property) triples. The first search that could probe a property not listed makes its
+//! rows from the stored records ([`Indexing`]) and lists it, in one write transaction,
+//! then probes it; until then, and for a search that never comes, the
+//! records are read as without the index. The answer is the same either way (the exact
+//! predicate is always kept), so lazy indexing changes when work is done, never what a
+//! search returns. A listed property stays listed: nothing deletes from [`STATE_TABLE`]
+//! (a reset, purge or deletion deletes the rows, and a later write makes them again), so a
+//! process may remember what it once read there ([`Known`]).
+//!
+//! Who keeps the rows: a record write (`write_objects`) deletes and inserts the rows of
+//! the values it changed ([`Changes::of_decision`]) of the listed properties
+//! ([`Changes::retain`], from the list read in its own transaction), in its own
+//! transaction; an import of `objects` rows (`spoke copy`) does the same per row; a type
+//! purge (`schemas::PURGED_BY_TYPE`) and a portal reset, restore or deletion delete the
+//! rows ([`clear_portal_sql`]) and a restore rebuilds them from the restored records in
+//! SQL ([`rebuild_sql`], over the backend's `spoke_fold`/`spoke_number`/`spoke_date`/
+//! `spoke_instant`, which are these rules), as `spoke reindex` does for a portal whose
+//! rows a writer without the index left stale (`AdminStore::reindex_portal`; the
+//! conformance suite compares its rows with the write path's). An archive leaves the rows:
+//! search's `archived_at IS NULL` drops the record, and the values of an archived record
+//! do not change.
+//!
+//! A write and the making of a property's rows must not interleave: a write that read the
+//! list before the property was listed, and commits after its rows were made from the
+//! records, would leave its record out. SQLite has one writer at a time, which is enough.
+//! PostgreSQL's writers lock [`STATE_TABLE`] in a mode that lets writers run together
+//! while an indexing waits for them, and the indexing (with a restore and a reindex,
+//! which rebuild from the list) locks it in the mode that excludes them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::RwLock;
 
 use spoke_core::search::{date, fold, instant, number};
 use spoke_core::{ObjectId, PortalId};
@@ -53,6 +76,41 @@ pub const TEXT_KEY_CHARS: usize = 200;
 /// The index's tables, derived from `objects`: not [`crate::transfer::Table`]s (a copy or
 /// snapshot carries the records and the index is made again from them).
 pub const TABLES: [&str; 2] = ["search_text", "search_numbers"];
+
+/// The indexed properties: `(portal_id, object_type, property)`, one row each.
+pub const STATE_TABLE: &str = "search_indexed";
+
+/// Properties this process has seen listed in [`STATE_TABLE`]. The list only grows, so
+/// what is remembered stays true, and a search of a remembered property needs no read of
+/// the list. What is not remembered may still be listed (another process, an earlier run).
+#[derive(Debug, Default)]
+pub struct Known(RwLock<HashMap<PortalId, HashMap<String, HashSet<String>>>>);
+
+impl Known {
+    pub fn has(&self, portal: PortalId, object_type: &str, property: &str) -> bool {
+        // A poisoned lock only means a panic elsewhere while adding: the map is still a
+        // subset of the list.
+        let map = self.0.read().unwrap_or_else(|e| e.into_inner());
+        map.get(&portal)
+            .and_then(|types| types.get(object_type))
+            .is_some_and(|names| names.contains(property))
+    }
+
+    pub fn add<'n>(
+        &self,
+        portal: PortalId,
+        object_type: &str,
+        properties: impl IntoIterator<Item = &'n String>,
+    ) {
+        let mut map = self.0.write().unwrap_or_else(|e| e.into_inner());
+        let names = map
+            .entry(portal)
+            .or_default()
+            .entry(object_type.to_owned())
+            .or_default();
+        names.extend(properties.into_iter().cloned());
+    }
+}
 
 /// The text key of a stored value (or of a folded operand).
 pub fn text_key(value: &str) -> String {
@@ -115,6 +173,14 @@ pub struct Changes {
 }
 
 impl Changes {
+    /// Keeps the rows of the properties `indexed` says are indexed, drops the others.
+    pub fn retain(&mut self, indexed: impl Fn(&str) -> bool) {
+        for rows in [&mut self.delete, &mut self.insert] {
+            rows.text.retain(|(_, name, _)| indexed(name));
+            rows.numbers.retain(|(_, name, _)| indexed(name));
+        }
+    }
+
     /// The rows a record's values moving from `before` to `after` change (`None`: no
     /// record). A key both had stays; nothing is deleted and inserted again.
     pub fn record(
@@ -303,19 +369,21 @@ pub struct Values {
     pub real: fn(&str) -> String,
 }
 
-/// Makes the index rows of every record of `portal` again (after a restore puts its records
-/// back, or a reindex cleared them), with the backend's SQL functions of the core's rules:
-/// the same keys [`text_key`] and [`number_keys`] make.
+/// Makes the index rows of every listed property of `portal` again (after a restore puts
+/// its records back, or a reindex cleared them), with the backend's SQL functions of the
+/// core's rules: the same keys [`text_key`] and [`number_keys`] make. Rows go in in key
+/// order, so a B-tree fills page after page instead of at random.
 pub fn rebuild_sql(v: &Values, portal: PortalId) -> Vec<String> {
     let p = portal.0;
     let (name, value) = (v.name, v.value);
     let from = format!(
-        "FROM objects o, {} WHERE o.portal_id = {p} AND {}",
+        "FROM objects o, {} WHERE o.portal_id = {p} AND {} AND EXISTS (SELECT 1 FROM {STATE_TABLE} s \
+         WHERE s.portal_id = o.portal_id AND s.object_type = o.object_type AND s.property = {name})",
         v.each, v.strings
     );
     let text = format!(
         "INSERT INTO search_text (portal_id, object_type, property, key, object_id)
-         SELECT o.portal_id, o.object_type, {name}, {}, o.id {from}",
+         SELECT o.portal_id, o.object_type, {name}, {}, o.id {from} ORDER BY 1, 2, 3, 4, 5",
         (v.prefix)(&format!("spoke_fold({value})"), TEXT_KEY_CHARS)
     );
     let reading = |expr: String| {
@@ -324,12 +392,68 @@ pub fn rebuild_sql(v: &Values, portal: PortalId) -> Vec<String> {
     let numbers = format!(
         "INSERT INTO search_numbers (portal_id, object_type, property, key, object_id)
          SELECT portal_id, object_type, property, key, object_id FROM ({} UNION {} UNION {}) r
-         WHERE key IS NOT NULL AND key <> 0",
+         WHERE key IS NOT NULL AND key <> 0 ORDER BY 1, 2, 3, 4, 5",
         reading(format!("spoke_number({value})")),
         reading((v.real)(&format!("spoke_date({value})"))),
         reading((v.real)(&format!("spoke_instant({value})"))),
     );
     vec![text, numbers]
+}
+
+/// How many records' values an indexing reads, and inserts the rows of, at a time: its
+/// memory stays bounded whatever the portal's size.
+pub const INDEXING_CHUNK: i64 = 20_000;
+
+/// Indexing one property (lazy indexing, see the module docs): `list` inserts its row in
+/// [`STATE_TABLE`], and changes one row when the property was not listed yet; only then
+/// must the rest run, in the same write transaction: `clear` deletes rows anything before
+/// left (an older spoke), then the rows of the records' values are inserted, record chunk
+/// by record chunk ([`INDEXING_CHUNK`], [`property_rows`]). The rows are made in Rust, by
+/// the functions a write uses, so they are a write's rows by construction.
+pub struct Indexing {
+    pub list: String,
+    pub clear: Vec<String>,
+}
+
+impl Indexing {
+    pub fn new(portal: PortalId, object_type: &str, property: &str) -> Indexing {
+        let (ty, name) = (quote(object_type), quote(property));
+        Indexing {
+            list: format!(
+                "INSERT INTO {STATE_TABLE} (portal_id, object_type, property) \
+                 VALUES ({}, {ty}, {name}) ON CONFLICT DO NOTHING",
+                portal.0
+            ),
+            clear: TABLES
+                .iter()
+                .map(|t| {
+                    format!(
+                        "DELETE FROM {t} WHERE portal_id = {} AND object_type = {ty} \
+                         AND property = {name}",
+                        portal.0
+                    )
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The rows a write of these values of `property` would insert, in key order.
+pub fn property_rows(property: &str, values: impl IntoIterator<Item = (ObjectId, String)>) -> Rows {
+    let mut c = Changes::default();
+    for (id, v) in values {
+        c.value(id, property, None, Some(&v));
+    }
+    let mut rows = c.insert;
+    rows.text.sort_by(|a, b| a.2.cmp(&b.2).then(a.0.cmp(&b.0)));
+    rows.numbers
+        .sort_by(|a, b| a.2.total_cmp(&b.2).then(a.0.cmp(&b.0)));
+    rows
+}
+
+/// `s` as an SQL string literal.
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
 }
 
 #[cfg(test)]

@@ -1261,14 +1261,24 @@ async fn reindex_repairs_a_stale_index(db: &[&str], sql: impl Fn(&str)) {
 
     // A portal whose record the backend cannot read fails alone: the others are reindexed,
     // and the run fails naming it.
-    common::token_create(db, 8);
+    let eight = common::token_create(db, 8);
+    // Searched first, so `firstname` is indexed there and the reindex reads the record.
+    assert_eq!(
+        search_firstname(&server.base, &eight, "ada").await,
+        Vec::<String>::new()
+    );
     sql(
         "INSERT INTO objects (id, portal_id, object_type, properties, version, created_at, \
-         updated_at) VALUES (900000001, 8, 'contacts', 'not json', 1, 1, 1)",
+         updated_at) VALUES (900000001, 8, '0-1', 'not json', 1, 1, 1)",
     );
     sql("DELETE FROM search_text WHERE portal_id = 7");
     let out = reindex(&[]);
-    assert!(!out.status.success());
+    assert!(
+        !out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("not reindexed: portal(s) 8"), "{err}");
     assert!(

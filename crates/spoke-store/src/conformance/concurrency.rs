@@ -721,3 +721,99 @@ pub async fn concurrent_directory_writes_keep_ids_distinct_and_emails_unique(
         "the account owner and the eight winners"
     );
 }
+
+/// Check 433: the first search of a property makes its rows from the stored records while
+/// other calls create records with it. Every record must be found by the index afterwards:
+/// a write that read the list of indexed properties before the property was listed must
+/// commit before the indexing reads the records, or its record would have no row. Five
+/// properties are indexed one after another, each while the writers run.
+pub async fn indexing_racing_writes_misses_no_record(stores: &[&dyn Store], portal: PortalId) {
+    use spoke_core::search::{Condition, Field, Filter, Kind, Operand, SearchQuery};
+    const NAMES: [&str; 5] = ["race0", "race1", "race2", "race3", "race4"];
+    let values = |i: usize| -> Vec<(String, String)> {
+        NAMES
+            .iter()
+            .map(|n| ((*n).to_owned(), format!("v{}", i % 7)))
+            .collect()
+    };
+    let batch = |from: usize| -> Vec<crate::NewObject> {
+        (from..from + 10)
+            .map(|i| crate::NewObject {
+                properties: values(i).into_iter().collect(),
+                associations: Vec::new(),
+            })
+            .collect()
+    };
+    let query = |name: &str, value: &str| SearchQuery {
+        groups: vec![vec![Filter {
+            field: Field::Property {
+                name: name.to_owned(),
+                kind: Kind::Text,
+                unique_index: false,
+            },
+            condition: Condition::Eq(Operand::Text(value.to_owned())),
+        }]],
+        text: None,
+        text_properties: Vec::new(),
+        sort: None,
+        offset: 0,
+        limit: 10,
+    };
+    let created = AtomicUsize::new(0);
+    let create = |store, from| create_counted(store, portal, batch(from), &created);
+    for b in 0..10 {
+        create(pick(stores, 0), b * 10).await;
+    }
+    let stop = AtomicBool::new(false);
+    let writers = join_all((0..4usize).map(|w| {
+        let (stop, create) = (&stop, &create);
+        async move {
+            let mut b = 0;
+            while !stop.load(Ordering::SeqCst) || b < 3 {
+                create(pick(stores, w), 1_000 + (w * 1_000 + b) * 10).await;
+                b += 1;
+            }
+        }
+    }));
+    let indexing = async {
+        for (i, name) in NAMES.iter().enumerate() {
+            tokio::time::sleep(Duration::from_millis(15)).await;
+            pick(stores, i + 1)
+                .search_objects(portal, CONTACTS, &query(name, "v0"))
+                .await
+                .expect("search");
+        }
+        stop.store(true, Ordering::SeqCst);
+    };
+    tokio::join!(writers, indexing);
+    let total = created.load(Ordering::SeqCst);
+    for (i, name) in NAMES.iter().enumerate() {
+        let mut found = 0;
+        for v in 0..7 {
+            found += pick(stores, i)
+                .search_objects(portal, CONTACTS, &query(name, &format!("v{v}")))
+                .await
+                .expect("search")
+                .total;
+        }
+        assert_eq!(
+            found, total,
+            "{name}: every record created is found through the index"
+        );
+    }
+}
+
+/// Creates `items` (each must be created) and counts them into `created`.
+async fn create_counted(
+    store: &dyn Store,
+    portal: PortalId,
+    items: Vec<crate::NewObject>,
+    created: &AtomicUsize,
+) {
+    let out = store
+        .create_objects(&super::ctx(portal, CONTACTS, T0), items)
+        .await
+        .expect("create");
+    assert!(out.iter().all(Result::is_ok), "{out:?}");
+    created.fetch_add(out.len(), Ordering::SeqCst);
+}

@@ -149,6 +149,8 @@ pub async fn run_all_from(store: &dyn Store, base: i64) {
     value_index::reindex_makes_the_rows_writes_make(store, p.of(386)).await;
     value_index::reindex_after_updates_and_per_portal(store, p.of(387), p.of(388)).await;
     value_index::reindex_after_imports(store, p.of(389)).await;
+    value_index::indexing_makes_the_rows_writes_make(store, p.of(431)).await;
+    value_index::only_searched_properties_are_indexed(store, p.of(432)).await;
 
     let one = [store];
     concurrency::pages_never_repeat_or_skip_under_concurrent_writes(&one, p.of(37)).await;
@@ -165,6 +167,7 @@ pub async fn run_all_from(store: &dyn Store, base: i64) {
     concurrency::concurrent_schema_creates_get_distinct_numbers(&one, p.of(127)).await;
     emulator::a_rules_count_is_spent_exactly_under_racing_firings(&one, p.of(252)).await;
     webhooks::concurrent_claims_never_share_an_event(&one, p.of(210)).await;
+    concurrency::indexing_racing_writes_misses_no_record(&one, p.of(433)).await;
     totals::run_all(store, &p).await;
 }
 

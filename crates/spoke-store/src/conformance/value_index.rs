@@ -1,7 +1,8 @@
 //! The value index (`value_index`) through every path that changes stored values: a
 //! search that probes it must answer what the scan (the core's reference) answers after
 //! creates, updates, clears, archives, imports of `objects` rows, snapshot restores and
-//! portal resets. Checks 351-369.
+//! portal resets. Checks 351-369. Lazy indexing (only searched properties are indexed, and
+//! the first search makes their rows): checks 431-433.
 
 use std::collections::BTreeMap;
 
@@ -284,6 +285,8 @@ pub(super) async fn writes_keep_the_index(store: &dyn Store, portal: PortalId) {
 pub(super) async fn restore_and_reset_keep_the_index(store: &dyn Store, portal: PortalId) {
     store.ensure_portal(portal, T0).await.expect("portal");
     let ids = seed(store, portal, 10).await;
+    // Indexed before the snapshot, so the restore has rows to make again.
+    answers_as_the_scan(store, portal, &stored(store, portal).await, "seeded").await;
     store
         .create_snapshot(portal, "vi", T0 + 1)
         .await
@@ -345,6 +348,8 @@ fn push_contact(
 pub(super) async fn imported_records_are_indexed(store: &dyn Store, portal: PortalId) {
     let ids = seed(store, portal, 6).await;
     let records = stored(store, portal).await;
+    // Indexed first, so the import keeps rows.
+    answers_as_the_scan(store, portal, &records, "seeded").await;
     let mut rows = Rows::empty(Table::Objects);
     for (r, i) in records.iter().zip(0..) {
         // Record i gets record i+1's values; the last keeps its own.
@@ -494,6 +499,15 @@ async fn reindex_agrees(store: &dyn Store, portal: PortalId, when: &str) -> usiz
 /// searches that probe the index still answer as the scan after the reindex.
 pub(super) async fn reindex_makes_the_rows_writes_make(store: &dyn Store, portal: PortalId) {
     let odd = odd_values();
+    index(store, portal, CONTACTS, &["firstname", "n"]).await;
+    let names: Vec<String> = (0..odd.len()).map(|i| format!("v{i}")).collect();
+    index(
+        store,
+        portal,
+        "companies",
+        &names.iter().map(String::as_str).collect::<Vec<_>>(),
+    )
+    .await;
     let items: Vec<NewObject> = odd
         .iter()
         .map(|v| NewObject {
@@ -547,6 +561,9 @@ pub(super) async fn reindex_after_updates_and_per_portal(
         crate::admin::Reindexed::default(),
         "no records, no rows"
     );
+    for p in [portal, other] {
+        index(store, p, CONTACTS, &["firstname", "n"]).await;
+    }
     let odd = odd_values();
     let items = |shift: usize| -> Vec<NewObject> {
         (0..odd.len())
@@ -610,6 +627,7 @@ pub(super) async fn reindex_after_imports(store: &dyn Store, portal: PortalId) {
     let odd = odd_values();
     // Stored records to import over (an imported id must be one no other check uses).
     let ids = seed(store, portal, odd.len()).await;
+    index(store, portal, CONTACTS, &["firstname", "n"]).await;
     let mut rows = Rows::empty(Table::Objects);
     for (i, (v, id)) in odd.iter().zip(&ids).enumerate() {
         let values = props(&[("firstname", v), ("n", &odd[(i + 1) % odd.len()])]);
@@ -618,4 +636,98 @@ pub(super) async fn reindex_after_imports(store: &dyn Store, portal: PortalId) {
     store.import_rows(rows).await.expect("import");
     let n = reindex_agrees(store, portal, "imported").await;
     assert!(n > odd.len(), "the imported values were indexed ({n} rows)");
+}
+
+// ---------------------------------------------------------------------------------------
+// Lazy indexing (`value_index`): checks 431-433.
+// ---------------------------------------------------------------------------------------
+
+/// Indexes `names` of `object_type` the way a user does: by searching each one (an EQ on
+/// text probes the index, so the search lists the property and makes its rows first).
+pub(super) async fn index(store: &dyn Store, portal: PortalId, object_type: &str, names: &[&str]) {
+    for name in names {
+        let q = query(
+            field(name, Kind::Text),
+            Condition::Eq(Operand::Text("-".into())),
+        );
+        store
+            .search_objects(portal, object_type, &q)
+            .await
+            .unwrap_or_else(|e| panic!("a search of {name}: {e}"));
+    }
+}
+
+/// Check 431: records stored before their properties were searched get no rows; the first
+/// search makes them (from the records, chunk by chunk) and they are the rows a reindex
+/// makes, which 386-389 hold to the rows writes make.
+pub(super) async fn indexing_makes_the_rows_writes_make(store: &dyn Store, portal: PortalId) {
+    let odd = odd_values();
+    let items: Vec<NewObject> = odd
+        .iter()
+        .map(|v| NewObject {
+            properties: props(&[("firstname", v), ("n", v), ("never", v)]),
+            associations: Vec::new(),
+        })
+        .collect();
+    store
+        .create_objects(&ctx(portal, CONTACTS, T0), items)
+        .await
+        .expect("create");
+    assert_eq!(
+        store.index_rows(portal).await.expect("index rows"),
+        Vec::new(),
+        "no property searched yet: no rows"
+    );
+    answers_as_the_scan(
+        store,
+        portal,
+        &stored(store, portal).await,
+        "indexed on search",
+    )
+    .await;
+    let rows = store.index_rows(portal).await.expect("index rows");
+    assert!(
+        rows.len() > 2 * odd.len() && rows.iter().all(|r| r.property != "never"),
+        "the searched properties' rows, and only theirs ({} rows)",
+        rows.len()
+    );
+    reindex_agrees(store, portal, "indexed on search").await;
+}
+
+/// Check 432: only what a search asked about is indexed, and it stays indexed: a reset
+/// takes the rows, not the listing, so records written afterwards get rows without a
+/// search; a property never searched never gets any.
+pub(super) async fn only_searched_properties_are_indexed(store: &dyn Store, portal: PortalId) {
+    store.ensure_portal(portal, T0).await.expect("portal");
+    seed(store, portal, 6).await;
+    index(store, portal, CONTACTS, &["firstname"]).await;
+    let only_firstname =
+        |rows: &[IndexRow]| !rows.is_empty() && rows.iter().all(|r| r.property == "firstname");
+    let rows = store.index_rows(portal).await.expect("index rows");
+    assert!(only_firstname(&rows), "{rows:?}");
+    seed(store, portal, 3).await;
+    let more = store.index_rows(portal).await.expect("index rows");
+    assert!(
+        only_firstname(&more) && more.len() > rows.len(),
+        "later writes keep the searched property's rows only: {more:?}"
+    );
+    assert!(store.reset_portal(portal, T0 + 10).await.expect("reset"));
+    assert_eq!(
+        store.index_rows(portal).await.expect("index rows"),
+        Vec::new(),
+        "a reset takes the rows"
+    );
+    seed(store, portal, 4).await;
+    let after = store.index_rows(portal).await.expect("index rows");
+    assert!(
+        only_firstname(&after),
+        "written after the reset, without a search: {after:?}"
+    );
+    answers_as_the_scan(
+        store,
+        portal,
+        &stored(store, portal).await,
+        "after the reset",
+    )
+    .await;
 }

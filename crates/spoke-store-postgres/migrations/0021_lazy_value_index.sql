@@ -1,0 +1,11 @@
+-- Lazy value index (spoke_store::value_index), as SQLite's `0020_lazy_value_index.sql`:
+-- only properties a search has asked about are indexed, each listed here once its rows
+-- are made. Writers lock this table ROW EXCLUSIVE before reading it; making a property's
+-- rows locks it SHARE ROW EXCLUSIVE, so the two never interleave.
+CREATE TABLE search_indexed (
+    portal_id   BIGINT NOT NULL,
+    object_type TEXT NOT NULL,
+    property    TEXT NOT NULL,
+    PRIMARY KEY (portal_id, object_type, property)
+);
+TRUNCATE search_text, search_numbers;
