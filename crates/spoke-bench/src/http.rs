@@ -378,6 +378,7 @@ pub enum Scenario {
     SearchAnyIn,
     SearchAnyTextRange,
     SearchAnyNumberRange,
+    SearchAnyToken,
     AssocPageTen,
     AssocPageHub,
     AssocPageHubSmall,
@@ -386,7 +387,7 @@ pub enum Scenario {
 impl Scenario {
     /// In the order they run: reads first, so they see exactly the loaded data set; then
     /// the writes (the batch create scenario adds records for as long as it runs).
-    pub const ALL: [Scenario; 15] = [
+    pub const ALL: [Scenario; 16] = [
         Scenario::BatchRead,
         Scenario::AssocBatchRead,
         Scenario::ListPage,
@@ -396,6 +397,7 @@ impl Scenario {
         Scenario::SearchAnyIn,
         Scenario::SearchAnyTextRange,
         Scenario::SearchAnyNumberRange,
+        Scenario::SearchAnyToken,
         Scenario::AssocPageTen,
         Scenario::AssocPageHub,
         Scenario::AssocPageHubSmall,
@@ -412,6 +414,7 @@ impl Scenario {
                 | Scenario::SearchAnyIn
                 | Scenario::SearchAnyTextRange
                 | Scenario::SearchAnyNumberRange
+                | Scenario::SearchAnyToken
         )
     }
 
@@ -430,6 +433,7 @@ impl Scenario {
             Scenario::SearchAnyIn => "search-any-in",
             Scenario::SearchAnyTextRange => "search-any-text-range",
             Scenario::SearchAnyNumberRange => "search-any-range",
+            Scenario::SearchAnyToken => "search-any-token",
             Scenario::AssocPageTen => "page-10",
             Scenario::AssocPageHub => "page-10k",
             Scenario::AssocPageHubSmall => "page-10k-limit-10",
@@ -450,6 +454,7 @@ impl Scenario {
             Scenario::SearchAnyIn => "search company IN (3)",
             Scenario::SearchAnyTextRange => "search company BETWEEN",
             Scenario::SearchAnyNumberRange => "search companies' employees BETWEEN",
+            Scenario::SearchAnyToken => "search company CONTAINS_TOKEN",
             Scenario::AssocPageTen => "v4 assoc page (10)",
             Scenario::AssocPageHub => "v4 assoc page (10k)",
             Scenario::AssocPageHubSmall => "v4 assoc page (10k, limit 10)",
@@ -570,7 +575,8 @@ impl HttpOp {
             Scenario::SearchAnyEq
             | Scenario::SearchAnyIn
             | Scenario::SearchAnyTextRange
-            | Scenario::SearchAnyNumberRange => {
+            | Scenario::SearchAnyNumberRange
+            | Scenario::SearchAnyToken => {
                 // Selective filters on properties other than email (the value index): the
                 // companies' contacts have `company` "Company {k}", ten each.
                 let companies = (self.data.records / 10).max(1) as usize;
@@ -586,6 +592,12 @@ impl HttpOp {
                         json!({ "propertyName": "company", "operator": "IN",
                                 "values": [name(k), name(w.rng.below(companies)),
                                            name(w.rng.below(companies))] }),
+                    ),
+                    // A word of "Company k": that company's ten contacts.
+                    Scenario::SearchAnyToken => (
+                        SEARCH,
+                        json!({ "propertyName": "company", "operator": "CONTAINS_TOKEN",
+                                "value": k.to_string() }),
                     ),
                     Scenario::SearchAnyTextRange => (
                         SEARCH,
@@ -611,7 +623,9 @@ impl HttpOp {
                 // and the text range may not at tiny sizes.
                 let must = matches!(
                     self.scenario,
-                    Scenario::SearchAnyEq | Scenario::SearchAnyNumberRange
+                    Scenario::SearchAnyEq
+                        | Scenario::SearchAnyNumberRange
+                        | Scenario::SearchAnyToken
                 );
                 if must && v["total"].as_u64().unwrap_or(0) == 0 {
                     return Err(format!("{} found nothing for {k}", self.scenario.name()));

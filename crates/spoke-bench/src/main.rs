@@ -109,7 +109,9 @@ struct Cli {
     #[arg(long)]
     analyze: bool,
     /// Run only these scenarios (comma-separated): read, assoc-read, list, search-email,
-    /// search-modified, page-10, page-10k, page-10k-limit-10, update, upsert, create;
+    /// search-modified, search-any-eq, search-any-in, search-any-text-range,
+    /// search-any-range, search-any-token, page-10, page-10k, page-10k-limit-10, update,
+    /// upsert, create;
     /// and the connector-shaped syncs, which run only when named (they load deals too):
     /// full-sync, airbyte-10, airbyte-100, meltano-10, meltano-100, sync-assoc-read, or
     /// `sync` for all of them. The load always runs.

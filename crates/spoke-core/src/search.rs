@@ -169,14 +169,20 @@ pub fn token_matches(text: &str, token: &str) -> bool {
         return false;
     }
     let text = fold(text);
-    let mut words = text
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty());
+    let mut words = words(&text);
     if token.contains('*') {
         // A wildcard matches the whole value (`*@hubspot.com`) or any one word (`wor*`).
         return wildcard(&text, token) || words.any(|w| wildcard(w, token));
     }
     text == token || words.any(|w| w == token)
+}
+
+/// The words of folded text, as [`token_matches`] reads them: the runs of alphanumeric
+/// characters.
+pub fn words(folded: &str) -> impl Iterator<Item = &str> {
+    folded
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
 }
 
 fn wildcard(text: &str, pattern: &str) -> bool {

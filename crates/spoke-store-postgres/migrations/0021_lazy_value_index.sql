@@ -9,3 +9,12 @@ CREATE TABLE search_indexed (
     PRIMARY KEY (portal_id, object_type, property)
 );
 TRUNCATE search_text, search_numbers;
+-- The words of a value of several (CONTAINS_TOKEN), keyed as search_text.
+CREATE TABLE search_words (
+    portal_id   BIGINT NOT NULL,
+    object_type TEXT NOT NULL,
+    property    TEXT NOT NULL,
+    key         TEXT COLLATE "C" NOT NULL,
+    object_id   BIGINT NOT NULL,
+    PRIMARY KEY (portal_id, object_type, property, key, object_id)
+);

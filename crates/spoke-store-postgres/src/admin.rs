@@ -223,6 +223,7 @@ impl AdminStore for PostgresStore {
                     admin::restore_snapshot_sql(portal, id, &crate::value_index::VALUES),
                 )
                 .await?;
+                crate::value_index::rebuild_words(tx, portal).await?;
                 Ok(Finish::Commit(true))
             })
         })
@@ -259,6 +260,7 @@ impl AdminStore for PostgresStore {
                 for s in &rebuild {
                     done.written += tx.execute(s.as_str(), &[]).await?;
                 }
+                done.written += crate::value_index::rebuild_words(tx, portal).await?;
                 run(tx, then).await?;
                 Ok(Finish::Commit(done))
             })

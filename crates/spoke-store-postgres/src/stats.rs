@@ -64,6 +64,7 @@ const TABLES: &[&str] = &[
     // The value index (`value_index`): its probes join `objects` by id.
     "search_text",
     "search_numbers",
+    "search_words",
 ];
 
 /// Every table spoke creates, for [`analyze_all`].
@@ -79,6 +80,7 @@ const ALL_TABLES: &[&str] = &[
     "association_labels",
     "search_text",
     "search_numbers",
+    "search_words",
 ];
 
 /// Per-process bookkeeping: records written since the last check, and whether one runs.

@@ -68,35 +68,70 @@ pub(crate) async fn index_properties(
         for sql in &indexing.clear {
             tx.execute(sql.as_str(), &[]).await?;
         }
-        let mut after: ObjectId = 0;
-        loop {
-            let rows = db::query(
-                tx,
-                "SELECT id, properties::json ->> $4 FROM objects
-                 WHERE portal_id = $1 AND object_type = $2 AND id > $3
-                 AND json_typeof(properties::json -> $4) = 'string' ORDER BY id LIMIT $5",
-                &[
-                    &portal.0,
-                    &object_type,
-                    &after,
-                    property,
-                    &value_index::INDEXING_CHUNK,
-                ],
-            )
-            .await?;
-            let values = rows
-                .iter()
-                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-                .collect::<Result<Vec<(ObjectId, String)>, Error>>()?;
-            let Some(&(last, _)) = values.last() else {
-                break;
-            };
-            after = last;
-            let rows = value_index::property_rows(property, values);
-            insert(tx, portal, object_type, &rows, "").await?;
-        }
+        make_rows(tx, portal, object_type, property, |rows| rows).await?;
     }
     Ok(())
+}
+
+/// Makes the word rows of every listed property of the portal, after a restore's or a
+/// reindex's SQL made its text and number rows (`value_index::rebuild_sql`). Returns how
+/// many it wrote.
+pub(crate) async fn rebuild_words(tx: &Transaction<'_>, portal: PortalId) -> Result<u64, Error> {
+    let listed = db::query(
+        tx,
+        "SELECT object_type, property FROM search_indexed WHERE portal_id = $1",
+        &[&portal.0],
+    )
+    .await?;
+    let mut written = 0;
+    for r in &listed {
+        let (object_type, property): (String, String) = (r.try_get(0)?, r.try_get(1)?);
+        written += make_rows(tx, portal, &object_type, &property, |rows| Rows {
+            words: rows.words,
+            ..Rows::default()
+        })
+        .await?;
+    }
+    Ok(written)
+}
+
+/// Reads the type's values of `property`, record chunk by record chunk, and inserts the
+/// rows `keep` keeps of those a write of them makes (`value_index::property_rows`).
+async fn make_rows(
+    tx: &Transaction<'_>,
+    portal: PortalId,
+    object_type: &str,
+    property: &str,
+    keep: impl Fn(Rows) -> Rows,
+) -> Result<u64, Error> {
+    let (mut after, mut written): (ObjectId, u64) = (0, 0);
+    loop {
+        let rows = db::query(
+            tx,
+            "SELECT id, properties::json ->> $4 FROM objects
+             WHERE portal_id = $1 AND object_type = $2 AND id > $3
+             AND json_typeof(properties::json -> $4) = 'string' ORDER BY id LIMIT $5",
+            &[
+                &portal.0,
+                &object_type,
+                &after,
+                &property,
+                &value_index::INDEXING_CHUNK,
+            ],
+        )
+        .await?;
+        let values = rows
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect::<Result<Vec<(ObjectId, String)>, Error>>()?;
+        let Some(&(last, _)) = values.last() else {
+            return Ok(written);
+        };
+        after = last;
+        let rows = keep(value_index::property_rows(property, values));
+        written += (rows.text.len() + rows.numbers.len() + rows.words.len()) as u64;
+        insert(tx, portal, object_type, &rows, "").await?;
+    }
 }
 
 /// How PostgreSQL lists a record's values, for rebuilding a portal's rows.
@@ -181,6 +216,15 @@ async fn delete<C: GenericClient>(
         )
         .await?;
     }
+    if !rows.words.is_empty() {
+        let w = columns(&rows.words);
+        db::execute(
+            c,
+            &sql("search_words", "TEXT"),
+            &[&portal.0, &object_type, &w.ids, &w.names, &w.keys],
+        )
+        .await?;
+    }
     Ok(())
 }
 
@@ -223,8 +267,21 @@ async fn insert<C: GenericClient>(
         )
         .await
     };
-    let (a, b) = tokio::join!(text, numbers);
+    let words = async {
+        if rows.words.is_empty() {
+            return Ok(0);
+        }
+        let w = columns(&rows.words);
+        db::execute(
+            c,
+            &sql("search_words", "TEXT"),
+            &[&portal.0, &object_type, &w.ids, &w.names, &w.keys],
+        )
+        .await
+    };
+    let (a, b, w) = tokio::join!(text, numbers, words);
     a?;
     b?;
+    w?;
     Ok(())
 }

@@ -32,7 +32,7 @@ async fn the_directory_migration_seeds_every_existing_portal() {
                  DROP TABLE journal_entries, journal_filters, journal_subscriptions,
                      oauth_app_tokens;
                  DROP TABLE journal_snapshots, type_generations;
-                 DROP TABLE search_text, search_numbers, search_indexed;
+                 DROP TABLE search_text, search_numbers, search_indexed, search_words;
                  DROP TABLE listener_generation;
                  DROP FUNCTION spoke_listeners_changed();
                  DROP INDEX objects_live_by_id_updated, objects_live_by_updated_id,

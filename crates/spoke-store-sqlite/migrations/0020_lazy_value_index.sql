@@ -9,3 +9,12 @@ CREATE TABLE search_indexed (
 ) WITHOUT ROWID;
 DELETE FROM search_text;
 DELETE FROM search_numbers;
+-- The words of a value of several (CONTAINS_TOKEN), keyed as search_text.
+CREATE TABLE search_words (
+    portal_id   INTEGER NOT NULL,
+    object_type TEXT NOT NULL,
+    property    TEXT NOT NULL,
+    key         TEXT NOT NULL,
+    object_id   INTEGER NOT NULL,
+    PRIMARY KEY (portal_id, object_type, property, key, object_id)
+) WITHOUT ROWID;

@@ -182,6 +182,7 @@ impl AdminStore for SqliteStore {
                 &tx,
                 admin::restore_snapshot_sql(portal, id, &crate::value_index::VALUES),
             )?;
+            crate::value_index::rebuild_words(&tx, portal)?;
             tx.commit()?;
             Ok(true)
         })
@@ -214,6 +215,7 @@ impl AdminStore for SqliteStore {
             for s in &rebuild {
                 done.written += tx.execute(s, [])? as u64;
             }
+            done.written += crate::value_index::rebuild_words(&tx, portal)?;
             run(&tx, then)?;
             tx.commit()?;
             Ok(done)

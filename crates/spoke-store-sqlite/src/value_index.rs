@@ -48,39 +48,66 @@ pub(crate) fn index_properties(
         for sql in &indexing.clear {
             tx.execute(sql, [])?;
         }
-        let path = format!("$.\"{property}\"");
-        let mut read = tx.prepare_cached(
-            "SELECT id, json_extract(properties, ?4) FROM objects
-             WHERE portal_id = ?1 AND object_type = ?2 AND id > ?3
-             AND json_type(properties, ?4) = 'text' ORDER BY id LIMIT ?5",
-        )?;
-        let mut after = 0;
-        loop {
-            let values = read
-                .query_map(
-                    params![
-                        portal.0,
-                        object_type,
-                        after,
-                        path,
-                        value_index::INDEXING_CHUNK
-                    ],
-                    |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
-                )?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            let Some(&(last, _)) = values.last() else {
-                break;
-            };
-            after = last;
-            insert(
-                tx,
-                portal,
-                object_type,
-                &value_index::property_rows(property, values),
-            )?;
-        }
+        make_rows(tx, portal, object_type, property, |rows| rows)?;
     }
     Ok(())
+}
+
+/// Makes the word rows of every listed property of the portal, after a restore's or a
+/// reindex's SQL made its text and number rows (`value_index::rebuild_sql`). Returns how
+/// many it wrote.
+pub(crate) fn rebuild_words(tx: &Connection, portal: PortalId) -> rusqlite::Result<u64> {
+    let listed: Vec<(String, String)> = tx
+        .prepare_cached("SELECT object_type, property FROM search_indexed WHERE portal_id = ?1")?
+        .query_map([portal.0], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut written = 0;
+    for (object_type, property) in listed {
+        written += make_rows(tx, portal, &object_type, &property, |rows| Rows {
+            words: rows.words,
+            ..Rows::default()
+        })?;
+    }
+    Ok(written)
+}
+
+/// Reads the type's values of `property`, record chunk by record chunk, and inserts the
+/// rows `keep` keeps of those a write of them makes (`value_index::property_rows`).
+fn make_rows(
+    tx: &Connection,
+    portal: PortalId,
+    object_type: &str,
+    property: &str,
+    keep: impl Fn(Rows) -> Rows,
+) -> rusqlite::Result<u64> {
+    let path = format!("$.\"{property}\"");
+    let mut read = tx.prepare_cached(
+        "SELECT id, json_extract(properties, ?4) FROM objects
+         WHERE portal_id = ?1 AND object_type = ?2 AND id > ?3
+         AND json_type(properties, ?4) = 'text' ORDER BY id LIMIT ?5",
+    )?;
+    let (mut after, mut written) = (0, 0);
+    loop {
+        let values = read
+            .query_map(
+                params![
+                    portal.0,
+                    object_type,
+                    after,
+                    path,
+                    value_index::INDEXING_CHUNK
+                ],
+                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let Some(&(last, _)) = values.last() else {
+            return Ok(written);
+        };
+        after = last;
+        let rows = keep(value_index::property_rows(property, values));
+        written += (rows.text.len() + rows.numbers.len() + rows.words.len()) as u64;
+        insert(tx, portal, object_type, &rows)?;
+    }
 }
 
 /// Deletes then inserts, so a key may move between records of one batch; only the rows of
@@ -109,12 +136,15 @@ fn delete(
     object_type: &str,
     rows: &Rows,
 ) -> rusqlite::Result<()> {
-    if !rows.text.is_empty() {
-        let mut stmt = tx.prepare_cached(
-            "DELETE FROM search_text WHERE portal_id = ?1 AND object_type = ?2
-             AND property = ?3 AND key = ?4 AND object_id = ?5",
-        )?;
-        for (id, name, key) in &rows.text {
+    for (table, text) in rows.text_keyed() {
+        if text.is_empty() {
+            continue;
+        }
+        let mut stmt = tx.prepare_cached(&format!(
+            "DELETE FROM {table} WHERE portal_id = ?1 AND object_type = ?2
+             AND property = ?3 AND key = ?4 AND object_id = ?5"
+        ))?;
+        for (id, name, key) in text {
             stmt.execute(params![portal.0, object_type, name, key, id])?;
         }
     }
@@ -136,12 +166,15 @@ fn insert(
     object_type: &str,
     rows: &Rows,
 ) -> rusqlite::Result<()> {
-    if !rows.text.is_empty() {
-        let mut stmt = tx.prepare_cached(
-            "INSERT OR IGNORE INTO search_text (portal_id, object_type, property, key, object_id)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-        )?;
-        for (id, name, key) in &rows.text {
+    for (table, text) in rows.text_keyed() {
+        if text.is_empty() {
+            continue;
+        }
+        let mut stmt = tx.prepare_cached(&format!(
+            "INSERT OR IGNORE INTO {table} (portal_id, object_type, property, key, object_id)
+             VALUES (?1, ?2, ?3, ?4, ?5)"
+        ))?;
+        for (id, name, key) in text {
             stmt.execute(params![portal.0, object_type, name, key, id])?;
         }
     }

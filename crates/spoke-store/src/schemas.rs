@@ -408,7 +408,7 @@ pub fn definition_row<C: Columns>(r: &C) -> Result<AssociationDefinition, C::Err
 /// The tables a purge clears of a type's rows (besides its definitions and labels, by
 /// either end, and its records' history and unique values, by record): every row keyed by
 /// `(portal_id, object_type)`.
-pub const PURGED_BY_TYPE: [&str; 8] = [
+pub const PURGED_BY_TYPE: [&str; 9] = [
     "properties",
     "property_groups",
     "pipelines",
@@ -418,6 +418,7 @@ pub const PURGED_BY_TYPE: [&str; 8] = [
     // The value index (`value_index::TABLES`).
     "search_text",
     "search_numbers",
+    "search_words",
 ];
 
 /// Custom object schemas and the association definitions they create.

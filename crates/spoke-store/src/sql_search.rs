@@ -354,6 +354,9 @@ fn index_probe(
     if !value_index::probes(name) {
         return None;
     }
+    if let Condition::ContainsToken(t) = c {
+        return token_probe(b, scope, name, kind, t);
+    }
     // A probed IN binds its list twice (keys and exact operands): past this many values the
     // scan keeps long lists under the backends' parameter limits.
     if matches!(c, Condition::In(vs) if vs.len() > MAX_PROBED_VALUES) {
@@ -456,6 +459,72 @@ fn index_probe(
         scope.object_type,
         on.join(" AND ")
     ))
+}
+
+/// The records whose text key or a word key may meet CONTAINS_TOKEN `token` (see
+/// `value_index`): the key equal to the token, or for `pre*` every key starting with
+/// `pre`; the token or its prefix cut to a key's length, since keys are cut. A token
+/// starting with `*` (nothing every key shares) is left to the scan.
+fn token_probe(
+    b: &mut Binder<'_>,
+    scope: &Scope<'_>,
+    name: &str,
+    kind: Kind,
+    token: &str,
+) -> Option<String> {
+    if kind == Kind::Multi {
+        return None;
+    }
+    let (prefix, wild) = match token.split_once('*') {
+        Some((pre, _)) => (pre, true),
+        None => (token, false),
+    };
+    if prefix.is_empty() {
+        return None;
+    }
+    let key = value_index::truncate(prefix.to_owned());
+    // For `pre*`, the keys starting with `pre`: from `pre` up to, not including, its
+    // successor. A prefix cut to a key's length is the whole key of every match, as a
+    // token without `*` is.
+    let upper = (wild && key.len() == prefix.len()).then(|| successor(&key));
+    if !(scope.indexed)(name) {
+        if !b.unindexed.iter().any(|u| u == name) {
+            b.unindexed.push(name.to_owned());
+        }
+        return None;
+    }
+    let n = b.bind(SqlValue::Text(name.to_owned()));
+    let lo = b.bind(SqlValue::Text(key));
+    let on = match upper {
+        None => format!("key = {lo}"),
+        Some(None) => format!("key >= {lo}"),
+        Some(Some(hi)) => format!("key >= {lo} AND key < {}", b.bind(SqlValue::Text(hi))),
+    };
+    let from = |table: &str| {
+        format!(
+            "SELECT object_id FROM {table} WHERE portal_id = {} AND object_type = {} \
+             AND property = {n} AND {on}",
+            scope.portal, scope.object_type
+        )
+    };
+    Some(format!(
+        "o.id IN ({} UNION ALL {})",
+        from("search_text"),
+        from("search_words")
+    ))
+}
+
+/// The least string greater than every string starting with `s`, or `None` when there is
+/// none (every character of `s` is the largest): bytewise order is code point order.
+fn successor(s: &str) -> Option<String> {
+    let mut chars: Vec<char> = s.chars().collect();
+    while let Some(c) = chars.pop() {
+        if let Some(next) = (u32::from(c) + 1..=u32::from(char::MAX)).find_map(char::from_u32) {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
 }
 
 /// What an index probe looks for: keys in a list, or between bounds.
@@ -613,5 +682,19 @@ mod tests {
         let probe = compile(&Numbered, PortalId(1), "0-1", &q, &|n| n == "city").expect("compiles");
         assert!(probe.unindexed.is_empty());
         assert!(probe.count.text.contains("search_text"));
+    }
+
+    #[test]
+    fn a_successor_bounds_every_string_with_the_prefix() {
+        assert_eq!(successor("ab").as_deref(), Some("ac"));
+        assert_eq!(successor("a\u{d7ff}").as_deref(), Some("a\u{e000}"));
+        assert_eq!(successor("a\u{10ffff}").as_deref(), Some("b"));
+        assert_eq!(successor("\u{10ffff}"), None);
+        for s in ["ab", "abz", "ab\u{10ffff}x", "ab\u{ffff}"] {
+            assert!(
+                s >= "ab" && s < successor("ab").expect("one").as_str(),
+                "{s}"
+            );
+        }
     }
 }

@@ -9,7 +9,10 @@
 //!   [`fold`] of the value ([`text_key`]);
 //! - `search_numbers`: one row per distinct non-zero reading of the value as a number
 //!   ([`number`]), a day ([`date`]) or an instant ([`instant`]), as a double
-//!   ([`number_keys`]).
+//!   ([`number_keys`]);
+//! - `search_words`: one row per distinct word of the fold (the words `CONTAINS_TOKEN`
+//!   matches, [`spoke_core::search::words`]), cut like a text key ([`word_keys`]); none for
+//!   a value that is one word, whose text key is that word.
 //!
 //! The keys do not depend on the property's type: a search names the kind it compares by
 //! (and the conformance suite searches properties nobody defined), and a property's type
@@ -18,8 +21,11 @@
 //! (`sql_search`) then keeps the exact predicate beside the index probe, so the answer is
 //! the scan's by construction. What the index cannot decide falls back to the scan:
 //! conditions that match unset values (NEQ, NOT_IN, NOT_HAS_PROPERTY, NOT_CONTAINS_TOKEN),
-//! multi-selects, ranges on exact-compared text, tokens, and numeric conditions a value
-//! reading 0 would meet (0 is not indexed: every text reads as 0).
+//! multi-selects, ranges on exact-compared text, tokens that start with `*`, `query`, and
+//! numeric conditions a value reading 0 would meet (0 is not indexed: every text reads as
+//! 0). A token matches the whole fold or one of its words, so its records are among those
+//! whose text key or one of whose word keys is the token (cut to a key's length), or,
+//! for `pre*`, starts with `pre`.
 //!
 //! Why superset holds: truncating folded text to a prefix of characters is monotonic in
 //! bytewise order (so `fold(v) >= lo` implies `key >= key(lo)`, `fold(v) <= hi` implies
@@ -75,7 +81,7 @@ pub const TEXT_KEY_CHARS: usize = 200;
 
 /// The index's tables, derived from `objects`: not [`crate::transfer::Table`]s (a copy or
 /// snapshot carries the records and the index is made again from them).
-pub const TABLES: [&str; 2] = ["search_text", "search_numbers"];
+pub const TABLES: [&str; 3] = ["search_text", "search_numbers", "search_words"];
 
 /// The indexed properties: `(portal_id, object_type, property)`, one row each.
 pub const STATE_TABLE: &str = "search_indexed";
@@ -125,6 +131,23 @@ pub fn truncate(folded: String) -> String {
     }
 }
 
+/// The word keys of a stored value: its fold's distinct words, each cut to
+/// [`TEXT_KEY_CHARS`]; none when the fold is a single word (its text key is that word).
+pub fn word_keys(value: &str) -> Vec<String> {
+    let folded = fold(value);
+    let mut keys: Vec<String> = Vec::new();
+    for w in spoke_core::search::words(&folded) {
+        if w.len() == folded.len() {
+            return Vec::new();
+        }
+        let key = truncate(w.to_owned());
+        if !keys.contains(&key) {
+            keys.push(key);
+        }
+    }
+    keys
+}
+
 /// The number keys of a stored value: its readings as a number, a day and an instant, as
 /// doubles, without 0 and without repeats.
 pub fn number_keys(value: &str) -> Vec<f64> {
@@ -152,16 +175,25 @@ pub fn probes(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
 }
 
-/// Index rows of one portal and type: (record, property, key).
+/// An index row of one portal and type: (record, property, key).
+pub type Row<K> = (ObjectId, String, K);
+
+/// Index rows of one portal and type.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Rows {
-    pub text: Vec<(ObjectId, String, String)>,
-    pub numbers: Vec<(ObjectId, String, f64)>,
+    pub text: Vec<Row<String>>,
+    pub numbers: Vec<Row<f64>>,
+    pub words: Vec<Row<String>>,
 }
 
 impl Rows {
     pub fn is_empty(&self) -> bool {
-        self.text.is_empty() && self.numbers.is_empty()
+        self.text.is_empty() && self.numbers.is_empty() && self.words.is_empty()
+    }
+
+    /// The rows of each text-keyed table ([`TABLES`]' first and third), by table name.
+    pub fn text_keyed(&self) -> [(&'static str, &[Row<String>]); 2] {
+        [("search_text", &self.text), ("search_words", &self.words)]
     }
 }
 
@@ -178,6 +210,7 @@ impl Changes {
         for rows in [&mut self.delete, &mut self.insert] {
             rows.text.retain(|(_, name, _)| indexed(name));
             rows.numbers.retain(|(_, name, _)| indexed(name));
+            rows.words.retain(|(_, name, _)| indexed(name));
         }
     }
 
@@ -226,6 +259,18 @@ impl Changes {
         for k in new_numbers {
             if !old_numbers.contains(&k) {
                 self.insert.numbers.push((id, name.to_owned(), k));
+            }
+        }
+        let old_words = old.map(word_keys).unwrap_or_default();
+        let new_words = new.map(word_keys).unwrap_or_default();
+        for k in &old_words {
+            if !new_words.contains(k) {
+                self.delete.words.push((id, name.to_owned(), k.clone()));
+            }
+        }
+        for k in new_words {
+            if !old_words.contains(&k) {
+                self.insert.words.push((id, name.to_owned(), k));
             }
         }
     }
@@ -369,9 +414,11 @@ pub struct Values {
     pub real: fn(&str) -> String,
 }
 
-/// Makes the index rows of every listed property of `portal` again (after a restore puts
-/// its records back, or a reindex cleared them), with the backend's SQL functions of the
-/// core's rules: the same keys [`text_key`] and [`number_keys`] make. Rows go in in key
+/// Makes the text and number rows of every listed property of `portal` again (after a
+/// restore puts its records back, or a reindex cleared them), with the backend's SQL
+/// functions of the core's rules: the same keys [`text_key`] and [`number_keys`] make. The
+/// word rows are made in Rust after these ([`property_rows`]; SQL has no portable split
+/// by `char::is_alphanumeric`). Rows go in in key
 /// order, so a B-tree fills page after page instead of at random.
 pub fn rebuild_sql(v: &Values, portal: PortalId) -> Vec<String> {
     let p = portal.0;
@@ -446,6 +493,7 @@ pub fn property_rows(property: &str, values: impl IntoIterator<Item = (ObjectId,
     }
     let mut rows = c.insert;
     rows.text.sort_by(|a, b| a.2.cmp(&b.2).then(a.0.cmp(&b.0)));
+    rows.words.sort_by(|a, b| a.2.cmp(&b.2).then(a.0.cmp(&b.0)));
     rows.numbers
         .sort_by(|a, b| a.2.total_cmp(&b.2).then(a.0.cmp(&b.0)));
     rows
@@ -469,6 +517,17 @@ mod tests {
         assert_eq!(number_keys("12.5"), vec![12.5, 12.0]);
         assert_eq!(number_keys("1700000000000"), vec![1.7e12]);
         assert_eq!(number_keys("2024-01-02"), vec![2024.0, 1_704_153_600_000.0]);
+    }
+
+    #[test]
+    fn word_keys_are_the_words_of_a_value_of_several() {
+        assert_eq!(word_keys("Ada"), Vec::<String>::new());
+        assert_eq!(word_keys("  ADA  "), Vec::<String>::new());
+        assert_eq!(word_keys("Ada Lovelace, ada"), vec!["ada", "lovelace"]);
+        assert_eq!(word_keys("a@b.com"), vec!["a", "b", "com"]);
+        assert_eq!(word_keys("x!"), vec!["x"]);
+        let long = "w".repeat(TEXT_KEY_CHARS + 3) + " x";
+        assert_eq!(word_keys(&long)[0].chars().count(), TEXT_KEY_CHARS);
     }
 
     #[test]

@@ -128,6 +128,31 @@ fn queries() -> Vec<(String, SearchQuery)> {
         field("n", Kind::Datetime),
         Condition::Eq(Operand::Millis(1_704_153_600_000)),
     );
+    // Tokens: a whole value, a word of several, prefixes, a suffix (the scan), and tokens
+    // longer than a key, with and without `*`.
+    let omegas = "ω".repeat(205);
+    let omegas_wild = format!("{omegas}*");
+    for token in [
+        "ada",
+        "lovelace",
+        "hopper",
+        "ad*",
+        "gr*",
+        "grace-h*",
+        "*er",
+        "ω*",
+        "x",
+        omegas.as_str(),
+        omegas_wild.as_str(),
+    ] {
+        for kind in [Kind::Text, Kind::Exact] {
+            add(
+                "token",
+                field("firstname", kind),
+                Condition::ContainsToken(token.to_owned()),
+            );
+        }
+    }
     out
 }
 
@@ -198,7 +223,15 @@ async fn stored(store: &dyn Store, portal: PortalId) -> Vec<ObjectRecord> {
 }
 
 fn values(i: usize) -> Vec<(&'static str, String)> {
-    let names = ["Ada", "ada ", "Grace", "ADA", "zed"];
+    let names = [
+        "Ada",
+        "ada ",
+        "Grace",
+        "ADA",
+        "zed",
+        "Ada Lovelace",
+        "grace-hopper!",
+    ];
     let numbers = ["5", "12.5", "7", "abc", "2024-01-02", "-3", "1e3", ""];
     let mut v = vec![("firstname", names[i % names.len()].to_owned())];
     if i % 3 != 2 {
