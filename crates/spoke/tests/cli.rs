@@ -1317,3 +1317,26 @@ async fn reindex_repairs_a_stale_index_on_postgres() {
     })
     .await;
 }
+
+/// `serve` runs with mimalloc's purge delay at 0 (it starts itself again with the variable
+/// set: `return_freed_memory_sooner`), and a delay the user chose is kept.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn serve_returns_freed_memory_sooner_unless_told_otherwise() {
+    let purge_delay = |server: &common::Server| -> Option<String> {
+        let environ = std::fs::read(format!("/proc/{}/environ", server.pid())).expect("environ");
+        environ
+            .split(|b| *b == 0)
+            .filter_map(|kv| std::str::from_utf8(kv).ok())
+            .find_map(|kv| kv.strip_prefix("MIMALLOC_PURGE_DELAY=").map(str::to_owned))
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = db_url(dir.path());
+    let server = common::Server::start(&["--database", &url]).await;
+    assert_eq!(purge_delay(&server).as_deref(), Some("0"));
+    server.stop();
+    let server =
+        common::Server::start_with(&["--database", &url], &[("MIMALLOC_PURGE_DELAY", "25")]).await;
+    assert_eq!(purge_delay(&server).as_deref(), Some("25"));
+    server.stop();
+}

@@ -146,6 +146,11 @@ pub struct Server {
 }
 
 impl Server {
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Starts `spoke serve` with `db` (`--database URL ...`) and waits for /healthz.
     pub async fn start(db: &[&str]) -> Self {
         Self::start_with(db, &[]).await
