@@ -245,8 +245,9 @@ impl AdminStore for PostgresStore {
     }
 
     async fn reindex_portal(&self, portal: PortalId) -> StoreResult<Reindexed> {
-        // One snapshot of the portal for the whole rebuild: a record write that commits
-        // meanwhile and touches a row this deletes makes it run again (as a restore).
+        // One snapshot of the portal for the whole rebuild, taken after the list of indexed
+        // properties is locked against writers (`value_index::exclude_writers`): record
+        // writes wait for the rebuild instead of racing it.
         self.write(TxMode::PORTAL, (), move |tx, ()| {
             Box::pin(async move {
                 crate::value_index::exclude_writers(tx).await?;

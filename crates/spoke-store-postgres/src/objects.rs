@@ -349,56 +349,44 @@ impl PostgresStore {
     /// yet (`value_index`'s lazy indexing), unless another process already listed them.
     async fn compile_search(&self, search: &RecordSearch<'_>) -> StoreResult<Compiled> {
         let (portal, object_type) = (search.portal, search.object_type);
-        let known = &self.inner.indexed;
-        let compile = || {
-            spoke_store::sql_search::compile(
-                &crate::search::Postgres,
-                portal,
-                object_type,
-                search.query,
-                &|name| known.has(portal, object_type, name),
-            )
-            .map_err(|e| spoke_store::StoreError::Internal(e.to_string()))
-        };
-        let compiled = compile()?;
-        if compiled.unindexed.is_empty() {
-            return Ok(compiled);
-        }
-        let listed = async {
-            let client = self.client().await?;
-            let rows = db::query(
-                &client,
-                "SELECT property FROM search_indexed WHERE portal_id = $1 AND object_type = $2",
-                &[&portal.0, &object_type],
-            )
-            .await?;
-            rows.iter()
-                .map(|r| r.try_get::<_, String>(0))
-                .collect::<Result<HashSet<_>, _>>()
-                .map_err(Error::from)
-        }
+        spoke_store::sql_search::compile_indexing(
+            &crate::search::Postgres,
+            search,
+            &self.inner.indexed,
+            |names| async move {
+                let listed = async {
+                    let client = self.client().await?;
+                    let rows = db::query(
+                        &client,
+                        "SELECT property FROM search_indexed WHERE portal_id = $1 AND object_type = $2",
+                        &[&portal.0, &object_type],
+                    )
+                    .await?;
+                    rows.iter()
+                        .map(|r| r.try_get::<_, String>(0))
+                        .collect::<Result<HashSet<_>, _>>()
+                        .map_err(Error::from)
+                }
+                .await
+                .map_err(into_store)?;
+                let missing: Vec<String> =
+                    names.into_iter().filter(|n| !listed.contains(n)).collect();
+                if missing.is_empty() {
+                    return Ok(());
+                }
+                self.write(
+                    TxMode::RECORDS,
+                    (object_type.to_owned(), missing),
+                    move |tx, (ty, missing)| {
+                        Box::pin(async move {
+                            crate::value_index::index_properties(tx, portal, ty, missing).await?;
+                            Ok(Finish::Commit(()))
+                        })
+                    },
+                )
+                .await
+            },
+        )
         .await
-        .map_err(into_store)?;
-        let missing: Vec<String> = compiled
-            .unindexed
-            .iter()
-            .filter(|n| !listed.contains(*n))
-            .cloned()
-            .collect();
-        if !missing.is_empty() {
-            self.write(
-                TxMode::RECORDS,
-                (object_type.to_owned(), missing),
-                move |tx, (ty, missing)| {
-                    Box::pin(async move {
-                        crate::value_index::index_properties(tx, portal, ty, missing).await?;
-                        Ok(Finish::Commit(()))
-                    })
-                },
-            )
-            .await?;
-        }
-        known.add(portal, object_type, &compiled.unindexed);
-        compile()
     }
 }

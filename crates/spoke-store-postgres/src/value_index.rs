@@ -11,7 +11,7 @@ use std::collections::HashSet;
 
 use deadpool_postgres::{GenericClient, Transaction};
 use spoke_core::{ObjectId, PortalId};
-use spoke_store::value_index::{self, Changes, Rows, Values};
+use spoke_store::value_index::{self, Changes, Row, Rows, Values};
 
 use crate::{db, Error};
 
@@ -198,14 +198,16 @@ async fn delete<C: GenericClient>(
                      AND s.key = d.key AND s.object_id = d.object_id OFFSET 0) v))"
         )
     };
-    if !rows.text.is_empty() {
-        let t = columns(&rows.text);
-        db::execute(
-            c,
-            &sql("search_text", "TEXT"),
-            &[&portal.0, &object_type, &t.ids, &t.names, &t.keys],
-        )
-        .await?;
+    for (table, text) in rows.text_keyed() {
+        if !text.is_empty() {
+            let t = columns(text);
+            db::execute(
+                c,
+                &sql(table, "TEXT"),
+                &[&portal.0, &object_type, &t.ids, &t.names, &t.keys],
+            )
+            .await?;
+        }
     }
     if !rows.numbers.is_empty() {
         let n = columns(&rows.numbers);
@@ -216,23 +218,14 @@ async fn delete<C: GenericClient>(
         )
         .await?;
     }
-    if !rows.words.is_empty() {
-        let w = columns(&rows.words);
-        db::execute(
-            c,
-            &sql("search_words", "TEXT"),
-            &[&portal.0, &object_type, &w.ids, &w.names, &w.keys],
-        )
-        .await?;
-    }
     Ok(())
 }
 
-async fn insert<C: GenericClient>(
+async fn insert<'a, C: GenericClient>(
     c: &C,
     portal: PortalId,
     object_type: &str,
-    rows: &Rows,
+    rows: &'a Rows,
     on_conflict: &str,
 ) -> Result<(), Error> {
     let sql = |table: &str, ty: &str| {
@@ -243,18 +236,24 @@ async fn insert<C: GenericClient>(
              {on_conflict}"
         )
     };
-    let text = async {
-        if rows.text.is_empty() {
-            return Ok(0);
+    let text_keyed = |table: &'static str, text: &'a [Row<String>]| {
+        let sql = sql(table, "TEXT");
+        async move {
+            if text.is_empty() {
+                return Ok(0);
+            }
+            let t = columns(text);
+            db::execute(
+                c,
+                &sql,
+                &[&portal.0, &object_type, &t.ids, &t.names, &t.keys],
+            )
+            .await
         }
-        let t = columns(&rows.text);
-        db::execute(
-            c,
-            &sql("search_text", "TEXT"),
-            &[&portal.0, &object_type, &t.ids, &t.names, &t.keys],
-        )
-        .await
     };
+    let [(text_table, text), (words_table, words)] = rows.text_keyed();
+    let text = text_keyed(text_table, text);
+    let words = text_keyed(words_table, words);
     let numbers = async {
         if rows.numbers.is_empty() {
             return Ok(0);
@@ -264,18 +263,6 @@ async fn insert<C: GenericClient>(
             c,
             &sql("search_numbers", "FLOAT8"),
             &[&portal.0, &object_type, &n.ids, &n.names, &n.keys],
-        )
-        .await
-    };
-    let words = async {
-        if rows.words.is_empty() {
-            return Ok(0);
-        }
-        let w = columns(&rows.words);
-        db::execute(
-            c,
-            &sql("search_words", "TEXT"),
-            &[&portal.0, &object_type, &w.ids, &w.names, &w.keys],
         )
         .await
     };

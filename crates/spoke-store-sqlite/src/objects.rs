@@ -366,31 +366,21 @@ impl SqliteStore {
     /// yet (`value_index`'s lazy indexing): their rows are made on the writer, in one
     /// transaction, before this search reads them.
     async fn compile_search(&self, search: &RecordSearch<'_>) -> StoreResult<Compiled> {
-        let (portal, object_type) = (search.portal, search.object_type);
-        let known = &self.inner.indexed;
-        let compile = || {
-            spoke_store::sql_search::compile(
-                &crate::search::Sqlite,
-                portal,
-                object_type,
-                search.query,
-                &|name| known.has(portal, object_type, name),
-            )
-            .map_err(crate::internal)
-        };
-        let compiled = compile()?;
-        if compiled.unindexed.is_empty() {
-            return Ok(compiled);
-        }
-        let (ty, names) = (object_type.to_owned(), compiled.unindexed.clone());
-        self.write(move |conn| {
-            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            crate::value_index::index_properties(&tx, portal, &ty, &names)?;
-            tx.commit()
-        })
-        .await?;
-        known.add(portal, object_type, &compiled.unindexed);
-        compile()
+        let (portal, ty) = (search.portal, search.object_type.to_owned());
+        spoke_store::sql_search::compile_indexing(
+            &crate::search::Sqlite,
+            search,
+            &self.inner.indexed,
+            |names| {
+                self.write(move |conn| {
+                    let tx =
+                        conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                    crate::value_index::index_properties(&tx, portal, &ty, &names)?;
+                    tx.commit()
+                })
+            },
+        )
+        .await
     }
 }
 

@@ -190,6 +190,36 @@ pub fn compile(
     })
 }
 
+/// Compiles `search` as [`compile`] does with the properties this process knows are
+/// indexed (`known`), and when it could probe others (`value_index`'s lazy indexing): has
+/// `index` list them and make their rows, remembers them, and compiles again. `index`
+/// finishes before the search reads anything, so the search probes complete rows.
+pub async fn compile_indexing<F, Fut>(
+    dialect: &(dyn Dialect + Sync),
+    search: &crate::RecordSearch<'_>,
+    known: &value_index::Known,
+    index: F,
+) -> crate::StoreResult<Compiled>
+where
+    F: FnOnce(Vec<String>) -> Fut,
+    Fut: std::future::Future<Output = crate::StoreResult<()>>,
+{
+    let (portal, object_type) = (search.portal, search.object_type);
+    let compile = || {
+        compile(dialect, portal, object_type, search.query, &|name| {
+            known.has(portal, object_type, name)
+        })
+        .map_err(|e| crate::StoreError::Internal(e.to_string()))
+    };
+    let compiled = compile()?;
+    if compiled.unindexed.is_empty() {
+        return Ok(compiled);
+    }
+    index(compiled.unindexed.clone()).await?;
+    known.add(portal, object_type, &compiled.unindexed);
+    compile()
+}
+
 /// The placeholders of the portal and type, for subqueries.
 struct Scope<'a> {
     portal: &'a str,
@@ -433,10 +463,7 @@ fn index_probe(
     if keys.list.is_empty() && keys.lo.is_none() && keys.hi.is_none() {
         return None;
     }
-    if !(scope.indexed)(name) {
-        if !b.unindexed.iter().any(|u| u == name) {
-            b.unindexed.push(name.to_owned());
-        }
+    if !indexed(b, scope, name) {
         return None;
     }
     let n = b.bind(SqlValue::Text(name.to_owned()));
@@ -459,6 +486,18 @@ fn index_probe(
         scope.object_type,
         on.join(" AND ")
     ))
+}
+
+/// Whether property `name` is indexed; if not, the compilation notes it
+/// ([`Compiled::unindexed`]).
+fn indexed(b: &mut Binder<'_>, scope: &Scope<'_>, name: &str) -> bool {
+    if (scope.indexed)(name) {
+        return true;
+    }
+    if !b.unindexed.iter().any(|u| u == name) {
+        b.unindexed.push(name.to_owned());
+    }
+    false
 }
 
 /// The records whose text key or a word key may meet CONTAINS_TOKEN `token` (see
@@ -487,10 +526,7 @@ fn token_probe(
     // successor. A prefix cut to a key's length is the whole key of every match, as a
     // token without `*` is.
     let upper = (wild && key.len() == prefix.len()).then(|| successor(&key));
-    if !(scope.indexed)(name) {
-        if !b.unindexed.iter().any(|u| u == name) {
-            b.unindexed.push(name.to_owned());
-        }
+    if !indexed(b, scope, name) {
         return None;
     }
     let n = b.bind(SqlValue::Text(name.to_owned()));
