@@ -293,10 +293,9 @@ async fn write(
     // error that is not such a refusal (a unique violation to retry on, say).
     // The value index: rows of new records cannot be there yet; a stored record's are
     // deleted before they are inserted.
-    let mut fresh_values = Changes::of_decision_split(decided, true);
-    let mut later_values = Changes::of_decision_split(decided, false);
-    fresh_values.retain(|name| indexed.contains(name));
-    later_values.retain(|name| indexed.contains(name));
+    let listed = |name: &str| indexed.contains(name);
+    let fresh_values = Changes::of_decision_split(decided, true, &listed);
+    let later_values = Changes::of_decision_split(decided, false, &listed);
     let index = async {
         crate::value_index::apply(tx, ctx.portal, &ctx.object_type, &fresh_values, "").await?;
         crate::value_index::apply(

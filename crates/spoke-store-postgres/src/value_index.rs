@@ -24,18 +24,28 @@ pub(crate) async fn listed<C: GenericClient>(
     object_type: &str,
 ) -> Result<HashSet<String>, Error> {
     // Sent together; the read runs (and takes its snapshot) after the lock is granted.
-    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&portal.0, &object_type];
-    let (locked, rows) = tokio::join!(
+    let (locked, listed) = tokio::join!(
         biased;
         c.batch_execute("LOCK TABLE search_indexed IN ROW EXCLUSIVE MODE"),
-        db::query(
-            c,
-            "SELECT property FROM search_indexed WHERE portal_id = $1 AND object_type = $2",
-            &params,
-        )
+        read_list(c, portal, object_type)
     );
     locked?;
-    Ok(rows?
+    listed
+}
+
+/// The type's listed properties as the caller's snapshot sees them, without a lock.
+pub(crate) async fn read_list<C: GenericClient>(
+    c: &C,
+    portal: PortalId,
+    object_type: &str,
+) -> Result<HashSet<String>, Error> {
+    let rows = db::query(
+        c,
+        "SELECT property FROM search_indexed WHERE portal_id = $1 AND object_type = $2",
+        &[&portal.0, &object_type],
+    )
+    .await?;
+    Ok(rows
         .iter()
         .map(|r| r.try_get(0))
         .collect::<Result<_, _>>()?)

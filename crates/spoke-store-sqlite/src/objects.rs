@@ -194,12 +194,9 @@ fn write(
             ctx.source.source_id
         ])?;
     }
-    crate::value_index::apply(
-        tx,
-        ctx.portal,
-        &ctx.object_type,
-        value_index::Changes::of_decision(decided),
-    )?;
+    crate::value_index::apply(tx, ctx.portal, &ctx.object_type, |indexed| {
+        value_index::Changes::of_decision(decided, indexed)
+    })?;
     let mut links = Vec::new();
     for (from, to, t) in decided.links() {
         crate::associations::write_link(tx, ctx.portal, from, to, t, &mut links)?;

@@ -123,18 +123,24 @@ fn reindex(
     after: (PortalId, &str, &BTreeMap<String, String>),
 ) -> rusqlite::Result<()> {
     let (portal, ty, values) = after;
-    let mut same = Changes::default();
-    match before {
-        Some((p, t, old)) if p == portal && t == ty => same.record(id, Some(&old), Some(values)),
+    let old = match before {
+        Some((p, t, old)) if p == portal && t == ty => Some(old),
         Some((p, t, old)) => {
-            let mut gone = Changes::default();
-            gone.record(id, Some(&old), None);
-            crate::value_index::apply(tx, p, &t, gone)?;
-            same.record(id, None, Some(values));
+            // Moved to another portal or type: its rows there go.
+            crate::value_index::apply(tx, p, &t, |indexed| {
+                let mut gone = Changes::default();
+                gone.record_where(id, Some(&old), None, indexed);
+                gone
+            })?;
+            None
         }
-        None => same.record(id, None, Some(values)),
-    }
-    crate::value_index::apply(tx, portal, ty, same)
+        None => None,
+    };
+    crate::value_index::apply(tx, portal, ty, |indexed| {
+        let mut same = Changes::default();
+        same.record_where(id, old.as_ref(), Some(values), indexed);
+        same
+    })
 }
 
 /// AUTOINCREMENT keeps the largest id ever used in `sqlite_sequence`; it already moves past

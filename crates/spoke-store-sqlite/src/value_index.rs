@@ -110,22 +110,20 @@ fn make_rows(
     }
 }
 
-/// Deletes then inserts, so a key may move between records of one batch; only the rows of
-/// listed properties.
+/// Deletes then inserts the rows `changes` makes of the listed properties (it is given
+/// the list, and runs only when something is listed), so a key may move between records
+/// of one batch.
 pub(crate) fn apply(
     tx: &Connection,
     portal: PortalId,
     object_type: &str,
-    mut changes: Changes,
+    changes: impl FnOnce(&dyn Fn(&str) -> bool) -> Changes,
 ) -> rusqlite::Result<()> {
-    if changes.delete.is_empty() && changes.insert.is_empty() {
-        return Ok(());
-    }
     let indexed = listed(tx, portal, object_type)?;
     if indexed.is_empty() {
         return Ok(());
     }
-    changes.retain(|name| indexed.contains(name));
+    let changes = changes(&|name| indexed.contains(name));
     delete(tx, portal, object_type, &changes.delete)?;
     insert(tx, portal, object_type, &changes.insert)
 }

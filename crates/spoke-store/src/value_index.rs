@@ -47,8 +47,8 @@
 //! process may remember what it once read there ([`Known`]).
 //!
 //! Who keeps the rows: a record write (`write_objects`) deletes and inserts the rows of
-//! the values it changed ([`Changes::of_decision`]) of the listed properties
-//! ([`Changes::retain`], from the list read in its own transaction), in its own
+//! the values it changed ([`Changes::of_decision`]) of the listed properties (the list
+//! read in its own transaction, before any key is computed), in its own
 //! transaction; an import of `objects` rows (`spoke copy`) does the same per row; a type
 //! purge (`schemas::PURGED_BY_TYPE`) and a portal reset, restore or deletion delete the
 //! rows ([`clear_portal_sql`]) and a restore rebuilds them from the restored records in
@@ -222,17 +222,30 @@ impl Changes {
         before: Option<&BTreeMap<String, String>>,
         after: Option<&BTreeMap<String, String>>,
     ) {
+        self.record_where(id, before, after, &|_| true);
+    }
+
+    /// [`record`](Self::record) for the properties `indexed` names only: the keys of the
+    /// others are not even computed (a write's hot path, when few properties are indexed).
+    pub fn record_where(
+        &mut self,
+        id: ObjectId,
+        before: Option<&BTreeMap<String, String>>,
+        after: Option<&BTreeMap<String, String>>,
+        indexed: &dyn Fn(&str) -> bool,
+    ) {
         let empty = BTreeMap::new();
         let before = before.unwrap_or(&empty);
         let after = after.unwrap_or(&empty);
         for (name, old) in before {
             match after.get(name) {
                 Some(new) if new == old => {}
+                _ if !indexed(name) => {}
                 new => self.value(id, name, Some(old), new.map(String::as_str)),
             }
         }
         for (name, new) in after {
-            if !before.contains_key(name) {
+            if !before.contains_key(name) && indexed(name) {
                 self.value(id, name, None, Some(new));
             }
         }
@@ -275,23 +288,32 @@ impl Changes {
         }
     }
 
-    /// The rows a batch's decision changes: every value of the records it creates, the
-    /// changed values of the records it updates. Call after [`Decided::set_ids`].
-    pub fn of_decision(decided: &Decided<'_>) -> Changes {
-        Self::of_records(decided, |_| true)
+    /// The rows a batch's decision changes, of the properties `indexed` names: every value
+    /// of the records it creates, the changed values of the records it updates. Call after
+    /// [`Decided::set_ids`].
+    pub fn of_decision(decided: &Decided<'_>, indexed: &dyn Fn(&str) -> bool) -> Changes {
+        Self::of_records(decided, |_| true, indexed)
     }
 
     /// [`of_decision`](Self::of_decision) for the records it creates only (`new`), or for
     /// the stored records it changes only.
-    pub fn of_decision_split(decided: &Decided<'_>, new: bool) -> Changes {
-        Self::of_records(decided, |created| created == new)
+    pub fn of_decision_split(
+        decided: &Decided<'_>,
+        new: bool,
+        indexed: &dyn Fn(&str) -> bool,
+    ) -> Changes {
+        Self::of_records(decided, |created| created == new, indexed)
     }
 
-    fn of_records(decided: &Decided<'_>, keep: impl Fn(bool) -> bool) -> Changes {
+    fn of_records(
+        decided: &Decided<'_>,
+        keep: impl Fn(bool) -> bool,
+        indexed: &dyn Fn(&str) -> bool,
+    ) -> Changes {
         let mut c = Changes::default();
         for (id, before, after) in decided.value_changes() {
             if keep(before.is_none()) {
-                c.record(id, before, Some(after));
+                c.record_where(id, before, Some(after), indexed);
             }
         }
         c
