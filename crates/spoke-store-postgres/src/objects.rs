@@ -345,8 +345,9 @@ impl ObjectStore for PostgresStore {
 }
 
 impl PostgresStore {
-    /// Compiles a search, first indexing the properties it could probe that are not indexed
-    /// yet (`value_index`'s lazy indexing), unless another process already listed them.
+    /// Compiles a search, first indexing the properties it could probe that are not
+    /// complete yet (`value_index`'s lazy indexing), unless another process completed them:
+    /// one transaction per step, so that writers wait for one step at most.
     async fn compile_search(&self, search: &RecordSearch<'_>) -> StoreResult<Compiled> {
         let (portal, object_type) = (search.portal, search.object_type);
         spoke_store::sql_search::compile_indexing(
@@ -354,28 +355,36 @@ impl PostgresStore {
             search,
             &self.inner.indexed,
             |names| async move {
-                let listed = async {
+                let complete = async {
                     let client = self.client().await?;
-                    crate::value_index::read_list(&client, portal, object_type).await
+                    crate::value_index::read_complete(&client, portal, object_type).await
                 }
                 .await
                 .map_err(into_store)?;
-                let missing: Vec<String> =
-                    names.into_iter().filter(|n| !listed.contains(n)).collect();
-                if missing.is_empty() {
-                    return Ok(());
+                let missing: Vec<String> = names
+                    .into_iter()
+                    .filter(|n| !complete.contains(n))
+                    .collect();
+                while !missing.is_empty() {
+                    let complete = self
+                        .write(
+                            TxMode::RECORDS,
+                            (object_type.to_owned(), &missing),
+                            move |tx, (ty, missing)| {
+                                Box::pin(async move {
+                                    let complete =
+                                        crate::value_index::index_step(tx, portal, ty, missing)
+                                            .await?;
+                                    Ok(Finish::Commit(complete))
+                                })
+                            },
+                        )
+                        .await?;
+                    if complete {
+                        break;
+                    }
                 }
-                self.write(
-                    TxMode::RECORDS,
-                    (object_type.to_owned(), missing),
-                    move |tx, (ty, missing)| {
-                        Box::pin(async move {
-                            crate::value_index::index_properties(tx, portal, ty, missing).await?;
-                            Ok(Finish::Commit(()))
-                        })
-                    },
-                )
-                .await
+                Ok(())
             },
         )
         .await

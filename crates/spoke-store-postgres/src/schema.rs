@@ -82,6 +82,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0021_lazy_value_index",
         include_str!("../migrations/0021_lazy_value_index.sql"),
     ),
+    (
+        "0022_indexing_in_steps",
+        include_str!("../migrations/0022_indexing_in_steps.sql"),
+    ),
 ];
 
 /// The advisory lock's first key: "spok" in ASCII, so it does not meet other applications'

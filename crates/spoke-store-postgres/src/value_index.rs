@@ -3,9 +3,10 @@
 //! properties listed as indexed; and the making of a property's rows on its first search.
 //!
 //! The list (`search_indexed`) is read by a writer under `ROW EXCLUSIVE`, a mode writers
-//! share, and an indexing (or a restore, or a reindex, which rebuild from it) holds `SHARE
-//! ROW EXCLUSIVE`, which excludes writers and itself: a writer either commits before the
-//! indexing reads the records, or reads the list after the indexing listed the property.
+//! share, and an indexing step (or a restore, or a reindex, which rebuild from it) holds
+//! `SHARE ROW EXCLUSIVE`, which excludes writers and itself: a writer either commits before
+//! the step reads the records, or reads the list after the property was listed, and keeps
+//! its rows itself.
 
 use std::collections::HashSet;
 
@@ -60,32 +61,65 @@ pub(crate) async fn exclude_writers(tx: &Transaction<'_>) -> Result<(), Error> {
     Ok(())
 }
 
-/// Lists `properties` of the type as indexed and makes their rows, those not listed yet
-/// (`value_index::Indexing`).
-pub(crate) async fn index_properties(
+/// The type's complete properties (`value_index::Indexing`) as the caller's snapshot sees
+/// them, without a lock.
+pub(crate) async fn read_complete<C: GenericClient>(
+    c: &C,
+    portal: PortalId,
+    object_type: &str,
+) -> Result<HashSet<String>, Error> {
+    let rows = db::query(
+        c,
+        "SELECT property FROM search_indexed WHERE portal_id = $1 AND object_type = $2
+         AND pending_after IS NULL",
+        &[&portal.0, &object_type],
+    )
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect::<Result<_, _>>()?)
+}
+
+/// One step of indexing `properties` of the type (`value_index::Indexing`), writers
+/// excluded until the transaction ends: lists those not listed yet, and makes the rows of
+/// the next chunk of records of the first one not complete. Returns whether all are
+/// complete.
+pub(crate) async fn index_step(
     tx: &Transaction<'_>,
     portal: PortalId,
     object_type: &str,
     properties: &[String],
-) -> Result<(), Error> {
+) -> Result<bool, Error> {
     exclude_writers(tx).await?;
     for property in properties {
         let indexing = value_index::Indexing::new(portal, object_type, property);
         // Not `prepare_cached`: each statement names its portal and property.
-        if tx.execute(indexing.list.as_str(), &[]).await? == 0 {
-            continue;
+        if tx.execute(indexing.list.as_str(), &[]).await? > 0 {
+            for sql in &indexing.clear {
+                tx.execute(sql.as_str(), &[]).await?;
+            }
         }
-        for sql in &indexing.clear {
-            tx.execute(sql.as_str(), &[]).await?;
-        }
-        make_rows(tx, portal, object_type, property, |rows| rows).await?;
+        let pending: Option<ObjectId> = tx
+            .query_one(indexing.pending.as_str(), &[])
+            .await?
+            .try_get(0)?;
+        let Some(after) = pending else { continue };
+        let (read, last, _) =
+            make_chunk(tx, portal, object_type, property, after, |rows| rows).await?;
+        tx.execute(
+            indexing.advance(value_index::step_end(read, last)).as_str(),
+            &[],
+        )
+        .await?;
+        return Ok(false);
     }
-    Ok(())
+    Ok(true)
 }
 
 /// Makes the word rows of every listed property of the portal, after a restore's or a
-/// reindex's SQL made its text and number rows (`value_index::rebuild_sql`). Returns how
-/// many it wrote.
+/// reindex's SQL made its text and number rows (`value_index::rebuild_sql`), and marks
+/// every listed property complete. Returns how many rows it wrote.
 pub(crate) async fn rebuild_words(tx: &Transaction<'_>, portal: PortalId) -> Result<u64, Error> {
     let listed = db::query(
         tx,
@@ -96,52 +130,61 @@ pub(crate) async fn rebuild_words(tx: &Transaction<'_>, portal: PortalId) -> Res
     let mut written = 0;
     for r in &listed {
         let (object_type, property): (String, String) = (r.try_get(0)?, r.try_get(1)?);
-        written += make_rows(tx, portal, &object_type, &property, |rows| Rows {
-            words: rows.words,
-            ..Rows::default()
-        })
-        .await?;
+        let mut after = 0;
+        loop {
+            let (read, last, rows) =
+                make_chunk(tx, portal, &object_type, &property, after, |rows| Rows {
+                    words: rows.words,
+                    ..Rows::default()
+                })
+                .await?;
+            written += rows;
+            match value_index::step_end(read, last) {
+                Some(last) => after = last,
+                None => break,
+            }
+        }
     }
+    tx.execute(value_index::complete_portal_sql(portal).as_str(), &[])
+        .await?;
     Ok(written)
 }
 
-/// Reads the type's values of `property`, record chunk by record chunk, and inserts the
-/// rows `keep` keeps of those a write of them makes (`value_index::property_rows`).
-async fn make_rows(
+/// Reads the values of `property` of the next chunk of the type's records after `after`
+/// (`value_index::indexing_chunk`), and inserts the rows `keep` keeps of those a write of
+/// them makes (`value_index::property_rows`), ignoring rows already there. Returns how many
+/// records it read, the last one's id, and how many rows it inserted.
+async fn make_chunk(
     tx: &Transaction<'_>,
     portal: PortalId,
     object_type: &str,
     property: &str,
+    after: ObjectId,
     keep: impl Fn(Rows) -> Rows,
-) -> Result<u64, Error> {
-    let (mut after, mut written): (ObjectId, u64) = (0, 0);
-    loop {
-        let rows = db::query(
-            tx,
-            "SELECT id, properties::json ->> $4 FROM objects
-             WHERE portal_id = $1 AND object_type = $2 AND id > $3
-             AND json_typeof(properties::json -> $4) = 'string' ORDER BY id LIMIT $5",
-            &[
-                &portal.0,
-                &object_type,
-                &after,
-                &property,
-                &value_index::INDEXING_CHUNK,
-            ],
-        )
-        .await?;
-        let values = rows
-            .iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-            .collect::<Result<Vec<(ObjectId, String)>, Error>>()?;
-        let Some(&(last, _)) = values.last() else {
-            return Ok(written);
-        };
-        after = last;
-        let rows = keep(value_index::property_rows(property, values));
-        written += (rows.text.len() + rows.numbers.len() + rows.words.len()) as u64;
-        insert(tx, portal, object_type, &rows, "").await?;
-    }
+) -> Result<(usize, ObjectId, u64), Error> {
+    let rows = db::query(
+        tx,
+        "SELECT id, properties::json ->> $4 FROM objects
+         WHERE portal_id = $1 AND object_type = $2 AND id > $3
+         AND json_typeof(properties::json -> $4) = 'string' ORDER BY id LIMIT $5",
+        &[
+            &portal.0,
+            &object_type,
+            &after,
+            &property,
+            &value_index::indexing_chunk(),
+        ],
+    )
+    .await?;
+    let values = rows
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect::<Result<Vec<(ObjectId, String)>, Error>>()?;
+    let (read, last) = (values.len(), values.last().map_or(after, |v| v.0));
+    let rows = keep(value_index::property_rows(property, values));
+    let written = (rows.text.len() + rows.numbers.len() + rows.words.len()) as u64;
+    insert(tx, portal, object_type, &rows, "ON CONFLICT DO NOTHING").await?;
+    Ok((read, last, written))
 }
 
 /// How PostgreSQL lists a record's values, for rebuilding a portal's rows.

@@ -242,3 +242,16 @@ async fn indexing_racing_writes_misses_no_record() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn indexing_in_steps_racing_updates_misses_no_record() {
+    common::with_db(|db| async move {
+        let stores = two_stores(&db).await;
+        concurrency::indexing_in_steps_racing_updates_misses_no_record(
+            &handles(&stores),
+            PortalId(7142),
+        )
+        .await;
+    })
+    .await;
+}

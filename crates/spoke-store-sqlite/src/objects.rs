@@ -3,6 +3,7 @@
 //! writer is alone), and writes the decision statement by statement.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -359,22 +360,35 @@ impl ObjectStore for SqliteStore {
 }
 
 impl SqliteStore {
-    /// Compiles a search, first indexing the properties it could probe that are not indexed
-    /// yet (`value_index`'s lazy indexing): their rows are made on the writer, in one
-    /// transaction, before this search reads them.
+    /// Compiles a search, first indexing the properties it could probe that are not
+    /// complete yet (`value_index`'s lazy indexing): their rows are made on the writer, one
+    /// transaction per step so that writes queued meanwhile run between steps, before this
+    /// search reads them.
     async fn compile_search(&self, search: &RecordSearch<'_>) -> StoreResult<Compiled> {
-        let (portal, ty) = (search.portal, search.object_type.to_owned());
+        let (portal, ty) = (search.portal, search.object_type);
         spoke_store::sql_search::compile_indexing(
             &crate::search::Sqlite,
             search,
             &self.inner.indexed,
-            |names| {
-                self.write(move |conn| {
-                    let tx =
-                        conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-                    crate::value_index::index_properties(&tx, portal, &ty, &names)?;
-                    tx.commit()
-                })
+            |names| async move {
+                let names = Arc::new(names);
+                loop {
+                    let (ty, names) = (ty.to_owned(), Arc::clone(&names));
+                    let complete = self
+                        .write(move |conn| {
+                            let tx = conn.transaction_with_behavior(
+                                rusqlite::TransactionBehavior::Immediate,
+                            )?;
+                            let complete =
+                                crate::value_index::index_step(&tx, portal, &ty, &names)?;
+                            tx.commit()?;
+                            Ok(complete)
+                        })
+                        .await?;
+                    if complete {
+                        return Ok(());
+                    }
+                }
             },
         )
         .await

@@ -23,6 +23,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0018_value_index.sql"),
     include_str!("../migrations/0019_listener_generation.sql"),
     include_str!("../migrations/0020_lazy_value_index.sql"),
+    include_str!("../migrations/0021_indexing_in_steps.sql"),
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

@@ -18,8 +18,9 @@ pub(crate) const VALUES: Values = Values {
     real: |x| format!("CAST({x} AS REAL)"),
 };
 
-/// The properties of a type listed as indexed, read in the caller's transaction (one
-/// writer at a time: no indexing can run between this read and the caller's commit).
+/// The properties of a type listed as indexed, complete or not, read in the caller's
+/// transaction (one writer at a time: no indexing step can run between this read and the
+/// caller's commit).
 pub(crate) fn listed(
     conn: &Connection,
     portal: PortalId,
@@ -32,30 +33,34 @@ pub(crate) fn listed(
     .collect()
 }
 
-/// Lists `properties` of the type as indexed and makes their rows, those not listed yet,
-/// in the caller's write transaction (`value_index::Indexing`).
-pub(crate) fn index_properties(
+/// One step of indexing `properties` of the type (`value_index::Indexing`), in the
+/// caller's write transaction: lists those not listed yet, and makes the rows of the next
+/// chunk of records of the first one not complete. Returns whether all are complete.
+pub(crate) fn index_step(
     tx: &Connection,
     portal: PortalId,
     object_type: &str,
     properties: &[String],
-) -> rusqlite::Result<()> {
+) -> rusqlite::Result<bool> {
     for property in properties {
         let indexing = value_index::Indexing::new(portal, object_type, property);
-        if tx.execute(&indexing.list, [])? == 0 {
-            continue;
+        if tx.execute(&indexing.list, [])? > 0 {
+            for sql in &indexing.clear {
+                tx.execute(sql, [])?;
+            }
         }
-        for sql in &indexing.clear {
-            tx.execute(sql, [])?;
-        }
-        make_rows(tx, portal, object_type, property, |rows| rows)?;
+        let pending: Option<i64> = tx.query_row(&indexing.pending, [], |r| r.get(0))?;
+        let Some(after) = pending else { continue };
+        let (read, last, _) = make_chunk(tx, portal, object_type, property, after, |rows| rows)?;
+        tx.execute(&indexing.advance(value_index::step_end(read, last)), [])?;
+        return Ok(false);
     }
-    Ok(())
+    Ok(true)
 }
 
 /// Makes the word rows of every listed property of the portal, after a restore's or a
-/// reindex's SQL made its text and number rows (`value_index::rebuild_sql`). Returns how
-/// many it wrote.
+/// reindex's SQL made its text and number rows (`value_index::rebuild_sql`), and marks
+/// every listed property complete. Returns how many rows it wrote.
 pub(crate) fn rebuild_words(tx: &Connection, portal: PortalId) -> rusqlite::Result<u64> {
     let listed: Vec<(String, String)> = tx
         .prepare_cached("SELECT object_type, property FROM search_indexed WHERE portal_id = ?1")?
@@ -63,51 +68,59 @@ pub(crate) fn rebuild_words(tx: &Connection, portal: PortalId) -> rusqlite::Resu
         .collect::<rusqlite::Result<_>>()?;
     let mut written = 0;
     for (object_type, property) in listed {
-        written += make_rows(tx, portal, &object_type, &property, |rows| Rows {
-            words: rows.words,
-            ..Rows::default()
-        })?;
+        let mut after = 0;
+        loop {
+            let (read, last, rows) =
+                make_chunk(tx, portal, &object_type, &property, after, |rows| Rows {
+                    words: rows.words,
+                    ..Rows::default()
+                })?;
+            written += rows;
+            match value_index::step_end(read, last) {
+                Some(last) => after = last,
+                None => break,
+            }
+        }
     }
+    tx.execute(&value_index::complete_portal_sql(portal), [])?;
     Ok(written)
 }
 
-/// Reads the type's values of `property`, record chunk by record chunk, and inserts the
-/// rows `keep` keeps of those a write of them makes (`value_index::property_rows`).
-fn make_rows(
+/// Reads the values of `property` of the next chunk of the type's records after `after`
+/// (`value_index::indexing_chunk`), and inserts the rows `keep` keeps of those a write of
+/// them makes (`value_index::property_rows`), ignoring rows already there. Returns how many
+/// records it read, the last one's id, and how many rows it inserted.
+fn make_chunk(
     tx: &Connection,
     portal: PortalId,
     object_type: &str,
     property: &str,
+    after: i64,
     keep: impl Fn(Rows) -> Rows,
-) -> rusqlite::Result<u64> {
+) -> rusqlite::Result<(usize, i64, u64)> {
     let path = format!("$.\"{property}\"");
-    let mut read = tx.prepare_cached(
-        "SELECT id, json_extract(properties, ?4) FROM objects
-         WHERE portal_id = ?1 AND object_type = ?2 AND id > ?3
-         AND json_type(properties, ?4) = 'text' ORDER BY id LIMIT ?5",
-    )?;
-    let (mut after, mut written) = (0, 0);
-    loop {
-        let values = read
-            .query_map(
-                params![
-                    portal.0,
-                    object_type,
-                    after,
-                    path,
-                    value_index::INDEXING_CHUNK
-                ],
-                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
-            )?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        let Some(&(last, _)) = values.last() else {
-            return Ok(written);
-        };
-        after = last;
-        let rows = keep(value_index::property_rows(property, values));
-        written += (rows.text.len() + rows.numbers.len() + rows.words.len()) as u64;
-        insert(tx, portal, object_type, &rows)?;
-    }
+    let values = tx
+        .prepare_cached(
+            "SELECT id, json_extract(properties, ?4) FROM objects
+             WHERE portal_id = ?1 AND object_type = ?2 AND id > ?3
+             AND json_type(properties, ?4) = 'text' ORDER BY id LIMIT ?5",
+        )?
+        .query_map(
+            params![
+                portal.0,
+                object_type,
+                after,
+                path,
+                value_index::indexing_chunk()
+            ],
+            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
+        )?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let (read, last) = (values.len(), values.last().map_or(after, |v| v.0));
+    let rows = keep(value_index::property_rows(property, values));
+    let written = (rows.text.len() + rows.numbers.len() + rows.words.len()) as u64;
+    insert(tx, portal, object_type, &rows)?;
+    Ok((read, last, written))
 }
 
 /// Deletes then inserts the rows `changes` makes of the listed properties (it is given

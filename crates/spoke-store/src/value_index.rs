@@ -37,14 +37,15 @@
 //! (BENCHMARKS.md, "Issue 17 §3"): a contact writes about 11 rows at random places in
 //! B-trees larger than the page cache, and most integrations write far more than they
 //! search, on a few properties. So [`STATE_TABLE`] lists the indexed (portal, type,
-//! property) triples. The first search that could probe a property not listed makes its
-//! rows from the stored records ([`Indexing`]) and lists it, in one write transaction,
-//! then probes it; until then, and for a search that never comes, the
-//! records are read as without the index. The answer is the same either way (the exact
-//! predicate is always kept), so lazy indexing changes when work is done, never what a
-//! search returns. A listed property stays listed: nothing deletes from [`STATE_TABLE`]
-//! (a reset, purge or deletion deletes the rows, and a later write makes them again), so a
-//! process may remember what it once read there ([`Known`]).
+//! property) triples. The first search that could probe a property not complete lists it,
+//! makes its rows from the stored records in steps of a bounded number of records, each its
+//! own write transaction ([`Indexing`]), then probes it; until then, and for a search that
+//! never comes, the records are read as without the index. The answer is the same either
+//! way (the exact predicate is always kept), so lazy indexing changes when work is done,
+//! never what a search returns. A complete property stays complete: nothing deletes from
+//! [`STATE_TABLE`] (a reset, purge or deletion deletes the rows, and a later write makes
+//! them again) and nothing makes a property pending again, so a process may remember what
+//! it once read there ([`Known`]).
 //!
 //! Who keeps the rows: a record write (`write_objects`) deletes and inserts the rows of
 //! the values it changed ([`Changes::of_decision`]) of the listed properties (the list
@@ -59,14 +60,17 @@
 //! search's `archived_at IS NULL` drops the record, and the values of an archived record
 //! do not change.
 //!
-//! A write and the making of a property's rows must not interleave: a write that read the
-//! list before the property was listed, and commits after its rows were made from the
-//! records, would leave its record out. SQLite has one writer at a time, which is enough.
-//! PostgreSQL's writers lock [`STATE_TABLE`] in a mode that lets writers run together
-//! while an indexing waits for them, and the indexing (with a restore and a reindex,
-//! which rebuild from the list) locks it in the mode that excludes them.
+//! A write and a step of the making of a property's rows must not interleave: a write that
+//! read the list before the property was listed, or changed a record after the step read
+//! it, and commits after the step, would leave its record without its rows. Between steps
+//! writes run, and keep the rows of the listed property themselves. SQLite has one writer
+//! at a time, which is enough. PostgreSQL's writers lock [`STATE_TABLE`] in a mode that
+//! lets writers run together while a step waits for them, and a step (with a restore and
+//! a reindex, which rebuild from the list) locks it in the mode that excludes them: a
+//! write waits for one step at most, not for the whole build.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicI64, Ordering as AtomicOrdering};
 use std::sync::RwLock;
 
 use spoke_core::search::{date, fold, instant, number};
@@ -83,12 +87,14 @@ pub const TEXT_KEY_CHARS: usize = 200;
 /// snapshot carries the records and the index is made again from them).
 pub const TABLES: [&str; 3] = ["search_text", "search_numbers", "search_words"];
 
-/// The indexed properties: `(portal_id, object_type, property)`, one row each.
+/// The indexed properties: `(portal_id, object_type, property, pending_after)`, one row
+/// each ([`Indexing`]).
 pub const STATE_TABLE: &str = "search_indexed";
 
-/// Properties this process has seen listed in [`STATE_TABLE`]. The list only grows, so
-/// what is remembered stays true, and a search of a remembered property needs no read of
-/// the list. What is not remembered may still be listed (another process, an earlier run).
+/// Properties this process has seen complete in [`STATE_TABLE`]. A complete property stays
+/// complete, so what is remembered stays true, and a search of a remembered property needs
+/// no read of the list. What is not remembered may still be complete (another process, an
+/// earlier run).
 #[derive(Debug, Default)]
 pub struct Known(RwLock<HashMap<PortalId, HashMap<String, HashSet<String>>>>);
 
@@ -469,42 +475,98 @@ pub fn rebuild_sql(v: &Values, portal: PortalId) -> Vec<String> {
     vec![text, numbers]
 }
 
-/// How many records' values an indexing reads, and inserts the rows of, at a time: its
-/// memory stays bounded whatever the portal's size.
+/// How many records' values one indexing step reads, and inserts the rows of, at a time
+/// ([`Indexing`]): its memory and the time it holds writers off stay bounded whatever the
+/// portal's size.
 pub const INDEXING_CHUNK: i64 = 20_000;
 
-/// Indexing one property (lazy indexing, see the module docs): `list` inserts its row in
-/// [`STATE_TABLE`], and changes one row when the property was not listed yet; only then
-/// must the rest run, in the same write transaction: `clear` deletes rows anything before
-/// left (an older spoke), then the rows of the records' values are inserted, record chunk
-/// by record chunk ([`INDEXING_CHUNK`], [`property_rows`]). The rows are made in Rust, by
-/// the functions a write uses, so they are a write's rows by construction.
+static CHUNK: AtomicI64 = AtomicI64::new(INDEXING_CHUNK);
+
+/// The records one indexing step reads: [`INDEXING_CHUNK`] unless a test lowered it
+/// ([`set_indexing_chunk`]).
+pub fn indexing_chunk() -> i64 {
+    CHUNK.load(AtomicOrdering::Relaxed)
+}
+
+/// Sets how many records one indexing step reads, for the whole process: the conformance
+/// suite makes a build of a few records take many steps, to race writes between them. The
+/// rows made never depend on it, so tests running meanwhile only take more steps.
+pub fn set_indexing_chunk(records: i64) {
+    CHUNK.store(records.max(1), AtomicOrdering::Relaxed);
+}
+
+/// Indexing one property (lazy indexing, see the module docs), in steps, each its own
+/// write transaction that excludes record writes:
+///
+/// 1. `list` inserts the property's row in [`STATE_TABLE`] with `pending_after` 0, and
+///    changes one row when it was not listed yet; then `clear` deletes rows anything before
+///    left (an older spoke). From that commit on, every write keeps the property's rows.
+/// 2. `pending` reads `pending_after`: the records with greater ids may still lack rows
+///    (NULL: none does, the property is complete). The step reads the next
+///    [`indexing_chunk`] records with the property after it, inserts their rows (ignoring
+///    those a write already made), and [`advance`](Self::advance)s it past them, or to
+///    NULL when fewer came.
+///
+/// Step 1 runs with the first step 2. Each step reads the records as they are when it holds
+/// writers off, and every write after the listing keeps its own rows, so when
+/// `pending_after` is NULL every record has its rows; a search probes only complete
+/// properties. Steps started by several searches or processes share the work, since each
+/// reads `pending_after` afresh, and a build a crash cut short resumes where it stopped.
+/// The rows are made in Rust, by the functions a write uses ([`property_rows`]), so they
+/// are a write's rows by construction.
 pub struct Indexing {
     pub list: String,
     pub clear: Vec<String>,
+    pub pending: String,
+    /// The `WHERE` of the property's [`STATE_TABLE`] row.
+    row: String,
 }
 
 impl Indexing {
     pub fn new(portal: PortalId, object_type: &str, property: &str) -> Indexing {
         let (ty, name) = (quote(object_type), quote(property));
+        let row = format!(
+            "portal_id = {} AND object_type = {ty} AND property = {name}",
+            portal.0
+        );
         Indexing {
             list: format!(
-                "INSERT INTO {STATE_TABLE} (portal_id, object_type, property) \
-                 VALUES ({}, {ty}, {name}) ON CONFLICT DO NOTHING",
+                "INSERT INTO {STATE_TABLE} (portal_id, object_type, property, pending_after) \
+                 VALUES ({}, {ty}, {name}, 0) ON CONFLICT DO NOTHING",
                 portal.0
             ),
             clear: TABLES
                 .iter()
-                .map(|t| {
-                    format!(
-                        "DELETE FROM {t} WHERE portal_id = {} AND object_type = {ty} \
-                         AND property = {name}",
-                        portal.0
-                    )
-                })
+                .map(|t| format!("DELETE FROM {t} WHERE {row}"))
                 .collect(),
+            pending: format!("SELECT pending_after FROM {STATE_TABLE} WHERE {row}"),
+            row,
         }
     }
+
+    /// Records that the rows of every record up to `last` are made; `None`: of every
+    /// record, the property is complete.
+    pub fn advance(&self, last: Option<ObjectId>) -> String {
+        let to = last.map_or_else(|| "NULL".to_owned(), |id| id.to_string());
+        format!(
+            "UPDATE {STATE_TABLE} SET pending_after = {to} WHERE {}",
+            self.row
+        )
+    }
+}
+
+/// Where a step of [`Indexing`] left its property.
+pub fn step_end(read: usize, last: ObjectId) -> Option<ObjectId> {
+    (i64::try_from(read).unwrap_or(i64::MAX) >= indexing_chunk()).then_some(last)
+}
+
+/// Marks every listed property of the portal complete, after a restore or a reindex made
+/// all their rows ([`rebuild_sql`]).
+pub fn complete_portal_sql(portal: PortalId) -> String {
+    format!(
+        "UPDATE {STATE_TABLE} SET pending_after = NULL WHERE portal_id = {}",
+        portal.0
+    )
 }
 
 /// The rows a write of these values of `property` would insert, in key order.

@@ -19,7 +19,7 @@ use spoke_core::{ObjectId, ObjectRecord, PortalId};
 
 use super::associations::{link, make, page, plain, put, remove, unlabeled};
 pub use super::schemas::concurrent_creates_get_distinct_numbers as concurrent_schema_creates_get_distinct_numbers;
-use super::{ctx, list_all, new, ok, props, COMPANIES, CONTACTS, LIVE, T0};
+use super::{ctx, list_all, new, ok, patch, props, COMPANIES, CONTACTS, LIVE, T0};
 use crate::{
     AssociationRemoval, ItemFailure, LinkType, ObjectPatch, ReadKeys, ReadOptions, Store, Target,
     UpsertItem,
@@ -801,6 +801,124 @@ pub async fn indexing_racing_writes_misses_no_record(stores: &[&dyn Store], port
             "{name}: every record created is found through the index"
         );
     }
+}
+
+/// Check 434: a property's rows are made in steps of a few records (the chunk lowered to
+/// 3), while other calls update the records on both sides of the step's position, clear
+/// some values and create records. Afterwards every record is found under its last value
+/// and under no other, and the rows are exactly those a reindex makes: a step must read
+/// each record as it is when it holds writers off, and every write after the listing must
+/// keep its own rows.
+pub async fn indexing_in_steps_racing_updates_misses_no_record(
+    stores: &[&dyn Store],
+    portal: PortalId,
+) {
+    use spoke_core::search::{Condition, Field, Filter, Kind, Operand, SearchQuery};
+    const RECORDS: usize = 60;
+    const VALUES: usize = 5;
+    struct Chunk;
+    impl Drop for Chunk {
+        fn drop(&mut self) {
+            crate::value_index::set_indexing_chunk(crate::value_index::INDEXING_CHUNK);
+        }
+    }
+    let value = |i: usize| format!("step v{}", i % VALUES);
+    let query = |v: &str| SearchQuery {
+        groups: vec![vec![Filter {
+            field: Field::Property {
+                name: "stepped".to_owned(),
+                kind: Kind::Text,
+                unique_index: false,
+            },
+            condition: Condition::Eq(Operand::Text(v.to_owned())),
+        }]],
+        text: None,
+        text_properties: Vec::new(),
+        sort: None,
+        offset: 0,
+        limit: 10,
+    };
+    let out = pick(stores, 0)
+        .create_objects(
+            &ctx(portal, CONTACTS, T0),
+            (0..RECORDS)
+                .map(|i| new(&[("stepped", value(i).as_str())]))
+                .collect(),
+        )
+        .await
+        .expect("create");
+    let ids: Vec<ObjectId> = out.iter().map(|r| ok(r, "create").id).collect();
+    // The last value the check gave each record ("" clears it).
+    let last: std::sync::Mutex<HashMap<ObjectId, String>> = std::sync::Mutex::new(
+        ids.iter()
+            .enumerate()
+            .map(|(i, id)| (*id, value(i)))
+            .collect(),
+    );
+    let _chunk = Chunk;
+    crate::value_index::set_indexing_chunk(3);
+    let stop = AtomicBool::new(false);
+    let writers = join_all((0..3usize).map(|w| {
+        let (stop, last, ids) = (&stop, &last, &ids);
+        async move {
+            let store = pick(stores, w);
+            let mut round = 0;
+            while !stop.load(Ordering::SeqCst) || round < 3 {
+                round += 1;
+                let c = ctx(portal, CONTACTS, T0 + 10 + round as i64);
+                // Every third record is this writer's, from both ends of the id range.
+                let mine: Vec<usize> = (w..RECORDS).step_by(3).collect();
+                let at = mine[round % mine.len()];
+                let far = mine[mine.len() - 1 - round % mine.len()];
+                for i in [at, far] {
+                    let v = if (round + i) % 7 == 0 {
+                        String::new()
+                    } else {
+                        value(round + i)
+                    };
+                    let out = store
+                        .update_objects(&c, vec![patch(ids[i], &[("stepped", v.as_str())])])
+                        .await
+                        .expect("update");
+                    ok(&out[0], "update");
+                    last.lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(ids[i], v);
+                }
+                let v = value(round + w);
+                let out = store
+                    .create_objects(&c, vec![new(&[("stepped", v.as_str())])])
+                    .await
+                    .expect("create");
+                let id = ok(&out[0], "create").id;
+                last.lock().unwrap_or_else(|e| e.into_inner()).insert(id, v);
+            }
+        }
+    }));
+    let indexing = async {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        pick(stores, 1)
+            .search_objects(portal, CONTACTS, &query("step v0"))
+            .await
+            .expect("search");
+        stop.store(true, Ordering::SeqCst);
+    };
+    tokio::join!(writers, indexing);
+    let last = last.into_inner().unwrap_or_else(|e| e.into_inner());
+    for v in 0..VALUES {
+        let v = value(v);
+        let expected = last.values().filter(|x| **x == v).count();
+        let found = pick(stores, v.len())
+            .search_objects(portal, CONTACTS, &query(&v))
+            .await
+            .expect("search")
+            .total;
+        assert_eq!(
+            found, expected,
+            "{v}: every record found under its last value"
+        );
+    }
+    super::value_index::reindex_agrees(pick(stores, 0), portal, "built in steps").await;
 }
 
 /// Creates `items` (each must be created) and counts them into `created`.

@@ -168,6 +168,7 @@ pub async fn run_all_from(store: &dyn Store, base: i64) {
     emulator::a_rules_count_is_spent_exactly_under_racing_firings(&one, p.of(252)).await;
     webhooks::concurrent_claims_never_share_an_event(&one, p.of(210)).await;
     concurrency::indexing_racing_writes_misses_no_record(&one, p.of(433)).await;
+    concurrency::indexing_in_steps_racing_updates_misses_no_record(&one, p.of(434)).await;
     totals::run_all(store, &p).await;
 }
 

@@ -2,7 +2,7 @@
 //! search that probes it must answer what the scan (the core's reference) answers after
 //! creates, updates, clears, archives, imports of `objects` rows, snapshot restores and
 //! portal resets. Checks 351-369. Lazy indexing (only searched properties are indexed, and
-//! the first search makes their rows): checks 431-433.
+//! the first search makes their rows, in steps): checks 431-434.
 
 use std::collections::BTreeMap;
 
@@ -509,7 +509,7 @@ fn differences(
 
 /// Snapshots the portal's index rows (as writes left them), reindexes, and holds the rows
 /// made again to the snapshot, row for row. Returns how many rows there are.
-async fn reindex_agrees(store: &dyn Store, portal: PortalId, when: &str) -> usize {
+pub(super) async fn reindex_agrees(store: &dyn Store, portal: PortalId, when: &str) -> usize {
     let written = store.index_rows(portal).await.expect("index rows");
     let done = store.reindex_portal(portal).await.expect("reindex");
     let reindexed = store.index_rows(portal).await.expect("index rows");
