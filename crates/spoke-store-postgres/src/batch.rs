@@ -35,7 +35,7 @@ use std::collections::HashSet;
 use deadpool_postgres::Transaction;
 use spoke_core::ObjectId;
 use spoke_store::plan::{Decided, Key, Plan, Reads, Snapshot, Versioned};
-use spoke_store::value_index::Changes;
+use spoke_store::value_index::{Changes, Listed};
 use spoke_store::webhooks::ListenerCache;
 use spoke_store::{ItemResult, RecordBatch, Upserted, WriteContext};
 use tokio_postgres::error::SqlState;
@@ -174,7 +174,7 @@ async fn write(
     tx: &Transaction<'_>,
     ctx: &WriteContext,
     decided: &Decided<'_>,
-    indexed: &HashSet<String>,
+    indexed: &Listed,
 ) -> Result<(), Error> {
     let mut created = RecordColumns::default();
     for r in decided.created() {
@@ -293,9 +293,8 @@ async fn write(
     // error that is not such a refusal (a unique violation to retry on, say).
     // The value index: rows of new records cannot be there yet; a stored record's are
     // deleted before they are inserted.
-    let listed = |name: &str| indexed.contains(name);
-    let fresh_values = Changes::of_decision_split(decided, true, &listed);
-    let later_values = Changes::of_decision_split(decided, false, &listed);
+    let fresh_values = Changes::of_decision_split(decided, true, indexed);
+    let later_values = Changes::of_decision_split(decided, false, indexed);
     let index = async {
         crate::value_index::apply(tx, ctx.portal, &ctx.object_type, &fresh_values, "").await?;
         crate::value_index::apply(

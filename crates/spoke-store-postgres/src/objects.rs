@@ -17,6 +17,7 @@ use spoke_core::time::Millis;
 use spoke_core::{HistoryEntry, ObjectId, ObjectRecord, PortalId, StoredProperties, StoredRecord};
 use spoke_store::plan::Versioned;
 use spoke_store::sql_search::Compiled;
+use spoke_store::value_index::Part;
 use spoke_store::{
     ItemResult, ObjectStore, ReadKeys, ReadOptions, RecordArchive, RecordBatch, RecordRead,
     RecordSearch, SearchPage, Selection, StoreResult, Upserted, WriteContext, WriteSource,
@@ -354,16 +355,16 @@ impl PostgresStore {
             &crate::search::Postgres,
             search,
             &self.inner.indexed,
-            |names| async move {
+            |listings| async move {
                 let complete = async {
                     let client = self.client().await?;
                     crate::value_index::read_complete(&client, portal, object_type).await
                 }
                 .await
                 .map_err(into_store)?;
-                let missing: Vec<String> = names
+                let missing: Vec<(String, Part)> = listings
                     .into_iter()
-                    .filter(|n| !complete.contains(n))
+                    .filter(|l| !complete.contains(l))
                     .collect();
                 while !missing.is_empty() {
                     let complete = self

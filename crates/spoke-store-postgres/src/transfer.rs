@@ -197,7 +197,7 @@ async fn import(store: &PostgresStore, rows: &Rows) -> Result<u64, Error> {
     }
     for ((portal, ty), mut c) in changes {
         let indexed = crate::value_index::listed(&tx, portal, &ty).await?;
-        c.retain(|name| indexed.contains(name));
+        c.retain(&indexed);
         crate::value_index::apply(&tx, portal, &ty, &c, " ON CONFLICT DO NOTHING").await?;
     }
     crate::totals::bump_all(&tx).await?;

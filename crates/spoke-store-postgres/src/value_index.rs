@@ -12,7 +12,7 @@ use std::collections::HashSet;
 
 use deadpool_postgres::{GenericClient, Transaction};
 use spoke_core::{ObjectId, PortalId};
-use spoke_store::value_index::{self, Changes, Row, Rows, Values};
+use spoke_store::value_index::{self, Changes, Listed, Part, Row, Rows, Values};
 
 use crate::{db, Error};
 
@@ -23,7 +23,7 @@ pub(crate) async fn listed<C: GenericClient>(
     c: &C,
     portal: PortalId,
     object_type: &str,
-) -> Result<HashSet<String>, Error> {
+) -> Result<Listed, Error> {
     // Sent together; the read runs (and takes its snapshot) after the lock is granted.
     let (locked, listed) = tokio::join!(
         biased;
@@ -34,22 +34,60 @@ pub(crate) async fn listed<C: GenericClient>(
     listed
 }
 
-/// The type's listed properties as the caller's snapshot sees them, without a lock.
+/// The type's listings, complete or not, as the caller's snapshot sees them, without a
+/// lock.
 pub(crate) async fn read_list<C: GenericClient>(
     c: &C,
     portal: PortalId,
     object_type: &str,
-) -> Result<HashSet<String>, Error> {
+) -> Result<Listed, Error> {
+    let mut listed = Listed::default();
+    for (property, part) in read_listings(c, portal, object_type, "TRUE").await? {
+        listed.insert(property, part);
+    }
+    Ok(listed)
+}
+
+/// The type's complete listings (`value_index::Indexing`) as the caller's snapshot sees
+/// them, without a lock.
+pub(crate) async fn read_complete<C: GenericClient>(
+    c: &C,
+    portal: PortalId,
+    object_type: &str,
+) -> Result<HashSet<(String, Part)>, Error> {
+    Ok(
+        read_listings(c, portal, object_type, "pending_after IS NULL")
+            .await?
+            .into_iter()
+            .collect(),
+    )
+}
+
+/// The type's listings meeting `condition`; a part this build does not know is an index it
+/// does not keep.
+async fn read_listings<C: GenericClient>(
+    c: &C,
+    portal: PortalId,
+    object_type: &str,
+    condition: &str,
+) -> Result<Vec<(String, Part)>, Error> {
     let rows = db::query(
         c,
-        "SELECT property FROM search_indexed WHERE portal_id = $1 AND object_type = $2",
+        &format!(
+            "SELECT property, part FROM search_indexed WHERE portal_id = $1 AND object_type = $2
+             AND {condition}"
+        ),
         &[&portal.0, &object_type],
     )
     .await?;
-    Ok(rows
-        .iter()
-        .map(|r| r.try_get(0))
-        .collect::<Result<_, _>>()?)
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let part: String = r.try_get(1)?;
+        if let Some(part) = Part::from_name(&part) {
+            out.push((r.try_get(0)?, part));
+        }
+    }
+    Ok(out)
 }
 
 /// Excludes writers and indexings until the transaction ends. Must be its first statement
@@ -61,39 +99,19 @@ pub(crate) async fn exclude_writers(tx: &Transaction<'_>) -> Result<(), Error> {
     Ok(())
 }
 
-/// The type's complete properties (`value_index::Indexing`) as the caller's snapshot sees
-/// them, without a lock.
-pub(crate) async fn read_complete<C: GenericClient>(
-    c: &C,
-    portal: PortalId,
-    object_type: &str,
-) -> Result<HashSet<String>, Error> {
-    let rows = db::query(
-        c,
-        "SELECT property FROM search_indexed WHERE portal_id = $1 AND object_type = $2
-         AND pending_after IS NULL",
-        &[&portal.0, &object_type],
-    )
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|r| r.try_get(0))
-        .collect::<Result<_, _>>()?)
-}
-
-/// One step of indexing `properties` of the type (`value_index::Indexing`), writers
-/// excluded until the transaction ends: lists those not listed yet, and makes the rows of
-/// the next chunk of records of the first one not complete. Returns whether all are
-/// complete.
+/// One step of indexing these parts of the type's properties (`value_index::Indexing`),
+/// writers excluded until the transaction ends: lists those not listed yet, and makes the
+/// rows of the next chunk of records of the first one not complete. Returns whether all
+/// are complete.
 pub(crate) async fn index_step(
     tx: &Transaction<'_>,
     portal: PortalId,
     object_type: &str,
-    properties: &[String],
+    listings: &[(String, Part)],
 ) -> Result<bool, Error> {
     exclude_writers(tx).await?;
-    for property in properties {
-        let indexing = value_index::Indexing::new(portal, object_type, property);
+    for (property, part) in listings {
+        let indexing = value_index::Indexing::new(portal, object_type, property, *part);
         // Not `prepare_cached`: each statement names its portal and property.
         if tx.execute(indexing.list.as_str(), &[]).await? > 0 {
             for sql in &indexing.clear {
@@ -105,8 +123,7 @@ pub(crate) async fn index_step(
             .await?
             .try_get(0)?;
         let Some(after) = pending else { continue };
-        let (read, last, _) =
-            make_chunk(tx, portal, object_type, property, after, |rows| rows).await?;
+        let (read, last, _) = make_chunk(tx, portal, object_type, property, *part, after).await?;
         tx.execute(
             indexing.advance(value_index::step_end(read, last)).as_str(),
             &[],
@@ -117,13 +134,14 @@ pub(crate) async fn index_step(
     Ok(true)
 }
 
-/// Makes the word rows of every listed property of the portal, after a restore's or a
-/// reindex's SQL made its text and number rows (`value_index::rebuild_sql`), and marks
-/// every listed property complete. Returns how many rows it wrote.
+/// Makes the word rows of every property of the portal whose words are listed, after a
+/// restore's or a reindex's SQL made the rows of listed values (`value_index::rebuild_sql`),
+/// and marks every listing complete. Returns how many rows it wrote.
 pub(crate) async fn rebuild_words(tx: &Transaction<'_>, portal: PortalId) -> Result<u64, Error> {
     let listed = db::query(
         tx,
-        "SELECT object_type, property FROM search_indexed WHERE portal_id = $1",
+        "SELECT object_type, property FROM search_indexed WHERE portal_id = $1
+         AND part = 'words'",
         &[&portal.0],
     )
     .await?;
@@ -133,11 +151,7 @@ pub(crate) async fn rebuild_words(tx: &Transaction<'_>, portal: PortalId) -> Res
         let mut after = 0;
         loop {
             let (read, last, rows) =
-                make_chunk(tx, portal, &object_type, &property, after, |rows| Rows {
-                    words: rows.words,
-                    ..Rows::default()
-                })
-                .await?;
+                make_chunk(tx, portal, &object_type, &property, Part::Words, after).await?;
             written += rows;
             match value_index::step_end(read, last) {
                 Some(last) => after = last,
@@ -151,16 +165,16 @@ pub(crate) async fn rebuild_words(tx: &Transaction<'_>, portal: PortalId) -> Res
 }
 
 /// Reads the values of `property` of the next chunk of the type's records after `after`
-/// (`value_index::indexing_chunk`), and inserts the rows `keep` keeps of those a write of
-/// them makes (`value_index::property_rows`), ignoring rows already there. Returns how many
-/// records it read, the last one's id, and how many rows it inserted.
+/// (`value_index::indexing_chunk`), and inserts the rows of `part` a write of them makes
+/// (`value_index::property_rows`), ignoring rows already there. Returns how many records
+/// it read, the last one's id, and how many rows it inserted.
 async fn make_chunk(
     tx: &Transaction<'_>,
     portal: PortalId,
     object_type: &str,
     property: &str,
+    part: Part,
     after: ObjectId,
-    keep: impl Fn(Rows) -> Rows,
 ) -> Result<(usize, ObjectId, u64), Error> {
     let rows = db::query(
         tx,
@@ -181,7 +195,7 @@ async fn make_chunk(
         .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
         .collect::<Result<Vec<(ObjectId, String)>, Error>>()?;
     let (read, last) = (values.len(), values.last().map_or(after, |v| v.0));
-    let rows = keep(value_index::property_rows(property, values));
+    let rows = value_index::property_rows(property, part, values);
     let written = (rows.text.len() + rows.numbers.len() + rows.words.len()) as u64;
     insert(tx, portal, object_type, &rows, "ON CONFLICT DO NOTHING").await?;
     Ok((read, last, written))

@@ -370,17 +370,17 @@ impl SqliteStore {
             &crate::search::Sqlite,
             search,
             &self.inner.indexed,
-            |names| async move {
-                let names = Arc::new(names);
+            |listings| async move {
+                let listings = Arc::new(listings);
                 loop {
-                    let (ty, names) = (ty.to_owned(), Arc::clone(&names));
+                    let (ty, listings) = (ty.to_owned(), Arc::clone(&listings));
                     let complete = self
                         .write(move |conn| {
                             let tx = conn.transaction_with_behavior(
                                 rusqlite::TransactionBehavior::Immediate,
                             )?;
                             let complete =
-                                crate::value_index::index_step(&tx, portal, &ty, &names)?;
+                                crate::value_index::index_step(&tx, portal, &ty, &listings)?;
                             tx.commit()?;
                             Ok(complete)
                         })

@@ -2,11 +2,9 @@
 //! cached statement per row, in the write's transaction, for the properties listed as
 //! indexed; and the making of a property's rows on its first search.
 
-use std::collections::HashSet;
-
 use rusqlite::{params, Connection};
 use spoke_core::PortalId;
-use spoke_store::value_index::{self, Changes, Rows, Values};
+use spoke_store::value_index::{self, Changes, Listed, Part, Rows, Values};
 
 /// How SQLite lists a record's values, for rebuilding a portal's rows.
 pub(crate) const VALUES: Values = Values {
@@ -25,25 +23,33 @@ pub(crate) fn listed(
     conn: &Connection,
     portal: PortalId,
     object_type: &str,
-) -> rusqlite::Result<HashSet<String>> {
-    conn.prepare_cached(
-        "SELECT property FROM search_indexed WHERE portal_id = ?1 AND object_type = ?2",
-    )?
-    .query_map(params![portal.0, object_type], |r| r.get(0))?
-    .collect()
+) -> rusqlite::Result<Listed> {
+    let mut listed = Listed::default();
+    let mut stmt = conn.prepare_cached(
+        "SELECT property, part FROM search_indexed WHERE portal_id = ?1 AND object_type = ?2",
+    )?;
+    let mut rows = stmt.query(params![portal.0, object_type])?;
+    while let Some(r) = rows.next()? {
+        let part: String = r.get(1)?;
+        // A part this build does not know is an index it does not keep.
+        if let Some(part) = Part::from_name(&part) {
+            listed.insert(r.get(0)?, part);
+        }
+    }
+    Ok(listed)
 }
 
-/// One step of indexing `properties` of the type (`value_index::Indexing`), in the
-/// caller's write transaction: lists those not listed yet, and makes the rows of the next
-/// chunk of records of the first one not complete. Returns whether all are complete.
+/// One step of indexing these parts of the type's properties (`value_index::Indexing`), in
+/// the caller's write transaction: lists those not listed yet, and makes the rows of the
+/// next chunk of records of the first one not complete. Returns whether all are complete.
 pub(crate) fn index_step(
     tx: &Connection,
     portal: PortalId,
     object_type: &str,
-    properties: &[String],
+    listings: &[(String, Part)],
 ) -> rusqlite::Result<bool> {
-    for property in properties {
-        let indexing = value_index::Indexing::new(portal, object_type, property);
+    for (property, part) in listings {
+        let indexing = value_index::Indexing::new(portal, object_type, property, *part);
         if tx.execute(&indexing.list, [])? > 0 {
             for sql in &indexing.clear {
                 tx.execute(sql, [])?;
@@ -51,19 +57,22 @@ pub(crate) fn index_step(
         }
         let pending: Option<i64> = tx.query_row(&indexing.pending, [], |r| r.get(0))?;
         let Some(after) = pending else { continue };
-        let (read, last, _) = make_chunk(tx, portal, object_type, property, after, |rows| rows)?;
+        let (read, last, _) = make_chunk(tx, portal, object_type, property, *part, after)?;
         tx.execute(&indexing.advance(value_index::step_end(read, last)), [])?;
         return Ok(false);
     }
     Ok(true)
 }
 
-/// Makes the word rows of every listed property of the portal, after a restore's or a
-/// reindex's SQL made its text and number rows (`value_index::rebuild_sql`), and marks
-/// every listed property complete. Returns how many rows it wrote.
+/// Makes the word rows of every property of the portal whose words are listed, after a
+/// restore's or a reindex's SQL made the rows of listed values (`value_index::rebuild_sql`),
+/// and marks every listing complete. Returns how many rows it wrote.
 pub(crate) fn rebuild_words(tx: &Connection, portal: PortalId) -> rusqlite::Result<u64> {
     let listed: Vec<(String, String)> = tx
-        .prepare_cached("SELECT object_type, property FROM search_indexed WHERE portal_id = ?1")?
+        .prepare_cached(
+            "SELECT object_type, property FROM search_indexed WHERE portal_id = ?1
+             AND part = 'words'",
+        )?
         .query_map([portal.0], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
     let mut written = 0;
@@ -71,10 +80,7 @@ pub(crate) fn rebuild_words(tx: &Connection, portal: PortalId) -> rusqlite::Resu
         let mut after = 0;
         loop {
             let (read, last, rows) =
-                make_chunk(tx, portal, &object_type, &property, after, |rows| Rows {
-                    words: rows.words,
-                    ..Rows::default()
-                })?;
+                make_chunk(tx, portal, &object_type, &property, Part::Words, after)?;
             written += rows;
             match value_index::step_end(read, last) {
                 Some(last) => after = last,
@@ -87,16 +93,16 @@ pub(crate) fn rebuild_words(tx: &Connection, portal: PortalId) -> rusqlite::Resu
 }
 
 /// Reads the values of `property` of the next chunk of the type's records after `after`
-/// (`value_index::indexing_chunk`), and inserts the rows `keep` keeps of those a write of
-/// them makes (`value_index::property_rows`), ignoring rows already there. Returns how many
-/// records it read, the last one's id, and how many rows it inserted.
+/// (`value_index::indexing_chunk`), and inserts the rows of `part` a write of them makes
+/// (`value_index::property_rows`), ignoring rows already there. Returns how many records
+/// it read, the last one's id, and how many rows it inserted.
 fn make_chunk(
     tx: &Connection,
     portal: PortalId,
     object_type: &str,
     property: &str,
+    part: Part,
     after: i64,
-    keep: impl Fn(Rows) -> Rows,
 ) -> rusqlite::Result<(usize, i64, u64)> {
     let path = format!("$.\"{property}\"");
     let values = tx
@@ -117,7 +123,7 @@ fn make_chunk(
         )?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     let (read, last) = (values.len(), values.last().map_or(after, |v| v.0));
-    let rows = keep(value_index::property_rows(property, values));
+    let rows = value_index::property_rows(property, part, values);
     let written = (rows.text.len() + rows.numbers.len() + rows.words.len()) as u64;
     insert(tx, portal, object_type, &rows)?;
     Ok((read, last, written))
@@ -130,13 +136,13 @@ pub(crate) fn apply(
     tx: &Connection,
     portal: PortalId,
     object_type: &str,
-    changes: impl FnOnce(&dyn Fn(&str) -> bool) -> Changes,
+    changes: impl FnOnce(&Listed) -> Changes,
 ) -> rusqlite::Result<()> {
-    let indexed = listed(tx, portal, object_type)?;
-    if indexed.is_empty() {
+    let listed = listed(tx, portal, object_type)?;
+    if listed.is_empty() {
         return Ok(());
     }
-    let changes = changes(&|name| indexed.contains(name));
+    let changes = changes(&listed);
     delete(tx, portal, object_type, &changes.delete)?;
     insert(tx, portal, object_type, &changes.insert)
 }

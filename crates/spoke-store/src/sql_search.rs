@@ -31,7 +31,7 @@ use spoke_core::search::{
 };
 use spoke_core::PortalId;
 
-use crate::value_index;
+use crate::value_index::{self, Part};
 
 /// A bound parameter, typed: PostgreSQL needs the type, SQLite compares by it.
 #[derive(Debug, Clone, PartialEq)]
@@ -75,7 +75,7 @@ pub struct Binder<'d> {
     dialect: &'d dyn Dialect,
     params: Vec<SqlValue>,
     /// [`Compiled::unindexed`], as it is found.
-    unindexed: Vec<String>,
+    unindexed: Vec<(String, Part)>,
 }
 
 impl Binder<'_> {
@@ -108,10 +108,10 @@ pub struct Compiled {
     pub count: Sql,
     /// The page's records, as [`PAGE_COLUMNS`], in the query's order.
     pub page: Sql,
-    /// Properties the value index would have served had they been indexed (each once):
-    /// this compilation reads their records instead. Index them
+    /// Parts of properties the value index would have served had they been indexed (each
+    /// once): this compilation reads their records instead. Index them
     /// ([`value_index`]'s lazy indexing) and compile again to probe.
-    pub unindexed: Vec<String>,
+    pub unindexed: Vec<(String, Part)>,
 }
 
 /// The columns of [`Compiled::page`], in order: what each backend's row reader takes.
@@ -119,14 +119,14 @@ pub const PAGE_COLUMNS: &str =
     "o.id, o.properties, o.created_at, o.updated_at, o.archived_at, o.version";
 
 /// Compiles `q` for the live records of `object_type` in `portal`. Refuses what the core's
-/// [`check`] refuses. `indexed` says which of the type's properties the value index holds
-/// (see [`value_index`]): a filter on any other reads the records.
+/// [`check`] refuses. `indexed` says which parts of the type's properties the value index
+/// holds (see [`value_index`]): a filter on any other reads the records.
 pub fn compile(
     dialect: &dyn Dialect,
     portal: PortalId,
     object_type: &str,
     q: &SearchQuery,
-    indexed: &dyn Fn(&str) -> bool,
+    indexed: &dyn Fn(&str, Part) -> bool,
 ) -> Result<Compiled, SearchError> {
     check(q)?;
     let mut b = Binder {
@@ -201,13 +201,13 @@ pub async fn compile_indexing<F, Fut>(
     index: F,
 ) -> crate::StoreResult<Compiled>
 where
-    F: FnOnce(Vec<String>) -> Fut,
+    F: FnOnce(Vec<(String, Part)>) -> Fut,
     Fut: std::future::Future<Output = crate::StoreResult<()>>,
 {
     let (portal, object_type) = (search.portal, search.object_type);
     let compile = || {
-        compile(dialect, portal, object_type, search.query, &|name| {
-            known.has(portal, object_type, name)
+        compile(dialect, portal, object_type, search.query, &|name, part| {
+            known.has(portal, object_type, name, part)
         })
         .map_err(|e| crate::StoreError::Internal(e.to_string()))
     };
@@ -224,7 +224,7 @@ where
 struct Scope<'a> {
     portal: &'a str,
     object_type: &'a str,
-    indexed: &'a dyn Fn(&str) -> bool,
+    indexed: &'a dyn Fn(&str, Part) -> bool,
 }
 
 /// The expression a property compares by, for its kind.
@@ -463,7 +463,7 @@ fn index_probe(
     if keys.list.is_empty() && keys.lo.is_none() && keys.hi.is_none() {
         return None;
     }
-    if !indexed(b, scope, name) {
+    if !indexed(b, scope, name, Part::Values) {
         return None;
     }
     let n = b.bind(SqlValue::Text(name.to_owned()));
@@ -488,14 +488,14 @@ fn index_probe(
     ))
 }
 
-/// Whether property `name` is indexed; if not, the compilation notes it
+/// Whether `part` of property `name` is indexed; if not, the compilation notes it
 /// ([`Compiled::unindexed`]).
-fn indexed(b: &mut Binder<'_>, scope: &Scope<'_>, name: &str) -> bool {
-    if (scope.indexed)(name) {
+fn indexed(b: &mut Binder<'_>, scope: &Scope<'_>, name: &str, part: Part) -> bool {
+    if (scope.indexed)(name, part) {
         return true;
     }
-    if !b.unindexed.iter().any(|u| u == name) {
-        b.unindexed.push(name.to_owned());
+    if !b.unindexed.iter().any(|(n, p)| n == name && *p == part) {
+        b.unindexed.push((name.to_owned(), part));
     }
     false
 }
@@ -526,7 +526,9 @@ fn token_probe(
     // successor. A prefix cut to a key's length is the whole key of every match, as a
     // token without `*` is.
     let upper = (wild && key.len() == prefix.len()).then(|| successor(&key));
-    if !indexed(b, scope, name) {
+    // Both noted when missing, so one indexing makes both.
+    let values = indexed(b, scope, name, Part::Values);
+    if !(indexed(b, scope, name, Part::Words) && values) {
         return None;
     }
     let n = b.bind(SqlValue::Text(name.to_owned()));
@@ -656,7 +658,7 @@ mod tests {
             offset: 0,
             limit: 10,
         };
-        assert!(compile(&Numbered, PortalId(1), "0-1", &q, &|_| true).is_err());
+        assert!(compile(&Numbered, PortalId(1), "0-1", &q, &|_, _| true).is_err());
     }
 
     #[test]
@@ -683,7 +685,7 @@ mod tests {
             offset: 5,
             limit: 10,
         };
-        let c = compile(&Numbered, PortalId(1), "0-1", &q, &|_| true).expect("compiles");
+        let c = compile(&Numbered, PortalId(1), "0-1", &q, &|_, _| true).expect("compiles");
         assert_eq!(c.count.params.len(), 4);
         assert!(c
             .count
@@ -712,10 +714,13 @@ mod tests {
             offset: 0,
             limit: 10,
         };
-        let scan = compile(&Numbered, PortalId(1), "0-1", &q, &|_| false).expect("compiles");
-        assert_eq!(scan.unindexed, vec!["city".to_owned()]);
+        let scan = compile(&Numbered, PortalId(1), "0-1", &q, &|_, _| false).expect("compiles");
+        assert_eq!(scan.unindexed, vec![("city".to_owned(), Part::Values)]);
         assert!(!scan.count.text.contains("search_text"));
-        let probe = compile(&Numbered, PortalId(1), "0-1", &q, &|n| n == "city").expect("compiles");
+        let probe = compile(&Numbered, PortalId(1), "0-1", &q, &|n, p| {
+            n == "city" && p == Part::Values
+        })
+        .expect("compiles");
         assert!(probe.unindexed.is_empty());
         assert!(probe.count.text.contains("search_text"));
     }

@@ -87,8 +87,8 @@ pub const TEXT_KEY_CHARS: usize = 200;
 /// snapshot carries the records and the index is made again from them).
 pub const TABLES: [&str; 3] = ["search_text", "search_numbers", "search_words"];
 
-/// The indexed properties: `(portal_id, object_type, property, pending_after)`, one row
-/// each ([`Indexing`]).
+/// The indexed properties: `(portal_id, object_type, property, part, pending_after)`, one
+/// row per [`Part`] listed ([`Indexing`]).
 pub const STATE_TABLE: &str = "search_indexed";
 
 /// Properties this process has seen complete in [`STATE_TABLE`]. A complete property stays
@@ -96,31 +96,106 @@ pub const STATE_TABLE: &str = "search_indexed";
 /// no read of the list. What is not remembered may still be complete (another process, an
 /// earlier run).
 #[derive(Debug, Default)]
-pub struct Known(RwLock<HashMap<PortalId, HashMap<String, HashSet<String>>>>);
+pub struct Known(RwLock<HashMap<PortalId, HashMap<String, Listed>>>);
 
 impl Known {
-    pub fn has(&self, portal: PortalId, object_type: &str, property: &str) -> bool {
+    pub fn has(&self, portal: PortalId, object_type: &str, property: &str, part: Part) -> bool {
         // A poisoned lock only means a panic elsewhere while adding: the map is still a
         // subset of the list.
         let map = self.0.read().unwrap_or_else(|e| e.into_inner());
         map.get(&portal)
             .and_then(|types| types.get(object_type))
-            .is_some_and(|names| names.contains(property))
+            .is_some_and(|listed| listed.has(property, part))
     }
 
     pub fn add<'n>(
         &self,
         portal: PortalId,
         object_type: &str,
-        properties: impl IntoIterator<Item = &'n String>,
+        listings: impl IntoIterator<Item = &'n (String, Part)>,
     ) {
         let mut map = self.0.write().unwrap_or_else(|e| e.into_inner());
-        let names = map
+        let listed = map
             .entry(portal)
             .or_default()
             .entry(object_type.to_owned())
             .or_default();
-        names.extend(properties.into_iter().cloned());
+        for (property, part) in listings {
+            listed.insert(property.clone(), *part);
+        }
+    }
+}
+
+/// What a listing in [`STATE_TABLE`] indexes of its property: its values (the
+/// `search_text` and `search_numbers` rows, every condition but tokens), or its words
+/// (the `search_words` rows, which only `CONTAINS_TOKEN` probes, with the values). Each is
+/// listed and made on the first search that needs it: most properties are only ever
+/// compared whole, and their writes then make no word rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Part {
+    Values,
+    Words,
+}
+
+impl Part {
+    /// The name [`STATE_TABLE`]'s `part` column stores.
+    pub fn name(self) -> &'static str {
+        match self {
+            Part::Values => "values",
+            Part::Words => "words",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Part> {
+        [Part::Values, Part::Words]
+            .into_iter()
+            .find(|p| p.name() == name)
+    }
+
+    /// The index tables this part's rows are in.
+    pub fn tables(self) -> &'static [&'static str] {
+        match self {
+            Part::Values => &TABLES[..2],
+            Part::Words => &TABLES[2..],
+        }
+    }
+}
+
+/// The listed parts of a type's properties (complete or not), as a write reads them
+/// before it computes its rows.
+#[derive(Debug, Clone, Default)]
+pub struct Listed {
+    values: HashSet<String>,
+    words: HashSet<String>,
+    all: bool,
+}
+
+impl Listed {
+    /// Every part of every property: the rows a write would make were all listed.
+    pub fn everything() -> Listed {
+        Listed {
+            all: true,
+            ..Listed::default()
+        }
+    }
+
+    pub fn insert(&mut self, property: String, part: Part) {
+        match part {
+            Part::Values => self.values.insert(property),
+            Part::Words => self.words.insert(property),
+        };
+    }
+
+    pub fn has(&self, property: &str, part: Part) -> bool {
+        self.all
+            || match part {
+                Part::Values => self.values.contains(property),
+                Part::Words => self.words.contains(property),
+            }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        !self.all && self.values.is_empty() && self.words.is_empty()
     }
 }
 
@@ -211,12 +286,15 @@ pub struct Changes {
 }
 
 impl Changes {
-    /// Keeps the rows of the properties `indexed` says are indexed, drops the others.
-    pub fn retain(&mut self, indexed: impl Fn(&str) -> bool) {
+    /// Keeps the rows of the listed parts of properties, drops the others.
+    pub fn retain(&mut self, listed: &Listed) {
         for rows in [&mut self.delete, &mut self.insert] {
-            rows.text.retain(|(_, name, _)| indexed(name));
-            rows.numbers.retain(|(_, name, _)| indexed(name));
-            rows.words.retain(|(_, name, _)| indexed(name));
+            rows.text
+                .retain(|(_, name, _)| listed.has(name, Part::Values));
+            rows.numbers
+                .retain(|(_, name, _)| listed.has(name, Part::Values));
+            rows.words
+                .retain(|(_, name, _)| listed.has(name, Part::Words));
         }
     }
 
@@ -228,36 +306,52 @@ impl Changes {
         before: Option<&BTreeMap<String, String>>,
         after: Option<&BTreeMap<String, String>>,
     ) {
-        self.record_where(id, before, after, &|_| true);
+        self.record_where(id, before, after, &Listed::everything());
     }
 
-    /// [`record`](Self::record) for the properties `indexed` names only: the keys of the
+    /// [`record`](Self::record) for the listed parts of properties only: the keys of the
     /// others are not even computed (a write's hot path, when few properties are indexed).
     pub fn record_where(
         &mut self,
         id: ObjectId,
         before: Option<&BTreeMap<String, String>>,
         after: Option<&BTreeMap<String, String>>,
-        indexed: &dyn Fn(&str) -> bool,
+        listed: &Listed,
     ) {
         let empty = BTreeMap::new();
         let before = before.unwrap_or(&empty);
         let after = after.unwrap_or(&empty);
+        let parts = |name: &str| Parts {
+            values: listed.has(name, Part::Values),
+            words: listed.has(name, Part::Words),
+        };
         for (name, old) in before {
             match after.get(name) {
                 Some(new) if new == old => {}
-                _ if !indexed(name) => {}
-                new => self.value(id, name, Some(old), new.map(String::as_str)),
+                new => self.value(id, name, parts(name), Some(old), new.map(String::as_str)),
             }
         }
         for (name, new) in after {
-            if !before.contains_key(name) && indexed(name) {
-                self.value(id, name, None, Some(new));
+            if !before.contains_key(name) {
+                self.value(id, name, parts(name), None, Some(new));
             }
         }
     }
 
-    fn value(&mut self, id: ObjectId, name: &str, old: Option<&str>, new: Option<&str>) {
+    fn value(
+        &mut self,
+        id: ObjectId,
+        name: &str,
+        parts: Parts,
+        old: Option<&str>,
+        new: Option<&str>,
+    ) {
+        if parts.words {
+            self.words(id, name, old, new);
+        }
+        if !parts.values {
+            return;
+        }
         let old_text = old.map(text_key);
         let new_text = new.map(text_key);
         if old_text != new_text {
@@ -280,6 +374,9 @@ impl Changes {
                 self.insert.numbers.push((id, name.to_owned(), k));
             }
         }
+    }
+
+    fn words(&mut self, id: ObjectId, name: &str, old: Option<&str>, new: Option<&str>) {
         let old_words = old.map(word_keys).unwrap_or_default();
         let new_words = new.map(word_keys).unwrap_or_default();
         for k in &old_words {
@@ -294,36 +391,35 @@ impl Changes {
         }
     }
 
-    /// The rows a batch's decision changes, of the properties `indexed` names: every value
+    /// The rows a batch's decision changes, of the listed parts of properties: every value
     /// of the records it creates, the changed values of the records it updates. Call after
     /// [`Decided::set_ids`].
-    pub fn of_decision(decided: &Decided<'_>, indexed: &dyn Fn(&str) -> bool) -> Changes {
-        Self::of_records(decided, |_| true, indexed)
+    pub fn of_decision(decided: &Decided<'_>, listed: &Listed) -> Changes {
+        Self::of_records(decided, |_| true, listed)
     }
 
     /// [`of_decision`](Self::of_decision) for the records it creates only (`new`), or for
     /// the stored records it changes only.
-    pub fn of_decision_split(
-        decided: &Decided<'_>,
-        new: bool,
-        indexed: &dyn Fn(&str) -> bool,
-    ) -> Changes {
-        Self::of_records(decided, |created| created == new, indexed)
+    pub fn of_decision_split(decided: &Decided<'_>, new: bool, listed: &Listed) -> Changes {
+        Self::of_records(decided, |created| created == new, listed)
     }
 
-    fn of_records(
-        decided: &Decided<'_>,
-        keep: impl Fn(bool) -> bool,
-        indexed: &dyn Fn(&str) -> bool,
-    ) -> Changes {
+    fn of_records(decided: &Decided<'_>, keep: impl Fn(bool) -> bool, listed: &Listed) -> Changes {
         let mut c = Changes::default();
         for (id, before, after) in decided.value_changes() {
             if keep(before.is_none()) {
-                c.record_where(id, before, Some(after), indexed);
+                c.record_where(id, before, Some(after), listed);
             }
         }
         c
     }
+}
+
+/// Which parts of one property a write keeps rows of.
+#[derive(Clone, Copy)]
+struct Parts {
+    values: bool,
+    words: bool,
 }
 
 /// An `objects` row of a transfer ([`Table::Objects`]'s columns): its id, portal, type and
@@ -453,7 +549,8 @@ pub fn rebuild_sql(v: &Values, portal: PortalId) -> Vec<String> {
     let (name, value) = (v.name, v.value);
     let from = format!(
         "FROM objects o, {} WHERE o.portal_id = {p} AND {} AND EXISTS (SELECT 1 FROM {STATE_TABLE} s \
-         WHERE s.portal_id = o.portal_id AND s.object_type = o.object_type AND s.property = {name})",
+         WHERE s.portal_id = o.portal_id AND s.object_type = o.object_type AND s.property = {name} \
+         AND s.part = 'values')",
         v.each, v.strings
     );
     let text = format!(
@@ -495,12 +592,12 @@ pub fn set_indexing_chunk(records: i64) {
     CHUNK.store(records.max(1), AtomicOrdering::Relaxed);
 }
 
-/// Indexing one property (lazy indexing, see the module docs), in steps, each its own
-/// write transaction that excludes record writes:
+/// Indexing one part of a property (lazy indexing, see the module docs), in steps, each
+/// its own write transaction that excludes record writes:
 ///
-/// 1. `list` inserts the property's row in [`STATE_TABLE`] with `pending_after` 0, and
+/// 1. `list` inserts the part's row in [`STATE_TABLE`] with `pending_after` 0, and
 ///    changes one row when it was not listed yet; then `clear` deletes rows anything before
-///    left (an older spoke). From that commit on, every write keeps the property's rows.
+///    left (an older spoke). From that commit on, every write keeps the part's rows.
 /// 2. `pending` reads `pending_after`: the records with greater ids may still lack rows
 ///    (NULL: none does, the property is complete). The step reads the next
 ///    [`indexing_chunk`] records with the property after it, inserts their rows (ignoring
@@ -523,24 +620,27 @@ pub struct Indexing {
 }
 
 impl Indexing {
-    pub fn new(portal: PortalId, object_type: &str, property: &str) -> Indexing {
-        let (ty, name) = (quote(object_type), quote(property));
-        let row = format!(
+    pub fn new(portal: PortalId, object_type: &str, property: &str, part: Part) -> Indexing {
+        let (ty, name, part_name) = (quote(object_type), quote(property), quote(part.name()));
+        let rows = format!(
             "portal_id = {} AND object_type = {ty} AND property = {name}",
             portal.0
         );
         Indexing {
             list: format!(
-                "INSERT INTO {STATE_TABLE} (portal_id, object_type, property, pending_after) \
-                 VALUES ({}, {ty}, {name}, 0) ON CONFLICT DO NOTHING",
+                "INSERT INTO {STATE_TABLE} (portal_id, object_type, property, part, pending_after) \
+                 VALUES ({}, {ty}, {name}, {part_name}, 0) ON CONFLICT DO NOTHING",
                 portal.0
             ),
-            clear: TABLES
+            clear: part
+                .tables()
                 .iter()
-                .map(|t| format!("DELETE FROM {t} WHERE {row}"))
+                .map(|t| format!("DELETE FROM {t} WHERE {rows}"))
                 .collect(),
-            pending: format!("SELECT pending_after FROM {STATE_TABLE} WHERE {row}"),
-            row,
+            pending: format!(
+                "SELECT pending_after FROM {STATE_TABLE} WHERE {rows} AND part = {part_name}"
+            ),
+            row: format!("{rows} AND part = {part_name}"),
         }
     }
 
@@ -560,8 +660,8 @@ pub fn step_end(read: usize, last: ObjectId) -> Option<ObjectId> {
     (i64::try_from(read).unwrap_or(i64::MAX) >= indexing_chunk()).then_some(last)
 }
 
-/// Marks every listed property of the portal complete, after a restore or a reindex made
-/// all their rows ([`rebuild_sql`]).
+/// Marks every listing of the portal complete, after a restore or a reindex made all their
+/// rows ([`rebuild_sql`], then the words).
 pub fn complete_portal_sql(portal: PortalId) -> String {
     format!(
         "UPDATE {STATE_TABLE} SET pending_after = NULL WHERE portal_id = {}",
@@ -569,11 +669,19 @@ pub fn complete_portal_sql(portal: PortalId) -> String {
     )
 }
 
-/// The rows a write of these values of `property` would insert, in key order.
-pub fn property_rows(property: &str, values: impl IntoIterator<Item = (ObjectId, String)>) -> Rows {
+/// The rows of `part` a write of these values of `property` would insert, in key order.
+pub fn property_rows(
+    property: &str,
+    part: Part,
+    values: impl IntoIterator<Item = (ObjectId, String)>,
+) -> Rows {
+    let parts = Parts {
+        values: part == Part::Values,
+        words: part == Part::Words,
+    };
     let mut c = Changes::default();
     for (id, v) in values {
-        c.value(id, property, None, Some(&v));
+        c.value(id, property, parts, None, Some(&v));
     }
     let mut rows = c.insert;
     rows.text.sort_by(|a, b| a.2.cmp(&b.2).then(a.0.cmp(&b.0)));

@@ -151,6 +151,7 @@ pub async fn run_all_from(store: &dyn Store, base: i64) {
     value_index::reindex_after_imports(store, p.of(389)).await;
     value_index::indexing_makes_the_rows_writes_make(store, p.of(431)).await;
     value_index::only_searched_properties_are_indexed(store, p.of(432)).await;
+    value_index::words_are_indexed_for_tokens_only(store, p.of(435)).await;
 
     let one = [store];
     concurrency::pages_never_repeat_or_skip_under_concurrent_writes(&one, p.of(37)).await;

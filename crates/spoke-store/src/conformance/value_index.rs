@@ -2,7 +2,7 @@
 //! search that probes it must answer what the scan (the core's reference) answers after
 //! creates, updates, clears, archives, imports of `objects` rows, snapshot restores and
 //! portal resets. Checks 351-369. Lazy indexing (only searched properties are indexed, and
-//! the first search makes their rows, in steps): checks 431-434.
+//! the first search makes their rows, in steps; words only for tokens): checks 431-435.
 
 use std::collections::BTreeMap;
 
@@ -763,4 +763,61 @@ pub(super) async fn only_searched_properties_are_indexed(store: &dyn Store, port
         "after the reset",
     )
     .await;
+}
+
+/// Check 435: a property's words are indexed only once a token search asks for them. A
+/// search comparing whole values makes the value rows and no word rows, nor do the writes
+/// after it; the first `CONTAINS_TOKEN` search makes the word rows, finds by them, and from
+/// then on writes keep them. At every point the rows are those a reindex makes.
+pub(super) async fn words_are_indexed_for_tokens_only(store: &dyn Store, portal: PortalId) {
+    let create = |names: &[&str]| {
+        let items: Vec<NewObject> = names
+            .iter()
+            .map(|n| NewObject {
+                properties: props(&[("firstname", n)]),
+                associations: Vec::new(),
+            })
+            .collect();
+        async move {
+            store
+                .create_objects(&ctx(portal, CONTACTS, T0), items)
+                .await
+                .expect("create");
+        }
+    };
+    let words = |rows: &[IndexRow]| rows.iter().filter(|r| r.table == "search_words").count();
+    create(&["Ada Lovelace", "Grace Hopper", "Alan"]).await;
+    index(store, portal, CONTACTS, &["firstname"]).await;
+    create(&["Ada Byron King"]).await;
+    let rows = store.index_rows(portal).await.expect("index rows");
+    assert_eq!(
+        (rows.len(), words(&rows)),
+        (4, 0),
+        "one text row per value, no word rows: {rows:?}"
+    );
+    reindex_agrees(store, portal, "values only").await;
+    let token = query(
+        field("firstname", Kind::Text),
+        Condition::ContainsToken("ada".into()),
+    );
+    let found = store
+        .search_objects(portal, CONTACTS, &token)
+        .await
+        .expect("search");
+    assert_eq!(found.total, 2, "Ada Lovelace and Ada Byron King");
+    let rows = store.index_rows(portal).await.expect("index rows");
+    assert_eq!(
+        words(&rows),
+        7,
+        "the words of the values of several: {rows:?}"
+    );
+    create(&["Ada Yonath"]).await;
+    let rows = store.index_rows(portal).await.expect("index rows");
+    assert_eq!(words(&rows), 9, "a write after keeps its words: {rows:?}");
+    reindex_agrees(store, portal, "values and words").await;
+    let found = store
+        .search_objects(portal, CONTACTS, &token)
+        .await
+        .expect("search");
+    assert_eq!(found.total, 3);
 }
