@@ -123,12 +123,8 @@ pub(crate) async fn index_step(
             .await?
             .try_get(0)?;
         let Some(after) = pending else { continue };
-        let (read, last, _) = make_chunk(tx, portal, object_type, property, *part, after).await?;
-        tx.execute(
-            indexing.advance(value_index::step_end(read, last)).as_str(),
-            &[],
-        )
-        .await?;
+        let (next, _) = make_chunk(tx, portal, object_type, property, *part, after).await?;
+        tx.execute(indexing.advance(next).as_str(), &[]).await?;
         return Ok(false);
     }
     Ok(true)
@@ -150,10 +146,10 @@ pub(crate) async fn rebuild_words(tx: &Transaction<'_>, portal: PortalId) -> Res
         let (object_type, property): (String, String) = (r.try_get(0)?, r.try_get(1)?);
         let mut after = 0;
         loop {
-            let (read, last, rows) =
+            let (next, rows) =
                 make_chunk(tx, portal, &object_type, &property, Part::Words, after).await?;
             written += rows;
-            match value_index::step_end(read, last) {
+            match next {
                 Some(last) => after = last,
                 None => break,
             }
@@ -166,8 +162,8 @@ pub(crate) async fn rebuild_words(tx: &Transaction<'_>, portal: PortalId) -> Res
 
 /// Reads the values of `property` of the next chunk of the type's records after `after`
 /// (`value_index::indexing_chunk`), and inserts the rows of `part` a write of them makes
-/// (`value_index::property_rows`), ignoring rows already there. Returns how many records
-/// it read, the last one's id, and how many rows it inserted.
+/// (`value_index::property_rows`), ignoring rows already there. Returns where the next
+/// chunk starts (`value_index::step_end`) and how many rows it inserted.
 async fn make_chunk(
     tx: &Transaction<'_>,
     portal: PortalId,
@@ -175,19 +171,16 @@ async fn make_chunk(
     property: &str,
     part: Part,
     after: ObjectId,
-) -> Result<(usize, ObjectId, u64), Error> {
+) -> Result<(Option<ObjectId>, u64), Error> {
+    let chunk = value_index::indexing_chunk(INDEXING_CHUNK);
+    // Each record's JSON parsed once (the subquery stays one: OFFSET 0), its records read
+    // in id order until the chunk is full.
     let rows = db::query(
         tx,
-        "SELECT id, properties::json ->> $4 FROM objects
-         WHERE portal_id = $1 AND object_type = $2 AND id > $3
-         AND json_typeof(properties::json -> $4) = 'string' ORDER BY id LIMIT $5",
-        &[
-            &portal.0,
-            &object_type,
-            &after,
-            &property,
-            &value_index::indexing_chunk(),
-        ],
+        "SELECT id, v #>> '{}' FROM (SELECT id, properties::json -> $4 AS v FROM objects
+             WHERE portal_id = $1 AND object_type = $2 AND id > $3 ORDER BY id OFFSET 0) o
+         WHERE json_typeof(v) = 'string' LIMIT $5",
+        &[&portal.0, &object_type, &after, &property, &chunk],
     )
     .await?;
     let values = rows
@@ -198,8 +191,14 @@ async fn make_chunk(
     let rows = value_index::property_rows(property, part, values);
     let written = (rows.text.len() + rows.numbers.len() + rows.words.len()) as u64;
     insert(tx, portal, object_type, &rows, "ON CONFLICT DO NOTHING").await?;
-    Ok((read, last, written))
+    Ok((value_index::step_end(read, chunk, last), written))
 }
+
+/// The records an indexing step reads on PostgreSQL. A step excludes the writers of every
+/// portal (`exclude_writers`), and its first read of records a load just wrote also sets
+/// their hint bits: at 20k such a step took up to 1.9 s, a wait for every writer
+/// (BENCHMARKS.md, "Indexing in steps"). A step's own cost is a few round trips.
+const INDEXING_CHUNK: i64 = 5_000;
 
 /// How PostgreSQL lists a record's values, for rebuilding a portal's rows.
 pub(crate) const VALUES: Values = Values {

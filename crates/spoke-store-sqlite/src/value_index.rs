@@ -6,6 +6,11 @@ use rusqlite::{params, Connection};
 use spoke_core::PortalId;
 use spoke_store::value_index::{self, Changes, Listed, Part, Rows, Values};
 
+/// The records an indexing step reads on SQLite: a step of 20k takes tens of milliseconds
+/// on the one writer (BENCHMARKS.md, "Indexing in steps"), and each step is a commit of its
+/// own, so smaller steps would add commits without shortening a wait that matters.
+const INDEXING_CHUNK: i64 = 20_000;
+
 /// How SQLite lists a record's values, for rebuilding a portal's rows.
 pub(crate) const VALUES: Values = Values {
     each: "json_each(o.properties) j",
@@ -57,8 +62,8 @@ pub(crate) fn index_step(
         }
         let pending: Option<i64> = tx.query_row(&indexing.pending, [], |r| r.get(0))?;
         let Some(after) = pending else { continue };
-        let (read, last, _) = make_chunk(tx, portal, object_type, property, *part, after)?;
-        tx.execute(&indexing.advance(value_index::step_end(read, last)), [])?;
+        let (next, _) = make_chunk(tx, portal, object_type, property, *part, after)?;
+        tx.execute(&indexing.advance(next), [])?;
         return Ok(false);
     }
     Ok(true)
@@ -79,10 +84,9 @@ pub(crate) fn rebuild_words(tx: &Connection, portal: PortalId) -> rusqlite::Resu
     for (object_type, property) in listed {
         let mut after = 0;
         loop {
-            let (read, last, rows) =
-                make_chunk(tx, portal, &object_type, &property, Part::Words, after)?;
+            let (next, rows) = make_chunk(tx, portal, &object_type, &property, Part::Words, after)?;
             written += rows;
-            match value_index::step_end(read, last) {
+            match next {
                 Some(last) => after = last,
                 None => break,
             }
@@ -94,8 +98,8 @@ pub(crate) fn rebuild_words(tx: &Connection, portal: PortalId) -> rusqlite::Resu
 
 /// Reads the values of `property` of the next chunk of the type's records after `after`
 /// (`value_index::indexing_chunk`), and inserts the rows of `part` a write of them makes
-/// (`value_index::property_rows`), ignoring rows already there. Returns how many records
-/// it read, the last one's id, and how many rows it inserted.
+/// (`value_index::property_rows`), ignoring rows already there. Returns where the next
+/// chunk starts (`value_index::step_end`) and how many rows it inserted.
 fn make_chunk(
     tx: &Connection,
     portal: PortalId,
@@ -103,7 +107,8 @@ fn make_chunk(
     property: &str,
     part: Part,
     after: i64,
-) -> rusqlite::Result<(usize, i64, u64)> {
+) -> rusqlite::Result<(Option<i64>, u64)> {
+    let chunk = value_index::indexing_chunk(INDEXING_CHUNK);
     let path = format!("$.\"{property}\"");
     let values = tx
         .prepare_cached(
@@ -111,22 +116,15 @@ fn make_chunk(
              WHERE portal_id = ?1 AND object_type = ?2 AND id > ?3
              AND json_type(properties, ?4) = 'text' ORDER BY id LIMIT ?5",
         )?
-        .query_map(
-            params![
-                portal.0,
-                object_type,
-                after,
-                path,
-                value_index::indexing_chunk()
-            ],
-            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
-        )?
+        .query_map(params![portal.0, object_type, after, path, chunk], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+        })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     let (read, last) = (values.len(), values.last().map_or(after, |v| v.0));
     let rows = value_index::property_rows(property, part, values);
     let written = (rows.text.len() + rows.numbers.len() + rows.words.len()) as u64;
     insert(tx, portal, object_type, &rows)?;
-    Ok((read, last, written))
+    Ok((value_index::step_end(read, chunk, last), written))
 }
 
 /// Deletes then inserts the rows `changes` makes of the listed properties (it is given

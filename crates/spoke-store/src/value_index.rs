@@ -572,24 +572,26 @@ pub fn rebuild_sql(v: &Values, portal: PortalId) -> Vec<String> {
     vec![text, numbers]
 }
 
+/// A test's chunk for every indexing step of the process; 0: each backend's own.
+static CHUNK: AtomicI64 = AtomicI64::new(0);
+
 /// How many records' values one indexing step reads, and inserts the rows of, at a time
-/// ([`Indexing`]): its memory and the time it holds writers off stay bounded whatever the
-/// portal's size.
-pub const INDEXING_CHUNK: i64 = 20_000;
-
-static CHUNK: AtomicI64 = AtomicI64::new(INDEXING_CHUNK);
-
-/// The records one indexing step reads: [`INDEXING_CHUNK`] unless a test lowered it
+/// ([`Indexing`]): the backend's `chunk`, which bounds the step's memory and the time it
+/// holds writers off whatever the portal's size, unless a test set another
 /// ([`set_indexing_chunk`]).
-pub fn indexing_chunk() -> i64 {
-    CHUNK.load(AtomicOrdering::Relaxed)
+pub fn indexing_chunk(chunk: i64) -> i64 {
+    match CHUNK.load(AtomicOrdering::Relaxed) {
+        0 => chunk,
+        set => set,
+    }
 }
 
-/// Sets how many records one indexing step reads, for the whole process: the conformance
-/// suite makes a build of a few records take many steps, to race writes between them. The
-/// rows made never depend on it, so tests running meanwhile only take more steps.
-pub fn set_indexing_chunk(records: i64) {
-    CHUNK.store(records.max(1), AtomicOrdering::Relaxed);
+/// Sets how many records one indexing step reads, for the whole process (`None`: each
+/// backend's own): the conformance suite makes a build of a few records take many steps,
+/// to race writes between them. The rows made never depend on it, so tests running
+/// meanwhile only take more steps, or fewer.
+pub fn set_indexing_chunk(records: Option<i64>) {
+    CHUNK.store(records.map_or(0, |n| n.max(1)), AtomicOrdering::Relaxed);
 }
 
 /// Indexing one part of a property (lazy indexing, see the module docs), in steps, each
@@ -655,9 +657,10 @@ impl Indexing {
     }
 }
 
-/// Where a step of [`Indexing`] left its property.
-pub fn step_end(read: usize, last: ObjectId) -> Option<ObjectId> {
-    (i64::try_from(read).unwrap_or(i64::MAX) >= indexing_chunk()).then_some(last)
+/// Where a step of [`Indexing`] that read `read` records of at most `chunk`, the last
+/// `last`, left its property: pending after `last`, or complete when the chunk was not full.
+pub fn step_end(read: usize, chunk: i64, last: ObjectId) -> Option<ObjectId> {
+    (i64::try_from(read).unwrap_or(i64::MAX) >= chunk).then_some(last)
 }
 
 /// Marks every listing of the portal complete, after a restore or a reindex made all their

@@ -819,7 +819,7 @@ pub async fn indexing_in_steps_racing_updates_misses_no_record(
     struct Chunk;
     impl Drop for Chunk {
         fn drop(&mut self) {
-            crate::value_index::set_indexing_chunk(crate::value_index::INDEXING_CHUNK);
+            crate::value_index::set_indexing_chunk(None);
         }
     }
     let value = |i: usize| format!("step v{}", i % VALUES);
@@ -856,7 +856,7 @@ pub async fn indexing_in_steps_racing_updates_misses_no_record(
             .collect(),
     );
     let _chunk = Chunk;
-    crate::value_index::set_indexing_chunk(3);
+    crate::value_index::set_indexing_chunk(Some(3));
     let stop = AtomicBool::new(false);
     let writers = join_all((0..3usize).map(|w| {
         let (stop, last, ids) = (&stop, &last, &ids);
