@@ -167,4 +167,47 @@ mod tests {
             Vec::new()
         );
     }
+
+    /// A property listed before the listings named their part had both parts, made whole:
+    /// it keeps both, complete, so its word rows stay kept by writes.
+    #[test]
+    fn listings_from_before_parts_keep_both_complete() {
+        let mut conn = Connection::open_in_memory().expect("open");
+        crate::search::register_functions(&conn).expect("functions");
+        let before = MIGRATIONS
+            .iter()
+            .position(|m| m.contains("pending_after"))
+            .expect("the migration to parts and steps");
+        for sql in &MIGRATIONS[..before] {
+            conn.execute_batch(&spoke_store::admin::fill_in_migration(
+                &spoke_store::pipelines::fill_in_migration(sql),
+            ))
+            .expect("older migration");
+        }
+        conn.execute_batch(&format!(
+            "PRAGMA user_version = {before};
+             INSERT INTO search_indexed (portal_id, object_type, property)
+             VALUES (7, '0-1', 'company');"
+        ))
+        .expect("an old listing");
+        migrate(&mut conn).expect("migrate");
+        let mut stmt = conn
+            .prepare(
+                "SELECT property, part, pending_after IS NULL FROM search_indexed
+                 ORDER BY part",
+            )
+            .expect("prepare");
+        let listed: Vec<(String, String, bool)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .expect("query")
+            .map(|r| r.expect("row"))
+            .collect();
+        assert_eq!(
+            listed,
+            vec![
+                ("company".to_owned(), "values".to_owned(), true),
+                ("company".to_owned(), "words".to_owned(), true),
+            ]
+        );
+    }
 }

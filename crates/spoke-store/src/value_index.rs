@@ -12,7 +12,8 @@
 //!   ([`number_keys`]);
 //! - `search_words`: one row per distinct word of the fold (the words `CONTAINS_TOKEN`
 //!   matches, [`spoke_core::search::words`]), cut like a text key ([`word_keys`]); none for
-//!   a value that is one word, whose text key is that word.
+//!   a value that is one word, whose text key is that word. Only a token search probes
+//!   them, so a property's words are listed apart from its values ([`Part`]).
 //!
 //! The keys do not depend on the property's type: a search names the kind it compares by
 //! (and the conformance suite searches properties nobody defined), and a property's type
