@@ -86,6 +86,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0022_indexing_in_steps",
         include_str!("../migrations/0022_indexing_in_steps.sql"),
     ),
+    (
+        "0023_token_match_plpgsql",
+        include_str!("../migrations/0023_token_match_plpgsql.sql"),
+    ),
 ];
 
 /// The advisory lock's first key: "spok" in ASCII, so it does not meet other applications'
