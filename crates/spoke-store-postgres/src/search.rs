@@ -3,7 +3,8 @@
 //!
 //! A stored value is `(properties::json ->> name) COLLATE "C"`: NULL when unset, compared
 //! and sorted bytewise. The SQL functions the compiler names are defined by migrations
-//! 0003, 0004 and 0005, each computing the core's rule of the same name in SQL.
+//! 0003, 0004 and 0005 (`spoke_token_match` again by 0023, in PL/pgSQL), each computing
+//! the core's rule of the same name in SQL.
 //! Parameters carry their types (a number operand is `FLOAT8`, an id or instant `INT8`),
 //! so PostgreSQL compares them as the core does; where it compares an integer with a
 //! double it rounds the integer to a double first, which the conformance suite names as
