@@ -52,7 +52,8 @@
 //! where each connection gets its `statement_timeout` and `search_path`.
 //!
 //! Errors: a database that cannot be reached (connection refused or lost, pool wait
-//! timeout, administrator shutdown `57P01`, class `08`, ...) is [`StoreError::Unavailable`],
+//! timeout, administrator shutdown `57P01`, class `08`, a statement ended by
+//! `statement_timeout` `57014`, ...) is [`StoreError::Unavailable`],
 //! which the server answers with 503; anything else is [`StoreError::Internal`]. Nothing
 //! waits forever: connecting has `connect_timeout`, getting a connection `pool_timeout`,
 //! each statement `statement_timeout`, and TCP keepalives notice a vanished server.
@@ -400,7 +401,11 @@ fn driver_unavailable(e: &tokio_postgres::Error) -> bool {
             || *code == SqlState::ADMIN_SHUTDOWN // 57P01
             || *code == SqlState::CRASH_SHUTDOWN // 57P02
             || *code == SqlState::CANNOT_CONNECT_NOW // 57P03: starting up or shutting down
-            || *code == SqlState::TOO_MANY_CONNECTIONS; // 53300
+            || *code == SqlState::TOO_MANY_CONNECTIONS // 53300
+            // 57014: `statement_timeout` ended a statement that waited or ran too long (a
+            // lock held by a long transaction, an overloaded server): the database did not
+            // answer in time, which a client may retry, not a fault in the request.
+            || *code == SqlState::QUERY_CANCELED;
     }
     if e.is_closed() {
         return true;

@@ -131,7 +131,10 @@ async fn a_busy_pool_is_unavailable_and_a_stuck_statement_times_out() {
 
         // statement_timeout ends the stuck statement instead of hanging.
         let (result, took) = blocked.await.expect("blocked task");
-        assert!(result.is_err(), "the stuck statement was cancelled");
+        assert!(
+            matches!(result, Err(StoreError::Unavailable(_))),
+            "a statement ended by statement_timeout is Unavailable (503), got {result:?}"
+        );
         assert!(
             took >= Duration::from_millis(1500) && took < Duration::from_secs(10),
             "cancelled by statement_timeout: {took:?}"
