@@ -366,7 +366,10 @@ impl PostgresStore {
                     .into_iter()
                     .filter(|l| !complete.contains(l))
                     .collect();
-                while !missing.is_empty() {
+                if missing.is_empty() {
+                    return Ok(());
+                }
+                loop {
                     let complete = self
                         .write(
                             TxMode::RECORDS,
@@ -382,10 +385,9 @@ impl PostgresStore {
                         )
                         .await?;
                     if complete {
-                        break;
+                        return Ok(());
                     }
                 }
-                Ok(())
             },
         )
         .await
