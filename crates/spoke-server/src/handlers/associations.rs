@@ -44,37 +44,28 @@ pub const PAGE_SIZE: usize = 500;
 
 /// Every association type defined from `from` to `to` in this portal: HubSpot's, the
 /// definitions of its custom object schemas and its labels
-/// (`spoke_store::graph::pair_types`), plus the reverse direction's, so inverses can be
-/// looked up.
-pub struct Definitions {
-    pub forward: Vec<AssociationType>,
-    reverse: Vec<AssociationType>,
-}
+/// (`spoke_store::graph::pair_types`). What a read needs to name the links it shows.
+pub struct PairTypes(Vec<AssociationType>);
 
-impl Definitions {
-    pub async fn load<'a>(
-        state: &'a AppState,
+impl PairTypes {
+    pub async fn load(
+        state: &AppState,
         portal: PortalId,
-        from: &'a ObjectType,
-        to: &'a ObjectType,
+        from: &ObjectType,
+        to: &ObjectType,
     ) -> ApiResult<Self> {
-        // HubSpot's types, the portal's custom object definitions, then its labels.
-        let load = |a: &'a ObjectType, b: &'a ObjectType| {
-            let (a, b) = (a.id.as_str(), b.id.as_str());
-            async move { Ok::<_, ApiError>(pair_types(state.store.as_ref(), portal, a, b).await?) }
-        };
-        let (forward, reverse) = tokio::try_join!(load(from, to), load(to, from))?;
-        Ok(Self { forward, reverse })
+        let (a, b) = (from.id.as_str(), to.id.as_str());
+        Ok(Self(pair_types(state.store.as_ref(), portal, a, b).await?))
     }
 
-    /// The definitions of the path's pair.
+    /// The types of the path's pair.
     async fn of(auth: &Authorized<Pair>) -> ApiResult<Self> {
         let (a, b) = &auth.subject;
         Self::load(&auth.state, auth.principal.portal, a, b).await
     }
 
     fn find(&self, category: &str, type_id: i64) -> Option<&AssociationType> {
-        self.forward
+        self.0
             .iter()
             .find(|t| t.category == category && t.type_id == type_id)
     }
@@ -86,6 +77,52 @@ impl Definitions {
     pub fn label_of(&self, category: &str, type_id: i64) -> Option<&str> {
         self.find(category, type_id)
             .and_then(|t| t.label.as_deref())
+    }
+}
+
+impl std::ops::Deref for PairTypes {
+    type Target = [AssociationType];
+    fn deref(&self) -> &[AssociationType] {
+        &self.0
+    }
+}
+
+/// The pair's types for a write: `PairTypes` plus the reverse direction's, so inverses can
+/// be looked up. Reads load `PairTypes` alone, half the store reads (a v4 batch read, a
+/// list page's `associations=`).
+pub struct Definitions {
+    pub forward: PairTypes,
+    reverse: Vec<AssociationType>,
+}
+
+impl std::ops::Deref for Definitions {
+    type Target = PairTypes;
+    fn deref(&self) -> &PairTypes {
+        &self.forward
+    }
+}
+
+impl Definitions {
+    pub async fn load(
+        state: &AppState,
+        portal: PortalId,
+        from: &ObjectType,
+        to: &ObjectType,
+    ) -> ApiResult<Self> {
+        let (forward, reverse) = tokio::try_join!(
+            PairTypes::load(state, portal, from, to),
+            PairTypes::load(state, portal, to, from)
+        )?;
+        Ok(Self {
+            forward,
+            reverse: reverse.0,
+        })
+    }
+
+    /// The definitions of the path's pair.
+    async fn of(auth: &Authorized<Pair>) -> ApiResult<Self> {
+        let (a, b) = &auth.subject;
+        Self::load(&auth.state, auth.principal.portal, a, b).await
     }
 
     /// What storage needs to write one requested type. Writing a labelled HUBSPOT_DEFINED
@@ -126,8 +163,8 @@ impl Definitions {
 
 /// The pair's default (unlabeled) type, which HubSpot defines for every pair it links (a
 /// pair with a custom type: the definition its schema made).
-pub(crate) fn default_link((from, to): &Pair, defs: &Definitions) -> ApiResult<LinkType> {
-    let d = default_of(&defs.forward).cloned().ok_or_else(|| {
+pub(crate) fn default_link((from, to): &Pair, defs: &PairTypes) -> ApiResult<LinkType> {
+    let d = default_of(defs).cloned().ok_or_else(|| {
         ApiError::validation(format!(
             "There is no default association type between {} and {}",
             from.name, to.name
@@ -219,7 +256,7 @@ fn next_page(to: &ObjectType, page: &AssociationPage) -> Option<Paging> {
 /// The page's targets on the wire, borrowing each link's category from the page and its
 /// label from `defs`.
 fn wire_targets<'a>(
-    defs: &'a Definitions,
+    defs: &'a PairTypes,
     targets: &'a [AssociatedTarget],
 ) -> Vec<MultiAssociatedObjectWithLabel<&'a str>> {
     targets
@@ -354,7 +391,7 @@ pub(crate) async fn batch_read(
     Batch(inputs): Batch<FetchRequest, MAX_READ_INPUTS>,
 ) -> ApiResult<Response> {
     let (a, b) = &auth.subject;
-    let defs = Definitions::of(&auth).await?;
+    let defs = PairTypes::of(&auth).await?;
 
     let mut errors = Vec::new();
     let mut requests = Vec::new();
@@ -515,7 +552,7 @@ pub(crate) async fn batch_default(
     auth: Authorized<Pair>,
     Batch(inputs): Batch<DefaultAssociationPost, MAX_WRITE_INPUTS>,
 ) -> ApiResult<Response> {
-    let defs = Definitions::of(&auth).await?;
+    let defs = PairTypes::of(&auth).await?;
     let link = default_link(&auth.subject, &defs)?;
     let mut errors = Vec::new();
     let mut writes = Vec::new();
@@ -560,7 +597,7 @@ pub(crate) async fn batch_labels_archive(
     auth: Authorized<Pair>,
     Batch(inputs): Batch<AssociationMultiPost, MAX_WRITE_INPUTS>,
 ) -> ApiResult<Response> {
-    let defs = Definitions::of(&auth).await?;
+    let defs = PairTypes::of(&auth).await?;
     let unlink = |spec: &AssociationSpec| {
         let t = defs
             .find(&spec.association_category, spec.association_type_id)
@@ -587,7 +624,7 @@ pub(crate) async fn list_for_record(
         Some(t) => Some(decode_after(t)?),
         None => None,
     };
-    let defs = Definitions::of(&auth).await?;
+    let defs = PairTypes::of(&auth).await?;
     let (portal, from, to) = keys(&auth);
     let page = auth
         .state
@@ -625,7 +662,7 @@ pub(crate) async fn put_default(
     auth: Authorized<Pair>,
     RecordPair(f, t): RecordPair,
 ) -> ApiResult<Response> {
-    let defs = Definitions::of(&auth).await?;
+    let defs = PairTypes::of(&auth).await?;
     let link = default_link(&auth.subject, &defs)?;
     put_one(&auth, write(&auth, f, t, vec![link.clone()])).await?;
     let results = default_results(f, t, &link).to_vec();
@@ -658,10 +695,8 @@ fn labels_response(results: Vec<AssociationSpecWithLabel>) -> Response {
 }
 
 pub(crate) async fn list_labels(auth: Authorized<Pair>) -> ApiResult<Response> {
-    let defs = Definitions::of(&auth).await?;
-    Ok(labels_response(
-        defs.forward.iter().map(spec_with_label).collect(),
-    ))
+    let defs = PairTypes::of(&auth).await?;
+    Ok(labels_response(defs.iter().map(spec_with_label).collect()))
 }
 
 pub(crate) async fn create_label(
@@ -750,7 +785,7 @@ pub(crate) async fn delete_label(
 pub(crate) fn v3_type_name(
     from: &ObjectType,
     to: &ObjectType,
-    defs: &Definitions,
+    defs: &PairTypes,
     category: &str,
     type_id: i64,
 ) -> String {
@@ -758,11 +793,7 @@ pub(crate) fn v3_type_name(
     match defs.label(category, type_id) {
         Some(l) if l == "Primary" => base,
         Some(l) => l.to_lowercase().replace(' ', "_"),
-        None if defs
-            .forward
-            .iter()
-            .any(|t| t.label.as_deref() == Some("Primary")) =>
-        {
+        None if defs.iter().any(|t| t.label.as_deref() == Some("Primary")) => {
             format!("{base}_unlabeled")
         }
         None => base,
@@ -798,9 +829,8 @@ pub async fn v3_associations(
     // pool, and a list page's client waits for all of them in turn otherwise (a full sync
     // asks `associations=companies,deals` on every page).
     let reads = by_type.iter().map(|(to, _)| async move {
-        let (defs, pages) = tokio::try_join!(
-            Definitions::load(state, principal.portal, from, to),
-            async {
+        let (defs, pages) =
+            tokio::try_join!(PairTypes::load(state, principal.portal, from, to), async {
                 Ok::<_, ApiError>(
                     state
                         .store
@@ -813,8 +843,7 @@ pub async fn v3_associations(
                         )
                         .await?,
                 )
-            }
-        )?;
+            })?;
         Ok::<_, ApiError>((defs, pages))
     });
     let read = futures_util::future::try_join_all(reads).await?;

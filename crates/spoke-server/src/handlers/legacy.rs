@@ -26,7 +26,7 @@ use spoke_types::properties::Results;
 
 use crate::catalogue::{Authorized, Pair, Type};
 use crate::error::{ctx, ApiError, ApiResult};
-use crate::handlers::associations::{decode_after, encode_after, v3_type_name, Definitions};
+use crate::handlers::associations::{decode_after, encode_after, v3_type_name, PairTypes};
 use crate::handlers::{id_text, path_id, Batch};
 use crate::schema::{resolve_type, TypeSchema};
 use crate::wire::{batch_response, next_link, Json, Origin, QueryParams, BATCH_OK};
@@ -499,7 +499,7 @@ async fn deal_associations(
 fn v3_rows(
     from: &ObjectType,
     to: &ObjectType,
-    defs: &Definitions,
+    defs: &PairTypes,
     targets: &[spoke_store::AssociatedTarget],
 ) -> Vec<AssociatedId> {
     targets
@@ -521,7 +521,7 @@ pub(crate) async fn associations_v3_batch_read(
 ) -> ApiResult<Response> {
     let (a, b) = &auth.subject;
     let portal = auth.principal.portal;
-    let defs = Definitions::load(&auth.state, portal, a, b).await?;
+    let defs = PairTypes::load(&auth.state, portal, a, b).await?;
     let mut errors = Vec::new();
     let mut ids = Vec::new();
     let mut seen = HashSet::new();
@@ -613,7 +613,7 @@ pub(crate) async fn associations_v3_list(
         None => None,
     };
     let portal = auth.principal.portal;
-    let defs = Definitions::load(&auth.state, portal, from, to).await?;
+    let defs = PairTypes::load(&auth.state, portal, from, to).await?;
     let page = auth
         .state
         .store
@@ -645,9 +645,8 @@ pub(crate) async fn associations_v3_list(
 /// portal's labels for the pair, ids as strings, names as v3 writes them.
 pub(crate) async fn associations_v3_types(auth: Authorized<Pair>) -> ApiResult<Response> {
     let (a, b) = &auth.subject;
-    let defs = Definitions::load(&auth.state, auth.principal.portal, a, b).await?;
+    let defs = PairTypes::load(&auth.state, auth.principal.portal, a, b).await?;
     let results = defs
-        .forward
         .iter()
         .map(|t| AssociationTypeV3 {
             id: t.type_id.to_string(),
