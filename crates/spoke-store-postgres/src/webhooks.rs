@@ -243,27 +243,22 @@ async fn finish_attempt_tx(
     attempt: &DeliveryAttempt,
 ) -> Result<Finish<i64>, Error> {
     let status = attempt.status.map(i64::from);
-    let id: i64 = db::query_one(
-        tx,
-        "INSERT INTO webhook_attempts (app_id, portal_id, target_url, event_ids, attempt_number,
-             status, error, started_at, duration_ms, outcome, next_attempt_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
-        &[
-            &attempt.app_id,
-            &attempt.portal.0,
-            &attempt.target_url,
-            &webhooks::event_ids_column(&attempt.event_ids),
-            &attempt.attempt_number,
-            &status,
-            &attempt.error,
-            &attempt.started_at,
-            &attempt.duration_ms,
-            &attempt.outcome.as_str(),
-            &attempt.outcome.next_attempt_at(),
-        ],
-    )
-    .await?
-    .try_get(0)?;
+    let event_ids = webhooks::event_ids_column(&attempt.event_ids);
+    let outcome = attempt.outcome.as_str();
+    let next_attempt_at = attempt.outcome.next_attempt_at();
+    let insert_params: [&(dyn tokio_postgres::types::ToSql + Sync); 11] = [
+        &attempt.app_id,
+        &attempt.portal.0,
+        &attempt.target_url,
+        &event_ids,
+        &attempt.attempt_number,
+        &status,
+        &attempt.error,
+        &attempt.started_at,
+        &attempt.duration_ms,
+        &outcome,
+        &next_attempt_at,
+    ];
     let finished = attempt.started_at.saturating_add(attempt.duration_ms);
     let (sql, at) = webhooks::finish_event_sql(
         attempt.outcome,
@@ -271,23 +266,36 @@ async fn finish_attempt_tx(
         "event_id = ANY($1::BIGINT[])",
         "$2::BIGINT",
     );
-    match at {
-        Some(at) => db::execute(tx, &sql, &[&attempt.event_ids, &at]).await?,
-        None => db::execute(tx, &sql, &[&attempt.event_ids]).await?,
-    };
     let horizon = finished.saturating_sub(KEEP_FINISHED_MS);
-    db::execute(
-        tx,
-        &format!("DELETE FROM webhook_events WHERE state <> '{PENDING}' AND finished_at < $1"),
-        &[&horizon],
-    )
-    .await?;
-    db::execute(
-        tx,
-        "DELETE FROM webhook_attempts WHERE started_at < $1",
-        &[&horizon],
-    )
-    .await?;
+    let prune_events =
+        format!("DELETE FROM webhook_events WHERE state <> '{PENDING}' AND finished_at < $1");
+    let prune_params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&horizon];
+    // The four statements depend on none of the others' results, so they go out pipelined:
+    // one round trip per finished attempt instead of four, on the worker's path that
+    // competes with the API's writers for the database.
+    let (row, ..) = tokio::try_join!(
+        db::query_one(
+            tx,
+            "INSERT INTO webhook_attempts (app_id, portal_id, target_url, event_ids,
+                 attempt_number, status, error, started_at, duration_ms, outcome,
+                 next_attempt_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+            &insert_params,
+        ),
+        async {
+            match at {
+                Some(at) => db::execute(tx, &sql, &[&attempt.event_ids, &at]).await,
+                None => db::execute(tx, &sql, &[&attempt.event_ids]).await,
+            }
+        },
+        db::execute(tx, &prune_events, &prune_params),
+        db::execute(
+            tx,
+            "DELETE FROM webhook_attempts WHERE started_at < $1",
+            &prune_params,
+        ),
+    )?;
+    let id: i64 = row.try_get(0)?;
     Ok(Finish::Commit(id))
 }
 
