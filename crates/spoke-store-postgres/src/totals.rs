@@ -7,7 +7,7 @@
 use deadpool_postgres::Transaction;
 use spoke_core::PortalId;
 use spoke_store::sql_search::Compiled;
-use spoke_store::totals::{self, CountCache, CountKey};
+use spoke_store::totals::{self, CountCache, CountKey, Counted};
 
 use crate::search::Postgres;
 use crate::{db, Error};
@@ -36,6 +36,12 @@ pub(crate) async fn bump_all(tx: &Transaction<'_>) -> Result<(), Error> {
 /// The search's total and page records' rows, read in `tx`'s snapshot: the generation is
 /// read together with the page (pipelined, one round trip), and the count runs only when
 /// the cache has none for that generation.
+///
+/// A page bounded by its matches' ids (`sql_search::id_bounded`) takes them from the
+/// latest count kept for the search, before the generation says whether that count holds
+/// in this snapshot; when it does not (a write came in between), the page is read again
+/// within the new count's range. Without a kept count the page is read unbounded, beside
+/// the count.
 pub(crate) async fn total_and_page(
     tx: &Transaction<'_>,
     counts: &CountCache,
@@ -45,20 +51,34 @@ pub(crate) async fn total_and_page(
     compiled: &Compiled,
 ) -> Result<(u64, Vec<tokio_postgres::Row>), Error> {
     let count_params = crate::search::params(&compiled.count);
-    let page_params = crate::search::params(&compiled.page);
     // The SQL varies with the query's shape, so it is not prepared and cached:
     // `query_typed` sends it with typed parameters in one round trip.
     let count = async {
-        let n: i64 = tx
+        let row = tx
             .query_typed_one(&compiled.count.text, &count_params)
-            .await?
-            .try_get(0)?;
-        Ok::<u64, Error>(n.max(0) as u64)
+            .await?;
+        let n: i64 = row.try_get(0)?;
+        let ids = if compiled.id_bounds.is_some() {
+            row.try_get::<_, Option<i64>>(1)?
+                .zip(row.try_get::<_, Option<i64>>(2)?)
+        } else {
+            None
+        };
+        Ok::<Counted, Error>(Counted {
+            total: n.max(0) as u64,
+            ids,
+        })
     };
-    let page = async { Ok::<_, Error>(tx.query_typed(&compiled.page.text, &page_params).await?) };
+    let page = |c: &Compiled| {
+        let sql = c.page.clone();
+        async move {
+            let params = crate::search::params(&sql);
+            Ok::<_, Error>(tx.query_typed(&sql.text, &params).await?)
+        }
+    };
     if !cacheable {
-        let (n, rows) = tokio::try_join!(count, page)?;
-        return Ok((n, rows));
+        let (counted, rows) = tokio::try_join!(count, page(compiled))?;
+        return Ok((counted.total, rows));
     }
     let generation = async {
         let g: i64 = db::query_one(
@@ -70,12 +90,28 @@ pub(crate) async fn total_and_page(
         .try_get(0)?;
         Ok::<i64, Error>(g)
     };
-    let (generation, rows) = tokio::try_join!(generation, page)?;
     let key = CountKey::new(portal, object_type, &compiled.count);
-    if let Some(n) = counts.get(&key, generation) {
-        return Ok((n, rows));
+    let kept = counts.latest(&key);
+    let within = |ids: Option<(i64, i64)>| {
+        let mut c = compiled.clone();
+        c.bound_ids(ids);
+        c
+    };
+    let guessed = match kept {
+        Some((_, c)) if compiled.id_bounds.is_some() => Some(within(c.ids)),
+        _ => None,
+    };
+    let (generation, rows) =
+        tokio::try_join!(generation, page(guessed.as_ref().unwrap_or(compiled)))?;
+    if let Some((_, c)) = kept.filter(|(g, _)| *g == generation) {
+        return Ok((c.total, rows));
     }
-    let n = count.await?;
-    counts.put(key, generation, n);
-    Ok((n, rows))
+    let counted = count.await?;
+    counts.put_counted(key, generation, counted);
+    if guessed.is_none() {
+        return Ok((counted.total, rows));
+    }
+    // The kept range was of other writes: read the page again within this count's.
+    let rows = page(&within(counted.ids)).await?;
+    Ok((counted.total, rows))
 }

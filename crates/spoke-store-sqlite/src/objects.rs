@@ -333,12 +333,12 @@ impl ObjectStore for SqliteStore {
     }
 
     async fn search_records(&self, search: RecordSearch<'_>) -> StoreResult<SearchPage> {
-        let compiled = self.compile_search(&search).await?;
+        let mut compiled = self.compile_search(&search).await?;
         let (portal, object_type) = (search.portal, search.object_type.to_owned());
         let cacheable = spoke_store::totals::cacheable(search.query);
         let inner = self.inner.clone();
         self.read(move |conn| {
-            let total = crate::totals::total(
+            let counted = crate::totals::total(
                 conn,
                 &inner.counts,
                 portal,
@@ -346,6 +346,10 @@ impl ObjectStore for SqliteStore {
                 cacheable,
                 &compiled,
             )?;
+            // Counted in this read transaction (or under the generation it sees), so the
+            // range holds for the page read next.
+            compiled.bound_ids(counted.ids);
+            let total = counted.total;
             let records = conn
                 .prepare(&compiled.page.text)?
                 .query_map(crate::search::params(&compiled.page), row_to_stored)?

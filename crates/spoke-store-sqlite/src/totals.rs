@@ -5,7 +5,7 @@
 use rusqlite::{params, Connection};
 use spoke_core::PortalId;
 use spoke_store::sql_search::Compiled;
-use spoke_store::totals::{self, CountCache, CountKey};
+use spoke_store::totals::{self, CountCache, CountKey, Counted};
 
 use crate::search::Sqlite;
 
@@ -23,8 +23,9 @@ pub(crate) fn bump_all(tx: &Connection) -> rusqlite::Result<()> {
     bump(tx, PortalId(0), totals::ALL_TYPES)
 }
 
-/// The search's total, from the cache when it was counted under the generation `conn`'s
-/// read transaction sees, else counted (and kept) now.
+/// The search's total (and, for a page bounded by its matches' ids, their range), from the
+/// cache when it was counted under the generation `conn`'s read transaction sees, else
+/// counted (and kept) now.
 pub(crate) fn total(
     conn: &Connection,
     counts: &CountCache,
@@ -32,12 +33,22 @@ pub(crate) fn total(
     object_type: &str,
     cacheable: bool,
     compiled: &Compiled,
-) -> rusqlite::Result<u64> {
-    let count = |conn: &Connection| -> rusqlite::Result<u64> {
-        let n: i64 = conn
-            .prepare(&compiled.count.text)?
-            .query_row(crate::search::params(&compiled.count), |r| r.get(0))?;
-        Ok(n.max(0) as u64)
+) -> rusqlite::Result<Counted> {
+    let count = |conn: &Connection| -> rusqlite::Result<Counted> {
+        let bounded = compiled.id_bounds.is_some();
+        conn.prepare(&compiled.count.text)?
+            .query_row(crate::search::params(&compiled.count), |r| {
+                let n: i64 = r.get(0)?;
+                let ids = if bounded {
+                    r.get::<_, Option<i64>>(1)?.zip(r.get::<_, Option<i64>>(2)?)
+                } else {
+                    None
+                };
+                Ok(Counted {
+                    total: n.max(0) as u64,
+                    ids,
+                })
+            })
     };
     if !cacheable {
         return count(conn);
@@ -46,10 +57,10 @@ pub(crate) fn total(
         .prepare_cached(&totals::generation_sql(&Sqlite))?
         .query_row(params![portal.0, object_type], |r| r.get(0))?;
     let key = CountKey::new(portal, object_type, &compiled.count);
-    if let Some(n) = counts.get(&key, generation) {
-        return Ok(n);
+    if let Some(c) = counts.get_counted(&key, generation) {
+        return Ok(c);
     }
-    let n = count(conn)?;
-    counts.put(key, generation, n);
-    Ok(n)
+    let c = count(conn)?;
+    counts.put_counted(key, generation, c);
+    Ok(c)
 }

@@ -112,6 +112,70 @@ pub struct Compiled {
     /// once): this compilation reads their records instead. Index them
     /// ([`value_index`]'s lazy indexing) and compile again to probe.
     pub unindexed: Vec<(String, Part)>,
+    /// Set when the page is bounded by the matches' id range ([`id_bounded`]): `count` then
+    /// also answers `MIN(o.id)` and `MAX(o.id)` of the matches, and these are the page's
+    /// parameters that take them (unbounded as compiled). Bound them with a count of the
+    /// same snapshot, or leave them.
+    pub id_bounds: Option<IdBounds>,
+}
+
+/// Where the id range of a search's matches goes in [`Compiled::page`]'s parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdBounds {
+    pub lo: usize,
+    pub hi: usize,
+}
+
+impl Compiled {
+    /// Bounds the page by the id range `lo..=hi` of its matches, as counted in the page's
+    /// snapshot: no match lies outside it, so the answer is the same, and an id walk
+    /// starts at the first match. Without matches (`None`), an empty range.
+    pub fn bound_ids(&mut self, range: Option<(i64, i64)>) {
+        let Some(b) = self.id_bounds else {
+            return;
+        };
+        let (lo, hi) = range.unwrap_or((1, 0));
+        if let Some(p) = self.page.params.get_mut(b.lo) {
+            *p = SqlValue::Int(lo);
+        }
+        if let Some(p) = self.page.params.get_mut(b.hi) {
+            *p = SqlValue::Int(hi);
+        }
+    }
+}
+
+/// Whether a search's page is bounded by the id range of its matches: one group of
+/// conditions on record columns only (id, creation and modification time), one of them on
+/// the id, sorted by id. That is the page of Airbyte's incremental sync and of the full
+/// sync's search: a modification window and an `hs_object_id` floor, sorted by id. Such a
+/// page is an id walk from the floor that checks each record against the window, and when
+/// the window's records sit at the end of the id range (a sync's modified records are
+/// mostly the newest), every page walked every untouched record before them: at 10M
+/// contacts, pages of several seconds (BENCHMARKS.md, "Sync at 10M"). The count, which
+/// the page needs anyway, also gives the matches' id range at no extra cost, and the walk
+/// starts there.
+///
+/// Other shapes are left alone: the bounds would make an id walk look cheap to the
+/// planner, and for matches few and far apart (a value-index probe, a narrow window over
+/// old records) a walk of their whole range is slower than what it picks now. Here the
+/// walk is what it picks anyway (an id condition, sorted by id), and the bounds only
+/// shorten it.
+pub fn id_bounded(q: &SearchQuery) -> bool {
+    let by_id = match &q.sort {
+        None => true,
+        Some(s) => s.field == Field::Id,
+    };
+    let text = q.text.is_some() && !q.text_properties.is_empty();
+    let [group] = q.groups.as_slice() else {
+        return false;
+    };
+    by_id
+        && !text
+        && group.iter().all(|f| {
+            matches!(f.field, Field::Id | Field::CreatedAt | Field::UpdatedAt)
+                && !matches!(f.condition, Condition::Neq(_) | Condition::NotIn(_))
+        })
+        && group.iter().any(|f| f.field == Field::Id)
 }
 
 /// The columns of [`Compiled::page`], in order: what each backend's row reader takes.
@@ -141,7 +205,8 @@ pub fn compile(
         object_type: &t,
         indexed,
     };
-    let mut clause = format!("o.portal_id = {p} AND o.object_type = {t} AND o.archived_at IS NULL");
+    let head = format!("o.portal_id = {p} AND o.object_type = {t} AND o.archived_at IS NULL");
+    let mut clause = String::new();
     if !q.groups.is_empty() {
         let groups: Vec<String> = q
             .groups
@@ -169,16 +234,37 @@ pub fn compile(
             .collect();
         clause.push_str(&format!(" AND ({})", parts.join(" OR ")));
     }
+    let bounded = id_bounded(q);
+    let counted = if bounded {
+        "COUNT(*), MIN(o.id), MAX(o.id)"
+    } else {
+        "COUNT(*)"
+    };
     let count = Sql {
-        text: format!("SELECT COUNT(*) FROM objects o WHERE {clause}"),
+        text: format!("SELECT {counted} FROM objects o WHERE {head}{clause}"),
         params: b.params.clone(),
+    };
+    // The bounds come right after the scope, before the filters: SQLite starts an index
+    // range at the first lower bound it finds on the column, and it cannot tell which of
+    // two bound parameters is the higher; the matches' least id is never below the
+    // filter's floor.
+    let (bounds, id_bounds) = if bounded {
+        let lo = b.params.len();
+        let lo_p = b.bind(SqlValue::Int(i64::MIN));
+        let hi_p = b.bind(SqlValue::Int(i64::MAX));
+        (
+            format!(" AND o.id >= {lo_p} AND o.id <= {hi_p}"),
+            Some(IdBounds { lo, hi: lo + 1 }),
+        )
+    } else {
+        (String::new(), None)
     };
     let order = order(&mut b, q);
     let limit = b.bind(SqlValue::Int(i64::try_from(q.limit).unwrap_or(i64::MAX)));
     let offset = b.bind(SqlValue::Int(i64::try_from(q.offset).unwrap_or(i64::MAX)));
     let page = Sql {
         text: format!(
-            "SELECT {PAGE_COLUMNS} FROM objects o WHERE {clause}
+            "SELECT {PAGE_COLUMNS} FROM objects o WHERE {head}{bounds}{clause}
              ORDER BY {order} LIMIT {limit} OFFSET {offset}"
         ),
         params: b.params,
@@ -187,6 +273,7 @@ pub fn compile(
         count,
         page,
         unindexed: b.unindexed,
+        id_bounds,
     })
 }
 
@@ -695,6 +782,89 @@ mod tests {
         assert!(c.page.text.contains(
             "ORDER BY spoke_number(prop($5)) DESC NULLS LAST, o.id DESC LIMIT $6 OFFSET $7"
         ));
+    }
+
+    fn window_by_id(groups: Vec<Vec<Filter>>, sort: Option<Field>) -> SearchQuery {
+        SearchQuery {
+            groups,
+            text: None,
+            text_properties: Vec::new(),
+            sort: sort.map(|field| spoke_core::search::Sort {
+                field,
+                descending: false,
+            }),
+            offset: 0,
+            limit: 200,
+        }
+    }
+
+    #[test]
+    fn only_a_record_column_window_with_an_id_condition_by_id_is_bounded() {
+        let f = |field: Field, condition: Condition| Filter { field, condition };
+        let window = || {
+            vec![
+                f(Field::UpdatedAt, Condition::Gte(Operand::Millis(10))),
+                f(Field::UpdatedAt, Condition::Lte(Operand::Millis(20))),
+            ]
+        };
+        let mut airbyte = window();
+        airbyte.push(f(Field::Id, Condition::Gte(Operand::Id(5))));
+        let q = window_by_id(vec![airbyte.clone()], Some(Field::Id));
+        assert!(id_bounded(&q));
+        let c = compile(&Numbered, PortalId(1), "0-1", &q, &|_, _| true).expect("compiles");
+        assert!(c
+            .count
+            .text
+            .starts_with("SELECT COUNT(*), MIN(o.id), MAX(o.id) FROM objects o"));
+        assert_eq!(c.count.params.len(), 5);
+        // Right after the scope, before the filter: SQLite starts its range at the first
+        // lower bound.
+        assert!(c.page.text.contains(
+            "o.archived_at IS NULL AND o.id >= $6 AND o.id <= $7 AND ((o.updated_at >= $3"
+        ));
+        assert_eq!(c.id_bounds, Some(IdBounds { lo: 5, hi: 6 }));
+        let mut bounded = c.clone();
+        bounded.bound_ids(Some((40, 90)));
+        assert_eq!(bounded.page.params[5], SqlValue::Int(40));
+        assert_eq!(bounded.page.params[6], SqlValue::Int(90));
+        bounded.bound_ids(None);
+        assert_eq!(bounded.page.params[5], SqlValue::Int(1));
+        assert_eq!(bounded.page.params[6], SqlValue::Int(0));
+        assert!(id_bounded(&window_by_id(vec![airbyte.clone()], None)));
+
+        let property = f(
+            Field::Property {
+                name: "city".into(),
+                kind: Kind::Text,
+                unique_index: false,
+            },
+            Condition::Eq(Operand::Text("x".into())),
+        );
+        let mut with_property = airbyte.clone();
+        with_property.push(property);
+        for (why, q) in [
+            (
+                "no id condition",
+                window_by_id(vec![window()], Some(Field::Id)),
+            ),
+            (
+                "sorted by date",
+                window_by_id(vec![airbyte.clone()], Some(Field::UpdatedAt)),
+            ),
+            (
+                "two groups",
+                window_by_id(vec![airbyte.clone(), airbyte.clone()], Some(Field::Id)),
+            ),
+            (
+                "a property filter",
+                window_by_id(vec![with_property], Some(Field::Id)),
+            ),
+        ] {
+            assert!(!id_bounded(&q), "{why}");
+            let c = compile(&Numbered, PortalId(1), "0-1", &q, &|_, _| true).expect("compiles");
+            assert_eq!(c.id_bounds, None, "{why}");
+            assert!(c.count.text.starts_with("SELECT COUNT(*) FROM"), "{why}");
+        }
     }
 
     #[test]

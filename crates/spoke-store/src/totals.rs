@@ -136,8 +136,24 @@ impl CountKey {
 
 struct Entry {
     generation: i64,
-    total: u64,
+    counted: Counted,
     used: u64,
+}
+
+/// What a count found: the total, and for a page bounded by its matches' ids
+/// ([`crate::sql_search::id_bounded`]) their least and greatest id (`None` without
+/// matches, or when the count did not ask).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counted {
+    pub total: u64,
+    pub ids: Option<(i64, i64)>,
+}
+
+impl Counted {
+    /// A total alone.
+    pub fn total(total: u64) -> Self {
+        Self { total, ids: None }
+    }
 }
 
 /// Counts by [`CountKey`], each valid for one generation; at most [`CAPACITY`] of them,
@@ -164,20 +180,36 @@ impl Default for CountCache {
 impl CountCache {
     /// The count kept for `key` if it was counted under `generation`.
     pub fn get(&self, key: &CountKey, generation: i64) -> Option<u64> {
+        self.get_counted(key, generation).map(|c| c.total)
+    }
+
+    /// What the count kept for `key` found, if it was counted under `generation`.
+    pub fn get_counted(&self, key: &CountKey, generation: i64) -> Option<Counted> {
+        self.latest(key)
+            .filter(|(g, _)| *g == generation)
+            .map(|(_, c)| c)
+    }
+
+    /// The latest count kept for `key`, whatever its generation, with that generation: for
+    /// a backend that reads the generation together with the page, and so must choose the
+    /// page's bounds before it knows whether they hold.
+    pub fn latest(&self, key: &CountKey) -> Option<(i64, Counted)> {
         let mut inner = self.inner.lock().ok()?;
         inner.tick += 1;
         let tick = inner.tick;
         let e = inner.entries.get_mut(key)?;
-        if e.generation != generation {
-            return None;
-        }
         e.used = tick;
-        Some(e.total)
+        Some((e.generation, e.counted))
     }
 
-    /// Keeps `total`, counted under `generation`, unless a count of a later generation is
-    /// already kept (generations only grow).
+    /// Keeps `total`, counted under `generation` (see [`Self::put_counted`]).
     pub fn put(&self, key: CountKey, generation: i64, total: u64) {
+        self.put_counted(key, generation, Counted::total(total));
+    }
+
+    /// Keeps what a count under `generation` found, unless a count of a later generation
+    /// is already kept (generations only grow).
+    pub fn put_counted(&self, key: CountKey, generation: i64, counted: Counted) {
         if key.0.len() > MAX_KEY_BYTES {
             return;
         }
@@ -190,7 +222,7 @@ impl CountCache {
             if e.generation <= generation {
                 *e = Entry {
                     generation,
-                    total,
+                    counted,
                     used,
                 };
             }
@@ -213,7 +245,7 @@ impl CountCache {
             key,
             Entry {
                 generation,
-                total,
+                counted,
                 used,
             },
         );
