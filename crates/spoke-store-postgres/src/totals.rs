@@ -6,7 +6,7 @@
 
 use deadpool_postgres::Transaction;
 use spoke_core::PortalId;
-use spoke_store::sql_search::Compiled;
+use spoke_store::sql_search::{Compiled, Sql};
 use spoke_store::totals::{self, CountCache, CountKey, Counted};
 
 use crate::search::Postgres;
@@ -51,33 +51,20 @@ pub(crate) async fn total_and_page(
     compiled: &Compiled,
 ) -> Result<(u64, Vec<tokio_postgres::Row>), Error> {
     let count_params = crate::search::params(&compiled.count);
-    // The SQL varies with the query's shape, so it is not prepared and cached:
-    // `query_typed` sends it with typed parameters in one round trip.
+    // Sent unprepared, as the page is (`read_page`).
     let count = async {
         let row = tx
             .query_typed_one(&compiled.count.text, &count_params)
             .await?;
-        let n: i64 = row.try_get(0)?;
         let ids = if compiled.id_bounds.is_some() {
-            row.try_get::<_, Option<i64>>(1)?
-                .zip(row.try_get::<_, Option<i64>>(2)?)
+            Some((row.try_get(1)?, row.try_get(2)?))
         } else {
             None
         };
-        Ok::<Counted, Error>(Counted {
-            total: n.max(0) as u64,
-            ids,
-        })
-    };
-    let page = |c: &Compiled| {
-        let sql = c.page.clone();
-        async move {
-            let params = crate::search::params(&sql);
-            Ok::<_, Error>(tx.query_typed(&sql.text, &params).await?)
-        }
+        Ok::<Counted, Error>(Counted::of_columns(row.try_get(0)?, ids))
     };
     if !cacheable {
-        let (counted, rows) = tokio::try_join!(count, page(compiled))?;
+        let (counted, rows) = tokio::try_join!(count, read_page(tx, &compiled.page))?;
         return Ok((counted.total, rows));
     }
     let generation = async {
@@ -92,26 +79,28 @@ pub(crate) async fn total_and_page(
     };
     let key = CountKey::new(portal, object_type, &compiled.count);
     let kept = counts.latest(&key);
-    let within = |ids: Option<(i64, i64)>| {
-        let mut c = compiled.clone();
-        c.bound_ids(ids);
-        c
+    let guessed = kept.is_some() && compiled.id_bounds.is_some();
+    let page = match kept {
+        Some((_, c)) => compiled.page_within(c.ids),
+        None => std::borrow::Cow::Borrowed(&compiled.page),
     };
-    let guessed = match kept {
-        Some((_, c)) if compiled.id_bounds.is_some() => Some(within(c.ids)),
-        _ => None,
-    };
-    let (generation, rows) =
-        tokio::try_join!(generation, page(guessed.as_ref().unwrap_or(compiled)))?;
+    let (generation, rows) = tokio::try_join!(generation, read_page(tx, &page))?;
     if let Some((_, c)) = kept.filter(|(g, _)| *g == generation) {
         return Ok((c.total, rows));
     }
     let counted = count.await?;
     counts.put_counted(key, generation, counted);
-    if guessed.is_none() {
+    if !guessed {
         return Ok((counted.total, rows));
     }
     // The kept range was of other writes: read the page again within this count's.
-    let rows = page(&within(counted.ids)).await?;
+    let rows = read_page(tx, &compiled.page_within(counted.ids)).await?;
     Ok((counted.total, rows))
+}
+
+/// A compiled page's rows. The SQL varies with the query's shape, so it is not prepared
+/// and cached: `query_typed` sends it with typed parameters in one round trip.
+async fn read_page(tx: &Transaction<'_>, page: &Sql) -> Result<Vec<tokio_postgres::Row>, Error> {
+    let params = crate::search::params(page);
+    Ok(tx.query_typed(&page.text, &params).await?)
 }

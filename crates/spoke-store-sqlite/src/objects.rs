@@ -333,7 +333,7 @@ impl ObjectStore for SqliteStore {
     }
 
     async fn search_records(&self, search: RecordSearch<'_>) -> StoreResult<SearchPage> {
-        let mut compiled = self.compile_search(&search).await?;
+        let compiled = self.compile_search(&search).await?;
         let (portal, object_type) = (search.portal, search.object_type.to_owned());
         let cacheable = spoke_store::totals::cacheable(search.query);
         let inner = self.inner.clone();
@@ -348,11 +348,11 @@ impl ObjectStore for SqliteStore {
             )?;
             // Counted in this read transaction (or under the generation it sees), so the
             // range holds for the page read next.
-            compiled.bound_ids(counted.ids);
+            let page = compiled.page_within(counted.ids);
             let total = counted.total;
             let records = conn
-                .prepare(&compiled.page.text)?
-                .query_map(crate::search::params(&compiled.page), row_to_stored)?
+                .prepare(&page.text)?
+                .query_map(crate::search::params(&page), row_to_stored)?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(SearchPage {
                 total: usize::try_from(total).unwrap_or(usize::MAX),

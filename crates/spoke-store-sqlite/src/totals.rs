@@ -38,16 +38,12 @@ pub(crate) fn total(
         let bounded = compiled.id_bounds.is_some();
         conn.prepare(&compiled.count.text)?
             .query_row(crate::search::params(&compiled.count), |r| {
-                let n: i64 = r.get(0)?;
                 let ids = if bounded {
-                    r.get::<_, Option<i64>>(1)?.zip(r.get::<_, Option<i64>>(2)?)
+                    Some((r.get(1)?, r.get(2)?))
                 } else {
                     None
                 };
-                Ok(Counted {
-                    total: n.max(0) as u64,
-                    ids,
-                })
+                Ok(Counted::of_columns(r.get(0)?, ids))
             })
     };
     if !cacheable {

@@ -127,20 +127,19 @@ pub struct IdBounds {
 }
 
 impl Compiled {
-    /// Bounds the page by the id range `lo..=hi` of its matches, as counted in the page's
+    /// The page bounded by the id range `lo..=hi` of its matches, as counted in the page's
     /// snapshot: no match lies outside it, so the answer is the same, and an id walk
-    /// starts at the first match. Without matches (`None`), an empty range.
-    pub fn bound_ids(&mut self, range: Option<(i64, i64)>) {
+    /// starts at the first match. Without matches (`None`), an empty range. A page that is
+    /// not [`id_bounded`] is returned as compiled.
+    pub fn page_within(&self, range: Option<(i64, i64)>) -> std::borrow::Cow<'_, Sql> {
         let Some(b) = self.id_bounds else {
-            return;
+            return std::borrow::Cow::Borrowed(&self.page);
         };
         let (lo, hi) = range.unwrap_or((1, 0));
-        if let Some(p) = self.page.params.get_mut(b.lo) {
-            *p = SqlValue::Int(lo);
-        }
-        if let Some(p) = self.page.params.get_mut(b.hi) {
-            *p = SqlValue::Int(hi);
-        }
+        let mut page = self.page.clone();
+        page.params[b.lo] = SqlValue::Int(lo);
+        page.params[b.hi] = SqlValue::Int(hi);
+        std::borrow::Cow::Owned(page)
     }
 }
 
@@ -823,13 +822,12 @@ mod tests {
             "o.archived_at IS NULL AND o.id >= $6 AND o.id <= $7 AND ((o.updated_at >= $3"
         ));
         assert_eq!(c.id_bounds, Some(IdBounds { lo: 5, hi: 6 }));
-        let mut bounded = c.clone();
-        bounded.bound_ids(Some((40, 90)));
-        assert_eq!(bounded.page.params[5], SqlValue::Int(40));
-        assert_eq!(bounded.page.params[6], SqlValue::Int(90));
-        bounded.bound_ids(None);
-        assert_eq!(bounded.page.params[5], SqlValue::Int(1));
-        assert_eq!(bounded.page.params[6], SqlValue::Int(0));
+        let bounded = c.page_within(Some((40, 90)));
+        assert_eq!(bounded.params[5], SqlValue::Int(40));
+        assert_eq!(bounded.params[6], SqlValue::Int(90));
+        let empty = c.page_within(None);
+        assert_eq!(empty.params[5], SqlValue::Int(1));
+        assert_eq!(empty.params[6], SqlValue::Int(0));
         assert!(id_bounded(&window_by_id(vec![airbyte.clone()], None)));
 
         let property = f(

@@ -154,6 +154,15 @@ impl Counted {
     pub fn total(total: u64) -> Self {
         Self { total, ids: None }
     }
+
+    /// From a count's columns as SQL answers them: `COUNT(*)`, then, when the count asked
+    /// for them, `MIN(o.id)` and `MAX(o.id)` (NULL without matches).
+    pub fn of_columns(count: i64, ids: Option<(Option<i64>, Option<i64>)>) -> Self {
+        Self {
+            total: count.max(0) as u64,
+            ids: ids.and_then(|(lo, hi)| lo.zip(hi)),
+        }
+    }
 }
 
 /// Counts by [`CountKey`], each valid for one generation; at most [`CAPACITY`] of them,
