@@ -40,8 +40,8 @@ pub(crate) async fn bump_all(tx: &Transaction<'_>) -> Result<(), Error> {
 /// A page bounded by its matches' ids (`sql_search::id_bounded`) takes them from the
 /// latest count kept for the search, before the generation says whether that count holds
 /// in this snapshot; when it does not (a write came in between), the page is read again
-/// within the new count's range. Without a kept count the page is read unbounded, beside
-/// the count.
+/// within the new count's range. Without a kept count, the count is read first and the page
+/// within its range.
 pub(crate) async fn total_and_page(
     tx: &Transaction<'_>,
     counts: &CountCache,
@@ -79,6 +79,16 @@ pub(crate) async fn total_and_page(
     };
     let key = CountKey::new(portal, object_type, &compiled.count);
     let kept = counts.latest(&key);
+    if kept.is_none() && compiled.id_bounds.is_some() {
+        // No range kept yet: the count comes first, one round trip more, because the page
+        // read beside it would be unbounded, and its walk from the id floor to the first
+        // match can cross most of the type (Airbyte's first page of a sync whose changes
+        // are the newest records).
+        let (generation, counted) = tokio::try_join!(generation, count)?;
+        counts.put_counted(key, generation, counted);
+        let rows = read_page(tx, &compiled.page_within(counted.ids)).await?;
+        return Ok((counted.total, rows));
+    }
     let guessed = kept.is_some() && compiled.id_bounds.is_some();
     let page = match kept {
         Some((_, c)) => compiled.page_within(c.ids),
