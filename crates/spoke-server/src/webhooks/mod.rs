@@ -518,20 +518,32 @@ impl Webhooks {
     }
 }
 
-/// Wakes the worker after every request that may have written (not GET, HEAD or OPTIONS)
-/// and succeeded, so this process's events go out without waiting for the poll.
+/// Wakes the worker after every request that may have written ([`may_write`]) and
+/// succeeded, so this process's events go out without waiting for the poll.
 pub async fn wake_after_writes(
     axum::extract::State(webhooks): axum::extract::State<Arc<Webhooks>>,
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    use axum::http::Method;
-    let writes = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let writes = may_write(req.method(), req.uri().path());
     let res = next.run(req).await;
     if writes && (res.status().is_success()) {
         webhooks.wake();
     }
     res
+}
+
+/// Whether a request may have recorded events: not GET, HEAD or OPTIONS, and not one of
+/// HubSpot's reads sent as POST, a search (`…/search`) or a batch read (`…/batch/read`).
+/// A sync sends those by the thousand, and each wake costs a claim: on SQLite a write
+/// transaction on the one writer, on PostgreSQL four statements.
+pub fn may_write(method: &axum::http::Method, path: &str) -> bool {
+    use axum::http::Method;
+    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        return false;
+    }
+    let path = path.trim_end_matches('/');
+    !(*method == Method::POST && (path.ends_with("/search") || path.ends_with("/batch/read")))
 }
 
 fn describe(e: reqwest::Error) -> String {
@@ -635,6 +647,43 @@ mod tests {
         let parsed: serde_json::Value = serde_json::from_str(&body).expect("json");
         assert_eq!(parsed.as_array().map(Vec::len), Some(2));
         assert_eq!(parsed[1]["objectId"], 3);
+    }
+
+    #[test]
+    fn searches_and_batch_reads_do_not_wake_the_worker() {
+        use axum::http::Method;
+        for (method, path) in [
+            (Method::GET, "/crm/v3/objects/contacts"),
+            (Method::POST, "/crm/v3/objects/contacts/search"),
+            (Method::POST, "/crm/v3/objects/2-123/batch/read/"),
+            (
+                Method::POST,
+                "/crm/v4/associations/companies/contacts/batch/read",
+            ),
+            (Method::POST, "/crm/v3/properties/contacts/batch/read"),
+        ] {
+            assert!(!may_write(&method, path), "{method} {path}");
+        }
+        for (method, path) in [
+            (Method::POST, "/crm/v3/objects/contacts"),
+            (Method::POST, "/crm/v3/objects/contacts/batch/create"),
+            (Method::POST, "/crm/v3/objects/contacts/batch/archive"),
+            (
+                Method::POST,
+                "/crm/v4/associations/companies/contacts/batch/create",
+            ),
+            (Method::PATCH, "/crm/v3/objects/contacts/1"),
+            (
+                Method::PUT,
+                "/crm/v4/objects/contacts/1/associations/default/companies/2",
+            ),
+            (Method::DELETE, "/crm/v3/objects/contacts/1"),
+            (Method::POST, "/crm/v3/objects/contacts/merge"),
+            // Only a POST is a read by its path.
+            (Method::PUT, "/crm/v3/objects/contacts/search"),
+        ] {
+            assert!(may_write(&method, path), "{method} {path}");
+        }
     }
 
     #[test]
