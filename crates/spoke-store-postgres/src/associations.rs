@@ -574,7 +574,9 @@ const PAGE_SQL: &str = "
 /// it; where they do not (a target of several rows among them), [`PAGE_SQL`] reads that
 /// record's page again. Under `pgbench` on a 200k-contact data set of 100 records of about
 /// seven links each, this statement ran at 1.22x the window's statements per second
-/// (BENCHMARKS.md, "v4 batch read on PostgreSQL: a row limit before the window").
+/// (BENCHMARKS.md, "PostgreSQL association pages: a row `LIMIT` first"). A page read again
+/// comes from that statement's snapshot, not this one's: each page is still one record's
+/// links as of one moment, which is all a page promises.
 const ROWS_SQL: &str = "
     SELECT r.ord, x.to_id, x.category, x.type_id
     FROM unnest($3::BIGINT[], $4::BIGINT[]) WITH ORDINALITY AS r(from_id, after_id, ord)
