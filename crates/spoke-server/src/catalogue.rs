@@ -118,6 +118,19 @@ pub enum ScopeRule {
 }
 
 impl ScopeRule {
+    /// Whether the operation only reads: it needs a read scope of objects or schemas. A
+    /// fixed list of scopes says nothing either way.
+    pub fn reads(self) -> bool {
+        matches!(
+            self,
+            Self::Object(Access::Read)
+                | Self::Pair(Access::Read)
+                | Self::Schema(Access::Read)
+                | Self::ObjectOf(_, Access::Read)
+                | Self::SchemaOf(_, Access::Read)
+        )
+    }
+
     /// How many object types of the path this rule resolves.
     pub fn types_needed(self) -> usize {
         match self {

@@ -525,7 +525,11 @@ pub async fn wake_after_writes(
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    let writes = may_write(req.method(), req.uri().path());
+    let op = crate::catalogue::matched(
+        req.method(),
+        req.extensions().get::<axum::extract::MatchedPath>(),
+    );
+    let writes = may_write(req.method(), op);
     let res = next.run(req).await;
     if writes && (res.status().is_success()) {
         webhooks.wake();
@@ -533,17 +537,15 @@ pub async fn wake_after_writes(
     res
 }
 
-/// Whether a request may have recorded events: not GET, HEAD or OPTIONS, and not one of
-/// HubSpot's reads sent as POST, a search (`…/search`) or a batch read (`…/batch/read`).
-/// A sync sends those by the thousand, and each wake costs a claim: on SQLite a write
-/// transaction on the one writer, on PostgreSQL four statements.
-pub fn may_write(method: &axum::http::Method, path: &str) -> bool {
+/// Whether a request may have recorded events: not a GET, HEAD or OPTIONS, and not a
+/// catalogue operation that only reads ([`ScopeRule::reads`](crate::catalogue::ScopeRule::reads)),
+/// such as HubSpot's searches and batch reads, which are POSTs. A sync sends those by the
+/// thousand, and each wake costs a claim: on SQLite a write transaction on the one writer,
+/// on PostgreSQL four statements.
+pub fn may_write(method: &axum::http::Method, op: Option<&crate::catalogue::Operation>) -> bool {
     use axum::http::Method;
-    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
-        return false;
-    }
-    let path = path.trim_end_matches('/');
-    !(*method == Method::POST && (path.ends_with("/search") || path.ends_with("/batch/read")))
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+        && !op.is_some_and(|op| op.scope.reads())
 }
 
 fn describe(e: reqwest::Error) -> String {
@@ -651,39 +653,35 @@ mod tests {
 
     #[test]
     fn searches_and_batch_reads_do_not_wake_the_worker() {
+        use crate::catalogue::operations;
         use axum::http::Method;
-        for (method, path) in [
-            (Method::GET, "/crm/v3/objects/contacts"),
-            (Method::POST, "/crm/v3/objects/contacts/search"),
-            (Method::POST, "/crm/v3/objects/2-123/batch/read/"),
-            (
-                Method::POST,
-                "/crm/v4/associations/companies/contacts/batch/read",
-            ),
-            (Method::POST, "/crm/v3/properties/contacts/batch/read"),
+        let op = |id: &str| {
+            operations()
+                .iter()
+                .find(|op| op.id() == id)
+                .unwrap_or_else(|| panic!("no operation {id}"))
+        };
+        for id in [
+            "objects-v3.search",
+            "objects-v3.batch-read",
+            "associations-v4.batch-read",
+            "associations-v3.batch-read",
         ] {
-            assert!(!may_write(&method, path), "{method} {path}");
+            assert!(!may_write(&Method::POST, Some(op(id))), "{id}");
         }
-        for (method, path) in [
-            (Method::POST, "/crm/v3/objects/contacts"),
-            (Method::POST, "/crm/v3/objects/contacts/batch/create"),
-            (Method::POST, "/crm/v3/objects/contacts/batch/archive"),
-            (
-                Method::POST,
-                "/crm/v4/associations/companies/contacts/batch/create",
-            ),
-            (Method::PATCH, "/crm/v3/objects/contacts/1"),
-            (
-                Method::PUT,
-                "/crm/v4/objects/contacts/1/associations/default/companies/2",
-            ),
-            (Method::DELETE, "/crm/v3/objects/contacts/1"),
-            (Method::POST, "/crm/v3/objects/contacts/merge"),
-            // Only a POST is a read by its path.
-            (Method::PUT, "/crm/v3/objects/contacts/search"),
+        for id in [
+            "objects-v3.create",
+            "objects-v3.batch-create",
+            "objects-v3.batch-archive",
+            "objects-v3.update",
         ] {
-            assert!(may_write(&method, path), "{method} {path}");
+            let op = op(id);
+            let method = Method::from_bytes(op.verb.as_str().as_bytes()).expect("a method");
+            assert!(may_write(&method, Some(op)), "{id}");
         }
+        // Outside the catalogue (the admin API, the webhooks API, OAuth): by method.
+        assert!(may_write(&Method::POST, None));
+        assert!(!may_write(&Method::GET, None));
     }
 
     #[test]
