@@ -85,11 +85,10 @@ pub(crate) async fn total_and_page(
         // match can cross most of the type (Airbyte's first page of a sync whose changes
         // are the newest records).
         let (generation, counted) = tokio::try_join!(generation, count)?;
-        counts.put_counted(key, generation, counted);
+        counts.put(key, generation, counted);
         let rows = read_page(tx, &compiled.page_within(counted.ids)).await?;
         return Ok((counted.total, rows));
     }
-    let guessed = kept.is_some() && compiled.id_bounds.is_some();
     let page = match kept {
         Some((_, c)) => compiled.page_within(c.ids),
         None => std::borrow::Cow::Borrowed(&compiled.page),
@@ -99,11 +98,12 @@ pub(crate) async fn total_and_page(
         return Ok((c.total, rows));
     }
     let counted = count.await?;
-    counts.put_counted(key, generation, counted);
-    if !guessed {
+    counts.put(key, generation, counted);
+    if compiled.id_bounds.is_none() {
         return Ok((counted.total, rows));
     }
-    // The kept range was of other writes: read the page again within this count's.
+    // The page was bounded by the kept range, which was of other writes: read it again
+    // within this count's.
     let rows = read_page(tx, &compiled.page_within(counted.ids)).await?;
     Ok((counted.total, rows))
 }

@@ -53,10 +53,10 @@ pub(crate) fn total(
         .prepare_cached(&totals::generation_sql(&Sqlite))?
         .query_row(params![portal.0, object_type], |r| r.get(0))?;
     let key = CountKey::new(portal, object_type, &compiled.count);
-    if let Some(c) = counts.get_counted(&key, generation) {
+    if let Some(c) = counts.get(&key, generation) {
         return Ok(c);
     }
     let c = count(conn)?;
-    counts.put_counted(key, generation, c);
+    counts.put(key, generation, c);
     Ok(c)
 }
