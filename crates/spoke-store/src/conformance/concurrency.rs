@@ -935,3 +935,79 @@ async fn create_counted(
     assert!(out.iter().all(Result::is_ok), "{out:?}");
     created.fetch_add(out.len(), Ordering::SeqCst);
 }
+
+/// Check 436: writes racing from 30 tasks, a third of them atomic batches that stop at a
+/// taken email, a third creates of the taken email alone, a third plain creates. A backend
+/// may run concurrent writes in one transaction (SQLite's group commit): each still stands
+/// or falls alone. Every plain create is kept, nothing of a stopped batch or a refused
+/// create is, and the taken email keeps its one record.
+pub async fn writes_sharing_a_transaction_stand_or_fall_alone(
+    stores: &[&dyn Store],
+    portal: PortalId,
+) {
+    let holder = super::create_one(
+        pick(stores, 0),
+        &ctx(portal, CONTACTS, T0),
+        &[("email", "taken@example.com")],
+    )
+    .await;
+    let outcomes = join_all((0..30usize).map(|task| {
+        let store = pick(stores, task);
+        async move {
+            let fresh = format!("fresh{task}@example.com");
+            let c = ctx(portal, CONTACTS, T0 + 1 + task as i64);
+            let (c, items) = match task % 3 {
+                0 => (
+                    super::atomic(c),
+                    vec![
+                        new(&[("email", fresh.as_str())]),
+                        new(&[("email", "taken@example.com")]),
+                    ],
+                ),
+                1 => (c, vec![new(&[("email", "taken@example.com")])]),
+                _ => (c, vec![new(&[("email", fresh.as_str())])]),
+            };
+            let out = store
+                .create_objects(&c, items)
+                .await
+                .expect("create_objects failed");
+            (task, fresh, out)
+        }
+    }))
+    .await;
+    let store = pick(stores, 1);
+    let mut kept = vec![holder.id];
+    for (task, fresh, out) in outcomes {
+        let stored = super::read_unique(store, portal, CONTACTS, "email", &fresh, LIVE).await;
+        match task % 3 {
+            0 => {
+                assert!(
+                    out.last().is_some_and(|r| r.is_err()),
+                    "task {task}: the batch stops at the taken email: {out:?}"
+                );
+                assert!(
+                    stored.is_none(),
+                    "task {task}: a stopped batch keeps nothing"
+                );
+            }
+            1 => assert!(out[0].is_err(), "task {task}: the taken email is refused"),
+            _ => {
+                let id = ok(&out[0], "plain create").id;
+                assert_eq!(stored.map(|r| r.id), Some(id), "task {task}: kept");
+                kept.push(id);
+            }
+        }
+    }
+    let taken = super::read_unique(store, portal, CONTACTS, "email", "taken@example.com", LIVE)
+        .await
+        .map(|r| r.id);
+    assert_eq!(taken, Some(holder.id), "the taken email keeps its record");
+    let mut listed: Vec<ObjectId> = list_all(store, portal, CONTACTS, LIVE)
+        .await
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    listed.sort_unstable();
+    kept.sort_unstable();
+    assert_eq!(listed, kept, "exactly the plain creates and the holder");
+}
