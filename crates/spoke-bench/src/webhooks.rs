@@ -3,17 +3,20 @@
 //!
 //! One `spoke serve` per database, an app from `spoke app create` subscribed to
 //! `contact.creation` with its target URL on a receiver inside this process, installed in
-//! portal 1 and not in portal 2. Then, in one run:
+//! portal 1. Every phase writes to portal 1; between phases the subscription is switched
+//! on or off (`PATCH …/subscriptions/{id}`), so both sides of each comparison write the
+//! same rows to the same places. Then, in one run:
 //!
 //! - **write path**: single-record creates as fast as `concurrency` workers can send them,
-//!   SECS seconds at a time, alternating portal 2 (no subscription applies: the outbox's
-//!   lookup finds nothing) and portal 1 (every create records an event, which the worker
-//!   delivers meanwhile), twice each; creates/s of each, and the slowdown;
-//! - **latency**: creates paced at `rate` a second for SECS seconds in portal 2, then in
-//!   portal 1; each create's request latency in both (what delivery costs the write path at
-//!   a pace the machine sustains, where the closed loops measure it at saturation); and for
-//!   each of portal 1's events, receipt time minus `occurredAt` (the write's clock, taken
-//!   before its commit), p50/p99/max, and how many of the paced creates' events arrived.
+//!   SECS seconds at a time: off, on, on, off (on: every create records an event, which the
+//!   worker delivers meanwhile; off: the outbox's lookup finds nothing), so a drift over
+//!   the run falls on both sides alike; creates/s of each, and the slowdown; then the same
+//!   server restarted with `--no-webhooks` and the same four phases (the outbox alone);
+//! - **latency**: creates paced at `rate` a second for SECS seconds with the subscription
+//!   off, then on; each create's request latency in both (what delivery costs the write
+//!   path at a pace the machine sustains, where the closed loops measure it at saturation);
+//!   and for each event, receipt time minus `occurredAt` (the write's clock, taken before
+//!   its commit), p50/p99/max, and how many of the paced creates' events arrived.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -268,9 +271,10 @@ pub async fn run(
 ) -> Result<(), String> {
     println!("## Webhooks: write path with and without subscriptions, commit → receipt latency\n");
     println!("{secs} s per phase, {concurrency} closed-loop workers, paced at {rate} creates/s\n");
-    println!("| backend | creates/s, no subscription | creates/s, subscribed and delivered | slowdown | creates/s, subscribed, delivery off | slowdown | paced creates/s | events received | latency p50 | p99 | max |");
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    println!("| backend | creates/s, subscription off | on, delivered | slowdown | restarted without delivery: off | on, recorded only | slowdown | paced creates/s | events received | latency p50 | p99 | max |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     let mut paced_rows = Vec::new();
+    let mut phase_rows = Vec::new();
     for database in databases {
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
         let data = dir.path().join("data");
@@ -293,13 +297,15 @@ pub async fn run(
             "postgres"
         };
         let r = result?;
+        phase_rows.push(format!("| {backend} | {} |", r.phases.join(" | ")));
         println!(
-            "| {backend} | {:.0} | {:.0} | {:+.1} % | {:.0} | {:+.1} % | {:.0} | {} of {} | {:.1} ms | {:.1} ms | {:.1} ms |",
+            "| {backend} | {:.0} | {:.0} | {:+.1} % | {:.0} | {:.0} | {:+.1} % | {:.0} | {} of {} | {:.1} ms | {:.1} ms | {:.1} ms |",
             r.plain,
             r.subscribed,
             (r.plain - r.subscribed) / r.plain * 100.0,
+            r.quiet,
             r.recording,
-            (r.plain - r.recording) / r.plain * 100.0,
+            (r.quiet - r.recording) / r.quiet * 100.0,
             r.paced_rate,
             r.received,
             r.paced,
@@ -326,8 +332,14 @@ pub async fn run(
             ));
         }
     }
-    println!("\nCreate latency at the pace (send to response), same server: portal 2 (no subscription) then portal 1 (every create's event delivered meanwhile)\n");
-    println!("| backend | creates/s, no subscription | p50 | p99 | creates/s, delivered | p50 | p99 | p50 change |");
+    println!("\nEach closed-loop phase in the order run, creates/s (p: subscription off, s: on and delivered, then restarted with delivery off: q: off, r: on)\n");
+    println!("| backend | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    for row in phase_rows {
+        println!("{row}");
+    }
+    println!("\nCreate latency at the pace (send to response), same server, portal 1: subscription off, then on (every create's event delivered meanwhile)\n");
+    println!("| backend | creates/s, subscription off | p50 | p99 | creates/s, on and delivered | p50 | p99 | p50 change |");
     println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
     for row in paced_rows {
         println!("{row}");
@@ -336,17 +348,23 @@ pub async fn run(
 }
 
 struct Figures {
+    /// Subscription off, on the server that delivers.
     plain: f64,
+    /// Subscription off, on the server restarted with `--no-webhooks`.
+    quiet: f64,
     subscribed: f64,
     recording: f64,
     paced_rate: f64,
     paced: usize,
     received: usize,
     latency: Latency,
-    /// Create latency at the pace, no subscription (portal 2) and delivered (portal 1).
+    /// Create latency at the pace, subscription off and on (delivered).
     write_plain: Latency,
     write_delivered: Latency,
     plain_rate: f64,
+    /// Each closed-loop phase's creates/s, in the order run (`p`: subscription off, `s`: on
+    /// and delivered, `q`: off after the restart, `r`: on with delivery off).
+    phases: Vec<String>,
 }
 
 async fn one(
@@ -390,20 +408,6 @@ async fn one(
             "all",
         ],
     )?;
-    let token2 = cli(
-        spoke,
-        data,
-        &[
-            "token",
-            "create",
-            "--database",
-            url,
-            "--portal",
-            "2",
-            "--scopes",
-            "all",
-        ],
-    )?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map_err(|e| e.to_string())?
@@ -432,16 +436,39 @@ async fn one(
         .await,
         "settings",
     )?;
-    ok(
-        http.post(format!(
+    let subscription: Value = http
+        .post(format!(
             "{base}/webhooks/v3/{app_id}/subscriptions?hapikey={key}"
         ))
         .json(&json!({"eventType": "contact.creation", "active": true}))
         .send()
-        .await,
-        "subscription",
-    )?;
-    // Portal 2 exists (its token) but never installs the app.
+        .await
+        .map_err(|e| format!("subscription: {e}"))?
+        .json()
+        .await
+        .map_err(|e| format!("subscription: {e}"))?;
+    let subscription = subscription["id"]
+        .as_str()
+        .ok_or("subscription: no id")?
+        .to_owned();
+    // Every phase writes to portal 1; what changes is whether its subscription is active.
+    // Comparing two portals instead measured where their rows sit in each index: portal
+    // 1's inserts land inside the B-trees (half-full pages after a split), portal 2's at
+    // their right edge, and in an I/O-bound run that alone moved the figure.
+    let activate = |active: bool| {
+        let (http, base, key, subscription) = (&http, &base, &key, &subscription);
+        async move {
+            ok(
+                http.patch(format!(
+                    "{base}/webhooks/v3/{app_id}/subscriptions/{subscription}?hapikey={key}"
+                ))
+                .json(&json!({ "active": active }))
+                .send()
+                .await,
+                "activate",
+            )
+        }
+    };
     ok(
         http.post(format!("{base}/_spoke/portals/1/apps/{app_id}/install"))
             .bearer_auth(ADMIN)
@@ -451,33 +478,19 @@ async fn one(
     )?;
 
     // Warm-up, then alternate.
-    closed_loop(&http, &base, &token2, concurrency, secs.min(1.0), "warm2").await?;
-    closed_loop(&http, &base, &token1, concurrency, secs.min(1.0), "warm1").await?;
+    closed_loop(&http, &base, &token1, concurrency, secs.min(1.0), "warm").await?;
     let mut plain = Vec::new();
     let mut subscribed = Vec::new();
-    for round in 0..2 {
-        plain.push(
-            closed_loop(
-                &http,
-                &base,
-                &token2,
-                concurrency,
-                secs,
-                &format!("p{round}"),
-            )
-            .await?,
-        );
-        subscribed.push(
-            closed_loop(
-                &http,
-                &base,
-                &token1,
-                concurrency,
-                secs,
-                &format!("s{round}"),
-            )
-            .await?,
-        );
+    let mut phases = Vec::new();
+    for (round, tag) in ["p0", "s0", "s1", "p1"].into_iter().enumerate() {
+        // A, B, B, A: the database grows through the run, and a drift with it falls on both
+        // sides alike (alternating A, B, A, B put every B one phase later than its A).
+        let on = round == 1 || round == 2;
+        activate(on).await?;
+        let into = if on { &mut subscribed } else { &mut plain };
+        let rate = closed_loop(&http, &base, &token1, concurrency, secs, tag).await?;
+        phases.push(format!("{tag} {rate:.0}"));
+        into.push(rate);
     }
     // Let the closed loops' events drain before the paced run is timed.
     ok(
@@ -490,7 +503,9 @@ async fn one(
     // The same pace where no subscription applies: the write latency delivery is measured
     // against, on a machine whose cores the load generator, the receiver and the worker
     // share (unlike the closed loops, a pace the machine sustains leaves them idle time).
-    let unsubscribed = paced(&http, &base, &token2, rate, secs, "paced2").await?;
+    activate(false).await?;
+    let unsubscribed = paced(&http, &base, &token1, rate, secs, "paced0").await?;
+    activate(true).await?;
     record.store(true, Ordering::Relaxed);
     let subscribed_pace = paced(&http, &base, &token1, rate, secs, "paced1").await?;
     let (ids, paced_rate) = (&subscribed_pace.ids, subscribed_pace.rate);
@@ -514,33 +529,19 @@ async fn one(
     drop(server);
     let _quiet = start(spoke, url, data, port, &["--no-webhooks"], &http, &base).await?;
     let mut recording = Vec::new();
-    for round in 0..2 {
-        plain.push(
-            closed_loop(
-                &http,
-                &base,
-                &token2,
-                concurrency,
-                secs,
-                &format!("q{round}"),
-            )
-            .await?,
-        );
-        recording.push(
-            closed_loop(
-                &http,
-                &base,
-                &token1,
-                concurrency,
-                secs,
-                &format!("r{round}"),
-            )
-            .await?,
-        );
+    let mut quiet = Vec::new();
+    for (round, tag) in ["q0", "r0", "r1", "q1"].into_iter().enumerate() {
+        let on = round == 1 || round == 2;
+        activate(on).await?;
+        let into = if on { &mut recording } else { &mut quiet };
+        let rate = closed_loop(&http, &base, &token1, concurrency, secs, tag).await?;
+        phases.push(format!("{tag} {rate:.0}"));
+        into.push(rate);
     }
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
     Ok(Figures {
         plain: mean(&plain),
+        quiet: mean(&quiet),
         subscribed: mean(&subscribed),
         recording: mean(&recording),
         paced_rate,
@@ -550,5 +551,6 @@ async fn one(
         write_plain: unsubscribed.requests,
         write_delivered: subscribed_pace.requests,
         plain_rate: unsubscribed.rate,
+        phases,
     })
 }
