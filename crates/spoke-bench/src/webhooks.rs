@@ -479,19 +479,25 @@ async fn one(
 
     // Warm-up, then alternate.
     closed_loop(&http, &base, &token1, concurrency, secs.min(1.0), "warm").await?;
-    let mut plain = Vec::new();
-    let mut subscribed = Vec::new();
-    let mut phases = Vec::new();
-    for (round, tag) in ["p0", "s0", "s1", "p1"].into_iter().enumerate() {
-        // A, B, B, A: the database grows through the run, and a drift with it falls on both
-        // sides alike (alternating A, B, A, B put every B one phase later than its A).
-        let on = round == 1 || round == 2;
-        activate(on).await?;
-        let into = if on { &mut subscribed } else { &mut plain };
-        let rate = closed_loop(&http, &base, &token1, concurrency, secs, tag).await?;
-        phases.push(format!("{tag} {rate:.0}"));
-        into.push(rate);
-    }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    // Off, on, on, off: the database grows through the run, and a drift with it falls on
+    // both sides alike (alternating off, on, off, on put every on one phase later than its
+    // off). The means off and on, and each phase's figure.
+    let four = |tags: [&'static str; 4]| {
+        let (activate, http, base, token) = (&activate, &http, &base, &token1);
+        async move {
+            let (mut off, mut on, mut phases) = (Vec::new(), Vec::new(), Vec::new());
+            for (round, tag) in tags.into_iter().enumerate() {
+                let active = round == 1 || round == 2;
+                activate(active).await?;
+                let rate = closed_loop(http, base, token, concurrency, secs, tag).await?;
+                phases.push(format!("{tag} {rate:.0}"));
+                if active { &mut on } else { &mut off }.push(rate);
+            }
+            Ok::<_, String>((mean(&off), mean(&on), phases))
+        }
+    };
+    let (plain, subscribed, mut phases) = four(["p0", "s0", "s1", "p1"]).await?;
     // Let the closed loops' events drain before the paced run is timed.
     ok(
         http.post(format!("{base}/_spoke/webhooks/flush"))
@@ -528,22 +534,13 @@ async fn one(
     // nothing is sent), so the write path's cost splits into recording and delivering.
     drop(server);
     let _quiet = start(spoke, url, data, port, &["--no-webhooks"], &http, &base).await?;
-    let mut recording = Vec::new();
-    let mut quiet = Vec::new();
-    for (round, tag) in ["q0", "r0", "r1", "q1"].into_iter().enumerate() {
-        let on = round == 1 || round == 2;
-        activate(on).await?;
-        let into = if on { &mut recording } else { &mut quiet };
-        let rate = closed_loop(&http, &base, &token1, concurrency, secs, tag).await?;
-        phases.push(format!("{tag} {rate:.0}"));
-        into.push(rate);
-    }
-    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    let (quiet, recording, more) = four(["q0", "r0", "r1", "q1"]).await?;
+    phases.extend(more);
     Ok(Figures {
-        plain: mean(&plain),
-        quiet: mean(&quiet),
-        subscribed: mean(&subscribed),
-        recording: mean(&recording),
+        plain,
+        quiet,
+        subscribed,
+        recording,
         paced_rate,
         paced: ids.len(),
         received,
