@@ -255,16 +255,3 @@ async fn indexing_in_steps_racing_updates_misses_no_record() {
     })
     .await;
 }
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn writes_sharing_a_transaction_stand_or_fall_alone() {
-    common::with_db(|db| async move {
-        let stores = two_stores(&db).await;
-        concurrency::writes_sharing_a_transaction_stand_or_fall_alone(
-            &handles(&stores),
-            PortalId(7008),
-        )
-        .await;
-    })
-    .await;
-}

@@ -141,21 +141,23 @@ impl AssociationStore for SqliteStore {
         ctx: LinkContext,
     ) -> StoreResult<Vec<ItemResult<()>>> {
         let cache = self.inner.listeners.clone();
-        self.write_grouped(move |tx| {
+        self.write(move |conn| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let mut changes = Vec::new();
             let mut out = Vec::with_capacity(items.len());
             for item in items {
-                if let Some(m) = item.missing_end(|(t, id)| is_live(tx, portal, t, id))? {
+                if let Some(m) = item.missing_end(|(t, id)| is_live(&tx, portal, t, id))? {
                     out.push(Err(m));
                     continue;
                 }
                 let [from, to] = item.ends();
                 for t in &item.types {
-                    write_link(tx, portal, from, to, t, &mut changes)?;
+                    write_link(&tx, portal, from, to, t, &mut changes)?;
                 }
                 out.push(Ok(()));
             }
-            crate::webhooks::link_events(tx, &cache, portal, &ctx, &changes)?;
+            crate::webhooks::link_events(&tx, &cache, portal, &ctx, &changes)?;
+            tx.commit()?;
             Ok(out)
         })
         .await
@@ -168,7 +170,8 @@ impl AssociationStore for SqliteStore {
         ctx: LinkContext,
     ) -> StoreResult<()> {
         let cache = self.inner.listeners.clone();
-        self.write_grouped(move |tx| {
+        self.write(move |conn| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let mut changes = Vec::new();
             for item in &items {
                 for unlink in item.unlinks() {
@@ -197,12 +200,12 @@ impl AssociationStore for SqliteStore {
                                 changes.push(LinkChange::new(&row, true));
                             }
                         }
-                        Unlink::Row(row) => on_row(tx, DELETE_ROW, portal, &row, &mut changes)?,
+                        Unlink::Row(row) => on_row(&tx, DELETE_ROW, portal, &row, &mut changes)?,
                     }
                 }
             }
-            crate::webhooks::link_events(tx, &cache, portal, &ctx, &changes)?;
-            Ok(())
+            crate::webhooks::link_events(&tx, &cache, portal, &ctx, &changes)?;
+            tx.commit()
         })
         .await
     }

@@ -4,25 +4,21 @@
 //! writes queue for it instead of spinning on `SQLITE_BUSY`) and a bounded pool of reader
 //! connections that run concurrently with it under WAL. rusqlite is synchronous, so every
 //! call runs on tokio's blocking pool, except point lookups by key (`lookup`), which run on
-//! the calling thread. Each batch is one transaction, or, for the hot writes, one savepoint of
-//! a transaction it shares with the writes queued beside it (`group`).
+//! the calling thread. Each batch is one transaction.
 //!
 //! Memory: callers wait for a connection *before* taking a blocking thread (async
 //! semaphores), so a burst of 64 concurrent requests holds at most `readers + 1`
 //! connections and their page caches, not 64. Server RSS stays flat whatever the load.
 //!
-//! Durability: `synchronous=FULL`, so a write is on disk before spoke acknowledges it (a
-//! grouped write is answered after its group's commit).
+//! Durability: `synchronous=FULL`, so a write is on disk before spoke acknowledges it.
 //!
 //! Cancellation: a write whose future is dropped (its client disconnected) still runs to
-//! its end on its blocking thread (a grouped one: its group runs in a task of its own), so
-//! its transaction commits or rolls back whole.
+//! its end on its blocking thread, so its transaction commits or rolls back whole.
 
 mod admin;
 mod associations;
 mod directory;
 mod emulator;
-mod group;
 mod journal;
 mod oauth;
 mod objects;
@@ -70,8 +66,6 @@ struct Inner {
     path: PathBuf,
     writer: Mutex<Connection>,
     write_slot: Semaphore,
-    /// Record writes waiting to share a transaction (`group`).
-    queued: group::Queue,
     readers: Mutex<Vec<Connection>>,
     read_slots: Semaphore,
     /// Search totals by generation (`spoke_store::totals`).
@@ -95,7 +89,6 @@ impl SqliteStore {
                 path,
                 writer: Mutex::new(writer),
                 write_slot: Semaphore::new(1),
-                queued: Default::default(),
                 readers: Mutex::new(Vec::new()),
                 read_slots: Semaphore::new(reader_count()),
                 counts: Default::default(),
@@ -127,41 +120,6 @@ impl SqliteStore {
         })
         .await
         .map_err(|e| StoreError::Internal(e.to_string()))?
-    }
-
-    /// Runs `f` on the writer in a savepoint of a transaction it may share with other
-    /// writes queued at the same time (`group`: one commit, one WAL sync, for all of them).
-    /// `f` sees the writes queued before it; its result comes back once the transaction
-    /// holding it has committed.
-    async fn write_grouped<T, F>(&self, f: F) -> StoreResult<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut rusqlite::Savepoint<'_>) -> rusqlite::Result<T> + Send + 'static,
-    {
-        let answer = self.inner.queued.push(f)?;
-        // The run is its own task, so a caller that goes away (its client disconnected)
-        // neither leaves its write queued nor cuts a group short.
-        let inner = self.inner.clone();
-        tokio::spawn(async move {
-            let Ok(_slot) = inner.write_slot.acquire().await else {
-                return;
-            };
-            // An earlier run may have taken this write with its group.
-            if !inner.queued.has_work() {
-                return;
-            }
-            let run = inner.clone();
-            let _ = tokio::task::spawn_blocking(move || match run.writer.lock() {
-                Ok(mut conn) => run.queued.run_next(&mut conn),
-                Err(_) => run
-                    .queued
-                    .fail_next(&StoreError::Internal("writer lock poisoned".into())),
-            })
-            .await;
-        });
-        answer
-            .await
-            .map_err(|_| StoreError::Internal("the write was dropped before it ran".into()))?
     }
 
     /// Runs `f` on a pooled reader connection in a blocking task.

@@ -62,25 +62,27 @@ fn holder_of(
     .optional()
 }
 
-/// Runs a batch in its savepoint of the writer's transaction (`group`): reads what its plan
-/// asks for, lets the plan decide, and writes the decision. An atomic batch that stopped at
-/// a failed item is rolled back; its outcomes still say which item failed.
+/// Runs a batch in one immediate transaction: reads what its plan asks for, lets the plan
+/// decide, and writes the decision. An atomic batch that stopped at a failed item is rolled
+/// back; its outcomes still say which item failed.
 fn run<'a>(
-    tx: &mut rusqlite::Savepoint<'_>,
+    conn: &mut Connection,
     cache: &spoke_store::webhooks::ListenerCache,
     ctx: &WriteContext,
     mut plan: Plan<'a>,
 ) -> rusqlite::Result<Decided<'a>> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     while let Some(reads) = plan.reads().map_err(plan_error)? {
-        plan.learn(read(tx, ctx, &reads)?);
+        plan.learn(read(&tx, ctx, &reads)?);
     }
     let mut decided = plan.decide();
-    let links = write(tx, ctx, &mut decided)?;
+    let links = write(&tx, ctx, &mut decided)?;
     if decided.stopped() {
         tx.rollback()?;
     } else {
-        crate::webhooks::record_events(tx, cache, ctx, &decided, &links)?;
-        crate::totals::bump(tx, ctx.portal, &ctx.object_type)?;
+        crate::webhooks::record_events(&tx, cache, ctx, &decided, &links)?;
+        crate::totals::bump(&tx, ctx.portal, &ctx.object_type)?;
+        tx.commit()?;
     }
     Ok(decided)
 }
@@ -248,7 +250,7 @@ impl ObjectStore for SqliteStore {
     ) -> StoreResult<Vec<ItemResult<Upserted>>> {
         let ctx = ctx.clone();
         let cache = self.inner.listeners.clone();
-        self.write_grouped(move |tx| Ok(run(tx, &cache, &ctx, Plan::new(&ctx, &batch))?.outcomes()))
+        self.write(move |conn| Ok(run(conn, &cache, &ctx, Plan::new(&ctx, &batch))?.outcomes()))
             .await
     }
 
@@ -262,7 +264,8 @@ impl ObjectStore for SqliteStore {
         } = archive;
         let object_type = archive.object_type.to_owned();
         let cache = self.inner.listeners.clone();
-        self.write_grouped(move |tx| {
+        self.write(move |conn| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let mut archived = Vec::new();
             for id in ids {
                 let n = tx
@@ -281,7 +284,7 @@ impl ObjectStore for SqliteStore {
             }
             archived.sort_unstable();
             crate::webhooks::archive_events(
-                tx,
+                &tx,
                 &cache,
                 portal,
                 &object_type,
@@ -290,9 +293,9 @@ impl ObjectStore for SqliteStore {
                 &archived,
             )?;
             if !archived.is_empty() {
-                crate::totals::bump(tx, portal, &object_type)?;
+                crate::totals::bump(&tx, portal, &object_type)?;
             }
-            Ok(())
+            tx.commit()
         })
         .await
     }

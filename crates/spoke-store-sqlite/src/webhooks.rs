@@ -355,9 +355,8 @@ impl WebhookStore for SqliteStore {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         // With `force`, every pending event is due.
         let due_by = if force { Millis::MAX } else { now };
-        // Grouped: at a thousand subscribed writes a second the worker claims and finishes
-        // dozens of times a second, and each would otherwise be a commit of its own.
-        self.write_grouped(move |tx| {
+        self.write(move |conn| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let mut claimed = tx
                 .prepare_cached(&format!(
                     "UPDATE webhook_events SET lease_until = ?3
@@ -370,6 +369,7 @@ impl WebhookStore for SqliteStore {
                 ))?
                 .query_map(params![due_by, now, lease_until, limit], pending_row)?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
+            tx.commit()?;
             claimed.sort_by_key(|e| e.event_id);
             Ok(claimed)
         })
@@ -377,7 +377,8 @@ impl WebhookStore for SqliteStore {
     }
 
     async fn finish_attempt(&self, attempt: DeliveryAttempt) -> StoreResult<i64> {
-        self.write_grouped(move |tx| {
+        self.write(move |conn| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             tx.execute(
                 &format!(
                     "INSERT INTO webhook_attempts ({ATTEMPT_COLUMNS})
@@ -416,6 +417,7 @@ impl WebhookStore for SqliteStore {
             .execute(params![horizon])?;
             tx.prepare_cached("DELETE FROM webhook_attempts WHERE started_at < ?1")?
                 .execute(params![horizon])?;
+            tx.commit()?;
             Ok(id)
         })
         .await

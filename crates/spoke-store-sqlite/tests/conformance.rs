@@ -70,17 +70,3 @@ async fn sqlite_listener_changes_reach_another_handle() {
     )
     .await;
 }
-
-/// Two stores on one file stand in for two processes, each grouping its own writes into
-/// shared transactions: racing writes through both still stand or fall alone.
-#[tokio::test(flavor = "multi_thread")]
-async fn sqlite_groups_of_two_handles_stand_or_fall_alone() {
-    let dir = tempfile::tempdir().expect("create a temporary directory");
-    let path = dir.path().join("spoke.db");
-    let (a, b) = (open(&path), open(&path));
-    spoke_store::conformance::concurrency::writes_sharing_a_transaction_stand_or_fall_alone(
-        &[&a, &b],
-        spoke_core::PortalId(436),
-    )
-    .await;
-}

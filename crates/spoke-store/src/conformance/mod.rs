@@ -160,7 +160,6 @@ pub async fn run_all_from(store: &dyn Store, base: i64) {
     concurrency::concurrent_creates_and_upserts_never_duplicate_a_unique_value(&one, p.of(71))
         .await;
     concurrency::concurrent_creates_get_distinct_ids(&one, p.of(72)).await;
-    concurrency::writes_sharing_a_transaction_stand_or_fall_alone(&one, p.of(436)).await;
     concurrency::concurrent_patches_of_one_record_lose_no_update(&one, p.of(73)).await;
     concurrency::archive_racing_upserts_keeps_one_holder(&one, p.of(74)).await;
     concurrency::concurrent_directory_writes_keep_ids_distinct_and_emails_unique(&one, p.of(103))
